@@ -1,0 +1,1 @@
+//! The localhost HTTP/WebSocket bridge to the softphone page.

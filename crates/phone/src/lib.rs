@@ -1,0 +1,1 @@
+//! The call controller (built in the calls issue).

@@ -1,0 +1,1 @@
+//! Starts real peers (Kamailio, SIPp) for end-to-end tests.

@@ -1,0 +1,6 @@
+//! SIP signaling, sans-IO: messages, transactions, digest authentication, registration.
+//!
+//! Protocol cores take `(now, input)` and are polled for output and their next deadline; the
+//! only I/O lives in [`transport`], the thin tokio drivers.
+
+pub mod message;

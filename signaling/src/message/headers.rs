@@ -1,0 +1,250 @@
+//! The header list: names (long, compact, any case) and raw values in message order.
+
+use super::typed::TypedHeader;
+use super::{ParseError, SipStr};
+use std::fmt;
+
+macro_rules! header_names {
+    ($( $variant:ident => $canon:literal $(, $compact:literal)? ; )*) => {
+        /// A header name. Known names are recognised case-insensitively and in compact
+        /// form (RFC 3261 §7.3.3); anything else is kept verbatim in `Other`.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum HeaderName {
+            $( $variant, )*
+            Other(SipStr),
+        }
+
+        impl HeaderName {
+            /// The canonical long form, as we print it.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( HeaderName::$variant => $canon, )*
+                    HeaderName::Other(s) => s.as_str(),
+                }
+            }
+
+            /// Recognises a header name (long or compact, any case). `Other` keeps the
+            /// original spelling.
+            pub fn from_name(name: &str) -> HeaderName {
+                $(
+                    if name.eq_ignore_ascii_case($canon) { return HeaderName::$variant; }
+                    $( if name.eq_ignore_ascii_case($compact) { return HeaderName::$variant; } )?
+                )*
+                HeaderName::Other(SipStr::from(name))
+            }
+
+            /// Like `from_name`, but an unknown name shares `raw`'s buffer instead of copying.
+            pub fn from_sip_str(raw: SipStr) -> HeaderName {
+                match HeaderName::from_name_known(raw.as_str()) {
+                    Some(h) => h,
+                    None => HeaderName::Other(raw),
+                }
+            }
+
+            fn from_name_known(name: &str) -> Option<HeaderName> {
+                $(
+                    if name.eq_ignore_ascii_case($canon) { return Some(HeaderName::$variant); }
+                    $( if name.eq_ignore_ascii_case($compact) { return Some(HeaderName::$variant); } )?
+                )*
+                None
+            }
+        }
+    };
+}
+
+header_names! {
+    Via => "Via", "v";
+    From => "From", "f";
+    To => "To", "t";
+    CallId => "Call-ID", "i";
+    CSeq => "CSeq";
+    Contact => "Contact", "m";
+    MaxForwards => "Max-Forwards";
+    Route => "Route";
+    RecordRoute => "Record-Route";
+    Expires => "Expires";
+    MinExpires => "Min-Expires";
+    ContentLength => "Content-Length", "l";
+    ContentType => "Content-Type", "c";
+    ContentEncoding => "Content-Encoding", "e";
+    Authorization => "Authorization";
+    ProxyAuthorization => "Proxy-Authorization";
+    WwwAuthenticate => "WWW-Authenticate";
+    ProxyAuthenticate => "Proxy-Authenticate";
+    Allow => "Allow";
+    Accept => "Accept";
+    Supported => "Supported", "k";
+    Require => "Require";
+    ProxyRequire => "Proxy-Require";
+    Unsupported => "Unsupported";
+    RSeq => "RSeq";
+    RAck => "RAck";
+    ReferTo => "Refer-To", "r";
+    ReferredBy => "Referred-By", "b";
+    Replaces => "Replaces";
+    Event => "Event", "o";
+    SubscriptionState => "Subscription-State";
+    SessionExpires => "Session-Expires", "x";
+    MinSe => "Min-SE";
+    PAssertedIdentity => "P-Asserted-Identity";
+    Subject => "Subject", "s";
+    UserAgent => "User-Agent";
+    Server => "Server";
+    Date => "Date";
+    Timestamp => "Timestamp";
+    Warning => "Warning";
+    RetryAfter => "Retry-After";
+    Organization => "Organization";
+    Priority => "Priority";
+    AllowEvents => "Allow-Events", "u";
+    AcceptEncoding => "Accept-Encoding";
+    AcceptLanguage => "Accept-Language";
+    ContentDisposition => "Content-Disposition";
+    InReplyTo => "In-Reply-To";
+    ReplyTo => "Reply-To";
+    Path => "Path";
+}
+
+impl fmt::Display for HeaderName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One header line: a name and its value with folding removed and surrounding LWS trimmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub name: HeaderName,
+    pub value: SipStr,
+}
+
+/// The headers of a message, in order. Repeated headers stay separate entries; comma-joined
+/// values stay joined until a typed accessor splits them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Headers {
+    entries: Vec<Header>,
+}
+
+impl Headers {
+    pub fn new() -> Self {
+        Headers::default()
+    }
+    pub fn with_capacity(n: usize) -> Self {
+        Headers { entries: Vec::with_capacity(n) }
+    }
+    pub fn iter(&self) -> std::slice::Iter<'_, Header> {
+        self.entries.iter()
+    }
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The first raw value of `name`.
+    pub fn get(&self, name: &HeaderName) -> Option<&SipStr> {
+        self.entries.iter().find(|h| &h.name == name).map(|h| &h.value)
+    }
+
+    /// Every raw value of `name`, in order (not split on commas).
+    pub fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a SipStr> + 'a {
+        self.entries.iter().filter(move |h| &h.name == name).map(|h| &h.value)
+    }
+
+    pub fn contains(&self, name: &HeaderName) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Appends a raw header.
+    pub fn push(&mut self, name: HeaderName, value: impl Into<SipStr>) {
+        self.entries.push(Header { name, value: value.into() });
+    }
+
+    /// Inserts a raw header before all others (e.g. a new top Via).
+    pub fn push_front(&mut self, name: HeaderName, value: impl Into<SipStr>) {
+        self.entries.insert(0, Header { name, value: value.into() });
+    }
+
+    /// Removes every `name` header; returns how many were removed.
+    pub fn remove(&mut self, name: &HeaderName) -> usize {
+        let before = self.entries.len();
+        self.entries.retain(|h| &h.name != name);
+        before - self.entries.len()
+    }
+
+    /// Replaces every `name` header with one value (appended where the first one was, or at
+    /// the end).
+    pub fn set(&mut self, name: HeaderName, value: impl Into<SipStr>) {
+        let value = value.into();
+        match self.entries.iter().position(|h| h.name == name) {
+            Some(i) => {
+                self.entries[i].value = value;
+                let mut j = i + 1;
+                while j < self.entries.len() {
+                    if self.entries[j].name == name {
+                        self.entries.remove(j);
+                    } else {
+                        j += 1;
+                    }
+                }
+            }
+            None => self.entries.push(Header { name, value }),
+        }
+    }
+
+    /// Parses the first value of a typed header (the first comma-separated element for list
+    /// headers). `Ok(None)` when absent.
+    pub fn typed<T: TypedHeader>(&self) -> Result<Option<T>, ParseError> {
+        match self.get(&T::NAME) {
+            None => Ok(None),
+            Some(v) => {
+                if T::LIST {
+                    match super::typed::split_list(v).next() {
+                        Some(first) => T::parse(first).map(Some),
+                        None => Ok(None),
+                    }
+                } else {
+                    T::parse(v).map(Some)
+                }
+            }
+        }
+    }
+
+    /// Parses every value of a typed header across repeated lines and comma-joined lists.
+    pub fn typed_all<T: TypedHeader>(&self) -> Result<Vec<T>, ParseError> {
+        let mut out = Vec::new();
+        for v in self.get_all(&T::NAME) {
+            if T::LIST {
+                for item in super::typed::split_list(v) {
+                    out.push(T::parse(item)?);
+                }
+            } else {
+                out.push(T::parse(v)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Appends a typed header, printed in canonical form.
+    pub fn push_typed<T: TypedHeader>(&mut self, value: &T) {
+        let mut s = String::new();
+        value.print(&mut s);
+        self.push(T::NAME, s);
+    }
+
+    /// Replaces every header of `T`'s name with this value.
+    pub fn set_typed<T: TypedHeader>(&mut self, value: &T) {
+        let mut s = String::new();
+        value.print(&mut s);
+        self.set(T::NAME, s);
+    }
+}
+
+impl<'a> IntoIterator for &'a Headers {
+    type Item = &'a Header;
+    type IntoIter = std::slice::Iter<'a, Header>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.iter()
+    }
+}

@@ -1,0 +1,72 @@
+//! SIP messages: our own parser and printer (RFC 3261 §7, §20, §25).
+//!
+//! A [`Message`] keeps its headers as raw, unfolded values (cheap `Bytes` slices of the
+//! datagram) and parses a typed header only when asked ([`Headers::typed`]). `Message::parse`
+//! does validate what every user agent relies on (start line, Via, From, To, Call-ID, CSeq,
+//! Content-Length framing), so a `Message` in hand is always one a transaction can use.
+
+mod error;
+mod headers;
+mod method;
+mod params;
+mod text;
+mod uri;
+
+pub mod parse;
+pub mod print;
+pub mod typed;
+
+pub use error::{ParseError, ParseErrorKind};
+pub use headers::{Header, HeaderName, Headers};
+pub use method::Method;
+pub use params::Params;
+pub use text::SipStr;
+pub use uri::{Host, SipUri, TelUri, Uri};
+
+use bytes::Bytes;
+
+/// A SIP request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub method: Method,
+    pub uri: Uri,
+    pub headers: Headers,
+    pub body: Bytes,
+}
+
+/// A SIP response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub reason: SipStr,
+    pub headers: Headers,
+    pub body: Bytes,
+}
+
+/// A SIP request or response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Request(Request),
+    Response(Response),
+}
+
+impl Message {
+    pub fn headers(&self) -> &Headers {
+        match self {
+            Message::Request(r) => &r.headers,
+            Message::Response(r) => &r.headers,
+        }
+    }
+    pub fn headers_mut(&mut self) -> &mut Headers {
+        match self {
+            Message::Request(r) => &mut r.headers,
+            Message::Response(r) => &mut r.headers,
+        }
+    }
+    pub fn body(&self) -> &Bytes {
+        match self {
+            Message::Request(r) => &r.body,
+            Message::Response(r) => &r.body,
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Printing: `Message::to_bytes()`, `Display` for URIs and typed headers.

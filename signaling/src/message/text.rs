@@ -1,0 +1,78 @@
+//! `SipStr`: an immutable UTF-8 string that shares the datagram's buffer.
+
+use bytes::Bytes;
+use std::fmt;
+use std::ops::Deref;
+
+/// Immutable UTF-8 text backed by `Bytes`, so header values slice the received datagram
+/// without copying. Invariant: the bytes are valid UTF-8.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct SipStr(Bytes);
+
+impl SipStr {
+    pub const fn from_static(s: &'static str) -> Self {
+        SipStr(Bytes::from_static(s.as_bytes()))
+    }
+    /// Wraps bytes that are known to be UTF-8; returns `None` otherwise.
+    pub fn from_utf8(b: Bytes) -> Option<Self> {
+        std::str::from_utf8(&b).ok()?;
+        Some(SipStr(b))
+    }
+    /// Wraps bytes the caller already validated as UTF-8 (e.g. a slice of a validated buffer
+    /// cut at ASCII boundaries).
+    ///
+    /// # Safety
+    /// `b` must be valid UTF-8.
+    pub unsafe fn from_utf8_unchecked(b: Bytes) -> Self {
+        SipStr(b)
+    }
+    pub fn as_str(&self) -> &str {
+        // SAFETY: the invariant of the type: constructors only accept UTF-8.
+        unsafe { std::str::from_utf8_unchecked(&self.0) }
+    }
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.0
+    }
+}
+
+impl Deref for SipStr {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<String> for SipStr {
+    fn from(s: String) -> Self {
+        SipStr(Bytes::from(s.into_bytes()))
+    }
+}
+
+impl From<&str> for SipStr {
+    fn from(s: &str) -> Self {
+        SipStr(Bytes::copy_from_slice(s.as_bytes()))
+    }
+}
+
+impl fmt::Debug for SipStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for SipStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for SipStr {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+impl PartialEq<&str> for SipStr {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}

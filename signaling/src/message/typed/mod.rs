@@ -1,0 +1,96 @@
+//! Typed headers: parsed on demand from a raw value, printed in canonical form.
+//! One header (or one family sharing a grammar) per file, with its tests.
+
+use super::{HeaderName, ParseError};
+
+mod auth;
+mod call_id;
+mod content_type;
+mod cseq;
+mod event;
+mod name_addr;
+mod numeric;
+mod rack;
+mod replaces;
+mod session_expires;
+mod tokens;
+mod via;
+
+pub use auth::{Challenge, Credentials, ProxyAuthenticate, ProxyAuthorization, WwwAuthenticate, Authorization};
+pub use call_id::CallId;
+pub use content_type::ContentType;
+pub use cseq::CSeq;
+pub use event::{Event, SubscriptionState};
+pub use name_addr::{
+    Contact, From, NameAddr, PAssertedIdentity, RecordRoute, ReferTo, ReferredBy, Route, To,
+};
+pub use numeric::{ContentLength, Expires, MaxForwards, MinExpires, MinSe, RSeq};
+pub use rack::RAck;
+pub use replaces::Replaces;
+pub use session_expires::{Refresher, SessionExpires};
+pub use tokens::{Allow, Require, Supported, Unsupported};
+pub use via::{Transport, Via};
+
+/// A header with a typed form.
+pub trait TypedHeader: Sized {
+    /// The header's name.
+    const NAME: HeaderName;
+    /// Whether the header is a comma-separated list (`Via`, `Contact`, `Route`, ...): then
+    /// `parse` receives one element at a time.
+    const LIST: bool;
+    /// Parses one value (one list element for list headers), LWS already trimmed.
+    fn parse(value: &str) -> Result<Self, ParseError>;
+    /// Prints the canonical form of the value (without the header name).
+    fn print(&self, out: &mut String);
+}
+
+/// Splits a list header value on commas that are outside quoted strings and `<...>`,
+/// trimming LWS around each element and skipping empty elements.
+pub fn split_list(value: &str) -> impl Iterator<Item = &str> {
+    SplitList { rest: value }
+}
+
+struct SplitList<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for SplitList<'a> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        loop {
+            if self.rest.is_empty() {
+                return None;
+            }
+            let bytes = self.rest.as_bytes();
+            let (mut in_quotes, mut in_angle, mut escaped) = (false, false, false);
+            let mut end = bytes.len();
+            for (i, &b) in bytes.iter().enumerate() {
+                if in_quotes {
+                    if escaped {
+                        escaped = false;
+                    } else if b == b'\\' {
+                        escaped = true;
+                    } else if b == b'"' {
+                        in_quotes = false;
+                    }
+                    continue;
+                }
+                match b {
+                    b'"' => in_quotes = true,
+                    b'<' => in_angle = true,
+                    b'>' => in_angle = false,
+                    b',' if !in_angle => {
+                        end = i;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            let item = self.rest[..end].trim_matches(|c| c == ' ' || c == '\t');
+            self.rest = if end < bytes.len() { &self.rest[end + 1..] } else { "" };
+            if !item.is_empty() {
+                return Some(item);
+            }
+        }
+    }
+}
