@@ -4,3 +4,4 @@
 //! only I/O lives in [`transport`], the thin tokio drivers.
 
 pub mod message;
+pub mod net;
