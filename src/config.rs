@@ -1,0 +1,420 @@
+//! The agent's configuration file (TOML). This is a public contract: keys are added, never
+//! renamed. Every key is documented in docs/configuration.md.
+//!
+//! Loading turns a broken file into a [`ConfigError`] that names the key and the fix.
+
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Environment variable that overrides `[sip] password` (keeps secrets out of files).
+pub const PASSWORD_ENV: &str = "SOFTPHONE_SIP_PASSWORD";
+/// Environment variable that overrides the data directory.
+pub const DATA_DIR_ENV: &str = "SOFTPHONE_DATA_DIR";
+
+/// The parsed and validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub sip: SipConfig,
+    pub bridge: BridgeConfig,
+    pub log: LogConfig,
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    Udp,
+    Tcp,
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportKind::Udp => "udp",
+            TransportKind::Tcp => "tcp",
+        })
+    }
+}
+
+#[derive(Clone)]
+pub struct SipConfig {
+    /// Registrar / outbound proxy as written (`host:port`), resolved at start.
+    pub server: String,
+    pub server_host: String,
+    pub server_port: u16,
+    pub transport: TransportKind,
+    pub user: String,
+    pub auth_user: String,
+    /// The SIP domain of the address of record; defaults to the server's host.
+    pub domain: String,
+    pub display_name: Option<String>,
+    pub password: String,
+    pub expires: u32,
+    /// Local SIP bind address; port 0 picks a free port.
+    pub listen: SocketAddr,
+}
+
+impl fmt::Debug for SipConfig {
+    // Hand-written so the password can never reach a log line through `{:?}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SipConfig")
+            .field("server", &self.server)
+            .field("transport", &self.transport)
+            .field("user", &self.user)
+            .field("auth_user", &self.auth_user)
+            .field("domain", &self.domain)
+            .field("display_name", &self.display_name)
+            .field("password", &"***")
+            .field("expires", &self.expires)
+            .field("listen", &self.listen)
+            .finish()
+    }
+}
+
+#[derive(Clone)]
+pub struct BridgeConfig {
+    pub listen: SocketAddr,
+    pub token: Option<String>,
+}
+
+impl fmt::Debug for BridgeConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BridgeConfig")
+            .field("listen", &self.listen)
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    /// A `tracing` filter such as `info` or `softphone=debug,signaling=debug`.
+    pub level: String,
+    /// Log every SIP message sent and received (passwords never appear: digest only).
+    pub sip_trace: bool,
+}
+
+/// A configuration problem, phrased for the admin who has to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("{path}: [{section}] {key}: {message}")]
+    Invalid {
+        path: PathBuf,
+        section: &'static str,
+        key: &'static str,
+        message: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    sip: RawSip,
+    #[serde(default)]
+    bridge: RawBridge,
+    #[serde(default)]
+    log: RawLog,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSip {
+    server: Option<String>,
+    transport: Option<String>,
+    user: Option<String>,
+    password: Option<String>,
+    auth_user: Option<String>,
+    domain: Option<String>,
+    display_name: Option<String>,
+    expires: Option<i64>,
+    listen: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawBridge {
+    listen: Option<String>,
+    token: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    level: Option<String>,
+    sip_trace: Option<bool>,
+}
+
+pub const DEFAULT_BRIDGE_LISTEN: &str = "127.0.0.1:18088";
+
+impl Config {
+    /// Reads and validates a config file. `env` supplies environment overrides (a closure so
+    /// tests need not touch the process environment).
+    pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(&text, path, env)
+    }
+
+    pub fn parse(
+        text: &str,
+        path: &Path,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().replace('\n', " "),
+        })?;
+        let invalid = |section, key, message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            section,
+            key,
+            message,
+        };
+
+        let server = required(raw.sip.server, "sip", "server", "\"pbx.example.com:5060\"", path)?;
+        let (server_host, server_port) = split_host_port(&server).ok_or_else(|| {
+            invalid(
+                "sip",
+                "server",
+                format!("expected host:port such as \"pbx.example.com:5060\", got {server:?}"),
+            )
+        })?;
+        let transport = match raw.sip.transport.as_deref().unwrap_or("udp") {
+            t if t.eq_ignore_ascii_case("udp") => TransportKind::Udp,
+            t if t.eq_ignore_ascii_case("tcp") => TransportKind::Tcp,
+            t if t.eq_ignore_ascii_case("tls") => {
+                return Err(invalid(
+                    "sip",
+                    "transport",
+                    "\"tls\" is not supported yet; use \"udp\" or \"tcp\"".into(),
+                ))
+            }
+            other => {
+                return Err(invalid(
+                    "sip",
+                    "transport",
+                    format!("expected \"udp\" or \"tcp\", got {other:?}"),
+                ))
+            }
+        };
+        let user = required(raw.sip.user, "sip", "user", "\"1001\"", path)?;
+        if user.chars().any(|c| c.is_whitespace() || c == '@' || c == ':') {
+            return Err(invalid(
+                "sip",
+                "user",
+                format!("{user:?} is not a SIP user name (no spaces, '@' or ':')"),
+            ));
+        }
+        let password = match env(PASSWORD_ENV) {
+            Some(p) => p,
+            None => raw.sip.password.ok_or_else(|| {
+                invalid(
+                    "sip",
+                    "password",
+                    format!("missing: set password = \"...\" or the {PASSWORD_ENV} environment variable"),
+                )
+            })?,
+        };
+        let expires = match raw.sip.expires {
+            None => 3600,
+            Some(e) if (10..=86400).contains(&e) => e as u32,
+            Some(e) => {
+                return Err(invalid(
+                    "sip",
+                    "expires",
+                    format!("{e} is out of range: use seconds between 10 and 86400 (default 3600)"),
+                ))
+            }
+        };
+        let listen_text = raw.sip.listen.unwrap_or_else(|| "127.0.0.1:0".into());
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            invalid(
+                "sip",
+                "listen",
+                format!("expected ip:port such as \"127.0.0.1:0\", got {listen_text:?}"),
+            )
+        })?;
+
+        let bridge_text = raw.bridge.listen.unwrap_or_else(|| DEFAULT_BRIDGE_LISTEN.into());
+        let bridge_listen: SocketAddr = bridge_text.parse().map_err(|_| {
+            invalid(
+                "bridge",
+                "listen",
+                format!("expected a loopback ip:port such as \"{DEFAULT_BRIDGE_LISTEN}\", got {bridge_text:?}"),
+            )
+        })?;
+        if !bridge_listen.ip().is_loopback() {
+            return Err(invalid(
+                "bridge",
+                "listen",
+                format!(
+                    "{bridge_listen} is not a loopback address; the bridge only listens on 127.0.0.0/8 or [::1] so no other machine can drive the phone"
+                ),
+            ));
+        }
+        if let Some(t) = &raw.bridge.token {
+            if t.len() < 16 {
+                return Err(invalid(
+                    "bridge",
+                    "token",
+                    "too short: use at least 16 random characters, or remove it to have one generated".into(),
+                ));
+            }
+        }
+
+        let data_dir = match env(DATA_DIR_ENV) {
+            Some(d) if !d.is_empty() => PathBuf::from(d),
+            _ => dirs::data_dir()
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join("softphone"),
+        };
+
+        Ok(Config {
+            sip: SipConfig {
+                auth_user: raw.sip.auth_user.unwrap_or_else(|| user.clone()),
+                domain: raw.sip.domain.unwrap_or_else(|| server_host.clone()),
+                display_name: raw.sip.display_name,
+                server,
+                server_host,
+                server_port,
+                transport,
+                user,
+                password,
+                expires,
+                listen,
+            },
+            bridge: BridgeConfig {
+                listen: bridge_listen,
+                token: raw.bridge.token,
+            },
+            log: LogConfig {
+                level: raw.log.level.unwrap_or_else(|| "info".into()),
+                sip_trace: raw.log.sip_trace.unwrap_or(false),
+            },
+            data_dir,
+        })
+    }
+}
+
+fn required(
+    value: Option<String>,
+    section: &'static str,
+    key: &'static str,
+    example: &str,
+    path: &Path,
+) -> Result<String, ConfigError> {
+    match value {
+        Some(v) if !v.trim().is_empty() => Ok(v.trim().to_owned()),
+        _ => Err(ConfigError::Invalid {
+            path: path.to_owned(),
+            section,
+            key,
+            message: format!("missing: add {key} = {example} under [{section}]"),
+        }),
+    }
+}
+
+/// Splits `host:port` / `[v6]:port`; the port is required.
+fn split_host_port(s: &str) -> Option<(String, u16)> {
+    if let Some(rest) = s.strip_prefix('[') {
+        let (host, port) = rest.split_once("]:")?;
+        return Some((host.to_owned(), port.parse().ok().filter(|p| *p != 0)?));
+    }
+    let (host, port) = s.rsplit_once(':')?;
+    if host.is_empty() || host.contains(':') {
+        return None;
+    }
+    Some((host.to_owned(), port.parse().ok().filter(|p| *p != 0)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("agent.toml"), |_| None)
+    }
+
+    const MINIMAL: &str = "[sip]\nserver = \"127.0.0.1:5070\"\nuser = \"1001\"\npassword = \"secret1001\"\n";
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.sip.transport, TransportKind::Udp);
+        assert_eq!(c.sip.auth_user, "1001");
+        assert_eq!(c.sip.domain, "127.0.0.1");
+        assert_eq!(c.sip.server_port, 5070);
+        assert_eq!(c.sip.expires, 3600);
+        assert_eq!(c.bridge.listen.to_string(), DEFAULT_BRIDGE_LISTEN);
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_fix() {
+        let e = parse("[sip]\nuser = \"1001\"\npassword = \"x\"\n").unwrap_err().to_string();
+        assert_eq!(e, "agent.toml: [sip] server: missing: add server = \"pbx.example.com:5060\" under [sip]");
+        let e = parse(&MINIMAL.replace("127.0.0.1:5070", "pbx")).unwrap_err().to_string();
+        assert!(e.contains("[sip] server: expected host:port"), "{e}");
+        let e = parse(&format!("{MINIMAL}transport = \"sctp\"\n")).unwrap_err().to_string();
+        assert!(e.contains("[sip] transport: expected \"udp\" or \"tcp\", got \"sctp\""), "{e}");
+        let e = parse(&format!("{MINIMAL}[bridge]\nlisten = \"0.0.0.0:18088\"\n")).unwrap_err().to_string();
+        assert!(e.contains("[bridge] listen: 0.0.0.0:18088 is not a loopback address"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = parse(&format!("{MINIMAL}pasword = \"typo\"\n")).unwrap_err().to_string();
+        assert!(e.contains("pasword"), "{e}");
+    }
+
+    #[test]
+    fn password_comes_from_the_environment_when_set() {
+        let c = Config::parse(
+            "[sip]\nserver = \"127.0.0.1:5070\"\nuser = \"1001\"\n",
+            Path::new("a.toml"),
+            |k| (k == PASSWORD_ENV).then(|| "fromenv".to_string()),
+        )
+        .unwrap();
+        assert_eq!(c.sip.password, "fromenv");
+        let e = parse("[sip]\nserver = \"127.0.0.1:5070\"\nuser = \"1001\"\n").unwrap_err().to_string();
+        assert!(e.contains("SOFTPHONE_SIP_PASSWORD"), "{e}");
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_password() {
+        let c = parse(MINIMAL).unwrap();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("secret1001"), "{dbg}");
+    }
+
+    #[test]
+    fn data_dir_is_overridden_by_the_environment() {
+        let c = Config::parse(MINIMAL, Path::new("a.toml"), |k| {
+            (k == DATA_DIR_ENV).then(|| "/tmp/sp-data".to_string())
+        })
+        .unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/sp-data"));
+    }
+
+    #[test]
+    fn ipv6_server_is_accepted() {
+        let c = parse(&MINIMAL.replace("127.0.0.1:5070", "[::1]:5070")).unwrap();
+        assert_eq!(c.sip.server_host, "::1");
+    }
+
+    #[test]
+    fn shipped_example_parses() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/config/example.toml"));
+        let c = Config::load(path, |_| None).unwrap();
+        assert_eq!(c.sip.user, "1001");
+    }
+}
