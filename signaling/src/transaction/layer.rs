@@ -1,0 +1,402 @@
+//! The transaction layer: creates transactions, matches incoming messages to them, runs
+//! their timers and removes them when they terminate.
+
+use super::build::{encode, replace_top_via, stamp_received};
+use super::client_invite::InviteClient;
+use super::client_non_invite::NonInviteClient;
+use super::key::{new_branch, ClientKey, ServerKey};
+use super::server_invite::InviteServer;
+use super::server_non_invite::NonInviteServer;
+use super::timer::TimerConfig;
+use super::{ClientTransactionId, Output, ServerTransactionId, TransactionEvent, TransactionId};
+use crate::message::typed::{CSeq, Via};
+use crate::message::{Message, Method, Request, Response};
+use crate::net::{Peer, Transmit};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+use tracing::debug;
+
+/// Why a request could not start a client transaction.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("an ACK is not a transaction; send it with send_stateless")]
+    Ack,
+    #[error("the request has no usable Via header")]
+    MissingVia,
+    #[error("the request has no usable CSeq header")]
+    MissingCSeq,
+    #[error("the CSeq method {cseq} does not match the request method {method}")]
+    CSeqMismatch { method: Method, cseq: Method },
+    #[error("a transaction with branch {0} is already running")]
+    DuplicateBranch(String),
+}
+
+/// Why a response could not be sent on a server transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RespondError {
+    #[error("no such server transaction (it has terminated)")]
+    UnknownTransaction,
+    #[error("{0} is not a response status (100-699)")]
+    InvalidStatus(u16),
+    #[error("the transaction already sent its final response")]
+    AlreadyFinal,
+}
+
+/// Counters of what the layer dropped or absorbed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LayerStats {
+    /// Responses that matched no client transaction (late, or not ours).
+    pub stray_responses: u64,
+    /// Messages dropped because their Via or CSeq could not be used to match them.
+    pub unmatchable: u64,
+    /// Retransmitted requests absorbed by a server transaction.
+    pub absorbed_requests: u64,
+}
+
+#[derive(Debug)]
+enum Client {
+    Invite(InviteClient),
+    NonInvite(NonInviteClient),
+}
+
+#[derive(Debug)]
+enum Server {
+    Invite(InviteServer),
+    NonInvite(NonInviteServer),
+}
+
+/// Calls the same method on either kind of transaction.
+macro_rules! each {
+    ($value:expr, $kind:ident, $t:ident => $body:expr) => {
+        match $value {
+            $kind::Invite($t) => $body,
+            $kind::NonInvite($t) => $body,
+        }
+    };
+}
+
+impl Client {
+    fn next_timeout(&self) -> Option<Instant> {
+        each!(self, Client, t => t.next_timeout())
+    }
+    fn is_terminated(&self) -> bool {
+        each!(self, Client, t => t.is_terminated())
+    }
+    fn dest(&self) -> Peer {
+        each!(self, Client, t => t.dest)
+    }
+    fn request(&self) -> &Request {
+        each!(self, Client, t => t.request())
+    }
+    fn handle_timeout(&mut self, now: Instant, out: &mut Output) {
+        each!(self, Client, t => t.handle_timeout(now, out))
+    }
+    fn on_transport_error(&mut self, out: &mut Output) {
+        each!(self, Client, t => t.on_transport_error(out))
+    }
+    fn on_response(&mut self, now: Instant, response: Response, out: &mut Output) {
+        each!(self, Client, t => t.on_response(now, response, out))
+    }
+}
+
+impl Server {
+    fn next_timeout(&self) -> Option<Instant> {
+        each!(self, Server, t => t.next_timeout())
+    }
+    fn is_terminated(&self) -> bool {
+        each!(self, Server, t => t.is_terminated())
+    }
+    fn source(&self) -> Peer {
+        each!(self, Server, t => t.source)
+    }
+    fn request(&self) -> &Request {
+        each!(self, Server, t => t.request())
+    }
+    fn handle_timeout(&mut self, now: Instant, out: &mut Output) {
+        each!(self, Server, t => t.handle_timeout(now, out))
+    }
+    fn on_transport_error(&mut self, out: &mut Output) {
+        each!(self, Server, t => t.on_transport_error(out))
+    }
+    fn on_retransmission(&mut self, out: &mut Output) {
+        each!(self, Server, t => t.on_retransmission(out))
+    }
+    fn respond(&mut self, now: Instant, response: &Response, out: &mut Output) -> Result<(), RespondError> {
+        each!(self, Server, t => t.respond(now, response, out))
+    }
+}
+
+/// All transactions of one user agent. See the module documentation.
+#[derive(Debug)]
+pub struct TransactionLayer {
+    config: TimerConfig,
+    rng: StdRng,
+    next_id: u64,
+    // BTreeMaps so that timers fire, and messages go out, in the same order on every run.
+    clients: BTreeMap<ClientTransactionId, (ClientKey, Client)>,
+    servers: BTreeMap<ServerTransactionId, (ServerKey, Server)>,
+    client_keys: HashMap<ClientKey, ClientTransactionId>,
+    server_keys: HashMap<ServerKey, ServerTransactionId>,
+    out: Output,
+    stats: LayerStats,
+}
+
+impl TransactionLayer {
+    /// `rng_seed` feeds branch generation; pass a random one outside tests.
+    pub fn new(config: TimerConfig, rng_seed: u64) -> Self {
+        TransactionLayer {
+            config,
+            rng: StdRng::seed_from_u64(rng_seed),
+            next_id: 0,
+            clients: BTreeMap::new(),
+            servers: BTreeMap::new(),
+            client_keys: HashMap::new(),
+            server_keys: HashMap::new(),
+            out: Output::default(),
+            stats: LayerStats::default(),
+        }
+    }
+
+    pub fn timer_config(&self) -> TimerConfig {
+        self.config
+    }
+
+    /// A fresh `z9hG4bK` branch from the layer's generator.
+    pub fn new_branch(&mut self) -> String {
+        new_branch(&mut self.rng)
+    }
+
+    /// Starts a client transaction for `request` and sends it to `dest`. If the top Via has
+    /// no branch, one is generated; a CANCEL must carry the branch of the INVITE it cancels.
+    pub fn send_request(&mut self, now: Instant, mut request: Request, dest: Peer) -> Result<ClientTransactionId, SendError> {
+        if request.method == Method::Ack {
+            return Err(SendError::Ack);
+        }
+        let mut via = match request.headers.typed::<Via>() {
+            Ok(Some(via)) => via,
+            _ => return Err(SendError::MissingVia),
+        };
+        let cseq = match request.headers.typed::<CSeq>() {
+            Ok(Some(cseq)) => cseq,
+            _ => return Err(SendError::MissingCSeq),
+        };
+        if cseq.method != request.method {
+            return Err(SendError::CSeqMismatch { method: request.method.clone(), cseq: cseq.method });
+        }
+        if via.branch().is_none() {
+            let branch = self.new_branch();
+            via.params.set("branch", Some(&branch));
+            request.headers = replace_top_via(&request.headers, &via);
+        }
+        let key = ClientKey::new(&via, &cseq.method).ok_or(SendError::MissingVia)?;
+        if self.client_keys.contains_key(&key) {
+            return Err(SendError::DuplicateBranch(via.branch().unwrap_or_default().to_owned()));
+        }
+        let id = ClientTransactionId(self.next_id());
+        let client = if request.method == Method::Invite {
+            let top_via = super::build::top_via_raw(&request.headers).ok_or(SendError::MissingVia)?;
+            Client::Invite(InviteClient::start(id, request, top_via, cseq.seq, dest, self.config, now, &mut self.out))
+        } else {
+            Client::NonInvite(NonInviteClient::start(id, request, dest, self.config, now, &mut self.out))
+        };
+        debug!(%id, %dest, "client transaction started");
+        self.client_keys.insert(key.clone(), id);
+        self.clients.insert(id, (key, client));
+        self.sweep();
+        Ok(id)
+    }
+
+    /// Sends a message outside any transaction: the ACK for a 2xx (which belongs to the
+    /// dialog), or a response to a request that could not be parsed.
+    pub fn send_stateless(&mut self, message: &Message, dest: Peer) {
+        self.out.transmits.push_back(Transmit { dest, bytes: encode(message) });
+    }
+
+    /// Sends `response` on a server transaction (build it with [`super::response_to`]).
+    pub fn respond(&mut self, now: Instant, id: ServerTransactionId, response: Response) -> Result<(), RespondError> {
+        if !(100..=699).contains(&response.status) {
+            return Err(RespondError::InvalidStatus(response.status));
+        }
+        let (_, server) = self.servers.get_mut(&id).ok_or(RespondError::UnknownTransaction)?;
+        let result = server.respond(now, &response, &mut self.out);
+        self.sweep();
+        result
+    }
+
+    /// Feeds a message received from `source`.
+    pub fn handle_message(&mut self, now: Instant, message: Message, source: Peer) {
+        match message {
+            Message::Request(request) => self.handle_request(now, request, source),
+            Message::Response(response) => self.handle_response(now, response),
+        }
+        self.sweep();
+    }
+
+    fn handle_response(&mut self, now: Instant, response: Response) {
+        let key = match (response.headers.typed::<Via>(), response.headers.typed::<CSeq>()) {
+            (Ok(Some(via)), Ok(Some(cseq))) => ClientKey::new(&via, &cseq.method),
+            _ => None,
+        };
+        let Some(key) = key else {
+            self.stats.unmatchable += 1;
+            return;
+        };
+        let Some(id) = self.client_keys.get(&key).copied() else {
+            self.stats.stray_responses += 1;
+            debug!(status = response.status, "stray response dropped");
+            return;
+        };
+        if let Some((_, client)) = self.clients.get_mut(&id) {
+            client.on_response(now, response, &mut self.out);
+        }
+    }
+
+    fn handle_request(&mut self, now: Instant, mut request: Request, source: Peer) {
+        let (via, cseq) = match (request.headers.typed::<Via>(), request.headers.typed::<CSeq>()) {
+            (Ok(Some(via)), Ok(Some(cseq))) => (via, cseq),
+            _ => {
+                self.stats.unmatchable += 1;
+                return;
+            }
+        };
+        let via = stamp_received(&mut request, via, source.addr);
+        if request.method == Method::Ack {
+            let key = ServerKey::new(&via, &request, cseq.seq, Method::Invite);
+            let to_tu = match self.server_keys.get(&key).and_then(|id| self.servers.get_mut(id)) {
+                Some((_, Server::Invite(invite))) => invite.on_ack(now),
+                // No INVITE transaction: the ACK for a 2xx, which the dialog handles.
+                _ => true,
+            };
+            if to_tu {
+                self.out.events.push_back(TransactionEvent::AckFor2xx { request, source });
+            }
+            return;
+        }
+        let key = ServerKey::new(&via, &request, cseq.seq, request.method.clone());
+        if let Some((_, server)) = self.server_keys.get(&key).and_then(|id| self.servers.get_mut(id)) {
+            self.stats.absorbed_requests += 1;
+            server.on_retransmission(&mut self.out);
+            return;
+        }
+        let id = ServerTransactionId(self.next_id());
+        let cancelled = if request.method == Method::Cancel {
+            let invite_key = ServerKey::new(&via, &request, cseq.seq, Method::Invite);
+            self.server_keys.get(&invite_key).copied()
+        } else {
+            None
+        };
+        let server = if request.method == Method::Invite {
+            Server::Invite(InviteServer::start(id, request.clone(), source, self.config, now))
+        } else {
+            Server::NonInvite(NonInviteServer::start(id, request.clone(), source, self.config))
+        };
+        debug!(%id, method = %request.method, %source, "server transaction started");
+        self.server_keys.insert(key.clone(), id);
+        self.servers.insert(id, (key, server));
+        let event = match cancelled {
+            Some(invite) => TransactionEvent::Cancelled { invite, cancel: id, request },
+            None => TransactionEvent::IncomingRequest { id, request, source },
+        };
+        self.out.events.push_back(event);
+    }
+
+    /// The driver could not deliver to `peer` (TCP connect or write failed, ICMP
+    /// unreachable): every transaction using that hop fails.
+    pub fn handle_transport_error(&mut self, _now: Instant, peer: Peer) {
+        for (_, client) in self.clients.values_mut() {
+            if client.dest() == peer {
+                client.on_transport_error(&mut self.out);
+            }
+        }
+        for (_, server) in self.servers.values_mut() {
+            if server.source() == peer {
+                server.on_transport_error(&mut self.out);
+            }
+        }
+        self.sweep();
+    }
+
+    /// Fires every timer that is due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for (_, client) in self.clients.values_mut() {
+            if client.next_timeout().is_some_and(|at| at <= now) {
+                client.handle_timeout(now, &mut self.out);
+            }
+        }
+        for (_, server) in self.servers.values_mut() {
+            if server.next_timeout().is_some_and(|at| at <= now) {
+                server.handle_timeout(now, &mut self.out);
+            }
+        }
+        self.sweep();
+    }
+
+    /// The earliest deadline of any transaction. A linear scan: a softphone runs a handful
+    /// of transactions at a time.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let clients = self.clients.values().filter_map(|(_, c)| c.next_timeout());
+        let servers = self.servers.values().filter_map(|(_, s)| s.next_timeout());
+        clients.chain(servers).min()
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.out.transmits.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<TransactionEvent> {
+        self.out.events.pop_front()
+    }
+
+    /// The request a client transaction was started with (its top Via carries the branch).
+    pub fn client_request(&self, id: ClientTransactionId) -> Option<&Request> {
+        self.clients.get(&id).map(|(_, c)| c.request())
+    }
+
+    /// The request a server transaction is answering (top Via stamped with `received`).
+    pub fn server_request(&self, id: ServerTransactionId) -> Option<&Request> {
+        self.servers.get(&id).map(|(_, s)| s.request())
+    }
+
+    /// Live transactions, client and server.
+    pub fn len(&self) -> usize {
+        self.clients.len() + self.servers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn stats(&self) -> LayerStats {
+        self.stats
+    }
+
+    fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// Removes terminated transactions and tells the TU.
+    fn sweep(&mut self) {
+        let out = &mut self.out;
+        let client_keys = &mut self.client_keys;
+        self.clients.retain(|id, (key, client)| {
+            if client.is_terminated() {
+                client_keys.remove(key);
+                out.events.push_back(TransactionEvent::Terminated { id: TransactionId::Client(*id) });
+                debug!(%id, "client transaction terminated");
+            }
+            !client.is_terminated()
+        });
+        let server_keys = &mut self.server_keys;
+        self.servers.retain(|id, (key, server)| {
+            if server.is_terminated() {
+                server_keys.remove(key);
+                out.events.push_back(TransactionEvent::Terminated { id: TransactionId::Server(*id) });
+                debug!(%id, "server transaction terminated");
+            }
+            !server.is_terminated()
+        });
+    }
+}
