@@ -1,0 +1,451 @@
+//! A private Kamailio per test: the PBX stand-in (registrar + digest auth + routing).
+//!
+//! Each instance renders `tests/kamailio/kamailio.cfg.in` into its own scratch directory with
+//! its own port, so tests run in parallel. It runs in the foreground (`-DD -E`) with its log
+//! in `kamailio.log` there, and answers `kamcmd` on a unix socket in the same directory.
+
+use std::fs;
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use crate::paths::{kamailio_dir, scratch_dir};
+use crate::process::{describe, run_bounded, Guarded};
+use crate::rawsip::{options_request, status_code, udp_request};
+use crate::tools::tool;
+use crate::uldump::{self, UlContact, UlRecord};
+use crate::{free_port, TestbedError};
+
+/// The digest algorithm of every challenge this instance sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Algorithm {
+    #[default]
+    Md5,
+    /// RFC 8760. SIPp 3.6 and baresip 1.0 cannot answer it: run far ends on an MD5 instance.
+    Sha256,
+}
+
+impl Algorithm {
+    /// The name in `WWW-Authenticate: ... algorithm=NAME` and in Kamailio's modparam.
+    pub fn sip_name(self) -> &'static str {
+        match self {
+            Algorithm::Md5 => "MD5",
+            Algorithm::Sha256 => "SHA-256",
+        }
+    }
+}
+
+/// How to start an instance. `KamailioOptions::default()` is MD5.
+#[derive(Debug, Clone)]
+pub struct KamailioOptions {
+    pub algorithm: Algorithm,
+    /// Hard upper bound on the process's life, even if the test process dies without
+    /// running `Drop`. Default 600 s.
+    pub lifetime: Duration,
+}
+
+impl Default for KamailioOptions {
+    fn default() -> Self {
+        KamailioOptions {
+            algorithm: Algorithm::Md5,
+            lifetime: Duration::from_secs(600),
+        }
+    }
+}
+
+impl KamailioOptions {
+    pub fn md5() -> Self {
+        Self::default()
+    }
+
+    pub fn sha256() -> Self {
+        KamailioOptions {
+            algorithm: Algorithm::Sha256,
+            ..Self::default()
+        }
+    }
+}
+
+/// The users in `tests/kamailio/dbtext/subscriber`: (user, password).
+pub const USERS: [(&str, &str); 3] = [
+    ("1001", "secret1001"),
+    ("1002", "secret1002"),
+    ("1003", "secret1003"),
+];
+
+/// How long a start may take before it is a failure (it takes ~0.1 s here).
+const READY_WITHIN: Duration = Duration::from_secs(10);
+/// Attempts on a fresh port when another process took ours before Kamailio bound it.
+const PORT_ATTEMPTS: usize = 5;
+
+/// A running Kamailio; stopped on drop (its log is printed if the test is failing).
+pub struct Kamailio {
+    dir: TempDir,
+    port: u16,
+    opts: KamailioOptions,
+    process: Option<Guarded>,
+}
+
+impl Kamailio {
+    /// Renders the config, starts Kamailio and waits until it answers OPTIONS on UDP, accepts
+    /// TCP and has its control socket.
+    pub fn start(opts: KamailioOptions) -> Result<Kamailio, TestbedError> {
+        tool("kamailio")?;
+        tool("kamcmd")?;
+        let dir = scratch_dir("kam-")?;
+        copy_dbtext(&dir.path().join("dbtext"))?;
+        let mut k = Kamailio {
+            port: free_port()?,
+            dir,
+            opts,
+            process: None,
+        };
+        let mut attempt = 1;
+        loop {
+            match k.launch() {
+                Ok(()) => return Ok(k),
+                // Another process took the port between free_port() and Kamailio's bind.
+                Err(TestbedError::ExitedEarly { .. })
+                    if attempt < PORT_ATTEMPTS && k.log().contains("Address already in use") =>
+                {
+                    eprintln!(
+                        "note: kamailio: port {} was taken; retrying on another",
+                        k.port
+                    );
+                    k.port = free_port()?;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// UDP and TCP address, `127.0.0.1:PORT`.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn algorithm(&self) -> Algorithm {
+        self.opts.algorithm
+    }
+
+    /// The scratch directory: `kamailio.cfg`, `kamailio.log`, `dbtext/`, `kamailio_ctl`.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Kamailio's log so far (stderr; every request and reply is logged at info level).
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.process
+            .as_mut()
+            .is_some_and(|p| p.try_wait().is_none())
+    }
+
+    /// Runs a control command, e.g. `rpc(&["ul.dump"])`, and returns its output.
+    pub fn rpc(&self, command: &[&str]) -> Result<String, TestbedError> {
+        let kamcmd = tool("kamcmd")?;
+        let sock = format!("unix:{}", self.ctl_path().display());
+        let mut args = vec!["-s", sock.as_str()];
+        args.extend_from_slice(command);
+        let out = run_bounded(&kamcmd, &args, Duration::from_secs(5))?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if out.status.success() {
+            Ok(text)
+        } else {
+            Err(TestbedError::Command {
+                command: format!("kamcmd {}", args.join(" ")),
+                status: describe(Some(out.status)),
+                output: format!("{text}{}", String::from_utf8_lossy(&out.stderr)),
+            })
+        }
+    }
+
+    /// `kamcmd ul.dump`: the location table as Kamailio prints it.
+    pub fn ul_dump(&self) -> Result<String, TestbedError> {
+        self.rpc(&["ul.dump"])
+    }
+
+    /// The location table, parsed.
+    pub fn registrations(&self) -> Result<Vec<UlRecord>, TestbedError> {
+        Ok(uldump::parse(&self.ul_dump()?))
+    }
+
+    /// Contacts registered for `user` (e.g. "1001"), with expiry, Call-ID, socket.
+    pub fn contacts(&self, user: &str) -> Result<Vec<UlContact>, TestbedError> {
+        Ok(uldump::contacts_of(&self.ul_dump()?, user))
+    }
+
+    /// Contact URIs registered for `user`, e.g. `["sip:1001@127.0.0.1:40000;transport=UDP"]`.
+    pub fn registered_contacts(&self, user: &str) -> Result<Vec<String>, TestbedError> {
+        Ok(self
+            .contacts(user)?
+            .into_iter()
+            .map(|c| c.address)
+            .collect())
+    }
+
+    /// Polls until `user` has at least one contact; returns them.
+    pub fn wait_registered(
+        &self,
+        user: &str,
+        timeout: Duration,
+    ) -> Result<Vec<UlContact>, TestbedError> {
+        self.wait_contacts(user, timeout, "a registration", |c| !c.is_empty())
+    }
+
+    /// Polls until `user` has no contact left (unregistered or expired).
+    pub fn wait_unregistered(&self, user: &str, timeout: Duration) -> Result<(), TestbedError> {
+        self.wait_contacts(user, timeout, "no registration", |c| c.is_empty())
+            .map(|_| ())
+    }
+
+    fn wait_contacts(
+        &self,
+        user: &str,
+        timeout: Duration,
+        what: &str,
+        done: impl Fn(&[UlContact]) -> bool,
+    ) -> Result<Vec<UlContact>, TestbedError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let dump = self.ul_dump()?;
+            let contacts = uldump::contacts_of(&dump, user);
+            if done(&contacts) {
+                return Ok(contacts);
+            }
+            if Instant::now() >= deadline {
+                return Err(TestbedError::Timeout {
+                    what: format!("{what} of {user} in Kamailio {}", self.addr()),
+                    waited: timeout,
+                    detail: format!("--- ul.dump ---\n{dump}\n--- log ---\n{}", self.log()),
+                });
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops Kamailio (SIGTERM, SIGKILL after 5 s). Registrations are in memory: a restart
+    /// forgets them, as a real PBX restart without a database would.
+    pub fn stop(&mut self) -> Result<(), TestbedError> {
+        if let Some(mut p) = self.process.take() {
+            p.terminate(Duration::from_secs(5));
+        }
+        Ok(())
+    }
+
+    /// Stops and starts again on the same port and directory (the log continues).
+    pub fn restart(&mut self) -> Result<(), TestbedError> {
+        self.stop()?;
+        self.launch()
+    }
+
+    fn launch(&mut self) -> Result<(), TestbedError> {
+        let kamailio = tool("kamailio")?;
+        let dir = self.dir.path().to_path_buf();
+        let cfg = dir.join("kamailio.cfg");
+        fs::write(
+            &cfg,
+            render(&template()?, &dir, self.port, self.opts.algorithm)?,
+        )
+        .map_err(|e| TestbedError::io(format!("write {}", cfg.display()), e))?;
+        // A stale socket from the previous run would make the readiness check pass early.
+        let _ = fs::remove_file(self.ctl_path());
+        let mut log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .map_err(|e| TestbedError::io("open kamailio.log", e))?;
+        let _ = writeln!(
+            log,
+            "=== testbed: starting kamailio on 127.0.0.1:{} ({}) ===",
+            self.port,
+            self.opts.algorithm.sip_name()
+        );
+        let log_err = log
+            .try_clone()
+            .map_err(|e| TestbedError::io("open kamailio.log", e))?;
+        let args: Vec<std::ffi::OsString> = vec![
+            "-f".into(),
+            cfg.into(),
+            // foreground, creator not daemonized; log to stderr
+            "-DD".into(),
+            "-E".into(),
+            "-Y".into(),
+            dir.clone().into(),
+            "-P".into(),
+            dir.join("kamailio.pid").into(),
+            "-w".into(),
+            dir.clone().into(),
+            // small shared memory: many instances run at once
+            "-m".into(),
+            "32".into(),
+        ];
+        let process = Guarded::spawn(
+            &kamailio,
+            &args,
+            self.opts.lifetime,
+            &dir,
+            Stdio::from(log),
+            Stdio::from(log_err),
+        )?;
+        self.process = Some(process);
+        self.wait_ready()
+    }
+
+    fn wait_ready(&mut self) -> Result<(), TestbedError> {
+        let started = Instant::now();
+        let what = format!("kamailio on {}", self.addr());
+        loop {
+            if let Some(status) = self.process.as_mut().and_then(|p| p.try_wait()) {
+                self.process = None;
+                return Err(TestbedError::ExitedEarly {
+                    what,
+                    status: describe(Some(status)),
+                    log: self.log(),
+                });
+            }
+            if self.ctl_path().exists() && self.probe() {
+                return Ok(());
+            }
+            if started.elapsed() > READY_WITHIN {
+                let log = self.log();
+                self.stop()?;
+                return Err(TestbedError::NotReady {
+                    what,
+                    waited: READY_WITHIN,
+                    log,
+                });
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// OPTIONS over UDP gets 200, and TCP accepts.
+    fn probe(&self) -> bool {
+        let udp_ok = udp_request(
+            self.addr(),
+            |local| options_request(local, self.addr()),
+            Duration::from_millis(200),
+        )
+        .is_ok_and(|r| status_code(&r) == Some(200));
+        udp_ok && TcpStream::connect_timeout(&self.addr(), Duration::from_millis(200)).is_ok()
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("kamailio.log")
+    }
+
+    fn ctl_path(&self) -> PathBuf {
+        self.dir.path().join("kamailio_ctl")
+    }
+}
+
+impl Drop for Kamailio {
+    fn drop(&mut self) {
+        let _ = self.stop();
+        if thread::panicking() {
+            let log = self.log();
+            let tail: Vec<&str> = log.lines().rev().take(80).collect();
+            eprintln!(
+                "--- kamailio {} log (last {} lines of {}) ---",
+                self.addr(),
+                tail.len(),
+                self.log_path().display()
+            );
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+            eprintln!("--- end of kamailio log ---");
+        }
+    }
+}
+
+fn template() -> Result<String, TestbedError> {
+    let path = kamailio_dir().join("kamailio.cfg.in");
+    fs::read_to_string(&path).map_err(|_| TestbedError::MissingFile { path })
+}
+
+/// Fills the template's placeholders; fails if one is left (a template/renderer mismatch).
+pub(crate) fn render(
+    template: &str,
+    run_dir: &Path,
+    port: u16,
+    algorithm: Algorithm,
+) -> Result<String, TestbedError> {
+    let out = template
+        .replace("@RUN_DIR@", &run_dir.display().to_string())
+        .replace("@PORT@", &port.to_string())
+        .replace("@ALGORITHM@", algorithm.sip_name());
+    for placeholder in ["@RUN_DIR@", "@PORT@", "@ALGORITHM@"] {
+        if out.contains(placeholder) {
+            return Err(TestbedError::MissingFile {
+                path: kamailio_dir().join(format!("kamailio.cfg.in ({placeholder} left)")),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Copies the db_text tables: each instance gets its own (db_text may rewrite them).
+fn copy_dbtext(to: &Path) -> Result<(), TestbedError> {
+    let from = kamailio_dir().join("dbtext");
+    fs::create_dir_all(to).map_err(|e| TestbedError::io("create dbtext/", e))?;
+    for table in ["subscriber", "version"] {
+        let src = from.join(table);
+        fs::copy(&src, to.join(table)).map_err(|_| TestbedError::MissingFile { path: src })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_every_placeholder() {
+        let t = template().unwrap();
+        let out = render(&t, Path::new("/tmp/x"), 5099, Algorithm::Sha256).unwrap();
+        assert!(out.contains("listen=udp:127.0.0.1:5099"));
+        assert!(out.contains("modparam(\"auth\", \"algorithm\", \"SHA-256\")"));
+        assert!(out.contains("text:///tmp/x/dbtext"));
+        for placeholder in ["@RUN_DIR@", "@PORT@", "@ALGORITHM@"] {
+            assert!(!out.contains(placeholder), "{placeholder}");
+        }
+    }
+
+    #[test]
+    fn never_aliases_the_bare_loopback_address() {
+        // The alias trap: a port-less alias makes every local peer "myself".
+        let t = template().unwrap();
+        let bare = t
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .any(|l| l.replace(' ', "").starts_with("alias=\"127.0.0.1\""));
+        assert!(!bare);
+    }
+
+    #[test]
+    fn subscriber_table_declares_ha1_nullable() {
+        let s = fs::read_to_string(kamailio_dir().join("dbtext/subscriber")).unwrap();
+        let header = s.lines().next().unwrap();
+        assert!(header.contains("ha1(string,null)"), "{header}");
+        assert!(header.contains("ha1b(string,null)"), "{header}");
+        for (user, pass) in USERS {
+            assert!(s.contains(&format!(":{user}:127.0.0.1:{pass}::")), "{user}");
+        }
+    }
+}

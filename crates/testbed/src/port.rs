@@ -1,0 +1,59 @@
+//! Free ports on 127.0.0.1, so every peer of every test gets its own and `cargo test` can run
+//! tests in parallel threads.
+//!
+//! The port is found by binding port 0 and released before the peer binds it, so another
+//! process can in principle take it in between. Two things keep that rare: the kernel hands
+//! out ephemeral ports at random, and this process never hands out the same port twice. A
+//! peer that still loses the race fails to bind; `Kamailio::start` then retries on a new port.
+
+use std::collections::HashSet;
+use std::net::{Ipv4Addr, TcpListener, UdpSocket};
+use std::sync::{Mutex, OnceLock};
+
+use crate::TestbedError;
+
+fn handed_out() -> &'static Mutex<HashSet<u16>> {
+    static PORTS: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
+    PORTS.get_or_init(|| Mutex::new(HashSet::new()))
+}
+
+/// A port that is free for both UDP and TCP on 127.0.0.1 right now (SIP listens on both)
+/// and that this process has not handed out before.
+pub fn free_port() -> Result<u16, TestbedError> {
+    for _ in 0..64 {
+        let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+            .map_err(|e| TestbedError::io("bind UDP 127.0.0.1:0", e))?;
+        let port = udp
+            .local_addr()
+            .map_err(|e| TestbedError::io("read a bound UDP port", e))?
+            .port();
+        // The same number must be free for TCP too; if not, try another.
+        let Ok(tcp) = TcpListener::bind((Ipv4Addr::LOCALHOST, port)) else {
+            continue;
+        };
+        let fresh = handed_out()
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(port);
+        drop(tcp);
+        drop(udp);
+        if fresh {
+            return Ok(port);
+        }
+    }
+    Err(TestbedError::NoFreePort)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_are_distinct_and_bindable() {
+        let a = free_port().unwrap();
+        let b = free_port().unwrap();
+        assert_ne!(a, b);
+        UdpSocket::bind((Ipv4Addr::LOCALHOST, a)).unwrap();
+        TcpListener::bind((Ipv4Addr::LOCALHOST, a)).unwrap();
+    }
+}
