@@ -1,4 +1,4 @@
-//! Messages the transaction layer writes itself: the ACK for a non-2xx final response
+//! Messages the transaction layer writes itself (the printer adds Content-Length): the ACK for a non-2xx final response
 //! (§17.1.1.3), responses built from a request (§8.2.6), and the `received`/`rport` stamp a
 //! server puts on the top Via of what it receives (§18.2.1, RFC 3581 §4).
 
@@ -13,11 +13,11 @@ pub(crate) fn encode(message: &Message) -> Bytes {
 }
 
 pub(crate) fn encode_request(request: &Request) -> Bytes {
-    encode(&Message::Request(request.clone()))
+    request.to_bytes()
 }
 
 pub(crate) fn encode_response(response: &Response) -> Bytes {
-    encode(&Message::Response(response.clone()))
+    response.to_bytes()
 }
 
 /// The canonical text of one typed header value.
@@ -49,7 +49,6 @@ pub(crate) fn ack_for_non_2xx(invite: &Request, top_via: &SipStr, cseq: u32, res
     copy_all(&invite.headers, &mut headers, &HeaderName::CallId);
     headers.push_typed(&CSeq { seq: cseq, method: Method::Ack });
     copy_all(&invite.headers, &mut headers, &HeaderName::Route);
-    headers.push(HeaderName::ContentLength, "0");
     Request { method: Method::Ack, uri: invite.uri.clone(), headers, body: Bytes::new() }
 }
 
@@ -73,7 +72,6 @@ pub fn response_to(request: &Request, status: u16, reason: &str, to_tag: Option<
     if status == 100 {
         copy_all(&request.headers, &mut headers, &HeaderName::Timestamp);
     }
-    headers.push(HeaderName::ContentLength, "0");
     Response { status, reason: SipStr::from(reason), headers, body: Bytes::new() }
 }
 

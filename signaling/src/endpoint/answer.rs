@@ -1,0 +1,67 @@
+//! What the endpoint answers by itself, before any dialog layer exists: OPTIONS outside a
+//! dialog (200 with our capabilities), methods we do not serve (405 with Allow), calls
+//! when no application takes them (480), requests for dialogs we do not have (481).
+
+use crate::message::typed::To;
+use crate::message::{HeaderName, Method, Request, Response};
+use crate::registration::{ALLOW, SUPPORTED};
+use crate::transaction::response_to;
+
+/// How the endpoint treats a request the transaction layer just delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Disposition {
+    /// Answer it here with this response.
+    Answer(Response),
+    /// Hand it to the application (the calls layer).
+    Deliver,
+}
+
+/// Whether a request belongs to a dialog (RFC 3261 §12.2.2: a To tag).
+fn in_dialog(request: &Request) -> bool {
+    matches!(request.headers.typed::<To>(), Ok(Some(To(addr))) if addr.tag().is_some())
+}
+
+/// Methods the calls layer handles (inside dialogs, or starting one).
+fn is_call_method(method: &Method) -> bool {
+    matches!(
+        method,
+        Method::Invite
+            | Method::Bye
+            | Method::Info
+            | Method::Update
+            | Method::Prack
+            | Method::Notify
+            | Method::Refer
+    )
+}
+
+pub(super) fn dispose(request: &Request, deliver_calls: bool, to_tag: &str) -> Disposition {
+    let dialog = in_dialog(request);
+    match &request.method {
+        Method::Options if !dialog || !deliver_calls => Disposition::Answer(capabilities(request, to_tag)),
+        // A CANCEL that matched no INVITE transaction (§9.2).
+        Method::Cancel => Disposition::Answer(response_to(request, 481, "Call/Transaction Does Not Exist", Some(to_tag))),
+        m if (dialog || is_call_method(m)) && deliver_calls => Disposition::Deliver,
+        _ if dialog => Disposition::Answer(response_to(request, 481, "Call/Transaction Does Not Exist", Some(to_tag))),
+        Method::Invite => {
+            // No application takes calls on this endpoint (e.g. a registration-only run).
+            let mut busy = response_to(request, 480, "Temporarily Unavailable", Some(to_tag));
+            busy.headers.push(HeaderName::Warning, "399 softphone \"incoming calls are not enabled\"");
+            Disposition::Answer(busy)
+        }
+        _ => {
+            let mut not_allowed = response_to(request, 405, "Method Not Allowed", Some(to_tag));
+            not_allowed.headers.push(HeaderName::Allow, ALLOW);
+            Disposition::Answer(not_allowed)
+        }
+    }
+}
+
+/// 200 to OPTIONS (RFC 3261 §11.2): what we accept and support.
+fn capabilities(request: &Request, to_tag: &str) -> Response {
+    let mut ok = response_to(request, 200, "OK", Some(to_tag));
+    ok.headers.push(HeaderName::Allow, ALLOW);
+    ok.headers.push(HeaderName::Accept, "application/sdp");
+    ok.headers.push(HeaderName::Supported, SUPPORTED);
+    ok
+}
