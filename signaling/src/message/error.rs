@@ -41,7 +41,10 @@ pub struct ParseError {
 
 impl ParseError {
     pub fn new(kind: ParseErrorKind, detail: impl Into<String>) -> Self {
-        ParseError { kind, detail: detail.into() }
+        ParseError {
+            kind,
+            detail: detail.into(),
+        }
     }
 }
 

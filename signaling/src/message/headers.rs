@@ -3,6 +3,7 @@
 use super::typed::TypedHeader;
 use super::{ParseError, SipStr};
 use std::fmt;
+use std::sync::OnceLock;
 
 macro_rules! header_names {
     ($( $variant:ident => $canon:literal $(, $compact:literal)? ; )*) => {
@@ -26,11 +27,10 @@ macro_rules! header_names {
             /// Recognises a header name (long or compact, any case). `Other` keeps the
             /// original spelling.
             pub fn from_name(name: &str) -> HeaderName {
-                $(
-                    if name.eq_ignore_ascii_case($canon) { return HeaderName::$variant; }
-                    $( if name.eq_ignore_ascii_case($compact) { return HeaderName::$variant; } )?
-                )*
-                HeaderName::Other(SipStr::from(name))
+                match HeaderName::from_name_known(name) {
+                    Some(h) => h,
+                    None => HeaderName::Other(SipStr::from(name)),
+                }
             }
 
             /// Like `from_name`, but an unknown name shares `raw`'s buffer instead of copying.
@@ -42,11 +42,18 @@ macro_rules! header_names {
             }
 
             fn from_name_known(name: &str) -> Option<HeaderName> {
-                $(
-                    if name.eq_ignore_ascii_case($canon) { return Some(HeaderName::$variant); }
-                    $( if name.eq_ignore_ascii_case($compact) { return Some(HeaderName::$variant); } )?
-                )*
-                None
+                let bytes = name.as_bytes();
+                name_table()[bucket(bytes)]
+                    .iter()
+                    .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(bytes))
+                    .map(|(_, h)| h.clone())
+            }
+
+            /// Every known spelling (long and compact) with its name.
+            fn known_spellings() -> Vec<(&'static str, HeaderName)> {
+                let canon = [$( ($canon, HeaderName::$variant) ),*];
+                let compact = [$( $( ($compact, HeaderName::$variant), )? )*];
+                canon.into_iter().chain(compact).collect()
             }
         }
     };
@@ -105,6 +112,29 @@ header_names! {
     Path => "Path";
 }
 
+const BUCKETS: usize = 128;
+
+/// A cheap hash of a header name, case-insensitive: a header section has a dozen names to
+/// look up, so a linear scan of ~70 spellings per name would dominate parsing.
+fn bucket(name: &[u8]) -> usize {
+    let first = name.first().map_or(0, |b| b.to_ascii_lowercase()) as usize;
+    let last = name.last().map_or(0, |b| b.to_ascii_lowercase()) as usize;
+    (first * 31 + last * 7 + name.len()) % BUCKETS
+}
+
+type NameTable = [Vec<(&'static str, HeaderName)>; BUCKETS];
+
+fn name_table() -> &'static NameTable {
+    static TABLE: OnceLock<NameTable> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t: NameTable = std::array::from_fn(|_| Vec::new());
+        for (n, h) in HeaderName::known_spellings() {
+            t[bucket(n.as_bytes())].push((n, h));
+        }
+        t
+    })
+}
+
 impl fmt::Display for HeaderName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -130,7 +160,9 @@ impl Headers {
         Headers::default()
     }
     pub fn with_capacity(n: usize) -> Self {
-        Headers { entries: Vec::with_capacity(n) }
+        Headers {
+            entries: Vec::with_capacity(n),
+        }
     }
     pub fn iter(&self) -> std::slice::Iter<'_, Header> {
         self.entries.iter()
@@ -144,12 +176,18 @@ impl Headers {
 
     /// The first raw value of `name`.
     pub fn get(&self, name: &HeaderName) -> Option<&SipStr> {
-        self.entries.iter().find(|h| &h.name == name).map(|h| &h.value)
+        self.entries
+            .iter()
+            .find(|h| &h.name == name)
+            .map(|h| &h.value)
     }
 
     /// Every raw value of `name`, in order (not split on commas).
     pub fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a SipStr> + 'a {
-        self.entries.iter().filter(move |h| &h.name == name).map(|h| &h.value)
+        self.entries
+            .iter()
+            .filter(move |h| &h.name == name)
+            .map(|h| &h.value)
     }
 
     pub fn contains(&self, name: &HeaderName) -> bool {
@@ -158,12 +196,21 @@ impl Headers {
 
     /// Appends a raw header.
     pub fn push(&mut self, name: HeaderName, value: impl Into<SipStr>) {
-        self.entries.push(Header { name, value: value.into() });
+        self.entries.push(Header {
+            name,
+            value: value.into(),
+        });
     }
 
     /// Inserts a raw header before all others (e.g. a new top Via).
     pub fn push_front(&mut self, name: HeaderName, value: impl Into<SipStr>) {
-        self.entries.insert(0, Header { name, value: value.into() });
+        self.entries.insert(
+            0,
+            Header {
+                name,
+                value: value.into(),
+            },
+        );
     }
 
     /// Removes every `name` header; returns how many were removed.
@@ -201,11 +248,11 @@ impl Headers {
             Some(v) => {
                 if T::LIST {
                     match super::typed::split_list(v).next() {
-                        Some(first) => T::parse(first).map(Some),
+                        Some(first) => T::parse_sip(&v.slice_ref(first)).map(Some),
                         None => Ok(None),
                     }
                 } else {
-                    T::parse(v).map(Some)
+                    T::parse_sip(v).map(Some)
                 }
             }
         }
@@ -217,10 +264,10 @@ impl Headers {
         for v in self.get_all(&T::NAME) {
             if T::LIST {
                 for item in super::typed::split_list(v) {
-                    out.push(T::parse(item)?);
+                    out.push(T::parse_sip(&v.slice_ref(item))?);
                 }
             } else {
-                out.push(T::parse(v)?);
+                out.push(T::parse_sip(v)?);
             }
         }
         Ok(out)

@@ -7,6 +7,7 @@
 
 mod error;
 mod headers;
+mod lex;
 mod method;
 mod params;
 mod text;
@@ -20,6 +21,7 @@ pub use error::{ParseError, ParseErrorKind};
 pub use headers::{Header, HeaderName, Headers};
 pub use method::Method;
 pub use params::Params;
+pub use parse::Frame;
 pub use text::SipStr;
 pub use uri::{Host, SipUri, TelUri, Uri};
 
@@ -70,3 +72,5 @@ impl Message {
         }
     }
 }
+
+mod access;

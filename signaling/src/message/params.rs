@@ -1,6 +1,6 @@
 //! Generic `;name=value` parameters of URIs and headers, in order.
 
-use super::SipStr;
+use super::{lex, SipStr};
 
 /// Parameters in their original order. Names compare case-insensitively; a parameter
 /// without `=` has value `None`. Values are kept as written (quotes included for quoted
@@ -13,7 +13,9 @@ impl Params {
         Params(Vec::new())
     }
     pub fn iter(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_ref().map(|v| v.as_str())))
+        self.0
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_ref().map(|v| v.as_str())))
     }
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -38,7 +40,11 @@ impl Params {
     /// Sets (replacing) a parameter.
     pub fn set(&mut self, name: &str, value: Option<&str>) {
         let v = value.map(SipStr::from);
-        match self.0.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
+        match self
+            .0
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        {
             Some(slot) => slot.1 = v,
             None => self.0.push((SipStr::from(name), v)),
         }
@@ -48,5 +54,142 @@ impl Params {
     }
     pub fn remove(&mut self, name: &str) {
         self.0.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+    }
+}
+
+/// Why a parameter list did not parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BadParams;
+
+impl Params {
+    /// Parses header parameters (`*( SEMI generic-param )`, RFC 3261 §25.1): LWS is allowed
+    /// around `;` and `=`; a value is a token, a host (IPv6 references included) or a quoted
+    /// string kept with its quotes. `s` must be empty/LWS or start (after LWS) with `;`.
+    pub(crate) fn parse_header(src: &SipStr, s: &str) -> Result<Params, BadParams> {
+        let mut params = Params::new();
+        let mut rest = lex::trim_ws_start(s);
+        while !rest.is_empty() {
+            rest = lex::trim_ws_start(rest.strip_prefix(';').ok_or(BadParams)?);
+            let (name, after) = lex::take_while(rest, lex::is_token);
+            if name.is_empty() {
+                return Err(BadParams);
+            }
+            rest = lex::trim_ws_start(after);
+            let mut value = None;
+            if let Some(v) = rest.strip_prefix('=') {
+                let v = lex::trim_ws_start(v);
+                let len = if v.starts_with('"') {
+                    lex::quoted_len(v).ok_or(BadParams)?
+                } else {
+                    v.bytes()
+                        .position(|b| !(lex::is_token(b) || matches!(b, b'[' | b']' | b':')))
+                        .unwrap_or(v.len())
+                };
+                if len == 0 {
+                    return Err(BadParams);
+                }
+                let (val, after) = v.split_at(len);
+                value = Some(src.slice_ref(val));
+                rest = lex::trim_ws_start(after);
+            }
+            params.push(src.slice_ref(name), value);
+        }
+        Ok(params)
+    }
+
+    /// Parses URI parameters (`*( ";" pname [ "=" pvalue ] )`, no LWS). `s` is empty or
+    /// starts with `;`; values keep their `%HH` escapes.
+    pub(crate) fn parse_uri(src: &SipStr, s: &str) -> Result<Params, BadParams> {
+        let mut params = Params::new();
+        if s.is_empty() {
+            return Ok(params);
+        }
+        let body = s.strip_prefix(';').ok_or(BadParams)?;
+        for item in body.split(';') {
+            let (name, value) = match item.split_once('=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (item, None),
+            };
+            if name.is_empty() || !lex::is_escaped_text(name, lex::is_param_char) {
+                return Err(BadParams);
+            }
+            if let Some(v) = value {
+                if v.is_empty() || !lex::is_escaped_text(v, lex::is_param_char) {
+                    return Err(BadParams);
+                }
+            }
+            params.push(src.slice_ref(name), value.map(|v| src.slice_ref(v)));
+        }
+        Ok(params)
+    }
+
+    /// Appends `;name=value` for each parameter, as written (header form).
+    pub(crate) fn print_header(&self, out: &mut String) {
+        for (k, v) in self.iter() {
+            out.push(';');
+            out.push_str(k);
+            if let Some(v) = v {
+                out.push('=');
+                out.push_str(v);
+            }
+        }
+    }
+
+    /// Appends `;name=value` for each parameter, escaping what a URI parameter cannot carry.
+    pub(crate) fn print_uri(&self, out: &mut String) {
+        for (k, v) in self.iter() {
+            out.push(';');
+            lex::escape_raw_into(out, k, lex::is_param_char);
+            if let Some(v) = v {
+                out.push('=');
+                lex::escape_raw_into(out, v, lex::is_param_char);
+            }
+        }
+    }
+
+    /// The unquoted value of `name` (quoted-string values lose their quotes and escapes).
+    pub fn unquoted(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
+        let v = self.value(name)?;
+        Some(
+            match v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+                Some(inner) => lex::unquote(inner),
+                None => std::borrow::Cow::Borrowed(v),
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(s: &str) -> Result<Params, BadParams> {
+        Params::parse_header(&SipStr::from(s), s)
+    }
+
+    #[test]
+    fn header_params_with_lws_and_quotes() {
+        let p = header(r#" ; tag = 1234 ;lr; x="a;b\"c" ;received=[2001:db8::1]"#).unwrap();
+        assert_eq!(p.value("tag"), Some("1234"));
+        assert_eq!(p.get("lr"), Some(None));
+        assert_eq!(p.value("x"), Some(r#""a;b\"c""#));
+        assert_eq!(p.unquoted("x").unwrap(), "a;b\"c");
+        assert_eq!(p.value("received"), Some("[2001:db8::1]"));
+        assert!(header(";;").is_err());
+        assert!(header(";a=").is_err());
+        assert!(header("x").is_err());
+        assert!(header(r#";a="open"#).is_err());
+    }
+
+    #[test]
+    fn uri_params() {
+        let s = SipStr::from(";transport=tcp;lr;x=%41");
+        let p = Params::parse_uri(&s, &s).unwrap();
+        assert_eq!(p.value("transport"), Some("tcp"));
+        assert!(p.contains("LR"));
+        let mut out = String::new();
+        p.print_uri(&mut out);
+        assert_eq!(out, ";transport=tcp;lr;x=%41");
+        assert!(Params::parse_uri(&s, ";a b").is_err());
     }
 }

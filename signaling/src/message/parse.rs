@@ -1,9 +1,566 @@
 //! Parsing: datagrams, stream framing, and the lenient salvage used to answer 400.
 //!
-//! API (implemented below):
-//! - `Message::parse(bytes) -> Result<Message, ParseError>`: a whole datagram/frame.
-//! - `frame(buf) -> Result<Option<Frame>, ParseError>`: stream transports (TCP): skips
-//!   leading CRLF keep-alives, finds the header end and Content-Length, and says how many
-//!   bytes make one message (or `None` when more bytes are needed).
-//! - `bad_request(bytes, reason) -> Option<Response>`: a 400 for a request that failed to
-//!   parse, when its Via/From/To/Call-ID/CSeq can be salvaged; `None` means drop it.
+//! - [`Message::parse`] / [`Message::parse_bytes`]: one whole datagram or framed message.
+//! - [`frame`]: stream transports (TCP): skips leading CRLF keep-alives, finds the header
+//!   end and Content-Length, and says how many bytes make one message (or `None` when more
+//!   bytes are needed).
+//! - [`bad_request`]: a 400 for a request that failed to parse, when its Via/From/To/
+//!   Call-ID/CSeq can be salvaged; `None` means drop it.
+//!
+//! Header values are slices of the received buffer (no copy) unless a folded line had to be
+//! joined. Nothing here indexes out of bounds or unwraps input-derived data: every input
+//! gives a `Message` or a typed `ParseError`.
+
+use super::typed::{self, CSeq, NameAddr, TypedHeader, Via};
+use super::{
+    lex, HeaderName, Headers, Message, Method, ParseError, ParseErrorKind, Request, Response,
+    SipStr, Uri,
+};
+use bytes::Bytes;
+
+/// The largest header section we accept (start line included).
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// The largest body we accept.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// One message found at the start of a stream buffer: drop `skip` bytes of keep-alive
+/// CRLFs first, then the next `len` bytes are one whole message. `len == 0` means the buffer
+/// held only keep-alives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame {
+    pub skip: usize,
+    pub len: usize,
+}
+
+fn err(kind: ParseErrorKind, detail: &str) -> ParseError {
+    ParseError::new(kind, detail)
+}
+
+/// Bytes of leading CR and LF (keep-alives, RFC 3261 §7.5 and RFC 5626 §3.5.1).
+fn leading_crlf(buf: &[u8]) -> usize {
+    buf.iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len())
+}
+
+/// Finds the empty line ending the header section: returns (header bytes including the
+/// last header's line end, offset where the body starts). Bare LF line ends are accepted.
+fn find_head_end(buf: &[u8]) -> Option<(usize, usize)> {
+    for i in memchr::memchr_iter(b'\n', buf) {
+        match buf.get(i + 1..) {
+            Some([b'\n', ..]) => return Some((i + 1, i + 2)),
+            Some([b'\r', b'\n', ..]) => return Some((i + 1, i + 3)),
+            _ => {}
+        }
+    }
+    None
+}
+
+impl Message {
+    /// Parses one datagram (or one message cut out of a stream by [`frame`]). Copies
+    /// `bytes` once; [`Message::parse_bytes`] takes ownership without copying.
+    pub fn parse(bytes: &[u8]) -> Result<Message, ParseError> {
+        Message::parse_bytes(Bytes::copy_from_slice(bytes))
+    }
+
+    /// Parses one datagram held in `Bytes`; header values and the body share its buffer.
+    ///
+    /// Validates what every user agent relies on: the start line (SIP/2.0 only), the
+    /// Request-URI, at least one Via with a parseable top Via, From, To, Call-ID, CSeq (its
+    /// method equal to the request's), Max-Forwards when present, and Content-Length
+    /// against the body: fewer bytes than it says is an error, extra bytes are discarded
+    /// (RFC 3261 §18.3), and without it the rest of the datagram is the body.
+    pub fn parse_bytes(bytes: Bytes) -> Result<Message, ParseError> {
+        let skip = leading_crlf(&bytes);
+        let buf = bytes.slice(skip..);
+        let (head_len, body_start) = match find_head_end(&buf) {
+            Some(v) => v,
+            None if buf.len() > MAX_HEADER_BYTES => {
+                return Err(err(ParseErrorKind::TooLarge, "header section"))
+            }
+            None => {
+                return Err(err(
+                    ParseErrorKind::Incomplete,
+                    "no empty line after the headers",
+                ))
+            }
+        };
+        if head_len > MAX_HEADER_BYTES {
+            return Err(err(ParseErrorKind::TooLarge, "header section"));
+        }
+        let head = SipStr::from_utf8(buf.slice(..head_len))
+            .ok_or_else(|| err(ParseErrorKind::NotUtf8, "header section is not UTF-8"))?;
+        let parsed = parse_head(&head)?;
+        let rest = buf.slice(body_start.min(buf.len())..);
+        let body = match parsed.content_length {
+            Some(n) if n > rest.len() => {
+                return Err(err(
+                    ParseErrorKind::ContentLength,
+                    "body shorter than Content-Length",
+                ))
+            }
+            Some(n) => rest.slice(..n),
+            None if rest.len() > MAX_BODY_BYTES => {
+                return Err(err(ParseErrorKind::TooLarge, "body"))
+            }
+            None => rest,
+        };
+        Ok(match parsed.start {
+            Start::Request(method, uri) => Message::Request(Request {
+                method,
+                uri,
+                headers: parsed.headers,
+                body,
+            }),
+            Start::Response(status, reason) => Message::Response(Response {
+                status,
+                reason,
+                headers: parsed.headers,
+                body,
+            }),
+        })
+    }
+}
+
+enum Start {
+    Request(Method, Uri),
+    Response(u16, SipStr),
+}
+
+struct Head {
+    start: Start,
+    headers: Headers,
+    content_length: Option<usize>,
+}
+
+/// Splits the header section into lines without their CR LF / LF ends.
+fn lines(head: &str) -> impl Iterator<Item = &str> {
+    head.split_terminator('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+}
+
+fn parse_start(src: &SipStr, line: &str) -> Result<Start, ParseError> {
+    let is_version = |v: &str| v.eq_ignore_ascii_case("SIP/2.0");
+    let version_err = |v: &str| {
+        if v.len() >= 4
+            && v.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("SIP/"))
+            && !v.contains(' ')
+        {
+            err(ParseErrorKind::Version, "only SIP/2.0 is supported")
+        } else {
+            err(ParseErrorKind::StartLine, "malformed start line")
+        }
+    };
+    if line
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("SIP/"))
+    {
+        // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase. A missing reason
+        // (even without its SP) is accepted (RFC 4475 §3.1.1.13).
+        let mut parts = line.splitn(3, ' ');
+        let version = parts.next().unwrap_or("");
+        if !is_version(version) {
+            return Err(version_err(version));
+        }
+        let code = parts.next().unwrap_or("");
+        let status: u16 = match lex::parse_digits::<u16>(code) {
+            Some(c) if code.len() == 3 && (100..=699).contains(&c) => c,
+            _ => {
+                return Err(err(
+                    ParseErrorKind::StatusCode,
+                    "status code not in 100-699",
+                ))
+            }
+        };
+        let reason = parts.next().unwrap_or("");
+        if reason.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
+            return Err(err(
+                ParseErrorKind::StartLine,
+                "control character in reason phrase",
+            ));
+        }
+        return Ok(Start::Response(status, src.slice_ref(reason)));
+    }
+    // Request-Line = Method SP Request-URI SP SIP-Version: exactly one SP each.
+    let mut parts = line.splitn(3, ' ');
+    let (method, uri, version) = (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+    );
+    if method.is_empty() || uri.is_empty() || version.is_empty() {
+        return Err(err(ParseErrorKind::StartLine, "malformed request line"));
+    }
+    if !is_version(version) {
+        return Err(version_err(version));
+    }
+    if !lex::is_token_str(method) {
+        return Err(err(ParseErrorKind::Method, "method is not a token"));
+    }
+    let method = match Method::from_token(method) {
+        Method::Other(_) => Method::Other(src.slice_ref(method)),
+        m => m,
+    };
+    let uri = Uri::parse_in(src, uri)?;
+    if uri.as_sip().is_some_and(|u| u.headers.is_some()) {
+        return Err(err(
+            ParseErrorKind::Uri,
+            "headers are not allowed in a Request-URI",
+        ));
+    }
+    Ok(Start::Request(method, uri))
+}
+
+/// Indexes (into the header list) of the headers validated after the whole section is read.
+#[derive(Default)]
+struct Seen {
+    via: Option<usize>,
+    from: Option<usize>,
+    to: Option<usize>,
+    call_id: Option<usize>,
+    cseq: Option<usize>,
+    max_forwards: Option<usize>,
+}
+
+fn parse_head(src: &SipStr) -> Result<Head, ParseError> {
+    let text = src.as_str();
+    let mut it = lines(text);
+    let start_line = it.next().unwrap_or("");
+    if start_line.contains('\r') {
+        return Err(err(ParseErrorKind::StartLine, "bare CR in the start line"));
+    }
+    let start = parse_start(src, start_line)?;
+
+    let mut headers = Headers::with_capacity(memchr::memchr_iter(b'\n', text.as_bytes()).count());
+    let mut seen = Seen::default();
+    let mut content_length: Option<usize> = None;
+    // The header being read: its name, its first-line value, and the joined text once a
+    // continuation line has been seen.
+    let mut current: Option<(HeaderName, &str, Option<String>)> = None;
+    for line in it {
+        if line.contains('\r') {
+            return Err(err(
+                ParseErrorKind::HeaderSyntax,
+                "bare CR in a header line",
+            ));
+        }
+        if line.starts_with([' ', '\t']) {
+            // Folding: CRLF + WSP continues the previous header; the whole LWS becomes one SP.
+            let (_, first, joined) = current.as_mut().ok_or_else(|| {
+                err(
+                    ParseErrorKind::HeaderSyntax,
+                    "continuation line before any header",
+                )
+            })?;
+            let more = lex::trim_ws(line);
+            if !more.is_empty() {
+                let j = joined.get_or_insert_with(|| first.to_string());
+                if !j.is_empty() {
+                    j.push(' ');
+                }
+                j.push_str(more);
+            }
+            continue;
+        }
+        if let Some(h) = current.take() {
+            push_header(src, &mut headers, &mut seen, &mut content_length, h)?;
+        }
+        let colon = line
+            .find(':')
+            .ok_or_else(|| err(ParseErrorKind::HeaderSyntax, "header line without ':'"))?;
+        let name = lex::trim_ws(&line[..colon]);
+        if !lex::is_token_str(name) {
+            return Err(err(ParseErrorKind::HeaderSyntax, "bad header name"));
+        }
+        let name = HeaderName::from_sip_str(src.slice_ref(name));
+        current = Some((name, lex::trim_ws(&line[colon + 1..]), None));
+    }
+    if let Some(h) = current.take() {
+        push_header(src, &mut headers, &mut seen, &mut content_length, h)?;
+    }
+    validate(&start, &headers, &seen)?;
+    Ok(Head {
+        start,
+        headers,
+        content_length,
+    })
+}
+
+fn push_header(
+    src: &SipStr,
+    headers: &mut Headers,
+    seen: &mut Seen,
+    content_length: &mut Option<usize>,
+    (name, first, joined): (HeaderName, &str, Option<String>),
+) -> Result<(), ParseError> {
+    let value = match joined {
+        Some(j) => SipStr::from(j),
+        None => src.slice_ref(first),
+    };
+    let index = headers.len();
+    let slot = match name {
+        HeaderName::Via => Some(&mut seen.via),
+        HeaderName::From => Some(&mut seen.from),
+        HeaderName::To => Some(&mut seen.to),
+        HeaderName::CallId => Some(&mut seen.call_id),
+        HeaderName::CSeq => Some(&mut seen.cseq),
+        HeaderName::MaxForwards => Some(&mut seen.max_forwards),
+        HeaderName::ContentLength => {
+            let n = parse_content_length(value.as_bytes())?;
+            if content_length.is_some_and(|c| c != n) {
+                return Err(err(
+                    ParseErrorKind::ContentLength,
+                    "two different Content-Length values",
+                ));
+            }
+            *content_length = Some(n);
+            None
+        }
+        _ => None,
+    };
+    if let Some(slot) = slot.filter(|s| s.is_none()) {
+        *slot = Some(index);
+    }
+    headers.push(name, value);
+    Ok(())
+}
+
+/// Parses a Content-Length value (LWS already trimmed), capping it at [`MAX_BODY_BYTES`].
+fn parse_content_length(v: &[u8]) -> Result<usize, ParseError> {
+    if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
+        return Err(err(
+            ParseErrorKind::ContentLength,
+            "Content-Length is not a number",
+        ));
+    }
+    let n = v.iter().fold(0usize, |n, &b| {
+        n.saturating_mul(10).saturating_add(usize::from(b - b'0'))
+    });
+    if n > MAX_BODY_BYTES {
+        return Err(err(ParseErrorKind::TooLarge, "body larger than we accept"));
+    }
+    Ok(n)
+}
+
+fn header_at(
+    headers: &Headers,
+    i: Option<usize>,
+    name: &'static str,
+) -> Result<SipStr, ParseError> {
+    i.and_then(|i| headers.iter().nth(i))
+        .map(|h| h.value.clone())
+        .ok_or_else(|| err(ParseErrorKind::MissingHeader(name), name))
+}
+
+/// The eager checks every user agent relies on (see [`Message::parse_bytes`]).
+fn validate(start: &Start, headers: &Headers, seen: &Seen) -> Result<(), ParseError> {
+    let via = header_at(headers, seen.via, "Via")?;
+    let top = typed::split_list(&via)
+        .next()
+        .ok_or_else(|| err(ParseErrorKind::InvalidHeader("Via"), "empty Via"))?;
+    Via::parse_sip(&via.slice_ref(top))?;
+    let from = header_at(headers, seen.from, "From")?;
+    NameAddr::parse_in(&from, &from, "From")?;
+    let to = header_at(headers, seen.to, "To")?;
+    NameAddr::parse_in(&to, &to, "To")?;
+    let call_id = header_at(headers, seen.call_id, "Call-ID")?;
+    typed::CallId::parse_sip(&call_id)?;
+    let cseq = CSeq::parse_sip(&header_at(headers, seen.cseq, "CSeq")?)?;
+    if let Start::Request(method, _) = start {
+        if &cseq.method != method {
+            return Err(err(
+                ParseErrorKind::InvalidHeader("CSeq"),
+                "CSeq method differs from the request method",
+            ));
+        }
+    }
+    if seen.max_forwards.is_some() {
+        typed::MaxForwards::parse_sip(&header_at(headers, seen.max_forwards, "Max-Forwards")?)?;
+    }
+    Ok(())
+}
+
+/// Finds one message at the start of a stream buffer (RFC 3261 §18.3: stream transports
+/// must carry Content-Length). `Ok(None)` means "need more bytes"; an error means the
+/// stream can no longer be split into messages.
+pub fn frame(buf: &[u8]) -> Result<Option<Frame>, ParseError> {
+    let skip = leading_crlf(buf);
+    let rest = buf.get(skip..).unwrap_or_default();
+    if rest.is_empty() {
+        return Ok((skip > 0).then_some(Frame { skip, len: 0 }));
+    }
+    let (head_len, body_start) = match find_head_end(rest) {
+        Some(v) => v,
+        None if rest.len() > MAX_HEADER_BYTES => {
+            return Err(err(ParseErrorKind::TooLarge, "header section"))
+        }
+        None => return Ok(None),
+    };
+    if head_len > MAX_HEADER_BYTES {
+        return Err(err(ParseErrorKind::TooLarge, "header section"));
+    }
+    let head = rest.get(..head_len).unwrap_or_default();
+    let mut content_length = None;
+    for (name, value) in raw_headers(head) {
+        if name.eq_ignore_ascii_case(b"Content-Length") || name.eq_ignore_ascii_case(b"l") {
+            let n = parse_content_length(trim_bytes(&value))?;
+            if content_length.is_some_and(|c| c != n) {
+                return Err(err(
+                    ParseErrorKind::ContentLength,
+                    "two different Content-Length values",
+                ));
+            }
+            content_length = Some(n);
+        }
+    }
+    let n = content_length.ok_or_else(|| {
+        err(
+            ParseErrorKind::MissingHeader("Content-Length"),
+            "stream message without Content-Length",
+        )
+    })?;
+    let len = body_start + n;
+    Ok((rest.len() >= len).then_some(Frame { skip, len }))
+}
+
+fn trim_bytes(v: &[u8]) -> &[u8] {
+    let start = v.iter().position(|b| !lex::is_ws(*b)).unwrap_or(v.len());
+    let end = v
+        .iter()
+        .rposition(|b| !lex::is_ws(*b))
+        .map_or(start, |e| e + 1);
+    v.get(start..end).unwrap_or_default()
+}
+
+/// Lenient lexical scan of header lines (after the start line) for framing and salvage:
+/// `(name, value)` with folded lines joined by a space; lines without a colon are skipped.
+fn raw_headers(head: &[u8]) -> Vec<(&[u8], Vec<u8>)> {
+    let mut out: Vec<(&[u8], Vec<u8>)> = Vec::new();
+    for line in head.split(|&b| b == b'\n').skip(1) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        if line.first().is_some_and(|b| lex::is_ws(*b)) {
+            if let Some((_, v)) = out.last_mut() {
+                v.push(b' ');
+                v.extend_from_slice(trim_bytes(line));
+            }
+            continue;
+        }
+        if let Some(colon) = memchr::memchr(b':', line) {
+            let (name, value) = line.split_at(colon);
+            out.push((
+                trim_bytes(name),
+                trim_bytes(value.get(1..).unwrap_or_default()).to_vec(),
+            ));
+        }
+    }
+    out
+}
+
+/// A `400 <reason>` for a request datagram that failed to parse (RFC 3261 §8.2.6), built
+/// from its Via, From, To, Call-ID and CSeq found lexically. `None` when those cannot be
+/// found, or when the datagram is a response or an ACK (neither is ever answered).
+///
+/// When the To has no tag we add one derived from the request (stable across
+/// retransmissions, as a stateless answer must be).
+pub fn bad_request(bytes: &[u8], reason: &str) -> Option<Response> {
+    let bytes = bytes.get(leading_crlf(bytes)..)?;
+    let head_end = find_head_end(bytes).map_or(bytes.len(), |(h, _)| h);
+    let head = bytes.get(..head_end)?;
+    let first_line = head.split(|&b| b == b'\n').next()?;
+    let method = first_line.split(|&b| b == b' ').next()?;
+    if method.is_empty() || !method.iter().all(|&b| lex::is_token(b)) || method == b"ACK" {
+        return None;
+    }
+    if method.len() >= 4
+        && method
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"))
+    {
+        return None;
+    }
+    let (mut vias, mut from, mut to, mut call_id, mut cseq) = (Vec::new(), None, None, None, None);
+    for (name, value) in raw_headers(head) {
+        let Ok(name) = std::str::from_utf8(name) else {
+            continue;
+        };
+        let Ok(value) = String::from_utf8(value) else {
+            continue;
+        };
+        if value.is_empty() {
+            continue;
+        }
+        match HeaderName::from_name(name) {
+            HeaderName::Via => vias.push(value),
+            HeaderName::From if from.is_none() => from = Some(value),
+            HeaderName::To if to.is_none() => to = Some(value),
+            HeaderName::CallId if call_id.is_none() => call_id = Some(value),
+            HeaderName::CSeq if cseq.is_none() => cseq = Some(value),
+            _ => {}
+        }
+    }
+    let (from, mut to, call_id, cseq) = (from?, to?, call_id?, cseq?);
+    if vias.is_empty() || cseq.split_whitespace().nth(1) == Some("ACK") {
+        return None;
+    }
+    if !has_tag(&to) {
+        let tag = stable_tag(&[&call_id, &from, &cseq]);
+        to.push_str(";tag=");
+        to.push_str(&tag);
+    }
+    let mut headers = Headers::with_capacity(vias.len() + 5);
+    for v in vias {
+        headers.push(HeaderName::Via, v);
+    }
+    headers.push(HeaderName::From, from);
+    headers.push(HeaderName::To, to);
+    headers.push(HeaderName::CallId, call_id);
+    headers.push(HeaderName::CSeq, cseq);
+    headers.push(HeaderName::ContentLength, "0");
+    let reason: String = reason
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let reason = if reason.trim().is_empty() {
+        "Bad Request".to_string()
+    } else {
+        reason
+    };
+    Some(Response {
+        status: 400,
+        reason: SipStr::from(reason),
+        headers,
+        body: Bytes::new(),
+    })
+}
+
+/// Whether a To/From value carries a `tag` header parameter (lexically: after the `>` of a
+/// name-addr, or anywhere in an addr-spec).
+fn has_tag(value: &str) -> bool {
+    let params = match value.rfind('>') {
+        Some(i) => &value[i..],
+        None => value,
+    };
+    params.split(';').skip(1).any(|p| {
+        p.split('=')
+            .next()
+            .is_some_and(|n| lex::trim_ws(n).eq_ignore_ascii_case("tag"))
+    })
+}
+
+/// FNV-1a of the parts, as 16 hex digits.
+fn stable_tag(parts: &[&str]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.bytes().chain(std::iter::once(0)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests;

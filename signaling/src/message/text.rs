@@ -33,6 +33,47 @@ impl SipStr {
     pub fn as_bytes(&self) -> &Bytes {
         &self.0
     }
+
+    /// The part of `self` that `sub` points at, sharing the buffer (no copy). A `sub` that
+    /// does not lie inside `self` is copied instead, so this never fails.
+    pub fn slice_ref(&self, sub: &str) -> SipStr {
+        if sub.is_empty() {
+            return SipStr::default();
+        }
+        let base = self.0.as_ptr() as usize;
+        let start = sub.as_ptr() as usize;
+        match start.checked_sub(base) {
+            Some(off) if off + sub.len() <= self.0.len() => {
+                // `sub` is a `&str` inside UTF-8 text, so both ends are char boundaries.
+                SipStr(self.0.slice(off..off + sub.len()))
+            }
+            _ => SipStr::from(sub),
+        }
+    }
+
+    /// The length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<std::borrow::Cow<'_, str>> for SipStr {
+    fn from(s: std::borrow::Cow<'_, str>) -> Self {
+        match s {
+            std::borrow::Cow::Borrowed(b) => SipStr::from(b),
+            std::borrow::Cow::Owned(o) => SipStr::from(o),
+        }
+    }
+}
+
+impl AsRef<str> for SipStr {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
 }
 
 impl Deref for SipStr {
@@ -74,5 +115,20 @@ impl PartialEq<str> for SipStr {
 impl PartialEq<&str> for SipStr {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == *other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slice_ref_shares_or_copies() {
+        let s = SipStr::from("hello world");
+        let sub = s.slice_ref(&s.as_str()[6..]);
+        assert_eq!(sub, "world");
+        assert_eq!(sub.as_bytes().as_ptr(), s.as_bytes()[6..].as_ptr());
+        let other = s.slice_ref("elsewhere");
+        assert_eq!(other, "elsewhere");
     }
 }

@@ -1,7 +1,7 @@
 //! Typed headers: parsed on demand from a raw value, printed in canonical form.
 //! One header (or one family sharing a grammar) per file, with its tests.
 
-use super::{HeaderName, ParseError};
+use super::{HeaderName, ParseError, ParseErrorKind, SipStr};
 
 mod auth;
 mod call_id;
@@ -16,7 +16,9 @@ mod session_expires;
 mod tokens;
 mod via;
 
-pub use auth::{Challenge, Credentials, ProxyAuthenticate, ProxyAuthorization, WwwAuthenticate, Authorization};
+pub use auth::{
+    Authorization, Challenge, Credentials, ProxyAuthenticate, ProxyAuthorization, WwwAuthenticate,
+};
 pub use call_id::CallId;
 pub use content_type::ContentType;
 pub use cseq::CSeq;
@@ -38,11 +40,39 @@ pub trait TypedHeader: Sized {
     /// Whether the header is a comma-separated list (`Via`, `Contact`, `Route`, ...): then
     /// `parse` receives one element at a time.
     const LIST: bool;
-    /// Parses one value (one list element for list headers), LWS already trimmed.
-    fn parse(value: &str) -> Result<Self, ParseError>;
+    /// Parses one value (one list element for list headers), LWS already trimmed. Copies
+    /// `value` once; [`TypedHeader::parse_sip`] shares a buffer instead.
+    fn parse(value: &str) -> Result<Self, ParseError> {
+        Self::parse_sip(&SipStr::from(value))
+    }
+    /// Parses one value held in a `SipStr`; the strings of the result share its buffer.
+    fn parse_sip(value: &SipStr) -> Result<Self, ParseError>;
     /// Prints the canonical form of the value (without the header name).
     fn print(&self, out: &mut String);
+    /// The printed value as a new string.
+    fn to_value_string(&self) -> String {
+        let mut s = String::new();
+        self.print(&mut s);
+        s
+    }
 }
+
+/// The error for a header value that does not parse.
+pub(crate) fn invalid(name: &'static str, detail: &str) -> ParseError {
+    ParseError::new(ParseErrorKind::InvalidHeader(name), detail)
+}
+
+/// Implements `Display` by way of `TypedHeader::print`.
+macro_rules! display_typed {
+    ($($t:ty),* $(,)?) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&crate::message::typed::TypedHeader::to_value_string(self))
+            }
+        }
+    )*};
+}
+pub(crate) use display_typed;
 
 /// Splits a list header value on commas that are outside quoted strings and `<...>`,
 /// trimming LWS around each element and skipping empty elements.
@@ -87,7 +117,11 @@ impl<'a> Iterator for SplitList<'a> {
                 }
             }
             let item = self.rest[..end].trim_matches(|c| c == ' ' || c == '\t');
-            self.rest = if end < bytes.len() { &self.rest[end + 1..] } else { "" };
+            self.rest = if end < bytes.len() {
+                &self.rest[end + 1..]
+            } else {
+                ""
+            };
             if !item.is_empty() {
                 return Some(item);
             }

@@ -1,0 +1,250 @@
+//! Character classes and small scanners shared by the URI and header parsers
+//! (RFC 3261 §25.1). Everything here works on ASCII delimiters, so every index it returns
+//! is a `char` boundary of the UTF-8 text it scanned.
+
+use std::borrow::Cow;
+
+/// `token` characters (RFC 3261 §25.1).
+pub(crate) fn is_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+        )
+}
+
+pub(crate) fn is_token_str(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(is_token)
+}
+
+/// `word` characters (Call-ID): token characters plus a few separators.
+pub(crate) fn is_word(b: u8) -> bool {
+    is_token(b)
+        || matches!(
+            b,
+            b'(' | b')'
+                | b'<'
+                | b'>'
+                | b':'
+                | b'\\'
+                | b'"'
+                | b'/'
+                | b'['
+                | b']'
+                | b'?'
+                | b'{'
+                | b'}'
+        )
+}
+
+pub(crate) fn is_ws(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+pub(crate) fn trim_ws(s: &str) -> &str {
+    s.trim_matches(|c| c == ' ' || c == '\t')
+}
+
+pub(crate) fn trim_ws_start(s: &str) -> &str {
+    s.trim_start_matches([' ', '\t'])
+}
+
+/// `unreserved` = alphanum / mark.
+pub(crate) fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
+        )
+}
+
+/// Characters a `user` may carry unescaped.
+pub(crate) fn is_user_char(b: u8) -> bool {
+    is_unreserved(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/')
+}
+
+/// Characters a `password` may carry unescaped.
+pub(crate) fn is_password_char(b: u8) -> bool {
+    is_unreserved(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',')
+}
+
+/// `paramchar` without the escape: characters a URI parameter name or value may carry.
+pub(crate) fn is_param_char(b: u8) -> bool {
+    is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$')
+}
+
+/// `hnv-unreserved` / `hname` characters of URI headers, plus the `=` and `&` separators.
+pub(crate) fn is_uri_header_char(b: u8) -> bool {
+    is_unreserved(b)
+        || matches!(
+            b,
+            b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$' | b'=' | b'&'
+        )
+}
+
+/// Whether `s` is made of `allowed` characters and well-formed `%HH` escapes.
+pub(crate) fn is_escaped_text(s: &str, allowed: fn(u8) -> bool) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                if !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+                {
+                    return false;
+                }
+                i += 3;
+            }
+            c if allowed(c) => i += 1,
+            _ => return false,
+        }
+    }
+    true
+}
+
+fn hex_val(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        b'A'..=b'F' => b - b'A' + 10,
+        _ => 0,
+    }
+}
+
+/// Decodes `%HH` escapes. `None` for a malformed escape or a result that is not UTF-8.
+pub(crate) fn unescape(s: &str) -> Option<Cow<'_, str>> {
+    if !s.contains('%') {
+        return Some(Cow::Borrowed(s));
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hi = *b.get(i + 1).filter(|c| c.is_ascii_hexdigit())?;
+            let lo = *b.get(i + 2).filter(|c| c.is_ascii_hexdigit())?;
+            out.push(hex_val(hi) << 4 | hex_val(lo));
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok().map(Cow::Owned)
+}
+
+/// Appends `s`, escaping every byte that `allowed` rejects as `%HH`.
+pub(crate) fn escape_into(out: &mut String, s: &str, allowed: impl Fn(u8) -> bool) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in s.as_bytes() {
+        if allowed(b) {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 15) as usize] as char);
+        }
+    }
+}
+
+/// Appends a URI parameter or header text kept as written: existing `%HH` escapes stay,
+/// any other character outside `allowed` is escaped (so a hand-built value cannot break the
+/// URI).
+pub(crate) fn escape_raw_into(out: &mut String, s: &str, allowed: fn(u8) -> bool) {
+    if is_escaped_text(s, allowed) {
+        out.push_str(s);
+    } else {
+        escape_into(out, s, |b| b == b'%' || allowed(b));
+    }
+}
+
+/// Length of the quoted string at the start of `s` (which must start with `"`), closing
+/// quote included; `None` when it never ends.
+pub(crate) fn quoted_len(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    if b.first() != Some(&b'"') {
+        return None;
+    }
+    let mut i = 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The content of a quoted string (quotes already removed) with `\x` escapes resolved.
+pub(crate) fn unquote(content: &str) -> Cow<'_, str> {
+    if !content.contains('\\') {
+        return Cow::Borrowed(content);
+    }
+    let mut out = String::with_capacity(content.len());
+    let mut chars = content.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Appends `s` as a quoted string, escaping `"` and `\`.
+pub(crate) fn quote_into(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
+/// Splits off the leading run of bytes matching `pred`.
+pub(crate) fn take_while(s: &str, pred: impl Fn(u8) -> bool) -> (&str, &str) {
+    let n = s.bytes().position(|b| !pred(b)).unwrap_or(s.len());
+    s.split_at(n)
+}
+
+/// Parses a decimal number made only of digits (no sign, no spaces).
+pub(crate) fn parse_digits<T: std::str::FromStr>(s: &str) -> Option<T> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_round_trip() {
+        assert_eq!(unescape("a%40b").unwrap(), "a@b");
+        assert_eq!(unescape("%00").unwrap(), "\0");
+        assert!(unescape("%4").is_none());
+        assert!(unescape("%FF").is_none());
+        let mut s = String::new();
+        escape_into(&mut s, "a@b c", is_user_char);
+        assert_eq!(s, "a%40b%20c");
+    }
+
+    #[test]
+    fn quoted_strings() {
+        assert_eq!(quoted_len(r#""a\"b" rest"#), Some(6));
+        assert_eq!(quoted_len(r#""open"#), None);
+        assert_eq!(quoted_len(r#""ends in \"#), None);
+        assert_eq!(unquote(r#"a\"b\\"#), "a\"b\\");
+        let mut s = String::new();
+        quote_into(&mut s, "a\"b");
+        assert_eq!(s, r#""a\"b""#);
+    }
+}

@@ -1,0 +1,270 @@
+use super::*;
+
+const INVITE: &str = "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n\
+Via: SIP/2.0/UDP client.atlanta.example.com:5060;branch=z9hG4bK74bf9\r\n\
+Max-Forwards: 70\r\n\
+From: Alice <sip:alice@atlanta.example.com>;tag=9fxced76sl\r\n\
+To: Bob <sip:bob@biloxi.example.com>\r\n\
+Call-ID: 3848276298220188511@atlanta.example.com\r\n\
+CSeq: 1 INVITE\r\n\
+Contact: <sip:alice@client.atlanta.example.com;transport=tcp>\r\n\
+Content-Type: application/sdp\r\n\
+Content-Length: 4\r\n\
+\r\n\
+v=0\n";
+
+fn parse(s: &str) -> Result<Message, ParseError> {
+    Message::parse(s.as_bytes())
+}
+
+fn kind(s: &str) -> ParseErrorKind {
+    parse(s).unwrap_err().kind
+}
+
+#[test]
+fn parses_a_request() {
+    let m = parse(INVITE).unwrap();
+    let Message::Request(r) = &m else {
+        panic!("not a request")
+    };
+    assert_eq!(r.method, Method::Invite);
+    assert_eq!(r.uri.to_string(), "sip:bob@biloxi.example.com");
+    assert_eq!(r.headers.len(), 9);
+    assert_eq!(&r.body[..], b"v=0\n");
+    assert_eq!(
+        m.call_id().unwrap().as_str(),
+        "3848276298220188511@atlanta.example.com"
+    );
+    assert_eq!(m.cseq().unwrap().seq, 1);
+    assert_eq!(m.top_via().unwrap().branch(), Some("z9hG4bK74bf9"));
+    assert_eq!(m.from().unwrap().tag(), Some("9fxced76sl"));
+    assert_eq!(m.to().unwrap().tag(), None);
+}
+
+#[test]
+fn print_then_parse_is_equal() {
+    let m = parse(INVITE).unwrap();
+    let printed = m.to_bytes();
+    assert_eq!(std::str::from_utf8(&printed).unwrap(), INVITE);
+    assert_eq!(Message::parse(&printed).unwrap(), m);
+}
+
+#[test]
+fn header_values_share_the_datagram() {
+    let bytes = Bytes::from(INVITE.as_bytes().to_vec());
+    let base = bytes.as_ptr() as usize;
+    let m = Message::parse_bytes(bytes.clone()).unwrap();
+    let v = m.headers().get(&HeaderName::CallId).unwrap();
+    let p = v.as_bytes().as_ptr() as usize;
+    assert!(p >= base && p < base + bytes.len());
+}
+
+#[test]
+fn compact_forms_folding_and_bare_lf() {
+    let s = "OPTIONS sip:a@b.example SIP/2.0\n\
+v: SIP/2.0/UDP h.example;branch=z9hG4bK1\n\
+f: <sip:c@d.example>;tag=1\n\
+t: <sip:a@b.example>\n\
+i: abc\n\
+CSEQ: 7\n\
+\x20  OPTIONS\n\
+subject: a\n\
+\tfolded  \n\
+\x20line\n\
+l: 0\n\
+\n";
+    let m = parse(s).unwrap();
+    assert_eq!(m.cseq().unwrap().seq, 7);
+    assert_eq!(
+        m.headers().get(&HeaderName::Subject).unwrap(),
+        "a folded line"
+    );
+    let out = m.to_bytes();
+    assert!(std::str::from_utf8(&out)
+        .unwrap()
+        .contains("\r\nSubject: a folded line\r\n"));
+    assert_eq!(Message::parse(&out).unwrap(), m);
+}
+
+#[test]
+fn responses_and_reasons() {
+    let base = "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n\r\n";
+    let r = parse(&format!("SIP/2.0 180 Ringing\r\n{base}")).unwrap();
+    assert!(matches!(r, Message::Response(ref r) if r.status == 180 && r.reason == "Ringing"));
+    let r = parse(&format!("SIP/2.0 100 \r\n{base}")).unwrap();
+    assert!(matches!(r, Message::Response(ref r) if r.reason.is_empty()));
+    let r = parse(&format!("SIP/2.0 100\r\n{base}")).unwrap();
+    assert!(matches!(r, Message::Response(ref r) if r.status == 100));
+    assert_eq!(
+        kind(&format!("SIP/2.0 4294967301 Big\r\n{base}")),
+        ParseErrorKind::StatusCode
+    );
+    assert_eq!(
+        kind(&format!("SIP/2.0 99 Low\r\n{base}")),
+        ParseErrorKind::StatusCode
+    );
+    assert_eq!(
+        kind(&format!("SIP/7.0 200 OK\r\n{base}")),
+        ParseErrorKind::Version
+    );
+}
+
+#[test]
+fn content_length_rules() {
+    let with_cl = |cl: &str, body: &str| {
+        INVITE
+            .replace("Content-Length: 4", cl)
+            .replace("v=0\n", body)
+    };
+    // Extra bytes beyond Content-Length are discarded.
+    let m = parse(&with_cl("Content-Length: 4", "v=0\nEXTRA")).unwrap();
+    assert_eq!(&m.body()[..], b"v=0\n");
+    // A shorter body is an error.
+    assert_eq!(
+        kind(&with_cl("Content-Length: 9999", "v=0\n")),
+        ParseErrorKind::ContentLength
+    );
+    assert_eq!(
+        kind(&with_cl("Content-Length: -999", "")),
+        ParseErrorKind::ContentLength
+    );
+    assert_eq!(
+        kind(&with_cl("Content-Length: 18446744073709551618", "")),
+        ParseErrorKind::TooLarge
+    );
+    // Without Content-Length the rest of the datagram is the body.
+    let m = parse(&with_cl("X-No-Length: 1", "whole rest")).unwrap();
+    assert_eq!(&m.body()[..], b"whole rest");
+    let two = with_cl("Content-Length: 4\r\nl: 5", "v=0\n!");
+    assert_eq!(kind(&two), ParseErrorKind::ContentLength);
+}
+
+#[test]
+fn eager_validation() {
+    let drop_header = |name: &str| {
+        INVITE
+            .lines()
+            .filter(|l| !l.starts_with(name))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    };
+    for (name, kind_) in [
+        ("Via", ParseErrorKind::MissingHeader("Via")),
+        ("From", ParseErrorKind::MissingHeader("From")),
+        ("To", ParseErrorKind::MissingHeader("To")),
+        ("Call-ID", ParseErrorKind::MissingHeader("Call-ID")),
+        ("CSeq", ParseErrorKind::MissingHeader("CSeq")),
+    ] {
+        assert_eq!(kind(&drop_header(name)), kind_, "{name}");
+    }
+    assert_eq!(
+        kind(&INVITE.replace("CSeq: 1 INVITE", "CSeq: 1 ACK")),
+        ParseErrorKind::InvalidHeader("CSeq")
+    );
+    assert_eq!(
+        kind(&INVITE.replace("CSeq: 1 INVITE", "CSeq: 2147483648 INVITE")),
+        ParseErrorKind::InvalidHeader("CSeq")
+    );
+    assert_eq!(
+        kind(&INVITE.replace("Max-Forwards: 70", "Max-Forwards: 300")),
+        ParseErrorKind::InvalidHeader("Max-Forwards")
+    );
+    assert_eq!(
+        kind(&INVITE.replace("SIP/2.0/UDP client", "SIP/2.0/UDP ;client")),
+        ParseErrorKind::InvalidHeader("Via")
+    );
+    assert_eq!(
+        kind(&INVITE.replace("Call-ID: 38", "Call-ID: 3 8")),
+        ParseErrorKind::InvalidHeader("Call-ID")
+    );
+    assert_eq!(
+        kind(&INVITE.replace("INVITE sip:bob", "INVITE  sip:bob")),
+        ParseErrorKind::StartLine
+    );
+    assert_eq!(
+        kind(&INVITE.replace("com SIP/2.0\r\n", "com SIP/2.0 \r\n")),
+        ParseErrorKind::StartLine
+    );
+    assert_eq!(
+        kind(&INVITE.replace(
+            "INVITE sip:bob@biloxi.example.com",
+            "INVITE <sip:bob@biloxi.example.com>"
+        )),
+        ParseErrorKind::Uri
+    );
+    assert_eq!(
+        kind(&INVITE.replace("Max-Forwards: 70", "Max-Forwards 70")),
+        ParseErrorKind::HeaderSyntax
+    );
+    assert_eq!(
+        kind(&INVITE.replace("\r\n\r\n", "\r\n")),
+        ParseErrorKind::Incomplete
+    );
+    assert_eq!(
+        kind("INVITE sip:a@b SIP/2.0\r\nX: \u{0}\r\n\r\n"),
+        ParseErrorKind::MissingHeader("Via")
+    );
+    assert_eq!(
+        Message::parse(b"INVITE sip:a@b SIP/2.0\r\nX: \xff\r\n\r\n")
+            .unwrap_err()
+            .kind,
+        ParseErrorKind::NotUtf8
+    );
+}
+
+#[test]
+fn framing() {
+    assert_eq!(frame(b"").unwrap(), None);
+    assert_eq!(frame(b"\r\n\r\n").unwrap(), Some(Frame { skip: 4, len: 0 }));
+    let mut stream = b"\r\n\r\n".to_vec();
+    stream.extend_from_slice(INVITE.as_bytes());
+    stream.extend_from_slice(INVITE.as_bytes());
+    let f = frame(&stream).unwrap().unwrap();
+    assert_eq!(
+        f,
+        Frame {
+            skip: 4,
+            len: INVITE.len()
+        }
+    );
+    for cut in 5..4 + INVITE.len() {
+        assert_eq!(frame(&stream[..cut]).unwrap(), None, "cut at {cut}");
+    }
+    let no_cl = INVITE.replace("Content-Length: 4\r\n", "");
+    assert_eq!(
+        frame(no_cl.as_bytes()).unwrap_err().kind,
+        ParseErrorKind::MissingHeader("Content-Length")
+    );
+    let huge = INVITE.replace("Content-Length: 4", "Content-Length: 99999999");
+    assert_eq!(
+        frame(huge.as_bytes()).unwrap_err().kind,
+        ParseErrorKind::TooLarge
+    );
+    let endless = vec![b'a'; MAX_HEADER_BYTES + 1];
+    assert_eq!(frame(&endless).unwrap_err().kind, ParseErrorKind::TooLarge);
+    let compact = INVITE.replace("Content-Length: 4", "l:\r\n 4");
+    assert_eq!(
+        frame(compact.as_bytes()).unwrap().unwrap().len,
+        compact.len()
+    );
+}
+
+#[test]
+fn bad_request_salvages_headers() {
+    let broken = INVITE.replace("Max-Forwards: 70", "Max-Forwards: lots");
+    assert!(parse(&broken).is_err());
+    let r = bad_request(broken.as_bytes(), "Bad Max-Forwards").unwrap();
+    assert_eq!(r.status, 400);
+    assert_eq!(r.reason, "Bad Max-Forwards");
+    assert_eq!(r.top_via().unwrap().branch(), Some("z9hG4bK74bf9"));
+    let tag = r.to().unwrap().tag().map(str::to_owned).unwrap();
+    let again = bad_request(broken.as_bytes(), "Bad Max-Forwards").unwrap();
+    assert_eq!(again.to().unwrap().tag(), Some(tag.as_str()));
+    // The printed 400 parses.
+    assert!(Message::parse(&r.to_bytes()).is_ok());
+    // Never answer an ACK or a response; give up without the key headers.
+    assert!(bad_request(broken.replace("INVITE sip", "ACK sip").as_bytes(), "x").is_none());
+    assert!(bad_request(b"SIP/2.0 200 OK\r\nVia: x\r\n\r\n", "x").is_none());
+    assert!(bad_request(INVITE.replace("Call-ID", "X").as_bytes(), "x").is_none());
+    assert!(bad_request(b"", "x").is_none());
+}
