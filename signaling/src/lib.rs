@@ -3,6 +3,7 @@
 //! Protocol cores take `(now, input)` and are polled for output and their next deadline; the
 //! only I/O lives in [`transport`], the thin tokio drivers.
 
+pub mod auth;
 pub mod endpoint;
 pub mod message;
 pub mod net;

@@ -44,3 +44,6 @@ pub enum AuthError {
     #[error("malformed authentication challenge: {reason}")]
     MalformedChallenge { reason: String },
 }
+
+#[cfg(test)]
+mod sim_tests;
