@@ -491,3 +491,6 @@ impl Registration {
         self.timers[timer as usize] = None;
     }
 }
+
+#[cfg(test)]
+mod tests;
