@@ -18,11 +18,12 @@ use crate::message::parse::bad_request;
 use crate::message::{HeaderName, Message, Request, Response};
 use crate::net::{Peer, Transmit};
 use crate::registration::{
-    Registration, RegistrationAction, RegistrationConfig, RegistrationEvent, RegistrationState, RequestFailure,
+    Registration, RegistrationAction, RegistrationConfig, RegistrationEvent, RegistrationState,
+    RequestFailure,
 };
 use crate::transaction::{
-    ClientTransactionId, RespondError, SendError, ServerTransactionId, TimerConfig, TransactionEvent,
-    TransactionId, TransactionLayer,
+    ClientTransactionId, RespondError, SendError, ServerTransactionId, TimerConfig,
+    TransactionEvent, TransactionId, TransactionLayer,
 };
 use answer::{dispose, Disposition};
 use bytes::Bytes;
@@ -52,20 +53,40 @@ pub struct EndpointConfig {
 pub enum EndpointEvent {
     RegistrationChanged(RegistrationState),
     /// `unregister` finished (`clean`: the registrar confirmed); the driver may exit.
-    Unregistered { clean: bool },
+    Unregistered {
+        clean: bool,
+    },
     /// A call or in-dialog request for the application; answer with [`Endpoint::respond`].
-    IncomingRequest { id: ServerTransactionId, request: Request, source: Peer },
+    IncomingRequest {
+        id: ServerTransactionId,
+        request: Request,
+        source: Peer,
+    },
     /// A CANCEL for an INVITE the application is serving: answer `cancel` with 200 and
     /// `invite` with 487.
-    Cancelled { invite: ServerTransactionId, cancel: ServerTransactionId, request: Request },
+    Cancelled {
+        invite: ServerTransactionId,
+        cancel: ServerTransactionId,
+        request: Request,
+    },
     /// The ACK for a 2xx the application sent.
-    AckFor2xx { request: Request, source: Peer },
+    AckFor2xx {
+        request: Request,
+        source: Peer,
+    },
     /// A response to a request the application sent with [`Endpoint::send_request`].
-    Response { id: ClientTransactionId, response: Response },
+    Response {
+        id: ClientTransactionId,
+        response: Response,
+    },
     /// No final response to an application request (treat as 408), or no ACK for the
     /// application's final response to an INVITE.
-    Timeout { id: TransactionId },
-    TransportError { id: TransactionId },
+    Timeout {
+        id: TransactionId,
+    },
+    TransportError {
+        id: TransactionId,
+    },
 }
 
 /// What the endpoint dropped or answered on its own.
@@ -95,7 +116,9 @@ impl Endpoint {
     pub fn new(config: EndpointConfig) -> Self {
         let mut rng = StdRng::seed_from_u64(config.seed);
         let layer = TransactionLayer::new(config.timers, rng.random());
-        let registration = config.registration.map(|c| Registration::new(c, rng.random()));
+        let registration = config
+            .registration
+            .map(|c| Registration::new(c, rng.random()));
         Endpoint {
             layer,
             registration,
@@ -118,10 +141,13 @@ impl Endpoint {
             Ok(message) => self.layer.handle_message(now, message, source),
             Err(error) => match bad_request(bytes, "Bad Request") {
                 Some(mut response) => {
-                    response.headers.push(HeaderName::Warning, warning(&error.detail));
+                    response
+                        .headers
+                        .push(HeaderName::Warning, warning(&error.detail));
                     debug!(%source, %error, "answering an unparseable request with 400");
                     self.counters.answered_400 += 1;
-                    self.layer.send_stateless(&Message::Response(response), source);
+                    self.layer
+                        .send_stateless(&Message::Response(response), source);
                 }
                 None => {
                     debug!(%source, %error, "dropping an unparseable message");
@@ -150,7 +176,9 @@ impl Endpoint {
     pub fn unregister(&mut self, now: Instant) {
         match &mut self.registration {
             Some(reg) => reg.unregister(now),
-            None => self.events.push_back(EndpointEvent::Unregistered { clean: true }),
+            None => self
+                .events
+                .push_back(EndpointEvent::Unregistered { clean: true }),
         }
         self.pump(now);
     }
@@ -164,14 +192,24 @@ impl Endpoint {
     }
 
     /// Sends a request of the application's (the calls layer) in a client transaction.
-    pub fn send_request(&mut self, now: Instant, request: Request, dest: Peer) -> Result<ClientTransactionId, SendError> {
+    pub fn send_request(
+        &mut self,
+        now: Instant,
+        request: Request,
+        dest: Peer,
+    ) -> Result<ClientTransactionId, SendError> {
         let id = self.layer.send_request(now, request, dest)?;
         self.pump(now);
         Ok(id)
     }
 
     /// Answers a request delivered in [`EndpointEvent::IncomingRequest`] or `Cancelled`.
-    pub fn respond(&mut self, now: Instant, id: ServerTransactionId, response: Response) -> Result<(), RespondError> {
+    pub fn respond(
+        &mut self,
+        now: Instant,
+        id: ServerTransactionId,
+        response: Response,
+    ) -> Result<(), RespondError> {
         let result = self.layer.respond(now, id, response);
         self.pump(now);
         result
@@ -233,8 +271,12 @@ impl Endpoint {
             }
             while let Some(event) = self.registration.as_mut().and_then(|r| r.poll_event()) {
                 self.events.push_back(match event {
-                    RegistrationEvent::StateChanged(state) => EndpointEvent::RegistrationChanged(state),
-                    RegistrationEvent::Unregistered { clean } => EndpointEvent::Unregistered { clean },
+                    RegistrationEvent::StateChanged(state) => {
+                        EndpointEvent::RegistrationChanged(state)
+                    }
+                    RegistrationEvent::Unregistered { clean } => {
+                        EndpointEvent::Unregistered { clean }
+                    }
                 });
             }
             if !progressed {
@@ -247,21 +289,28 @@ impl Endpoint {
     }
 
     fn run_registration_action(&mut self, now: Instant, action: RegistrationAction) {
-        let Some(reg) = &mut self.registration else { return };
+        let Some(reg) = &mut self.registration else {
+            return;
+        };
         let registrar = reg.config().registrar;
         match action {
-            RegistrationAction::Send { request, cseq } => match self.layer.send_request(now, request, registrar) {
-                Ok(id) => {
-                    self.register_txs.insert(id, cseq);
+            RegistrationAction::Send { request, cseq } => {
+                match self.layer.send_request(now, *request, registrar) {
+                    Ok(id) => {
+                        self.register_txs.insert(id, cseq);
+                    }
+                    Err(error) => {
+                        // Our own REGISTER is always well-formed; report rather than panic.
+                        debug!(%error, "could not start the REGISTER transaction");
+                        reg.handle_failure(now, cseq, RequestFailure::Transport);
+                    }
                 }
-                Err(error) => {
-                    // Our own REGISTER is always well-formed; report rather than panic.
-                    debug!(%error, "could not start the REGISTER transaction");
-                    reg.handle_failure(now, cseq, RequestFailure::Transport);
-                }
-            },
+            }
             RegistrationAction::KeepAlive => {
-                self.transmits.push_back(Transmit { dest: registrar, bytes: Bytes::from_static(KEEPALIVE) });
+                self.transmits.push_back(Transmit {
+                    dest: registrar,
+                    bytes: Bytes::from_static(KEEPALIVE),
+                });
             }
         }
     }
@@ -274,20 +323,31 @@ impl Endpoint {
                         reg.handle_response(now, &response);
                     }
                 } else {
-                    self.events.push_back(EndpointEvent::Response { id, response });
+                    self.events
+                        .push_back(EndpointEvent::Response { id, response });
                 }
             }
             TransactionEvent::Timeout { id } => self.on_failure(now, id, RequestFailure::Timeout),
-            TransactionEvent::TransportError { id } => self.on_failure(now, id, RequestFailure::Transport),
+            TransactionEvent::TransportError { id } => {
+                self.on_failure(now, id, RequestFailure::Transport)
+            }
             TransactionEvent::Terminated { id } => {
                 if let TransactionId::Client(id) = id {
                     self.register_txs.remove(&id);
                 }
             }
-            TransactionEvent::IncomingRequest { id, request, source } => {
+            TransactionEvent::IncomingRequest {
+                id,
+                request,
+                source,
+            } => {
                 let tag = format!("{:016x}", self.rng.random::<u64>());
                 match dispose(&request, self.deliver_calls, &tag) {
-                    Disposition::Deliver => self.events.push_back(EndpointEvent::IncomingRequest { id, request, source }),
+                    Disposition::Deliver => self.events.push_back(EndpointEvent::IncomingRequest {
+                        id,
+                        request,
+                        source,
+                    }),
                     Disposition::Answer(response) => {
                         // The transaction was created just now and has not answered yet.
                         if let Err(error) = self.layer.respond(now, id, response) {
@@ -296,9 +356,17 @@ impl Endpoint {
                     }
                 }
             }
-            TransactionEvent::Cancelled { invite, cancel, request } => {
+            TransactionEvent::Cancelled {
+                invite,
+                cancel,
+                request,
+            } => {
                 if self.deliver_calls {
-                    self.events.push_back(EndpointEvent::Cancelled { invite, cancel, request });
+                    self.events.push_back(EndpointEvent::Cancelled {
+                        invite,
+                        cancel,
+                        request,
+                    });
                 } else {
                     // We answered the INVITE at once; the CANCEL changes nothing (§9.2).
                     let tag = format!("{:016x}", self.rng.random::<u64>());
@@ -310,7 +378,8 @@ impl Endpoint {
             }
             TransactionEvent::AckFor2xx { request, source } => {
                 if self.deliver_calls {
-                    self.events.push_back(EndpointEvent::AckFor2xx { request, source });
+                    self.events
+                        .push_back(EndpointEvent::AckFor2xx { request, source });
                 }
             }
         }
@@ -337,8 +406,17 @@ impl Endpoint {
 fn warning(detail: &str) -> String {
     let safe: String = detail
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || " -_.:,;/()".contains(c) { c } else { ' ' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || " -_.:,;/()".contains(c) {
+                c
+            } else {
+                ' '
+            }
+        })
         .take(120)
         .collect();
     format!("399 softphone \"{}\"", safe.trim())
 }
+
+#[cfg(test)]
+mod tests;

@@ -72,7 +72,13 @@ pub struct RegistrationConfig {
 
 impl RegistrationConfig {
     /// A configuration with the defaults above.
-    pub fn new(registrar: Peer, domain: &str, user: &str, password: Password, local_addr: SocketAddr) -> Self {
+    pub fn new(
+        registrar: Peer,
+        domain: &str,
+        user: &str,
+        password: Password,
+        local_addr: SocketAddr,
+    ) -> Self {
         RegistrationConfig {
             registrar,
             domain: domain.to_owned(),
@@ -83,7 +89,8 @@ impl RegistrationConfig {
             expires: 3600,
             local_addr,
             user_agent: None,
-            keepalive: (registrar.transport == TransportKind::Tcp).then_some(Duration::from_secs(30)),
+            keepalive: (registrar.transport == TransportKind::Tcp)
+                .then_some(Duration::from_secs(30)),
             retry: RetryPolicy::default(),
             unregister_timeout: Duration::from_secs(5),
         }
@@ -100,14 +107,17 @@ pub enum RegistrationState {
     /// The registrar holds our binding until `expires_at`; refreshes keep this state.
     Registered { expires_at: Instant },
     /// The last attempt failed; the next one is due at `retry_at`.
-    Failed { error: RegistrationError, retry_at: Option<Instant> },
+    Failed {
+        error: RegistrationError,
+        retry_at: Option<Instant>,
+    },
 }
 
 /// What the registration asks of its driver (the endpoint).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegistrationAction {
     /// Start a client transaction for this REGISTER towards the registrar.
-    Send { request: Request, cseq: u32 },
+    Send { request: Box<Request>, cseq: u32 },
     /// Send a CRLFCRLF keep-alive to the registrar.
     KeepAlive,
 }
@@ -118,7 +128,9 @@ pub enum RegistrationEvent {
     StateChanged(RegistrationState),
     /// `unregister` finished: `clean` when the registrar confirmed it (or there was nothing
     /// to remove), false when it timed out or failed.
-    Unregistered { clean: bool },
+    Unregistered {
+        clean: bool,
+    },
 }
 
 /// Why a REGISTER got no final response.
@@ -156,7 +168,12 @@ enum RegTimer {
 }
 
 impl RegTimer {
-    const ALL: [RegTimer; 4] = [RegTimer::Refresh, RegTimer::Retry, RegTimer::KeepAlive, RegTimer::UnregisterDeadline];
+    const ALL: [RegTimer; 4] = [
+        RegTimer::Refresh,
+        RegTimer::Retry,
+        RegTimer::KeepAlive,
+        RegTimer::UnregisterDeadline,
+    ];
 }
 
 /// After a NAT rewrite we wait this long before the next immediate one, so a registrar
@@ -198,9 +215,17 @@ impl Registration {
     /// `rng_seed` feeds Call-ID, tag and jitter; pass a random one outside tests.
     pub fn new(config: RegistrationConfig, rng_seed: u64) -> Self {
         let mut rng = StdRng::seed_from_u64(rng_seed);
-        let call_id = format!("{:016x}{:08x}@{}", rng.random::<u64>(), rng.random::<u32>(), config.local_addr.ip());
+        let call_id = format!(
+            "{:016x}{:08x}@{}",
+            rng.random::<u64>(),
+            rng.random::<u32>(),
+            config.local_addr.ip()
+        );
         let from_tag = format!("{:016x}", rng.random::<u64>());
-        let auth_user = config.auth_user.clone().unwrap_or_else(|| config.user.clone());
+        let auth_user = config
+            .auth_user
+            .clone()
+            .unwrap_or_else(|| config.user.clone());
         Registration {
             auth: Authenticator::new(auth_user, config.password.clone()).with_seed(rng.random()),
             contact: config.local_addr,
@@ -261,7 +286,10 @@ impl Registration {
             self.finish_unregister(true);
             return;
         }
-        self.set(RegTimer::UnregisterDeadline, now + self.config.unregister_timeout);
+        self.set(
+            RegTimer::UnregisterDeadline,
+            now + self.config.unregister_timeout,
+        );
         self.send_register(now, None);
     }
 
@@ -283,13 +311,18 @@ impl Registration {
                 self.auth.authorize_cached(&mut request);
             }
             Some((challenged, response)) => {
-                if let Err(why) = challenge::answer(&mut self.auth, challenged, &mut request, response) {
+                if let Err(why) =
+                    challenge::answer(&mut self.auth, challenged, &mut request, response)
+                {
                     let user = self.config.user.clone();
                     let error = match why {
-                        Unanswered::Rejected => {
-                            RegistrationError::WrongPassword { user, domain: self.config.domain.clone() }
+                        Unanswered::Rejected => RegistrationError::WrongPassword {
+                            user,
+                            domain: self.config.domain.clone(),
+                        },
+                        Unanswered::Unsupported(detail) => {
+                            RegistrationError::UnsupportedAuth { user, detail }
                         }
-                        Unanswered::Unsupported(detail) => RegistrationError::UnsupportedAuth { user, detail },
                     };
                     self.fail(now, error);
                     return;
@@ -304,7 +337,10 @@ impl Registration {
             contact: self.contact,
             expires: params.expires,
         });
-        self.actions.push_back(RegistrationAction::Send { request, cseq: self.cseq });
+        self.actions.push_back(RegistrationAction::Send {
+            request: Box::new(request),
+            cseq: self.cseq,
+        });
     }
 
     /// A response to one of our REGISTERs (responses to older ones are ignored).
@@ -313,7 +349,9 @@ impl Registration {
             Ok(Some(c)) => c.seq,
             _ => return,
         };
-        let Some(flight) = self.in_flight.clone().filter(|f| f.cseq == cseq) else { return };
+        let Some(flight) = self.in_flight.clone().filter(|f| f.cseq == cseq) else {
+            return;
+        };
         if response.status < 200 {
             return;
         }
@@ -332,19 +370,48 @@ impl Registration {
                 self.challenges_in_a_row += 1;
                 self.send_register(now, Some((&flight.request, response)));
             }
-            401 | 407 => self.fail(now, RegistrationError::Rejected { user, status: response.status, reason }),
+            401 | 407 => self.fail(
+                now,
+                RegistrationError::Rejected {
+                    user,
+                    status: response.status,
+                    reason,
+                },
+            ),
             423 => match response::min_expires(response) {
                 Some(min) if min > flight.expires && flight.expires != 0 => {
                     debug!(min, "423: retrying with Min-Expires");
                     self.expires = min;
                     self.send_register(now, None);
                 }
-                _ => self.fail(now, RegistrationError::Rejected { user, status: 423, reason }),
+                _ => self.fail(
+                    now,
+                    RegistrationError::Rejected {
+                        user,
+                        status: 423,
+                        reason,
+                    },
+                ),
             },
-            403 => self.fail(now, RegistrationError::Forbidden { user, status: 403, reason }),
+            403 => self.fail(
+                now,
+                RegistrationError::Forbidden {
+                    user,
+                    status: 403,
+                    reason,
+                },
+            ),
             404 => {
                 let domain = self.config.domain.clone();
-                self.fail(now, RegistrationError::NotFound { user, domain, status: 404, reason });
+                self.fail(
+                    now,
+                    RegistrationError::NotFound {
+                        user,
+                        domain,
+                        status: 404,
+                        reason,
+                    },
+                );
             }
             408 | 480 | 500..=599 => {
                 let error = RegistrationError::Unavailable {
@@ -355,7 +422,14 @@ impl Registration {
                 };
                 self.fail(now, error);
             }
-            status => self.fail(now, RegistrationError::Rejected { user, status, reason }),
+            status => self.fail(
+                now,
+                RegistrationError::Rejected {
+                    user,
+                    status,
+                    reason,
+                },
+            ),
         }
     }
 
@@ -378,7 +452,9 @@ impl Registration {
         }
         self.bound = Some(flight.contact);
         let lifetime = Duration::from_secs(u64::from(granted));
-        self.set_state(RegistrationState::Registered { expires_at: now + lifetime });
+        self.set_state(RegistrationState::Registered {
+            expires_at: now + lifetime,
+        });
         self.stop(RegTimer::Retry);
         self.set(RegTimer::Refresh, now + (lifetime / 2).max(MIN_REFRESH));
         if let Some(every) = self.config.keepalive {
@@ -386,7 +462,9 @@ impl Registration {
                 self.set(RegTimer::KeepAlive, now + every);
             }
         }
-        let may_rewrite = self.last_nat_rewrite.is_none_or(|at| now >= at + NAT_REWRITE_HOLDOFF);
+        let may_rewrite = self
+            .last_nat_rewrite
+            .is_none_or(|at| now >= at + NAT_REWRITE_HOLDOFF);
         if flight.contact != self.contact && may_rewrite {
             debug!(contact = %self.contact, "re-registering with the address the registrar saw");
             self.last_nat_rewrite = Some(now);
@@ -420,18 +498,26 @@ impl Registration {
             self.auth.forget();
         }
         self.failures = self.failures.saturating_add(1);
-        let retry_at = now + self.config.retry.delay(&error, self.failures, &mut self.rng);
+        let retry_at = now
+            + self
+                .config
+                .retry
+                .delay(&error, self.failures, &mut self.rng);
         self.stop(RegTimer::Refresh);
         self.stop(RegTimer::KeepAlive);
         self.set(RegTimer::Retry, retry_at);
-        self.set_state(RegistrationState::Failed { error, retry_at: Some(retry_at) });
+        self.set_state(RegistrationState::Failed {
+            error,
+            retry_at: Some(retry_at),
+        });
     }
 
     fn finish_unregister(&mut self, clean: bool) {
         self.timers = [None; 4];
         self.in_flight = None;
         self.set_state(RegistrationState::Unregistered);
-        self.events.push_back(RegistrationEvent::Unregistered { clean });
+        self.events
+            .push_back(RegistrationEvent::Unregistered { clean });
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
@@ -440,7 +526,7 @@ impl Registration {
 
     pub fn handle_timeout(&mut self, now: Instant) {
         for timer in RegTimer::ALL {
-            if !self.get(timer).is_some_and(|at| at <= now) {
+            if self.get(timer).is_none_or(|at| at > now) {
                 continue;
             }
             self.stop(timer);
@@ -475,7 +561,8 @@ impl Registration {
     fn set_state(&mut self, state: RegistrationState) {
         if self.state != state {
             self.state = state.clone();
-            self.events.push_back(RegistrationEvent::StateChanged(state));
+            self.events
+                .push_back(RegistrationEvent::StateChanged(state));
         }
     }
 

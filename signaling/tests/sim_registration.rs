@@ -5,7 +5,9 @@ use bytes::Bytes;
 use netsim::{LinkConfig, Node, Sim};
 use signaling::auth::{verify_request, DigestAlgorithm, DigestChallenge, Password};
 use signaling::endpoint::{Endpoint, EndpointConfig, EndpointEvent};
-use signaling::message::typed::{Authorization, CSeq, Contact, Expires, MinExpires, Via, WwwAuthenticate};
+use signaling::message::typed::{
+    Authorization, CSeq, Contact, Expires, MinExpires, Via, WwwAuthenticate,
+};
 use signaling::message::{HeaderName, Message, Method, Request, Response};
 use signaling::net::Peer;
 use signaling::registration::{RegistrationConfig, RegistrationError, RegistrationState};
@@ -71,26 +73,54 @@ impl Registrar {
 
     fn answer(&mut self, now: Instant, request: Request) -> Option<Response> {
         if request.method != Method::Register {
-            return Some(response_to(&request, 405, "Method Not Allowed", Some("reg")));
+            return Some(response_to(
+                &request,
+                405,
+                "Method Not Allowed",
+                Some("reg"),
+            ));
         }
         let cseq = request.headers.typed::<CSeq>().ok()??.seq;
         let contacts = request.headers.typed_all::<Contact>().ok()?;
-        self.registers.push((now, cseq, request.headers.get_all(&HeaderName::Contact).map(|c| c.to_string()).collect()));
+        self.registers.push((
+            now,
+            cseq,
+            request
+                .headers
+                .get_all(&HeaderName::Contact)
+                .map(|c| c.to_string())
+                .collect(),
+        ));
         let authorized = match request.headers.typed::<Authorization>() {
-            Ok(Some(Authorization(creds))) => verify_request(&creds, &request, &self.password, &self.nonce),
+            Ok(Some(Authorization(creds))) => {
+                verify_request(&creds, &request, &self.password, &self.nonce)
+            }
             _ => false,
         };
         if !authorized {
             let mut challenge = response_to(&request, 401, "Unauthorized", Some("reg"));
             let digest = DigestChallenge::new(REALM, self.nonce.clone(), DigestAlgorithm::Md5);
-            challenge.headers.push_typed(&WwwAuthenticate(digest.to_challenge()));
+            challenge
+                .headers
+                .push_typed(&WwwAuthenticate(digest.to_challenge()));
             return Some(challenge);
         }
-        let default_expires = request.headers.typed::<Expires>().ok().flatten().map_or(3600, |e| e.0);
+        let default_expires = request
+            .headers
+            .typed::<Expires>()
+            .ok()
+            .flatten()
+            .map_or(3600, |e| e.0);
         let mut ok = response_to(&request, 200, "OK", Some("reg"));
         for contact in contacts {
-            let Contact::Addr(mut na) = contact else { continue };
-            let asked = na.params.value("expires").and_then(|v| v.parse().ok()).unwrap_or(default_expires);
+            let Contact::Addr(mut na) = contact else {
+                continue;
+            };
+            let asked = na
+                .params
+                .value("expires")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default_expires);
             if asked != 0 {
                 if let Some(min) = self.min_expires.filter(|m| asked < *m) {
                     let mut brief = response_to(&request, 423, "Interval Too Brief", Some("reg"));
@@ -104,7 +134,8 @@ impl Registrar {
                 self.bindings.remove(&key);
                 continue;
             }
-            self.bindings.insert(key, now + Duration::from_secs(u64::from(granted)));
+            self.bindings
+                .insert(key, now + Duration::from_secs(u64::from(granted)));
             na.params.set("expires", Some(&granted.to_string()));
             ok.headers.push_typed(&Contact::Addr(na));
         }
@@ -120,7 +151,9 @@ impl Node for Registrar {
         if self.silent {
             return;
         }
-        let Ok(Message::Request(mut request)) = Message::parse(&payload) else { return };
+        let Ok(Message::Request(mut request)) = Message::parse(&payload) else {
+            return;
+        };
         // Like any registrar behind rport (RFC 3581): tell the client where we saw it.
         if let Ok(Some(mut via)) = request.headers.typed::<Via>() {
             via.params.set("received", Some(&from.ip().to_string()));
@@ -163,7 +196,12 @@ impl Phone {
             deliver_calls: false,
             seed,
         });
-        Phone { addr: phone_addr(), endpoint, sent: Vec::new(), events: Vec::new() }
+        Phone {
+            addr: phone_addr(),
+            endpoint,
+            sent: Vec::new(),
+            events: Vec::new(),
+        }
     }
 
     fn collect(&mut self, now: Instant) {
@@ -173,18 +211,29 @@ impl Phone {
     }
 
     fn state(&self) -> &RegistrationState {
-        self.endpoint.registration_state().expect("configured with a registration")
+        self.endpoint
+            .registration_state()
+            .expect("configured with a registration")
     }
 
     /// Times of REGISTER datagrams sent (keep-alives excluded).
     fn register_times(&self) -> Vec<Instant> {
-        self.sent.iter().filter(|(_, b)| b.starts_with(b"REGISTER")).map(|(t, _)| *t).collect()
+        self.sent
+            .iter()
+            .filter(|(_, b)| b.starts_with(b"REGISTER"))
+            .map(|(t, _)| *t)
+            .collect()
     }
 
     fn registered_at(&self) -> Vec<Instant> {
         self.events
             .iter()
-            .filter(|(_, e)| matches!(e, EndpointEvent::RegistrationChanged(RegistrationState::Registered { .. })))
+            .filter(|(_, e)| {
+                matches!(
+                    e,
+                    EndpointEvent::RegistrationChanged(RegistrationState::Registered { .. })
+                )
+            })
             .map(|(t, _)| *t)
             .collect()
     }
@@ -202,7 +251,8 @@ impl Node for Phone {
         self.addr
     }
     fn handle_datagram(&mut self, now: Instant, from: SocketAddr, payload: Bytes) {
-        self.endpoint.handle_datagram(now, Peer::udp(from), &payload);
+        self.endpoint
+            .handle_datagram(now, Peer::udp(from), &payload);
         self.collect(now);
     }
     fn poll_transmit(&mut self, now: Instant) -> Option<(SocketAddr, Bytes)> {
@@ -345,17 +395,36 @@ fn registers_refreshes_and_unregisters_over_a_lossy_network() {
     for seed in 1..=8 {
         let mut config = account(PASSWORD);
         config.unregister_timeout = Duration::from_secs(40);
-        let mut w = World::new(seed, LinkConfig::lan().loss(0.3).jitter(Duration::from_millis(20)), config, Registrar::new());
+        let mut w = World::new(
+            seed,
+            LinkConfig::lan()
+                .loss(0.3)
+                .jitter(Duration::from_millis(20)),
+            config,
+            Registrar::new(),
+        );
         w.register();
         w.run_to(600.0);
 
         let phone = w.phone();
         let registered = phone.registered_at();
         assert!(!registered.is_empty(), "seed {seed}: never registered");
-        assert!(w.secs(registered[0]) < 40.0, "seed {seed}: first registration took {:?}", w.secs(registered[0]));
+        assert!(
+            w.secs(registered[0]) < 40.0,
+            "seed {seed}: first registration took {:?}",
+            w.secs(registered[0])
+        );
         // Granted 120 s, refreshed every ~60 s: about ten refreshes in ten minutes.
-        assert!(registered.len() >= 8, "seed {seed}: only {} registrations/refreshes", registered.len());
-        assert!(matches!(phone.state(), RegistrationState::Registered { .. }), "seed {seed}: {:?}", phone.state());
+        assert!(
+            registered.len() >= 8,
+            "seed {seed}: only {} registrations/refreshes",
+            registered.len()
+        );
+        assert!(
+            matches!(phone.state(), RegistrationState::Registered { .. }),
+            "seed {seed}: {:?}",
+            phone.state()
+        );
         assert_eq!(w.registrar().bindings.len(), 1, "seed {seed}");
 
         w.unregister();
@@ -363,9 +432,15 @@ fn registers_refreshes_and_unregisters_over_a_lossy_network() {
         assert!(w.sim.is_idle(), "seed {seed}: timers or datagrams left");
         let phone = w.phone();
         assert_eq!(phone.unregistered(), Some(true), "seed {seed}");
-        assert!(phone.endpoint.transactions().is_empty(), "seed {seed}: transactions left");
+        assert!(
+            phone.endpoint.transactions().is_empty(),
+            "seed {seed}: transactions left"
+        );
         assert_eq!(phone.state(), &RegistrationState::Unregistered);
-        assert!(w.registrar().bindings.is_empty(), "seed {seed}: binding left at the registrar");
+        assert!(
+            w.registrar().bindings.is_empty(),
+            "seed {seed}: binding left at the registrar"
+        );
     }
 }
 
@@ -376,14 +451,34 @@ fn register_retransmits_then_times_out_and_backs_off() {
     let mut w = World::new(7, LinkConfig::down(), account(PASSWORD), Registrar::new());
     w.register();
     w.run_to(32.0);
-    let times: Vec<f64> = w.phone().register_times().iter().map(|t| w.secs(*t)).collect();
-    assert_eq!(times, vec![0.0, 0.5, 1.5, 3.5, 7.5, 11.5, 15.5, 19.5, 23.5, 27.5, 31.5]);
+    let times: Vec<f64> = w
+        .phone()
+        .register_times()
+        .iter()
+        .map(|t| w.secs(*t))
+        .collect();
+    assert_eq!(
+        times,
+        vec![0.0, 0.5, 1.5, 3.5, 7.5, 11.5, 15.5, 19.5, 23.5, 27.5, 31.5]
+    );
     let state = w.phone().state().clone();
-    let RegistrationState::Failed { error, retry_at: Some(retry_at) } = state else {
+    let RegistrationState::Failed {
+        error,
+        retry_at: Some(retry_at),
+    } = state
+    else {
         panic!("expected a failure with a retry, got {state:?}")
     };
-    assert_eq!(error, RegistrationError::NoAnswer { registrar: "10.0.0.1:5060".into() });
-    assert_eq!(error.to_string(), "no answer from 10.0.0.1:5060 (timed out)");
+    assert_eq!(
+        error,
+        RegistrationError::NoAnswer {
+            registrar: "10.0.0.1:5060".into()
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "no answer from 10.0.0.1:5060 (timed out)"
+    );
     let wait = w.secs(retry_at) - 32.0;
     assert!((1.6..=2.4).contains(&wait), "first backoff {wait}");
     // The next attempt starts at retry_at and runs its own schedule.
@@ -407,7 +502,10 @@ fn wrong_password_fails_terminally_without_a_retry_storm() {
     assert_eq!(error.to_string(), "wrong password for 1001 at pbx.example");
     let registers = w.registrar().registers.len();
     // One unauthenticated REGISTER and one answer, then at most one slow retry (~10 min).
-    assert!((2..=4).contains(&registers), "{registers} REGISTERs in ten minutes");
+    assert!(
+        (2..=4).contains(&registers),
+        "{registers} REGISTERs in ten minutes"
+    );
 }
 
 /// (d) The registrar stops answering for 60 s (a restart) and comes back with a new nonce
@@ -420,19 +518,37 @@ fn registrar_restart_is_survived_within_ten_seconds() {
         let mut w = World::new(seed, LinkConfig::lan(), account(PASSWORD), registrar);
         w.register();
         w.run_to(100.0);
-        assert!(matches!(w.phone().state(), RegistrationState::Registered { .. }));
+        assert!(matches!(
+            w.phone().state(),
+            RegistrationState::Registered { .. }
+        ));
         w.registrar_mut().silent = true;
         w.run_to(160.0);
         let failed_during_outage = w.phone().events.iter().any(|(t, e)| {
-            w.secs(*t) > 100.0 && matches!(e, EndpointEvent::RegistrationChanged(RegistrationState::Failed { .. }))
+            w.secs(*t) > 100.0
+                && matches!(
+                    e,
+                    EndpointEvent::RegistrationChanged(RegistrationState::Failed { .. })
+                )
         });
-        assert!(failed_during_outage, "seed {seed}: a refresh must have failed during the outage");
+        assert!(
+            failed_during_outage,
+            "seed {seed}: a refresh must have failed during the outage"
+        );
         w.registrar_mut().silent = false;
         w.registrar_mut().restart();
         w.run_to(200.0);
-        let back = w.phone().registered_at().into_iter().map(|t| w.secs(t)).find(|t| *t >= 160.0);
+        let back = w
+            .phone()
+            .registered_at()
+            .into_iter()
+            .map(|t| w.secs(t))
+            .find(|t| *t >= 160.0);
         let back = back.unwrap_or_else(|| panic!("seed {seed}: not registered again"));
-        assert!(back <= 170.0, "seed {seed}: registered again only at {back}");
+        assert!(
+            back <= 170.0,
+            "seed {seed}: registered again only at {back}"
+        );
         assert_eq!(w.registrar().bindings.len(), 1);
     }
 }
@@ -450,7 +566,13 @@ fn interval_too_brief_retries_with_min_expires() {
         panic!("expected Registered, got {:?}", w.phone().state())
     };
     assert!((w.secs(expires_at) - 7200.0).abs() < 1.0);
-    let last = w.registrar().registers.last().expect("REGISTERs arrived").2.clone();
+    let last = w
+        .registrar()
+        .registers
+        .last()
+        .expect("REGISTERs arrived")
+        .2
+        .clone();
     assert!(last[0].contains("expires=7200"), "{last:?}");
 }
 
@@ -463,9 +585,15 @@ fn contact_is_rewritten_to_the_address_the_registrar_saw() {
     let mut w = World::new(9, LinkConfig::lan(), config, Registrar::new());
     w.register();
     w.run_to(10.0);
-    assert!(matches!(w.phone().state(), RegistrationState::Registered { .. }));
+    assert!(matches!(
+        w.phone().state(),
+        RegistrationState::Registered { .. }
+    ));
     let bindings: Vec<&String> = w.registrar().bindings.keys().collect();
     assert_eq!(bindings.len(), 1, "{bindings:?}");
     assert!(bindings[0].contains("10.0.0.2:5060"), "{bindings:?}");
-    assert_eq!(w.phone().endpoint.registration().map(|r| r.contact_addr()), Some(phone_addr()));
+    assert_eq!(
+        w.phone().endpoint.registration().map(|r| r.contact_addr()),
+        Some(phone_addr())
+    );
 }

@@ -38,15 +38,30 @@ fn is_call_method(method: &Method) -> bool {
 pub(super) fn dispose(request: &Request, deliver_calls: bool, to_tag: &str) -> Disposition {
     let dialog = in_dialog(request);
     match &request.method {
-        Method::Options if !dialog || !deliver_calls => Disposition::Answer(capabilities(request, to_tag)),
+        Method::Options if !dialog || !deliver_calls => {
+            Disposition::Answer(capabilities(request, to_tag))
+        }
         // A CANCEL that matched no INVITE transaction (§9.2).
-        Method::Cancel => Disposition::Answer(response_to(request, 481, "Call/Transaction Does Not Exist", Some(to_tag))),
+        Method::Cancel => Disposition::Answer(response_to(
+            request,
+            481,
+            "Call/Transaction Does Not Exist",
+            Some(to_tag),
+        )),
         m if (dialog || is_call_method(m)) && deliver_calls => Disposition::Deliver,
-        _ if dialog => Disposition::Answer(response_to(request, 481, "Call/Transaction Does Not Exist", Some(to_tag))),
+        _ if dialog => Disposition::Answer(response_to(
+            request,
+            481,
+            "Call/Transaction Does Not Exist",
+            Some(to_tag),
+        )),
         Method::Invite => {
             // No application takes calls on this endpoint (e.g. a registration-only run).
             let mut busy = response_to(request, 480, "Temporarily Unavailable", Some(to_tag));
-            busy.headers.push(HeaderName::Warning, "399 softphone \"incoming calls are not enabled\"");
+            busy.headers.push(
+                HeaderName::Warning,
+                "399 softphone \"incoming calls are not enabled\"",
+            );
             Disposition::Answer(busy)
         }
         _ => {

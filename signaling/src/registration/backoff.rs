@@ -48,15 +48,28 @@ const JITTER: f64 = 0.2;
 impl RetryPolicy {
     /// The wait before attempt number `failures + 1`, where `failures` counts consecutive
     /// failed attempts including this one (so 1 gives about `base`).
-    pub fn delay<R: Rng + ?Sized>(&self, error: &RegistrationError, failures: u32, rng: &mut R) -> Duration {
+    pub fn delay<R: Rng + ?Sized>(
+        &self,
+        error: &RegistrationError,
+        failures: u32,
+        rng: &mut R,
+    ) -> Duration {
         if error.is_terminal() {
             return jitter(self.terminal, rng);
         }
-        if let RegistrationError::Unavailable { retry_after: Some(after), .. } = error {
+        if let RegistrationError::Unavailable {
+            retry_after: Some(after),
+            ..
+        } = error
+        {
             // The PBX said when; honour it (and never hammer on a Retry-After of 0).
             return (*after).max(Duration::from_secs(1));
         }
-        let cap = if error.is_unreachable() { self.max_unreachable } else { self.max };
+        let cap = if error.is_unreachable() {
+            self.max_unreachable
+        } else {
+            self.max
+        };
         let exp = failures.saturating_sub(1).min(16);
         let wait = self.base.saturating_mul(1 << exp).min(cap);
         jitter(wait, rng)
@@ -87,11 +100,24 @@ mod tests {
     fn doubles_from_base_to_the_cap_within_the_jitter() {
         let policy = RetryPolicy::default();
         let mut rng = StdRng::seed_from_u64(3);
-        let table = [(1, 2.0), (2, 4.0), (3, 8.0), (4, 16.0), (8, 256.0), (9, 300.0), (40, 300.0)];
+        let table = [
+            (1, 2.0),
+            (2, 4.0),
+            (3, 8.0),
+            (4, 16.0),
+            (8, 256.0),
+            (9, 300.0),
+            (40, 300.0),
+        ];
         for (failures, nominal) in table {
             for _ in 0..50 {
-                let d = policy.delay(&unavailable(None), failures, &mut rng).as_secs_f64();
-                assert!(d >= nominal * 0.8 - 1e-9 && d <= nominal * 1.2 + 1e-9, "{failures}: {d}");
+                let d = policy
+                    .delay(&unavailable(None), failures, &mut rng)
+                    .as_secs_f64();
+                assert!(
+                    d >= nominal * 0.8 - 1e-9 && d <= nominal * 1.2 + 1e-9,
+                    "{failures}: {d}"
+                );
             }
         }
     }
@@ -100,11 +126,16 @@ mod tests {
     fn unreachable_caps_short_terminal_waits_long_retry_after_wins() {
         let policy = RetryPolicy::default();
         let mut rng = StdRng::seed_from_u64(4);
-        let silent = RegistrationError::NoAnswer { registrar: "pbx".into() };
+        let silent = RegistrationError::NoAnswer {
+            registrar: "pbx".into(),
+        };
         for failures in 1..30 {
             assert!(policy.delay(&silent, failures, &mut rng) <= Duration::from_millis(4800));
         }
-        let wrong = RegistrationError::WrongPassword { user: "1001".into(), domain: "pbx".into() };
+        let wrong = RegistrationError::WrongPassword {
+            user: "1001".into(),
+            domain: "pbx".into(),
+        };
         assert!(policy.delay(&wrong, 1, &mut rng) >= Duration::from_secs(480));
         let after = unavailable(Some(Duration::from_secs(42)));
         assert_eq!(policy.delay(&after, 5, &mut rng), Duration::from_secs(42));

@@ -12,25 +12,46 @@ pub enum RegistrationError {
     WrongPassword { user: String, domain: String },
     /// 403: the PBX knows the account but will not let it register.
     #[error("the PBX refused {user} ({status} {reason})")]
-    Forbidden { user: String, status: u16, reason: String },
+    Forbidden {
+        user: String,
+        status: u16,
+        reason: String,
+    },
     /// 404: the PBX does not know the account.
     #[error("the PBX does not know {user} at {domain} ({status} {reason})")]
-    NotFound { user: String, domain: String, status: u16, reason: String },
+    NotFound {
+        user: String,
+        domain: String,
+        status: u16,
+        reason: String,
+    },
     /// The challenge asks for something we cannot answer (e.g. an unknown digest algorithm).
     #[error("cannot answer the PBX's authentication challenge for {user}: {detail}")]
     UnsupportedAuth { user: String, detail: String },
     /// Another final error that retrying the same request will not fix (400, 420, 6xx...).
     #[error("the PBX rejected the registration of {user} ({status} {reason})")]
-    Rejected { user: String, status: u16, reason: String },
+    Rejected {
+        user: String,
+        status: u16,
+        reason: String,
+    },
     /// No response at all (Timer F).
     #[error("no answer from {registrar} (timed out)")]
     NoAnswer { registrar: String },
     /// The driver could not send to the registrar (TCP refused, unreachable).
     #[error("cannot reach {registrar} over {transport}")]
-    Transport { registrar: String, transport: String },
+    Transport {
+        registrar: String,
+        transport: String,
+    },
     /// A transient error from the PBX (5xx, 408, 480); `retry_after` is its Retry-After.
     #[error("the PBX at {registrar} is unavailable ({status} {reason})")]
-    Unavailable { registrar: String, status: u16, reason: String, retry_after: Option<Duration> },
+    Unavailable {
+        registrar: String,
+        status: u16,
+        reason: String,
+        retry_after: Option<Duration>,
+    },
 }
 
 impl RegistrationError {
@@ -50,11 +71,16 @@ impl RegistrationError {
     /// Nothing came back from the registrar: it may be restarting, so we keep probing at a
     /// short interval (see [`super::RetryPolicy::max_unreachable`]).
     pub fn is_unreachable(&self) -> bool {
-        matches!(self, RegistrationError::NoAnswer { .. } | RegistrationError::Transport { .. })
+        matches!(
+            self,
+            RegistrationError::NoAnswer { .. } | RegistrationError::Transport { .. }
+        )
     }
 
     pub(crate) fn no_answer(registrar: Peer) -> Self {
-        RegistrationError::NoAnswer { registrar: registrar.addr.to_string() }
+        RegistrationError::NoAnswer {
+            registrar: registrar.addr.to_string(),
+        }
     }
 
     pub(crate) fn transport(registrar: Peer) -> Self {
@@ -71,12 +97,26 @@ mod tests {
 
     #[test]
     fn messages_name_the_account_and_the_cause() {
-        let wrong = RegistrationError::WrongPassword { user: "1001".into(), domain: "pbx.example:5060".into() };
-        assert_eq!(wrong.to_string(), "wrong password for 1001 at pbx.example:5060");
-        let refused = RegistrationError::Forbidden { user: "1001".into(), status: 403, reason: "Forbidden".into() };
+        let wrong = RegistrationError::WrongPassword {
+            user: "1001".into(),
+            domain: "pbx.example:5060".into(),
+        };
+        assert_eq!(
+            wrong.to_string(),
+            "wrong password for 1001 at pbx.example:5060"
+        );
+        let refused = RegistrationError::Forbidden {
+            user: "1001".into(),
+            status: 403,
+            reason: "Forbidden".into(),
+        };
         assert_eq!(refused.to_string(), "the PBX refused 1001 (403 Forbidden)");
-        let silent = RegistrationError::no_answer(Peer::udp("127.0.0.1:5070".parse().expect("valid")));
-        assert_eq!(silent.to_string(), "no answer from 127.0.0.1:5070 (timed out)");
+        let silent =
+            RegistrationError::no_answer(Peer::udp("127.0.0.1:5070".parse().expect("valid")));
+        assert_eq!(
+            silent.to_string(),
+            "no answer from 127.0.0.1:5070 (timed out)"
+        );
         assert!(wrong.is_terminal() && refused.is_terminal());
         assert!(!silent.is_terminal() && silent.is_unreachable());
     }

@@ -29,7 +29,11 @@ pub(super) fn split_host_port(domain: &str) -> (Host, Option<u16>) {
     if let Ok(addr) = domain.parse::<SocketAddr>() {
         return (host_of(addr.ip()), Some(addr.port()));
     }
-    if let Ok(ip) = domain.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+    if let Ok(ip) = domain
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
         return (host_of(ip), None);
     }
     match domain.rsplit_once(':') {
@@ -84,7 +88,11 @@ pub(super) fn contact_uri(config: &RegistrationConfig, addr: SocketAddr) -> Uri 
 fn contact(config: &RegistrationConfig, addr: SocketAddr, expires: u32) -> Contact {
     let mut params = Params::new();
     params.set("expires", Some(&expires.to_string()));
-    Contact::Addr(NameAddr { display_name: None, uri: contact_uri(config, addr), params })
+    Contact::Addr(NameAddr {
+        display_name: None,
+        uri: contact_uri(config, addr),
+        params,
+    })
 }
 
 /// A REGISTER for `params`, without a branch (the transaction layer adds it).
@@ -98,16 +106,31 @@ pub(super) fn build_register(
     // rport (RFC 3581): the registrar tells us the address it saw, and answers there.
     headers.push(
         HeaderName::Via,
-        format!("SIP/2.0/{} {};rport", config.registrar.transport.via_token(), params.contact),
+        format!(
+            "SIP/2.0/{} {};rport",
+            config.registrar.transport.via_token(),
+            params.contact
+        ),
     );
     headers.push(HeaderName::MaxForwards, "70");
     let display_name = config.display_name.as_deref().map(SipStr::from);
     let mut from_params = Params::new();
     from_params.set("tag", Some(from_tag));
-    headers.push_typed(&From(NameAddr { display_name: display_name.clone(), uri: aor(config), params: from_params }));
-    headers.push_typed(&To(NameAddr { display_name, uri: aor(config), params: Params::new() }));
+    headers.push_typed(&From(NameAddr {
+        display_name: display_name.clone(),
+        uri: aor(config),
+        params: from_params,
+    }));
+    headers.push_typed(&To(NameAddr {
+        display_name,
+        uri: aor(config),
+        params: Params::new(),
+    }));
     headers.push(HeaderName::CallId, call_id.to_owned());
-    headers.push_typed(&CSeq { seq: params.cseq, method: Method::Register });
+    headers.push_typed(&CSeq {
+        seq: params.cseq,
+        method: Method::Register,
+    });
     headers.push_typed(&contact(config, params.contact, params.expires));
     if let Some(old) = params.remove {
         headers.push_typed(&contact(config, old, 0));
@@ -120,7 +143,12 @@ pub(super) fn build_register(
     if let Some(agent) = &config.user_agent {
         headers.push(HeaderName::UserAgent, agent.clone());
     }
-    Request { method: Method::Register, uri: registrar_uri(config), headers, body: Bytes::new() }
+    Request {
+        method: Method::Register,
+        uri: registrar_uri(config),
+        headers,
+        body: Bytes::new(),
+    }
 }
 
 #[cfg(test)]
@@ -130,11 +158,31 @@ mod tests {
     #[test]
     fn domains_split_into_host_and_port() {
         let cases: [(&str, Host, Option<u16>); 5] = [
-            ("pbx.example", Host::Domain(SipStr::from("pbx.example")), None),
-            ("pbx.example:5070", Host::Domain(SipStr::from("pbx.example")), Some(5070)),
-            ("10.0.0.5", Host::V4("10.0.0.5".parse().expect("valid")), None),
-            ("10.0.0.5:5062", Host::V4("10.0.0.5".parse().expect("valid")), Some(5062)),
-            ("[2001:db8::1]:5060", Host::V6("2001:db8::1".parse().expect("valid")), Some(5060)),
+            (
+                "pbx.example",
+                Host::Domain(SipStr::from("pbx.example")),
+                None,
+            ),
+            (
+                "pbx.example:5070",
+                Host::Domain(SipStr::from("pbx.example")),
+                Some(5070),
+            ),
+            (
+                "10.0.0.5",
+                Host::V4("10.0.0.5".parse().expect("valid")),
+                None,
+            ),
+            (
+                "10.0.0.5:5062",
+                Host::V4("10.0.0.5".parse().expect("valid")),
+                Some(5062),
+            ),
+            (
+                "[2001:db8::1]:5060",
+                Host::V6("2001:db8::1".parse().expect("valid")),
+                Some(5060),
+            ),
         ];
         for (domain, host, port) in cases {
             assert_eq!(split_host_port(domain), (host, port), "{domain}");

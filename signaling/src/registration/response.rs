@@ -11,9 +11,15 @@ use std::time::Duration;
 pub(super) fn granted_expires(response: &Response, ours: SocketAddr, requested: u32) -> u32 {
     if let Ok(contacts) = response.headers.typed_all::<Contact>() {
         for contact in contacts {
-            let Contact::Addr(addr) = contact else { continue };
+            let Contact::Addr(addr) = contact else {
+                continue;
+            };
             if is_at(&addr.uri, ours) {
-                if let Some(secs) = addr.params.value("expires").and_then(|v| v.trim().parse().ok()) {
+                if let Some(secs) = addr
+                    .params
+                    .value("expires")
+                    .and_then(|v| v.trim().parse().ok())
+                {
                     return secs;
                 }
             }
@@ -40,7 +46,12 @@ fn is_at(uri: &Uri, addr: SocketAddr) -> bool {
 /// the top Via), when it told us.
 pub(super) fn observed_addr(response: &Response, local: SocketAddr) -> Option<SocketAddr> {
     let via = response.headers.typed::<Via>().ok()??;
-    let ip: IpAddr = via.received()?.trim_start_matches('[').trim_end_matches(']').parse().ok()?;
+    let ip: IpAddr = via
+        .received()?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()?;
     let port = via.rport().flatten().unwrap_or(local.port());
     Some(SocketAddr::new(ip, port))
 }
@@ -48,7 +59,11 @@ pub(super) fn observed_addr(response: &Response, local: SocketAddr) -> Option<So
 /// Retry-After (RFC 3261 §20.33): leading delta-seconds; comment and params ignored.
 pub(super) fn retry_after(response: &Response) -> Option<Duration> {
     let value = response.headers.get(&HeaderName::RetryAfter)?;
-    let digits: String = value.trim().chars().take_while(|c| c.is_ascii_digit()).collect();
+    let digits: String = value
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
     digits.parse().ok().map(Duration::from_secs)
 }
 

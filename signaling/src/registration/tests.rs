@@ -8,8 +8,17 @@ use crate::message::HeaderName;
 use crate::transaction::response_to;
 
 fn config(transport: TransportKind) -> RegistrationConfig {
-    let registrar = Peer { transport, addr: "10.0.0.1:5060".parse().expect("valid") };
-    RegistrationConfig::new(registrar, "pbx.example", "1001", Password::new("pw"), "10.0.0.2:5060".parse().expect("valid"))
+    let registrar = Peer {
+        transport,
+        addr: "10.0.0.1:5060".parse().expect("valid"),
+    };
+    RegistrationConfig::new(
+        registrar,
+        "pbx.example",
+        "1001",
+        Password::new("pw"),
+        "10.0.0.2:5060".parse().expect("valid"),
+    )
 }
 
 struct Harness {
@@ -19,7 +28,10 @@ struct Harness {
 
 impl Harness {
     fn new(transport: TransportKind) -> Self {
-        Harness { reg: Registration::new(config(transport), 11), t0: Instant::now() }
+        Harness {
+            reg: Registration::new(config(transport), 11),
+            t0: Instant::now(),
+        }
     }
     fn at(&self, secs: f64) -> Instant {
         self.t0 + Duration::from_secs_f64(secs)
@@ -28,7 +40,7 @@ impl Harness {
     fn sent(&mut self) -> (Request, u32) {
         loop {
             match self.reg.poll_action() {
-                Some(RegistrationAction::Send { request, cseq }) => return (request, cseq),
+                Some(RegistrationAction::Send { request, cseq }) => return (*request, cseq),
                 Some(RegistrationAction::KeepAlive) => continue,
                 None => panic!("no REGISTER was sent"),
             }
@@ -37,7 +49,14 @@ impl Harness {
     fn nothing_sent(&mut self) -> bool {
         self.reg.poll_action().is_none()
     }
-    fn reply(&mut self, secs: f64, request: &Request, status: u16, reason: &str, edit: impl FnOnce(&mut Response)) {
+    fn reply(
+        &mut self,
+        secs: f64,
+        request: &Request,
+        status: u16,
+        reason: &str,
+        edit: impl FnOnce(&mut Response),
+    ) {
         let mut response = response_to(request, status, reason, Some("reg"));
         edit(&mut response);
         let now = self.at(secs);
@@ -45,7 +64,10 @@ impl Harness {
     }
     fn failed(&self) -> (RegistrationError, f64) {
         match self.reg.state() {
-            RegistrationState::Failed { error, retry_at: Some(at) } => (error.clone(), (*at - self.t0).as_secs_f64()),
+            RegistrationState::Failed {
+                error,
+                retry_at: Some(at),
+            } => (error.clone(), (*at - self.t0).as_secs_f64()),
             other => panic!("expected Failed, got {other:?}"),
         }
     }
@@ -53,7 +75,8 @@ impl Harness {
 
 fn challenge(r: &mut Response) {
     let digest = DigestChallenge::new("pbx.example", "n1", DigestAlgorithm::Md5);
-    r.headers.push_typed(&WwwAuthenticate(digest.to_challenge()));
+    r.headers
+        .push_typed(&WwwAuthenticate(digest.to_challenge()));
 }
 
 #[test]
@@ -64,25 +87,53 @@ fn the_register_request_carries_what_a_registrar_needs() {
     assert_eq!(cseq, 1);
     assert_eq!(req.uri.to_string(), "sip:pbx.example");
     let via = req.headers.get(&HeaderName::Via).expect("Via").to_string();
-    assert!(via.starts_with("SIP/2.0/TCP 10.0.0.2:5060") && via.contains("rport"), "{via}");
-    let contact = req.headers.get(&HeaderName::Contact).expect("Contact").to_string();
-    assert!(contact.contains("sip:1001@10.0.0.2:5060;transport=tcp") && contact.contains("expires=3600"), "{contact}");
-    assert!(req.headers.get(&HeaderName::From).expect("From").contains("tag="));
-    assert_eq!(req.headers.get(&HeaderName::Allow).map(|v| v.as_str()), Some(ALLOW));
-    assert_eq!(req.headers.get(&HeaderName::Supported).map(|v| v.as_str()), Some(SUPPORTED));
+    assert!(
+        via.starts_with("SIP/2.0/TCP 10.0.0.2:5060") && via.contains("rport"),
+        "{via}"
+    );
+    let contact = req
+        .headers
+        .get(&HeaderName::Contact)
+        .expect("Contact")
+        .to_string();
+    assert!(
+        contact.contains("sip:1001@10.0.0.2:5060;transport=tcp")
+            && contact.contains("expires=3600"),
+        "{contact}"
+    );
+    assert!(req
+        .headers
+        .get(&HeaderName::From)
+        .expect("From")
+        .contains("tag="));
+    assert_eq!(
+        req.headers.get(&HeaderName::Allow).map(|v| v.as_str()),
+        Some(ALLOW)
+    );
+    assert_eq!(
+        req.headers.get(&HeaderName::Supported).map(|v| v.as_str()),
+        Some(SUPPORTED)
+    );
 
     // The answer to the challenge: same Call-ID, next CSeq, credentials.
     h.reply(0.01, &req, 401, "Unauthorized", challenge);
     let (again, cseq2) = h.sent();
     assert_eq!(cseq2, 2);
-    assert_eq!(again.headers.get(&HeaderName::CallId), req.headers.get(&HeaderName::CallId));
+    assert_eq!(
+        again.headers.get(&HeaderName::CallId),
+        req.headers.get(&HeaderName::CallId)
+    );
     assert!(again.headers.contains(&HeaderName::Authorization));
 }
 
 #[test]
 fn granted_lifetime_comes_from_our_contact_then_expires_then_the_request() {
     let cases: [(Option<&str>, Option<&str>, u64); 3] = [
-        (Some("<sip:1001@10.0.0.2:5060>;expires=300, <sip:1001@10.9.9.9:5060>;expires=9"), Some("600"), 300),
+        (
+            Some("<sip:1001@10.0.0.2:5060>;expires=300, <sip:1001@10.9.9.9:5060>;expires=9"),
+            Some("600"),
+            300,
+        ),
         (Some("<sip:1001@10.9.9.9:5060>;expires=9"), Some("600"), 600),
         (None, None, 3600),
     ];
@@ -98,13 +149,25 @@ fn granted_lifetime_comes_from_our_contact_then_expires_then_the_request() {
                 r.headers.push(HeaderName::Expires, e);
             }
         });
-        assert_eq!(h.reg.state(), &RegistrationState::Registered { expires_at: h.at(1.0 + granted as f64) });
+        assert_eq!(
+            h.reg.state(),
+            &RegistrationState::Registered {
+                expires_at: h.at(1.0 + granted as f64)
+            }
+        );
         // Refresh at half the lifetime.
-        assert_eq!(h.reg.poll_timeout(), Some(h.at(1.0 + granted as f64 / 2.0)), "{contacts:?}");
+        assert_eq!(
+            h.reg.poll_timeout(),
+            Some(h.at(1.0 + granted as f64 / 2.0)),
+            "{contacts:?}"
+        );
         h.reg.handle_timeout(h.at(1.0 + granted as f64 / 2.0));
         let (refresh, cseq) = h.sent();
         assert_eq!(cseq, 2);
-        assert_eq!(refresh.headers.get(&HeaderName::CallId), req.headers.get(&HeaderName::CallId));
+        assert_eq!(
+            refresh.headers.get(&HeaderName::CallId),
+            req.headers.get(&HeaderName::CallId)
+        );
     }
 }
 
@@ -118,14 +181,54 @@ fn final_errors_map_to_terminal_or_transient_failures() {
         wait: (f64, f64),
     }
     let cases = [
-        Case { status: 403, retry_after: None, terminal: true, wait: (480.0, 720.0) },
-        Case { status: 404, retry_after: None, terminal: true, wait: (480.0, 720.0) },
-        Case { status: 400, retry_after: None, terminal: true, wait: (480.0, 720.0) },
-        Case { status: 503, retry_after: None, terminal: false, wait: (1.6, 2.4) },
-        Case { status: 503, retry_after: Some("120 (maintenance)"), terminal: false, wait: (120.0, 120.0) },
-        Case { status: 500, retry_after: None, terminal: false, wait: (1.6, 2.4) },
-        Case { status: 408, retry_after: None, terminal: false, wait: (1.6, 2.4) },
-        Case { status: 480, retry_after: None, terminal: false, wait: (1.6, 2.4) },
+        Case {
+            status: 403,
+            retry_after: None,
+            terminal: true,
+            wait: (480.0, 720.0),
+        },
+        Case {
+            status: 404,
+            retry_after: None,
+            terminal: true,
+            wait: (480.0, 720.0),
+        },
+        Case {
+            status: 400,
+            retry_after: None,
+            terminal: true,
+            wait: (480.0, 720.0),
+        },
+        Case {
+            status: 503,
+            retry_after: None,
+            terminal: false,
+            wait: (1.6, 2.4),
+        },
+        Case {
+            status: 503,
+            retry_after: Some("120 (maintenance)"),
+            terminal: false,
+            wait: (120.0, 120.0),
+        },
+        Case {
+            status: 500,
+            retry_after: None,
+            terminal: false,
+            wait: (1.6, 2.4),
+        },
+        Case {
+            status: 408,
+            retry_after: None,
+            terminal: false,
+            wait: (1.6, 2.4),
+        },
+        Case {
+            status: 480,
+            retry_after: None,
+            terminal: false,
+            wait: (1.6, 2.4),
+        },
     ];
     for case in cases {
         let mut h = Harness::new(TransportKind::Udp);
@@ -137,9 +240,18 @@ fn final_errors_map_to_terminal_or_transient_failures() {
             }
         });
         let (error, retry_at) = h.failed();
-        assert_eq!(error.is_terminal(), case.terminal, "{}: {error}", case.status);
+        assert_eq!(
+            error.is_terminal(),
+            case.terminal,
+            "{}: {error}",
+            case.status
+        );
         let wait = retry_at - 1.0;
-        assert!(wait >= case.wait.0 - 1e-6 && wait <= case.wait.1 + 1e-6, "{}: waits {wait}", case.status);
+        assert!(
+            wait >= case.wait.0 - 1e-6 && wait <= case.wait.1 + 1e-6,
+            "{}: waits {wait}",
+            case.status
+        );
         assert!(h.nothing_sent());
         h.reg.handle_timeout(h.at(retry_at));
         assert_eq!(h.reg.state(), &RegistrationState::Registering);
@@ -153,7 +265,10 @@ fn forbidden_reads_well() {
     h.reg.register(h.at(0.0));
     let (req, _) = h.sent();
     h.reply(0.1, &req, 403, "Forbidden", |_| {});
-    assert_eq!(h.failed().0.to_string(), "the PBX refused 1001 (403 Forbidden)");
+    assert_eq!(
+        h.failed().0.to_string(),
+        "the PBX refused 1001 (403 Forbidden)"
+    );
 }
 
 #[test]
@@ -165,7 +280,13 @@ fn a_second_challenge_after_our_answer_is_a_wrong_password() {
     let (answer, _) = h.sent();
     h.reply(0.2, &answer, 401, "Unauthorized", challenge);
     let (error, retry_at) = h.failed();
-    assert_eq!(error, RegistrationError::WrongPassword { user: "1001".into(), domain: "pbx.example".into() });
+    assert_eq!(
+        error,
+        RegistrationError::WrongPassword {
+            user: "1001".into(),
+            domain: "pbx.example".into()
+        }
+    );
     assert!(retry_at > 400.0, "slow retry only");
     assert!(h.nothing_sent());
 }
@@ -176,10 +297,16 @@ fn an_unsupported_algorithm_is_terminal() {
     h.reg.register(h.at(0.0));
     let (req, _) = h.sent();
     h.reply(0.1, &req, 401, "Unauthorized", |r| {
-        r.headers.push(HeaderName::WwwAuthenticate, "Digest realm=\"pbx\", nonce=\"n\", algorithm=SHA-999");
+        r.headers.push(
+            HeaderName::WwwAuthenticate,
+            "Digest realm=\"pbx\", nonce=\"n\", algorithm=SHA-999",
+        );
     });
     let (error, _) = h.failed();
-    assert!(matches!(error, RegistrationError::UnsupportedAuth { .. }), "{error:?}");
+    assert!(
+        matches!(error, RegistrationError::UnsupportedAuth { .. }),
+        "{error:?}"
+    );
     assert!(error.is_terminal());
 }
 
@@ -188,10 +315,18 @@ fn interval_too_brief_retries_at_once_with_min_expires() {
     let mut h = Harness::new(TransportKind::Udp);
     h.reg.register(h.at(0.0));
     let (req, _) = h.sent();
-    h.reply(0.1, &req, 423, "Interval Too Brief", |r| r.headers.push_typed(&MinExpires(7200)));
+    h.reply(0.1, &req, 423, "Interval Too Brief", |r| {
+        r.headers.push_typed(&MinExpires(7200))
+    });
     let (again, _) = h.sent();
-    let contact = again.headers.typed::<Contact>().expect("valid").expect("present");
-    let Contact::Addr(addr) = contact else { panic!("not a wildcard") };
+    let contact = again
+        .headers
+        .typed::<Contact>()
+        .expect("valid")
+        .expect("present");
+    let Contact::Addr(addr) = contact else {
+        panic!("not a wildcard")
+    };
     assert_eq!(addr.params.value("expires"), Some("7200"));
     // A 423 without a usable Min-Expires is a plain rejection.
     h.reply(0.2, &again, 423, "Interval Too Brief", |_| {});
@@ -206,7 +341,8 @@ fn no_answer_backs_off_briefly_and_stays_brief() {
     for attempt in 1..=10 {
         let (_, cseq) = h.sent();
         now += 32.0;
-        h.reg.handle_failure(h.at(now), cseq, RequestFailure::Timeout);
+        h.reg
+            .handle_failure(h.at(now), cseq, RequestFailure::Timeout);
         let (error, retry_at) = h.failed();
         assert!(error.is_unreachable());
         let wait = retry_at - now;
@@ -233,7 +369,10 @@ fn unregister_removes_the_binding_or_ends_at_once() {
     // Nothing registered: done immediately.
     let mut h = Harness::new(TransportKind::Udp);
     h.reg.unregister(h.at(0.0));
-    assert_eq!(h.reg.poll_event(), Some(RegistrationEvent::Unregistered { clean: true }));
+    assert_eq!(
+        h.reg.poll_event(),
+        Some(RegistrationEvent::Unregistered { clean: true })
+    );
     assert!(h.nothing_sent());
 
     // Registered: Expires 0, then the event.
@@ -243,12 +382,26 @@ fn unregister_removes_the_binding_or_ends_at_once() {
     h.reply(0.1, &req, 200, "OK", |_| {});
     h.reg.unregister(h.at(10.0));
     let (bye, _) = h.sent();
-    assert_eq!(bye.headers.get(&HeaderName::Expires).map(|v| v.as_str()), Some("0"));
-    assert!(bye.headers.get(&HeaderName::Contact).expect("Contact").contains("expires=0"));
+    assert_eq!(
+        bye.headers.get(&HeaderName::Expires).map(|v| v.as_str()),
+        Some("0")
+    );
+    assert!(bye
+        .headers
+        .get(&HeaderName::Contact)
+        .expect("Contact")
+        .contains("expires=0"));
     h.reply(10.1, &bye, 200, "OK", |_| {});
     let events: Vec<_> = std::iter::from_fn(|| h.reg.poll_event()).collect();
-    assert_eq!(events.last(), Some(&RegistrationEvent::Unregistered { clean: true }));
-    assert_eq!(h.reg.poll_timeout(), None, "no refresh, retry or keep-alive left");
+    assert_eq!(
+        events.last(),
+        Some(&RegistrationEvent::Unregistered { clean: true })
+    );
+    assert_eq!(
+        h.reg.poll_timeout(),
+        None,
+        "no refresh, retry or keep-alive left"
+    );
 
     // The registrar never answers: the deadline ends it.
     let mut h = Harness::new(TransportKind::Udp);
@@ -260,7 +413,10 @@ fn unregister_removes_the_binding_or_ends_at_once() {
     assert_eq!(h.reg.poll_timeout(), Some(h.at(15.0)));
     h.reg.handle_timeout(h.at(15.0));
     let events: Vec<_> = std::iter::from_fn(|| h.reg.poll_event()).collect();
-    assert_eq!(events.last(), Some(&RegistrationEvent::Unregistered { clean: false }));
+    assert_eq!(
+        events.last(),
+        Some(&RegistrationEvent::Unregistered { clean: false })
+    );
     assert_eq!(h.reg.poll_timeout(), None);
 }
 
@@ -269,7 +425,9 @@ fn tcp_registrations_send_keepalives_while_registered() {
     let mut h = Harness::new(TransportKind::Tcp);
     h.reg.register(h.at(0.0));
     let (req, _) = h.sent();
-    h.reply(0.1, &req, 200, "OK", |r| r.headers.push(HeaderName::Expires, "600"));
+    h.reply(0.1, &req, 200, "OK", |r| {
+        r.headers.push(HeaderName::Expires, "600")
+    });
     assert_eq!(h.reg.poll_timeout(), Some(h.at(30.1)));
     h.reg.handle_timeout(h.at(30.1));
     assert_eq!(h.reg.poll_action(), Some(RegistrationAction::KeepAlive));
@@ -278,7 +436,9 @@ fn tcp_registrations_send_keepalives_while_registered() {
     let mut h = Harness::new(TransportKind::Udp);
     h.reg.register(h.at(0.0));
     let (req, _) = h.sent();
-    h.reply(0.1, &req, 200, "OK", |r| r.headers.push(HeaderName::Expires, "600"));
+    h.reply(0.1, &req, 200, "OK", |r| {
+        r.headers.push(HeaderName::Expires, "600")
+    });
     assert_eq!(h.reg.poll_timeout(), Some(h.at(300.1)), "only the refresh");
 }
 
@@ -289,11 +449,21 @@ fn a_nat_rewrite_reregisters_and_removes_the_old_contact() {
     let (req, _) = h.sent();
     // The registrar saw us elsewhere, but only says so in the 200.
     h.reply(0.1, &req, 200, "OK", |r| {
-        r.headers.set(HeaderName::Via, "SIP/2.0/UDP 10.0.0.2:5060;rport=40000;received=203.0.113.7;branch=z9hG4bKx");
+        r.headers.set(
+            HeaderName::Via,
+            "SIP/2.0/UDP 10.0.0.2:5060;rport=40000;received=203.0.113.7;branch=z9hG4bKx",
+        );
     });
-    assert_eq!(h.reg.contact_addr(), "203.0.113.7:40000".parse().expect("valid"));
+    assert_eq!(
+        h.reg.contact_addr(),
+        "203.0.113.7:40000".parse().expect("valid")
+    );
     let (again, _) = h.sent();
-    let contacts: Vec<String> = again.headers.get_all(&HeaderName::Contact).map(|c| c.to_string()).collect();
+    let contacts: Vec<String> = again
+        .headers
+        .get_all(&HeaderName::Contact)
+        .map(|c| c.to_string())
+        .collect();
     assert_eq!(contacts.len(), 2, "{contacts:?}");
     assert!(contacts[0].contains("203.0.113.7:40000") && contacts[0].contains("expires=3600"));
     assert!(contacts[1].contains("10.0.0.2:5060") && contacts[1].contains("expires=0"));
@@ -309,8 +479,10 @@ fn a_registrar_that_never_accepts_an_answer_cannot_make_us_loop() {
         assert!(sent < 10, "looping");
         let nonce = format!("n{sent}");
         h.reply(0.1, &request, 401, "Unauthorized", |r| {
-            let digest = DigestChallenge::new("pbx.example", nonce, DigestAlgorithm::Md5).with_stale(true);
-            r.headers.push_typed(&WwwAuthenticate(digest.to_challenge()));
+            let digest =
+                DigestChallenge::new("pbx.example", nonce, DigestAlgorithm::Md5).with_stale(true);
+            r.headers
+                .push_typed(&WwwAuthenticate(digest.to_challenge()));
         });
     }
     assert!(matches!(h.reg.state(), RegistrationState::Failed { .. }));

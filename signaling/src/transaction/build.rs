@@ -3,7 +3,9 @@
 //! server puts on the top Via of what it receives (§18.2.1, RFC 3581 §4).
 
 use crate::message::typed::{split_list, CSeq, To, TypedHeader, Via};
-use crate::message::{Header, HeaderName, Headers, Host, Message, Method, Request, Response, SipStr};
+use crate::message::{
+    Header, HeaderName, Headers, Host, Message, Method, Request, Response, SipStr,
+};
 use bytes::Bytes;
 use std::net::{IpAddr, SocketAddr};
 
@@ -37,7 +39,12 @@ pub(crate) fn top_via_raw(headers: &Headers) -> Option<SipStr> {
 /// The ACK for a non-2xx final response to `invite` (RFC 3261 §17.1.1.3): the INVITE's
 /// Request-URI, Call-ID, From, CSeq number and top Via, the response's To (with its tag),
 /// and the INVITE's Route set.
-pub(crate) fn ack_for_non_2xx(invite: &Request, top_via: &SipStr, cseq: u32, response: &Response) -> Request {
+pub(crate) fn ack_for_non_2xx(
+    invite: &Request,
+    top_via: &SipStr,
+    cseq: u32,
+    response: &Response,
+) -> Request {
     let mut headers = Headers::with_capacity(8);
     headers.push(HeaderName::Via, top_via.clone());
     headers.push(HeaderName::MaxForwards, "70");
@@ -47,9 +54,17 @@ pub(crate) fn ack_for_non_2xx(invite: &Request, top_via: &SipStr, cseq: u32, res
         None => copy_all(&invite.headers, &mut headers, &HeaderName::To),
     }
     copy_all(&invite.headers, &mut headers, &HeaderName::CallId);
-    headers.push_typed(&CSeq { seq: cseq, method: Method::Ack });
+    headers.push_typed(&CSeq {
+        seq: cseq,
+        method: Method::Ack,
+    });
     copy_all(&invite.headers, &mut headers, &HeaderName::Route);
-    Request { method: Method::Ack, uri: invite.uri.clone(), headers, body: Bytes::new() }
+    Request {
+        method: Method::Ack,
+        uri: invite.uri.clone(),
+        headers,
+        body: Bytes::new(),
+    }
 }
 
 /// A response to `request` (RFC 3261 §8.2.6.2): Via (every value, in order), From, To,
@@ -61,9 +76,12 @@ pub fn response_to(request: &Request, status: u16, reason: &str, to_tag: Option<
     copy_all(&request.headers, &mut headers, &HeaderName::Via);
     copy_all(&request.headers, &mut headers, &HeaderName::From);
     if let Some(to) = request.headers.get(&HeaderName::To) {
-        let has_tag = matches!(request.headers.typed::<To>(), Ok(Some(To(ref n))) if n.tag().is_some());
+        let has_tag =
+            matches!(request.headers.typed::<To>(), Ok(Some(To(ref n))) if n.tag().is_some());
         match to_tag {
-            Some(tag) if !has_tag => headers.push(HeaderName::To, format!("{};tag={}", to.as_str(), tag)),
+            Some(tag) if !has_tag => {
+                headers.push(HeaderName::To, format!("{};tag={}", to.as_str(), tag))
+            }
             _ => headers.push(HeaderName::To, to.clone()),
         }
     }
@@ -72,7 +90,12 @@ pub fn response_to(request: &Request, status: u16, reason: &str, to_tag: Option<
     if status == 100 {
         copy_all(&request.headers, &mut headers, &HeaderName::Timestamp);
     }
-    Response { status, reason: SipStr::from(reason), headers, body: Bytes::new() }
+    Response {
+        status,
+        reason: SipStr::from(reason),
+        headers,
+        body: Bytes::new(),
+    }
 }
 
 fn copy_all(from: &Headers, to: &mut Headers, name: &HeaderName) {

@@ -22,6 +22,15 @@ pub(crate) enum State {
     Terminated,
 }
 
+/// An INVITE ready to start a transaction, with what its ACK will need.
+#[derive(Debug)]
+pub(crate) struct OutgoingInvite {
+    pub request: Request,
+    /// The top Via as sent (with its branch), repeated in the ACK.
+    pub top_via: SipStr,
+    pub cseq: u32,
+}
+
 #[derive(Debug)]
 pub(crate) struct InviteClient {
     pub id: ClientTransactionId,
@@ -43,16 +52,22 @@ impl InviteClient {
     /// Sends the INVITE and starts Timers A (unreliable only) and B.
     pub fn start(
         id: ClientTransactionId,
-        request: Request,
-        top_via: SipStr,
-        cseq: u32,
+        invite: OutgoingInvite,
         dest: Peer,
         config: TimerConfig,
         now: Instant,
         out: &mut Output,
     ) -> Self {
+        let OutgoingInvite {
+            request,
+            top_via,
+            cseq,
+        } = invite;
         let encoded = encode_request(&request);
-        out.transmits.push_back(Transmit { dest, bytes: encoded.clone() });
+        out.transmits.push_back(Transmit {
+            dest,
+            bytes: encoded.clone(),
+        });
         let mut timers = TimerTable::default();
         if !dest.transport.is_reliable() {
             timers.set(Timer::A, now + config.t1);
@@ -106,7 +121,10 @@ impl InviteClient {
                 self.timers.stop_all();
                 let ack = ack_for_non_2xx(&self.request, &self.top_via, self.cseq, &response);
                 let bytes = encode_request(&ack);
-                out.transmits.push_back(Transmit { dest: self.dest, bytes: bytes.clone() });
+                out.transmits.push_back(Transmit {
+                    dest: self.dest,
+                    bytes: bytes.clone(),
+                });
                 self.ack = Some(bytes);
                 self.pass_up(response, out);
                 self.complete(now);
@@ -116,7 +134,10 @@ impl InviteClient {
             (State::Accepted, 200..=299) => self.pass_up(response, out),
             (State::Completed, 300..=699) => {
                 if let Some(ack) = &self.ack {
-                    out.transmits.push_back(Transmit { dest: self.dest, bytes: ack.clone() });
+                    out.transmits.push_back(Transmit {
+                        dest: self.dest,
+                        bytes: ack.clone(),
+                    });
                 }
             }
             _ => {}
@@ -136,20 +157,28 @@ impl InviteClient {
     }
 
     fn pass_up(&self, response: Response, out: &mut Output) {
-        out.events.push_back(TransactionEvent::Response { id: self.id, response });
+        out.events.push_back(TransactionEvent::Response {
+            id: self.id,
+            response,
+        });
     }
 
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Output) {
         while let Some(timer) = self.timers.pop_expired(now) {
             match timer {
                 Timer::A if self.state == State::Calling => {
-                    out.transmits.push_back(Transmit { dest: self.dest, bytes: self.encoded.clone() });
+                    out.transmits.push_back(Transmit {
+                        dest: self.dest,
+                        bytes: self.encoded.clone(),
+                    });
                     self.interval *= 2;
                     self.timers.set(Timer::A, now + self.interval);
                 }
                 Timer::B if self.state == State::Calling => {
                     self.terminate();
-                    out.events.push_back(TransactionEvent::Timeout { id: TransactionId::Client(self.id) });
+                    out.events.push_back(TransactionEvent::Timeout {
+                        id: TransactionId::Client(self.id),
+                    });
                 }
                 Timer::D | Timer::M => self.terminate(),
                 _ => {}
@@ -160,7 +189,9 @@ impl InviteClient {
     /// The hop failed. The TU hears of it only while it still waits for a final response.
     pub fn on_transport_error(&mut self, out: &mut Output) {
         if matches!(self.state, State::Calling | State::Proceeding) {
-            out.events.push_back(TransactionEvent::TransportError { id: TransactionId::Client(self.id) });
+            out.events.push_back(TransactionEvent::TransportError {
+                id: TransactionId::Client(self.id),
+            });
         }
         self.terminate();
     }

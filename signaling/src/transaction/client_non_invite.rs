@@ -44,7 +44,10 @@ impl NonInviteClient {
         out: &mut Output,
     ) -> Self {
         let encoded = encode_request(&request);
-        out.transmits.push_back(Transmit { dest, bytes: encoded.clone() });
+        out.transmits.push_back(Transmit {
+            dest,
+            bytes: encoded.clone(),
+        });
         let mut timers = TimerTable::default();
         if !dest.transport.is_reliable() {
             timers.set(Timer::E, now + config.t1);
@@ -97,14 +100,20 @@ impl NonInviteClient {
     }
 
     fn pass_up(&self, response: Response, out: &mut Output) {
-        out.events.push_back(TransactionEvent::Response { id: self.id, response });
+        out.events.push_back(TransactionEvent::Response {
+            id: self.id,
+            response,
+        });
     }
 
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Output) {
         while let Some(timer) = self.timers.pop_expired(now) {
             match (timer, self.state) {
                 (Timer::E, State::Trying | State::Proceeding) => {
-                    out.transmits.push_back(Transmit { dest: self.dest, bytes: self.encoded.clone() });
+                    out.transmits.push_back(Transmit {
+                        dest: self.dest,
+                        bytes: self.encoded.clone(),
+                    });
                     self.interval = if self.state == State::Proceeding {
                         self.config.t2
                     } else {
@@ -114,7 +123,9 @@ impl NonInviteClient {
                 }
                 (Timer::F, State::Trying | State::Proceeding) => {
                     self.terminate();
-                    out.events.push_back(TransactionEvent::Timeout { id: TransactionId::Client(self.id) });
+                    out.events.push_back(TransactionEvent::Timeout {
+                        id: TransactionId::Client(self.id),
+                    });
                 }
                 (Timer::K, _) => self.terminate(),
                 _ => {}
@@ -125,7 +136,9 @@ impl NonInviteClient {
     /// The hop failed. The TU hears of it only while it still waits for a final response.
     pub fn on_transport_error(&mut self, out: &mut Output) {
         if matches!(self.state, State::Trying | State::Proceeding) {
-            out.events.push_back(TransactionEvent::TransportError { id: TransactionId::Client(self.id) });
+            out.events.push_back(TransactionEvent::TransportError {
+                id: TransactionId::Client(self.id),
+            });
         }
         self.terminate();
     }

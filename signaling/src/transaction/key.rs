@@ -11,7 +11,11 @@ pub const MAGIC_COOKIE: &str = "z9hG4bK";
 
 /// A fresh branch: the magic cookie and 96 random bits.
 pub fn new_branch<R: Rng + ?Sized>(rng: &mut R) -> String {
-    format!("{MAGIC_COOKIE}{:016x}{:08x}", rng.random::<u64>(), rng.random::<u32>())
+    format!(
+        "{MAGIC_COOKIE}{:016x}{:08x}",
+        rng.random::<u64>(),
+        rng.random::<u32>()
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -24,7 +28,10 @@ impl ClientKey {
     /// `None` when the Via has no branch (we never send one without).
     pub fn new(via: &Via, cseq_method: &Method) -> Option<ClientKey> {
         let branch = via.branch()?;
-        Some(ClientKey { branch: SipStr::from(branch), method: cseq_method.clone() })
+        Some(ClientKey {
+            branch: SipStr::from(branch),
+            method: cseq_method.clone(),
+        })
     }
 }
 
@@ -57,10 +64,17 @@ impl ServerKey {
                     _ => String::new(),
                 };
                 let via_text = super::build::print_typed(via);
-                SipStr::from(format!("rfc2543|{via_text}|{call_id}|{cseq_seq}|{from_tag}"))
+                SipStr::from(format!(
+                    "rfc2543|{via_text}|{call_id}|{cseq_seq}|{from_tag}"
+                ))
             }
         };
-        ServerKey { branch, sent_by_host: host_key(&via.host), sent_by_port: via.port, method }
+        ServerKey {
+            branch,
+            sent_by_host: host_key(&via.host),
+            sent_by_port: via.port,
+            method,
+        }
     }
 }
 

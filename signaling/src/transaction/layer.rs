@@ -2,7 +2,7 @@
 //! their timers and removes them when they terminate.
 
 use super::build::{encode, replace_top_via, stamp_received};
-use super::client_invite::InviteClient;
+use super::client_invite::{InviteClient, OutgoingInvite};
 use super::client_non_invite::NonInviteClient;
 use super::key::{new_branch, ClientKey, ServerKey};
 use super::server_invite::InviteServer;
@@ -123,7 +123,12 @@ impl Server {
     fn on_retransmission(&mut self, out: &mut Output) {
         each!(self, Server, t => t.on_retransmission(out))
     }
-    fn respond(&mut self, now: Instant, response: &Response, out: &mut Output) -> Result<(), RespondError> {
+    fn respond(
+        &mut self,
+        now: Instant,
+        response: &Response,
+        out: &mut Output,
+    ) -> Result<(), RespondError> {
         each!(self, Server, t => t.respond(now, response, out))
     }
 }
@@ -170,7 +175,12 @@ impl TransactionLayer {
 
     /// Starts a client transaction for `request` and sends it to `dest`. If the top Via has
     /// no branch, one is generated; a CANCEL must carry the branch of the INVITE it cancels.
-    pub fn send_request(&mut self, now: Instant, mut request: Request, dest: Peer) -> Result<ClientTransactionId, SendError> {
+    pub fn send_request(
+        &mut self,
+        now: Instant,
+        mut request: Request,
+        dest: Peer,
+    ) -> Result<ClientTransactionId, SendError> {
         if request.method == Method::Ack {
             return Err(SendError::Ack);
         }
@@ -183,7 +193,10 @@ impl TransactionLayer {
             _ => return Err(SendError::MissingCSeq),
         };
         if cseq.method != request.method {
-            return Err(SendError::CSeqMismatch { method: request.method.clone(), cseq: cseq.method });
+            return Err(SendError::CSeqMismatch {
+                method: request.method.clone(),
+                cseq: cseq.method,
+            });
         }
         if via.branch().is_none() {
             let branch = self.new_branch();
@@ -192,14 +205,36 @@ impl TransactionLayer {
         }
         let key = ClientKey::new(&via, &cseq.method).ok_or(SendError::MissingVia)?;
         if self.client_keys.contains_key(&key) {
-            return Err(SendError::DuplicateBranch(via.branch().unwrap_or_default().to_owned()));
+            return Err(SendError::DuplicateBranch(
+                via.branch().unwrap_or_default().to_owned(),
+            ));
         }
         let id = ClientTransactionId(self.next_id());
         let client = if request.method == Method::Invite {
-            let top_via = super::build::top_via_raw(&request.headers).ok_or(SendError::MissingVia)?;
-            Client::Invite(InviteClient::start(id, request, top_via, cseq.seq, dest, self.config, now, &mut self.out))
+            let top_via =
+                super::build::top_via_raw(&request.headers).ok_or(SendError::MissingVia)?;
+            let invite = OutgoingInvite {
+                request,
+                top_via,
+                cseq: cseq.seq,
+            };
+            Client::Invite(InviteClient::start(
+                id,
+                invite,
+                dest,
+                self.config,
+                now,
+                &mut self.out,
+            ))
         } else {
-            Client::NonInvite(NonInviteClient::start(id, request, dest, self.config, now, &mut self.out))
+            Client::NonInvite(NonInviteClient::start(
+                id,
+                request,
+                dest,
+                self.config,
+                now,
+                &mut self.out,
+            ))
         };
         debug!(%id, %dest, "client transaction started");
         self.client_keys.insert(key.clone(), id);
@@ -211,15 +246,26 @@ impl TransactionLayer {
     /// Sends a message outside any transaction: the ACK for a 2xx (which belongs to the
     /// dialog), or a response to a request that could not be parsed.
     pub fn send_stateless(&mut self, message: &Message, dest: Peer) {
-        self.out.transmits.push_back(Transmit { dest, bytes: encode(message) });
+        self.out.transmits.push_back(Transmit {
+            dest,
+            bytes: encode(message),
+        });
     }
 
     /// Sends `response` on a server transaction (build it with [`super::response_to`]).
-    pub fn respond(&mut self, now: Instant, id: ServerTransactionId, response: Response) -> Result<(), RespondError> {
+    pub fn respond(
+        &mut self,
+        now: Instant,
+        id: ServerTransactionId,
+        response: Response,
+    ) -> Result<(), RespondError> {
         if !(100..=699).contains(&response.status) {
             return Err(RespondError::InvalidStatus(response.status));
         }
-        let (_, server) = self.servers.get_mut(&id).ok_or(RespondError::UnknownTransaction)?;
+        let (_, server) = self
+            .servers
+            .get_mut(&id)
+            .ok_or(RespondError::UnknownTransaction)?;
         let result = server.respond(now, &response, &mut self.out);
         self.sweep();
         result
@@ -235,7 +281,10 @@ impl TransactionLayer {
     }
 
     fn handle_response(&mut self, now: Instant, response: Response) {
-        let key = match (response.headers.typed::<Via>(), response.headers.typed::<CSeq>()) {
+        let key = match (
+            response.headers.typed::<Via>(),
+            response.headers.typed::<CSeq>(),
+        ) {
             (Ok(Some(via)), Ok(Some(cseq))) => ClientKey::new(&via, &cseq.method),
             _ => None,
         };
@@ -254,7 +303,10 @@ impl TransactionLayer {
     }
 
     fn handle_request(&mut self, now: Instant, mut request: Request, source: Peer) {
-        let (via, cseq) = match (request.headers.typed::<Via>(), request.headers.typed::<CSeq>()) {
+        let (via, cseq) = match (
+            request.headers.typed::<Via>(),
+            request.headers.typed::<CSeq>(),
+        ) {
             (Ok(Some(via)), Ok(Some(cseq))) => (via, cseq),
             _ => {
                 self.stats.unmatchable += 1;
@@ -264,18 +316,28 @@ impl TransactionLayer {
         let via = stamp_received(&mut request, via, source.addr);
         if request.method == Method::Ack {
             let key = ServerKey::new(&via, &request, cseq.seq, Method::Invite);
-            let to_tu = match self.server_keys.get(&key).and_then(|id| self.servers.get_mut(id)) {
+            let to_tu = match self
+                .server_keys
+                .get(&key)
+                .and_then(|id| self.servers.get_mut(id))
+            {
                 Some((_, Server::Invite(invite))) => invite.on_ack(now),
                 // No INVITE transaction: the ACK for a 2xx, which the dialog handles.
                 _ => true,
             };
             if to_tu {
-                self.out.events.push_back(TransactionEvent::AckFor2xx { request, source });
+                self.out
+                    .events
+                    .push_back(TransactionEvent::AckFor2xx { request, source });
             }
             return;
         }
         let key = ServerKey::new(&via, &request, cseq.seq, request.method.clone());
-        if let Some((_, server)) = self.server_keys.get(&key).and_then(|id| self.servers.get_mut(id)) {
+        if let Some((_, server)) = self
+            .server_keys
+            .get(&key)
+            .and_then(|id| self.servers.get_mut(id))
+        {
             self.stats.absorbed_requests += 1;
             server.on_retransmission(&mut self.out);
             return;
@@ -288,16 +350,35 @@ impl TransactionLayer {
             None
         };
         let server = if request.method == Method::Invite {
-            Server::Invite(InviteServer::start(id, request.clone(), source, self.config, now))
+            Server::Invite(InviteServer::start(
+                id,
+                request.clone(),
+                source,
+                self.config,
+                now,
+            ))
         } else {
-            Server::NonInvite(NonInviteServer::start(id, request.clone(), source, self.config))
+            Server::NonInvite(NonInviteServer::start(
+                id,
+                request.clone(),
+                source,
+                self.config,
+            ))
         };
         debug!(%id, method = %request.method, %source, "server transaction started");
         self.server_keys.insert(key.clone(), id);
         self.servers.insert(id, (key, server));
         let event = match cancelled {
-            Some(invite) => TransactionEvent::Cancelled { invite, cancel: id, request },
-            None => TransactionEvent::IncomingRequest { id, request, source },
+            Some(invite) => TransactionEvent::Cancelled {
+                invite,
+                cancel: id,
+                request,
+            },
+            None => TransactionEvent::IncomingRequest {
+                id,
+                request,
+                source,
+            },
         };
         self.out.events.push_back(event);
     }
@@ -384,7 +465,9 @@ impl TransactionLayer {
         self.clients.retain(|id, (key, client)| {
             if client.is_terminated() {
                 client_keys.remove(key);
-                out.events.push_back(TransactionEvent::Terminated { id: TransactionId::Client(*id) });
+                out.events.push_back(TransactionEvent::Terminated {
+                    id: TransactionId::Client(*id),
+                });
                 debug!(%id, "client transaction terminated");
             }
             !client.is_terminated()
@@ -393,7 +476,9 @@ impl TransactionLayer {
         self.servers.retain(|id, (key, server)| {
             if server.is_terminated() {
                 server_keys.remove(key);
-                out.events.push_back(TransactionEvent::Terminated { id: TransactionId::Server(*id) });
+                out.events.push_back(TransactionEvent::Terminated {
+                    id: TransactionId::Server(*id),
+                });
                 debug!(%id, "server transaction terminated");
             }
             !server.is_terminated()

@@ -73,19 +73,30 @@ impl fmt::Display for TransactionId {
 pub enum TransactionEvent {
     /// A response to one of our requests: provisional, final, and (INVITE, RFC 6026)
     /// retransmitted or forked 2xx, which the TU acknowledges itself.
-    Response { id: ClientTransactionId, response: Response },
+    Response {
+        id: ClientTransactionId,
+        response: Response,
+    },
     /// No final response in time (Timer B or F; the TU treats it as a 408), or no ACK for
     /// our final response to an INVITE (Timer H).
     Timeout { id: TransactionId },
     /// The driver reported that the hop failed (`handle_transport_error`).
     TransportError { id: TransactionId },
     /// A new request; answer it with [`TransactionLayer::respond`].
-    IncomingRequest { id: ServerTransactionId, request: Request, source: Peer },
+    IncomingRequest {
+        id: ServerTransactionId,
+        request: Request,
+        source: Peer,
+    },
     /// An ACK that matches no transaction: the ACK for a 2xx, which belongs to the dialog.
     AckFor2xx { request: Request, source: Peer },
     /// A CANCEL for an INVITE we are serving. Answer the CANCEL (`cancel`, normally 200)
     /// and, if the INVITE is still unanswered, the INVITE (`invite`, normally 487).
-    Cancelled { invite: ServerTransactionId, cancel: ServerTransactionId, request: Request },
+    Cancelled {
+        invite: ServerTransactionId,
+        cancel: ServerTransactionId,
+        request: Request,
+    },
     /// The transaction is gone; its id will not appear again.
     Terminated { id: TransactionId },
 }

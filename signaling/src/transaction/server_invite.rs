@@ -42,7 +42,13 @@ pub(crate) struct InviteServer {
 }
 
 impl InviteServer {
-    pub fn start(id: ServerTransactionId, request: Request, source: Peer, config: TimerConfig, now: Instant) -> Self {
+    pub fn start(
+        id: ServerTransactionId,
+        request: Request,
+        source: Peer,
+        config: TimerConfig,
+        now: Instant,
+    ) -> Self {
         let mut timers = TimerTable::default();
         timers.set(Timer::Trying, now + TRYING_DELAY);
         InviteServer {
@@ -69,7 +75,12 @@ impl InviteServer {
         self.state == State::Terminated
     }
 
-    pub fn respond(&mut self, now: Instant, response: &Response, out: &mut Output) -> Result<(), RespondError> {
+    pub fn respond(
+        &mut self,
+        now: Instant,
+        response: &Response,
+        out: &mut Output,
+    ) -> Result<(), RespondError> {
         let status = response.status;
         match (self.state, status) {
             (State::Proceeding, 100..=199) => {
@@ -100,7 +111,10 @@ impl InviteServer {
 
     fn send(&mut self, response: &Response, out: &mut Output) {
         let bytes = encode_response(response);
-        out.transmits.push_back(Transmit { dest: self.source, bytes: bytes.clone() });
+        out.transmits.push_back(Transmit {
+            dest: self.source,
+            bytes: bytes.clone(),
+        });
         self.last_response = Some(bytes);
     }
 
@@ -109,7 +123,10 @@ impl InviteServer {
     pub fn on_retransmission(&mut self, out: &mut Output) {
         if matches!(self.state, State::Proceeding | State::Completed) {
             if let Some(bytes) = &self.last_response {
-                out.transmits.push_back(Transmit { dest: self.source, bytes: bytes.clone() });
+                out.transmits.push_back(Transmit {
+                    dest: self.source,
+                    bytes: bytes.clone(),
+                });
             }
         }
     }
@@ -143,14 +160,19 @@ impl InviteServer {
                 }
                 (Timer::G, State::Completed) => {
                     if let Some(bytes) = &self.last_response {
-                        out.transmits.push_back(Transmit { dest: self.source, bytes: bytes.clone() });
+                        out.transmits.push_back(Transmit {
+                            dest: self.source,
+                            bytes: bytes.clone(),
+                        });
                     }
                     self.interval = (self.interval * 2).min(self.config.t2);
                     self.timers.set(Timer::G, now + self.interval);
                 }
                 (Timer::H, State::Completed) => {
                     self.terminate();
-                    out.events.push_back(TransactionEvent::Timeout { id: TransactionId::Server(self.id) });
+                    out.events.push_back(TransactionEvent::Timeout {
+                        id: TransactionId::Server(self.id),
+                    });
                 }
                 (Timer::I, _) | (Timer::L, _) => self.terminate(),
                 _ => {}
@@ -160,7 +182,9 @@ impl InviteServer {
 
     pub fn on_transport_error(&mut self, out: &mut Output) {
         if matches!(self.state, State::Proceeding | State::Completed) {
-            out.events.push_back(TransactionEvent::TransportError { id: TransactionId::Server(self.id) });
+            out.events.push_back(TransactionEvent::TransportError {
+                id: TransactionId::Server(self.id),
+            });
         }
         self.terminate();
     }

@@ -33,7 +33,12 @@ pub(crate) struct NonInviteServer {
 }
 
 impl NonInviteServer {
-    pub fn start(id: ServerTransactionId, request: Request, source: Peer, config: TimerConfig) -> Self {
+    pub fn start(
+        id: ServerTransactionId,
+        request: Request,
+        source: Peer,
+        config: TimerConfig,
+    ) -> Self {
         NonInviteServer {
             id,
             source,
@@ -57,12 +62,20 @@ impl NonInviteServer {
         self.state == State::Terminated
     }
 
-    pub fn respond(&mut self, now: Instant, response: &Response, out: &mut Output) -> Result<(), RespondError> {
+    pub fn respond(
+        &mut self,
+        now: Instant,
+        response: &Response,
+        out: &mut Output,
+    ) -> Result<(), RespondError> {
         if !matches!(self.state, State::Trying | State::Proceeding) {
             return Err(RespondError::AlreadyFinal);
         }
         let bytes = encode_response(response);
-        out.transmits.push_back(Transmit { dest: self.source, bytes: bytes.clone() });
+        out.transmits.push_back(Transmit {
+            dest: self.source,
+            bytes: bytes.clone(),
+        });
         self.last_response = Some(bytes);
         if response.status < 200 {
             self.state = State::Proceeding;
@@ -79,7 +92,10 @@ impl NonInviteServer {
     /// The request arrived again: re-send the last response, if any.
     pub fn on_retransmission(&mut self, out: &mut Output) {
         if let Some(bytes) = &self.last_response {
-            out.transmits.push_back(Transmit { dest: self.source, bytes: bytes.clone() });
+            out.transmits.push_back(Transmit {
+                dest: self.source,
+                bytes: bytes.clone(),
+            });
         }
     }
 
@@ -93,7 +109,9 @@ impl NonInviteServer {
 
     pub fn on_transport_error(&mut self, out: &mut Output) {
         if matches!(self.state, State::Trying | State::Proceeding) {
-            out.events.push_back(TransactionEvent::TransportError { id: TransactionId::Server(self.id) });
+            out.events.push_back(TransactionEvent::TransportError {
+                id: TransactionId::Server(self.id),
+            });
         }
         self.terminate();
     }

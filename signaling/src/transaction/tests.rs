@@ -3,7 +3,9 @@
 
 use super::*;
 use crate::message::typed::{CSeq, To, Via};
-use crate::message::{HeaderName, Headers, Host, Message, Method, Params, Request, Response, SipStr, SipUri, Uri};
+use crate::message::{
+    HeaderName, Headers, Host, Message, Method, Params, Request, Response, SipStr, SipUri, Uri,
+};
 use crate::net::Peer;
 use bytes::Bytes;
 use std::net::SocketAddr;
@@ -43,7 +45,12 @@ fn request(method: Method, branch: Option<&str>, transport: &str) -> Request {
     headers.push(HeaderName::CallId, "call-1@192.0.2.10");
     headers.push(HeaderName::CSeq, format!("7 {method}"));
     headers.push(HeaderName::ContentLength, "0");
-    Request { method, uri: uri("1002", "pbx.example"), headers, body: Bytes::new() }
+    Request {
+        method,
+        uri: uri("1002", "pbx.example"),
+        headers,
+        body: Bytes::new(),
+    }
 }
 
 fn reason(status: u16) -> &'static str {
@@ -87,7 +94,13 @@ impl Drive {
     }
     fn with_config(config: TimerConfig) -> Self {
         let t0 = Instant::now();
-        Drive { layer: TransactionLayer::new(config, 1), t0, now: t0, sent: Vec::new(), events: Vec::new() }
+        Drive {
+            layer: TransactionLayer::new(config, 1),
+            t0,
+            now: t0,
+            sent: Vec::new(),
+            events: Vec::new(),
+        }
     }
     fn secs(&self) -> f64 {
         (self.now - self.t0).as_secs_f64()
@@ -119,7 +132,10 @@ impl Drive {
         self.run_until(until);
     }
     fn send(&mut self, request: Request, dest: Peer) -> ClientTransactionId {
-        let id = self.layer.send_request(self.now, request, dest).expect("valid request");
+        let id = self
+            .layer
+            .send_request(self.now, request, dest)
+            .expect("valid request");
         self.collect();
         id
     }
@@ -146,7 +162,11 @@ fn client_retransmission_schedules_on_udp() {
         sends: &'static [f64],
         timeout_at: f64,
     }
-    let fast = TimerConfig { t1: Duration::from_millis(100), t2: Duration::from_millis(400), t4: Duration::from_secs(1) };
+    let fast = TimerConfig {
+        t1: Duration::from_millis(100),
+        t2: Duration::from_millis(400),
+        t4: Duration::from_secs(1),
+    };
     let cases = [
         // Timer E: 0.5, 1, 2, 4, 4, 4 ... s intervals; Timer F at 64*T1.
         Case {
@@ -167,25 +187,50 @@ fn client_retransmission_schedules_on_udp() {
             method: Method::Options,
             config: fast,
             sends: &[
-                0.0, 0.1, 0.3, 0.7, 1.1, 1.5, 1.9, 2.3, 2.7, 3.1, 3.5, 3.9, 4.3, 4.7, 5.1, 5.5, 5.9, 6.3,
+                0.0, 0.1, 0.3, 0.7, 1.1, 1.5, 1.9, 2.3, 2.7, 3.1, 3.5, 3.9, 4.3, 4.7, 5.1, 5.5,
+                5.9, 6.3,
             ],
             timeout_at: 6.4,
         },
     ];
     for case in cases {
         let mut d = Drive::with_config(case.config);
-        let id = d.send(request(case.method.clone(), None, "UDP"), Peer::udp(addr(PBX)));
+        let id = d.send(
+            request(case.method.clone(), None, "UDP"),
+            Peer::udp(addr(PBX)),
+        );
         d.run_until(Duration::from_secs(600));
-        let times: Vec<f64> = d.sent_times().iter().map(|t| (t * 1000.0).round() / 1000.0).collect();
+        let times: Vec<f64> = d
+            .sent_times()
+            .iter()
+            .map(|t| (t * 1000.0).round() / 1000.0)
+            .collect();
         assert_eq!(times, case.sends, "{}", case.method);
         let bytes: Vec<&Bytes> = d.sent.iter().map(|(_, b)| b).collect();
-        assert!(bytes.windows(2).all(|w| w[0] == w[1]), "retransmissions are byte-identical");
-        let events: Vec<_> = d.events.iter().map(|(t, e)| ((t * 1000.0).round() / 1000.0, e.clone())).collect();
+        assert!(
+            bytes.windows(2).all(|w| w[0] == w[1]),
+            "retransmissions are byte-identical"
+        );
+        let events: Vec<_> = d
+            .events
+            .iter()
+            .map(|(t, e)| ((t * 1000.0).round() / 1000.0, e.clone()))
+            .collect();
         assert_eq!(
             events,
             vec![
-                (case.timeout_at, TransactionEvent::Timeout { id: TransactionId::Client(id) }),
-                (case.timeout_at, TransactionEvent::Terminated { id: TransactionId::Client(id) }),
+                (
+                    case.timeout_at,
+                    TransactionEvent::Timeout {
+                        id: TransactionId::Client(id)
+                    }
+                ),
+                (
+                    case.timeout_at,
+                    TransactionEvent::Terminated {
+                        id: TransactionId::Client(id)
+                    }
+                ),
             ],
             "{}",
             case.method
@@ -215,9 +260,15 @@ fn ack_for_486_is_built_from_the_invite_and_resent_on_retransmission() {
     let pbx = Peer::udp(addr(PBX));
     let mut invite = request(Method::Invite, Some("z9hG4bKinv1"), "UDP");
     // A second Via below ours must not appear in the ACK; the Route set must.
-    invite.headers.push(HeaderName::Via, "SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKbelow");
-    invite.headers.push(HeaderName::Route, "<sip:proxy1.example;lr>");
-    invite.headers.push(HeaderName::Route, "<sip:proxy2.example;lr>");
+    invite
+        .headers
+        .push(HeaderName::Via, "SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKbelow");
+    invite
+        .headers
+        .push(HeaderName::Route, "<sip:proxy1.example;lr>");
+    invite
+        .headers
+        .push(HeaderName::Route, "<sip:proxy2.example;lr>");
     let id = d.send(invite.clone(), pbx);
     d.take_sent();
     d.advance(Duration::from_millis(200));
@@ -232,16 +283,41 @@ fn ack_for_486_is_built_from_the_invite_and_resent_on_retransmission() {
     let vias = ack.headers.typed_all::<Via>().expect("valid Via");
     assert_eq!(vias.len(), 1);
     assert_eq!(vias[0].branch(), Some("z9hG4bKinv1"));
-    assert_eq!(ack.headers.get(&HeaderName::CallId), invite.headers.get(&HeaderName::CallId));
-    assert_eq!(ack.headers.get(&HeaderName::From), invite.headers.get(&HeaderName::From));
-    let to = ack.headers.typed::<To>().expect("valid To").expect("To present");
+    assert_eq!(
+        ack.headers.get(&HeaderName::CallId),
+        invite.headers.get(&HeaderName::CallId)
+    );
+    assert_eq!(
+        ack.headers.get(&HeaderName::From),
+        invite.headers.get(&HeaderName::From)
+    );
+    let to = ack
+        .headers
+        .typed::<To>()
+        .expect("valid To")
+        .expect("To present");
     assert_eq!(to.0.tag(), Some("far"));
-    assert_eq!(ack.headers.typed::<CSeq>().expect("valid CSeq"), Some(CSeq { seq: 7, method: Method::Ack }));
-    let routes: Vec<&str> = ack.headers.get_all(&HeaderName::Route).map(|v| v.as_str()).collect();
-    assert_eq!(routes, vec!["<sip:proxy1.example;lr>", "<sip:proxy2.example;lr>"]);
+    assert_eq!(
+        ack.headers.typed::<CSeq>().expect("valid CSeq"),
+        Some(CSeq {
+            seq: 7,
+            method: Method::Ack
+        })
+    );
+    let routes: Vec<&str> = ack
+        .headers
+        .get_all(&HeaderName::Route)
+        .map(|v| v.as_str())
+        .collect();
+    assert_eq!(
+        routes,
+        vec!["<sip:proxy1.example;lr>", "<sip:proxy2.example;lr>"]
+    );
 
     let events = d.take_events();
-    assert!(matches!(&events[..], [TransactionEvent::Response { id: i, response }] if *i == id && response.status == 486));
+    assert!(
+        matches!(&events[..], [TransactionEvent::Response { id: i, response }] if *i == id && response.status == 486)
+    );
 
     // The 486 again: the same ACK again, and the TU hears nothing.
     d.advance(Duration::from_secs(1));
@@ -252,7 +328,9 @@ fn ack_for_486_is_built_from_the_invite_and_resent_on_retransmission() {
     // Timer D (32 s) ends it.
     d.run_until(Duration::from_secs(600));
     assert!(d.layer.is_empty());
-    assert!(matches!(d.events.last(), Some((t, TransactionEvent::Terminated { .. })) if (*t - 32.2).abs() < 1e-6));
+    assert!(
+        matches!(d.events.last(), Some((t, TransactionEvent::Terminated { .. })) if (*t - 32.2).abs() < 1e-6)
+    );
 }
 
 #[test]
@@ -279,7 +357,11 @@ fn invite_2xx_is_passed_up_in_accepted_until_timer_m() {
     assert_eq!(statuses, vec![180, 200, 200]);
     d.run_until(Duration::from_secs(600));
     assert!(d.layer.is_empty());
-    assert_eq!(d.events.last().map(|(t, _)| *t), Some(32.0), "Timer M = 64*T1 after the first 2xx");
+    assert_eq!(
+        d.events.last().map(|(t, _)| *t),
+        Some(32.0),
+        "Timer M = 64*T1 after the first 2xx"
+    );
 }
 
 #[test]
@@ -290,7 +372,11 @@ fn server_absorbs_retransmitted_requests_and_resends_its_response() {
     d.receive(Message::Request(options.clone()), pbx);
     let events = d.take_events();
     let (id, seen) = match &events[..] {
-        [TransactionEvent::IncomingRequest { id, request, source }] => {
+        [TransactionEvent::IncomingRequest {
+            id,
+            request,
+            source,
+        }] => {
             assert_eq!(*source, pbx);
             (*id, request.clone())
         }
@@ -301,7 +387,9 @@ fn server_absorbs_retransmitted_requests_and_resends_its_response() {
     assert!(d.take_sent().is_empty());
     assert!(d.take_events().is_empty());
 
-    d.layer.respond(d.now, id, response_to(&seen, 200, "OK", Some("t1"))).expect("server transaction alive");
+    d.layer
+        .respond(d.now, id, response_to(&seen, 200, "OK", Some("t1")))
+        .expect("server transaction alive");
     d.collect();
     let first = d.take_sent();
     assert_eq!(first.len(), 1);
@@ -310,7 +398,11 @@ fn server_absorbs_retransmitted_requests_and_resends_its_response() {
     assert_eq!(d.take_sent(), first, "the retransmission gets the same 200");
     assert!(d.take_events().is_empty());
     assert_eq!(d.layer.stats().absorbed_requests, 2);
-    assert_eq!(d.layer.respond(d.now, id, response_to(&seen, 500, "No", None)), Err(RespondError::AlreadyFinal));
+    assert_eq!(
+        d.layer
+            .respond(d.now, id, response_to(&seen, 500, "No", None)),
+        Err(RespondError::AlreadyFinal)
+    );
 
     // Timer J: 64*T1 after the final response.
     d.run_until(Duration::from_secs(600));
@@ -322,13 +414,22 @@ fn server_absorbs_retransmitted_requests_and_resends_its_response() {
 fn invite_server_timer_g_doubles_to_t2_and_timer_h_gives_up() {
     let mut d = Drive::new();
     let pbx = Peer::udp(addr(PBX));
-    d.receive(Message::Request(request(Method::Invite, Some("z9hG4bKinv3"), "UDP")), pbx);
+    d.receive(
+        Message::Request(request(Method::Invite, Some("z9hG4bKinv3"), "UDP")),
+        pbx,
+    );
     let id = match d.take_events().as_slice() {
         [TransactionEvent::IncomingRequest { id, .. }] => *id,
         other => panic!("unexpected events {other:?}"),
     };
     let invite = d.layer.server_request(id).expect("alive").clone();
-    d.layer.respond(d.now, id, response_to(&invite, 486, "Busy Here", Some("t2"))).expect("alive");
+    d.layer
+        .respond(
+            d.now,
+            id,
+            response_to(&invite, 486, "Busy Here", Some("t2")),
+        )
+        .expect("alive");
     d.run_until(Duration::from_secs(600));
     let times = d.sent_times();
     assert_eq!(
@@ -340,8 +441,12 @@ fn invite_server_timer_g_doubles_to_t2_and_timer_h_gives_up() {
     assert_eq!(
         events,
         vec![
-            TransactionEvent::Timeout { id: TransactionId::Server(id) },
-            TransactionEvent::Terminated { id: TransactionId::Server(id) },
+            TransactionEvent::Timeout {
+                id: TransactionId::Server(id)
+            },
+            TransactionEvent::Terminated {
+                id: TransactionId::Server(id)
+            },
         ]
     );
     assert!(d.layer.is_empty());
@@ -369,7 +474,11 @@ fn invite_server_ack_stops_retransmissions_and_timer_i_cleans_up() {
     let busy = response_to(&invite, 486, "Busy Here", Some("t4"));
     d.layer.respond(d.now, id, busy.clone()).expect("alive");
     d.advance(Duration::from_millis(600));
-    assert_eq!(d.take_sent().len(), 2, "the 486 and one Timer G retransmission");
+    assert_eq!(
+        d.take_sent().len(),
+        2,
+        "the 486 and one Timer G retransmission"
+    );
     // The caller's ACK (same branch, To from our 486).
     let client_side = InviteClientView::ack(&invite, &busy);
     d.receive(Message::Request(client_side.clone()), pbx);
@@ -378,7 +487,13 @@ fn invite_server_ack_stops_retransmissions_and_timer_i_cleans_up() {
     assert!(d.take_sent().is_empty(), "no retransmissions after the ACK");
     assert!(d.layer.is_empty());
     let events = d.take_events();
-    assert_eq!(events, vec![TransactionEvent::Terminated { id: TransactionId::Server(id) }], "ACKs absorbed");
+    assert_eq!(
+        events,
+        vec![TransactionEvent::Terminated {
+            id: TransactionId::Server(id)
+        }],
+        "ACKs absorbed"
+    );
 }
 
 /// Builds the ACK a caller sends for our non-2xx, the way our own client transaction does.
@@ -398,7 +513,10 @@ fn reliable_transports_never_retransmit_and_skip_the_wait_states() {
     d.send(req, pbx);
     d.run_until(Duration::from_secs(600));
     assert_eq!(d.sent_times(), vec![0.0], "no Timer E on TCP");
-    assert!(matches!(d.events[0], (t, TransactionEvent::Timeout { .. }) if t == 32.0), "Timer F still runs");
+    assert!(
+        matches!(d.events[0], (t, TransactionEvent::Timeout { .. }) if t == 32.0),
+        "Timer F still runs"
+    );
     assert!(d.layer.is_empty());
 
     // A final response on TCP ends the client transaction at once (Timer K = 0).
@@ -457,12 +575,16 @@ fn cancel_is_matched_to_its_invite_and_a_2xx_ack_goes_to_the_tu() {
         TransactionEvent::IncomingRequest { id, .. } => *id,
         other => panic!("unexpected {other:?}"),
     };
-    assert!(matches!(&events[1], TransactionEvent::Cancelled { invite, request, .. }
-        if *invite == invite_id && request.method == Method::Cancel));
+    assert!(
+        matches!(&events[1], TransactionEvent::Cancelled { invite, request, .. }
+        if *invite == invite_id && request.method == Method::Cancel)
+    );
 
     let ack = request(Method::Ack, Some("z9hG4bKnewbranch"), "UDP");
     d.receive(Message::Request(ack), pbx);
-    assert!(matches!(d.take_events().as_slice(), [TransactionEvent::AckFor2xx { source, .. }] if *source == pbx));
+    assert!(
+        matches!(d.take_events().as_slice(), [TransactionEvent::AckFor2xx { source, .. }] if *source == pbx)
+    );
 }
 
 #[test]
@@ -470,16 +592,23 @@ fn received_and_rport_are_stamped_on_what_we_answer() {
     let mut d = Drive::new();
     // The request claims 192.0.2.10:5060 but arrives from a NAT's public side.
     let nat = Peer::udp(addr("203.0.113.9:40000"));
-    d.receive(Message::Request(request(Method::Options, Some("z9hG4bKnat"), "UDP")), nat);
+    d.receive(
+        Message::Request(request(Method::Options, Some("z9hG4bKnat"), "UDP")),
+        nat,
+    );
     let id = match d.take_events().as_slice() {
         [TransactionEvent::IncomingRequest { id, .. }] => *id,
         other => panic!("unexpected {other:?}"),
     };
     let seen = d.layer.server_request(id).expect("alive").clone();
-    d.layer.respond(d.now, id, response_to(&seen, 200, "OK", Some("x"))).expect("alive");
+    d.layer
+        .respond(d.now, id, response_to(&seen, 200, "OK", Some("x")))
+        .expect("alive");
     d.collect();
     let sent = d.take_sent();
-    let Message::Response(ok) = parse(&sent[0]) else { panic!("expected a response") };
+    let Message::Response(ok) = parse(&sent[0]) else {
+        panic!("expected a response")
+    };
     let via = ok.headers.typed::<Via>().expect("valid").expect("present");
     assert_eq!(via.received(), Some("203.0.113.9"));
     assert_eq!(via.rport(), Some(Some(40000)));
@@ -497,8 +626,12 @@ fn transport_errors_end_the_transactions_on_that_hop() {
     assert_eq!(
         d.take_events(),
         vec![
-            TransactionEvent::TransportError { id: TransactionId::Client(id) },
-            TransactionEvent::Terminated { id: TransactionId::Client(id) },
+            TransactionEvent::TransportError {
+                id: TransactionId::Client(id)
+            },
+            TransactionEvent::Terminated {
+                id: TransactionId::Client(id)
+            },
         ]
     );
     assert_eq!(d.layer.len(), 1);
@@ -512,8 +645,16 @@ fn send_request_refuses_what_is_not_a_transaction() {
     assert_eq!(d.layer.send_request(d.now, ack, pbx), Err(SendError::Ack));
     let mut no_via = request(Method::Options, None, "UDP");
     no_via.headers.remove(&HeaderName::Via);
-    assert_eq!(d.layer.send_request(d.now, no_via, pbx), Err(SendError::MissingVia));
+    assert_eq!(
+        d.layer.send_request(d.now, no_via, pbx),
+        Err(SendError::MissingVia)
+    );
     let dup = request(Method::Options, Some("z9hG4bKdup"), "UDP");
-    d.layer.send_request(d.now, dup.clone(), pbx).expect("first is fine");
-    assert!(matches!(d.layer.send_request(d.now, dup, pbx), Err(SendError::DuplicateBranch(_))));
+    d.layer
+        .send_request(d.now, dup.clone(), pbx)
+        .expect("first is fine");
+    assert!(matches!(
+        d.layer.send_request(d.now, dup, pbx),
+        Err(SendError::DuplicateBranch(_))
+    ));
 }
