@@ -104,12 +104,14 @@ pub enum RegistrationState {
     Unregistered,
     /// The first REGISTER (or a retry after a failure) is under way.
     Registering,
-    /// The registrar holds our binding until `expires_at`; refreshes keep this state.
+    /// The registrar holds our binding until `expires_at`. Each successful refresh reports
+    /// this state again with the new `expires_at`.
     Registered { expires_at: Instant },
-    /// The last attempt failed; the next one is due at `retry_at`.
+    /// The last attempt failed; the next one is due at `retry_at` (about 10 min away after
+    /// a terminal error, see [`RetryPolicy`]). `register` retries at once.
     Failed {
         error: RegistrationError,
-        retry_at: Option<Instant>,
+        retry_at: Instant,
     },
 }
 
@@ -506,10 +508,7 @@ impl Registration {
         self.stop(RegTimer::Refresh);
         self.stop(RegTimer::KeepAlive);
         self.set(RegTimer::Retry, retry_at);
-        self.set_state(RegistrationState::Failed {
-            error,
-            retry_at: Some(retry_at),
-        });
+        self.set_state(RegistrationState::Failed { error, retry_at });
     }
 
     fn finish_unregister(&mut self, clean: bool) {

@@ -66,7 +66,7 @@ impl Harness {
         match self.reg.state() {
             RegistrationState::Failed {
                 error,
-                retry_at: Some(at),
+                retry_at: at,
             } => (error.clone(), (*at - self.t0).as_secs_f64()),
             other => panic!("expected Failed, got {other:?}"),
         }
