@@ -196,14 +196,23 @@ pub(crate) fn unquote(content: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Appends `s` as a quoted string, escaping `"` and `\`.
+/// Appends `s` as a quoted string: `"` and `\` and control characters are escaped as
+/// quoted-pairs; CR and LF, which no quoted-pair can carry, become spaces.
 pub(crate) fn quote_into(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
+        match c {
+            '\r' | '\n' => out.push(' '),
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_ascii_control() && c != '\t' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
         }
-        out.push(c);
     }
     out.push('"');
 }
@@ -244,7 +253,7 @@ mod tests {
         assert_eq!(quoted_len(r#""ends in \"#), None);
         assert_eq!(unquote(r#"a\"b\\"#), "a\"b\\");
         let mut s = String::new();
-        quote_into(&mut s, "a\"b");
-        assert_eq!(s, r#""a\"b""#);
+        quote_into(&mut s, "a\"b\u{7}\r");
+        assert_eq!(s, "\"a\\\"b\\\u{7} \"");
     }
 }

@@ -318,11 +318,30 @@ fn push_header(
         }
         _ => None,
     };
-    if let Some(slot) = slot.filter(|s| s.is_none()) {
-        *slot = Some(index);
+    if let Some(slot) = slot {
+        if slot.is_some() && name != HeaderName::Via {
+            // RFC 3261 §7.3.1: only comma-list headers may repeat (RFC 4475 §3.3.11).
+            return Err(err(
+                ParseErrorKind::InvalidHeader(single_name(&name)),
+                "header repeated",
+            ));
+        }
+        slot.get_or_insert(index);
     }
     headers.push(name, value);
     Ok(())
+}
+
+/// The printable name of a header that must appear once.
+fn single_name(name: &HeaderName) -> &'static str {
+    match name {
+        HeaderName::From => "From",
+        HeaderName::To => "To",
+        HeaderName::CallId => "Call-ID",
+        HeaderName::CSeq => "CSeq",
+        HeaderName::MaxForwards => "Max-Forwards",
+        _ => "header",
+    }
 }
 
 /// Parses a Content-Length value (LWS already trimmed), capping it at [`MAX_BODY_BYTES`].
