@@ -6,7 +6,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::thread;
@@ -16,7 +16,7 @@ use tempfile::TempDir;
 
 use crate::paths::{kamailio_dir, scratch_dir};
 use crate::process::{describe, run_bounded, Guarded};
-use crate::rawsip::{options_request, status_code, udp_request};
+use crate::rawsip::{options_request, options_request_via, status_code, tcp_request, udp_request};
 use crate::tools::tool;
 use crate::uldump::{self, UlContact, UlRecord};
 use crate::{free_port, TestbedError};
@@ -334,15 +334,15 @@ impl Kamailio {
         }
     }
 
-    /// OPTIONS over UDP gets 200, and TCP accepts.
+    /// OPTIONS gets 200 over UDP and over TCP. A TCP connect alone is not enough: the kernel
+    /// accepts before Kamailio's TCP process runs, and a SIGTERM that reaches that process
+    /// while it is still starting is lost (the stop then hangs until SIGKILL).
     fn probe(&self) -> bool {
-        let udp_ok = udp_request(
-            self.addr(),
-            |local| options_request(local, self.addr()),
-            Duration::from_millis(200),
-        )
-        .is_ok_and(|r| status_code(&r) == Some(200));
-        udp_ok && TcpStream::connect_timeout(&self.addr(), Duration::from_millis(200)).is_ok()
+        let to = self.addr();
+        let wait = Duration::from_millis(300);
+        let ok = |r: Result<String, TestbedError>| r.is_ok_and(|r| status_code(&r) == Some(200));
+        ok(udp_request(to, |l| options_request(l, to), wait))
+            && ok(tcp_request(to, |l| options_request_via("TCP", l, to), wait))
     }
 
     fn log_path(&self) -> PathBuf {

@@ -2,7 +2,7 @@
 //!
 //! Two guards: `Drop` terminates it (SIGTERM, then SIGKILL of its whole process group), and it
 //! runs under coreutils `timeout LIFETIME`, so even when the test process itself is killed
-//! (no `Drop` runs) the peer is gone after its lifetime.
+//! (no `Drop` runs) the peer and its children are gone after their lifetime.
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -32,6 +32,11 @@ fn signal(pid: i32, sig: i32) {
 /// Exit code `timeout` uses when the lifetime ran out.
 pub(crate) const LIFETIME_EXPIRED: i32 = 124;
 
+/// The child is `timeout`, leader of a new process group that holds the peer and everything
+/// it forks. Invariant: the leader is reaped only after a SIGKILL to its group, sent while it
+/// is alive or a zombie. A process group id cannot be reused while its leader is unreaped, so
+/// that SIGKILL reaches the peer's leftovers (e.g. Kamailio children that outlive their main
+/// process) and never anyone else.
 pub(crate) struct Guarded {
     child: Child,
     status: Option<ExitStatus>,
@@ -51,7 +56,8 @@ impl Guarded {
         let timeout = tool("timeout")?;
         let secs = lifetime.as_secs().max(1).to_string();
         let child = Command::new(&timeout)
-            // TERM first (clean shutdown), KILL 5 s later if that did not work.
+            // On SIGTERM or when the lifetime is over, `timeout` sends TERM to the whole group,
+            // and KILL 5 s later to whatever is left.
             .args(["--signal=TERM", "--kill-after=5", &secs])
             .arg(bin)
             .args(args)
@@ -59,7 +65,7 @@ impl Guarded {
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)
-            // Own group: stopping the peer also reaches every process it forked.
+            // `timeout` makes its own group too; doing it here makes it certain at spawn.
             .process_group(0)
             .spawn()
             .map_err(|e| TestbedError::io(format!("start {}", bin.display()), e))?;
@@ -69,10 +75,10 @@ impl Guarded {
         })
     }
 
-    /// The exit status if it has exited.
+    /// The exit status if it has exited (then the group is swept and the leader reaped).
     pub(crate) fn try_wait(&mut self) -> Option<ExitStatus> {
-        if self.status.is_none() {
-            self.status = self.child.try_wait().ok().flatten();
+        if self.status.is_none() && self.leader_exited() {
+            self.reap();
         }
         self.status
     }
@@ -91,27 +97,54 @@ impl Guarded {
         }
     }
 
-    /// SIGTERM (which `timeout` forwards), then after `grace` SIGKILL to the whole group.
+    /// SIGTERM (which `timeout` passes to the whole group); after a quarter of `grace` SIGTERM
+    /// to the group directly (a process still starting up may have missed the first);
+    /// after `grace` SIGKILL.
     pub(crate) fn terminate(&mut self, grace: Duration) -> Option<ExitStatus> {
         if let Some(s) = self.try_wait() {
             return Some(s);
         }
-        let pid = self.child.id() as i32;
+        let pid = self.pid();
         signal(pid, SIGTERM);
-        if let Some(s) = self.wait_for(grace) {
+        let first = grace / 4;
+        if let Some(s) = self.wait_for(first) {
             return Some(s);
         }
-        // Still running, so not reaped: its pid is still its group id and cannot have been
-        // reused by an unrelated process.
-        signal(-pid, SIGKILL);
-        self.status = self.child.wait().ok();
+        signal(-pid, SIGTERM);
+        if let Some(s) = self.wait_for(grace - first) {
+            return Some(s);
+        }
+        self.reap();
         self.status
+    }
+
+    fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Whether the leader has exited, without reaping it (it stays a zombie, keeping its pid
+    /// and so the group id reserved).
+    fn leader_exited(&self) -> bool {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())) else {
+            return true;
+        };
+        // "pid (comm) STATE ...": comm may contain anything, so split at the last ')'.
+        let state = stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].trim_start().chars().next());
+        matches!(state, Some('Z') | Some('X') | None)
+    }
+
+    /// SIGKILL to the group (leader alive or zombie: the group id is still ours), then reap.
+    fn reap(&mut self) {
+        signal(-self.pid(), SIGKILL);
+        self.status = self.child.wait().ok();
     }
 }
 
 impl Drop for Guarded {
     fn drop(&mut self) {
-        self.terminate(Duration::from_secs(3));
+        self.terminate(Duration::from_secs(4));
     }
 }
 

@@ -16,12 +16,23 @@ fn unique() -> String {
     )
 }
 
-/// An out-of-dialog OPTIONS to `to`, sent from `local`.
+/// An out-of-dialog OPTIONS to `to`, sent from `local` over UDP.
 pub fn options_request(local: SocketAddr, to: SocketAddr) -> String {
+    options_request_via("UDP", local, to)
+}
+
+/// An out-of-dialog OPTIONS whose Via names `transport` ("UDP" or "TCP"): a server sends
+/// the response where the Via says.
+pub fn options_request_via(transport: &str, local: SocketAddr, to: SocketAddr) -> String {
     let u = unique();
+    let param = if transport.eq_ignore_ascii_case("UDP") {
+        String::new()
+    } else {
+        format!(";transport={}", transport.to_ascii_lowercase())
+    };
     format!(
-        "OPTIONS sip:{to} SIP/2.0\r\n\
-         Via: SIP/2.0/UDP {local};branch=z9hG4bK-tb-{u};rport\r\n\
+        "OPTIONS sip:{to}{param} SIP/2.0\r\n\
+         Via: SIP/2.0/{transport} {local};branch=z9hG4bK-tb-{u};rport\r\n\
          Max-Forwards: 70\r\n\
          From: <sip:probe@{ip}>;tag=tb{u}\r\n\
          To: <sip:{to}>\r\n\
@@ -103,6 +114,66 @@ pub fn udp_request(
             Err(e) => return Err(TestbedError::io(format!("receive from {to}"), e)),
         }
     }
+}
+
+/// Like [`udp_request`] over a fresh TCP connection: the first final response, read up to
+/// the end of its headers (bodies are not read).
+pub fn tcp_request(
+    to: SocketAddr,
+    build: impl FnOnce(SocketAddr) -> String,
+    timeout: Duration,
+) -> Result<String, TestbedError> {
+    use std::io::{Read, Write};
+    let deadline = Instant::now() + timeout;
+    let mut stream = std::net::TcpStream::connect_timeout(&to, timeout)
+        .map_err(|e| TestbedError::io(format!("connect to {to}"), e))?;
+    let local = stream
+        .local_addr()
+        .map_err(|e| TestbedError::io("read the probe connection address", e))?;
+    let request = build(local);
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| TestbedError::io(format!("send to {to}"), e))?;
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        // Responses are framed by the blank line (Content-Length 0 for what we send).
+        while let Some(end) = find(&received, b"\r\n\r\n") {
+            let msg = String::from_utf8_lossy(&received[..end + 4]).into_owned();
+            received.drain(..end + 4);
+            if status_code(&msg).is_some_and(|c| c >= 200) {
+                return Ok(msg);
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(TestbedError::Timeout {
+                what: format!("a final response from {to} over TCP"),
+                waited: timeout,
+                detail: format!("request was:\n{request}"),
+            });
+        }
+        stream
+            .set_read_timeout(Some(left))
+            .map_err(|e| TestbedError::io("set the probe read timeout", e))?;
+        match stream.read(&mut buf) {
+            Ok(0) => {
+                let e = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+                return Err(TestbedError::io(format!("{to} closed the connection"), e));
+            }
+            Ok(n) => received.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => return Err(TestbedError::io(format!("receive from {to}"), e)),
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// The status code of a response, `None` for a request or garbage.

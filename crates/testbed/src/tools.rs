@@ -87,6 +87,19 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_tool_fails_the_test_unless_skipped() {
+        if skip_e2e() {
+            assert!(!require_tools("t", &["surely-not-a-real-tool-4711"]));
+            return;
+        }
+        let r = std::panic::catch_unwind(|| require_tools("t", &["surely-not-a-real-tool-4711"]));
+        let msg = r.expect_err("must fail");
+        let msg = msg.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(msg.contains("make deps"), "{msg}");
+        assert!(require_tools("t", &["sh"]));
+    }
+
+    #[test]
     fn missing_tool_error_names_the_fix() {
         let e = tool("surely-not-a-real-tool-4711").unwrap_err();
         assert!(e.to_string().contains("make deps"), "{e}");

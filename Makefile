@@ -1,0 +1,63 @@
+# softphone: build, test and demo entry points. `make test` is what CI runs (.ci/run).
+# See docs/testing.md.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+# rustup installs into ~/.cargo/bin, which a non-login CI shell may not have on PATH.
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+CARGO ?= cargo
+
+.PHONY: all deps build lint test test-unit test-e2e test-testbed bench demo clean help
+
+all: build
+
+help:
+	@echo "make deps      install system packages (scripts/install-deps.sh)"
+	@echo "make build     build the workspace (all targets)"
+	@echo "make lint      cargo fmt --check + clippy -D warnings"
+	@echo "make test      deps + lint + build + every test tier (what CI runs)"
+	@echo "make test-unit unit tests and simulations only (no external peers)"
+	@echo "make test-e2e  end-to-end tests of the agent (tests/*.rs) against Kamailio/SIPp"
+	@echo "make test-testbed  self-tests of the test peers (crates/testbed)"
+	@echo "make bench     criterion benches"
+	@echo "make demo      Kamailio + the agent registered as 1001; Ctrl-C stops"
+	@echo "make clean     remove build output and run/"
+
+deps:
+	scripts/install-deps.sh
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# One `cargo test` invocation, so the last lines are cargo's own summary.
+test: deps lint build
+	$(CARGO) test --workspace
+
+# Tiers (a)+(b): library unit tests and netsim simulations, no external process.
+test-unit:
+	$(CARGO) test --workspace --lib --bins
+	$(CARGO) test -p signaling --tests
+
+# Tier (c): the agent binary against real peers.
+test-e2e: deps
+	$(CARGO) test -p softphone --tests
+
+test-testbed: deps
+	$(CARGO) test -p testbed
+
+bench:
+	$(CARGO) bench
+
+demo: deps
+	$(CARGO) build --bin softphone
+	scripts/demo.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf run
