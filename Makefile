@@ -4,8 +4,9 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
-# rustup installs into ~/.cargo/bin, which a non-login CI shell may not have on PATH.
-export PATH := $(HOME)/.cargo/bin:$(PATH)
+# rustup installs into ~/.cargo/bin, which a non-login CI shell may not have on PATH;
+# kamailio and kamcmd live in /usr/sbin, which a non-root PATH lacks.
+export PATH := $(HOME)/.cargo/bin:$(PATH):/usr/sbin:/sbin
 
 CARGO ?= cargo
 

@@ -19,7 +19,8 @@ PACKAGES=(
   libasound2-plugins
   alsa-utils
   sox
-  # build: audio device crates (ALSA headers), codecs
+  # build: make itself, audio device crates (ALSA headers), codecs
+  make
   cmake
   libasound2-dev
   pkg-config

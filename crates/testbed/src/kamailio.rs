@@ -40,22 +40,11 @@ impl Algorithm {
     }
 }
 
-/// How to start an instance. `KamailioOptions::default()` is MD5.
-#[derive(Debug, Clone)]
+/// How to start an instance: `KamailioOptions { algorithm: Algorithm::Sha256 }`,
+/// `KamailioOptions::default()` (MD5), or `KamailioOptions::sha256()`.
+#[derive(Debug, Clone, Default)]
 pub struct KamailioOptions {
     pub algorithm: Algorithm,
-    /// Hard upper bound on the process's life, even if the test process dies without
-    /// running `Drop`. Default 600 s.
-    pub lifetime: Duration,
-}
-
-impl Default for KamailioOptions {
-    fn default() -> Self {
-        KamailioOptions {
-            algorithm: Algorithm::Md5,
-            lifetime: Duration::from_secs(600),
-        }
-    }
 }
 
 impl KamailioOptions {
@@ -66,10 +55,13 @@ impl KamailioOptions {
     pub fn sha256() -> Self {
         KamailioOptions {
             algorithm: Algorithm::Sha256,
-            ..Self::default()
         }
     }
 }
+
+/// Hard upper bound on an instance's life unless [`Kamailio::start_with_lifetime`] says
+/// otherwise: it ends even if the test process dies without running `Drop`.
+pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(600);
 
 /// The users in `tests/kamailio/dbtext/subscriber`: (user, password).
 pub const USERS: [(&str, &str); 3] = [
@@ -88,6 +80,7 @@ pub struct Kamailio {
     dir: TempDir,
     port: u16,
     opts: KamailioOptions,
+    lifetime: Duration,
     process: Option<Guarded>,
 }
 
@@ -95,6 +88,14 @@ impl Kamailio {
     /// Renders the config, starts Kamailio and waits until it answers OPTIONS on UDP, accepts
     /// TCP and has its control socket.
     pub fn start(opts: KamailioOptions) -> Result<Kamailio, TestbedError> {
+        Self::start_with_lifetime(opts, DEFAULT_LIFETIME)
+    }
+
+    /// Like [`start`](Self::start), for tests that run longer than [`DEFAULT_LIFETIME`].
+    pub fn start_with_lifetime(
+        opts: KamailioOptions,
+        lifetime: Duration,
+    ) -> Result<Kamailio, TestbedError> {
         tool("kamailio")?;
         tool("kamcmd")?;
         let dir = scratch_dir("kam-")?;
@@ -103,6 +104,7 @@ impl Kamailio {
             port: free_port()?,
             dir,
             opts,
+            lifetime,
             process: None,
         };
         let mut attempt = 1;
@@ -297,7 +299,7 @@ impl Kamailio {
         let process = Guarded::spawn(
             &kamailio,
             &args,
-            self.opts.lifetime,
+            self.lifetime,
             &dir,
             Stdio::from(log),
             Stdio::from(log_err),

@@ -34,7 +34,7 @@ pub mod tools;
 pub mod uldump;
 
 pub use error::TestbedError;
-pub use kamailio::{Algorithm, Kamailio, KamailioOptions, USERS};
+pub use kamailio::{Algorithm, Kamailio, KamailioOptions, DEFAULT_LIFETIME, USERS};
 pub use port::free_port;
 pub use sipp::{Sipp, SippOutcome, SippProcess};
 pub use tools::{require_tools, skip_e2e, which};

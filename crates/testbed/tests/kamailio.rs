@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use testbed::rawsip::{header, options_request, register_request, status_code, udp_request};
-use testbed::{Kamailio, KamailioOptions, Sipp};
+use testbed::{Algorithm, Kamailio, KamailioOptions, Sipp};
 
 const T: Duration = Duration::from_secs(10);
 
@@ -126,8 +126,15 @@ fn restart_keeps_the_port_and_forgets_registrations() {
 #[test]
 fn instances_run_side_by_side() {
     testbed::require!("kamailio", "kamcmd");
-    let a = Kamailio::start(KamailioOptions::md5()).unwrap();
-    let b = Kamailio::start(KamailioOptions::sha256()).unwrap();
+    let a = Kamailio::start(KamailioOptions {
+        algorithm: Algorithm::Md5,
+    })
+    .unwrap();
+    let b = Kamailio::start(KamailioOptions {
+        algorithm: Algorithm::Sha256,
+    })
+    .unwrap();
+    assert_eq!(b.algorithm(), Algorithm::Sha256);
     assert_ne!(a.port(), b.port());
     for k in [&a, &b] {
         let to = k.addr();
