@@ -96,12 +96,21 @@ impl Kamailio {
         opts: KamailioOptions,
         lifetime: Duration,
     ) -> Result<Kamailio, TestbedError> {
+        Self::start_on(opts, lifetime, free_port()?)
+    }
+
+    /// Starts on `port`, or on fresh ports if that one turns out to be taken.
+    fn start_on(
+        opts: KamailioOptions,
+        lifetime: Duration,
+        port: u16,
+    ) -> Result<Kamailio, TestbedError> {
         tool("kamailio")?;
         tool("kamcmd")?;
         let dir = scratch_dir("kam-")?;
         copy_dbtext(&dir.path().join("dbtext"))?;
         let mut k = Kamailio {
-            port: free_port()?,
+            port,
             dir,
             opts,
             lifetime,
@@ -109,11 +118,15 @@ impl Kamailio {
         };
         let mut attempt = 1;
         loop {
+            let log_before = k.log().len();
             match k.launch() {
                 Ok(()) => return Ok(k),
                 // Another process took the port between free_port() and Kamailio's bind.
                 Err(TestbedError::ExitedEarly { .. })
-                    if attempt < PORT_ATTEMPTS && k.log().contains("Address already in use") =>
+                    if attempt < PORT_ATTEMPTS
+                        && k.log()
+                            .get(log_before..)
+                            .is_some_and(|l| l.contains("Address already in use")) =>
                 {
                     eprintln!(
                         "note: kamailio: port {} was taken; retrying on another",
@@ -371,7 +384,7 @@ impl Drop for Kamailio {
             for line in tail.iter().rev() {
                 eprintln!("{line}");
             }
-            eprintln!("--- end of kamailio log ---");
+            eprintln!("--- end of kamailio log (SOFTPHONE_KEEP_TESTBED=1 keeps the file) ---");
         }
     }
 }
@@ -427,6 +440,18 @@ mod tests {
         for placeholder in ["@RUN_DIR@", "@PORT@", "@ALGORITHM@"] {
             assert!(!out.contains(placeholder), "{placeholder}");
         }
+    }
+
+    #[test]
+    fn moves_to_another_port_when_its_port_is_taken() {
+        if !crate::require_tools("moves_to_another_port", &["kamailio", "kamcmd"]) {
+            return;
+        }
+        let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let k = Kamailio::start_on(KamailioOptions::default(), DEFAULT_LIFETIME, port).unwrap();
+        assert_ne!(k.port(), port);
+        assert!(k.log().contains("Address already in use"), "{}", k.log());
     }
 
     #[test]
