@@ -28,8 +28,14 @@ cleanup() {
   echo "demo: stopping"
   # The agent first: it unregisters from Kamailio on SIGTERM.
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    kill -TERM "${pids[i]}" 2>/dev/null || true
-    wait "${pids[i]}" 2>/dev/null || true
+    local pid=${pids[i]}
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    # Still there after 5 s: `timeout` leads its own process group, kill all of it.
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
   done
   echo "demo: logs kept in $RUN"
 }
@@ -43,7 +49,7 @@ sed -e "s#@RUN_DIR@#$RUN/kamailio#g" -e "s#@PORT@#$SIP_PORT#g" -e "s#@ALGORITHM@
   "$ROOT/tests/kamailio/kamailio.cfg.in" >"$RUN/kamailio/kamailio.cfg"
 
 echo "demo: starting Kamailio on udp+tcp 127.0.0.1:$SIP_PORT (users 1001-1003, secret<user>)"
-timeout --foreground --signal=TERM --kill-after=5 "$LIFETIME" \
+timeout --signal=TERM --kill-after=5 "$LIFETIME" \
   kamailio -f "$RUN/kamailio/kamailio.cfg" -DD -E -Y "$RUN/kamailio" \
   -P "$RUN/kamailio/kamailio.pid" -w "$RUN/kamailio" -m 32 \
   >"$RUN/kamailio/kamailio.log" 2>&1 &
@@ -73,7 +79,7 @@ sip_trace = true
 EOF
 
 echo "demo: starting the agent: $BIN run --config $RUN/agent.toml"
-SOFTPHONE_DATA_DIR=$RUN/data timeout --foreground --signal=TERM --kill-after=5 "$LIFETIME" \
+SOFTPHONE_DATA_DIR=$RUN/data timeout --signal=TERM --kill-after=5 "$LIFETIME" \
   "$BIN" run --config "$RUN/agent.toml" >"$RUN/softphone.log" 2>&1 &
 pids+=($!)
 agent=${pids[1]}
