@@ -41,7 +41,11 @@ macro_rules! header_names {
                 }
             }
 
-            fn from_name_known(name: &str) -> Option<HeaderName> {
+            /// Recognises a known name (long or compact, any case) without copying.
+            pub(crate) fn from_name_known(name: &str) -> Option<HeaderName> {
+                if let Some(h) = common(name.as_bytes()) {
+                    return Some(h);
+                }
                 let bytes = name.as_bytes();
                 name_table()[bucket(bytes)]
                     .iter()
@@ -112,10 +116,60 @@ header_names! {
     Path => "Path";
 }
 
+/// The names nearly every message carries (and every compact form), matched on length and
+/// first letter before falling back to the table.
+#[inline]
+fn common(b: &[u8]) -> Option<HeaderName> {
+    use HeaderName as H;
+    let eq = |s: &str| b.eq_ignore_ascii_case(s.as_bytes());
+    let first = b.first()?.to_ascii_lowercase();
+    if b.len() == 1 {
+        return Some(match first {
+            b'v' => H::Via,
+            b'f' => H::From,
+            b't' => H::To,
+            b'i' => H::CallId,
+            b'm' => H::Contact,
+            b'l' => H::ContentLength,
+            b'c' => H::ContentType,
+            b'e' => H::ContentEncoding,
+            b'k' => H::Supported,
+            b'r' => H::ReferTo,
+            b'b' => H::ReferredBy,
+            b'o' => H::Event,
+            b'x' => H::SessionExpires,
+            b's' => H::Subject,
+            b'u' => H::AllowEvents,
+            _ => return None,
+        });
+    }
+    Some(match (b.len(), first) {
+        (2, b't') if eq("To") => H::To,
+        (3, b'v') if eq("Via") => H::Via,
+        (4, b'f') if eq("From") => H::From,
+        (4, b'c') if eq("CSeq") => H::CSeq,
+        (5, b'r') if eq("Route") => H::Route,
+        (5, b'a') if eq("Allow") => H::Allow,
+        (7, b'c') if eq("Call-ID") => H::CallId,
+        (7, b'c') if eq("Contact") => H::Contact,
+        (7, b'e') if eq("Expires") => H::Expires,
+        (9, b's') if eq("Supported") => H::Supported,
+        (10, b'u') if eq("User-Agent") => H::UserAgent,
+        (12, b'm') if eq("Max-Forwards") => H::MaxForwards,
+        (12, b'r') if eq("Record-Route") => H::RecordRoute,
+        (12, b'c') if eq("Content-Type") => H::ContentType,
+        (13, b'a') if eq("Authorization") => H::Authorization,
+        (14, b'c') if eq("Content-Length") => H::ContentLength,
+        (16, b'w') if eq("WWW-Authenticate") => H::WwwAuthenticate,
+        _ => return None,
+    })
+}
+
 const BUCKETS: usize = 128;
 
 /// A cheap hash of a header name, case-insensitive: a header section has a dozen names to
 /// look up, so a linear scan of ~70 spellings per name would dominate parsing.
+#[inline]
 fn bucket(name: &[u8]) -> usize {
     let first = name.first().map_or(0, |b| b.to_ascii_lowercase()) as usize;
     let last = name.last().map_or(0, |b| b.to_ascii_lowercase()) as usize;
@@ -124,6 +178,7 @@ fn bucket(name: &[u8]) -> usize {
 
 type NameTable = [Vec<(&'static str, HeaderName)>; BUCKETS];
 
+#[inline]
 fn name_table() -> &'static NameTable {
     static TABLE: OnceLock<NameTable> = OnceLock::new();
     TABLE.get_or_init(|| {
@@ -159,14 +214,17 @@ impl Headers {
     pub fn new() -> Self {
         Headers::default()
     }
+    #[inline]
     pub fn with_capacity(n: usize) -> Self {
         Headers {
             entries: Vec::with_capacity(n),
         }
     }
+    #[inline]
     pub fn iter(&self) -> std::slice::Iter<'_, Header> {
         self.entries.iter()
     }
+    #[inline]
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -175,6 +233,7 @@ impl Headers {
     }
 
     /// The first raw value of `name`.
+    #[inline]
     pub fn get(&self, name: &HeaderName) -> Option<&SipStr> {
         self.entries
             .iter()
@@ -195,6 +254,7 @@ impl Headers {
     }
 
     /// Appends a raw header.
+    #[inline]
     pub fn push(&mut self, name: HeaderName, value: impl Into<SipStr>) {
         self.entries.push(Header {
             name,

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 /// `token` characters (RFC 3261 §25.1).
+#[inline]
 pub(crate) fn is_token(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
@@ -13,11 +14,13 @@ pub(crate) fn is_token(b: u8) -> bool {
         )
 }
 
+#[inline]
 pub(crate) fn is_token_str(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(is_token)
 }
 
 /// `word` characters (Call-ID): token characters plus a few separators.
+#[inline]
 pub(crate) fn is_word(b: u8) -> bool {
     is_token(b)
         || matches!(
@@ -37,19 +40,32 @@ pub(crate) fn is_word(b: u8) -> bool {
         )
 }
 
+#[inline]
 pub(crate) fn is_ws(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
+#[inline]
 pub(crate) fn trim_ws(s: &str) -> &str {
-    s.trim_matches(|c| c == ' ' || c == '\t')
+    let b = s.as_bytes();
+    let (mut start, mut end) = (0, b.len());
+    while start < end && is_ws(b[start]) {
+        start += 1;
+    }
+    while end > start && is_ws(b[end - 1]) {
+        end -= 1;
+    }
+    // Both ends sit next to ASCII bytes, so they are char boundaries.
+    s.get(start..end).unwrap_or("")
 }
 
+#[inline]
 pub(crate) fn trim_ws_start(s: &str) -> &str {
     s.trim_start_matches([' ', '\t'])
 }
 
 /// `unreserved` = alphanum / mark.
+#[inline]
 pub(crate) fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
@@ -59,21 +75,25 @@ pub(crate) fn is_unreserved(b: u8) -> bool {
 }
 
 /// Characters a `user` may carry unescaped.
+#[inline]
 pub(crate) fn is_user_char(b: u8) -> bool {
     is_unreserved(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/')
 }
 
 /// Characters a `password` may carry unescaped.
+#[inline]
 pub(crate) fn is_password_char(b: u8) -> bool {
     is_unreserved(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',')
 }
 
 /// `paramchar` without the escape: characters a URI parameter name or value may carry.
+#[inline]
 pub(crate) fn is_param_char(b: u8) -> bool {
     is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$')
 }
 
 /// `hnv-unreserved` / `hname` characters of URI headers, plus the `=` and `&` separators.
+#[inline]
 pub(crate) fn is_uri_header_char(b: u8) -> bool {
     is_unreserved(b)
         || matches!(
@@ -83,6 +103,7 @@ pub(crate) fn is_uri_header_char(b: u8) -> bool {
 }
 
 /// Whether `s` is made of `allowed` characters and well-formed `%HH` escapes.
+#[inline]
 pub(crate) fn is_escaped_text(s: &str, allowed: fn(u8) -> bool) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
@@ -103,6 +124,7 @@ pub(crate) fn is_escaped_text(s: &str, allowed: fn(u8) -> bool) -> bool {
     true
 }
 
+#[inline]
 fn hex_val(b: u8) -> u8 {
     match b {
         b'0'..=b'9' => b - b'0',
@@ -161,6 +183,7 @@ pub(crate) fn escape_raw_into(out: &mut String, s: &str, allowed: fn(u8) -> bool
 
 /// Length of the quoted string at the start of `s` (which must start with `"`), closing
 /// quote included; `None` when it never ends.
+#[inline]
 pub(crate) fn quoted_len(s: &str) -> Option<usize> {
     let b = s.as_bytes();
     if b.first() != Some(&b'"') {
@@ -217,13 +240,29 @@ pub(crate) fn quote_into(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// The index of the first `c` in `s`. A plain loop: the strings searched here are a few
+/// dozen bytes, where calling out to a vectorised search costs more than it saves.
+#[inline]
+pub(crate) fn find_byte(s: &str, c: u8) -> Option<usize> {
+    s.bytes().position(|b| b == c)
+}
+
+/// `s` split around its first `c` (which is dropped).
+#[inline]
+pub(crate) fn split_byte(s: &str, c: u8) -> Option<(&str, &str)> {
+    let i = find_byte(s, c)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
 /// Splits off the leading run of bytes matching `pred`.
+#[inline]
 pub(crate) fn take_while(s: &str, pred: impl Fn(u8) -> bool) -> (&str, &str) {
     let n = s.bytes().position(|b| !pred(b)).unwrap_or(s.len());
     s.split_at(n)
 }
 
 /// Parses a decimal number made only of digits (no sign, no spaces).
+#[inline]
 pub(crate) fn parse_digits<T: std::str::FromStr>(s: &str) -> Option<T> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;

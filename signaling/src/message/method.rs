@@ -45,6 +45,7 @@ impl Method {
     }
 
     /// Maps a token to a method; the caller has checked it is a valid `token`.
+    #[inline]
     pub fn from_token(s: &str) -> Method {
         match s {
             "INVITE" => Method::Invite,

@@ -9,6 +9,7 @@ use super::{lex, SipStr};
 pub struct Params(Vec<(SipStr, Option<SipStr>)>);
 
 impl Params {
+    #[inline]
     pub fn new() -> Self {
         Params(Vec::new())
     }
@@ -49,6 +50,7 @@ impl Params {
             None => self.0.push((SipStr::from(name), v)),
         }
     }
+    #[inline]
     pub fn push(&mut self, name: SipStr, value: Option<SipStr>) {
         self.0.push((name, value));
     }
@@ -65,8 +67,9 @@ impl Params {
     /// Parses header parameters (`*( SEMI generic-param )`, RFC 3261 §25.1): LWS is allowed
     /// around `;` and `=`; a value is a token, a host (IPv6 references included) or a quoted
     /// string kept with its quotes. `s` must be empty/LWS or start (after LWS) with `;`.
+    #[inline]
     pub(crate) fn parse_header(src: &SipStr, s: &str) -> Result<Params, BadParams> {
-        let mut params = Params::new();
+        let mut params = Params(Vec::with_capacity(s.bytes().filter(|&b| b == b';').count()));
         let mut rest = lex::trim_ws_start(s);
         while !rest.is_empty() {
             rest = lex::trim_ws_start(rest.strip_prefix(';').ok_or(BadParams)?);
@@ -99,14 +102,15 @@ impl Params {
 
     /// Parses URI parameters (`*( ";" pname [ "=" pvalue ] )`, no LWS). `s` is empty or
     /// starts with `;`; values keep their `%HH` escapes.
+    #[inline]
     pub(crate) fn parse_uri(src: &SipStr, s: &str) -> Result<Params, BadParams> {
-        let mut params = Params::new();
         if s.is_empty() {
-            return Ok(params);
+            return Ok(Params::new());
         }
         let body = s.strip_prefix(';').ok_or(BadParams)?;
+        let mut params = Vec::with_capacity(body.bytes().filter(|&b| b == b';').count() + 1);
         for item in body.split(';') {
-            let (name, value) = match item.split_once('=') {
+            let (name, value) = match lex::split_byte(item, b'=') {
                 Some((n, v)) => (n, Some(v)),
                 None => (item, None),
             };
@@ -118,9 +122,9 @@ impl Params {
                     return Err(BadParams);
                 }
             }
-            params.push(src.slice_ref(name), value.map(|v| src.slice_ref(v)));
+            params.push((src.slice_ref(name), value.map(|v| src.slice_ref(v))));
         }
-        Ok(params)
+        Ok(Params(params))
     }
 
     /// Appends `;name=value` for each parameter, as written (header form).

@@ -16,7 +16,7 @@ use super::{
     lex, HeaderName, Headers, Message, Method, ParseError, ParseErrorKind, Request, Response,
     SipStr, Uri,
 };
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 
 /// The largest header section we accept (start line included).
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
@@ -70,12 +70,11 @@ impl Message {
     /// method equal to the request's), Max-Forwards when present, and Content-Length
     /// against the body: fewer bytes than it says is an error, extra bytes are discarded
     /// (RFC 3261 §18.3), and without it the rest of the datagram is the body.
-    pub fn parse_bytes(bytes: Bytes) -> Result<Message, ParseError> {
-        let skip = leading_crlf(&bytes);
-        let buf = bytes.slice(skip..);
-        let (head_len, body_start) = match find_head_end(&buf) {
+    pub fn parse_bytes(mut bytes: Bytes) -> Result<Message, ParseError> {
+        bytes.advance(leading_crlf(&bytes));
+        let (head_len, body_start) = match find_head_end(&bytes) {
             Some(v) => v,
-            None if buf.len() > MAX_HEADER_BYTES => {
+            None if bytes.len() > MAX_HEADER_BYTES => {
                 return Err(err(ParseErrorKind::TooLarge, "header section"))
             }
             None => {
@@ -88,23 +87,26 @@ impl Message {
         if head_len > MAX_HEADER_BYTES {
             return Err(err(ParseErrorKind::TooLarge, "header section"));
         }
-        let head = SipStr::from_utf8(buf.slice(..head_len))
+        // Splitting and advancing an owned `Bytes` moves offsets; only `split_to` takes a
+        // reference, so the datagram is shared exactly once for the whole header section.
+        let head = SipStr::from_utf8(bytes.split_to(head_len))
             .ok_or_else(|| err(ParseErrorKind::NotUtf8, "header section is not UTF-8"))?;
         let parsed = parse_head(&head)?;
-        let rest = buf.slice(body_start.min(buf.len())..);
-        let body = match parsed.content_length {
-            Some(n) if n > rest.len() => {
+        bytes.advance((body_start - head_len).min(bytes.len()));
+        match parsed.content_length {
+            Some(n) if n > bytes.len() => {
                 return Err(err(
                     ParseErrorKind::ContentLength,
                     "body shorter than Content-Length",
                 ))
             }
-            Some(n) => rest.slice(..n),
-            None if rest.len() > MAX_BODY_BYTES => {
+            Some(n) => bytes.truncate(n),
+            None if bytes.len() > MAX_BODY_BYTES => {
                 return Err(err(ParseErrorKind::TooLarge, "body"))
             }
-            None => rest,
-        };
+            None => {}
+        }
+        let body = bytes;
         Ok(match parsed.start {
             Start::Request(method, uri) => Message::Request(Request {
                 method,
@@ -133,10 +135,31 @@ struct Head {
     content_length: Option<usize>,
 }
 
-/// Splits the header section into lines without their CR LF / LF ends.
-fn lines(head: &str) -> impl Iterator<Item = &str> {
-    head.split_terminator('\n')
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+/// The next line of `text` from `*pos`, without its CR LF / LF end; a CR anywhere else is
+/// an error.
+#[inline]
+fn next_line<'t>(text: &'t str, pos: &mut usize) -> Result<Option<&'t str>, ParseError> {
+    let b = text.as_bytes();
+    let start = *pos;
+    let Some(rest) = b.get(start..).filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    let end = match memchr::memchr2(b'\r', b'\n', rest) {
+        None => {
+            *pos = b.len();
+            b.len()
+        }
+        Some(i) if rest.get(i) == Some(&b'\n') => {
+            *pos = start + i + 1;
+            start + i
+        }
+        Some(i) if rest.get(i + 1) == Some(&b'\n') => {
+            *pos = start + i + 2;
+            start + i
+        }
+        Some(_) => return Err(err(ParseErrorKind::HeaderSyntax, "bare CR")),
+    };
+    Ok(text.get(start..end))
 }
 
 fn parse_start(src: &SipStr, line: &str) -> Result<Start, ParseError> {
@@ -224,35 +247,37 @@ struct Seen {
 
 fn parse_head(src: &SipStr) -> Result<Head, ParseError> {
     let text = src.as_str();
-    let mut it = lines(text);
-    let start_line = it.next().unwrap_or("");
-    if start_line.contains('\r') {
-        return Err(err(ParseErrorKind::StartLine, "bare CR in the start line"));
-    }
-    let start = parse_start(src, start_line)?;
+    let bytes = text.as_bytes();
+    let mut pos = 0;
+    let start = parse_start(src, next_line(text, &mut pos)?.unwrap_or(""))?;
 
-    let mut headers = Headers::with_capacity(memchr::memchr_iter(b'\n', text.as_bytes()).count());
+    let mut headers = Headers::with_capacity(memchr::memchr_iter(b'\n', bytes).count());
     let mut seen = Seen::default();
     let mut content_length: Option<usize> = None;
-    // The header being read: its name, its first-line value, and the joined text once a
-    // continuation line has been seen.
-    let mut current: Option<(HeaderName, &str, Option<String>)> = None;
-    for line in it {
-        if line.contains('\r') {
+    while let Some(line) = next_line(text, &mut pos)? {
+        if line.starts_with([' ', '\t']) {
             return Err(err(
                 ParseErrorKind::HeaderSyntax,
-                "bare CR in a header line",
+                "continuation line before any header",
             ));
         }
-        if line.starts_with([' ', '\t']) {
-            // Folding: CRLF + WSP continues the previous header; the whole LWS becomes one SP.
-            let (_, first, joined) = current.as_mut().ok_or_else(|| {
-                err(
-                    ParseErrorKind::HeaderSyntax,
-                    "continuation line before any header",
-                )
-            })?;
-            let more = lex::trim_ws(line);
+        // Header names are short: a plain loop finds the colon faster than a vector search.
+        let colon = line
+            .bytes()
+            .position(|b| b == b':')
+            .ok_or_else(|| err(ParseErrorKind::HeaderSyntax, "header line without ':'"))?;
+        let name = lex::trim_ws(line.get(..colon).unwrap_or(""));
+        if !lex::is_token_str(name) {
+            return Err(err(ParseErrorKind::HeaderSyntax, "bad header name"));
+        }
+        // Known names need no text of their own; only unknown ones share the buffer.
+        let name = HeaderName::from_name_known(name)
+            .unwrap_or_else(|| HeaderName::Other(src.slice_ref(name)));
+        let first = lex::trim_ws(line.get(colon + 1..).unwrap_or(""));
+        // Folding: CRLF + WSP continues the header; the whole LWS becomes one SP.
+        let mut joined: Option<String> = None;
+        while matches!(bytes.get(pos), Some(b' ' | b'\t')) {
+            let more = lex::trim_ws(next_line(text, &mut pos)?.unwrap_or(""));
             if !more.is_empty() {
                 let j = joined.get_or_insert_with(|| first.to_string());
                 if !j.is_empty() {
@@ -260,23 +285,12 @@ fn parse_head(src: &SipStr) -> Result<Head, ParseError> {
                 }
                 j.push_str(more);
             }
-            continue;
         }
-        if let Some(h) = current.take() {
-            push_header(src, &mut headers, &mut seen, &mut content_length, h)?;
-        }
-        let colon = line
-            .find(':')
-            .ok_or_else(|| err(ParseErrorKind::HeaderSyntax, "header line without ':'"))?;
-        let name = lex::trim_ws(&line[..colon]);
-        if !lex::is_token_str(name) {
-            return Err(err(ParseErrorKind::HeaderSyntax, "bad header name"));
-        }
-        let name = HeaderName::from_sip_str(src.slice_ref(name));
-        current = Some((name, lex::trim_ws(&line[colon + 1..]), None));
-    }
-    if let Some(h) = current.take() {
-        push_header(src, &mut headers, &mut seen, &mut content_length, h)?;
+        let value = match joined {
+            Some(j) => SipStr::from(j),
+            None => src.slice_ref(first),
+        };
+        push_header(&mut headers, &mut seen, &mut content_length, name, value)?;
     }
     validate(&start, &headers, &seen)?;
     Ok(Head {
@@ -287,16 +301,12 @@ fn parse_head(src: &SipStr) -> Result<Head, ParseError> {
 }
 
 fn push_header(
-    src: &SipStr,
     headers: &mut Headers,
     seen: &mut Seen,
     content_length: &mut Option<usize>,
-    (name, first, joined): (HeaderName, &str, Option<String>),
+    name: HeaderName,
+    value: SipStr,
 ) -> Result<(), ParseError> {
-    let value = match joined {
-        Some(j) => SipStr::from(j),
-        None => src.slice_ref(first),
-    };
     let index = headers.len();
     let slot = match name {
         HeaderName::Via => Some(&mut seen.via),
@@ -361,30 +371,55 @@ fn parse_content_length(v: &[u8]) -> Result<usize, ParseError> {
     Ok(n)
 }
 
-fn header_at(
-    headers: &Headers,
+fn header_at<'h>(
+    headers: &'h Headers,
     i: Option<usize>,
     name: &'static str,
-) -> Result<SipStr, ParseError> {
+) -> Result<&'h SipStr, ParseError> {
     i.and_then(|i| headers.iter().nth(i))
-        .map(|h| h.value.clone())
+        .map(|h| &h.value)
         .ok_or_else(|| err(ParseErrorKind::MissingHeader(name), name))
+}
+
+/// Runs a validating parse over `text` without touching the datagram's reference count
+/// (each shared `Bytes` clone is an atomic increment and decrement, and a typed parse makes
+/// a dozen). The parser sees `text` as a `SipStr` over static, non-counted bytes.
+///
+/// `f` is a plain `fn` (no captures) returning no `SipStr`, so nothing it builds can outlive
+/// this call.
+fn check(text: &str, f: fn(&SipStr) -> Result<(), ParseError>) -> Result<(), ParseError> {
+    // SAFETY: the `'static` bytes are only reachable through `borrowed` and the values `f`
+    // builds from it; `f` cannot store them (no captures, and it returns only a result
+    // without text), so all of them are dropped before `text`'s borrow ends.
+    let bytes: &'static [u8] =
+        unsafe { std::mem::transmute::<&[u8], &'static [u8]>(text.as_bytes()) };
+    // SAFETY: `text` is a `str`, so its bytes are UTF-8.
+    let borrowed = unsafe { SipStr::from_utf8_unchecked(Bytes::from_static(bytes)) };
+    f(&borrowed)
 }
 
 /// The eager checks every user agent relies on (see [`Message::parse_bytes`]).
 fn validate(start: &Start, headers: &Headers, seen: &Seen) -> Result<(), ParseError> {
     let via = header_at(headers, seen.via, "Via")?;
-    let top = typed::split_list(&via)
+    let top = typed::split_list(via)
         .next()
         .ok_or_else(|| err(ParseErrorKind::InvalidHeader("Via"), "empty Via"))?;
-    Via::parse_sip(&via.slice_ref(top))?;
-    let from = header_at(headers, seen.from, "From")?;
-    NameAddr::parse_in(&from, &from, "From")?;
-    let to = header_at(headers, seen.to, "To")?;
-    NameAddr::parse_in(&to, &to, "To")?;
+    check(top, |v| Via::parse_sip(v).map(drop))?;
+    check(header_at(headers, seen.from, "From")?, |v| {
+        NameAddr::parse_in(v, v, "From").map(drop)
+    })?;
+    check(header_at(headers, seen.to, "To")?, |v| {
+        NameAddr::parse_in(v, v, "To").map(drop)
+    })?;
     let call_id = header_at(headers, seen.call_id, "Call-ID")?;
-    typed::CallId::parse_sip(&call_id)?;
-    let cseq = CSeq::parse_sip(&header_at(headers, seen.cseq, "CSeq")?)?;
+    if !typed::call_id_is_valid(lex::trim_ws(call_id)) {
+        return Err(err(
+            ParseErrorKind::InvalidHeader("Call-ID"),
+            "not word[@word]",
+        ));
+    }
+    // Known methods need no text, so this parse makes no copy and no reference.
+    let cseq = CSeq::parse_sip(header_at(headers, seen.cseq, "CSeq")?)?;
     if let Start::Request(method, _) = start {
         if &cseq.method != method {
             return Err(err(
@@ -394,7 +429,7 @@ fn validate(start: &Start, headers: &Headers, seen: &Seen) -> Result<(), ParseEr
         }
     }
     if seen.max_forwards.is_some() {
-        typed::MaxForwards::parse_sip(&header_at(headers, seen.max_forwards, "Max-Forwards")?)?;
+        typed::MaxForwards::parse_sip(header_at(headers, seen.max_forwards, "Max-Forwards")?)?;
     }
     Ok(())
 }

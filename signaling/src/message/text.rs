@@ -26,6 +26,7 @@ impl SipStr {
     pub unsafe fn from_utf8_unchecked(b: Bytes) -> Self {
         SipStr(b)
     }
+    #[inline]
     pub fn as_str(&self) -> &str {
         // SAFETY: the invariant of the type: constructors only accept UTF-8.
         unsafe { std::str::from_utf8_unchecked(&self.0) }
@@ -36,6 +37,7 @@ impl SipStr {
 
     /// The part of `self` that `sub` points at, sharing the buffer (no copy). A `sub` that
     /// does not lie inside `self` is copied instead, so this never fails.
+    #[inline]
     pub fn slice_ref(&self, sub: &str) -> SipStr {
         if sub.is_empty() {
             return SipStr::default();

@@ -102,6 +102,7 @@ impl Host {
 
 /// An IPv6 address as written inside brackets, with the RFC 5118 §4.9 leniency: the buggy
 /// RFC 3261 ABNF let `2001:db8:::192.0.2.1` through, and a robust parser accepts it.
+#[inline]
 fn parse_v6(s: &str) -> Option<Ipv6Addr> {
     if let Ok(a) = s.parse() {
         return Some(a);
@@ -133,6 +134,7 @@ impl From<Ipv6Addr> for Host {
     }
 }
 
+/// IPv6 addresses print in brackets (RFC 5118), as a host must appear in a URI or Via.
 impl fmt::Display for Host {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -146,26 +148,17 @@ impl fmt::Display for Host {
 impl Host {
     pub(crate) fn print(&self, out: &mut String) {
         use std::fmt::Write;
-        match self {
-            Host::Domain(d) => out.push_str(d),
-            // Writing to a String cannot fail.
-            Host::V4(a) => {
-                let _ = write!(out, "{a}");
-            }
-            Host::V6(a) => {
-                let _ = write!(out, "[{a}]");
-            }
-        }
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{self}");
     }
 }
 
 /// Splits `host[:port]` (the host may be an `[IPv6]` reference). Returns the host text and
 /// the port text after the colon, if any.
+#[inline]
 pub(crate) fn split_host_port(s: &str) -> Result<(&str, Option<&str>), ParseError> {
     if s.starts_with('[') {
-        let end = s
-            .find(']')
-            .ok_or_else(|| uri_err("unclosed IPv6 reference"))?;
+        let end = lex::find_byte(s, b']').ok_or_else(|| uri_err("unclosed IPv6 reference"))?;
         let (host, rest) = s.split_at(end + 1);
         return match rest {
             "" => Ok((host, None)),
@@ -175,12 +168,13 @@ pub(crate) fn split_host_port(s: &str) -> Result<(&str, Option<&str>), ParseErro
             },
         };
     }
-    Ok(match s.split_once(':') {
+    Ok(match lex::split_byte(s, b':') {
         Some((h, p)) => (h, Some(p)),
         None => (s, None),
     })
 }
 
+#[inline]
 pub(crate) fn parse_port(p: &str) -> Result<u16, ParseError> {
     lex::parse_digits(p).ok_or_else(|| uri_err("bad port"))
 }
@@ -239,13 +233,13 @@ impl SipUri {
         }
         // `user` may contain `;`, `?` and `/` but never an unescaped `@`; neither may the
         // rest of the URI, so the first `@` ends the userinfo.
-        let (userinfo, hostpart) = match s.find('@') {
+        let (userinfo, hostpart) = match lex::find_byte(s, b'@') {
             Some(at) => (Some(&s[..at]), &s[at + 1..]),
             None => (None, s),
         };
         let (mut user, mut password) = (None, None);
         if let Some(ui) = userinfo {
-            let (u, p) = match ui.split_once(':') {
+            let (u, p) = match lex::split_byte(ui, b':') {
                 Some((u, p)) => (u, Some(p)),
                 None => (ui, None),
             };
@@ -260,11 +254,11 @@ impl SipUri {
                 password = Some(unescaped(src, p)?);
             }
         }
-        let (before_headers, headers) = match hostpart.split_once('?') {
+        let (before_headers, headers) = match lex::split_byte(hostpart, b'?') {
             Some((a, h)) => (a, Some(h)),
             None => (hostpart, None),
         };
-        let (hostport, params) = match before_headers.find(';') {
+        let (hostport, params) = match lex::find_byte(before_headers, b';') {
             Some(i) => before_headers.split_at(i),
             None => (before_headers, ""),
         };
@@ -359,7 +353,7 @@ impl SipUri {
         self.host.print(out);
         if let Some(port) = self.port {
             out.push(':');
-            out.push_str(itoa_u16(port).as_str());
+            out.push_str(&port.to_string());
         }
         self.params.print_uri(out);
         if let Some(h) = &self.headers {
@@ -369,10 +363,7 @@ impl SipUri {
     }
 }
 
-fn itoa_u16(n: u16) -> String {
-    n.to_string()
-}
-
+#[inline]
 fn unescaped(src: &SipStr, s: &str) -> Result<SipStr, ParseError> {
     match lex::unescape(s) {
         Some(std::borrow::Cow::Borrowed(b)) => Ok(src.slice_ref(b)),
@@ -390,7 +381,7 @@ impl TelUri {
     }
 
     fn parse_rest(src: &SipStr, s: &str) -> Result<TelUri, ParseError> {
-        let (number, params) = match s.find(';') {
+        let (number, params) = match lex::find_byte(s, b';') {
             Some(i) => s.split_at(i),
             None => (s, ""),
         };
@@ -456,7 +447,7 @@ impl Uri {
 
     /// Parses `s`, a slice of `src`.
     pub(crate) fn parse_in(src: &SipStr, s: &str) -> Result<Uri, ParseError> {
-        let (scheme, rest) = s.split_once(':').ok_or_else(|| uri_err("no scheme"))?;
+        let (scheme, rest) = lex::split_byte(s, b':').ok_or_else(|| uri_err("no scheme"))?;
         let b = scheme.as_bytes();
         let scheme_ok = b.first().is_some_and(u8::is_ascii_alphabetic)
             && b.iter()

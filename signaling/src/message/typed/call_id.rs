@@ -16,8 +16,9 @@ impl CallId {
 }
 
 /// Whether `s` is a valid Call-ID (`word [ "@" word ]`).
+#[inline]
 pub(crate) fn is_valid(s: &str) -> bool {
-    let (a, b) = match s.split_once('@') {
+    let (a, b) = match lex::split_byte(s, b'@') {
         Some((a, b)) => (a, Some(b)),
         None => (s, None),
     };

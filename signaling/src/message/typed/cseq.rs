@@ -20,6 +20,7 @@ impl CSeq {
 }
 
 /// Parses `number LWS token` where the number is below `limit` (shared with RAck).
+#[inline]
 pub(crate) fn parse_number<'a>(
     s: &'a str,
     header: &'static str,
@@ -30,6 +31,7 @@ pub(crate) fn parse_number<'a>(
 }
 
 /// Parses a method token at the start of `s` (after LWS), requiring nothing after it.
+#[inline]
 pub(crate) fn parse_method(
     src: &SipStr,
     s: &str,

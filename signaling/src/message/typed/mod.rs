@@ -19,6 +19,7 @@ mod via;
 pub use auth::{
     Authorization, Challenge, Credentials, ProxyAuthenticate, ProxyAuthorization, WwwAuthenticate,
 };
+pub(crate) use call_id::is_valid as call_id_is_valid;
 pub use call_id::CallId;
 pub use content_type::ContentType;
 pub use cseq::CSeq;
@@ -76,6 +77,7 @@ pub(crate) use display_typed;
 
 /// Splits a list header value on commas that are outside quoted strings and `<...>`,
 /// trimming LWS around each element and skipping empty elements.
+#[inline]
 pub fn split_list(value: &str) -> impl Iterator<Item = &str> {
     SplitList { rest: value }
 }
@@ -86,6 +88,7 @@ struct SplitList<'a> {
 
 impl<'a> Iterator for SplitList<'a> {
     type Item = &'a str;
+    #[inline]
     fn next(&mut self) -> Option<&'a str> {
         loop {
             if self.rest.is_empty() {

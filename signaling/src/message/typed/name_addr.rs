@@ -103,7 +103,7 @@ impl NameAddr {
         display_name: Option<SipStr>,
         header: &'static str,
     ) -> Result<NameAddr, ParseError> {
-        let close = s.find('>').ok_or_else(|| invalid(header, "missing '>'"))?;
+        let close = lex::find_byte(s, b'>').ok_or_else(|| invalid(header, "missing '>'"))?;
         let uri = Uri::parse_in(src, &s[1..close]).map_err(|e| invalid(header, &e.detail))?;
         let params = Params::parse_header(src, &s[close + 1..])
             .map_err(|_| invalid(header, "bad parameters"))?;

@@ -151,7 +151,10 @@ impl TypedHeader for Via {
             t => t,
         };
         // sent-by: host [ COLON port ], LWS allowed around the colon; then params.
-        let end = rest.find([';', ' ', '\t']).unwrap_or(rest.len());
+        let end = rest
+            .bytes()
+            .position(|b| b == b';' || lex::is_ws(b))
+            .unwrap_or(rest.len());
         let (mut sent_by, mut after) = rest.split_at(end);
         let tail = lex::trim_ws_start(after);
         if let Some(p) = tail.strip_prefix(':') {
