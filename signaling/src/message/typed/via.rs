@@ -19,19 +19,16 @@ pub enum Transport {
 impl Transport {
     /// Recognises a transport token case-insensitively; unknown tokens are kept as written.
     pub fn from_token(s: &str) -> Transport {
-        const KNOWN: [(&str, Transport); 6] = [
-            ("UDP", Transport::Udp),
-            ("TCP", Transport::Tcp),
-            ("TLS", Transport::Tls),
-            ("SCTP", Transport::Sctp),
-            ("WS", Transport::Ws),
-            ("WSS", Transport::Wss),
-        ];
-        KNOWN
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(s))
-            .map(|(_, t)| t.clone())
-            .unwrap_or_else(|| Transport::Other(SipStr::from(s)))
+        let eq = |t: &str| s.eq_ignore_ascii_case(t);
+        match s.len() {
+            3 if eq("UDP") => Transport::Udp,
+            3 if eq("TCP") => Transport::Tcp,
+            3 if eq("TLS") => Transport::Tls,
+            4 if eq("SCTP") => Transport::Sctp,
+            2 if eq("WS") => Transport::Ws,
+            3 if eq("WSS") => Transport::Wss,
+            _ => Transport::Other(SipStr::from(s)),
+        }
     }
 
     /// The upper-case token as printed in a Via.
