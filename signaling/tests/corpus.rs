@@ -380,6 +380,56 @@ fn typed_parsers_never_panic_on_mutated_values() {
 }
 
 #[test]
+fn typed_values_of_interest() {
+    let files = corpus("valid");
+    let get = |name: &str| {
+        let (_, b) = files.iter().find(|(n, _)| n == name).expect("corpus file");
+        Message::parse(b).expect("valid")
+    };
+    let m = get("refer-replaces.sip");
+    let refer: ReferTo = m.headers().typed().unwrap().unwrap();
+    let replaces = refer.replaces().expect("has Replaces").unwrap();
+    assert_eq!(replaces.call_id, "12345@192.168.118.3");
+    assert_eq!(replaces.from_tag, "5FFE-3994");
+
+    let m = get("kamailio-401-register-sha256-md5.sip");
+    let challenges: Vec<WwwAuthenticate> = m.headers().typed_all().unwrap();
+    let algorithms: Vec<&str> = challenges.iter().map(|c| c.algorithm()).collect();
+    assert_eq!(algorithms, ["SHA-256", "MD5"]);
+    let printed = m.to_bytes();
+    assert!(String::from_utf8_lossy(&printed).contains("algorithm=SHA-256"));
+
+    let m = get("asterisk-407-invite.sip");
+    let c: ProxyAuthenticate = m.headers().typed().unwrap().unwrap();
+    assert_eq!(c.algorithm(), "md5", "kept exactly as sent");
+
+    let m = get("freeswitch-200-register-contacts.sip");
+    let contacts: Vec<Contact> = m.headers().typed_all().unwrap();
+    let expires: Vec<Option<u32>> = contacts.iter().map(Contact::expires).collect();
+    assert_eq!(expires, [Some(3600), Some(1790), Some(600)]);
+
+    let m = get("notify-sipfrag.sip");
+    let state: SubscriptionState = m.headers().typed().unwrap().unwrap();
+    assert!(state.is_terminated());
+    let ct: ContentType = m.headers().typed().unwrap().unwrap();
+    assert!(ct.is("message/sipfrag"));
+
+    let m = get("compact-form-invite.sip");
+    assert_eq!(
+        m.top_via().unwrap().transport,
+        signaling::message::typed::Transport::Tcp
+    );
+    let se: SessionExpires = m.headers().typed().unwrap().unwrap();
+    assert_eq!(se.delta_seconds, 600);
+
+    let m = get("rfc5118-via-received-param-no-delim.sip");
+    assert_eq!(
+        m.top_via().unwrap().received_ip(),
+        Some("2001:db8::9:255".parse().unwrap())
+    );
+}
+
+#[test]
 fn request_uris_of_the_corpus_reparse() {
     for (name, bytes) in corpus("valid") {
         if let Ok(Message::Request(r)) = Message::parse(&bytes) {

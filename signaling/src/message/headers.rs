@@ -241,6 +241,19 @@ impl Headers {
             .map(|h| &h.value)
     }
 
+    /// The first raw value of the header spelled `name` (long or compact form, any case;
+    /// unknown names compare case-insensitively too).
+    pub fn get_by_name(&self, name: &str) -> Option<&SipStr> {
+        match HeaderName::from_name_known(name) {
+            Some(known) => self.get(&known),
+            None => self
+                .entries
+                .iter()
+                .find(|h| matches!(&h.name, HeaderName::Other(o) if o.eq_ignore_ascii_case(name)))
+                .map(|h| &h.value),
+        }
+    }
+
     /// Every raw value of `name`, in order (not split on commas).
     pub fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a SipStr> + 'a {
         self.entries

@@ -219,6 +219,19 @@ impl SipUri {
         self.params.value("transport")
     }
 
+    /// The value of a URI header (`?name=value&...`, name compared case-insensitively),
+    /// still %-escaped as written.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .as_deref()?
+            .split('&')
+            .find_map(|h| match lex::split_byte(h, b'=') {
+                Some((n, v)) if n.eq_ignore_ascii_case(name) => Some(v),
+                None if h.eq_ignore_ascii_case(name) => Some(""),
+                _ => None,
+            })
+    }
+
     /// Whether the URI carries `;lr` (a loose router, RFC 3261 §16.12).
     pub fn lr(&self) -> bool {
         self.params.contains("lr")

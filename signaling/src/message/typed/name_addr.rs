@@ -1,7 +1,7 @@
 //! name-addr / addr-spec headers: From, To, Contact, Route, Record-Route, Refer-To,
 //! Referred-By, P-Asserted-Identity (RFC 3261 §20, RFC 3515, RFC 3892, RFC 3325).
 
-use super::{display_typed, invalid, TypedHeader};
+use super::{display_typed, invalid, Replaces, TypedHeader};
 use crate::message::{lex, HeaderName, Params, ParseError, SipStr, Uri};
 
 /// `"Display" <uri>;params` or a bare `uri;params` (where the params belong to the header).
@@ -40,6 +40,12 @@ impl NameAddr {
 
     pub fn tag(&self) -> Option<&str> {
         self.params.value("tag")
+    }
+
+    /// Parses a name-addr or addr-spec with its parameters (copies `s` once).
+    pub fn parse(s: &str) -> Result<NameAddr, ParseError> {
+        let src = SipStr::from(s);
+        NameAddr::parse_in(&src, &src, "name-addr")
     }
 
     /// Parses `s` (a slice of `src`); `header` names the header in errors.
@@ -243,17 +249,25 @@ impl TypedHeader for Contact {
     }
 }
 
-display_typed!(Contact, NameAddr);
+display_typed!(Contact);
 
-impl TypedHeader for NameAddr {
-    // A bare name-addr is not a header of its own; `To` is the closest single-valued one.
-    const NAME: HeaderName = HeaderName::To;
-    const LIST: bool = false;
-    fn parse_sip(value: &SipStr) -> Result<Self, ParseError> {
-        NameAddr::parse_in(value, value, "name-addr")
+impl std::fmt::Display for NameAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = String::new();
+        self.print(&mut s);
+        f.write_str(&s)
     }
-    fn print(&self, out: &mut String) {
-        NameAddr::print(self, out)
+}
+
+impl ReferTo {
+    /// The Replaces carried, escaped, in the Refer-To URI (`?Replaces=...`, RFC 3891 §6.1)
+    /// for an attended transfer; `None` when there is none.
+    pub fn replaces(&self) -> Option<Result<Replaces, ParseError>> {
+        self.0
+            .uri
+            .as_sip()?
+            .header("Replaces")
+            .map(Replaces::from_uri_header)
     }
 }
 
@@ -329,6 +343,21 @@ mod tests {
         );
         let c = Contact::parse("<mailto:joe@example.com>").unwrap();
         assert_eq!(c.addr().unwrap().uri.scheme(), "mailto");
+    }
+
+    #[test]
+    fn refer_to_with_replaces() {
+        let r = ReferTo::parse(
+            "<sip:3001@example.com?Replaces=12345%40192.168.118.3%3Bto-tag%3D12345%3Bfrom-tag%3D5FFE-3994>",
+        )
+        .unwrap();
+        let rep = r.replaces().unwrap().unwrap();
+        assert_eq!(rep.call_id, "12345@192.168.118.3");
+        assert_eq!(rep.to_tag, "12345");
+        assert!(ReferTo::parse("<sip:3001@example.com>")
+            .unwrap()
+            .replaces()
+            .is_none());
     }
 
     #[test]
