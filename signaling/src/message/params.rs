@@ -108,7 +108,7 @@ impl Params {
             return Ok(Params::new());
         }
         let body = s.strip_prefix(';').ok_or(BadParams)?;
-        let mut params = Vec::with_capacity(body.bytes().filter(|&b| b == b';').count() + 1);
+        let mut params = Vec::new();
         for item in body.split(';') {
             let (name, value) = match lex::split_byte(item, b'=') {
                 Some((n, v)) => (n, Some(v)),

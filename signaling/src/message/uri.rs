@@ -58,19 +58,22 @@ impl Host {
                 .map(Host::V6)
                 .ok_or_else(|| uri_err("bad IPv6 address"));
         }
+        // One pass decides between a dotted IPv4 address and a domain name.
+        let (mut digits_and_dots, mut domain_chars) = (true, true);
+        for c in s.bytes() {
+            digits_and_dots &= c.is_ascii_digit() || c == b'.';
+            domain_chars &= c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_');
+        }
         if s.is_empty() {
             return Err(uri_err("empty host"));
         }
-        if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        if digits_and_dots {
             return s
                 .parse()
                 .map(Host::V4)
                 .map_err(|_| uri_err("bad IPv4 address"));
         }
-        let ok = s
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
-        if !ok || s.starts_with(['.', '-']) {
+        if !domain_chars || s.starts_with(['.', '-']) {
             return Err(uri_err("bad host name"));
         }
         Ok(Host::Domain(src.slice_ref(s)))
@@ -239,11 +242,8 @@ impl SipUri {
 
     /// Parses the part after `sip:` / `sips:`.
     fn parse_rest(src: &SipStr, s: &str, secure: bool) -> Result<SipUri, ParseError> {
-        if s.bytes()
-            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
-        {
-            return Err(uri_err("whitespace in URI"));
-        }
+        // No whitespace check of its own: every part below accepts only its own characters,
+        // none of which is whitespace or a control character.
         // `user` may contain `;`, `?` and `/` but never an unescaped `@`; neither may the
         // rest of the URI, so the first `@` ends the userinfo.
         let (userinfo, hostpart) = match lex::find_byte(s, b'@') {
