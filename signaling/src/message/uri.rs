@@ -49,6 +49,7 @@ fn uri_err(detail: &str) -> ParseError {
 impl Host {
     /// Parses a host: `[IPv6]`, a dotted IPv4 address or a domain name. `src` is the buffer
     /// `s` lies in (a domain shares it).
+    #[inline]
     pub(crate) fn parse_in(src: &SipStr, s: &str) -> Result<Host, ParseError> {
         if let Some(inner) = s.strip_prefix('[') {
             let inner = inner
@@ -241,6 +242,7 @@ impl SipUri {
     }
 
     /// Parses the part after `sip:` / `sips:`.
+    #[inline]
     fn parse_rest(src: &SipStr, s: &str, secure: bool) -> Result<SipUri, ParseError> {
         // No whitespace check of its own: every part below accepts only its own characters,
         // none of which is whitespace or a control character.
@@ -459,6 +461,7 @@ impl Uri {
     }
 
     /// Parses `s`, a slice of `src`.
+    #[inline]
     pub(crate) fn parse_in(src: &SipStr, s: &str) -> Result<Uri, ParseError> {
         let (scheme, rest) = lex::split_byte(s, b':').ok_or_else(|| uri_err("no scheme"))?;
         let b = scheme.as_bytes();

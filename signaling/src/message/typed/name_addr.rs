@@ -49,6 +49,7 @@ impl NameAddr {
     }
 
     /// Parses `s` (a slice of `src`); `header` names the header in errors.
+    #[inline]
     pub(crate) fn parse_in(
         src: &SipStr,
         s: &str,
@@ -103,6 +104,7 @@ impl NameAddr {
     }
 
     /// `<uri>;params` (s starts with `<`).
+    #[inline]
     fn parse_angle(
         src: &SipStr,
         s: &str,
