@@ -4,14 +4,80 @@
 
 use std::borrow::Cow;
 
+/// `token` characters (RFC 3261 §25.1), as a table: the parser tests every byte of every
+/// header name and of many values.
+static TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+            );
+        i += 1;
+    }
+    t
+};
+
 /// `token` characters (RFC 3261 §25.1).
-#[inline]
+#[inline(always)]
 pub(crate) fn is_token(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
+    TOKEN[b as usize]
+}
+
+/// A character class as a table: ASCII letters and digits (when `alnum`), plus `extra`.
+const fn class(alnum: bool, extra: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = alnum && (i as u8).is_ascii_alphanumeric();
+        i += 1;
+    }
+    let mut j = 0;
+    while j < extra.len() {
+        t[extra[j] as usize] = true;
+        j += 1;
+    }
+    t
+}
+
+// `unreserved` (alphanumerics and the marks `-_.!~*'()`) plus each class's own extras.
+static USER: [bool; 256] = class(true, b"-_.!~*'()&=+$,;?/");
+static PASSWORD: [bool; 256] = class(true, b"-_.!~*'()&=+$,");
+static PARAM: [bool; 256] = class(true, b"-_.!~*'()[]/:&+$");
+static URI_HEADER: [bool; 256] = class(true, b"-_.!~*'()[]/?:+$=&");
+static WORD: [bool; 256] = class(true, b"-.!%*_+`'~()<>:\\\"/[]?{}");
+
+/// `word` characters (Call-ID): token characters plus a few separators.
+#[inline(always)]
+pub(crate) fn is_word(b: u8) -> bool {
+    WORD[b as usize]
+}
+
+/// Characters a `user` may carry unescaped.
+#[inline(always)]
+pub(crate) fn is_user_char(b: u8) -> bool {
+    USER[b as usize]
+}
+
+/// Characters a `password` may carry unescaped.
+#[inline(always)]
+pub(crate) fn is_password_char(b: u8) -> bool {
+    PASSWORD[b as usize]
+}
+
+/// `paramchar` without the escape: characters a URI parameter name or value may carry.
+#[inline(always)]
+pub(crate) fn is_param_char(b: u8) -> bool {
+    PARAM[b as usize]
+}
+
+/// `hnv-unreserved` / `hname` characters of URI headers, plus the `=` and `&` separators.
+#[inline(always)]
+pub(crate) fn is_uri_header_char(b: u8) -> bool {
+    URI_HEADER[b as usize]
 }
 
 #[inline]
@@ -19,28 +85,7 @@ pub(crate) fn is_token_str(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(is_token)
 }
 
-/// `word` characters (Call-ID): token characters plus a few separators.
-#[inline]
-pub(crate) fn is_word(b: u8) -> bool {
-    is_token(b)
-        || matches!(
-            b,
-            b'(' | b')'
-                | b'<'
-                | b'>'
-                | b':'
-                | b'\\'
-                | b'"'
-                | b'/'
-                | b'['
-                | b']'
-                | b'?'
-                | b'{'
-                | b'}'
-        )
-}
-
-#[inline]
+#[inline(always)]
 pub(crate) fn is_ws(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
@@ -64,47 +109,9 @@ pub(crate) fn trim_ws_start(s: &str) -> &str {
     s.trim_start_matches([' ', '\t'])
 }
 
-/// `unreserved` = alphanum / mark.
-#[inline]
-pub(crate) fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
-        )
-}
-
-/// Characters a `user` may carry unescaped.
-#[inline]
-pub(crate) fn is_user_char(b: u8) -> bool {
-    is_unreserved(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/')
-}
-
-/// Characters a `password` may carry unescaped.
-#[inline]
-pub(crate) fn is_password_char(b: u8) -> bool {
-    is_unreserved(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',')
-}
-
-/// `paramchar` without the escape: characters a URI parameter name or value may carry.
-#[inline]
-pub(crate) fn is_param_char(b: u8) -> bool {
-    is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$')
-}
-
-/// `hnv-unreserved` / `hname` characters of URI headers, plus the `=` and `&` separators.
-#[inline]
-pub(crate) fn is_uri_header_char(b: u8) -> bool {
-    is_unreserved(b)
-        || matches!(
-            b,
-            b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$' | b'=' | b'&'
-        )
-}
-
 /// Whether `s` is made of `allowed` characters and well-formed `%HH` escapes.
 #[inline]
-pub(crate) fn is_escaped_text(s: &str, allowed: fn(u8) -> bool) -> bool {
+pub(crate) fn is_escaped_text(s: &str, allowed: impl Fn(u8) -> bool) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -173,7 +180,7 @@ pub(crate) fn escape_into(out: &mut String, s: &str, allowed: impl Fn(u8) -> boo
 /// Appends a URI parameter or header text kept as written: existing `%HH` escapes stay,
 /// any other character outside `allowed` is escaped (so a hand-built value cannot break the
 /// URI).
-pub(crate) fn escape_raw_into(out: &mut String, s: &str, allowed: fn(u8) -> bool) {
+pub(crate) fn escape_raw_into(out: &mut String, s: &str, allowed: impl Fn(u8) -> bool + Copy) {
     if is_escaped_text(s, allowed) {
         out.push_str(s);
     } else {
