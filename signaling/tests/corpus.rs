@@ -260,6 +260,16 @@ fn exercise(bytes: &[u8]) {
     let Ok(m) = Message::parse(bytes) else {
         return;
     };
+    // What `parse` validated eagerly, the typed accessors must be able to read.
+    for (what, ok) in [
+        ("top Via", m.top_via().is_ok()),
+        ("From", m.from().is_ok()),
+        ("To", m.to().is_ok()),
+        ("Call-ID", m.call_id().is_ok()),
+        ("CSeq", m.cseq().is_ok()),
+    ] {
+        assert!(ok, "{what} passed validation but its accessor fails: {m:?}");
+    }
     let _ = all_typed_lenient(m.headers());
     let printed = m.to_bytes();
     let again = Message::parse(&printed)
