@@ -9,3 +9,4 @@ pub mod message;
 pub mod net;
 pub mod registration;
 pub mod transaction;
+pub mod transport;

@@ -1,0 +1,171 @@
+//! The TCP driver: a listener for connections the PBX opens, and outgoing connections opened
+//! on first send. Each connection has a reader task that splits the stream into messages with
+//! `message::parse::frame`, and a writer guarded by an async mutex.
+
+use super::{Inbound, TCP_CONNECT_TIMEOUT};
+use crate::message::parse::frame;
+use crate::net::Peer;
+use bytes::{Buf, Bytes, BytesMut};
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+type Writer = Arc<tokio::sync::Mutex<OwnedWriteHalf>>;
+
+struct Connection {
+    writer: Writer,
+    reader: JoinHandle<()>,
+}
+
+pub(super) struct TcpDriver {
+    conns: Mutex<HashMap<SocketAddr, Connection>>,
+    inbound: mpsc::Sender<Inbound>,
+    acceptor: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl TcpDriver {
+    pub(super) async fn bind(
+        addr: SocketAddr,
+        inbound: mpsc::Sender<Inbound>,
+    ) -> io::Result<Arc<Self>> {
+        let listener = TcpListener::bind(addr).await?;
+        let driver = Arc::new(TcpDriver {
+            conns: Mutex::new(HashMap::new()),
+            inbound,
+            acceptor: Mutex::new(None),
+        });
+        let weak = Arc::downgrade(&driver);
+        let acceptor = tokio::spawn(async move {
+            loop {
+                let Ok((stream, from)) = listener.accept().await else {
+                    continue;
+                };
+                let Some(driver) = weak.upgrade() else { return };
+                driver.adopt(stream, from);
+            }
+        });
+        *lock(&driver.acceptor) = Some(acceptor);
+        Ok(driver)
+    }
+
+    pub(super) async fn send(self: &Arc<Self>, dest: SocketAddr, bytes: Bytes) -> io::Result<()> {
+        let existing = lock(&self.conns).get(&dest).map(|c| c.writer.clone());
+        let writer = match existing {
+            Some(w) => w,
+            None => {
+                let stream = tokio::time::timeout(TCP_CONNECT_TIMEOUT, TcpStream::connect(dest))
+                    .await
+                    .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "tcp connect timed out"))??;
+                self.adopt(stream, dest)
+            }
+        };
+        let result = writer.lock().await.write_all(&bytes).await;
+        if result.is_err() {
+            self.forget(dest);
+        }
+        result
+    }
+
+    /// Registers a connected stream and starts its reader.
+    fn adopt(self: &Arc<Self>, stream: TcpStream, peer: SocketAddr) -> Writer {
+        let _ = stream.set_nodelay(true);
+        let (read, write) = stream.into_split();
+        let writer: Writer = Arc::new(tokio::sync::Mutex::new(write));
+        let reader = tokio::spawn(read_loop(Arc::downgrade(self), read, peer));
+        if let Some(old) = lock(&self.conns).insert(
+            peer,
+            Connection {
+                writer: writer.clone(),
+                reader,
+            },
+        ) {
+            old.reader.abort();
+        }
+        writer
+    }
+
+    fn forget(&self, peer: SocketAddr) {
+        if let Some(c) = lock(&self.conns).remove(&peer) {
+            c.reader.abort();
+        }
+    }
+
+    pub(super) fn shutdown(&self) {
+        if let Some(a) = lock(&self.acceptor).take() {
+            a.abort();
+        }
+        for (_, c) in lock(&self.conns).drain() {
+            c.reader.abort();
+        }
+    }
+}
+
+async fn read_loop(
+    driver: std::sync::Weak<TcpDriver>,
+    mut read: tokio::net::tcp::OwnedReadHalf,
+    peer: SocketAddr,
+) {
+    let mut buf = BytesMut::with_capacity(8192);
+    let reason = loop {
+        match read.read_buf(&mut buf).await {
+            Ok(0) => break "closed by peer".to_string(),
+            Ok(_) => {}
+            Err(e) => break e.to_string(),
+        }
+        let Some(d) = driver.upgrade() else { return };
+        match split_messages(&mut buf, &d.inbound, peer).await {
+            Ok(()) => {}
+            Err(why) => break why,
+        }
+    };
+    if let Some(d) = driver.upgrade() {
+        d.forget(peer);
+        let _ = d
+            .inbound
+            .send(Inbound::Closed {
+                peer: Peer::tcp(peer),
+                reason,
+            })
+            .await;
+    }
+}
+
+/// Moves every complete message out of `buf`. A framing error poisons the stream (we can no
+/// longer find message boundaries), so the connection is dropped.
+async fn split_messages(
+    buf: &mut BytesMut,
+    inbound: &mpsc::Sender<Inbound>,
+    peer: SocketAddr,
+) -> Result<(), String> {
+    loop {
+        match frame(buf) {
+            Ok(Some(f)) => {
+                buf.advance(f.skip);
+                if f.len == 0 {
+                    continue; // keep-alive only
+                }
+                let msg = buf.split_to(f.len).freeze();
+                let _ = inbound
+                    .send(Inbound::Message {
+                        source: Peer::tcp(peer),
+                        bytes: msg,
+                    })
+                    .await;
+            }
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(format!("unframeable stream: {e}")),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A poisoned lock only means another task panicked mid-update of a plain map; the map
+    // itself is still usable.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
