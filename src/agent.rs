@@ -41,7 +41,10 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
         TransportKind::Udp => signaling::net::TransportKind::Udp,
         TransportKind::Tcp => signaling::net::TransportKind::Tcp,
     };
-    let registrar = Peer { transport, addr: server };
+    let registrar = Peer {
+        transport,
+        addr: server,
+    };
 
     let (transports, mut inbound) =
         Transports::bind(config.sip.listen)
@@ -107,9 +110,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
                 break 'unregister;
             }
         }
-        let deadline = endpoint
-            .poll_timeout()
-            .map_or(give_up, |d| d.min(give_up));
+        let deadline = endpoint.poll_timeout().map_or(give_up, |d| d.min(give_up));
         if Instant::now() >= give_up {
             tracing::warn!("no answer to the unregister; exiting anyway");
             break;
@@ -218,9 +219,10 @@ async fn resolve(config: &Config) -> Result<SocketAddr, AgentError> {
         server: config.sip.server.clone(),
         reason,
     };
-    let mut addrs = tokio::net::lookup_host((config.sip.server_host.as_str(), config.sip.server_port))
-        .await
-        .map_err(|e| err(e.to_string()))?;
+    let mut addrs =
+        tokio::net::lookup_host((config.sip.server_host.as_str(), config.sip.server_port))
+            .await
+            .map_err(|e| err(e.to_string()))?;
     addrs.next().ok_or_else(|| err("no address found".into()))
 }
 
@@ -235,13 +237,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},

@@ -181,7 +181,13 @@ impl Config {
             message,
         };
 
-        let server = required(raw.sip.server, "sip", "server", "\"pbx.example.com:5060\"", path)?;
+        let server = required(
+            raw.sip.server,
+            "sip",
+            "server",
+            "\"pbx.example.com:5060\"",
+            path,
+        )?;
         let (server_host, server_port) = split_host_port(&server).ok_or_else(|| {
             invalid(
                 "sip",
@@ -208,7 +214,10 @@ impl Config {
             }
         };
         let user = required(raw.sip.user, "sip", "user", "\"1001\"", path)?;
-        if user.chars().any(|c| c.is_whitespace() || c == '@' || c == ':') {
+        if user
+            .chars()
+            .any(|c| c.is_whitespace() || c == '@' || c == ':')
+        {
             return Err(invalid(
                 "sip",
                 "user",
@@ -245,7 +254,10 @@ impl Config {
             )
         })?;
 
-        let bridge_text = raw.bridge.listen.unwrap_or_else(|| DEFAULT_BRIDGE_LISTEN.into());
+        let bridge_text = raw
+            .bridge
+            .listen
+            .unwrap_or_else(|| DEFAULT_BRIDGE_LISTEN.into());
         let bridge_listen: SocketAddr = bridge_text.parse().map_err(|_| {
             invalid(
                 "bridge",
@@ -345,7 +357,8 @@ mod tests {
         Config::parse(text, Path::new("agent.toml"), |_| None)
     }
 
-    const MINIMAL: &str = "[sip]\nserver = \"127.0.0.1:5070\"\nuser = \"1001\"\npassword = \"secret1001\"\n";
+    const MINIMAL: &str =
+        "[sip]\nserver = \"127.0.0.1:5070\"\nuser = \"1001\"\npassword = \"secret1001\"\n";
 
     #[test]
     fn minimal_config_gets_defaults() {
@@ -360,19 +373,38 @@ mod tests {
 
     #[test]
     fn errors_name_the_key_and_the_fix() {
-        let e = parse("[sip]\nuser = \"1001\"\npassword = \"x\"\n").unwrap_err().to_string();
-        assert_eq!(e, "agent.toml: [sip] server: missing: add server = \"pbx.example.com:5060\" under [sip]");
-        let e = parse(&MINIMAL.replace("127.0.0.1:5070", "pbx")).unwrap_err().to_string();
+        let e = parse("[sip]\nuser = \"1001\"\npassword = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "agent.toml: [sip] server: missing: add server = \"pbx.example.com:5060\" under [sip]"
+        );
+        let e = parse(&MINIMAL.replace("127.0.0.1:5070", "pbx"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("[sip] server: expected host:port"), "{e}");
-        let e = parse(&format!("{MINIMAL}transport = \"sctp\"\n")).unwrap_err().to_string();
-        assert!(e.contains("[sip] transport: expected \"udp\" or \"tcp\", got \"sctp\""), "{e}");
-        let e = parse(&format!("{MINIMAL}[bridge]\nlisten = \"0.0.0.0:18088\"\n")).unwrap_err().to_string();
-        assert!(e.contains("[bridge] listen: 0.0.0.0:18088 is not a loopback address"), "{e}");
+        let e = parse(&format!("{MINIMAL}transport = \"sctp\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("[sip] transport: expected \"udp\" or \"tcp\", got \"sctp\""),
+            "{e}"
+        );
+        let e = parse(&format!("{MINIMAL}[bridge]\nlisten = \"0.0.0.0:18088\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("[bridge] listen: 0.0.0.0:18088 is not a loopback address"),
+            "{e}"
+        );
     }
 
     #[test]
     fn unknown_keys_are_named() {
-        let e = parse(&format!("{MINIMAL}pasword = \"typo\"\n")).unwrap_err().to_string();
+        let e = parse(&format!("{MINIMAL}pasword = \"typo\"\n"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("pasword"), "{e}");
     }
 
@@ -385,7 +417,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.sip.password, "fromenv");
-        let e = parse("[sip]\nserver = \"127.0.0.1:5070\"\nuser = \"1001\"\n").unwrap_err().to_string();
+        let e = parse("[sip]\nserver = \"127.0.0.1:5070\"\nuser = \"1001\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("SOFTPHONE_SIP_PASSWORD"), "{e}");
     }
 
@@ -413,7 +447,10 @@ mod tests {
 
     #[test]
     fn shipped_example_parses() {
-        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/config/example.toml"));
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/config/example.toml"
+        ));
         let c = Config::load(path, |_| None).unwrap();
         assert_eq!(c.sip.user, "1001");
     }

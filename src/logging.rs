@@ -22,8 +22,12 @@ pub fn init(config: &Config) -> Result<(), String> {
         ",sip_trace=off"
     });
     let make_filter = || {
-        EnvFilter::try_new(&filter)
-            .map_err(|e| format!("[log] level: {:?} is not a valid filter ({e}); try \"info\" or \"debug\"", config.log.level))
+        EnvFilter::try_new(&filter).map_err(|e| {
+            format!(
+                "[log] level: {:?} is not a valid filter ({e}); try \"info\" or \"debug\"",
+                config.log.level
+            )
+        })
     };
 
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {

@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "softphone", version, about = "SIP softphone agent with a localhost bridge for Salesforce Open CTI")]
+#[command(
+    name = "softphone",
+    version,
+    about = "SIP softphone agent with a localhost bridge for Salesforce Open CTI"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

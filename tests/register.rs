@@ -17,8 +17,12 @@ fn registers_over_udp_and_unregisters_on_sigterm() {
     let contacts = kam.wait_registered("1001", Duration::from_secs(5)).unwrap();
     assert_eq!(contacts.len(), 1, "{}", kam.ul_dump().unwrap());
     assert!(agent.terminate().success());
-    kam.wait_unregistered("1001", Duration::from_secs(5)).unwrap();
-    assert!(!agent.log().contains("secret1001"), "the password reached a log line");
+    kam.wait_unregistered("1001", Duration::from_secs(5))
+        .unwrap();
+    assert!(
+        !agent.log().contains("secret1001"),
+        "the password reached a log line"
+    );
 }
 
 #[test]
@@ -32,7 +36,8 @@ fn registers_over_tcp() {
     let contacts = kam.wait_registered("1002", Duration::from_secs(5)).unwrap();
     assert_eq!(contacts.len(), 1);
     assert!(agent.terminate().success());
-    kam.wait_unregistered("1002", Duration::from_secs(5)).unwrap();
+    kam.wait_unregistered("1002", Duration::from_secs(5))
+        .unwrap();
 }
 
 #[test]
@@ -42,7 +47,10 @@ fn registers_with_sha256_digest() {
     let agent = Agent::start(AgentOptions::new(kam.addr(), "1003", "secret1003"));
     agent.wait_registered(Duration::from_secs(10));
     kam.wait_registered("1003", Duration::from_secs(5)).unwrap();
-    assert!(agent.log().contains("algorithm=SHA-256"), "no SHA-256 digest in the SIP trace");
+    assert!(
+        agent.log().contains("algorithm=SHA-256"),
+        "no SHA-256 digest in the SIP trace"
+    );
 }
 
 #[test]
@@ -57,7 +65,10 @@ fn wrong_password_fails_in_words_without_a_retry_storm() {
     assert!(error.contains("wrong password for 1001"), "{error}");
     std::thread::sleep(Duration::from_secs(5));
     let registers = kam.log().matches("REQ REGISTER").count();
-    assert!(registers <= 4, "{registers} REGISTERs in ~6 s after a wrong password");
+    assert!(
+        registers <= 4,
+        "{registers} REGISTERs in ~6 s after a wrong password"
+    );
     assert!(kam.registered_contacts("1001").unwrap().is_empty());
 }
 
@@ -71,9 +82,11 @@ fn registers_again_within_10s_of_a_pbx_restart() {
     agent.wait_registered(Duration::from_secs(10));
     kam.stop().unwrap();
     // The refresh at half the lifetime (10 s) times out after Timer F (32 s).
-    agent.wait_status(Duration::from_secs(60), "failure while the PBX is down", |s| {
-        s["registration"]["state"] == "failed"
-    });
+    agent.wait_status(
+        Duration::from_secs(60),
+        "failure while the PBX is down",
+        |s| s["registration"]["state"] == "failed",
+    );
     kam.restart().unwrap();
     agent.wait_registered(Duration::from_secs(10));
     kam.wait_registered("1001", Duration::from_secs(2)).unwrap();

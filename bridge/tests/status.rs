@@ -40,11 +40,17 @@ async fn status_follows_the_published_state() {
     assert_eq!(json["registration"]["state"], "registering");
     assert!(json["registration"].get("error").is_none());
 
-    tx.send(status(RegistrationState::Failed, Some("wrong password for 1001 at pbx.test:5060")))
-        .unwrap();
+    tx.send(status(
+        RegistrationState::Failed,
+        Some("wrong password for 1001 at pbx.test:5060"),
+    ))
+    .unwrap();
     let (_, json) = get_json(bridge::router(rx), "/api/v1/status").await;
     assert_eq!(json["registration"]["state"], "failed");
-    assert_eq!(json["registration"]["error"], "wrong password for 1001 at pbx.test:5060");
+    assert_eq!(
+        json["registration"]["error"],
+        "wrong password for 1001 at pbx.test:5060"
+    );
 }
 
 #[tokio::test]
@@ -53,5 +59,8 @@ async fn unknown_paths_get_a_json_error() {
     let (code, json) = get_json(bridge::router(rx), "/api/v1/nope").await;
     assert_eq!(code, StatusCode::NOT_FOUND);
     assert_eq!(json["error"]["code"], "not_found");
-    assert!(json["error"]["message"].as_str().unwrap().contains("/api/v1/nope"));
+    assert!(json["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("/api/v1/nope"));
 }

@@ -42,10 +42,16 @@ pub struct Peer {
 
 impl Peer {
     pub fn udp(addr: SocketAddr) -> Self {
-        Peer { transport: TransportKind::Udp, addr }
+        Peer {
+            transport: TransportKind::Udp,
+            addr,
+        }
     }
     pub fn tcp(addr: SocketAddr) -> Self {
-        Peer { transport: TransportKind::Tcp, addr }
+        Peer {
+            transport: TransportKind::Tcp,
+            addr,
+        }
     }
 }
 

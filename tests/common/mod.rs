@@ -86,12 +86,19 @@ impl Agent {
         while Instant::now() < deadline {
             if let Some(addr) = self.log().lines().find_map(|l| {
                 let rest = l.split("bridge listening on http://").nth(1)?;
-                rest.split_whitespace().next()?.trim_end_matches('/').parse().ok()
+                rest.split_whitespace()
+                    .next()?
+                    .trim_end_matches('/')
+                    .parse()
+                    .ok()
             }) {
                 return addr;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("agent exited with {status} before serving the bridge:\n{}", self.log());
+                panic!(
+                    "agent exited with {status} before serving the bridge:\n{}",
+                    self.log()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -110,7 +117,10 @@ impl Agent {
     }
 
     pub fn registration_state(&self) -> String {
-        self.status()["registration"]["state"].as_str().unwrap_or("").to_owned()
+        self.status()["registration"]["state"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
     }
 
     /// Polls the status until `pred` holds; panics with the agent's log on timeout.
@@ -127,14 +137,19 @@ impl Agent {
                 return s;
             }
             if Instant::now() > deadline {
-                panic!("timed out waiting for {what}; last status {s}\nagent log:\n{}", self.log());
+                panic!(
+                    "timed out waiting for {what}; last status {s}\nagent log:\n{}",
+                    self.log()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     pub fn wait_registered(&self, timeout: Duration) -> serde_json::Value {
-        self.wait_status(timeout, "registration", |s| s["registration"]["state"] == "registered")
+        self.wait_status(timeout, "registration", |s| {
+            s["registration"]["state"] == "registered"
+        })
     }
 
     /// Sends SIGTERM and waits for the process to exit (bounded).
@@ -177,7 +192,10 @@ impl Drop for Agent {
 pub fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
     s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
     let mut resp = String::new();
     s.read_to_string(&mut resp)?;
     let code = resp
@@ -185,6 +203,9 @@ pub fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> 
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = resp.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     Ok((code, body))
 }

@@ -46,14 +46,7 @@ impl Transports {
                 Ok(tcp) => {
                     let udp = Arc::new(udp);
                     udp::spawn_receiver(udp.clone(), tx.clone());
-                    return Ok((
-                        Transports {
-                            udp,
-                            tcp,
-                            local,
-                        },
-                        rx,
-                    ));
+                    return Ok((Transports { udp, tcp, local }, rx));
                 }
                 Err(e) if listen.port() == 0 => last_err = Some(e),
                 Err(e) => return Err(e),

@@ -61,7 +61,9 @@ impl TcpDriver {
             None => {
                 let stream = tokio::time::timeout(TCP_CONNECT_TIMEOUT, TcpStream::connect(dest))
                     .await
-                    .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "tcp connect timed out"))??;
+                    .map_err(|_| {
+                        io::Error::new(io::ErrorKind::TimedOut, "tcp connect timed out")
+                    })??;
                 self.adopt(stream, dest)
             }
         };
