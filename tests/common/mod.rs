@@ -105,6 +105,20 @@ impl Agent {
         panic!("agent never logged its bridge address:\n{}", self.log());
     }
 
+    /// The local SIP address (UDP and TCP), from the `SIP listening on udp+tcp ADDR` line.
+    pub fn sip_addr(&self) -> SocketAddr {
+        self.log()
+            .lines()
+            .find_map(|l| {
+                l.split("SIP listening on udp+tcp ")
+                    .nth(1)?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or_else(|| panic!("agent never logged its SIP address:\n{}", self.log()))
+    }
+
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
