@@ -3,7 +3,7 @@
 //! Wait for a datagram, the next deadline or a shutdown signal; feed it in; drain transmits
 //! to the sockets and events to the bridge status. On SIGINT/SIGTERM, unregister first.
 
-use crate::config::{Config, TransportKind};
+use crate::config::Config;
 use crate::logging::SIP_TRACE;
 use bridge::{RegistrationState as BridgeState, RegistrationStatus, Status};
 use signaling::auth::Password;
@@ -37,12 +37,8 @@ pub enum AgentError {
 
 pub async fn run(config: Config) -> Result<(), AgentError> {
     let server = resolve(&config).await?;
-    let transport = match config.sip.transport {
-        TransportKind::Udp => signaling::net::TransportKind::Udp,
-        TransportKind::Tcp => signaling::net::TransportKind::Tcp,
-    };
     let registrar = Peer {
-        transport,
+        transport: config.sip.transport,
         addr: server,
     };
 

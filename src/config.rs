@@ -4,6 +4,7 @@
 //! Loading turns a broken file into a [`ConfigError`] that names the key and the fix.
 
 use serde::Deserialize;
+use signaling::net::TransportKind;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,21 +21,6 @@ pub struct Config {
     pub bridge: BridgeConfig,
     pub log: LogConfig,
     pub data_dir: PathBuf,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransportKind {
-    Udp,
-    Tcp,
-}
-
-impl fmt::Display for TransportKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TransportKind::Udp => "udp",
-            TransportKind::Tcp => "tcp",
-        })
-    }
 }
 
 #[derive(Clone)]

@@ -30,21 +30,13 @@ fn invalid_corpus() -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-fn status_code(reply: &[u8]) -> Option<u16> {
-    let text = String::from_utf8_lossy(reply);
-    let line = text.lines().next()?;
-    let mut parts = line.split_whitespace();
-    (parts.next()? == "SIP/2.0").then_some(())?;
-    parts.next()?.parse().ok()
-}
-
 /// The agent's answer must be a 400, or nothing (dropped). A message whose defect lies in a
 /// header a UA parses only on use (e.g. a bad Contact in a REGISTER) passes the parser and
 /// may get the ordinary refusal for its method instead (405 for REGISTER: we are no
 /// registrar), but never a success.
 fn assert_400_or_nothing(name: &str, transport: &str, bytes: &[u8], reply: Option<Vec<u8>>) {
     if let Some(reply) = reply.filter(|r| !r.is_empty()) {
-        let code = status_code(&reply);
+        let code = testbed::rawsip::status_code(&String::from_utf8_lossy(&reply));
         let lazily_invalid = signaling::message::Message::parse(bytes).is_ok();
         let refused =
             code == Some(400) || (lazily_invalid && code.is_some_and(|c| (400..500).contains(&c)));
