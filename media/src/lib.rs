@@ -1,1 +1,26 @@
-//! SDP, RTP/RTCP, codecs, jitter buffer and audio devices (built in the media issue).
+//! The media side of the softphone: SDP offer/answer, G.711, RTP, headless audio sources and
+//! sinks, and the tokio task that carries one call's audio.
+//!
+//! - [`sdp`]: SDP model, parser, printer.
+//! - [`negotiate`]: RFC 3264 offer/answer for one audio stream ([`SdpSession`]).
+//! - [`g711`]: PCMU/PCMA tables.
+//! - [`rtp`]: RTP fixed header and the sender's sequence/timestamp state.
+//! - [`source`], [`sink`]: `tone:`/`file:`/`silence` inputs, `file:`/`null` outputs.
+//! - [`stream`]: [`AudioStream`] (the socket) and [`MediaHandle`] (control of the task).
+//! - [`analysis`]: frequency and level measurements for tests.
+
+pub mod analysis;
+pub mod g711;
+pub mod negotiate;
+pub mod rtp;
+pub mod sdp;
+pub mod sink;
+pub mod source;
+pub mod stream;
+pub mod wav;
+
+pub use negotiate::{AudioCaps, Codec, Direction, Negotiated, NegotiationError, SdpSession};
+pub use sdp::{SdpError, SessionDescription};
+pub use sink::SinkSpec;
+pub use source::{SourceSpec, SpecError};
+pub use stream::{AudioStream, MediaHandle, RtpStats};

@@ -1,0 +1,86 @@
+//! Signal measurements for tests: dominant frequency (Goertzel sweep), RMS level in dBFS.
+
+pub use crate::wav::{read_wav_mono, WavError};
+
+/// Goertzel power of `freq` in `samples`.
+fn goertzel_power(samples: &[i16], sample_rate: u32, freq: f32) -> f64 {
+    let w = std::f64::consts::TAU * freq as f64 / sample_rate as f64;
+    let coeff = 2.0 * w.cos();
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for &x in samples {
+        let s0 = x as f64 + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    s1 * s1 + s2 * s2 - coeff * s1 * s2
+}
+
+/// The strongest frequency between 100 and 4000 Hz (capped at Nyquist), to about 1 Hz;
+/// `None` for empty input or digital silence. Looks at no more than the first 2 s.
+pub fn dominant_frequency(samples: &[i16], sample_rate: u32) -> Option<f32> {
+    if sample_rate == 0 || samples.iter().all(|&s| s == 0) {
+        return None;
+    }
+    let n = samples.len().min(2 * sample_rate as usize);
+    let s = &samples[..n];
+    let top = 4000f32.min(sample_rate as f32 / 2.0 - 1.0);
+    let best_in = |lo: f32, hi: f32, step: f32| {
+        let mut best = (lo, f64::MIN);
+        let mut f = lo;
+        while f <= hi {
+            let p = goertzel_power(s, sample_rate, f);
+            if p > best.1 {
+                best = (f, p);
+            }
+            f += step;
+        }
+        best.0
+    };
+    let coarse = best_in(100.0, top, 10.0);
+    Some(best_in(
+        (coarse - 10.0).max(100.0),
+        (coarse + 10.0).min(top),
+        0.5,
+    ))
+}
+
+/// RMS level relative to full scale (32768); `-inf` for empty input or digital silence.
+pub fn rms_dbfs(samples: &[i16]) -> f32 {
+    if samples.is_empty() {
+        return f32::NEG_INFINITY;
+    }
+    let sum: f64 = samples.iter().map(|&s| (s as f64) * (s as f64)).sum();
+    let rms = (sum / samples.len() as f64).sqrt();
+    if rms == 0.0 {
+        return f32::NEG_INFINITY;
+    }
+    (20.0 * (rms / 32768.0).log10()) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sine(freq: f64, n: usize) -> Vec<i16> {
+        (0..n)
+            .map(|i| ((std::f64::consts::TAU * freq * i as f64 / 8000.0).sin() * 10000.0) as i16)
+            .collect()
+    }
+
+    #[test]
+    fn finds_the_tone() {
+        for f in [150.0, 440.0, 1000.0, 3300.0] {
+            let got = dominant_frequency(&sine(f, 4000), 8000).unwrap();
+            assert!((got as f64 - f).abs() < 3.0, "{f}: {got}");
+        }
+        assert_eq!(dominant_frequency(&[0; 100], 8000), None);
+        assert_eq!(dominant_frequency(&[], 8000), None);
+    }
+
+    #[test]
+    fn levels() {
+        assert_eq!(rms_dbfs(&[]), f32::NEG_INFINITY);
+        assert_eq!(rms_dbfs(&[0; 10]), f32::NEG_INFINITY);
+        assert!((rms_dbfs(&[16384, -16384]) + 6.02).abs() < 0.01);
+    }
+}

@@ -1,0 +1,200 @@
+//! Audio sources for a call: a tone, a looping WAV file, or silence (8 kHz mono frames).
+
+use std::f64::consts::TAU;
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::wav::{read_wav_mono, resample_linear, WavError};
+
+/// The sample rate every source produces.
+pub const SAMPLE_RATE: u32 = 8000;
+
+/// Peak amplitude of generated tones: -12 dBFS.
+const TONE_AMPLITUDE: f64 = 32767.0 * 0.251_188_643;
+
+/// What to play into a call, as written in the config (`[audio] input`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceSpec {
+    /// `tone:FREQ`: a sine at FREQ Hz, peak -12 dBFS.
+    Tone(f32),
+    /// `file:PATH.wav`: a WAV file, converted to 8 kHz mono, looped.
+    File(PathBuf),
+    /// `silence`.
+    Silence,
+}
+
+/// A source or sink spec that could not be parsed; Display lists the accepted forms.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid audio {what} {given:?}: {reason}; accepted forms are {accepted}")]
+pub struct SpecError {
+    pub what: &'static str,
+    pub given: String,
+    pub reason: String,
+    pub accepted: &'static str,
+}
+
+const SOURCE_FORMS: &str = "\"tone:FREQ\" (e.g. \"tone:440\"), \"file:PATH.wav\" or \"silence\"";
+
+impl SourceSpec {
+    pub fn parse(s: &str) -> Result<SourceSpec, SpecError> {
+        let err = |reason: &str| SpecError {
+            what: "input",
+            given: s.to_string(),
+            reason: reason.to_string(),
+            accepted: SOURCE_FORMS,
+        };
+        let t = s.trim();
+        if t.eq_ignore_ascii_case("silence") {
+            return Ok(SourceSpec::Silence);
+        }
+        match t.split_once(':') {
+            Some((k, v)) if k.eq_ignore_ascii_case("tone") => {
+                let f: f32 = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| err("the tone frequency is not a number"))?;
+                if !(f > 0.0 && f < SAMPLE_RATE as f32 / 2.0) {
+                    return Err(err("the tone frequency must be between 0 and 4000 Hz"));
+                }
+                Ok(SourceSpec::Tone(f))
+            }
+            Some((k, v)) if k.eq_ignore_ascii_case("file") => {
+                if v.trim().is_empty() {
+                    return Err(err("the file path is empty"));
+                }
+                Ok(SourceSpec::File(PathBuf::from(v.trim())))
+            }
+            _ => Err(err("unknown kind")),
+        }
+    }
+
+    /// Open the source (reads the whole file for `file:`).
+    pub fn open(&self) -> Result<Source, WavError> {
+        Ok(match self {
+            SourceSpec::Tone(f) => Source::Tone {
+                phase: 0.0,
+                step: TAU * *f as f64 / SAMPLE_RATE as f64,
+            },
+            SourceSpec::File(p) => {
+                let (samples, rate) = read_wav_mono(p)?;
+                let samples = resample_linear(&samples, rate, SAMPLE_RATE);
+                if samples.is_empty() {
+                    Source::Silence
+                } else {
+                    Source::Samples { samples, pos: 0 }
+                }
+            }
+            SourceSpec::Silence => Source::Silence,
+        })
+    }
+}
+
+impl fmt::Display for SourceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceSpec::Tone(hz) => write!(f, "tone:{hz}"),
+            SourceSpec::File(p) => write!(f, "file:{}", p.display()),
+            SourceSpec::Silence => f.write_str("silence"),
+        }
+    }
+}
+
+/// An open source producing 8 kHz mono samples.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Tone { phase: f64, step: f64 },
+    Samples { samples: Vec<i16>, pos: usize },
+    Silence,
+}
+
+impl Source {
+    /// Fill `out` with the next samples.
+    pub fn read(&mut self, out: &mut [i16]) {
+        match self {
+            Source::Tone { phase, step } => {
+                for s in out.iter_mut() {
+                    *s = (phase.sin() * TONE_AMPLITUDE).round() as i16;
+                    *phase += *step;
+                    if *phase >= TAU {
+                        *phase -= TAU;
+                    }
+                }
+            }
+            Source::Samples { samples, pos } => {
+                for s in out.iter_mut() {
+                    *s = samples[*pos];
+                    *pos = (*pos + 1) % samples.len();
+                }
+            }
+            Source::Silence => out.fill(0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{dominant_frequency, rms_dbfs};
+
+    #[test]
+    fn parse_forms() {
+        assert_eq!(SourceSpec::parse("tone:440"), Ok(SourceSpec::Tone(440.0)));
+        assert_eq!(SourceSpec::parse(" silence "), Ok(SourceSpec::Silence));
+        assert_eq!(
+            SourceSpec::parse("file:/tmp/a.wav"),
+            Ok(SourceSpec::File("/tmp/a.wav".into()))
+        );
+        for bad in [
+            "",
+            "tone:",
+            "tone:abc",
+            "tone:5000",
+            "file:",
+            "mic",
+            "beep:3",
+        ] {
+            let e = SourceSpec::parse(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("tone:FREQ") && e.contains("silence"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn tone_is_at_its_frequency_and_level() {
+        let mut src = SourceSpec::Tone(440.0).open().unwrap();
+        let mut buf = vec![0i16; 8000];
+        src.read(&mut buf[..160]);
+        src.read(&mut buf[160..]);
+        let f = dominant_frequency(&buf, 8000).unwrap();
+        assert!((f - 440.0).abs() < 5.0, "{f}");
+        let db = rms_dbfs(&buf);
+        assert!((db + 15.0).abs() < 0.5, "{db}"); // peak -12 dBFS = rms -15 dBFS
+    }
+
+    #[test]
+    fn file_source_loops_and_resamples() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.wav");
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 16000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(&path, spec).unwrap();
+        for i in 0..320 {
+            w.write_sample(if i < 160 { 1000i16 } else { -1000 })
+                .unwrap();
+        }
+        w.finalize().unwrap();
+        let mut src = SourceSpec::File(path).open().unwrap();
+        let mut buf = vec![0i16; 320];
+        src.read(&mut buf);
+        // 160 samples at 8 kHz per loop: 80 high, 80 low, then again.
+        assert_eq!(buf[0], 1000);
+        assert_eq!(buf[100], -1000);
+        assert_eq!(buf[160], 1000);
+    }
+}
