@@ -1,4 +1,4 @@
-//! Starts real peers (Kamailio, SIPp) for end-to-end tests.
+//! Starts real peers (Kamailio, SIPp, baresip, linphonec) for end-to-end tests.
 //!
 //! Every peer binds 127.0.0.1 only, on its own free port (tests run in parallel threads),
 //! keeps its files in its own scratch directory, is stopped on drop and cannot outlive a
@@ -23,8 +23,12 @@
 //! }
 //! ```
 
+pub mod audio;
+pub mod baresip;
+pub mod baresip_ctrl;
 mod error;
 pub mod kamailio;
+pub mod loopback;
 pub mod paths;
 mod port;
 mod process;
@@ -33,6 +37,8 @@ pub mod sipp;
 pub mod tools;
 pub mod uldump;
 
+pub use baresip::{Baresip, BaresipAudio, BaresipOptions, Recording, TracedMessage};
+pub use baresip_ctrl::BaresipEvent;
 pub use error::TestbedError;
 pub use kamailio::{Algorithm, Kamailio, KamailioOptions, DEFAULT_LIFETIME, USERS};
 pub use port::free_port;
