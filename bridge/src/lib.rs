@@ -1,51 +1,94 @@
-//! The localhost bridge: an HTTP (and later WebSocket) API on 127.0.0.1 through which the
-//! softphone page embedded in Salesforce, and local tools, watch and drive the agent.
+//! The localhost bridge: an HTTP and WebSocket API on 127.0.0.1 through which the softphone
+//! page embedded in Salesforce, and local tools, watch and drive the agent.
 //!
-//! This crate knows nothing about SIP: the agent publishes a [`Status`] snapshot through a
-//! `tokio::sync::watch` channel and the bridge serves it.
+//! This crate knows nothing about SIP. The agent publishes status and events into a
+//! [`Hub`] and answers [`CommandRequest`]s from an `mpsc` channel; the bridge serves them,
+//! behind the checks of [`Security`]. `docs/bridge-protocol.md` is the contract.
 
+mod commands;
 mod error;
-mod status;
+mod events;
+mod hub;
+pub mod protocol;
+mod security;
+pub mod token;
 
+pub use commands::{CommandRequest, COMMAND_TIMEOUT};
 pub use error::ApiError;
-pub use status::{RegistrationState, RegistrationStatus, Status};
+pub use hub::{Hub, DEFAULT_HISTORY};
+pub use protocol::{
+    CallState, CallView, Command, CommandError, CommandErrorKind, CommandReply, Direction,
+    EndReason, Event, EventBody, RegistrationState, RegistrationStatus, Remote, Status,
+    TransferState,
+};
+pub use security::{is_loopback_host, OriginPolicy, Security, SALESFORCE_DEFAULT_ORIGINS};
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{Method, Uri};
 use axum::routing::get;
 use axum::{Json, Router};
 use std::future::Future;
+use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::mpsc;
 
-/// What the HTTP handlers share.
+/// The largest request body accepted.
+const BODY_LIMIT: usize = 16 * 1024;
+
+/// What the handlers share.
 #[derive(Clone)]
-struct AppState {
-    status: watch::Receiver<Status>,
+pub(crate) struct AppState {
+    hub: Arc<Hub>,
+    commands: mpsc::Sender<CommandRequest>,
 }
 
-/// Builds the router (separate from `serve` so tests can drive it without a socket).
-pub fn router(status: watch::Receiver<Status>) -> Router {
+/// Builds the whole API (separate from [`serve`] so tests can drive it without a socket).
+pub fn router(hub: Arc<Hub>, commands: mpsc::Sender<CommandRequest>, security: Security) -> Router {
     Router::new()
         .route("/api/v1/status", get(get_status))
+        .route("/api/v1/events", get(events::events))
+        .merge(commands::routes())
         .fallback(not_found)
-        .with_state(AppState { status })
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::map_response(error::json_errors))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(security),
+            security::guard,
+        ))
+        .with_state(AppState { hub, commands })
 }
 
-/// Serves the bridge on an already bound loopback listener until `shutdown` resolves.
+/// Serves the bridge on an already bound loopback listener until `shutdown` resolves;
+/// then closes the event sockets (`hub.close()`) and finishes the requests in flight.
 pub async fn serve(
     listener: TcpListener,
-    status: watch::Receiver<Status>,
+    hub: Arc<Hub>,
+    commands: mpsc::Sender<CommandRequest>,
+    security: Security,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(status))
-        .with_graceful_shutdown(shutdown)
+    let app = router(hub.clone(), commands, security);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            hub.close();
+        })
         .await
 }
 
 async fn get_status(State(state): State<AppState>) -> Json<Status> {
-    Json(state.status.borrow().clone())
+    Json(state.hub.status())
 }
 
-async fn not_found(uri: axum::http::Uri) -> ApiError {
+async fn not_found(uri: Uri) -> ApiError {
     ApiError::not_found(format!("no such endpoint: {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
 }

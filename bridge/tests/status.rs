@@ -1,66 +1,106 @@
 //! The status endpoint and the error shape, driven through the router.
 
+mod common;
+
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use bridge::{RegistrationState, RegistrationStatus, Status};
-use http_body_util::BodyExt;
-use tokio::sync::watch;
-use tower::ServiceExt;
-
-fn status(state: RegistrationState, error: Option<&str>) -> Status {
-    Status {
-        version: "test",
-        registration: RegistrationStatus {
-            state,
-            aor: "sip:1001@pbx.test".into(),
-            server: "pbx.test:5060".into(),
-            transport: "udp".into(),
-            expires: None,
-            error: error.map(str::to_owned),
-            retry_in: None,
-        },
-    }
-}
-
-async fn get_json(router: axum::Router, path: &str) -> (StatusCode, serde_json::Value) {
-    let resp = router
-        .oneshot(Request::get(path).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let code = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (code, serde_json::from_slice(&bytes).unwrap())
-}
+use bridge::RegistrationState;
+use common::*;
 
 #[tokio::test]
-async fn status_follows_the_published_state() {
-    let (tx, rx) = watch::channel(status(RegistrationState::Registering, None));
-    let (code, json) = get_json(bridge::router(rx.clone()), "/api/v1/status").await;
-    assert_eq!(code, StatusCode::OK);
-    assert_eq!(json["registration"]["state"], "registering");
-    assert!(json["registration"].get("error").is_none());
+async fn status_follows_the_hub() {
+    let (hub, router) = app();
+    hub.set_status(status(RegistrationState::Registering, None));
+    let a = send(
+        &router,
+        req("GET", "/api/v1/status").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.json["registration"]["state"], "registering");
+    assert!(a.json["registration"].get("error").is_none());
+    assert_eq!(a.json["calls"], serde_json::json!([]));
 
-    tx.send(status(
+    let mut s = status(
         RegistrationState::Failed,
         Some("wrong password for 1001 at pbx.test:5060"),
-    ))
-    .unwrap();
-    let (_, json) = get_json(bridge::router(rx), "/api/v1/status").await;
-    assert_eq!(json["registration"]["state"], "failed");
+    );
+    s.calls.push(call("c1", bridge::CallState::Connected));
+    hub.publish(
+        s.clone(),
+        bridge::EventBody::Registration {
+            registration: s.registration.clone(),
+        },
+    );
+    let a = send(
+        &router,
+        req("GET", "/api/v1/status").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(a.json["registration"]["state"], "failed");
     assert_eq!(
-        json["registration"]["error"],
+        a.json["registration"]["error"],
         "wrong password for 1001 at pbx.test:5060"
     );
+    assert_eq!(a.json["calls"][0]["id"], "c1");
+    assert_eq!(a.json["calls"][0]["state"], "connected");
+    assert_eq!(
+        a.json["calls"][0]["remote"]["display_name"],
+        serde_json::Value::Null
+    );
+    assert_eq!(a.json["calls"][0]["end_reason"], serde_json::Value::Null);
+    assert_eq!(a.headers["cache-control"], "no-store");
 }
 
 #[tokio::test]
 async fn unknown_paths_get_a_json_error() {
-    let (_tx, rx) = watch::channel(status(RegistrationState::Registered, None));
-    let (code, json) = get_json(bridge::router(rx), "/api/v1/nope").await;
-    assert_eq!(code, StatusCode::NOT_FOUND);
-    assert_eq!(json["error"]["code"], "not_found");
-    assert!(json["error"]["message"]
+    let (_hub, router) = app();
+    let a = send(
+        &router,
+        req("GET", "/api/v1/nope").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_error(&a, 404, "not_found");
+    assert!(a.json["error"]["message"]
         .as_str()
         .unwrap()
         .contains("/api/v1/nope"));
+    let a = send(
+        &router,
+        req("POST", "/api/v1/calls/c1/fly")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_error(&a, 404, "not_found");
+}
+
+#[tokio::test]
+async fn wrong_methods_get_a_json_405_with_allow() {
+    let (_hub, router) = app();
+    let a = send(
+        &router,
+        req("DELETE", "/api/v1/status").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_error(&a, 405, "method_not_allowed");
+    assert!(a.headers["allow"].to_str().unwrap().contains("GET"));
+    let a = send(
+        &router,
+        req("GET", "/api/v1/calls").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_error(&a, 405, "method_not_allowed");
+    assert!(a.headers["allow"].to_str().unwrap().contains("POST"));
+}
+
+#[tokio::test]
+async fn events_without_an_upgrade_get_a_json_error() {
+    let (_hub, router) = app();
+    let a = send(
+        &router,
+        req("GET", "/api/v1/events").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert!(a.status.is_client_error());
+    assert_eq!(a.json["error"]["code"], "websocket_required", "{}", a.json);
 }
