@@ -1,0 +1,375 @@
+//! Offer/answer against real-world SDP (testdata/sdp) and table tests of the rules.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use media::{AudioCaps, Codec, Direction, NegotiationError, SdpSession, SessionDescription};
+
+fn corpus(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/sdp")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn session() -> SdpSession {
+    SdpSession::new(
+        "127.0.0.1:40000".parse().unwrap(),
+        AudioCaps::default(),
+        4242,
+    )
+}
+
+fn addr(s: &str) -> Option<SocketAddr> {
+    Some(s.parse().unwrap())
+}
+
+#[test]
+fn every_valid_corpus_file_round_trips_through_the_printer() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/sdp");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "sdp") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let sdp = SessionDescription::parse(&text)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let again = SessionDescription::parse(&sdp.to_string()).unwrap();
+            assert_eq!(sdp, again, "{}", path.display());
+            n += 1;
+        }
+    }
+    assert!(n >= 10);
+}
+
+#[test]
+fn malformed_corpus_is_a_typed_error_naming_the_problem() {
+    let cases = [
+        ("bad_port.sdp", "line 6 (m=)"),
+        ("no_version.sdp", "must start with \"v=0\""),
+        ("short_origin.sdp", "line 2 (o=)"),
+        ("bad_connection.sdp", "line 4 (c=)"),
+        ("not_sdp.sdp", "must start with \"v=0\""),
+        ("garbage_line.sdp", "line 4 is not"),
+    ];
+    for (file, want) in cases {
+        let text = corpus(&format!("malformed/{file}"));
+        let err = session()
+            .receive_offer(&text, Direction::SendRecv)
+            .unwrap_err();
+        assert!(
+            matches!(err, NegotiationError::Malformed(_)),
+            "{file}: {err:?}"
+        );
+        let msg = err.to_string();
+        assert!(msg.contains(want), "{file}: {msg}");
+    }
+}
+
+#[test]
+fn sipp_offer_is_answered_with_pcmu() {
+    let mut s = session();
+    let (answer, n) = s
+        .receive_offer(&corpus("sipp_uac.sdp"), Direction::SendRecv)
+        .unwrap();
+    assert_eq!(n.codec, Codec::Pcmu);
+    assert_eq!(n.payload_type, 0);
+    assert_eq!(n.remote_rtp, addr("127.0.0.1:6000"));
+    assert_eq!(n.telephone_event, None);
+    assert_eq!(n.ptime_ms, 20);
+    assert_eq!(n.local_direction, Direction::SendRecv);
+    let a = SessionDescription::parse(&answer).unwrap();
+    assert_eq!(a.media.len(), 1);
+    assert_eq!(a.media[0].port, 40000);
+    assert_eq!(a.media[0].formats, ["0"]);
+    assert_eq!(a.connection.as_ref().unwrap().address, "127.0.0.1");
+    assert!(answer.contains("a=sendrecv\r\n"));
+    assert!(!answer.contains("telephone-event"));
+}
+
+#[test]
+fn sipp_pcap_offer_takes_pcma_and_its_telephone_event() {
+    let (answer, n) = session()
+        .receive_offer(&corpus("sipp_uac_pcap.sdp"), Direction::SendRecv)
+        .unwrap();
+    assert_eq!(
+        (n.codec, n.payload_type, n.telephone_event),
+        (Codec::Pcma, 8, Some(101))
+    );
+    assert!(
+        answer.contains("m=audio 40000 RTP/AVP 8 101\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("a=fmtp:101 0-16\r\n"));
+}
+
+#[test]
+fn baresip_offer_picks_first_supported_in_offerer_order() {
+    // Offer order: opus L16 L16 G722 PCMU PCMA; caps prefer PCMA, offerer's order wins.
+    let caps = AudioCaps {
+        codecs: vec![Codec::Pcma, Codec::Pcmu],
+        ..AudioCaps::default()
+    };
+    let mut s = SdpSession::new("127.0.0.1:40000".parse().unwrap(), caps, 1);
+    let (_, n) = s
+        .receive_offer(&corpus("baresip.sdp"), Direction::SendRecv)
+        .unwrap();
+    assert_eq!(n.codec, Codec::Pcmu);
+    assert_eq!(n.telephone_event, Some(101));
+    assert_eq!(n.remote_rtp, addr("192.168.1.20:10462"));
+    assert_eq!(n.remote_direction, Direction::SendRecv);
+}
+
+#[test]
+fn linphone_ipv6_offer_with_video_keeps_m_line_order() {
+    let mut s = SdpSession::new("[::1]:40000".parse().unwrap(), AudioCaps::default(), 7);
+    let (answer, n) = s
+        .receive_offer(&corpus("linphone.sdp"), Direction::SendRecv)
+        .unwrap();
+    assert_eq!(n.codec, Codec::Pcmu);
+    assert_eq!(n.remote_rtp, addr("[2001:db8::20]:7078"));
+    // telephone-event/48000 is PT 101, the 8 kHz one is PT 100.
+    assert_eq!(n.telephone_event, Some(100));
+    let a = SessionDescription::parse(&answer).unwrap();
+    assert_eq!(a.media.len(), 2);
+    assert_eq!(a.media[0].media, "audio");
+    assert_eq!(a.media[0].formats, ["0", "100"]);
+    assert_eq!(a.media[1].media, "video");
+    assert_eq!(a.media[1].port, 0);
+    assert_eq!(a.media[1].formats, ["96", "97"]);
+    assert!(answer.contains("c=IN IP6 ::1\r\n"), "{answer}");
+    assert!(answer.contains("o=- 7 7 IN IP6 ::1\r\n"), "{answer}");
+}
+
+#[test]
+fn lowercase_names_media_level_connection_and_ptime() {
+    let (answer, n) = session()
+        .receive_offer(&corpus("lowercase_pcma_first.sdp"), Direction::SendRecv)
+        .unwrap();
+    assert_eq!(n.codec, Codec::Pcma);
+    assert_eq!(n.remote_rtp, addr("203.0.113.5:40000"));
+    assert_eq!(n.ptime_ms, 30);
+    assert!(answer.contains("a=ptime:30\r\n"));
+}
+
+#[test]
+fn hold_offers_show_in_remote_direction() {
+    let cases = [
+        (
+            "hold_sendonly.sdp",
+            Direction::SendOnly,
+            Direction::RecvOnly,
+            true,
+        ),
+        (
+            "hold_inactive.sdp",
+            Direction::Inactive,
+            Direction::Inactive,
+            true,
+        ),
+        // c=0.0.0.0: the peer receives nothing; it may still send.
+        (
+            "hold_rfc2543.sdp",
+            Direction::SendOnly,
+            Direction::RecvOnly,
+            false,
+        ),
+    ];
+    for (file, remote, local, has_addr) in cases {
+        let (answer, n) = session()
+            .receive_offer(&corpus(file), Direction::SendRecv)
+            .unwrap();
+        assert_eq!(n.remote_direction, remote, "{file}");
+        assert_eq!(n.local_direction, local, "{file}");
+        assert_eq!(n.remote_rtp.is_some(), has_addr, "{file}");
+        assert!(
+            answer.contains(&format!("a={}\r\n", local.attribute())),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn direction_table() {
+    use Direction::*;
+    let all = [SendRecv, SendOnly, RecvOnly, Inactive];
+    let offer = corpus("sipp_uac.sdp");
+    for offered in all {
+        for wanted in all {
+            let text = offer.replace(
+                "a=rtpmap:0 PCMU/8000\r\n",
+                &format!("a=rtpmap:0 PCMU/8000\r\na={}\r\n", offered.attribute()),
+            );
+            let (_, n) = session().receive_offer(&text, wanted).unwrap();
+            let expect = Direction::from_flags(
+                wanted.sends() && offered.receives(),
+                wanted.receives() && offered.sends(),
+            );
+            assert_eq!(
+                n.local_direction, expect,
+                "offer {offered:?}, wanted {wanted:?}"
+            );
+            assert_eq!(n.remote_direction, offered);
+        }
+    }
+    assert_eq!(SendOnly.reverse(), RecvOnly);
+    assert_eq!(RecvOnly.reverse(), SendOnly);
+    assert_eq!(Inactive.reverse(), Inactive);
+    assert_eq!(SendRecv.reverse(), SendRecv);
+}
+
+#[test]
+fn no_common_codec_names_what_was_offered() {
+    let err = session()
+        .receive_offer(&corpus("opus_only.sdp"), Direction::SendRecv)
+        .unwrap_err();
+    match &err {
+        NegotiationError::NoCommonCodec { offered, .. } => {
+            assert_eq!(offered, &["opus/48000/2", "G722/8000"])
+        }
+        e => panic!("{e:?}"),
+    }
+    let msg = err.to_string();
+    assert!(
+        msg.contains("opus/48000/2") && msg.contains("PCMU, PCMA"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn srtp_only_and_video_only_are_refused() {
+    let err = session()
+        .receive_offer(&corpus("srtp_only.sdp"), Direction::SendRecv)
+        .unwrap_err();
+    assert!(
+        matches!(err, NegotiationError::UnsupportedTransport { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("RTP/SAVP"));
+    let err = session()
+        .receive_offer(&corpus("video_only.sdp"), Direction::SendRecv)
+        .unwrap_err();
+    assert_eq!(err, NegotiationError::NoAudio);
+}
+
+#[test]
+fn audio_with_port_zero_is_skipped_for_the_next_audio_line() {
+    let offer = "v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n\
+                 m=audio 0 RTP/AVP 0\r\nm=audio 5000 RTP/AVP 8\r\n";
+    let (answer, n) = session().receive_offer(offer, Direction::SendRecv).unwrap();
+    assert_eq!(n.codec, Codec::Pcma);
+    assert_eq!(n.remote_rtp, addr("10.0.0.9:5000"));
+    let a = SessionDescription::parse(&answer).unwrap();
+    assert_eq!(a.media[0].port, 0);
+    assert_eq!(a.media[1].port, 40000);
+    let only_zero = "v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n";
+    assert_eq!(
+        session()
+            .receive_offer(only_zero, Direction::SendRecv)
+            .unwrap_err(),
+        NegotiationError::NoAudio
+    );
+}
+
+#[test]
+fn static_payload_type_without_rtpmap_and_dynamic_pcmu() {
+    let offer = "v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n\
+                 m=audio 5000 RTP/AVP 112 8\r\na=rtpmap:112 PCMU/8000\r\n";
+    let (answer, n) = session().receive_offer(offer, Direction::SendRecv).unwrap();
+    assert_eq!((n.codec, n.payload_type), (Codec::Pcmu, 112));
+    assert!(answer.contains("a=rtpmap:112 PCMU/8000\r\n"));
+    // An rtpmap can also remap a static number to something else.
+    let remapped = "v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n\
+                    m=audio 5000 RTP/AVP 0\r\na=rtpmap:0 opus/48000/2\r\n";
+    assert!(matches!(
+        session().receive_offer(remapped, Direction::SendRecv),
+        Err(NegotiationError::NoCommonCodec { .. })
+    ));
+}
+
+#[test]
+fn missing_connection_is_an_error() {
+    let offer = "v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
+    let err = session()
+        .receive_offer(offer, Direction::SendRecv)
+        .unwrap_err();
+    assert_eq!(err, NegotiationError::NoConnection);
+}
+
+#[test]
+fn our_offer_and_the_answer() {
+    let mut s = session();
+    let offer = s.create_offer(Direction::SendRecv);
+    assert!(
+        offer.starts_with("v=0\r\no=- 4242 4242 IN IP4 127.0.0.1\r\n"),
+        "{offer}"
+    );
+    assert!(offer.contains("m=audio 40000 RTP/AVP 0 8 101\r\n"));
+    assert!(offer.contains("a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n"));
+    assert!(offer.contains("a=ptime:20\r\na=sendrecv\r\n"));
+    // Our offer parses as an offer for another session.
+    let (_, peer) = session()
+        .receive_offer(&offer, Direction::SendRecv)
+        .unwrap();
+    assert_eq!(peer.codec, Codec::Pcmu);
+
+    let answer = "v=0\r\no=peer 1 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\n\
+                  m=audio 7000 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\na=ptime:40\r\n";
+    let n = s.receive_answer(answer).unwrap();
+    assert_eq!((n.codec, n.payload_type), (Codec::Pcma, 8));
+    assert_eq!(n.telephone_event, Some(101));
+    assert_eq!(n.ptime_ms, 40);
+    assert_eq!(n.remote_rtp, addr("10.0.0.2:7000"));
+    assert_eq!(n.local_direction, Direction::SendRecv);
+    // The same answer again: no offer is pending.
+    assert_eq!(
+        s.receive_answer(answer),
+        Err(NegotiationError::NoOfferPending)
+    );
+
+    // Hold: re-offer sendonly, the version goes up, the session id stays.
+    let hold = s.create_offer(Direction::SendOnly);
+    assert!(hold.contains("o=- 4242 4243 IN IP4"), "{hold}");
+    assert!(hold.contains("a=sendonly\r\n"));
+    let n = s
+        .receive_answer(&answer.replace("a=ptime:40", "a=recvonly"))
+        .unwrap();
+    assert_eq!(n.local_direction, Direction::SendOnly);
+    assert_eq!(n.remote_direction, Direction::RecvOnly);
+    // An answer to a hold that claims sendrecv still does not let us receive.
+    s.create_offer(Direction::SendOnly);
+    let n = s.receive_answer(answer).unwrap();
+    assert_eq!(n.local_direction, Direction::SendOnly);
+    // Receiving an offer also bumps the version.
+    let (a, _) = s
+        .receive_offer(&corpus("sipp_uac.sdp"), Direction::SendRecv)
+        .unwrap();
+    assert!(a.contains("o=- 4242 4245 IN IP4"), "{a}");
+}
+
+#[test]
+fn answer_errors() {
+    let mut s = session();
+    s.create_offer(Direction::SendRecv);
+    let rejected = "v=0\r\no=p 1 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n";
+    assert_eq!(s.receive_answer(rejected), Err(NegotiationError::Rejected));
+    s.create_offer(Direction::SendRecv);
+    let two = "v=0\r\no=p 1 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\n\
+               m=audio 5000 RTP/AVP 0\r\nm=video 0 RTP/AVP 96\r\n";
+    assert!(matches!(
+        s.receive_answer(two),
+        Err(NegotiationError::MediaCountMismatch {
+            offered: 1,
+            answered: 2
+        })
+    ));
+    let wrong = "v=0\r\no=p 1 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 5000 RTP/AVP 18\r\n";
+    assert!(matches!(
+        s.receive_answer(wrong),
+        Err(NegotiationError::NoCommonCodec { .. })
+    ));
+    assert!(matches!(
+        s.receive_answer("garbage"),
+        Err(NegotiationError::Malformed(_))
+    ));
+}

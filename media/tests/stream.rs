@@ -1,0 +1,238 @@
+//! Two AudioStreams on 127.0.0.1 carrying audio, plus latching, hold, mute and garbage
+//! handling against a raw UDP peer.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use media::analysis::{dominant_frequency, read_wav_mono, rms_dbfs};
+use media::rtp::{RtpPacket, RtpSender};
+use media::{AudioStream, Codec, Direction, Negotiated, SinkSpec, SourceSpec};
+use tokio::net::UdpSocket;
+use tokio::time::{sleep, timeout};
+
+const LO: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+fn negotiated(remote: SocketAddr, codec: Codec) -> Negotiated {
+    Negotiated {
+        remote_rtp: Some(remote),
+        codec,
+        payload_type: match codec {
+            Codec::Pcmu => 0,
+            Codec::Pcma => 8,
+        },
+        telephone_event: Some(101),
+        ptime_ms: 20,
+        local_direction: Direction::SendRecv,
+        remote_direction: Direction::SendRecv,
+    }
+}
+
+/// Receive one RTP packet on `sock` (within 1 s); returns its PT, payload and source.
+async fn recv_rtp(sock: &UdpSocket) -> (u8, Vec<u8>, SocketAddr) {
+    let mut buf = [0u8; 2048];
+    let (n, from) = timeout(Duration::from_secs(1), sock.recv_from(&mut buf))
+        .await
+        .expect("no RTP within 1 s")
+        .unwrap();
+    let p = RtpPacket::parse(&buf[..n]).unwrap();
+    (p.header.payload_type, p.payload.to_vec(), from)
+}
+
+#[tokio::test]
+async fn tone_travels_from_a_to_b() {
+    for codec in [Codec::Pcmu, Codec::Pcma] {
+        let dir = tempfile::tempdir().unwrap();
+        let wav = dir.path().join("b.wav");
+        let a = AudioStream::bind(LO).await.unwrap();
+        let b = AudioStream::bind(LO).await.unwrap();
+        assert_eq!(a.local_addr().ip(), LO);
+        let (a_addr, b_addr) = (a.local_addr(), b.local_addr());
+        let ha = a.start(
+            negotiated(b_addr, codec),
+            SourceSpec::Tone(1000.0),
+            SinkSpec::Null,
+        );
+        let hb = b.start(
+            negotiated(a_addr, codec),
+            SourceSpec::Silence,
+            SinkSpec::File(wav.clone()),
+        );
+        sleep(Duration::from_millis(600)).await;
+        ha.stop();
+        hb.stop();
+        timeout(Duration::from_secs(1), async {
+            ha.stopped().await;
+            hb.stopped().await;
+        })
+        .await
+        .expect("streams did not stop");
+
+        let (sa, sb) = (ha.stats(), hb.stats());
+        assert!((20..=40).contains(&sa.packets_sent), "{sa:?}");
+        assert_eq!(sa.bytes_sent, sa.packets_sent * 160);
+        assert!(sb.packets_received >= 20, "{sb:?}");
+        assert!(sa.packets_received >= 20, "B sends silence back: {sa:?}");
+        assert_eq!((sb.lost, sb.dropped, sb.late), (0, 0, 0), "{sb:?}");
+        assert_eq!(sb.remote_addr, Some(a_addr));
+
+        let (samples, rate) = read_wav_mono(&wav).unwrap();
+        assert_eq!(rate, 8000);
+        let secs = samples.len() as f32 / 8000.0;
+        assert!((0.4..=0.8).contains(&secs), "{codec:?}: {secs} s");
+        let f = dominant_frequency(&samples, rate).unwrap();
+        assert!((f - 1000.0).abs() <= 20.0, "{codec:?}: {f} Hz");
+        let db = rms_dbfs(&samples);
+        assert!((-17.0..=-13.0).contains(&db), "{codec:?}: {db} dBFS");
+    }
+}
+
+#[tokio::test]
+async fn replies_go_to_where_the_peer_sends_from() {
+    let ours = AudioStream::bind(LO).await.unwrap();
+    let our_addr = ours.local_addr();
+    // The SDP said `sdp_sock`; the peer actually sends from `peer_sock`.
+    let sdp_sock = UdpSocket::bind((LO, 0)).await.unwrap();
+    let peer_sock = UdpSocket::bind((LO, 0)).await.unwrap();
+    let h = ours.start(
+        negotiated(sdp_sock.local_addr().unwrap(), Codec::Pcmu),
+        SourceSpec::Tone(440.0),
+        SinkSpec::Null,
+    );
+    // Before latching, RTP goes to the SDP address.
+    let (pt, _, from) = recv_rtp(&sdp_sock).await;
+    assert_eq!((pt, from), (0, our_addr));
+
+    let mut sender = RtpSender::new();
+    let mut pkt = Vec::new();
+    sender.packet(0, &[0xFF; 160], 160, &mut pkt);
+    peer_sock.send_to(&pkt, our_addr).await.unwrap();
+    let (pt, payload, from) = recv_rtp(&peer_sock).await;
+    assert_eq!((pt, payload.len(), from), (0, 160, our_addr));
+    let st = h.stats();
+    assert!(st.latched);
+    assert_eq!(st.remote_addr, Some(peer_sock.local_addr().unwrap()));
+
+    // A re-offer with a new address drops the latch until the peer's RTP shows up again.
+    let moved = UdpSocket::bind((LO, 0)).await.unwrap();
+    h.update(negotiated(moved.local_addr().unwrap(), Codec::Pcmu));
+    let (_, _, from) = recv_rtp(&moved).await;
+    assert_eq!(from, our_addr);
+    h.stop();
+    h.stopped().await;
+}
+
+#[tokio::test]
+async fn garbage_and_unknown_payload_types_are_dropped_and_counted() {
+    let ours = AudioStream::bind(LO).await.unwrap();
+    let our_addr = ours.local_addr();
+    let peer = UdpSocket::bind((LO, 0)).await.unwrap();
+    let unused = UdpSocket::bind((LO, 0)).await.unwrap();
+    let h = ours.start(
+        negotiated(unused.local_addr().unwrap(), Codec::Pcma),
+        SourceSpec::Silence,
+        SinkSpec::Null,
+    );
+    let mut sender = RtpSender::new();
+    let mut pkt = Vec::new();
+    peer.send_to(b"hello", our_addr).await.unwrap(); // too short
+    peer.send_to(&[0x40; 40], our_addr).await.unwrap(); // version 1
+    peer.send_to(&[0u8; 2000], our_addr).await.unwrap(); // version 0, big
+    sender.packet(0, &[0; 160], 160, &mut pkt); // PCMU while PCMA was negotiated
+    peer.send_to(&pkt, our_addr).await.unwrap();
+    sender.packet(8, &[0xD5; 1400], 1400, &mut pkt); // oversized payload
+    peer.send_to(&pkt, our_addr).await.unwrap();
+    sender.packet(101, &[1, 0, 0, 160], 0, &mut pkt); // telephone-event
+    peer.send_to(&pkt, our_addr).await.unwrap();
+    sender.packet(8, &[0xD5; 160], 160, &mut pkt); // good
+    peer.send_to(&pkt, our_addr).await.unwrap();
+    peer.send_to(&pkt, our_addr).await.unwrap(); // duplicate
+    sleep(Duration::from_millis(100)).await;
+    let st = h.stats();
+    assert_eq!(st.dropped, 5, "{st:?}");
+    assert_eq!(st.telephone_events, 1, "{st:?}");
+    assert_eq!(st.packets_received, 3, "{st:?}");
+    assert_eq!(st.late, 1, "{st:?}");
+    assert_eq!(st.lost, 0, "{st:?}");
+    // Only valid RTP latches: replies now go to the peer.
+    assert_eq!(st.remote_addr, Some(peer.local_addr().unwrap()));
+    h.stop();
+    h.stopped().await;
+}
+
+#[tokio::test]
+async fn hold_stops_sending_and_mute_sends_silence() {
+    let ours = AudioStream::bind(LO).await.unwrap();
+    let peer = UdpSocket::bind((LO, 0)).await.unwrap();
+    let peer_addr = peer.local_addr().unwrap();
+    let h = ours.start(
+        negotiated(peer_addr, Codec::Pcmu),
+        SourceSpec::Tone(440.0),
+        SinkSpec::Null,
+    );
+    let (_, payload, _) = recv_rtp(&peer).await;
+    assert!(payload.iter().any(|&b| b != 0xFF), "tone is not silence");
+
+    h.set_muted(true);
+    sleep(Duration::from_millis(60)).await;
+    let mut buf = [0u8; 2048];
+    while peer.try_recv_from(&mut buf).is_ok() {}
+    let (_, payload, _) = recv_rtp(&peer).await;
+    assert!(
+        payload.iter().all(|&b| b == 0xFF),
+        "muted PCMU frames are silence"
+    );
+    h.set_muted(false);
+
+    // Peer puts us on hold: we only receive.
+    let mut held = negotiated(peer_addr, Codec::Pcmu);
+    held.local_direction = Direction::RecvOnly;
+    held.remote_direction = Direction::SendOnly;
+    h.update(held);
+    sleep(Duration::from_millis(60)).await;
+    let sent = h.stats().packets_sent;
+    sleep(Duration::from_millis(200)).await;
+    assert_eq!(h.stats().packets_sent, sent, "no RTP while on hold");
+
+    // Resume; the first packet after the pause carries the marker bit.
+    while peer.try_recv_from(&mut buf).is_ok() {}
+    h.update(negotiated(peer_addr, Codec::Pcmu));
+    let (n, _) = timeout(Duration::from_secs(1), peer.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(RtpPacket::parse(&buf[..n]).unwrap().header.marker);
+    h.stop();
+    h.stopped().await;
+}
+
+#[tokio::test]
+async fn gaps_in_the_peer_stream_are_filled_with_silence() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("gap.wav");
+    let ours = AudioStream::bind(LO).await.unwrap();
+    let our_addr = ours.local_addr();
+    let peer = UdpSocket::bind((LO, 0)).await.unwrap();
+    let h = ours.start(
+        negotiated(peer.local_addr().unwrap(), Codec::Pcmu),
+        SourceSpec::Silence,
+        SinkSpec::File(wav.clone()),
+    );
+    let mut sender = RtpSender::new();
+    let mut pkt = Vec::new();
+    sender.packet(0, &[0x80; 160], 160, &mut pkt);
+    peer.send_to(&pkt, our_addr).await.unwrap();
+    // Two packets lost.
+    let mut lost = Vec::new();
+    sender.packet(0, &[0x80; 160], 160, &mut lost);
+    sender.packet(0, &[0x80; 160], 160, &mut lost);
+    sender.packet(0, &[0x80; 160], 160, &mut pkt);
+    peer.send_to(&pkt, our_addr).await.unwrap();
+    sleep(Duration::from_millis(50)).await;
+    h.stop();
+    h.stopped().await;
+    assert_eq!(h.stats().lost, 2);
+    let (samples, _) = read_wav_mono(&wav).unwrap();
+    assert_eq!(samples.len(), 4 * 160);
+    assert!(samples[160..480].iter().all(|&s| s == 0));
+    assert!(samples[..160].iter().all(|&s| s == 32124));
+}
