@@ -321,6 +321,10 @@ impl Task {
         let h = packet.header;
         let is_event = Some(h.payload_type) == self.neg.telephone_event;
         if h.payload_type != self.neg.payload_type && !is_event {
+            // e.g. comfort noise (PT 13) from the peer: it still uses up sequence numbers.
+            if self.playout.ssrc == Some(h.ssrc) {
+                self.track_sequence(&h);
+            }
             return self.drop_packet(from, "unknown payload type");
         }
         if self.latched != Some(from) {

@@ -236,3 +236,30 @@ async fn gaps_in_the_peer_stream_are_filled_with_silence() {
     assert!(samples[160..480].iter().all(|&s| s == 0));
     assert!(samples[..160].iter().all(|&s| s == 32124));
 }
+
+#[tokio::test]
+async fn other_payload_types_of_the_peer_stream_do_not_count_as_loss() {
+    let ours = AudioStream::bind(LO).await.unwrap();
+    let our_addr = ours.local_addr();
+    let peer = UdpSocket::bind((LO, 0)).await.unwrap();
+    let h = ours.start(
+        negotiated(peer.local_addr().unwrap(), Codec::Pcmu),
+        SourceSpec::Silence,
+        SinkSpec::Null,
+    );
+    let mut sender = RtpSender::new();
+    let mut pkt = Vec::new();
+    for pt in [0, 13, 0] {
+        sender.packet(pt, &[0xFF; 160], 160, &mut pkt);
+        peer.send_to(&pkt, our_addr).await.unwrap();
+    }
+    sleep(Duration::from_millis(50)).await;
+    let st = h.stats();
+    assert_eq!(
+        (st.packets_received, st.dropped, st.lost),
+        (2, 1, 0),
+        "{st:?}"
+    );
+    h.stop();
+    h.stopped().await;
+}
