@@ -28,6 +28,7 @@ pub mod baresip;
 pub mod baresip_ctrl;
 mod error;
 pub mod kamailio;
+pub mod linphone;
 pub mod loopback;
 pub mod paths;
 mod port;
@@ -41,6 +42,7 @@ pub use baresip::{Baresip, BaresipAudio, BaresipOptions, Recording, TracedMessag
 pub use baresip_ctrl::BaresipEvent;
 pub use error::TestbedError;
 pub use kamailio::{Algorithm, Kamailio, KamailioOptions, DEFAULT_LIFETIME, USERS};
+pub use linphone::{Linphone, LinphoneOptions};
 pub use port::free_port;
 pub use sipp::{Sipp, SippOutcome, SippProcess};
 pub use tools::{require_tools, skip_e2e, which};
