@@ -87,6 +87,10 @@ pub enum EndpointEvent {
     TransportError {
         id: TransactionId,
     },
+    /// A transaction of the application's is gone (its id will not appear again).
+    Terminated {
+        id: TransactionId,
+    },
 }
 
 /// What the endpoint dropped or answered on its own.
@@ -332,8 +336,12 @@ impl Endpoint {
                 self.on_failure(now, id, RequestFailure::Transport)
             }
             TransactionEvent::Terminated { id } => {
-                if let TransactionId::Client(id) = id {
-                    self.register_txs.remove(&id);
+                let ours = match id {
+                    TransactionId::Client(client) => self.register_txs.remove(&client).is_some(),
+                    TransactionId::Server(_) => false,
+                };
+                if !ours && self.deliver_calls {
+                    self.events.push_back(EndpointEvent::Terminated { id });
                 }
             }
             TransactionEvent::IncomingRequest {

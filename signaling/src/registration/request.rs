@@ -8,9 +8,10 @@ use bytes::Bytes;
 use std::net::{IpAddr, SocketAddr};
 
 /// Methods we accept, advertised in REGISTER, OPTIONS answers and 405s.
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
-/// Option tags we support (RFC 3327 Path needs nothing from a UA but saying so).
-pub const SUPPORTED: &str = "path";
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK, REFER, NOTIFY";
+/// Option tags we support (RFC 3262, 4028, 3891; RFC 3327 Path needs nothing from a UA
+/// but saying so).
+pub const SUPPORTED: &str = "100rel, timer, replaces, path";
 
 /// What changes from one REGISTER to the next.
 pub(super) struct RegisterParams {

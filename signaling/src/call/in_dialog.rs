@@ -1,0 +1,670 @@
+//! Requests inside a call's dialog, both ways: hang-up (BYE/CANCEL), re-offers (re-INVITE,
+//! UPDATE) for hold and session refresh, DTMF by INFO, OPTIONS, and transfer (REFER and its
+//! NOTIFYs).
+
+use super::dtmf::{dtmf_relay_body, is_dtmf_digit, parse_dtmf_relay};
+use super::reason::{EndKind, EndReason};
+use super::session_timer::{self, UasTimer};
+use super::ua::{sipfrag_status, Pending2xx, Phase, Purpose, UserAgent, ALLOW, SUPPORTED};
+use super::{CallDirection, CallError, CallEvent, CallHandle};
+use crate::message::typed::{CSeq, Event, ReferTo, SessionExpires, SubscriptionState};
+use crate::message::{HeaderName, Method, Request, Response, SipStr, Uri};
+use crate::transaction::{response_to, ClientTransactionId, ServerTransactionId};
+use bytes::Bytes;
+use std::time::Instant;
+use tracing::debug;
+
+impl UserAgent {
+    /// Hangs up: CANCEL while an outbound call rings, decline an inbound one that rings,
+    /// BYE once answered. The call ends for the application at once.
+    pub fn hangup(&mut self, now: Instant, handle: CallHandle) -> Result<(), CallError> {
+        let call = self.visible_call(handle)?;
+        let reason = EndReason::new(EndKind::LocalHangup, None, "hung up here");
+        match (call.direction, call.phase) {
+            (CallDirection::Outbound, Phase::Calling | Phase::Early) => {
+                self.end_call(handle, reason, true);
+                self.cancel(now, handle);
+            }
+            (CallDirection::Inbound, Phase::Early) => return self.reject(now, handle, 603),
+            _ => self.send_bye(now, handle, reason),
+        }
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Sends a new offer (hold, resume, codec change) in a re-INVITE.
+    pub fn reinvite(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        sdp: Bytes,
+    ) -> Result<(), CallError> {
+        let call = self.visible_call(handle)?;
+        if call.phase != Phase::Established {
+            return Err(CallError::InvalidState {
+                state: call.phase.name(),
+            });
+        }
+        if call.reoffer_out.is_some() || call.reoffer_in.is_some() || call.pending_2xx.is_some() {
+            return Err(CallError::OfferPending);
+        }
+        call.local_sdp = Some(sdp.clone());
+        let timer = call.session_timer;
+        let tx = self.send_in_dialog(now, handle, Purpose::Reinvite, Method::Invite, |r| {
+            r.headers.push(HeaderName::Allow, ALLOW);
+            r.headers.push(HeaderName::Supported, SUPPORTED);
+            if let Some(t) = timer {
+                r.headers.push_typed(&SessionExpires::new(
+                    t.interval,
+                    Some(if t.we_refresh {
+                        crate::message::typed::Refresher::Uac
+                    } else {
+                        crate::message::typed::Refresher::Uas
+                    }),
+                ));
+            }
+            r.headers.push(HeaderName::ContentType, "application/sdp");
+            r.body = sdp;
+        });
+        if let Some(call) = self.calls.get_mut(&handle) {
+            call.reoffer_out = tx;
+        }
+        self.pump(now);
+        tx.map(|_| ()).ok_or(CallError::Internal(
+            "the re-INVITE could not be sent".into(),
+        ))
+    }
+
+    /// Answers the far end's re-offer ([`CallEvent::RemoteReoffer`]) with our SDP.
+    pub fn answer_reoffer(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        sdp: Bytes,
+    ) -> Result<(), CallError> {
+        let ctx = self.local_context();
+        let t1 = self.endpoint.transactions().timer_config().t1;
+        let settings = self.config.settings;
+        let call = self.visible_call(handle)?;
+        let Some((tx, request)) = call.reoffer_in.take() else {
+            return Err(CallError::InvalidState {
+                state: "without a pending re-offer",
+            });
+        };
+        let mut ok = response_to(&request, 200, "OK", Some(&call.dialog.local_tag));
+        ok.headers.push(HeaderName::Contact, ctx.contact.as_str());
+        ok.headers.push(HeaderName::Allow, ALLOW);
+        ok.headers.push(HeaderName::Supported, SUPPORTED);
+        if let UasTimer::Use(timer, se, require) = session_timer::negotiate_uas(&request, &settings)
+        {
+            ok.headers.push_typed(&se);
+            if require {
+                ok.headers.push(HeaderName::Require, "timer");
+            }
+            call.session_timer = Some(timer);
+            call.session_deadline = Some(timer.deadline(now));
+        } else if let Some(timer) = call.session_timer {
+            call.session_deadline = Some(timer.deadline(now));
+        }
+        ok.headers.push(HeaderName::ContentType, "application/sdp");
+        ok.body = sdp.clone();
+        call.local_sdp = Some(sdp);
+        if request.method == Method::Invite {
+            call.pending_2xx = Some(Pending2xx {
+                tx,
+                response: ok.clone(),
+                cseq: request.cseq().map(|c| c.seq).unwrap_or(0),
+                next: now + t1,
+                interval: t1,
+                give_up: now + t1 * 64,
+                offer_in_2xx: request.body.is_empty(),
+            });
+        }
+        self.respond(now, tx, ok);
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Refuses the far end's re-offer (488 when the SDP does not fit); the call goes on.
+    pub fn reject_reoffer(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        status: u16,
+        reason: &str,
+    ) -> Result<(), CallError> {
+        let call = self.visible_call(handle)?;
+        let Some((tx, request)) = call.reoffer_in.take() else {
+            return Err(CallError::InvalidState {
+                state: "without a pending re-offer",
+            });
+        };
+        let tag = call.dialog.local_tag.clone();
+        let mut response = response_to(&request, status, reason, Some(&tag));
+        response.headers.push(
+            HeaderName::Warning,
+            format!("399 softphone \"{}\"", reason.replace('"', "'")),
+        );
+        self.respond(now, tx, response);
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Sends DTMF digits by SIP INFO (`application/dtmf-relay`), one request per digit.
+    pub fn send_dtmf_info(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        digits: &str,
+        duration_ms: u32,
+    ) -> Result<(), CallError> {
+        let call = self.visible_call(handle)?;
+        if call.phase != Phase::Established {
+            return Err(CallError::InvalidState {
+                state: call.phase.name(),
+            });
+        }
+        for digit in digits.chars().filter(|c| is_dtmf_digit(*c)) {
+            self.send_in_dialog(now, handle, Purpose::Info, Method::Info, |r| {
+                r.headers
+                    .push(HeaderName::ContentType, "application/dtmf-relay");
+                r.body = Bytes::from(dtmf_relay_body(digit, duration_ms));
+            });
+        }
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Transfers the far end (REFER, RFC 3515): blind to `target`, or attended when
+    /// `replaces` names our consultation call with the target (RFC 3891).
+    pub fn refer(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        target: Uri,
+        replaces: Option<CallHandle>,
+    ) -> Result<(), CallError> {
+        let replaces_param = match replaces {
+            Some(other) => {
+                let consult = self.visible_call(other)?;
+                if consult.phase != Phase::Established {
+                    return Err(CallError::InvalidState {
+                        state: consult.phase.name(),
+                    });
+                }
+                let d = &consult.dialog;
+                let value = format!(
+                    "{};to-tag={};from-tag={}",
+                    d.call_id,
+                    d.remote_tag.as_deref().unwrap_or_default(),
+                    d.local_tag
+                );
+                Some(escape_uri_header(&value))
+            }
+            None => None,
+        };
+        let aor = format!("<sip:{}@{}>", self.config.user, self.config.domain);
+        let call = self.visible_call(handle)?;
+        if call.phase != Phase::Established {
+            return Err(CallError::InvalidState {
+                state: call.phase.name(),
+            });
+        }
+        if call.refer_out {
+            return Err(CallError::InvalidState {
+                state: "already transferring",
+            });
+        }
+        call.refer_out = true;
+        let refer_to = match replaces_param {
+            Some(r) => format!("<{target}?Replaces={r}>"),
+            None => format!("<{target}>"),
+        };
+        self.send_in_dialog(now, handle, Purpose::Refer, Method::Refer, |r| {
+            r.headers.push(HeaderName::ReferTo, refer_to);
+            r.headers.push(HeaderName::ReferredBy, aor);
+        });
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Tells the referrer how the call it asked for went (NOTIFY with a sipfrag, RFC 3515
+    /// §2.4.4); a final status ends the subscription.
+    pub fn notify_transfer(&mut self, now: Instant, handle: CallHandle, status: u16, reason: &str) {
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return;
+        };
+        let Some(cseq) = call.refer_in else {
+            return;
+        };
+        if status >= 200 {
+            call.refer_in = None;
+        }
+        let state = if status >= 200 {
+            "terminated;reason=noresource".to_owned()
+        } else {
+            "active;expires=60".to_owned()
+        };
+        let body = format!("SIP/2.0 {status} {reason}\r\n");
+        self.send_in_dialog(now, handle, Purpose::Notify, Method::Notify, |r| {
+            r.headers
+                .push(HeaderName::Event, format!("refer;id={cseq}"));
+            r.headers.push(HeaderName::SubscriptionState, state);
+            r.headers
+                .push(HeaderName::ContentType, "message/sipfrag;version=2.0");
+            r.body = Bytes::from(body);
+        });
+        self.pump(now);
+    }
+
+    pub(super) fn on_in_dialog_request(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        tx: ServerTransactionId,
+        request: Request,
+    ) {
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return;
+        };
+        let tag = call.dialog.local_tag.clone();
+        // CSeq must grow (§12.2.2); an older one is a stray retransmission.
+        let cseq = request
+            .headers
+            .typed::<CSeq>()
+            .ok()
+            .flatten()
+            .map(|c| c.seq)
+            .unwrap_or(0);
+        if request.method != Method::Ack {
+            if let Some(last) = call.dialog.remote_cseq {
+                if cseq < last && request.method != Method::Prack {
+                    self.reply(now, tx, &request, 500, "Server Internal Error", Some(&tag));
+                    return;
+                }
+            }
+            call.dialog.remote_cseq = Some(cseq);
+        }
+        match request.method {
+            Method::Bye => {
+                self.reply(now, tx, &request, 200, "OK", Some(&tag));
+                let call = self.calls.get_mut(&handle).expect("found above");
+                if let Some(uas) = call.uas.take() {
+                    if call.phase == Phase::Early {
+                        let terminated =
+                            response_to(&uas.request, 487, "Request Terminated", Some(&tag));
+                        self.respond(now, uas.tx, terminated);
+                    }
+                }
+                self.end_call(
+                    handle,
+                    EndReason::new(EndKind::RemoteHangup, None, "the other party hung up"),
+                    false,
+                );
+            }
+            Method::Invite | Method::Update => self.on_reoffer(now, handle, tx, request),
+            Method::Info => {
+                let ct = request
+                    .headers
+                    .get(&HeaderName::ContentType)
+                    .map(|c| c.to_string())
+                    .unwrap_or_default();
+                match parse_dtmf_relay(&ct, &request.body) {
+                    Some((digit, duration_ms)) => {
+                        self.reply(now, tx, &request, 200, "OK", Some(&tag));
+                        self.emit(CallEvent::Dtmf {
+                            call: handle,
+                            digit,
+                            duration_ms,
+                        });
+                    }
+                    None if request.body.is_empty() => {
+                        self.reply(now, tx, &request, 200, "OK", Some(&tag))
+                    }
+                    None => {
+                        self.reply(now, tx, &request, 415, "Unsupported Media Type", Some(&tag))
+                    }
+                }
+            }
+            Method::Options => {
+                let mut ok = response_to(&request, 200, "OK", Some(&tag));
+                ok.headers.push(HeaderName::Allow, ALLOW);
+                ok.headers.push(HeaderName::Accept, "application/sdp");
+                ok.headers.push(HeaderName::Supported, SUPPORTED);
+                self.respond(now, tx, ok);
+            }
+            Method::Prack => self.on_prack(now, handle, tx, request),
+            Method::Notify => self.on_notify(now, handle, tx, request),
+            Method::Refer => self.on_refer(now, handle, tx, request),
+            _ => {
+                let mut response = response_to(&request, 405, "Method Not Allowed", Some(&tag));
+                response.headers.push(HeaderName::Allow, ALLOW);
+                self.respond(now, tx, response);
+            }
+        }
+    }
+
+    /// A re-INVITE or UPDATE from the far end: a new offer, a request for one, or (UPDATE
+    /// without SDP) a session refresh.
+    fn on_reoffer(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        tx: ServerTransactionId,
+        request: Request,
+    ) {
+        let call = self.calls.get_mut(&handle).expect("caller checked");
+        let tag = call.dialog.local_tag.clone();
+        if call.phase != Phase::Established && request.method == Method::Invite {
+            self.reply(now, tx, &request, 491, "Request Pending", Some(&tag));
+            return;
+        }
+        // Glare (§14.2): our own offer is outstanding.
+        if call.reoffer_out.is_some() || call.reoffer_in.is_some() || call.pending_2xx.is_some() {
+            self.reply(now, tx, &request, 491, "Request Pending", Some(&tag));
+            return;
+        }
+        if let UasTimer::TooSmall(min_se) =
+            session_timer::negotiate_uas(&request, &self.config.settings)
+        {
+            let mut response = response_to(&request, 422, "Session Interval Too Small", Some(&tag));
+            response.headers.push(HeaderName::MinSe, min_se.to_string());
+            self.respond(now, tx, response);
+            return;
+        }
+        call.dialog.refresh_target(&request.headers);
+        let has_sdp = !request.body.is_empty();
+        if request.method == Method::Update && !has_sdp {
+            // A session refresh (RFC 4028 §10): no offer/answer.
+            let mut ok = response_to(&request, 200, "OK", Some(&tag));
+            if let UasTimer::Use(timer, se, require) =
+                session_timer::negotiate_uas(&request, &self.config.settings)
+            {
+                ok.headers.push_typed(&se);
+                if require {
+                    ok.headers.push(HeaderName::Require, "timer");
+                }
+                call.session_timer = Some(timer);
+            }
+            if let Some(timer) = call.session_timer {
+                call.session_deadline = Some(timer.deadline(now));
+            }
+            self.respond(now, tx, ok);
+            return;
+        }
+        let offer = has_sdp.then(|| request.body.clone());
+        call.reoffer_in = Some((tx, request));
+        self.emit(CallEvent::RemoteReoffer {
+            call: handle,
+            offer,
+        });
+    }
+
+    fn on_notify(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        tx: ServerTransactionId,
+        request: Request,
+    ) {
+        let tag = self.calls[&handle].dialog.local_tag.clone();
+        let event = request.headers.typed::<Event>().ok().flatten();
+        if !event
+            .as_ref()
+            .is_some_and(|e| e.package.eq_ignore_ascii_case("refer"))
+        {
+            self.reply(now, tx, &request, 489, "Bad Event", Some(&tag));
+            return;
+        }
+        self.reply(now, tx, &request, 200, "OK", Some(&tag));
+        let terminated = request
+            .headers
+            .typed::<SubscriptionState>()
+            .ok()
+            .flatten()
+            .is_some_and(|s| s.is_terminated());
+        let Some(status) = sipfrag_status(&request.body) else {
+            return;
+        };
+        let done = status >= 200 || terminated;
+        self.emit(CallEvent::TransferProgress {
+            call: handle,
+            status,
+            done,
+        });
+        if done {
+            if let Some(call) = self.calls.get_mut(&handle) {
+                call.refer_out = false;
+            }
+            if (200..300).contains(&status)
+                && self
+                    .calls
+                    .get(&handle)
+                    .is_some_and(|c| c.phase == Phase::Established)
+            {
+                self.send_bye(
+                    now,
+                    handle,
+                    EndReason::new(
+                        EndKind::Transferred,
+                        Some(status),
+                        "the call was transferred",
+                    ),
+                );
+            }
+        }
+    }
+
+    fn on_refer(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        tx: ServerTransactionId,
+        request: Request,
+    ) {
+        let tag = self.calls[&handle].dialog.local_tag.clone();
+        let refer_to = match request.headers.typed::<ReferTo>() {
+            Ok(Some(r)) => r,
+            _ => {
+                self.reply(now, tx, &request, 400, "Missing Refer-To", Some(&tag));
+                return;
+            }
+        };
+        if self.calls[&handle].phase != Phase::Established {
+            self.reply(now, tx, &request, 603, "Decline", Some(&tag));
+            return;
+        }
+        let replaces = refer_to
+            .0
+            .uri
+            .as_sip()
+            .and_then(|s| s.header("Replaces"))
+            .map(unescape_uri_header);
+        let mut target = refer_to.0.uri.clone();
+        if let Some(sip) = target.as_sip_mut() {
+            sip.headers = None;
+        }
+        let cseq = request.cseq().map(|c| c.seq).unwrap_or(0);
+        self.reply(now, tx, &request, 202, "Accepted", Some(&tag));
+        if let Some(call) = self.calls.get_mut(&handle) {
+            call.refer_in = Some(cseq);
+        }
+        self.notify_transfer(now, handle, 100, "Trying");
+        self.emit(CallEvent::TransferRequested {
+            call: handle,
+            target,
+            replaces,
+        });
+    }
+
+    /// Responses to BYE, CANCEL, INFO, PRACK, REFER, NOTIFY and UPDATE.
+    pub(super) fn on_other_response(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        purpose: Purpose,
+        tx: ClientTransactionId,
+        response: Response,
+    ) {
+        let status = response.status;
+        if status < 200 {
+            return;
+        }
+        // Credentials asked for an in-dialog request: send it again with them, once or twice.
+        if matches!(status, 401 | 407) && purpose != Purpose::Cancel {
+            let retries = self.calls.get(&handle).map_or(u8::MAX, |c| c.auth_retries);
+            if retries < 2 {
+                if let Some(mut request) = self.endpoint.transactions().client_request(tx).cloned()
+                {
+                    if self.auth.authorize(&mut request, &response).is_ok() {
+                        let ctx = self.local_context();
+                        let proxy = self.config.proxy;
+                        if let Some(call) = self.calls.get_mut(&handle) {
+                            call.auth_retries += 1;
+                            call.dialog.local_cseq += 1;
+                            let method = request.method.clone();
+                            request
+                                .headers
+                                .set_typed(&CSeq::new(call.dialog.local_cseq, method));
+                            request
+                                .headers
+                                .set(HeaderName::Via, SipStr::from(ctx.via()));
+                            let dest = call.dialog.next_hop(proxy);
+                            self.send(now, handle, purpose, request, dest);
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        match purpose {
+            Purpose::Refer if status >= 300 => {
+                if let Some(call) = self.calls.get_mut(&handle) {
+                    call.refer_out = false;
+                }
+                self.emit(CallEvent::TransferProgress {
+                    call: handle,
+                    status,
+                    done: true,
+                });
+            }
+            Purpose::Update if status >= 300 => {
+                if matches!(status, 481 | 408) {
+                    self.send_bye(
+                        now,
+                        handle,
+                        EndReason::new(EndKind::Network, Some(status), "the far end lost the call"),
+                    );
+                }
+            }
+            Purpose::Update => {
+                if let Some(call) = self.calls.get_mut(&handle) {
+                    if let Some(timer) =
+                        session_timer::from_uac_response(&response).or(call.session_timer)
+                    {
+                        call.session_timer = Some(timer);
+                        call.session_deadline = Some(timer.deadline(now));
+                    }
+                }
+            }
+            _ => debug!(call = %handle, ?purpose, status, "in-dialog response"),
+        }
+    }
+
+    /// The session timer fired: refresh (UPDATE when the far end allows it, else re-INVITE
+    /// with our last SDP), or hang up when the far end failed to refresh (RFC 4028 §10).
+    pub(super) fn on_session_timer(&mut self, now: Instant, handle: CallHandle) {
+        let Some(call) = self.calls.get(&handle) else {
+            return;
+        };
+        let Some(timer) = call.session_timer else {
+            return;
+        };
+        if !timer.we_refresh {
+            self.send_bye(
+                now,
+                handle,
+                EndReason::new(
+                    EndKind::SessionExpired,
+                    None,
+                    "the session expired: the far end stopped refreshing it",
+                ),
+            );
+            return;
+        }
+        let se = SessionExpires::new(
+            timer.interval,
+            Some(if call.direction == CallDirection::Outbound {
+                crate::message::typed::Refresher::Uac
+            } else {
+                crate::message::typed::Refresher::Uas
+            }),
+        );
+        if call.peer_allows_update || call.reoffer_out.is_some() || call.local_sdp.is_none() {
+            self.send_in_dialog(now, handle, Purpose::Update, Method::Update, |r| {
+                r.headers.push(HeaderName::Supported, SUPPORTED);
+                r.headers.push_typed(&se);
+            });
+        } else {
+            let sdp = call.local_sdp.clone().unwrap_or_default();
+            let tx = self.send_in_dialog(now, handle, Purpose::Reinvite, Method::Invite, |r| {
+                r.headers.push(HeaderName::Supported, SUPPORTED);
+                r.headers.push_typed(&se);
+                r.headers.push(HeaderName::ContentType, "application/sdp");
+                r.body = sdp;
+            });
+            // A refresh is not the application's re-offer: its answer raises no event.
+            let _ = tx;
+        }
+        // Until the refresh is answered, watch for expiry.
+        if let Some(call) = self.calls.get_mut(&handle) {
+            call.session_deadline = Some(now + timer.expire_after() - timer.refresh_after());
+        }
+    }
+}
+
+/// Escapes a header value for use inside a URI's `?name=value` (RFC 3261 §25.1 hnv-unreserved).
+fn escape_uri_header(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 16);
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.!~*'()[]/?:+$".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Undoes `%XX` escapes in a URI header value.
+fn unescape_uri_header(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&value[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_round_trips_through_uri_escaping() {
+        let value = "abc@127.0.0.1;to-tag=12;from-tag=34";
+        let escaped = escape_uri_header(value);
+        assert_eq!(escaped, "abc%40127.0.0.1%3Bto-tag%3D12%3Bfrom-tag%3D34");
+        assert_eq!(unescape_uri_header(&escaped), value);
+        assert_eq!(unescape_uri_header("100%"), "100%");
+    }
+}

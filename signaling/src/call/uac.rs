@@ -1,0 +1,470 @@
+//! Outbound calls (UAC): the INVITE, its challenges, provisional responses (with PRACK for
+//! reliable ones), the 2xx and its ACK, CANCEL, and failures.
+
+use super::dialog::{set_via, via_with_branch, Dialog};
+use super::reason::{EndKind, EndReason};
+use super::session_timer;
+use super::ua::{Call, Phase, Purpose, UacInvite, UserAgent, ALLOW, SUPPORTED};
+use super::{CallDirection, CallError, CallEvent, CallHandle};
+use crate::message::typed::{CSeq, NameAddr, RAck, RSeq, SessionExpires};
+use crate::message::{HeaderName, Method, Request, Response, SipStr, Uri};
+use crate::transaction::{new_branch, ClientTransactionId};
+use bytes::Bytes;
+use rand::Rng;
+use std::time::Instant;
+use tracing::debug;
+
+/// How many times one request is re-sent with new credentials.
+const MAX_AUTH_ATTEMPTS: u8 = 2;
+
+/// Extra headers of a call we place for a transfer.
+#[derive(Debug, Clone, Default)]
+pub struct DialOptions {
+    /// `Replaces` (RFC 3891): the dialog at the target this call replaces.
+    pub replaces: Option<String>,
+    /// `Referred-By` (RFC 3892).
+    pub referred_by: Option<String>,
+}
+
+impl UserAgent {
+    /// Places a call to `target` with our SDP `offer`. The INVITE goes to the outbound proxy.
+    pub fn dial(
+        &mut self,
+        now: Instant,
+        target: Uri,
+        offer: Bytes,
+        options: DialOptions,
+    ) -> Result<CallHandle, CallError> {
+        if !matches!(target, Uri::Sip(_) | Uri::Tel(_)) {
+            return Err(CallError::BadTarget {
+                target: target.to_string(),
+                reason: "only sip:, sips: and tel: addresses can be called".into(),
+            });
+        }
+        let handle = self.new_handle();
+        let local_tag = self.new_tag();
+        let call_id = format!(
+            "{:016x}{:08x}@{}",
+            self.rng.random::<u64>(),
+            self.rng.random::<u32>(),
+            self.config.local_addr.ip()
+        );
+        let mut local = NameAddr::new(
+            Uri::parse(&format!("sip:{}@{}", self.config.user, self.config.domain))
+                .map_err(|e| CallError::Internal(format!("our own address does not parse: {e}")))?,
+        );
+        if let Some(name) = &self.config.display_name {
+            local = local.with_display_name(name.as_str());
+        }
+        let remote = NameAddr::new(target);
+        let dialog = Dialog::uac(call_id, local_tag, local, remote);
+        let ctx = self.local_context();
+        let mut request = dialog.request_with_cseq(Method::Invite, 1, &ctx);
+        request.headers.push(HeaderName::Allow, ALLOW);
+        request.headers.push(HeaderName::Supported, SUPPORTED);
+        let settings = self.config.settings;
+        if settings.session_expires > 0 {
+            request
+                .headers
+                .push_typed(&SessionExpires::new(settings.session_expires, None));
+            request
+                .headers
+                .push(HeaderName::MinSe, settings.min_se.to_string());
+        }
+        if let Some(replaces) = &options.replaces {
+            request
+                .headers
+                .push(HeaderName::Replaces, replaces.as_str());
+        }
+        if let Some(by) = &options.referred_by {
+            request.headers.push(HeaderName::ReferredBy, by.as_str());
+        }
+        request
+            .headers
+            .push(HeaderName::ContentType, "application/sdp");
+        request.body = offer.clone();
+
+        let mut call = Call::new(handle, CallDirection::Outbound, Phase::Calling, dialog);
+        call.local_sdp = Some(offer);
+        let proxy = self.config.proxy;
+        let Some(tx) = self.send(now, handle, Purpose::Invite, request.clone(), proxy) else {
+            return Err(CallError::Internal("the INVITE could not be sent".into()));
+        };
+        // The layer's copy carries the branch a CANCEL must repeat.
+        let request = self
+            .endpoint
+            .transactions()
+            .client_request(tx)
+            .cloned()
+            .unwrap_or(request);
+        call.uac = Some(UacInvite {
+            tx,
+            request,
+            auth_attempts: 0,
+            provisional: false,
+            cancel_wanted: false,
+            cancel_sent: false,
+            acked_rseq: None,
+        });
+        self.calls.insert(handle, call);
+        self.pump(now);
+        Ok(handle)
+    }
+
+    /// Cancels an outbound call that is not answered yet (§9.1): at once if a provisional
+    /// response arrived, else as soon as one does.
+    pub(super) fn cancel(&mut self, now: Instant, handle: CallHandle) {
+        let Some(uac) = self.calls.get_mut(&handle).and_then(|c| c.uac.as_mut()) else {
+            return;
+        };
+        uac.cancel_wanted = true;
+        if !uac.provisional || uac.cancel_sent {
+            return;
+        }
+        uac.cancel_sent = true;
+        let invite = uac.request.clone();
+        let mut cancel = Request {
+            method: Method::Cancel,
+            uri: invite.uri.clone(),
+            headers: Default::default(),
+            body: Bytes::new(),
+        };
+        for name in [
+            HeaderName::Via,
+            HeaderName::From,
+            HeaderName::To,
+            HeaderName::CallId,
+        ] {
+            if let Some(value) = invite.headers.get(&name) {
+                cancel.headers.push(name, value.clone());
+            }
+        }
+        cancel.headers.push(HeaderName::MaxForwards, "70");
+        let seq = invite.cseq().map(|c| c.seq).unwrap_or(1);
+        cancel.headers.push_typed(&CSeq::new(seq, Method::Cancel));
+        for route in invite.headers.get_all(&HeaderName::Route) {
+            cancel.headers.push(HeaderName::Route, route.clone());
+        }
+        let proxy = self.config.proxy;
+        self.send(now, handle, Purpose::Cancel, cancel, proxy);
+    }
+
+    pub(super) fn on_invite_response(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        tx: ClientTransactionId,
+        response: Response,
+    ) {
+        let status = response.status;
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return;
+        };
+        let current = call.uac.as_ref().is_some_and(|u| u.tx == tx);
+        match status {
+            100 => {}
+            101..=199 => {
+                if !current {
+                    return;
+                }
+                if let Some(uac) = &mut call.uac {
+                    uac.provisional = true;
+                }
+                let has_tag = response.to().is_ok_and(|t| t.0.tag().is_some());
+                if has_tag && call.phase != Phase::Ending {
+                    call.dialog.learn_from_response(&response);
+                    call.phase = Phase::Early;
+                }
+                self.prack_if_reliable(now, handle, &response);
+                let wants_cancel = self.calls[&handle]
+                    .uac
+                    .as_ref()
+                    .is_some_and(|u| u.cancel_wanted && !u.cancel_sent);
+                if wants_cancel {
+                    self.cancel(now, handle);
+                } else if self.calls[&handle].phase != Phase::Ending {
+                    let sdp = is_sdp(&response).then(|| response.body.clone());
+                    self.emit(CallEvent::Progress {
+                        call: handle,
+                        status,
+                        sdp,
+                    });
+                }
+            }
+            200..=299 => self.on_invite_2xx(now, handle, response),
+            _ => {
+                self.client_txs.remove(&tx);
+                if !current {
+                    return;
+                }
+                self.on_invite_failure(now, handle, response);
+            }
+        }
+    }
+
+    fn on_invite_2xx(&mut self, now: Instant, handle: CallHandle, response: Response) {
+        let cseq = response.cseq().map(|c| c.seq).unwrap_or(1);
+        let ctx = self.local_context();
+        let proxy = self.config.proxy;
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return;
+        };
+        // A retransmitted 2xx: send the same ACK again (§13.2.2.4).
+        let remote_tag = response
+            .to()
+            .ok()
+            .and_then(|t| t.0.tag().map(str::to_owned));
+        if let Some((acked, ack, dest)) = &call.last_ack {
+            if *acked == cseq && remote_tag == call.dialog.remote_tag {
+                let (dest, ack) = (*dest, ack.clone());
+                self.transmit(dest, ack);
+                return;
+            }
+            // A 2xx from another fork: acknowledge it and hang it up (§13.2.2.4).
+            let mut other = call.dialog.clone();
+            other.learn_from_response(&response);
+            self.ack_and_bye_fork(now, other, cseq);
+            return;
+        }
+        call.dialog.learn_from_response(&response);
+        let mut ack = call.dialog.request_with_cseq(Method::Ack, cseq, &ctx);
+        set_via(&mut ack, via_with_branch(&ctx, &new_branch(&mut self.rng)));
+        if let Some(uac) = &call.uac {
+            // The ACK carries the INVITE's credentials (§22.4... for proxies that check them).
+            for name in [HeaderName::Authorization, HeaderName::ProxyAuthorization] {
+                for value in uac.request.headers.get_all(&name) {
+                    ack.headers.push(name.clone(), value.clone());
+                }
+            }
+        }
+        let dest = call.dialog.next_hop(proxy);
+        call.last_ack = Some((cseq, ack.clone(), dest));
+        self.transmit(dest, ack);
+
+        let call = self
+            .calls
+            .get_mut(&handle)
+            .expect("the call was found above");
+        if call.phase == Phase::Ending {
+            // We hung up (CANCEL) but the far end answered first: end it properly.
+            call.phase = Phase::Established;
+            self.send_in_dialog(now, handle, Purpose::Bye, Method::Bye, |_| {});
+            if let Some(call) = self.calls.get_mut(&handle) {
+                call.phase = Phase::Ending;
+            }
+            return;
+        }
+        call.phase = Phase::Established;
+        call.peer_allows_update = allows(&response, "UPDATE");
+        if let Some(timer) = session_timer::from_uac_response(&response) {
+            call.session_timer = Some(timer);
+            call.session_deadline = Some(timer.deadline(now));
+        }
+        let sdp = is_sdp(&response).then(|| response.body.clone());
+        self.emit(CallEvent::Answered { call: handle, sdp });
+    }
+
+    fn ack_and_bye_fork(&mut self, now: Instant, mut fork: Dialog, cseq: u32) {
+        let ctx = self.local_context();
+        let proxy = self.config.proxy;
+        let mut ack = fork.request_with_cseq(Method::Ack, cseq, &ctx);
+        set_via(&mut ack, via_with_branch(&ctx, &new_branch(&mut self.rng)));
+        let dest = fork.next_hop(proxy);
+        self.transmit(dest, ack);
+        let bye = fork.request(Method::Bye, &ctx);
+        if let Err(error) = self.endpoint.send_request(now, bye, dest) {
+            debug!(%error, "could not hang up a forked answer");
+        }
+    }
+
+    fn on_invite_failure(&mut self, now: Instant, handle: CallHandle, response: Response) {
+        let status = response.status;
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return;
+        };
+        if call.phase == Phase::Ending {
+            self.calls.remove(&handle);
+            return;
+        }
+        let Some(uac) = call.uac.as_mut() else {
+            return;
+        };
+        // Answer a challenge, or a 422 asking for a longer session interval, with a new INVITE.
+        let mut retry: Option<Request> = None;
+        if matches!(status, 401 | 407) && uac.auth_attempts < MAX_AUTH_ATTEMPTS {
+            let mut request = uac.request.clone();
+            match self.auth.authorize(&mut request, &response) {
+                Ok(()) => retry = Some(request),
+                Err(error) => debug!(%error, "cannot answer the INVITE's challenge"),
+            }
+        } else if status == 422 {
+            if let Some(min_se) = session_timer::min_se_of(&response) {
+                let mut request = uac.request.clone();
+                request
+                    .headers
+                    .set_typed(&SessionExpires::new(min_se, None));
+                request.headers.set(HeaderName::MinSe, min_se.to_string());
+                retry = Some(request);
+            }
+        }
+        if let Some(mut request) = retry {
+            let uac = call.uac.as_mut().expect("checked above");
+            uac.auth_attempts += 1;
+            call.dialog.local_cseq += 1;
+            let seq = call.dialog.local_cseq;
+            request.headers.set_typed(&CSeq::new(seq, Method::Invite));
+            let ctx = self.local_context();
+            request
+                .headers
+                .set(HeaderName::Via, SipStr::from(ctx.via()));
+            let proxy = self.config.proxy;
+            if let Some(tx) = self.send(now, handle, Purpose::Invite, request.clone(), proxy) {
+                let request = self
+                    .endpoint
+                    .transactions()
+                    .client_request(tx)
+                    .cloned()
+                    .unwrap_or(request);
+                let uac = self.calls.get_mut(&handle).and_then(|c| c.uac.as_mut());
+                if let Some(uac) = uac {
+                    uac.tx = tx;
+                    uac.request = request;
+                    uac.provisional = false;
+                }
+                return;
+            }
+        }
+        let phrase = response.reason.to_string();
+        self.end_call(handle, EndReason::from_status(status, &phrase), false);
+    }
+
+    /// Sends PRACK for a reliable provisional response (RFC 3262 §4), once per RSeq.
+    fn prack_if_reliable(&mut self, now: Instant, handle: CallHandle, response: &Response) {
+        if !session_timer::requires(&response.headers, "100rel") {
+            return;
+        }
+        let Some(rseq) = response.headers.typed::<RSeq>().ok().flatten() else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return;
+        };
+        let Some(uac) = call.uac.as_mut() else {
+            return;
+        };
+        if uac.acked_rseq.is_some_and(|last| rseq.0 <= last) {
+            return; // a retransmission, already acknowledged
+        }
+        uac.acked_rseq = Some(rseq.0);
+        let cseq = response.cseq().map(|c| c.seq).unwrap_or(1);
+        let rack = RAck {
+            rseq: rseq.0,
+            cseq,
+            method: Method::Invite,
+        };
+        self.send_in_dialog(now, handle, Purpose::Prack, Method::Prack, |r| {
+            r.headers.push_typed(&rack);
+        });
+    }
+
+    pub(super) fn transmit(&mut self, dest: crate::net::Peer, request: Request) {
+        self.transmits.push_back(crate::net::Transmit {
+            dest,
+            bytes: request.to_bytes(),
+        });
+    }
+
+    /// A response to our re-INVITE.
+    pub(super) fn on_reinvite_response(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        tx: ClientTransactionId,
+        response: Response,
+    ) {
+        let status = response.status;
+        if status < 200 {
+            return;
+        }
+        self.client_txs.remove(&tx);
+        let cseq = response.cseq().map(|c| c.seq).unwrap_or(0);
+        let ctx = self.local_context();
+        let proxy = self.config.proxy;
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return;
+        };
+        if (200..300).contains(&status) {
+            call.dialog.refresh_target(&response.headers);
+            let mut ack = call.dialog.request_with_cseq(Method::Ack, cseq, &ctx);
+            set_via(&mut ack, via_with_branch(&ctx, &new_branch(&mut self.rng)));
+            let dest = call.dialog.next_hop(proxy);
+            call.last_ack = Some((cseq, ack.clone(), dest));
+            self.transmit(dest, ack);
+            let call = self.calls.get_mut(&handle).expect("found above");
+            let was_ours = call.reoffer_out == Some(tx);
+            call.reoffer_out = None;
+            if let Some(timer) = session_timer::from_uac_response(&response) {
+                call.session_timer = Some(timer);
+                call.session_deadline = Some(timer.deadline(now));
+            } else if let Some(timer) = call.session_timer {
+                call.session_deadline = Some(timer.deadline(now));
+            }
+            if was_ours && call.phase != Phase::Ending {
+                let sdp = is_sdp(&response).then(|| response.body.clone());
+                self.emit(CallEvent::ReofferAccepted { call: handle, sdp });
+            }
+            return;
+        }
+        if matches!(status, 401 | 407) && call.auth_retries < MAX_AUTH_ATTEMPTS {
+            if let Some(mut request) = self.endpoint.transactions().client_request(tx).cloned() {
+                if self.auth.authorize(&mut request, &response).is_ok() {
+                    let call = self.calls.get_mut(&handle).expect("found above");
+                    call.auth_retries += 1;
+                    call.dialog.local_cseq += 1;
+                    let seq = call.dialog.local_cseq;
+                    request.headers.set_typed(&CSeq::new(seq, Method::Invite));
+                    request
+                        .headers
+                        .set(HeaderName::Via, SipStr::from(ctx.via()));
+                    let dest = call.dialog.next_hop(proxy);
+                    if let Some(new_tx) = self.send(now, handle, Purpose::Reinvite, request, dest) {
+                        if let Some(call) = self.calls.get_mut(&handle) {
+                            call.reoffer_out = Some(new_tx);
+                        }
+                        return;
+                    }
+                }
+            }
+        }
+        if let Some(call) = self.calls.get_mut(&handle) {
+            call.reoffer_out = None;
+        }
+        self.emit(CallEvent::ReofferRejected {
+            call: handle,
+            status,
+        });
+        // §12.2.1.2: 481 or 408 means the dialog is gone.
+        if matches!(status, 481 | 408) {
+            self.send_bye(
+                now,
+                handle,
+                EndReason::new(EndKind::Network, Some(status), "the far end lost the call"),
+            );
+        }
+    }
+}
+
+pub(super) fn is_sdp(response: &Response) -> bool {
+    !response.body.is_empty()
+        && response
+            .headers
+            .get(&HeaderName::ContentType)
+            .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/sdp"))
+}
+
+pub(super) fn allows(response: &Response, method: &str) -> bool {
+    response
+        .headers
+        .get_all(&HeaderName::Allow)
+        .any(|v| v.split(',').any(|m| m.trim().eq_ignore_ascii_case(method)))
+}

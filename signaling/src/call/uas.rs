@@ -1,0 +1,332 @@
+//! Inbound calls (UAS): checking an INVITE, ringing (reliably when the caller requires
+//! 100rel), answering with a 2xx retransmitted until its ACK, declining, and CANCEL.
+
+use super::dialog::Dialog;
+use super::reason::{EndKind, EndReason};
+use super::session_timer::{self, UasTimer};
+use super::ua::{Call, Pending2xx, PendingReliable, Phase, UasInvite, UserAgent, ALLOW, SUPPORTED};
+use super::{CallDirection, CallError, CallEvent, CallHandle};
+use crate::message::typed::{RSeq, Replaces};
+use crate::message::{HeaderName, Request};
+use crate::net::Peer;
+use crate::transaction::{response_to, ServerTransactionId};
+use bytes::Bytes;
+use std::time::Instant;
+use tracing::debug;
+
+/// Option tags we can honour in a Require header.
+const UNDERSTOOD: [&str; 3] = ["100rel", "timer", "replaces"];
+
+impl UserAgent {
+    pub(super) fn on_new_invite(
+        &mut self,
+        now: Instant,
+        tx: ServerTransactionId,
+        request: Request,
+        _source: Peer,
+    ) {
+        let tag = self.new_tag();
+        // Require with an extension we lack: 420 listing them (§8.2.2.3).
+        let unsupported: Vec<String> = request
+            .headers
+            .typed_all::<crate::message::typed::Require>()
+            .unwrap_or_default()
+            .iter()
+            .map(|t| t.0.to_string())
+            .filter(|t| !UNDERSTOOD.iter().any(|u| u.eq_ignore_ascii_case(t)))
+            .collect();
+        if !unsupported.is_empty() {
+            let mut response = response_to(&request, 420, "Bad Extension", Some(&tag));
+            response
+                .headers
+                .push(HeaderName::Unsupported, unsupported.join(", "));
+            self.respond(now, tx, response);
+            return;
+        }
+        let has_body = !request.body.is_empty();
+        let sdp = request
+            .headers
+            .get(&HeaderName::ContentType)
+            .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/sdp"));
+        if has_body && !sdp {
+            let mut response = response_to(&request, 415, "Unsupported Media Type", Some(&tag));
+            response.headers.push(HeaderName::Accept, "application/sdp");
+            self.respond(now, tx, response);
+            return;
+        }
+        let timer = session_timer::negotiate_uas(&request, &self.config.settings);
+        if let UasTimer::TooSmall(min_se) = timer {
+            let mut response = response_to(&request, 422, "Session Interval Too Small", Some(&tag));
+            response.headers.push(HeaderName::MinSe, min_se.to_string());
+            self.respond(now, tx, response);
+            return;
+        }
+        let replaces = match request.headers.typed::<Replaces>() {
+            Ok(None) => None,
+            Ok(Some(r)) => match self.find_replaced(&r) {
+                Some(handle) => Some(handle),
+                None => {
+                    self.reply(
+                        now,
+                        tx,
+                        &request,
+                        481,
+                        "Call/Transaction Does Not Exist",
+                        Some(&tag),
+                    );
+                    return;
+                }
+            },
+            Err(_) => {
+                self.reply(now, tx, &request, 400, "Bad Replaces", Some(&tag));
+                return;
+            }
+        };
+        let Some(dialog) = Dialog::uas(&request, tag) else {
+            self.reply(now, tx, &request, 400, "Bad Request", None);
+            return;
+        };
+        let handle = self.new_handle();
+        let from = dialog.remote.clone();
+        let to = dialog.local.clone();
+        let mut call = Call::new(handle, CallDirection::Inbound, Phase::Early, dialog);
+        call.peer_allows_update = request.headers.get_all(&HeaderName::Allow).any(|v| {
+            v.split(',')
+                .any(|m| m.trim().eq_ignore_ascii_case("UPDATE"))
+        });
+        call.uas = Some(UasInvite {
+            tx,
+            reliable: session_timer::requires(&request.headers, "100rel"),
+            request: request.clone(),
+            next_rseq: 1,
+            pending_reliable: None,
+            session_timer: timer,
+        });
+        self.calls.insert(handle, call);
+        let offer = (has_body && sdp).then(|| request.body.clone());
+        self.emit(CallEvent::Incoming {
+            call: handle,
+            from,
+            to,
+            offer,
+            replaces,
+        });
+        self.send_provisional(now, handle, 180, "Ringing");
+    }
+
+    /// The call an incoming Replaces names (RFC 3891 §3: its to-tag is our local tag).
+    fn find_replaced(&self, replaces: &Replaces) -> Option<CallHandle> {
+        self.calls
+            .values()
+            .filter(|c| c.phase != Phase::Ending)
+            .find(|c| {
+                c.dialog.call_id == replaces.call_id.as_ref()
+                    && c.dialog.local_tag == replaces.to_tag.as_ref()
+                    && c.dialog.remote_tag.as_deref() == Some(replaces.from_tag.as_ref())
+                    && !(replaces.early_only && c.phase == Phase::Established)
+            })
+            .map(|c| c.handle)
+    }
+
+    /// A 1xx on the call's INVITE (reliable when the caller requires it).
+    fn send_provisional(&mut self, now: Instant, handle: CallHandle, status: u16, reason: &str) {
+        let ctx = self.local_context();
+        let t1 = self.endpoint.transactions().timer_config().t1;
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return;
+        };
+        let local_tag = call.dialog.local_tag.clone();
+        let Some(uas) = call.uas.as_mut() else {
+            return;
+        };
+        let mut response = response_to(&uas.request, status, reason, Some(&local_tag));
+        response
+            .headers
+            .push(HeaderName::Contact, ctx.contact.as_str());
+        response.headers.push(HeaderName::Allow, ALLOW);
+        if uas.reliable {
+            let rseq = uas.next_rseq;
+            uas.next_rseq += 1;
+            response.headers.push(HeaderName::Require, "100rel");
+            response.headers.push_typed(&RSeq(rseq));
+            uas.pending_reliable = Some(PendingReliable {
+                response: response.clone(),
+                rseq,
+                next: now + t1,
+                interval: t1,
+                give_up: now + t1 * 64,
+            });
+        }
+        let tx = uas.tx;
+        self.respond(now, tx, response);
+    }
+
+    /// Answers an inbound call with our SDP (an answer to the caller's offer, or our offer when
+    /// the INVITE had none).
+    pub fn answer(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        sdp: Bytes,
+    ) -> Result<(), CallError> {
+        let ctx = self.local_context();
+        let t1 = self.endpoint.transactions().timer_config().t1;
+        let call = self.visible_call(handle)?;
+        if call.phase != Phase::Early || call.direction != CallDirection::Inbound {
+            return Err(CallError::InvalidState {
+                state: call.phase.name(),
+            });
+        }
+        let Some(uas) = call.uas.as_mut() else {
+            return Err(CallError::InvalidState { state: "unknown" });
+        };
+        uas.pending_reliable = None;
+        let local_tag = call.dialog.local_tag.clone();
+        let mut ok = response_to(&uas.request, 200, "OK", Some(&local_tag));
+        ok.headers.push(HeaderName::Contact, ctx.contact.as_str());
+        ok.headers.push(HeaderName::Allow, ALLOW);
+        ok.headers.push(HeaderName::Supported, SUPPORTED);
+        if let UasTimer::Use(timer, se, require) = &uas.session_timer {
+            ok.headers.push_typed(se);
+            if *require {
+                ok.headers.push(HeaderName::Require, "timer");
+            }
+            call.session_timer = Some(*timer);
+            call.session_deadline = Some(timer.deadline(now));
+        }
+        ok.headers.push(HeaderName::ContentType, "application/sdp");
+        ok.body = sdp.clone();
+        let offer_in_2xx = uas.request.body.is_empty();
+        let tx = uas.tx;
+        let cseq = uas.request.cseq().map(|c| c.seq).unwrap_or(1);
+        call.local_sdp = Some(sdp);
+        call.phase = Phase::Answering;
+        call.pending_2xx = Some(Pending2xx {
+            tx,
+            response: ok.clone(),
+            cseq,
+            next: now + t1,
+            interval: t1,
+            give_up: now + t1 * 64,
+            offer_in_2xx,
+        });
+        self.respond(now, tx, ok);
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Declines an inbound call that is still ringing (486 Busy Here, 603 Decline, ...).
+    pub fn reject(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        status: u16,
+    ) -> Result<(), CallError> {
+        let call = self.visible_call(handle)?;
+        if call.phase != Phase::Early || call.direction != CallDirection::Inbound {
+            return Err(CallError::InvalidState {
+                state: call.phase.name(),
+            });
+        }
+        let status = if (300..700).contains(&status) {
+            status
+        } else {
+            603
+        };
+        let reason = match status {
+            486 => "Busy Here",
+            480 => "Temporarily Unavailable",
+            488 => "Not Acceptable Here",
+            600 => "Busy Everywhere",
+            _ => "Decline",
+        };
+        let local_tag = call.dialog.local_tag.clone();
+        if let Some(uas) = call.uas.take() {
+            let response = response_to(&uas.request, status, reason, Some(&local_tag));
+            self.respond(now, uas.tx, response);
+        }
+        self.end_call(
+            handle,
+            EndReason::new(
+                EndKind::Rejected,
+                Some(status),
+                "the call was declined here",
+            ),
+            false,
+        );
+        self.pump(now);
+        Ok(())
+    }
+
+    /// A CANCEL for an inbound call (§9.2): 200 to the CANCEL, 487 to the INVITE.
+    pub(super) fn on_cancel(
+        &mut self,
+        now: Instant,
+        invite: ServerTransactionId,
+        cancel: ServerTransactionId,
+        request: Request,
+    ) {
+        let handle = self
+            .calls
+            .values()
+            .find(|c| c.uas.as_ref().is_some_and(|u| u.tx == invite))
+            .map(|c| (c.handle, c.phase, c.dialog.local_tag.clone()));
+        let tag = handle
+            .as_ref()
+            .map(|h| h.2.clone())
+            .unwrap_or_else(|| self.new_tag());
+        let ok = response_to(&request, 200, "OK", Some(&tag));
+        self.respond(now, cancel, ok);
+        let Some((handle, phase, tag)) = handle else {
+            return;
+        };
+        if phase != Phase::Early {
+            return; // already answered: the CANCEL changes nothing
+        }
+        if let Some(uas) = self.calls.get_mut(&handle).and_then(|c| c.uas.take()) {
+            let terminated = response_to(&uas.request, 487, "Request Terminated", Some(&tag));
+            self.respond(now, invite, terminated);
+        }
+        debug!(call = %handle, "caller cancelled");
+        self.end_call(
+            handle,
+            EndReason::new(
+                EndKind::Missed,
+                None,
+                "the caller hung up before the call was answered",
+            ),
+            false,
+        );
+    }
+
+    /// A PRACK for our reliable provisional response (RFC 3262 §3).
+    pub(super) fn on_prack(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        tx: ServerTransactionId,
+        request: Request,
+    ) {
+        let rack = request
+            .headers
+            .typed::<crate::message::typed::RAck>()
+            .ok()
+            .flatten();
+        let local_tag = self.calls.get(&handle).map(|c| c.dialog.local_tag.clone());
+        let matched = self
+            .calls
+            .get_mut(&handle)
+            .and_then(|c| c.uas.as_mut())
+            .and_then(|u| {
+                let pending = u.pending_reliable.as_ref()?;
+                (rack.as_ref()?.rseq == pending.rseq).then(|| u.pending_reliable.take())
+            })
+            .is_some();
+        let (status, reason) = if matched || rack.is_some() {
+            (200, "OK")
+        } else {
+            (481, "Call/Transaction Does Not Exist")
+        };
+        self.reply(now, tx, &request, status, reason, local_tag.as_deref());
+    }
+}
