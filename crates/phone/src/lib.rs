@@ -1,1 +1,3 @@
 //! The call controller (built in the calls issue).
+
+pub mod dialplan;
