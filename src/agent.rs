@@ -1,20 +1,29 @@
-//! The agent run loop: a thin tokio driver around the sans-IO `Endpoint`.
+//! The agent run loop: a thin tokio driver around the sans-IO call controller (`phone`).
 //!
-//! Wait for a datagram, the next deadline or a shutdown signal; feed it in; drain transmits
-//! to the sockets and events to the bridge status. On SIGINT/SIGTERM, unregister first.
+//! Wait for a datagram, a bridge command, the next deadline or a shutdown signal; feed it
+//! in; drain transmits to the sockets, media actions to the RTP streams and events to the
+//! bridge. On SIGINT/SIGTERM, hang up and unregister first.
 
 use crate::config::Config;
 use crate::logging::SIP_TRACE;
-use bridge::{RegistrationState as BridgeState, RegistrationStatus, Status};
+use crate::media_driver::MediaDriver;
+use bridge::protocol::{CallView, CommandError, EventBody};
+use bridge::{
+    CommandRequest, Hub, RegistrationState as BridgeState, RegistrationStatus, Security, Status,
+};
+use media::AudioCaps;
+use phone::dialplan::DialPlan;
+use phone::{Phone, PhoneConfig};
 use signaling::auth::Password;
-use signaling::endpoint::{Endpoint, EndpointConfig, EndpointEvent};
+use signaling::call::{CallSettings, UaConfig, UserAgent};
+use signaling::endpoint::EndpointConfig;
 use signaling::net::Peer;
 use signaling::registration::{RegistrationConfig, RegistrationState};
 use signaling::transaction::TimerConfig;
 use signaling::transport::{Inbound, Transports};
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
-use tokio::sync::watch;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::mpsc;
 
 /// How long a clean shutdown waits for the unregister to finish.
 const UNREGISTER_GRACE: Duration = Duration::from_secs(6);
@@ -28,6 +37,13 @@ pub enum AgentError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot create the bridge token file in {dir}: {source} (set [bridge] token, or SOFTPHONE_DATA_DIR to a writable directory)")]
+    Token {
+        dir: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    DialPlan(String),
     #[error("[bridge] listen: cannot bind {addr}: {source} (is another softphone running?)")]
     BridgeBind {
         addr: SocketAddr,
@@ -52,24 +68,23 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
     let local = transports.local_addr();
     tracing::info!("SIP listening on udp+tcp {local}");
 
-    let mut reg = RegistrationConfig::new(
-        registrar,
-        &config.sip.domain,
-        &config.sip.user,
-        Password::new(config.sip.password.clone()),
-        local,
+    let mut phone = build_phone(&config, registrar, local)?;
+    let mut media = MediaDriver::new(
+        media_ip(local.ip(), server),
+        config.audio.input.clone(),
+        config.audio.output.clone(),
     );
-    reg.auth_user = Some(config.sip.auth_user.clone());
-    reg.display_name = config.sip.display_name.clone();
-    reg.expires = config.sip.expires;
-    reg.user_agent = Some(format!("softphone/{}", env!("CARGO_PKG_VERSION")));
-    let mut endpoint = Endpoint::new(EndpointConfig {
-        registration: Some(reg),
-        timers: TimerConfig::default(),
-        deliver_calls: false,
-        seed: rand::random(),
-    });
+    media.refill(&mut phone).await;
 
+    let token = match &config.bridge.token {
+        Some(t) => t.clone(),
+        None => {
+            bridge::token::load_or_create(&config.data_dir).map_err(|source| AgentError::Token {
+                dir: config.data_dir.clone(),
+                source,
+            })?
+        }
+    };
     let listener = tokio::net::TcpListener::bind(config.bridge.listen)
         .await
         .map_err(|source| AgentError::BridgeBind {
@@ -77,93 +92,194 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
             source,
         })?;
     let bridge_addr = listener.local_addr().unwrap_or(config.bridge.listen);
-    let (status_tx, status_rx) = watch::channel(status_of(&config, None, Instant::now()));
+    let hub = Hub::new(status_of(&config, None, &[], Instant::now()));
+    let (command_tx, mut commands) = mpsc::channel::<CommandRequest>(64);
     let (bridge_stop_tx, bridge_stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let bridge_task = tokio::spawn(bridge::serve(listener, status_rx, async move {
-        let _ = bridge_stop_rx.await;
-    }));
+    let security = Security::new(config.bridge.allowed_origins.clone(), token);
+    let bridge_task = tokio::spawn(bridge::serve(
+        listener,
+        hub.clone(),
+        command_tx,
+        security,
+        async move {
+            let _ = bridge_stop_rx.await;
+        },
+    ));
     tracing::info!("bridge listening on http://{bridge_addr}/");
 
-    endpoint.register(Instant::now());
+    phone.register(Instant::now());
     let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
-        flush(&mut endpoint, &transports, &config, &status_tx).await;
-        let deadline = endpoint.poll_timeout();
+        flush(&mut phone, &transports, &mut media, &config, &hub).await;
+        media.refill(&mut phone).await;
+        let deadline = phone.poll_timeout();
         tokio::select! {
-            Some(input) = inbound.recv() => feed(&mut endpoint, input),
-            _ = sleep_until(deadline) => endpoint.handle_timeout(Instant::now()),
+            Some(input) = inbound.recv() => feed(&mut phone, input),
+            Some(request) = commands.recv() => {
+                let result = phone.command(Instant::now(), request.command.clone());
+                request.respond(result);
+            }
+            _ = sleep_until(deadline) => phone.handle_timeout(Instant::now()),
             _ = &mut shutdown => break,
         }
     }
 
-    tracing::info!("shutting down: unregistering {}", config.sip.user);
-    endpoint.unregister(Instant::now());
+    tracing::info!(
+        "shutting down: hanging up and unregistering {}",
+        config.sip.user
+    );
+    phone.shutdown(Instant::now());
     let give_up = Instant::now() + UNREGISTER_GRACE;
-    'unregister: loop {
-        for event in flush(&mut endpoint, &transports, &config, &status_tx).await {
-            if let EndpointEvent::Unregistered { clean } = event {
-                tracing::info!(clean, "unregistered");
-                break 'unregister;
-            }
+    loop {
+        flush(&mut phone, &transports, &mut media, &config, &hub).await;
+        if let Some(clean) = phone.unregistered() {
+            tracing::info!(clean, "unregistered");
+            break;
         }
-        let deadline = endpoint.poll_timeout().map_or(give_up, |d| d.min(give_up));
         if Instant::now() >= give_up {
             tracing::warn!("no answer to the unregister; exiting anyway");
             break;
         }
+        let deadline = phone.poll_timeout().map_or(give_up, |d| d.min(give_up));
         tokio::select! {
-            Some(input) = inbound.recv() => feed(&mut endpoint, input),
-            _ = sleep_until(Some(deadline)) => endpoint.handle_timeout(Instant::now()),
+            Some(input) = inbound.recv() => feed(&mut phone, input),
+            Some(request) = commands.recv() => {
+                request.respond(Err(CommandError::unavailable("the agent is shutting down")));
+            }
+            _ = sleep_until(Some(deadline)) => phone.handle_timeout(Instant::now()),
         }
     }
+    media.stop_all().await;
     transports.shutdown();
     let _ = bridge_stop_tx.send(());
     let _ = tokio::time::timeout(Duration::from_secs(2), bridge_task).await;
     Ok(())
 }
 
-fn feed(endpoint: &mut Endpoint, input: Inbound) {
+/// The call controller with its user agent, from the configuration.
+fn build_phone(config: &Config, registrar: Peer, local: SocketAddr) -> Result<Phone, AgentError> {
+    let password = Password::new(config.sip.password.clone());
+    let user_agent = format!("softphone/{}", env!("CARGO_PKG_VERSION"));
+    let mut reg = RegistrationConfig::new(
+        registrar,
+        &config.sip.domain,
+        &config.sip.user,
+        password.clone(),
+        local,
+    );
+    reg.auth_user = Some(config.sip.auth_user.clone());
+    reg.display_name = config.sip.display_name.clone();
+    reg.expires = config.sip.expires;
+    reg.user_agent = Some(user_agent.clone());
+    let ua = UserAgent::new(UaConfig {
+        endpoint: EndpointConfig {
+            registration: Some(reg),
+            timers: TimerConfig::default(),
+            deliver_calls: true,
+            seed: rand::random(),
+        },
+        proxy: registrar,
+        user: config.sip.user.clone(),
+        domain: config.sip.domain.clone(),
+        display_name: config.sip.display_name.clone(),
+        auth_user: config.sip.auth_user.clone(),
+        password,
+        local_addr: local,
+        user_agent: Some(user_agent),
+        settings: CallSettings {
+            session_expires: config.calls.session_expires,
+            min_se: 90,
+        },
+    });
+    let dial_plan =
+        DialPlan::new(config.dial_plan.clone()).map_err(|e| AgentError::DialPlan(e.to_string()))?;
+    let phone_config = PhoneConfig {
+        caps: AudioCaps::default(),
+        auto_answer: config.calls.auto_answer,
+        call_waiting: config.calls.call_waiting,
+        domain: config.sip.domain.clone(),
+    };
+    Ok(Phone::new(
+        ua,
+        phone_config,
+        dial_plan,
+        Instant::now(),
+        SystemTime::now(),
+    ))
+}
+
+/// The address RTP binds: the SIP address, or when SIP listens on a wildcard, the local
+/// address the system routes toward the PBX (a connected UDP socket sends nothing).
+fn media_ip(sip_ip: IpAddr, server: SocketAddr) -> IpAddr {
+    if !sip_ip.is_unspecified() {
+        return sip_ip;
+    }
+    let any: SocketAddr = if server.is_ipv4() {
+        "0.0.0.0:0".parse().expect("literal")
+    } else {
+        "[::]:0".parse().expect("literal")
+    };
+    std::net::UdpSocket::bind(any)
+        .and_then(|s| {
+            s.connect(server)?;
+            s.local_addr()
+        })
+        .map(|a| a.ip())
+        .unwrap_or(sip_ip)
+}
+
+fn feed(phone: &mut Phone, input: Inbound) {
     let now = Instant::now();
     match input {
         Inbound::Message { source, bytes } => {
             tracing::trace!(target: SIP_TRACE, "recv {} bytes from {source}\n{}", bytes.len(), String::from_utf8_lossy(&bytes));
-            endpoint.handle_datagram(now, source, &bytes);
+            phone.handle_datagram(now, source, &bytes);
         }
         Inbound::Closed { peer, reason } => {
             tracing::info!("connection to {peer} closed: {reason}");
-            endpoint.handle_transport_error(now, peer);
+            phone.handle_transport_error(now, peer);
         }
     }
 }
 
-/// Sends every pending transmit and publishes every event; returns the events.
+/// Sends every pending transmit, carries out media actions and publishes every event with
+/// the status it leads to.
 async fn flush(
-    endpoint: &mut Endpoint,
+    phone: &mut Phone,
     transports: &Transports,
+    media: &mut MediaDriver,
     config: &Config,
-    status: &watch::Sender<Status>,
-) -> Vec<EndpointEvent> {
-    let mut events = Vec::new();
+    hub: &Hub,
+) {
     loop {
         let mut progressed = false;
-        while let Some(t) = endpoint.poll_transmit() {
+        while let Some(t) = phone.poll_transmit() {
             progressed = true;
             tracing::trace!(target: SIP_TRACE, "send {} bytes to {}\n{}", t.bytes.len(), t.dest, String::from_utf8_lossy(&t.bytes));
             if let Err(e) = transports.send(t.dest, t.bytes).await {
                 tracing::warn!("cannot send to {}: {e}", t.dest);
-                endpoint.handle_transport_error(Instant::now(), t.dest);
+                phone.handle_transport_error(Instant::now(), t.dest);
             }
         }
-        while let Some(event) = endpoint.poll_event() {
+        while let Some(action) = phone.poll_media() {
             progressed = true;
-            if let EndpointEvent::RegistrationChanged(state) = &event {
-                log_registration(state, config);
-                status.send_replace(status_of(config, Some(state), Instant::now()));
-            }
-            events.push(event);
+            media.apply(action);
+        }
+        let now = Instant::now();
+        if let Some(state) = phone.take_registration_change().cloned() {
+            progressed = true;
+            log_registration(&state, config);
+            let status = status_of(config, Some(&state), &phone.calls(), now);
+            let registration = status.registration.clone();
+            hub.publish(status, EventBody::Registration { registration });
+        }
+        while let Some(event) = phone.poll_event() {
+            progressed = true;
+            let status = status_of(config, phone.registration(), &phone.calls(), now);
+            hub.publish(status, event);
         }
         if !progressed {
-            return events;
+            return;
         }
     }
 }
@@ -181,7 +297,12 @@ fn log_registration(state: &RegistrationState, config: &Config) {
     }
 }
 
-fn status_of(config: &Config, state: Option<&RegistrationState>, now: Instant) -> Status {
+fn status_of(
+    config: &Config,
+    state: Option<&RegistrationState>,
+    calls: &[CallView],
+    now: Instant,
+) -> Status {
     let mut reg = RegistrationStatus {
         state: BridgeState::Registering,
         aor: format!("sip:{}@{}", config.sip.user, config.sip.domain),
@@ -205,8 +326,9 @@ fn status_of(config: &Config, state: Option<&RegistrationState>, now: Instant) -
         }
     }
     Status {
-        version: env!("CARGO_PKG_VERSION"),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
         registration: reg,
+        calls: calls.to_vec(),
     }
 }
 

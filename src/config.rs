@@ -3,6 +3,9 @@
 //!
 //! Loading turns a broken file into a [`ConfigError`] that names the key and the fix.
 
+use bridge::OriginPolicy;
+use media::{SinkSpec, SourceSpec};
+use phone::dialplan::{DialPlan, DialPlanConfig};
 use serde::Deserialize;
 use signaling::net::TransportKind;
 use std::fmt;
@@ -19,8 +22,29 @@ pub const DATA_DIR_ENV: &str = "SOFTPHONE_DATA_DIR";
 pub struct Config {
     pub sip: SipConfig,
     pub bridge: BridgeConfig,
+    pub calls: CallsConfig,
+    pub audio: AudioConfig,
+    pub dial_plan: DialPlanConfig,
     pub log: LogConfig,
     pub data_dir: PathBuf,
+}
+
+/// `[calls]`: how the agent treats calls.
+#[derive(Debug, Clone)]
+pub struct CallsConfig {
+    /// Answer every incoming call at once (QA runs).
+    pub auto_answer: bool,
+    /// A second call while one is live rings as call waiting; false answers it 486 Busy.
+    pub call_waiting: bool,
+    /// RFC 4028 session interval asked for, in seconds; 0 disables session timers.
+    pub session_expires: u32,
+}
+
+/// `[audio]`: where call audio comes from and goes to (headless backends for now).
+#[derive(Debug, Clone)]
+pub struct AudioConfig {
+    pub input: SourceSpec,
+    pub output: SinkSpec,
 }
 
 #[derive(Clone)]
@@ -62,6 +86,8 @@ impl fmt::Debug for SipConfig {
 pub struct BridgeConfig {
     pub listen: SocketAddr,
     pub token: Option<String>,
+    /// Browser origins allowed to use the bridge (exact or `https://*.domain`).
+    pub allowed_origins: OriginPolicy,
 }
 
 impl fmt::Debug for BridgeConfig {
@@ -69,6 +95,7 @@ impl fmt::Debug for BridgeConfig {
         f.debug_struct("BridgeConfig")
             .field("listen", &self.listen)
             .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("allowed_origins", &self.allowed_origins)
             .finish()
     }
 }
@@ -107,7 +134,28 @@ struct RawConfig {
     #[serde(default)]
     bridge: RawBridge,
     #[serde(default)]
+    calls: RawCalls,
+    #[serde(default)]
+    audio: RawAudio,
+    #[serde(default)]
+    dial_plan: Option<toml::Value>,
+    #[serde(default)]
     log: RawLog,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCalls {
+    auto_answer: Option<bool>,
+    call_waiting: Option<bool>,
+    session_expires: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAudio {
+    input: Option<String>,
+    output: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -129,6 +177,7 @@ struct RawSip {
 struct RawBridge {
     listen: Option<String>,
     token: Option<String>,
+    allowed_origins: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -270,6 +319,46 @@ impl Config {
             }
         }
 
+        let allowed_origins = match &raw.bridge.allowed_origins {
+            None => OriginPolicy::salesforce_default(),
+            Some(list) => OriginPolicy::parse(list)
+                .map_err(|message| invalid("bridge", "allowed_origins", message))?,
+        };
+
+        let session_expires = match raw.calls.session_expires {
+            None => 1800,
+            Some(0) => 0,
+            Some(s) if (90..=86400).contains(&s) => s as u32,
+            Some(s) => {
+                return Err(invalid(
+                    "calls",
+                    "session_expires",
+                    format!("{s} is out of range: use seconds between 90 and 86400 (default 1800), or 0 to turn session timers off"),
+                ))
+            }
+        };
+        let input_text = raw.audio.input.unwrap_or_else(|| "silence".into());
+        let input =
+            SourceSpec::parse(&input_text).map_err(|e| invalid("audio", "input", e.to_string()))?;
+        let output_text = raw.audio.output.unwrap_or_else(|| "null".into());
+        let output =
+            SinkSpec::parse(&output_text).map_err(|e| invalid("audio", "output", e.to_string()))?;
+        let dial_plan: DialPlanConfig = match raw.dial_plan {
+            None => DialPlanConfig::default(),
+            Some(value) => value
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                    path: path.to_owned(),
+                    message: format!(
+                        "[dial_plan]: {}",
+                        e.to_string().trim_end().replace('\n', " ")
+                    ),
+                })?,
+        };
+        if let Err(e) = DialPlan::new(dial_plan.clone()) {
+            return Err(invalid("dial_plan", e.key, e.problem));
+        }
+
         let data_dir = match env(DATA_DIR_ENV) {
             Some(d) if !d.is_empty() => PathBuf::from(d),
             _ => dirs::data_dir()
@@ -294,7 +383,15 @@ impl Config {
             bridge: BridgeConfig {
                 listen: bridge_listen,
                 token: raw.bridge.token,
+                allowed_origins,
             },
+            calls: CallsConfig {
+                auto_answer: raw.calls.auto_answer.unwrap_or(false),
+                call_waiting: raw.calls.call_waiting.unwrap_or(true),
+                session_expires,
+            },
+            audio: AudioConfig { input, output },
+            dial_plan,
             log: LogConfig {
                 level: raw.log.level.unwrap_or_else(|| "info".into()),
                 sip_trace: raw.log.sip_trace.unwrap_or(false),

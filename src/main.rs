@@ -3,6 +3,7 @@
 mod agent;
 mod config;
 mod logging;
+mod media_driver;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

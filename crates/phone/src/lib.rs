@@ -1,3 +1,12 @@
-//! The call controller (built in the calls issue).
+//! The call controller: ties each SIP call (`signaling::call`) to an SDP session and an RTP
+//! stream (`media`), applies the dial plan and the agent's call policies, and keeps the call
+//! list and events the softphone page sees (`bridge::protocol`). Sans-IO like the cores it
+//! drives: commands and datagrams in; transmits, media actions and page events out.
 
+mod controller;
 pub mod dialplan;
+mod record;
+pub mod wallclock;
+
+pub use controller::{MediaAction, Phone, PhoneConfig};
+pub use record::{call_id, parse_call_id};

@@ -1,0 +1,888 @@
+//! The call controller, sans-IO: bridge commands and SIP call events in; media actions, page
+//! events and SIP out. It ties each SIP dialog (`signaling::call`) to an SDP session and an
+//! RTP stream (`media`), applies the dial plan and the agent's policies (auto-answer, call
+//! waiting), and keeps the call list the page sees.
+//!
+//! The driver owns the sockets: it gives the controller bound RTP addresses in advance
+//! ([`Phone::add_rtp_address`]) and carries out [`MediaAction`]s on the streams bound there.
+
+use crate::dialplan::{DialPlan, DialTarget};
+use crate::record::{call_id, parse_call_id, state_name, CallRecord, TransferOf};
+use crate::wallclock::WallClock;
+use bridge::protocol::{
+    CallState, CallView, Command, CommandError, CommandReply, Direction as PageDirection,
+    EndReason as PageEndReason, EventBody, Remote, TransferState,
+};
+use bytes::Bytes;
+use media::{AudioCaps, Direction, Negotiated, SdpSession};
+use signaling::call::{
+    CallError, CallEvent, CallHandle, DialOptions, EndReason, UaEvent, UserAgent,
+};
+use signaling::message::typed::NameAddr;
+use signaling::message::Uri;
+use signaling::net::Transmit;
+use signaling::registration::RegistrationState;
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Instant, SystemTime};
+use tracing::{debug, info, warn};
+
+/// How many ended calls the status keeps, so a page that reconnects learns how they ended.
+const ENDED_KEPT: usize = 8;
+
+/// The controller's policies.
+#[derive(Debug, Clone)]
+pub struct PhoneConfig {
+    pub caps: AudioCaps,
+    /// Answer every incoming call at once (QA runs).
+    pub auto_answer: bool,
+    /// A second incoming call while one is live rings as call waiting; when false it gets
+    /// 486 Busy Here.
+    pub call_waiting: bool,
+    /// The domain numbers are dialled at (`sip:NUMBER@domain`).
+    pub domain: String,
+}
+
+/// What the driver does on the RTP streams.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaAction {
+    /// Start the stream bound at `local` for `call`.
+    Start {
+        call: CallHandle,
+        local: SocketAddr,
+        negotiated: Negotiated,
+    },
+    /// The session changed (hold, resume, a new address or codec).
+    Update {
+        call: CallHandle,
+        negotiated: Negotiated,
+    },
+    Mute {
+        call: CallHandle,
+        muted: bool,
+    },
+    /// Stop the stream (started or not) and release its address.
+    Stop {
+        call: CallHandle,
+        local: SocketAddr,
+    },
+}
+
+/// See the module documentation.
+pub struct Phone {
+    ua: UserAgent,
+    config: PhoneConfig,
+    dial_plan: DialPlan,
+    clock: WallClock,
+    calls: BTreeMap<CallHandle, CallRecord>,
+    ended: VecDeque<CallRecord>,
+    spare_rtp: VecDeque<SocketAddr>,
+    media: VecDeque<MediaAction>,
+    events: VecDeque<EventBody>,
+    registration: Option<RegistrationState>,
+    registration_changed: bool,
+    unregistered: Option<bool>,
+    session_ids: u64,
+}
+
+impl Phone {
+    pub fn new(
+        ua: UserAgent,
+        config: PhoneConfig,
+        dial_plan: DialPlan,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Self {
+        Phone {
+            ua,
+            config,
+            dial_plan,
+            clock: WallClock::new(now, wall),
+            calls: BTreeMap::new(),
+            ended: VecDeque::new(),
+            spare_rtp: VecDeque::new(),
+            media: VecDeque::new(),
+            events: VecDeque::new(),
+            registration: None,
+            registration_changed: false,
+            unregistered: None,
+            session_ids: u64::from(
+                wall.duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_secs() as u32),
+            ),
+        }
+    }
+
+    // ----- driver interface -----
+
+    pub fn ua(&self) -> &UserAgent {
+        &self.ua
+    }
+
+    /// A bound RTP address the next call may use.
+    pub fn add_rtp_address(&mut self, addr: SocketAddr) {
+        self.spare_rtp.push_back(addr);
+    }
+
+    /// How many bound addresses are waiting for calls.
+    pub fn spare_rtp_addresses(&self) -> usize {
+        self.spare_rtp.len()
+    }
+
+    pub fn handle_datagram(&mut self, now: Instant, source: signaling::net::Peer, bytes: &[u8]) {
+        self.ua.handle_datagram(now, source, bytes);
+        self.drain(now);
+    }
+
+    pub fn handle_transport_error(&mut self, now: Instant, peer: signaling::net::Peer) {
+        self.ua.handle_transport_error(now, peer);
+        self.drain(now);
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.ua.handle_timeout(now);
+        self.drain(now);
+    }
+
+    pub fn register(&mut self, now: Instant) {
+        self.ua.register(now);
+        self.drain(now);
+    }
+
+    /// Hangs up every call and unregisters (clean shutdown).
+    pub fn shutdown(&mut self, now: Instant) {
+        let live: Vec<CallHandle> = self.calls.keys().copied().collect();
+        for handle in live {
+            let _ = self.ua.hangup(now, handle);
+        }
+        self.ua.unregister(now);
+        self.drain(now);
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.ua.poll_timeout()
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.ua.poll_transmit()
+    }
+
+    pub fn poll_media(&mut self) -> Option<MediaAction> {
+        self.media.pop_front()
+    }
+
+    /// The next page event. Publish it together with [`Phone::calls`] as the new status.
+    pub fn poll_event(&mut self) -> Option<EventBody> {
+        self.events.pop_front()
+    }
+
+    pub fn registration(&self) -> Option<&RegistrationState> {
+        self.registration.as_ref()
+    }
+
+    /// The registration state, once after each change (the driver renders and publishes it).
+    pub fn take_registration_change(&mut self) -> Option<&RegistrationState> {
+        if std::mem::take(&mut self.registration_changed) {
+            self.registration.as_ref()
+        } else {
+            None
+        }
+    }
+
+    /// `Some(clean)` once unregistering finished.
+    pub fn unregistered(&self) -> Option<bool> {
+        self.unregistered
+    }
+
+    /// The calls for the status document: live ones, then recently ended ones, oldest first.
+    pub fn calls(&self) -> Vec<CallView> {
+        let mut views: Vec<CallView> = self.ended.iter().map(CallRecord::view).collect();
+        views.extend(self.calls.values().map(CallRecord::view));
+        views.sort_by_key(|v| parse_call_id(&v.id).map_or(0, |h| h.0));
+        views
+    }
+
+    // ----- commands from the page -----
+
+    /// Carries out one bridge command. On an error nothing changed.
+    pub fn command(
+        &mut self,
+        now: Instant,
+        command: Command,
+    ) -> Result<CommandReply, CommandError> {
+        let result = self.run_command(now, command);
+        self.drain(now);
+        result
+    }
+
+    fn run_command(
+        &mut self,
+        now: Instant,
+        command: Command,
+    ) -> Result<CommandReply, CommandError> {
+        match command {
+            Command::Dial { to } => self
+                .dial(now, &to)
+                .map(|h| CommandReply::Created { id: call_id(h) }),
+            Command::Answer { id } => self
+                .answer(now, self.find(&id)?)
+                .map(|_| CommandReply::Accepted),
+            Command::Reject { id } => {
+                let handle = self.expect_state(&id, &[CallState::Ringing], "reject")?;
+                if self.calls[&handle].direction != PageDirection::Inbound {
+                    return Err(CommandError::invalid_state(format!(
+                        "call {id} is an outbound call; hang it up instead"
+                    )));
+                }
+                self.ua
+                    .reject(now, handle, 603)
+                    .map_err(|e| self.call_error(&id, e))?;
+                Ok(CommandReply::Accepted)
+            }
+            Command::Hangup { id } => {
+                let handle = self.find(&id)?;
+                self.ua
+                    .hangup(now, handle)
+                    .map_err(|e| self.call_error(&id, e))?;
+                Ok(CommandReply::Accepted)
+            }
+            Command::Hold { id } => {
+                let handle = self.expect_state(&id, &[CallState::Connected], "hold")?;
+                self.reoffer(now, handle, true, &id)
+            }
+            Command::Resume { id } => {
+                let handle = self.expect_state(&id, &[CallState::Held], "resume")?;
+                self.reoffer(now, handle, false, &id)
+            }
+            Command::Mute { id } => self.set_muted(&id, true),
+            Command::Unmute { id } => self.set_muted(&id, false),
+            Command::Dtmf { id, digits } => {
+                let handle = self.expect_state(
+                    &id,
+                    &[CallState::Connected, CallState::Held],
+                    "send DTMF on",
+                )?;
+                self.ua
+                    .send_dtmf_info(now, handle, &digits, 160)
+                    .map_err(|e| self.call_error(&id, e))?;
+                Ok(CommandReply::Accepted)
+            }
+            Command::BlindTransfer { id, to } => {
+                let handle =
+                    self.expect_state(&id, &[CallState::Connected, CallState::Held], "transfer")?;
+                let target = self.target_uri(&to)?;
+                self.ua
+                    .refer(now, handle, target.0, None)
+                    .map_err(|e| self.call_error(&id, e))?;
+                Ok(CommandReply::Accepted)
+            }
+            Command::AttendedTransfer { id, replaces } => {
+                let handle =
+                    self.expect_state(&id, &[CallState::Connected, CallState::Held], "transfer")?;
+                let consult = self.expect_state(
+                    &replaces,
+                    &[CallState::Connected, CallState::Held],
+                    "transfer to",
+                )?;
+                if consult == handle {
+                    return Err(CommandError::bad_request(
+                        "a call cannot be transferred to itself",
+                    ));
+                }
+                let target = Uri::parse(&self.calls[&consult].remote.uri).map_err(|_| {
+                    CommandError::invalid_state(format!(
+                        "call {replaces} has no address to transfer to"
+                    ))
+                })?;
+                self.ua
+                    .refer(now, handle, target, Some(consult))
+                    .map_err(|e| self.call_error(&id, e))?;
+                Ok(CommandReply::Accepted)
+            }
+        }
+    }
+
+    fn find(&self, id: &str) -> Result<CallHandle, CommandError> {
+        parse_call_id(id)
+            .filter(|h| self.calls.contains_key(h))
+            .ok_or_else(|| {
+                if self.ended.iter().any(|c| c.id() == id) {
+                    CommandError::invalid_state(format!("call {id} has ended"))
+                } else {
+                    CommandError::unknown_call(id)
+                }
+            })
+    }
+
+    fn expect_state(
+        &self,
+        id: &str,
+        states: &[CallState],
+        what: &str,
+    ) -> Result<CallHandle, CommandError> {
+        let handle = self.find(id)?;
+        let state = self.calls[&handle].state;
+        if states.contains(&state) {
+            Ok(handle)
+        } else {
+            Err(CommandError::invalid_state(format!(
+                "cannot {what} call {id}: it is {}",
+                state_name(state)
+            )))
+        }
+    }
+
+    fn call_error(&self, id: &str, error: CallError) -> CommandError {
+        match error {
+            CallError::UnknownCall => CommandError::unknown_call(id),
+            CallError::InvalidState { state } => {
+                CommandError::invalid_state(format!("call {id} is {state}"))
+            }
+            CallError::OfferPending => CommandError::invalid_state(format!(
+                "call {id} is still changing (hold/resume in progress)"
+            )),
+            CallError::BadTarget { target, reason } => {
+                CommandError::undialable(format!("cannot call {target}: {reason}"))
+            }
+            CallError::Internal(message) => CommandError::unavailable(message),
+        }
+    }
+
+    /// The URI a dial string goes to, and digits to send after connecting.
+    fn target_uri(&self, to: &str) -> Result<(Uri, Option<String>), CommandError> {
+        let target = self
+            .dial_plan
+            .normalize(to)
+            .map_err(|e| CommandError::undialable(e.to_string()))?;
+        match target {
+            DialTarget::Uri(uri) => Uri::parse(&uri)
+                .map(|u| (u, None))
+                .map_err(|e| CommandError::undialable(format!("not a valid address: {to} ({e})"))),
+            DialTarget::Number {
+                digits, extension, ..
+            } => Uri::parse(&format!("sip:{digits}@{}", self.config.domain))
+                .map(|u| (u, extension))
+                .map_err(|e| CommandError::undialable(format!("not a valid number: {to} ({e})"))),
+        }
+    }
+
+    fn dial(&mut self, now: Instant, to: &str) -> Result<CallHandle, CommandError> {
+        let (target, post_dial) = self.target_uri(to)?;
+        self.place_call(now, target, post_dial, DialOptions::default(), None)
+    }
+
+    fn place_call(
+        &mut self,
+        now: Instant,
+        target: Uri,
+        post_dial: Option<String>,
+        options: DialOptions,
+        transfer_of: Option<TransferOf>,
+    ) -> Result<CallHandle, CommandError> {
+        let Some(local) = self.spare_rtp.pop_front() else {
+            return Err(CommandError::unavailable(
+                "no audio port is ready yet; try again in a moment",
+            ));
+        };
+        let mut sdp = SdpSession::new(local, self.config.caps.clone(), self.next_session_id());
+        let offer = sdp.create_offer(Direction::SendRecv);
+        let handle = match self
+            .ua
+            .dial(now, target.clone(), Bytes::from(offer), options)
+        {
+            Ok(h) => h,
+            Err(e) => {
+                self.spare_rtp.push_front(local);
+                return Err(self.call_error("new", e));
+            }
+        };
+        let remote = self.remote_of(&NameAddr::new(target));
+        let record = CallRecord {
+            handle,
+            direction: PageDirection::Outbound,
+            state: CallState::Dialing,
+            remote,
+            started_at: self.clock.at(now),
+            answered_at: None,
+            ended_at: None,
+            muted: false,
+            on_hold_by_remote: false,
+            end_reason: None,
+            sdp,
+            local_rtp: local,
+            offer: None,
+            negotiated: None,
+            media_started: false,
+            hold_pending: None,
+            post_dial,
+            transfer_of,
+        };
+        info!(call = %call_id(handle), to = %record.remote.uri, "dialing");
+        self.calls.insert(handle, record);
+        self.publish_call(handle, false);
+        Ok(handle)
+    }
+
+    fn answer(&mut self, now: Instant, handle: CallHandle) -> Result<(), CommandError> {
+        let id = call_id(handle);
+        let record = &self.calls[&handle];
+        if record.direction != PageDirection::Inbound || record.state != CallState::Ringing {
+            return Err(CommandError::invalid_state(format!(
+                "cannot answer call {id}: it is {} {}",
+                if record.direction == PageDirection::Inbound {
+                    "an inbound call,"
+                } else {
+                    "an outbound call,"
+                },
+                state_name(record.state)
+            )));
+        }
+        let record = self.calls.get_mut(&handle).expect("checked above");
+        let body = match record.offer.clone() {
+            Some(offer) => match record
+                .sdp
+                .receive_offer(&String::from_utf8_lossy(&offer), Direction::SendRecv)
+            {
+                Ok((answer, negotiated)) => {
+                    record.negotiated = Some(negotiated);
+                    answer
+                }
+                Err(error) => {
+                    warn!(call = %id, %error, "cannot answer: the caller's media does not fit");
+                    let _ = self.ua.reject(now, handle, 488);
+                    return Err(CommandError::invalid_state(format!(
+                        "cannot answer call {id}: {error}"
+                    )));
+                }
+            },
+            // A late offer: we offer in the 2xx, the answer comes in the ACK.
+            None => record.sdp.create_offer(Direction::SendRecv),
+        };
+        self.ua
+            .answer(now, handle, Bytes::from(body))
+            .map_err(|e| self.call_error(&id, e))?;
+        let answered_at = self.clock.at(now);
+        let record = self.calls.get_mut(&handle).expect("checked above");
+        record.offer = None;
+        record.state = CallState::Connected;
+        record.answered_at = Some(answered_at);
+        if let Some(negotiated) = record.negotiated.clone() {
+            self.start_media(handle, negotiated);
+        }
+        self.publish_call(handle, false);
+        Ok(())
+    }
+
+    fn reoffer(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        hold: bool,
+        id: &str,
+    ) -> Result<CommandReply, CommandError> {
+        let record = &self.calls[&handle];
+        if record.hold_pending.is_some() {
+            return Err(CommandError::invalid_state(format!(
+                "call {id} is still changing (hold/resume in progress)"
+            )));
+        }
+        let direction = match (hold, record.on_hold_by_remote) {
+            (true, false) => Direction::SendOnly,
+            (true, true) => Direction::Inactive,
+            (false, false) => Direction::SendRecv,
+            (false, true) => Direction::RecvOnly,
+        };
+        // A refused re-INVITE leaves the offer pending in the SDP session; the next offer
+        // replaces it.
+        let record = self.calls.get_mut(&handle).expect("found above");
+        let offer = record.sdp.create_offer(direction);
+        self.ua
+            .reinvite(now, handle, Bytes::from(offer))
+            .map_err(|e| self.call_error(id, e))?;
+        self.calls
+            .get_mut(&handle)
+            .expect("found above")
+            .hold_pending = Some(hold);
+        Ok(CommandReply::Accepted)
+    }
+
+    fn set_muted(&mut self, id: &str, muted: bool) -> Result<CommandReply, CommandError> {
+        let what = if muted { "mute" } else { "unmute" };
+        let handle = self.expect_state(
+            id,
+            &[
+                CallState::Dialing,
+                CallState::Ringing,
+                CallState::Early,
+                CallState::Connected,
+                CallState::Held,
+            ],
+            what,
+        )?;
+        let record = self.calls.get_mut(&handle).expect("found above");
+        if record.muted != muted {
+            record.muted = muted;
+            self.media.push_back(MediaAction::Mute {
+                call: handle,
+                muted,
+            });
+            self.publish_call(handle, false);
+        }
+        Ok(CommandReply::Accepted)
+    }
+
+    // ----- SIP call events -----
+
+    fn drain(&mut self, now: Instant) {
+        while let Some(event) = self.ua.poll_event() {
+            match event {
+                UaEvent::RegistrationChanged(state) => {
+                    self.registration = Some(state);
+                    self.registration_changed = true;
+                }
+                UaEvent::Unregistered { clean } => self.unregistered = Some(clean),
+                UaEvent::Call(event) => self.on_call_event(now, event),
+            }
+        }
+    }
+
+    fn on_call_event(&mut self, now: Instant, event: CallEvent) {
+        match event {
+            CallEvent::Incoming {
+                call,
+                from,
+                offer,
+                replaces,
+                ..
+            } => self.on_incoming(now, call, from, offer, replaces),
+            CallEvent::Progress { call, status, sdp } => {
+                let Some(record) = self.calls.get_mut(&call) else {
+                    return;
+                };
+                record.state = if sdp.is_some() || status == 183 {
+                    CallState::Early
+                } else {
+                    CallState::Ringing
+                };
+                if let Some(sdp) = sdp {
+                    match record.sdp.receive_answer(&String::from_utf8_lossy(&sdp)) {
+                        Ok(negotiated) => {
+                            record.negotiated = Some(negotiated.clone());
+                            self.start_media(call, negotiated);
+                        }
+                        Err(error) => {
+                            debug!(call = %call_id(call), %error, "early media answer not usable")
+                        }
+                    }
+                }
+                self.publish_call(call, false);
+                self.report_transfer(now, call, status, "Ringing");
+            }
+            CallEvent::Answered { call, sdp } => {
+                let answered_at = self.clock.at(now);
+                let Some(record) = self.calls.get_mut(&call) else {
+                    return;
+                };
+                if let Some(sdp) = sdp {
+                    match record.sdp.receive_answer(&String::from_utf8_lossy(&sdp)) {
+                        Ok(negotiated) => record.negotiated = Some(negotiated),
+                        // The 2xx repeats the answer of early media: nothing new.
+                        Err(media::NegotiationError::NoOfferPending) => {}
+                        Err(error) => {
+                            warn!(call = %call_id(call), %error, "the far end's answer does not fit; hanging up");
+                            let _ = self.ua.hangup(now, call);
+                            return;
+                        }
+                    }
+                }
+                record.state = CallState::Connected;
+                if record.answered_at.is_none() {
+                    record.answered_at = Some(answered_at);
+                }
+                let post_dial = record.post_dial.take();
+                if let Some(negotiated) = record.negotiated.clone() {
+                    self.start_media(call, negotiated);
+                }
+                self.publish_call(call, false);
+                if let Some(digits) = post_dial {
+                    let _ = self.ua.send_dtmf_info(now, call, &digits, 160);
+                }
+                self.report_transfer(now, call, 200, "OK");
+            }
+            CallEvent::RemoteReoffer { call, offer } => self.on_remote_reoffer(now, call, offer),
+            CallEvent::ReofferAccepted { call, sdp } => {
+                let Some(record) = self.calls.get_mut(&call) else {
+                    return;
+                };
+                if let Some(sdp) = sdp {
+                    match record.sdp.receive_answer(&String::from_utf8_lossy(&sdp)) {
+                        Ok(negotiated) => {
+                            record.on_hold_by_remote = !negotiated.remote_direction.sends();
+                            record.negotiated = Some(negotiated.clone());
+                            self.media
+                                .push_back(MediaAction::Update { call, negotiated });
+                        }
+                        Err(error) => {
+                            debug!(call = %call_id(call), %error, "re-offer answer not usable")
+                        }
+                    }
+                }
+                let record = self.calls.get_mut(&call).expect("found above");
+                match record.hold_pending.take() {
+                    Some(true) => record.state = CallState::Held,
+                    Some(false) => record.state = CallState::Connected,
+                    None => {}
+                }
+                self.publish_call(call, false);
+            }
+            CallEvent::ReofferRejected { call, status } => {
+                if let Some(record) = self.calls.get_mut(&call) {
+                    record.hold_pending = None;
+                    debug!(call = %call_id(call), status, "re-offer refused");
+                    self.publish_call(call, false);
+                }
+            }
+            CallEvent::Dtmf { call, digit, .. } => self.events.push_back(EventBody::Dtmf {
+                call_id: call_id(call),
+                digits: digit.to_string(),
+            }),
+            CallEvent::TransferProgress { call, status, done } => {
+                let state = match (status, done) {
+                    (200..=299, true) => TransferState::Succeeded,
+                    (_, true) => TransferState::Failed,
+                    (180 | 183, false) => TransferState::Ringing,
+                    _ => TransferState::Trying,
+                };
+                let message = match state {
+                    TransferState::Trying => "transfer in progress".to_owned(),
+                    TransferState::Ringing => "the transfer target is ringing".to_owned(),
+                    TransferState::Succeeded => "transferred".to_owned(),
+                    TransferState::Failed => EndReason::from_status(status, "")
+                        .message
+                        .replace(" ( )", ""),
+                };
+                self.events.push_back(EventBody::Transfer {
+                    call_id: call_id(call),
+                    state,
+                    sip_status: Some(status),
+                    message,
+                });
+            }
+            CallEvent::TransferRequested {
+                call,
+                target,
+                replaces,
+            } => {
+                let options = DialOptions {
+                    replaces,
+                    referred_by: None,
+                };
+                let of = TransferOf {
+                    referrer: call,
+                    reported: false,
+                };
+                if let Err(error) = self.place_call(now, target, None, options, Some(of)) {
+                    warn!(call = %call_id(call), %error, "cannot place the call the far end asked for");
+                    self.ua
+                        .notify_transfer(now, call, 503, "Service Unavailable");
+                }
+            }
+            CallEvent::Ended { call, reason } => self.on_ended(now, call, reason),
+        }
+    }
+
+    fn on_incoming(
+        &mut self,
+        now: Instant,
+        call: CallHandle,
+        from: NameAddr,
+        offer: Option<Bytes>,
+        replaces: Option<CallHandle>,
+    ) {
+        let busy = self.calls.values().any(|c| c.is_live());
+        if busy && !self.config.call_waiting && replaces.is_none() {
+            info!(call = %call_id(call), "busy: declining a second call");
+            let _ = self.ua.reject(now, call, 486);
+            return;
+        }
+        let Some(local) = self.spare_rtp.pop_front() else {
+            warn!(call = %call_id(call), "no audio port ready: declining the call");
+            let _ = self.ua.reject(now, call, 480);
+            return;
+        };
+        let record = CallRecord {
+            handle: call,
+            direction: PageDirection::Inbound,
+            state: CallState::Ringing,
+            remote: self.remote_of(&from),
+            started_at: self.clock.at(now),
+            answered_at: None,
+            ended_at: None,
+            muted: false,
+            on_hold_by_remote: false,
+            end_reason: None,
+            sdp: SdpSession::new(local, self.config.caps.clone(), self.next_session_id()),
+            local_rtp: local,
+            offer,
+            negotiated: None,
+            media_started: false,
+            hold_pending: None,
+            post_dial: None,
+            transfer_of: None,
+        };
+        info!(call = %call_id(call), from = %record.remote.uri, "incoming call");
+        self.calls.insert(call, record);
+        self.publish_call(call, true);
+        if replaces.is_some() || self.config.auto_answer {
+            if let Err(error) = self.answer(now, call) {
+                warn!(call = %call_id(call), %error, "could not answer automatically");
+            }
+            // RFC 3891: the replaced call ends once the new one is answered.
+            if let Some(old) = replaces {
+                let _ = self.ua.hangup(now, old);
+            }
+        }
+    }
+
+    fn on_remote_reoffer(&mut self, now: Instant, call: CallHandle, offer: Option<Bytes>) {
+        let Some(record) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let wanted = if record.state == CallState::Held {
+            Direction::SendOnly
+        } else {
+            Direction::SendRecv
+        };
+        let Some(offer) = offer else {
+            let sdp = record.sdp.create_offer(wanted);
+            let _ = self.ua.answer_reoffer(now, call, Bytes::from(sdp));
+            return;
+        };
+        match record
+            .sdp
+            .receive_offer(&String::from_utf8_lossy(&offer), wanted)
+        {
+            Ok((answer, negotiated)) => {
+                let held_by_remote = !negotiated.remote_direction.sends();
+                let changed = held_by_remote != record.on_hold_by_remote;
+                record.on_hold_by_remote = held_by_remote;
+                record.negotiated = Some(negotiated.clone());
+                let _ = self.ua.answer_reoffer(now, call, Bytes::from(answer));
+                self.media
+                    .push_back(MediaAction::Update { call, negotiated });
+                if changed {
+                    info!(call = %call_id(call), held_by_remote, "remote hold changed");
+                    self.publish_call(call, false);
+                }
+            }
+            Err(error) => {
+                warn!(call = %call_id(call), %error, "refusing the far end's new offer");
+                let _ = self.ua.reject_reoffer(now, call, 488, &error.to_string());
+            }
+        }
+    }
+
+    fn on_ended(&mut self, now: Instant, call: CallHandle, reason: EndReason) {
+        let Some(mut record) = self.calls.remove(&call) else {
+            return;
+        };
+        info!(call = %call_id(call), reason = %reason, "call ended");
+        record.state = CallState::Ended;
+        record.ended_at = Some(self.clock.at(now));
+        record.end_reason = Some(PageEndReason {
+            code: reason.kind.code().to_owned(),
+            message: reason.message.clone(),
+            sip_status: reason.status,
+        });
+        self.media.push_back(MediaAction::Stop {
+            call,
+            local: record.local_rtp,
+        });
+        let view = record.view();
+        if let Some(of) = record.transfer_of {
+            if !of.reported {
+                let status = reason.status.filter(|s| *s >= 300).unwrap_or(487);
+                self.ua.notify_transfer(now, of.referrer, status, "Failed");
+            }
+        }
+        self.ended.push_back(record);
+        while self.ended.len() > ENDED_KEPT {
+            self.ended.pop_front();
+        }
+        self.events.push_back(EventBody::Call { call: view });
+    }
+
+    /// Tells the far end that asked for this call (REFER) how it goes.
+    fn report_transfer(&mut self, now: Instant, call: CallHandle, status: u16, reason: &str) {
+        let Some(record) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let Some(of) = record.transfer_of.as_mut() else {
+            return;
+        };
+        if of.reported {
+            return;
+        }
+        if status >= 200 {
+            of.reported = true;
+        }
+        let referrer = of.referrer;
+        self.ua.notify_transfer(now, referrer, status, reason);
+    }
+
+    fn start_media(&mut self, call: CallHandle, negotiated: Negotiated) {
+        let Some(record) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if record.media_started {
+            self.media
+                .push_back(MediaAction::Update { call, negotiated });
+        } else {
+            record.media_started = true;
+            self.media.push_back(MediaAction::Start {
+                call,
+                local: record.local_rtp,
+                negotiated,
+            });
+            if record.muted {
+                self.media
+                    .push_back(MediaAction::Mute { call, muted: true });
+            }
+        }
+    }
+
+    fn publish_call(&mut self, call: CallHandle, incoming: bool) {
+        let Some(record) = self.calls.get(&call) else {
+            return;
+        };
+        let view = record.view();
+        self.events.push_back(if incoming {
+            EventBody::Incoming { call: view }
+        } else {
+            EventBody::Call { call: view }
+        });
+    }
+
+    fn remote_of(&self, addr: &NameAddr) -> Remote {
+        let user = match &addr.uri {
+            Uri::Sip(sip) => sip.user.as_deref().unwrap_or_default().to_owned(),
+            Uri::Tel(tel) => tel.digits(),
+            _ => String::new(),
+        };
+        let display_name = addr
+            .display_name
+            .as_deref()
+            .map(str::to_owned)
+            .filter(|n| !n.is_empty());
+        Remote {
+            number: self.dial_plan.caller_number(&user, display_name.as_deref()),
+            display_name,
+            uri: addr.uri.to_string(),
+        }
+    }
+
+    fn next_session_id(&mut self) -> u64 {
+        self.session_ids += 1;
+        self.session_ids
+    }
+}

@@ -1,0 +1,89 @@
+//! One call as the controller keeps it: what the page sees (state, remote party, times,
+//! mute, hold) and the media side (SDP session, local RTP address, negotiated codec).
+
+use crate::wallclock::rfc3339;
+use bridge::protocol::{CallState, CallView, Direction, EndReason, Remote};
+use media::{Negotiated, SdpSession};
+use signaling::call::CallHandle;
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+/// A call we placed because the far end asked us to (we are the transferee).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TransferOf {
+    /// The call whose far end sent the REFER: told how this call went.
+    pub referrer: CallHandle,
+    pub reported: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct CallRecord {
+    pub handle: CallHandle,
+    pub direction: Direction,
+    pub state: CallState,
+    pub remote: Remote,
+    pub started_at: SystemTime,
+    pub answered_at: Option<SystemTime>,
+    pub ended_at: Option<SystemTime>,
+    pub muted: bool,
+    pub on_hold_by_remote: bool,
+    pub end_reason: Option<EndReason>,
+
+    pub sdp: SdpSession,
+    pub local_rtp: SocketAddr,
+    /// The far end's offer of an inbound call, until we answer.
+    pub offer: Option<bytes::Bytes>,
+    pub negotiated: Option<Negotiated>,
+    pub media_started: bool,
+    /// Our re-INVITE in flight: `Some(true)` puts the call on hold, `Some(false)` resumes.
+    pub hold_pending: Option<bool>,
+    /// Digits to send once connected (an extension dialled as `x12`).
+    pub post_dial: Option<String>,
+    pub transfer_of: Option<TransferOf>,
+}
+
+impl CallRecord {
+    pub fn id(&self) -> String {
+        call_id(self.handle)
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.state != CallState::Ended
+    }
+
+    pub fn view(&self) -> CallView {
+        CallView {
+            id: self.id(),
+            direction: self.direction,
+            state: self.state,
+            remote: self.remote.clone(),
+            started_at: rfc3339(self.started_at),
+            answered_at: self.answered_at.map(rfc3339),
+            ended_at: self.ended_at.map(rfc3339),
+            muted: self.muted,
+            on_hold_by_remote: self.on_hold_by_remote,
+            end_reason: self.end_reason.clone(),
+        }
+    }
+}
+
+/// The page's id of a call: `c` and the handle (`c7`).
+pub fn call_id(handle: CallHandle) -> String {
+    format!("c{}", handle.0)
+}
+
+/// The handle an id names, if it is one of ours in form.
+pub fn parse_call_id(id: &str) -> Option<CallHandle> {
+    id.strip_prefix('c')?.parse().ok().map(CallHandle)
+}
+
+pub(crate) fn state_name(state: CallState) -> &'static str {
+    match state {
+        CallState::Dialing => "dialing",
+        CallState::Ringing => "ringing",
+        CallState::Early => "early",
+        CallState::Connected => "connected",
+        CallState::Held => "held",
+        CallState::Ended => "ended",
+    }
+}

@@ -1,0 +1,142 @@
+//! Carries out the call controller's media actions on real RTP streams: keeps a few bound
+//! RTP sockets ready (so a call never waits for a bind), starts, updates, mutes and stops the
+//! stream of each call.
+
+use media::{AudioStream, MediaHandle, SinkSpec, SourceSpec};
+use phone::{call_id, MediaAction, Phone};
+use signaling::call::CallHandle;
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+/// Bound sockets kept ready for the next calls.
+const SPARE: usize = 2;
+
+pub struct MediaDriver {
+    ip: IpAddr,
+    source: SourceSpec,
+    sink: SinkSpec,
+    spare: HashMap<SocketAddr, AudioStream>,
+    running: HashMap<CallHandle, MediaHandle>,
+    /// Output files already written in this run (the next call gets its own file).
+    used_outputs: HashSet<PathBuf>,
+}
+
+impl MediaDriver {
+    pub fn new(ip: IpAddr, source: SourceSpec, sink: SinkSpec) -> Self {
+        MediaDriver {
+            ip,
+            source,
+            sink,
+            spare: HashMap::new(),
+            running: HashMap::new(),
+            used_outputs: HashSet::new(),
+        }
+    }
+
+    /// Binds sockets until the controller has enough spare addresses.
+    pub async fn refill(&mut self, phone: &mut Phone) {
+        while phone.spare_rtp_addresses() < SPARE {
+            match AudioStream::bind(self.ip).await {
+                Ok(stream) => {
+                    let addr = stream.local_addr();
+                    self.spare.insert(addr, stream);
+                    phone.add_rtp_address(addr);
+                }
+                Err(e) => {
+                    tracing::warn!("cannot bind an RTP port on {}: {e}", self.ip);
+                    return;
+                }
+            }
+        }
+    }
+
+    pub fn apply(&mut self, action: MediaAction) {
+        match action {
+            MediaAction::Start {
+                call,
+                local,
+                negotiated,
+            } => {
+                let Some(stream) = self.spare.remove(&local) else {
+                    tracing::warn!(call = %call_id(call), %local, "no stream bound at this address");
+                    return;
+                };
+                tracing::info!(
+                    call = %call_id(call),
+                    codec = negotiated.codec.name(),
+                    remote = ?negotiated.remote_rtp,
+                    "media started on {local}"
+                );
+                let sink = self.sink_for(call);
+                let handle = stream.start(negotiated, self.source.clone(), sink);
+                self.running.insert(call, handle);
+            }
+            MediaAction::Update { call, negotiated } => {
+                if let Some(handle) = self.running.get(&call) {
+                    handle.update(negotiated);
+                }
+            }
+            MediaAction::Mute { call, muted } => {
+                if let Some(handle) = self.running.get(&call) {
+                    handle.set_muted(muted);
+                }
+            }
+            MediaAction::Stop { call, local } => {
+                if let Some(handle) = self.running.remove(&call) {
+                    let stats = handle.stats();
+                    tracing::info!(
+                        call = %call_id(call),
+                        sent = stats.packets_sent,
+                        received = stats.packets_received,
+                        lost = stats.lost,
+                        dropped = stats.dropped,
+                        "media stopped"
+                    );
+                    handle.stop();
+                }
+                self.spare.remove(&local);
+            }
+        }
+    }
+
+    /// Stops every stream and waits until their output files are complete.
+    pub async fn stop_all(&mut self) {
+        let handles: Vec<MediaHandle> = self.running.drain().map(|(_, h)| h).collect();
+        for handle in &handles {
+            handle.stop();
+        }
+        for handle in &handles {
+            handle.stopped().await;
+        }
+    }
+
+    /// The first call writes the configured file; later ones `NAME-c7.wav` beside it, so no
+    /// recording overwrites another.
+    fn sink_for(&mut self, call: CallHandle) -> SinkSpec {
+        match &self.sink {
+            SinkSpec::File(path) => {
+                let path = if self.used_outputs.contains(path) {
+                    with_suffix(path, &call_id(call))
+                } else {
+                    path.clone()
+                };
+                self.used_outputs.insert(path.clone());
+                SinkSpec::File(path)
+            }
+            other => other.clone(),
+        }
+    }
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    path.with_file_name(format!("{stem}-{suffix}{ext}"))
+}
