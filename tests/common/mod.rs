@@ -1,5 +1,6 @@
 //! Shared harness for end-to-end tests of the `softphone` binary: start the agent with a
-//! generated config, read its bridge status, stop it with a signal.
+//! generated config, read its bridge status, drive calls through the bridge (HTTP commands,
+//! WebSocket events), stop it with a signal.
 #![allow(dead_code)] // each test file uses a different part of the harness
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -18,7 +19,12 @@ pub struct AgentOptions {
     pub expires: u32,
     /// Extra lines appended to `[sip]`.
     pub extra_sip: String,
+    /// Extra TOML sections appended at the end (`[calls]`, `[audio]`, `[dial_plan]`).
+    pub extra: String,
 }
+
+/// The bridge token every test agent is configured with.
+pub const TEST_TOKEN: &str = "test-token-0123456789abcdef";
 
 impl AgentOptions {
     pub fn new(server: SocketAddr, user: &'static str, password: &'static str) -> Self {
@@ -29,7 +35,15 @@ impl AgentOptions {
             password,
             expires: 600,
             extra_sip: String::new(),
+            extra: String::new(),
         }
+    }
+
+    /// Adds TOML sections to the generated config.
+    pub fn with_extra(mut self, toml: &str) -> Self {
+        self.extra.push_str(toml);
+        self.extra.push('\n');
+        self
     }
 }
 
@@ -45,8 +59,8 @@ impl Agent {
     pub fn start(opts: AgentOptions) -> Agent {
         let dir = tempfile::tempdir().expect("temp dir for the agent");
         let config = format!(
-            "[sip]\nserver = \"{}\"\ntransport = \"{}\"\nuser = \"{}\"\npassword = \"{}\"\nexpires = {}\nlisten = \"127.0.0.1:0\"\n{}\n\n[bridge]\nlisten = \"127.0.0.1:0\"\n\n[log]\nlevel = \"info,signaling=debug\"\nsip_trace = true\n",
-            opts.server, opts.transport, opts.user, opts.password, opts.expires, opts.extra_sip
+            "[sip]\nserver = \"{}\"\ntransport = \"{}\"\nuser = \"{}\"\npassword = \"{}\"\nexpires = {}\nlisten = \"127.0.0.1:0\"\n{}\n\n[bridge]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TEST_TOKEN}\"\n\n[log]\nlevel = \"info,signaling=debug,phone=debug\"\nsip_trace = true\n\n{}\n",
+            opts.server, opts.transport, opts.user, opts.password, opts.expires, opts.extra_sip, opts.extra
         );
         let config_path = dir.path().join("agent.toml");
         std::fs::write(&config_path, config).expect("write agent config");
@@ -190,6 +204,148 @@ impl Agent {
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }
+
+    /// `POST path` with a JSON body and the token; the status code and the JSON answer.
+    pub fn post(&self, path: &str, body: &str) -> (u16, serde_json::Value) {
+        let (code, text) = http_request(
+            self.bridge,
+            "POST",
+            path,
+            &[
+                ("Authorization", &format!("Bearer {TEST_TOKEN}")),
+                ("Content-Type", "application/json"),
+            ],
+            body,
+        )
+        .expect("bridge answers");
+        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        (code, json)
+    }
+
+    /// Dials `to` over the bridge; the new call's id.
+    pub fn dial(&self, to: &str) -> String {
+        let (code, body) = self.post(
+            "/api/v1/calls",
+            &serde_json::json!({ "to": to }).to_string(),
+        );
+        assert_eq!(code, 201, "dial {to}: {body}\nagent log:\n{}", self.log());
+        body["id"].as_str().expect("an id").to_owned()
+    }
+
+    /// `POST /api/v1/calls/{id}/{action}` (answer, hangup, hold, ...), expecting success.
+    pub fn call_command(&self, id: &str, action: &str, body: &str) {
+        let (code, answer) = self.post(&format!("/api/v1/calls/{id}/{action}"), body);
+        assert_eq!(
+            code,
+            200,
+            "{action} {id}: {answer}\nagent log:\n{}",
+            self.log()
+        );
+    }
+
+    /// The call with `id` in the status, if listed.
+    pub fn call(&self, id: &str) -> Option<serde_json::Value> {
+        self.status()["calls"]
+            .as_array()?
+            .iter()
+            .find(|c| c["id"] == id)
+            .cloned()
+    }
+
+    /// Waits until call `id` is in `state`; returns its view.
+    pub fn wait_call_state(&self, id: &str, state: &str, timeout: Duration) -> serde_json::Value {
+        let s = self.wait_status(timeout, &format!("call {id} {state}"), |s| {
+            s["calls"]
+                .as_array()
+                .is_some_and(|calls| calls.iter().any(|c| c["id"] == id && c["state"] == state))
+        });
+        s["calls"]
+            .as_array()
+            .and_then(|calls| calls.iter().find(|c| c["id"] == id).cloned())
+            .expect("the call is listed")
+    }
+
+    /// Waits for a call in `state` (any id, newest first); returns its view.
+    pub fn wait_any_call(&self, state: &str, timeout: Duration) -> serde_json::Value {
+        let s = self.wait_status(timeout, &format!("a call {state}"), |s| {
+            s["calls"]
+                .as_array()
+                .is_some_and(|calls| calls.iter().any(|c| c["state"] == state))
+        });
+        s["calls"]
+            .as_array()
+            .and_then(|calls| calls.iter().rev().find(|c| c["state"] == state).cloned())
+            .expect("the call is listed")
+    }
+
+    /// Opens the event WebSocket (with the token); `query` like `?since=5&instance=...`.
+    pub fn events(&self, query: &str) -> EventStream {
+        let url = format!("ws://{}/api/v1/events{query}", self.bridge);
+        let mut request = tungstenite::client::IntoClientRequest::into_client_request(url.as_str())
+            .expect("a valid URL");
+        request.headers_mut().insert(
+            "Authorization",
+            format!("Bearer {TEST_TOKEN}")
+                .parse()
+                .expect("a valid header"),
+        );
+        let stream = TcpStream::connect(self.bridge).expect("connect to the bridge");
+        stream
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .expect("set timeout");
+        let (socket, _) = tungstenite::client(request, stream).expect("WebSocket handshake");
+        EventStream { socket }
+    }
+}
+
+/// The bridge's event stream, read synchronously.
+pub struct EventStream {
+    socket: tungstenite::WebSocket<TcpStream>,
+}
+
+impl EventStream {
+    /// The next event, or None after `timeout`.
+    pub fn next(&mut self, timeout: Duration) -> Option<serde_json::Value> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            match self.socket.read() {
+                Ok(tungstenite::Message::Text(text)) => {
+                    return serde_json::from_str(text.as_str()).ok();
+                }
+                Ok(_) => continue,
+                Err(tungstenite::Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    continue
+                }
+                Err(_) => return None,
+            }
+        }
+        None
+    }
+
+    /// Reads events until one satisfies `pred`; every event read is returned in order.
+    pub fn until(
+        &mut self,
+        timeout: Duration,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + timeout;
+        let mut seen = Vec::new();
+        while Instant::now() < deadline {
+            if let Some(event) = self.next(deadline.saturating_duration_since(Instant::now())) {
+                let done = pred(&event);
+                seen.push(event);
+                if done {
+                    return seen;
+                }
+            }
+        }
+        panic!("no matching event within {timeout:?}; saw {seen:#?}");
+    }
 }
 
 impl Drop for Agent {
@@ -202,14 +358,33 @@ impl Drop for Agent {
     }
 }
 
-/// A minimal HTTP/1.1 GET over a std socket (keeps test dependencies small).
+/// `GET path` with the test token.
 pub fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    http_request(
+        addr,
+        "GET",
+        path,
+        &[("Authorization", &format!("Bearer {TEST_TOKEN}"))],
+        "",
+    )
+}
+
+/// A minimal HTTP/1.1 request over a std socket (keeps test dependencies small).
+pub fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
+    s.set_read_timeout(Some(Duration::from_secs(15)))?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    s.write_all(head.as_bytes())?;
     let mut resp = String::new();
     s.read_to_string(&mut resp)?;
     let code = resp
