@@ -484,6 +484,42 @@ mod tests {
     }
 
     #[test]
+    fn call_audio_and_dial_plan_errors_name_the_key() {
+        let cases = [
+            (
+                "[calls]\nsession_expires = 30\n",
+                "[calls] session_expires: 30 is out of range",
+            ),
+            ("[audio]\ninput = \"microphone\"\n", "[audio] input:"),
+            ("[audio]\noutput = \"speaker\"\n", "[audio] output:"),
+            (
+                "[dial_plan]\ncountry_code = \"+1\"\n",
+                "[dial_plan] country_code:",
+            ),
+            (
+                "[dial_plan]\noutside_prefix = \"9\"\n",
+                "[dial_plan]: unknown field `outside_prefix`",
+            ),
+            (
+                "[bridge]\nallowed_origins = [\"*\"]\n",
+                "[bridge] allowed_origins:",
+            ),
+        ];
+        for (extra, expected) in cases {
+            let e = parse(&format!("{MINIMAL}{extra}")).unwrap_err().to_string();
+            assert!(e.contains(expected), "{extra:?}: {e}");
+        }
+        let ok = parse(&format!(
+            "{MINIMAL}[calls]\nauto_answer = true\nsession_expires = 0\n[audio]\ninput = \"tone:440\"\noutput = \"file:/tmp/x.wav\"\n[bridge]\nallowed_origins = [\"https://*.example.com\"]\n"
+        ))
+        .unwrap();
+        assert!(ok.calls.auto_answer);
+        assert_eq!(ok.calls.session_expires, 0);
+        assert!(ok.bridge.allowed_origins.allows("https://a.example.com"));
+        assert!(!ok.bridge.allowed_origins.allows("https://evil.com"));
+    }
+
+    #[test]
     fn unknown_keys_are_named() {
         let e = parse(&format!("{MINIMAL}pasword = \"typo\"\n"))
             .unwrap_err()
