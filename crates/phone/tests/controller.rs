@@ -1,0 +1,367 @@
+//! Tier (b): the call controller against a far-end `UserAgent` over `netsim`, on a virtual
+//! clock: page commands in, SIP across the simulated network, media actions and page events
+//! out. Checks what the page relies on: states in order, media started with the far end's
+//! address, hold, and that refused commands change nothing.
+
+use bridge::protocol::{CallState, Command, CommandErrorKind, CommandReply, EventBody};
+use bytes::Bytes;
+use netsim::{LinkConfig, Node, NodeId, Sim};
+use phone::dialplan::{DialPlan, DialPlanConfig};
+use phone::{MediaAction, Phone, PhoneConfig};
+use signaling::auth::Password;
+use signaling::call::{CallEvent, CallSettings, UaConfig, UaEvent, UserAgent};
+use signaling::endpoint::EndpointConfig;
+use signaling::net::Peer;
+use signaling::transaction::TimerConfig;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime};
+
+const FAR_SDP_SENDRECV: &str = "v=0\r\no=far 7 7 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n";
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().expect("test address")
+}
+
+fn ua(user: &str, me: SocketAddr, peer: SocketAddr, seed: u64) -> UserAgent {
+    UserAgent::new(UaConfig {
+        endpoint: EndpointConfig {
+            registration: None,
+            timers: TimerConfig::default(),
+            deliver_calls: true,
+            seed,
+        },
+        proxy: Peer::udp(peer),
+        user: user.into(),
+        domain: peer.ip().to_string(),
+        display_name: None,
+        auth_user: user.into(),
+        password: Password::new("unused"),
+        local_addr: me,
+        user_agent: None,
+        settings: CallSettings {
+            session_expires: 0,
+            min_se: 90,
+        },
+    })
+}
+
+enum Party {
+    Agent {
+        phone: Box<Phone>,
+        events: Vec<EventBody>,
+        media: Vec<MediaAction>,
+    },
+    Far {
+        ua: Box<UserAgent>,
+        events: Vec<CallEvent>,
+        auto_answer: bool,
+    },
+}
+
+impl Party {
+    fn collect(&mut self, now: Instant) {
+        match self {
+            Party::Agent {
+                phone,
+                events,
+                media,
+            } => {
+                while let Some(e) = phone.poll_event() {
+                    events.push(e);
+                }
+                while let Some(m) = phone.poll_media() {
+                    media.push(m);
+                }
+            }
+            Party::Far {
+                ua,
+                events,
+                auto_answer,
+            } => {
+                while let Some(UaEvent::Call(e)) = ua.poll_event() {
+                    match &e {
+                        CallEvent::Incoming { call, .. } if *auto_answer => {
+                            ua.answer(now, *call, Bytes::from_static(FAR_SDP_SENDRECV.as_bytes()))
+                                .expect("far end answers");
+                        }
+                        CallEvent::RemoteReoffer { call, offer } => {
+                            // Answer hold with recvonly, anything else with sendrecv.
+                            let held = offer
+                                .as_ref()
+                                .is_some_and(|o| String::from_utf8_lossy(o).contains("a=sendonly"));
+                            let sdp = if held {
+                                FAR_SDP_SENDRECV.replace("a=sendrecv", "a=recvonly")
+                            } else {
+                                FAR_SDP_SENDRECV.to_owned()
+                            };
+                            ua.answer_reoffer(now, *call, Bytes::from(sdp))
+                                .expect("answer re-offer");
+                        }
+                        _ => {}
+                    }
+                    events.push(e);
+                }
+            }
+        }
+    }
+}
+
+struct Node2 {
+    addr: SocketAddr,
+    party: Party,
+}
+
+impl Node for Node2 {
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, payload: Bytes) {
+        match &mut self.party {
+            Party::Agent { phone, .. } => phone.handle_datagram(now, Peer::udp(from), &payload),
+            Party::Far { ua, .. } => ua.handle_datagram(now, Peer::udp(from), &payload),
+        }
+        self.party.collect(now);
+    }
+    fn poll_transmit(&mut self, _now: Instant) -> Option<(SocketAddr, Bytes)> {
+        let t = match &mut self.party {
+            Party::Agent { phone, .. } => phone.poll_transmit(),
+            Party::Far { ua, .. } => ua.poll_transmit(),
+        }?;
+        Some((t.dest.addr, t.bytes))
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        match &self.party {
+            Party::Agent { phone, .. } => phone.poll_timeout(),
+            Party::Far { ua, .. } => ua.poll_timeout(),
+        }
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        match &mut self.party {
+            Party::Agent { phone, .. } => phone.handle_timeout(now),
+            Party::Far { ua, .. } => ua.handle_timeout(now),
+        }
+        self.party.collect(now);
+    }
+}
+
+const AGENT: NodeId = NodeId(0);
+
+struct World {
+    sim: Sim<Node2>,
+}
+
+impl World {
+    fn new(auto_answer: bool) -> World {
+        let (a, f) = (addr("10.0.0.1:5060"), addr("10.0.0.2:5060"));
+        let mut sim = Sim::new(3);
+        sim.network_mut().set_default_link(LinkConfig::lan());
+        let now = sim.now();
+        let dial_plan = DialPlan::new(DialPlanConfig::default()).expect("default plan");
+        let mut phone = Phone::new(
+            ua("1001", a, f, 1),
+            PhoneConfig {
+                caps: media::AudioCaps::default(),
+                auto_answer: false,
+                call_waiting: true,
+                domain: "10.0.0.2:5060".into(),
+            },
+            dial_plan,
+            now,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_738_314_902),
+        );
+        phone.add_rtp_address(addr("10.0.0.1:30000"));
+        phone.add_rtp_address(addr("10.0.0.1:30002"));
+        sim.add_node(Node2 {
+            addr: a,
+            party: Party::Agent {
+                phone: Box::new(phone),
+                events: Vec::new(),
+                media: Vec::new(),
+            },
+        });
+        sim.add_node(Node2 {
+            addr: f,
+            party: Party::Far {
+                ua: Box::new(ua("far", f, a, 2)),
+                events: Vec::new(),
+                auto_answer,
+            },
+        });
+        World { sim }
+    }
+
+    fn command(
+        &mut self,
+        command: Command,
+    ) -> Result<CommandReply, bridge::protocol::CommandError> {
+        let now = self.sim.now();
+        let node = self.sim.node_mut(AGENT);
+        let Party::Agent { phone, .. } = &mut node.party else {
+            unreachable!()
+        };
+        let r = phone.command(now, command);
+        node.party.collect(now);
+        r
+    }
+
+    fn agent(&self) -> (&Phone, &Vec<EventBody>, &Vec<MediaAction>) {
+        match &self.sim.node(AGENT).party {
+            Party::Agent {
+                phone,
+                events,
+                media,
+            } => (phone, events, media),
+            Party::Far { .. } => unreachable!(),
+        }
+    }
+
+    fn run(&mut self, secs: f64) {
+        let _ = self.sim.run_for(Duration::from_secs_f64(secs), |_| false);
+    }
+
+    fn state_of(&self, id: &str) -> Option<CallState> {
+        self.agent()
+            .0
+            .calls()
+            .into_iter()
+            .find(|c| c.id == id)
+            .map(|c| c.state)
+    }
+}
+
+fn call_states(events: &[EventBody]) -> Vec<CallState> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            EventBody::Call { call } | EventBody::Incoming { call } => Some(call.state),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn dial_answer_hold_resume_hangup() {
+    let mut w = World::new(true);
+    let CommandReply::Created { id } = w
+        .command(Command::Dial {
+            to: "+1 (555) 123-4567".into(),
+        })
+        .expect("dial")
+    else {
+        panic!("dial creates a call")
+    };
+    assert_eq!(w.state_of(&id), Some(CallState::Dialing));
+    w.run(2.0);
+    assert_eq!(w.state_of(&id), Some(CallState::Connected));
+    let (_, _, media) = w.agent();
+    let started = media.iter().find_map(|m| match m {
+        MediaAction::Start {
+            local, negotiated, ..
+        } => Some((*local, negotiated.remote_rtp)),
+        _ => None,
+    });
+    assert_eq!(
+        started,
+        Some((addr("10.0.0.1:30000"), Some(addr("10.0.0.2:40000"))))
+    );
+
+    // Resume before hold is refused and changes nothing.
+    let err = w.command(Command::Resume { id: id.clone() }).unwrap_err();
+    assert_eq!(err.kind, CommandErrorKind::InvalidState);
+    assert_eq!(w.state_of(&id), Some(CallState::Connected));
+
+    w.command(Command::Hold { id: id.clone() }).expect("hold");
+    w.run(2.0);
+    assert_eq!(w.state_of(&id), Some(CallState::Held));
+    w.command(Command::Resume { id: id.clone() })
+        .expect("resume");
+    w.run(2.0);
+    assert_eq!(w.state_of(&id), Some(CallState::Connected));
+
+    w.command(Command::Mute { id: id.clone() }).expect("mute");
+    assert!(w
+        .agent()
+        .2
+        .iter()
+        .any(|m| matches!(m, MediaAction::Mute { muted: true, .. })));
+
+    w.command(Command::Hangup { id: id.clone() })
+        .expect("hangup");
+    w.run(2.0);
+    assert_eq!(w.state_of(&id), Some(CallState::Ended));
+    let (phone, events, media) = w.agent();
+    let ended = phone
+        .calls()
+        .into_iter()
+        .find(|c| c.id == id)
+        .expect("listed while recent");
+    assert_eq!(ended.end_reason.expect("a reason").code, "hangup_local");
+    assert!(ended.answered_at.is_some());
+    assert_eq!(ended.started_at, "2025-01-31T09:15:02Z");
+    assert!(matches!(media.last(), Some(MediaAction::Stop { .. })));
+    let states = call_states(events);
+    let first_connected = states
+        .iter()
+        .position(|s| *s == CallState::Connected)
+        .expect("connected");
+    assert_eq!(states[0], CallState::Dialing);
+    assert!(states[..first_connected]
+        .iter()
+        .all(|s| matches!(s, CallState::Dialing | CallState::Ringing)));
+    assert!(states.contains(&CallState::Held));
+    assert_eq!(states.last(), Some(&CallState::Ended));
+
+    // Commands on the ended call are refused with a clear reason.
+    let err = w.command(Command::Hangup { id }).unwrap_err();
+    assert_eq!(err.kind, CommandErrorKind::InvalidState);
+}
+
+#[test]
+fn refused_commands_change_nothing() {
+    let mut w = World::new(false);
+    let err = w
+        .command(Command::Dial {
+            to: "<script>".into(),
+        })
+        .unwrap_err();
+    assert_eq!(err.kind, CommandErrorKind::Undialable);
+    assert!(
+        err.message.contains("not a phone number"),
+        "{}",
+        err.message
+    );
+    let err = w.command(Command::Answer { id: "c99".into() }).unwrap_err();
+    assert_eq!(err.kind, CommandErrorKind::UnknownCall);
+    let err = w
+        .command(Command::Hold {
+            id: "nonsense".into(),
+        })
+        .unwrap_err();
+    assert_eq!(err.kind, CommandErrorKind::UnknownCall);
+
+    let CommandReply::Created { id } = w.command(Command::Dial { to: "1002".into() }).unwrap()
+    else {
+        panic!()
+    };
+    w.run(1.0);
+    assert_eq!(w.state_of(&id), Some(CallState::Ringing));
+    for command in [
+        Command::Answer { id: id.clone() },
+        Command::Hold { id: id.clone() },
+        Command::Dtmf {
+            id: id.clone(),
+            digits: "1".into(),
+        },
+        Command::Reject { id: id.clone() },
+    ] {
+        let err = w.command(command.clone()).unwrap_err();
+        assert_eq!(err.kind, CommandErrorKind::InvalidState, "{command:?}");
+        assert_eq!(w.state_of(&id), Some(CallState::Ringing), "{command:?}");
+    }
+    assert!(w.agent().0.calls().len() == 1);
+    w.command(Command::Hangup { id: id.clone() })
+        .expect("cancel");
+    w.run(40.0);
+    assert_eq!(w.state_of(&id), Some(CallState::Ended));
+    assert!(w.agent().0.ua().is_idle(), "nothing left behind");
+}
