@@ -1,0 +1,119 @@
+//! Calls against SIPp, QA's SIP traffic tool: each test runs one real SIPp scenario
+//! (`tests/sipp/call_*.xml`, each with a header saying what it checks) against the real agent
+//! binary, drives the agent over the bridge and checks both sides: SIPp's exit code (0 = every
+//! expected message arrived and every `<ereg check_it>` matched) and the agent's status and
+//! WebSocket events.
+//!
+//! When SIPp calls the agent, the agent's `[sip] server` is a port nobody listens on
+//! (registration fails, calls still work). When the agent calls SIPp, `server` is SIPp
+//! itself: the UAS scenarios answer the agent's REGISTER with 200 (a second SIPp "call", so
+//! they run with `-m 2`) and then play the called party.
+
+mod common;
+
+use common::{Agent, AgentOptions, EventStream};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::time::Duration;
+use testbed::{Sipp, SippOutcome, SippProcess};
+
+/// SIPp's own `-timeout`: every scenario here ends well within it.
+const SIPP_TIMEOUT: Duration = Duration::from_secs(20);
+const SHORT: Duration = Duration::from_secs(5);
+const LONG: Duration = Duration::from_secs(10);
+
+const TONE: &str = "[audio]\ninput = \"tone:440\"\n";
+
+/// A UDP port on 127.0.0.1 with nobody behind it.
+fn nowhere() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], testbed::free_port().expect("a free port")))
+}
+
+/// An agent that SIPp calls (its registrar does not exist).
+fn callee(auto_answer: bool) -> Agent {
+    let extra = format!("[calls]\nauto_answer = {auto_answer}\n{TONE}");
+    Agent::start(AgentOptions::new(nowhere(), "1001", "secret1001").with_extra(&extra))
+}
+
+/// An agent whose server (registrar and outbound proxy) is the SIPp UAS.
+fn caller_via(sipp: &SippProcess) -> Agent {
+    Agent::start(AgentOptions::new(sipp.addr(), "1001", "secret1001").with_extra(TONE))
+}
+
+/// SIPp as the caller, sending to the agent's SIP address.
+fn sipp_calls(scenario: &str, agent: &Agent) -> SippProcess {
+    Sipp::spawn(scenario, &[&agent.sip_addr().to_string()], SIPP_TIMEOUT)
+        .unwrap_or_else(|e| panic!("start SIPp {scenario}: {e}"))
+}
+
+/// SIPp as the called party (and the agent's registrar): two "calls", REGISTER and INVITE.
+fn sipp_answers(scenario: &str) -> SippProcess {
+    Sipp::spawn(scenario, &["-m", "2"], SIPP_TIMEOUT)
+        .unwrap_or_else(|e| panic!("start SIPp {scenario}: {e}"))
+}
+
+/// SIPp's verdict, with both sides' traces when it failed.
+fn assert_sipp_ok(out: &SippOutcome, agent: &Agent) {
+    assert!(out.success, "{out}\n---- agent log ----\n{}", agent.log());
+}
+
+/// Waits for the `incoming` event; returns its call view.
+fn incoming(events: &mut EventStream) -> Value {
+    let seen = events.until(LONG, |e| e["event"] == "incoming");
+    seen.last().expect("the incoming event")["call"].clone()
+}
+
+fn id_of(call: &Value) -> String {
+    call["id"].as_str().expect("a call id").to_owned()
+}
+
+/// The call's end reason once ended.
+fn ended(agent: &Agent, id: &str) -> Value {
+    agent.wait_call_state(id, "ended", SHORT)["end_reason"].clone()
+}
+
+#[test]
+fn sipp_calls_and_hangs_up_answered_over_the_bridge() {
+    testbed::require!("sipp");
+    let agent = callee(false);
+    let mut events = agent.events("");
+    let sipp = sipp_calls("call_uac_answer_bye.xml", &agent);
+
+    let call = incoming(&mut events);
+    assert_eq!(call["direction"], "inbound", "{call}");
+    assert_eq!(call["state"], "ringing", "{call}");
+    assert_eq!(call["remote"]["number"], "+4930123456", "{call}");
+    assert_eq!(call["remote"]["display_name"], "QA Caller", "{call}");
+    let id = id_of(&call);
+    let view = agent.wait_call_state(&id, "ringing", SHORT);
+    assert_eq!(view["direction"], "inbound", "{view}");
+    assert_eq!(view["remote"]["number"], "+4930123456", "{view}");
+    assert!(view["answered_at"].is_null(), "{view}");
+
+    agent.call_command(&id, "answer", "{}");
+    let view = agent.wait_call_state(&id, "connected", SHORT);
+    assert!(view["answered_at"].is_string(), "{view}");
+
+    let out = sipp.wait();
+    assert_sipp_ok(&out, &agent);
+    let reason = ended(&agent, &id);
+    assert_eq!(reason["code"], "hangup_remote", "{reason}");
+}
+
+#[test]
+fn sipp_calls_and_hangs_up_auto_answered() {
+    testbed::require!("sipp");
+    let agent = callee(true);
+    let mut events = agent.events("");
+    let sipp = sipp_calls("call_uac_answer_bye.xml", &agent);
+
+    let call = incoming(&mut events);
+    assert_eq!(call["remote"]["number"], "+4930123456", "{call}");
+    let id = id_of(&call);
+    agent.wait_call_state(&id, "connected", SHORT);
+
+    let out = sipp.wait();
+    assert_sipp_ok(&out, &agent);
+    let reason = ended(&agent, &id);
+    assert_eq!(reason["code"], "hangup_remote", "{reason}");
+}
