@@ -326,3 +326,91 @@ fn blind_transfer_to_a_number_lands_the_customer_on_a_third_party() {
     testbed::require!("kamailio", "kamcmd", "baresip");
     blind_transfer(|_| "1003".to_string());
 }
+
+/// An unregistered linphonec (auto-answer), reached directly at `sip:USER@ADDR;transport=tcp`
+/// (see [`direct_uri`]). A registered linphonec gets a GRUU from the testbed Kamailio
+/// (`Contact: <sip:1002@127.0.0.1;gr=urn:uuid:...>`) which Kamailio does not resolve for
+/// in-dialog requests (loose_route relays them to 127.0.0.1:5060), so ACK, BYE and REFER
+/// from the agent would never reach it.
+fn linphone_direct(kam: &Kamailio, user: &str) -> Linphone {
+    let mut o = LinphoneOptions::user(user, kam);
+    o.register = false;
+    o.lifetime = LIFETIME;
+    Linphone::start(o).unwrap()
+}
+
+fn direct_uri(l: &Linphone, user: &str) -> String {
+    format!("sip:{user}@{};transport=tcp", l.sip_addr())
+}
+
+#[test]
+fn attended_transfer_joins_the_customer_and_the_consulted_party() {
+    testbed::require!("kamailio", "kamcmd", "linphonec");
+    let kam = kamailio();
+    // linphonec on both sides: baresip 1.0 neither sends nor accepts Replaces.
+    let customer = linphone_direct(&kam, "1002");
+    let consulted = linphone_direct(&kam, "1003");
+    let tmp = tempfile::tempdir().unwrap();
+    let agent = agent(&kam, "tone:440", &out_path(&tmp));
+    let mut events = agent.events("");
+
+    let first = agent.dial(&direct_uri(&customer, "1002"));
+    agent.wait_call_state(&first, "connected", T);
+    customer.wait_output("connected", T).unwrap();
+    let second = agent.dial(&direct_uri(&consulted, "1003"));
+    agent.wait_call_state(&second, "connected", T);
+    consulted.wait_output("connected", T).unwrap();
+
+    agent.call_command(
+        &first,
+        "transfer",
+        &serde_json::json!({ "replaces": second }).to_string(),
+    );
+    let seen = events.until(T, |e| {
+        e["event"] == "transfer" && e["call_id"] == first.as_str() && e["state"] == "succeeded"
+    });
+    eprintln!(
+        "transfer events: {:?}",
+        seen.iter()
+            .filter(|e| e["event"] == "transfer")
+            .map(|e| format!("{} {}", e["state"], e["sip_status"]))
+            .collect::<Vec<_>>()
+    );
+    let call = agent.wait_call_state(&first, "ended", T);
+    assert_eq!(end_reason(&call), "transferred", "{call}");
+    // The consulted party dropped the consult leg when the customer's INVITE replaced it.
+    let call = agent.wait_call_state(&second, "ended", T);
+    assert_eq!(end_reason(&call), "hangup_remote", "{call}");
+
+    // The customer called 1003 with Replaces, and the two are connected.
+    let replacing = linphone_line(&customer, &["sip:1003@", "?Replaces=", "connected"]);
+    eprintln!("1002: {replacing}");
+    let joined = linphone_line(&consulted, &["with sip:1002@", "connected"]);
+    eprintln!("1003: {joined}");
+    linphone_line(&consulted, &["with sip:1001@", "ended"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let out = customer.output();
+    assert!(
+        !out.lines()
+            .any(|l| l.contains("sip:1003@") && l.contains(" ended")),
+        "the joined call ended early:\n{out}"
+    );
+}
+
+/// Waits until linphonec printed a line containing every one of `parts`; returns it.
+fn linphone_line(l: &Linphone, parts: &[&str]) -> String {
+    let deadline = Instant::now() + T;
+    loop {
+        let out = l.output();
+        if let Some(line) = out
+            .lines()
+            .find(|line| parts.iter().all(|p| line.contains(p)))
+        {
+            return line.to_string();
+        }
+        if Instant::now() > deadline {
+            panic!("linphonec never printed a line with {parts:?}:\n{out}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
