@@ -117,3 +117,63 @@ fn sipp_calls_and_hangs_up_auto_answered() {
     let reason = ended(&agent, &id);
     assert_eq!(reason["code"], "hangup_remote", "{reason}");
 }
+
+/// The `call` events of call `id` (and its `incoming`), in the order they came.
+fn call_events<'a>(events: &'a [Value], id: &str) -> Vec<&'a Value> {
+    events
+        .iter()
+        .filter(|e| (e["event"] == "call" || e["event"] == "incoming") && e["call"]["id"] == id)
+        .collect()
+}
+
+/// Asserts every event's `seq` is one more than the previous one's.
+fn assert_consecutive(events: &[Value]) {
+    let seqs: Vec<u64> = events.iter().filter_map(|e| e["seq"].as_u64()).collect();
+    assert_eq!(
+        seqs.len(),
+        events.len(),
+        "every event has a seq: {events:#?}"
+    );
+    for pair in seqs.windows(2) {
+        assert_eq!(pair[1], pair[0] + 1, "seq not consecutive: {seqs:?}");
+    }
+}
+
+#[test]
+fn sipp_answers_the_agents_call_and_the_agent_hangs_up() {
+    testbed::require!("sipp");
+    let sipp = sipp_answers("call_uas_answer.xml");
+    let agent = caller_via(&sipp);
+    let mut events = agent.events("");
+
+    let id = agent.dial("1002");
+    // The status may lag the 201 by a moment (it is published after the reply).
+    let view = agent.wait_call_state(&id, "dialing", SHORT);
+    assert_eq!(view["direction"], "outbound", "{view}");
+    assert_eq!(view["remote"]["number"], "1002", "{view}");
+    agent.wait_call_state(&id, "ringing", SHORT);
+    let view = agent.wait_call_state(&id, "connected", SHORT);
+    assert!(view["answered_at"].is_string(), "{view}");
+
+    agent.call_command(&id, "hangup", "{}");
+    let reason = ended(&agent, &id);
+    assert_eq!(reason["code"], "hangup_local", "{reason}");
+    let out = sipp.wait();
+    assert_sipp_ok(&out, &agent);
+
+    let seen = events.until(SHORT, |e| {
+        e["event"] == "call" && e["call"]["id"] == id && e["call"]["state"] == "ended"
+    });
+    assert_eq!(seen[0]["event"], "snapshot", "{seen:#?}");
+    assert_consecutive(&seen);
+    let mut states: Vec<&str> = call_events(&seen, &id)
+        .iter()
+        .filter_map(|e| e["call"]["state"].as_str())
+        .collect();
+    states.dedup();
+    assert_eq!(
+        states,
+        ["dialing", "ringing", "connected", "ended"],
+        "{seen:#?}"
+    );
+}
