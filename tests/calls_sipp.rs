@@ -177,3 +177,61 @@ fn sipp_answers_the_agents_call_and_the_agent_hangs_up() {
         "{seen:#?}"
     );
 }
+
+#[test]
+fn sipp_cancels_while_the_agent_rings() {
+    testbed::require!("sipp");
+    let agent = callee(false);
+    let mut events = agent.events("");
+    let sipp = sipp_calls("call_uac_cancel.xml", &agent);
+
+    let id = id_of(&incoming(&mut events));
+    let reason = agent.wait_call_state(&id, "ended", LONG)["end_reason"].clone();
+    assert_eq!(reason["code"], "cancelled", "{reason}");
+    assert!(
+        reason["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{reason}"
+    );
+    let out = sipp.wait();
+    assert_sipp_ok(&out, &agent);
+    let view = agent.call(&id).expect("the ended call is still listed");
+    assert!(view["answered_at"].is_null(), "{view}");
+}
+
+#[test]
+fn the_agent_hangs_up_a_call_from_sipp() {
+    testbed::require!("sipp");
+    let agent = callee(true);
+    let mut events = agent.events("");
+    let sipp = sipp_calls("call_uac_agent_hangs_up.xml", &agent);
+
+    let id = id_of(&incoming(&mut events));
+    agent.wait_call_state(&id, "connected", SHORT);
+    // Let SIPp's ACK arrive first: the BYE is then a plain in-dialog request.
+    std::thread::sleep(Duration::from_millis(300));
+    agent.call_command(&id, "hangup", "{}");
+    let reason = ended(&agent, &id);
+    assert_eq!(reason["code"], "hangup_local", "{reason}");
+    let out = sipp.wait();
+    assert_sipp_ok(&out, &agent);
+}
+
+#[test]
+fn sipp_is_busy() {
+    testbed::require!("sipp");
+    let sipp = sipp_answers("call_uas_busy.xml");
+    let agent = caller_via(&sipp);
+
+    let id = agent.dial("1002");
+    let reason = agent.wait_call_state(&id, "ended", LONG)["end_reason"].clone();
+    assert_eq!(reason["code"], "busy", "{reason}");
+    assert_eq!(reason["sip_status"], 486, "{reason}");
+    let message = reason["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("busy"),
+        "a message a person reads: {reason}"
+    );
+    assert!(!message.contains("SIP/2.0"), "{reason}");
+    let out = sipp.wait();
+    assert_sipp_ok(&out, &agent);
+}
