@@ -8,10 +8,16 @@
 //! - [`source`], [`sink`]: `tone:`/`file:`/`silence` inputs, `file:`/`null` outputs.
 //! - [`stream`]: [`AudioStream`] (the socket) and [`MediaHandle`] (control of the task).
 //! - [`analysis`]: frequency and level measurements for tests.
+//! - [`jitter`]: the adaptive jitter buffer (sans-IO; not yet wired into [`stream`]).
 
 pub mod analysis;
+pub mod device;
+pub mod dtmf;
 pub mod g711;
+pub mod jitter;
 pub mod negotiate;
+pub mod quality;
+pub mod rtcp;
 pub mod rtp;
 pub mod sdp;
 pub mod sink;
@@ -19,6 +25,7 @@ pub mod source;
 pub mod stream;
 pub mod wav;
 
+pub use jitter::{JitterBuffer, JitterConfig, Playout, ReceivedFrame};
 pub use negotiate::{AudioCaps, Codec, Direction, Negotiated, NegotiationError, SdpSession};
 pub use sdp::{SdpError, SessionDescription};
 pub use sink::SinkSpec;
