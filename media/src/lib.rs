@@ -11,9 +11,12 @@
 //! - [`jitter`]: the adaptive jitter buffer (sans-IO; not yet wired into [`stream`]).
 
 pub mod analysis;
+pub mod dtmf;
 pub mod g711;
 pub mod jitter;
 pub mod negotiate;
+pub mod quality;
+pub mod rtcp;
 pub mod rtp;
 pub mod sdp;
 pub mod sink;
