@@ -343,3 +343,137 @@ fn sipp_session_interval_below_min_se_gets_422() {
     let calls = agent.status()["calls"].clone();
     assert_eq!(calls, serde_json::json!([]), "a refused INVITE is no call");
 }
+
+#[test]
+fn sipp_is_transferred_by_refer_and_reports_by_notify() {
+    testbed::require!("sipp");
+    let sipp = sipp_answers("call_uas_refer.xml");
+    let agent = caller_via(&sipp);
+    let mut events = agent.events("");
+
+    let id = agent.dial("1002");
+    agent.wait_call_state(&id, "connected", LONG);
+    agent.call_command(&id, "transfer", r#"{"to": "1003"}"#);
+
+    let reason = agent.wait_call_state(&id, "ended", LONG)["end_reason"].clone();
+    assert_eq!(reason["code"], "transferred", "{reason}");
+    let out = sipp.wait();
+    assert_sipp_ok(&out, &agent);
+
+    let seen = events.until(SHORT, |e| {
+        e["event"] == "call" && e["call"]["id"] == id && e["call"]["state"] == "ended"
+    });
+    assert_consecutive(&seen);
+    let transfers: Vec<&Value> = seen.iter().filter(|e| e["event"] == "transfer").collect();
+    assert!(
+        transfers.iter().all(|e| e["call_id"] == id),
+        "{transfers:#?}"
+    );
+    let mut states: Vec<&str> = transfers
+        .iter()
+        .filter_map(|e| e["state"].as_str())
+        .collect();
+    states.dedup();
+    assert_eq!(states, ["trying", "succeeded"], "{seen:#?}");
+    let last = transfers.last().expect("a transfer event");
+    assert_eq!(last["sip_status"], 200, "{last}");
+    // The call ends after the transfer succeeded.
+    let succeeded = seen
+        .iter()
+        .position(|e| e["event"] == "transfer" && e["state"] == "succeeded");
+    let ended_at = seen.len() - 1;
+    assert!(succeeded.is_some_and(|i| i < ended_at), "{seen:#?}");
+}
+
+/// `POST path` expecting an error with `status` and `code`.
+fn assert_refused(agent: &Agent, path: &str, body: &str, status: u16, code: &str) {
+    let (got, answer) = agent.post(path, body);
+    assert_eq!(
+        (got, answer["error"]["code"].as_str()),
+        (status, Some(code)),
+        "POST {path} {body}: {answer}"
+    );
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "POST {path} {body}: {answer}"
+    );
+}
+
+#[test]
+fn refused_bridge_commands_leave_a_live_call_alone_and_dtmf_reaches_sipp_as_info() {
+    testbed::require!("sipp");
+    let agent = callee(false);
+    let mut events = agent.events("");
+    let sipp = sipp_calls("call_uac_dtmf_info.xml", &agent);
+
+    let id = id_of(&incoming(&mut events));
+    let before = agent.wait_call_state(&id, "ringing", SHORT);
+    let call = |action: &str| format!("/api/v1/calls/{id}/{action}");
+    assert_refused(&agent, &call("hold"), "", 409, "invalid_state");
+    assert_refused(&agent, &call("resume"), "", 409, "invalid_state");
+    assert_refused(
+        &agent,
+        &call("dtmf"),
+        r#"{"digits": "1"}"#,
+        409,
+        "invalid_state",
+    );
+    assert_refused(
+        &agent,
+        &call("transfer"),
+        r#"{"to": "1003"}"#,
+        409,
+        "invalid_state",
+    );
+    assert_refused(&agent, &call("dtmf"), "{not json", 400, "malformed_json");
+    assert_refused(
+        &agent,
+        &call("dtmf"),
+        r#"{"digits": 12}"#,
+        400,
+        "malformed_json",
+    );
+    assert_refused(
+        &agent,
+        &call("dtmf"),
+        r#"{"digits": "1", "x": 1}"#,
+        400,
+        "malformed_json",
+    );
+    assert_refused(
+        &agent,
+        &call("dtmf"),
+        r#"{"digits": "12x"}"#,
+        400,
+        "bad_request",
+    );
+    assert_refused(
+        &agent,
+        &call("transfer"),
+        r#"{"to": "1003", "replaces": "c9"}"#,
+        400,
+        "bad_request",
+    );
+    assert_refused(&agent, "/api/v1/calls/c999/hangup", "", 404, "unknown_call");
+    assert_refused(&agent, "/api/v1/calls/c999/answer", "", 404, "unknown_call");
+    assert_refused(&agent, "/api/v1/calls", r#"{"to": ""}"#, 400, "bad_request");
+    let after = agent.call(&id).expect("the call is still listed");
+    assert_eq!(after, before, "refused commands changed the call");
+
+    agent.call_command(&id, "answer", "{}");
+    agent.wait_call_state(&id, "connected", SHORT);
+    assert_refused(&agent, &call("answer"), "", 409, "invalid_state");
+    assert_refused(&agent, &call("reject"), "", 409, "invalid_state");
+    assert_refused(&agent, &call("resume"), "", 409, "invalid_state");
+    // Let SIPp's ACK arrive: DTMF is sent in the confirmed dialog.
+    std::thread::sleep(Duration::from_millis(300));
+    agent.call_command(&id, "dtmf", r#"{"digits": "12#"}"#);
+
+    let out = sipp.wait();
+    assert_sipp_ok(&out, &agent);
+    let reason = ended(&agent, &id);
+    assert_eq!(reason["code"], "hangup_remote", "{reason}");
+    assert_refused(&agent, &call("hangup"), "", 409, "invalid_state");
+}
