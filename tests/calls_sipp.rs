@@ -477,3 +477,34 @@ fn refused_bridge_commands_leave_a_live_call_alone_and_dtmf_reaches_sipp_as_info
     assert_eq!(reason["code"], "hangup_remote", "{reason}");
     assert_refused(&agent, &call("hangup"), "", 409, "invalid_state");
 }
+
+#[test]
+#[ignore = "agent bug: SIPp's a=recvonly answer to our hold sets on_hold_by_remote true, so \
+            the resume re-INVITE offers a=recvonly instead of a=sendrecv \
+            (phone::controller tests remote_direction.sends() instead of receives())"]
+fn the_agent_holds_and_resumes_sipp() {
+    testbed::require!("sipp");
+    let sipp = sipp_answers("call_uas_agent_holds.xml");
+    let agent = caller_via(&sipp);
+
+    let id = agent.dial("1002");
+    agent.wait_call_state(&id, "connected", LONG);
+    // Let our ACK reach SIPp before the re-INVITE.
+    std::thread::sleep(Duration::from_millis(300));
+    agent.call_command(&id, "hold", "{}");
+    let held = agent.wait_call_state(&id, "held", SHORT);
+    assert_eq!(
+        held["on_hold_by_remote"], false,
+        "we hold, not the far end: {held}"
+    );
+    agent.call_command(&id, "resume", "{}");
+    let resumed = agent.wait_call_state(&id, "connected", SHORT);
+    assert_eq!(resumed["on_hold_by_remote"], false, "{resumed}");
+    std::thread::sleep(Duration::from_millis(300));
+    agent.call_command(&id, "hangup", "{}");
+    let reason = ended(&agent, &id);
+    assert_eq!(reason["code"], "hangup_local", "{reason}");
+    // SIPp checks the offers: a=sendonly to hold, a=sendrecv to resume.
+    let out = sipp.wait();
+    assert_sipp_ok(&out, &agent);
+}
