@@ -4,6 +4,8 @@
 //! - [`sdp`]: SDP model, parser, printer.
 //! - [`negotiate`]: RFC 3264 offer/answer for one audio stream ([`SdpSession`]).
 //! - [`g711`]: PCMU/PCMA tables.
+//! - [`codec`]: encoder/decoder traits for PCMU, PCMA and Opus (PLC, in-band FEC).
+//! - [`resample`]: integer-ratio rate conversion between codec rates and 8 kHz.
 //! - [`rtp`]: RTP fixed header and the sender's sequence/timestamp state.
 //! - [`source`], [`sink`]: `tone:`/`file:`/`silence` inputs, `file:`/`null` outputs.
 //! - [`stream`]: [`AudioStream`] (the socket) and [`MediaHandle`] (control of the task).
@@ -11,11 +13,13 @@
 //! - [`jitter`]: the adaptive jitter buffer (sans-IO; not yet wired into [`stream`]).
 
 pub mod analysis;
+pub mod codec;
 pub mod dtmf;
 pub mod g711;
 pub mod jitter;
 pub mod negotiate;
 pub mod quality;
+pub mod resample;
 pub mod rtcp;
 pub mod rtp;
 pub mod sdp;
@@ -24,6 +28,7 @@ pub mod source;
 pub mod stream;
 pub mod wav;
 
+pub use codec::{AudioDecoder, AudioEncoder, CodecError, OpusSettings};
 pub use jitter::{JitterBuffer, JitterConfig, Playout, ReceivedFrame};
 pub use negotiate::{AudioCaps, Codec, Direction, Negotiated, NegotiationError, SdpSession};
 pub use sdp::{SdpError, SessionDescription};

@@ -1,9 +1,10 @@
-//! SDP offer/answer (RFC 3264) for one audio stream: G.711 PCMU/PCMA, telephone-event,
-//! ptime and direction; tracks our side's `o=` line across rounds.
+//! SDP offer/answer (RFC 3264) for one audio stream: Opus (RFC 7587), G.711 PCMU/PCMA,
+//! telephone-event, ptime and direction; tracks our side's `o=` line across rounds.
 
 use std::fmt;
 use std::net::SocketAddr;
 
+use crate::codec::OpusSettings;
 use crate::sdp::{Attribute, Connection, MediaDescription, Origin, SdpError, SessionDescription};
 
 /// Audio codecs we can carry.
@@ -11,29 +12,63 @@ use crate::sdp::{Attribute, Connection, MediaDescription, Origin, SdpError, Sess
 pub enum Codec {
     Pcmu,
     Pcma,
+    /// Opus at 48 kHz; we send and receive mono (`stereo=0`).
+    Opus,
 }
 
 impl Codec {
-    /// The static payload type (RFC 3551).
-    pub fn static_payload_type(self) -> u8 {
+    /// Every codec we implement, in the default preference order.
+    pub const ALL: [Codec; 3] = [Codec::Opus, Codec::Pcmu, Codec::Pcma];
+
+    /// The static payload type (RFC 3551), `None` for a dynamic one (Opus).
+    pub fn static_payload_type(self) -> Option<u8> {
         match self {
-            Codec::Pcmu => 0,
-            Codec::Pcma => 8,
+            Codec::Pcmu => Some(0),
+            Codec::Pcma => Some(8),
+            Codec::Opus => None,
         }
+    }
+    /// The payload type we offer: the static one, or [`OPUS_PT`].
+    pub fn default_payload_type(self) -> u8 {
+        self.static_payload_type().unwrap_or(OPUS_PT)
     }
     /// The rtpmap encoding name.
     pub fn name(self) -> &'static str {
         match self {
             Codec::Pcmu => "PCMU",
             Codec::Pcma => "PCMA",
+            Codec::Opus => "opus",
         }
     }
-    /// Clock rate in Hz.
+    /// RTP clock rate in Hz, which is also the PCM rate the codec works at.
     pub fn clock_rate(self) -> u32 {
-        8000
+        match self {
+            Codec::Pcmu | Codec::Pcma => 8000,
+            Codec::Opus => 48_000,
+        }
+    }
+    /// The `encoding/rate[/channels]` of our rtpmap (RFC 7587: Opus is always `/2`).
+    pub fn rtpmap_encoding(self) -> String {
+        match self {
+            Codec::Opus => format!("{}/{}/2", self.name(), self.clock_rate()),
+            _ => format!("{}/{}", self.name(), self.clock_rate()),
+        }
+    }
+    /// The packetisation time to use for a negotiated `ptime_ms`: G.711 takes any whole
+    /// 10 ms; Opus frames are 10, 20, 40, 60, 80, 100 or 120 ms, so it takes the largest of
+    /// those not above `ptime_ms`.
+    pub fn frame_ms(self, ptime_ms: u32) -> u32 {
+        let ms = ptime_ms.clamp(10, 120);
+        match self {
+            Codec::Opus => [120, 100, 80, 60, 40, 20, 10]
+                .into_iter()
+                .find(|&f| f <= ms)
+                .unwrap_or(10),
+            _ => ms,
+        }
     }
     fn from_name(name: &str) -> Option<Codec> {
-        [Codec::Pcmu, Codec::Pcma]
+        Codec::ALL
             .into_iter()
             .find(|c| c.name().eq_ignore_ascii_case(name))
     }
@@ -116,17 +151,22 @@ impl Direction {
 /// What we can do, in our preference order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AudioCaps {
+    /// Codecs in our preference order (the order of our offers; an answer keeps the
+    /// offerer's order). Default: Opus, PCMU, PCMA.
     pub codecs: Vec<Codec>,
     pub telephone_event: bool,
     pub ptime_ms: u32,
+    /// How we encode Opus; `fec` is also our `useinbandfec`.
+    pub opus: OpusSettings,
 }
 
 impl Default for AudioCaps {
     fn default() -> Self {
         AudioCaps {
-            codecs: vec![Codec::Pcmu, Codec::Pcma],
+            codecs: Codec::ALL.to_vec(),
             telephone_event: true,
             ptime_ms: 20,
+            opus: OpusSettings::default(),
         }
     }
 }
@@ -148,6 +188,9 @@ pub struct Negotiated {
     /// What the peer declared (SendOnly/Inactive = the peer put us on hold). A `c=0.0.0.0`
     /// hold counts as the peer not receiving.
     pub remote_direction: Direction,
+    /// How to encode when `codec` is Opus: our settings, the bitrate capped by the peer's
+    /// `maxaveragebitrate`. Ignored for G.711.
+    pub opus: OpusSettings,
 }
 
 /// Why an offer or answer cannot be used. The Display text goes into a 488 reason.
@@ -186,6 +229,10 @@ fn list_or_none(v: &[String]) -> String {
 
 /// The telephone-event payload type we offer.
 pub const TELEPHONE_EVENT_PT: u8 = 101;
+/// The dynamic payload type we offer Opus with (what most phones use).
+pub const OPUS_PT: u8 = 111;
+/// Our `a=maxptime`: the longest packet we take (120 ms, Opus's longest packet).
+pub const MAX_PTIME_MS: u32 = 120;
 
 /// One side's SDP session across offer/answer rounds.
 #[derive(Debug, Clone)]
@@ -226,26 +273,22 @@ impl SdpSession {
     /// The SDP for an INVITE / re-INVITE.
     pub fn create_offer(&mut self, direction: Direction) -> String {
         self.pending_offer = Some(direction);
-        let mut formats: Vec<String> = self
-            .caps
-            .codecs
-            .iter()
-            .map(|c| c.static_payload_type().to_string())
-            .collect();
-        let mut attrs: Vec<Attribute> = self
-            .caps
-            .codecs
-            .iter()
-            .map(|c| rtpmap(c.static_payload_type(), c.name()))
-            .collect();
+        let mut formats = Vec::new();
+        let mut attrs = Vec::new();
+        for &c in dedup(&self.caps.codecs).iter() {
+            let pt = c.default_payload_type();
+            formats.push(pt.to_string());
+            self.codec_attributes(c, pt, &mut attrs);
+        }
         if self.caps.telephone_event {
             formats.push(TELEPHONE_EVENT_PT.to_string());
-            attrs.push(rtpmap(TELEPHONE_EVENT_PT, "telephone-event"));
+            attrs.push(rtpmap(TELEPHONE_EVENT_PT, "telephone-event/8000"));
             attrs.push(Attribute::value(
                 "fmtp",
                 format!("{TELEPHONE_EVENT_PT} 0-16"),
             ));
         }
+        attrs.push(Attribute::value("maxptime", MAX_PTIME_MS.to_string()));
         attrs.push(Attribute::value("ptime", self.caps.ptime_ms.to_string()));
         attrs.push(Attribute::flag(direction.attribute()));
         let media = MediaDescription {
@@ -292,11 +335,12 @@ impl SdpSession {
             telephone_event: self
                 .caps
                 .telephone_event
-                .then(|| telephone_event_pt(m))
+                .then(|| telephone_event_pt(m, codec.clock_rate()))
                 .flatten(),
             ptime_ms: ptime(&sdp, m).unwrap_or(self.caps.ptime_ms),
             local_direction: offered_dir.intersect(remote_direction.reverse()),
             remote_direction,
+            opus: self.opus_settings(m, codec, payload_type),
         })
     }
 
@@ -349,7 +393,7 @@ impl SdpSession {
         let remote_direction = effective_remote(declared, remote_rtp);
         let local_direction = wanted.intersect(remote_direction.reverse());
         let telephone_event = if self.caps.telephone_event {
-            telephone_event_pt(m)
+            telephone_event_pt(m, codec.clock_rate())
         } else {
             None
         };
@@ -362,12 +406,16 @@ impl SdpSession {
                 continue;
             }
             let mut formats = vec![payload_type.to_string()];
-            let mut attrs = vec![rtpmap(payload_type, codec.name())];
+            let mut attrs = Vec::new();
+            self.codec_attributes(codec, payload_type, &mut attrs);
             if let Some(pt) = telephone_event {
+                // Keep the offer's clock rate for the event PT we take.
+                let rate = rtpmap_of(om, pt).and_then(|(_, r)| r).unwrap_or(8000);
                 formats.push(pt.to_string());
-                attrs.push(rtpmap(pt, "telephone-event"));
+                attrs.push(rtpmap(pt, &format!("telephone-event/{rate}")));
                 attrs.push(Attribute::value("fmtp", format!("{pt} 0-16")));
             }
+            attrs.push(Attribute::value("maxptime", MAX_PTIME_MS.to_string()));
             attrs.push(Attribute::value("ptime", ptime_ms.to_string()));
             attrs.push(Attribute::flag(local_direction.attribute()));
             answer_media.push(MediaDescription {
@@ -392,6 +440,7 @@ impl SdpSession {
                 ptime_ms,
                 local_direction,
                 remote_direction,
+                opus: self.opus_settings(m, codec, payload_type),
             },
         ))
     }
@@ -417,6 +466,36 @@ impl SdpSession {
             other: vec![('t', "0 0".into())],
         };
         sdp.to_string()
+    }
+
+    /// rtpmap (+ fmtp for Opus) of one codec in our SDP.
+    fn codec_attributes(&self, codec: Codec, pt: u8, attrs: &mut Vec<Attribute>) {
+        attrs.push(rtpmap(pt, &codec.rtpmap_encoding()));
+        if codec == Codec::Opus {
+            attrs.push(Attribute::value(
+                "fmtp",
+                format!(
+                    "{pt} useinbandfec={};maxplaybackrate=48000;stereo=0;sprop-stereo=0",
+                    u8::from(self.caps.opus.fec)
+                ),
+            ));
+        }
+    }
+
+    /// Our Opus settings for this call: the bitrate capped by the peer's
+    /// `maxaveragebitrate` (RFC 7587 §6.1).
+    fn opus_settings(&self, m: &MediaDescription, codec: Codec, pt: u8) -> OpusSettings {
+        let mut s = self.caps.opus;
+        if codec == Codec::Opus {
+            let cap = fmtp_params(m, pt)
+                .find(|(k, _)| k.eq_ignore_ascii_case("maxaveragebitrate"))
+                .and_then(|(_, v)| v.parse::<u32>().ok())
+                .filter(|&b| b >= 6000);
+            if let Some(cap) = cap {
+                s.bitrate = Some(s.bitrate.map_or(cap, |b| b.min(cap)));
+            }
+        }
+        s
     }
 
     /// The first format in `m` (in its order) that we support, with the PT it uses.
@@ -449,9 +528,7 @@ impl SdpSession {
             .collect();
         NegotiationError::NoCommonCodec {
             offered,
-            supported: self
-                .caps
-                .codecs
+            supported: dedup(&self.caps.codecs)
                 .iter()
                 .map(|c| c.name().to_string())
                 .collect(),
@@ -459,8 +536,37 @@ impl SdpSession {
     }
 }
 
-fn rtpmap(pt: u8, name: &str) -> Attribute {
-    Attribute::value("rtpmap", format!("{pt} {name}/8000"))
+/// `a=rtpmap:<pt> <encoding>` where `encoding` is `name/rate[/channels]`.
+fn rtpmap(pt: u8, encoding: &str) -> Attribute {
+    Attribute::value("rtpmap", format!("{pt} {encoding}"))
+}
+
+/// `codecs` without repeats, order kept.
+fn dedup(codecs: &[Codec]) -> Vec<Codec> {
+    let mut out: Vec<Codec> = Vec::with_capacity(codecs.len());
+    for &c in codecs {
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The `key=value` parameters of `a=fmtp:<pt> ...` (`;`-separated).
+fn fmtp_params(m: &MediaDescription, pt: u8) -> impl Iterator<Item = (&str, &str)> {
+    m.attributes
+        .iter()
+        .filter(|a| a.name.eq_ignore_ascii_case("fmtp"))
+        .filter_map(|a| a.value.as_deref())
+        .filter_map(move |v| {
+            let (p, rest) = v.trim().split_once(char::is_whitespace)?;
+            (p.parse::<u8>().ok()? == pt).then_some(rest)
+        })
+        .flat_map(|rest| rest.split(';'))
+        .filter_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            Some((k.trim(), v.trim()))
+        })
 }
 
 fn is_plain_rtp(proto: &str) -> bool {
@@ -488,12 +594,17 @@ fn rtpmap_of(m: &MediaDescription, pt: u8) -> Option<(&str, Option<u32>)> {
     Some((name, rate))
 }
 
-fn telephone_event_pt(m: &MediaDescription) -> Option<u8> {
-    m.formats.iter().find_map(|f| {
-        let pt: u8 = f.parse().ok()?;
-        let (name, rate) = rtpmap_of(m, pt)?;
-        (name.eq_ignore_ascii_case("telephone-event") && rate == Some(8000)).then_some(pt)
-    })
+/// The telephone-event PT of `m` at the audio codec's clock rate (RFC 4733 §7.1.1), else
+/// at 8000 (what most peers pair with any codec).
+fn telephone_event_pt(m: &MediaDescription, clock_rate: u32) -> Option<u8> {
+    let at = |want: u32| {
+        m.formats.iter().find_map(|f| {
+            let pt: u8 = f.parse().ok()?;
+            let (name, rate) = rtpmap_of(m, pt)?;
+            (name.eq_ignore_ascii_case("telephone-event") && rate == Some(want)).then_some(pt)
+        })
+    };
+    at(clock_rate).or_else(|| at(8000))
 }
 
 fn ptime(sdp: &SessionDescription, m: &MediaDescription) -> Option<u32> {

@@ -1,4 +1,5 @@
-//! Audio sources for a call: a tone, a looping WAV file, or silence (8 kHz mono frames).
+//! Audio sources for a call: a tone, a looping WAV file, or silence (mono frames at 8 kHz,
+//! or at a codec's rate with [`SourceSpec::open_at`]).
 
 use std::f64::consts::TAU;
 use std::fmt;
@@ -6,7 +7,7 @@ use std::path::PathBuf;
 
 use crate::wav::{read_wav_mono, resample_linear, WavError};
 
-/// The sample rate every source produces.
+/// The sample rate of [`SourceSpec::open`] and of the WAV sink.
 pub const SAMPLE_RATE: u32 = 8000;
 
 /// Peak amplitude of generated tones: -12 dBFS.
@@ -68,16 +69,23 @@ impl SourceSpec {
         }
     }
 
-    /// Open the source (reads the whole file for `file:`).
+    /// Open the source at 8 kHz (reads the whole file for `file:`).
     pub fn open(&self) -> Result<Source, WavError> {
+        self.open_at(SAMPLE_RATE)
+    }
+
+    /// Open the source producing `rate` Hz samples (a codec's clock rate): tones are
+    /// generated at that rate, files converted to it once (linear interpolation).
+    pub fn open_at(&self, rate: u32) -> Result<Source, WavError> {
+        let rate = rate.max(1);
         Ok(match self {
             SourceSpec::Tone(f) => Source::Tone {
                 phase: 0.0,
-                step: TAU * *f as f64 / SAMPLE_RATE as f64,
+                step: TAU * *f as f64 / rate as f64,
             },
             SourceSpec::File(p) => {
-                let (samples, rate) = read_wav_mono(p)?;
-                let samples = resample_linear(&samples, rate, SAMPLE_RATE);
+                let (samples, file_rate) = read_wav_mono(p)?;
+                let samples = resample_linear(&samples, file_rate, rate);
                 if samples.is_empty() {
                     Source::Silence
                 } else {
@@ -99,7 +107,7 @@ impl fmt::Display for SourceSpec {
     }
 }
 
-/// An open source producing 8 kHz mono samples.
+/// An open source producing mono samples at the rate it was opened at.
 #[derive(Debug, Clone)]
 pub enum Source {
     Tone { phase: f64, step: f64 },
@@ -171,6 +179,15 @@ mod tests {
         assert!((f - 440.0).abs() < 5.0, "{f}");
         let db = rms_dbfs(&buf);
         assert!((db + 15.0).abs() < 0.5, "{db}"); // peak -12 dBFS = rms -15 dBFS
+    }
+
+    #[test]
+    fn tone_at_the_opus_rate() {
+        let mut src = SourceSpec::Tone(1000.0).open_at(48000).unwrap();
+        let mut buf = vec![0i16; 48000];
+        src.read(&mut buf);
+        let f = dominant_frequency(&buf, 48000).unwrap();
+        assert!((f - 1000.0).abs() < 2.0, "{f}");
     }
 
     #[test]

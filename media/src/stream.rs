@@ -1,5 +1,10 @@
-//! The tokio driver that carries one call's audio: paced G.711 RTP sending from a source,
-//! receiving into a sink, symmetric-RTP latching, and live updates after re-offers.
+//! The tokio driver that carries one call's audio: paced RTP sending from a source through
+//! the negotiated codec (Opus, PCMU, PCMA; see [`crate::codec`]), receiving into a sink with
+//! loss concealment (PLC, Opus in-band FEC), symmetric-RTP latching, and live updates after
+//! re-offers (a codec change swaps encoder and decoder).
+//!
+//! Rates: the source is opened at the codec's clock rate; decoded audio is converted from the
+//! codec's rate to the sink's 8 kHz ([`crate::resample`]).
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -12,19 +17,22 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{sleep_until, Instant};
 use tracing::{debug, info, warn};
 
-use crate::g711;
+use crate::codec::{self, AudioDecoder, AudioEncoder, OPUS_MAX_PACKET};
 use crate::negotiate::{Codec, Negotiated};
+use crate::resample::Resampler;
 use crate::rtp::{RtpHeader, RtpPacket, RtpSender};
 use crate::sink::{Sink, SinkSpec};
 use crate::source::{Source, SourceSpec, SAMPLE_RATE};
 
 /// Largest G.711 payload accepted (120 ms at 8 kHz); bigger packets are dropped.
 pub const MAX_PAYLOAD: usize = 960;
+/// Largest Opus payload accepted (a 120 ms packet of three full frames).
+pub const MAX_OPUS_PAYLOAD: usize = 3 * OPUS_MAX_PACKET + 7;
 /// Receive buffer; a datagram filling it whole is treated as oversized.
-const RECV_BUF: usize = 2048;
-/// Timestamp gaps up to this many samples are filled with silence in the sink (2 s);
-/// larger jumps are treated as a new timeline.
-const MAX_GAP_FILL: i64 = 2 * SAMPLE_RATE as i64;
+const RECV_BUF: usize = 4096;
+/// Timestamp gaps up to this long are concealed in the sink (the decoder's PLC, which fades
+/// to silence); larger jumps are treated as a new timeline.
+const MAX_GAP_FILL_MS: i64 = 2000;
 /// If the send loop falls this many frames behind (suspended process), it jumps ahead.
 const MAX_BEHIND_FRAMES: u32 = 5;
 
@@ -44,6 +52,14 @@ pub struct RtpStats {
     pub dropped: u64,
     /// telephone-event packets (counted in `packets_received`, otherwise ignored for now).
     pub telephone_events: u64,
+    /// Audio payloads the decoder refused (corrupt Opus); their time is concealed.
+    pub decode_errors: u64,
+    /// Lost frames recovered from the next packet's in-band FEC (Opus).
+    pub fec_recovered: u64,
+    /// Milliseconds of received audio made up by packet-loss concealment.
+    pub concealed_ms: u64,
+    /// Frames not sent because the Opus encoder was in DTX (silence).
+    pub dtx_frames: u64,
     /// Where we send now (latched source, else the SDP address).
     pub remote_addr: Option<SocketAddr>,
     /// Whether `remote_addr` was learnt from incoming RTP (symmetric RTP).
@@ -87,10 +103,6 @@ impl AudioStream {
     /// sink that cannot be opened is logged and replaced by silence / null. The task ends
     /// on [`MediaHandle::stop`] or when every handle is dropped.
     pub fn start(self, negotiated: Negotiated, source: SourceSpec, sink: SinkSpec) -> MediaHandle {
-        let source = source.open().unwrap_or_else(|e| {
-            warn!(error = %e, "audio input cannot be opened; sending silence");
-            Source::Silence
-        });
         let sink = sink.open().unwrap_or_else(|e| {
             warn!(error = %e, "audio output cannot be opened; discarding received audio");
             Sink::Null
@@ -99,6 +111,7 @@ impl AudioStream {
         let (done_tx, done_rx) = watch::channel(false);
         let shared = Arc::new(Shared::default());
         let task = Task::new(self.socket, negotiated, source, sink, Arc::clone(&shared));
+        debug!(codec = %task.neg.codec, "media stream starting");
         tokio::spawn(task.run(cmd_rx, done_tx));
         MediaHandle {
             commands: cmd_tx,
@@ -175,36 +188,76 @@ struct Playout {
     last_seq: u16,
     /// Timestamp right after the last sample written to the sink.
     next_ts: Option<u32>,
+    /// Packets missing right before the one being played (sequence gap).
+    lost_before: u16,
+}
+
+/// The negotiated codec's encoder and decoder, and the conversion of decoded audio to the
+/// sink's rate. `None` when the codec could not be created (logged; nothing sent/played).
+struct CodecState {
+    encoder: Option<Box<dyn AudioEncoder>>,
+    decoder: Option<Box<dyn AudioDecoder>>,
+    to_sink: Resampler,
+}
+
+impl CodecState {
+    fn new(neg: &Negotiated) -> CodecState {
+        let encoder = codec::encoder(neg.codec, &neg.opus)
+            .inspect_err(|e| warn!(error = %e, codec = %neg.codec, "encoder cannot be created"))
+            .ok();
+        let decoder = codec::decoder(neg.codec)
+            .inspect_err(|e| warn!(error = %e, codec = %neg.codec, "decoder cannot be created"))
+            .ok();
+        CodecState {
+            encoder,
+            decoder,
+            // Codec rates are 8000 and 48000: always a whole ratio to the 8 kHz sink.
+            to_sink: Resampler::new(neg.codec.clock_rate(), SAMPLE_RATE)
+                .unwrap_or_else(|| Resampler::new(SAMPLE_RATE, SAMPLE_RATE).expect("8k->8k")),
+        }
+    }
+}
+
+fn open_source(spec: &SourceSpec, codec: Codec) -> Source {
+    spec.open_at(codec.clock_rate()).unwrap_or_else(|e| {
+        warn!(error = %e, "audio input cannot be opened; sending silence");
+        Source::Silence
+    })
 }
 
 struct Task {
     socket: UdpSocket,
     neg: Negotiated,
+    source_spec: SourceSpec,
     source: Source,
     sink: Sink,
     shared: Arc<Shared>,
     sender: RtpSender,
     latched: Option<SocketAddr>,
     playout: Playout,
+    codec: CodecState,
     frame: Vec<i16>,
     payload: Vec<u8>,
     packet: Vec<u8>,
     decoded: Vec<i16>,
+    resampled: Vec<i16>,
 }
 
 impl Task {
     fn new(
         socket: UdpSocket,
         neg: Negotiated,
-        source: Source,
+        source_spec: SourceSpec,
         sink: Sink,
         shared: Arc<Shared>,
     ) -> Self {
         shared.stats().remote_addr = neg.remote_rtp;
         Task {
             socket,
+            source: open_source(&source_spec, neg.codec),
+            source_spec,
+            codec: CodecState::new(&neg),
             neg,
-            source,
             sink,
             shared,
             sender: RtpSender::new(),
@@ -214,11 +267,17 @@ impl Task {
             payload: Vec::new(),
             packet: Vec::new(),
             decoded: Vec::new(),
+            resampled: Vec::new(),
         }
     }
 
+    /// Packetisation time actually used (Opus rounds to one of its frame sizes).
+    fn frame_ms(&self) -> u32 {
+        self.neg.codec.frame_ms(self.neg.ptime_ms)
+    }
+
     fn ptime(&self) -> Duration {
-        Duration::from_millis(self.neg.ptime_ms.clamp(10, 120) as u64)
+        Duration::from_millis(self.frame_ms() as u64)
     }
 
     async fn run(
@@ -263,7 +322,18 @@ impl Task {
             self.latched = None;
         }
         debug!(?neg, "media update");
-        self.neg = neg;
+        let old = std::mem::replace(&mut self.neg, neg);
+        if old.codec != self.neg.codec {
+            info!(from = %old.codec, to = %self.neg.codec, "codec change");
+            self.codec = CodecState::new(&self.neg);
+            self.source = open_source(&self.source_spec, self.neg.codec);
+            // The peer's timestamps now count at another rate: start a new timeline.
+            self.playout.next_ts = None;
+        } else if old.opus != self.neg.opus && self.neg.codec == Codec::Opus {
+            self.codec.encoder = codec::encoder(self.neg.codec, &self.neg.opus)
+                .inspect_err(|e| warn!(error = %e, "encoder cannot be created"))
+                .ok();
+        }
         let mut stats = self.shared.stats();
         stats.remote_addr = self.target();
         stats.latched = self.latched.is_some();
@@ -274,7 +344,7 @@ impl Task {
     }
 
     async fn send_frame(&mut self) {
-        let samples = (self.neg.ptime_ms.clamp(10, 120) * SAMPLE_RATE / 1000) as usize;
+        let samples = (self.frame_ms() * self.neg.codec.clock_rate() / 1000) as usize;
         self.frame.resize(samples, 0);
         self.source.read(&mut self.frame);
         let target = match self.target() {
@@ -288,11 +358,22 @@ impl Task {
             self.frame.fill(0);
         }
         self.payload.clear();
-        let encode = match self.neg.codec {
-            Codec::Pcmu => g711::ulaw_encode,
-            Codec::Pcma => g711::alaw_encode,
+        let Some(encoder) = self.codec.encoder.as_mut() else {
+            self.sender.skip(samples as u32);
+            return;
         };
-        self.payload.extend(self.frame.iter().map(|&s| encode(s)));
+        if let Err(e) = encoder.encode(&self.frame, &mut self.payload) {
+            debug!(error = %e, "frame not encoded");
+            self.sender.skip(samples as u32);
+            return;
+        }
+        // Opus in DTX emits 1-2 byte frames for silence: they are not sent (RFC 7587 §3.1.3);
+        // the next real packet carries the marker bit.
+        if self.neg.codec == Codec::Opus && self.neg.opus.dtx && self.payload.len() <= 2 {
+            self.shared.stats().dtx_frames += 1;
+            self.sender.skip(samples as u32);
+            return;
+        }
         self.sender.packet(
             self.neg.payload_type,
             &self.payload,
@@ -310,8 +391,12 @@ impl Task {
     }
 
     fn receive(&mut self, datagram: &[u8], truncated: bool, from: SocketAddr) {
+        let max = match self.neg.codec {
+            Codec::Opus => MAX_OPUS_PAYLOAD,
+            Codec::Pcmu | Codec::Pcma => MAX_PAYLOAD,
+        };
         let packet = match RtpPacket::parse(datagram) {
-            Ok(p) if !truncated && p.payload.len() <= MAX_PAYLOAD => p,
+            Ok(p) if !truncated && p.payload.len() <= max => p,
             Ok(_) => return self.drop_packet(from, "oversized"),
             Err(e) => {
                 debug!(%from, error = %e, "dropping non-RTP datagram");
@@ -364,6 +449,7 @@ impl Task {
             p.ssrc = Some(h.ssrc);
             p.last_seq = h.sequence;
             p.next_ts = None;
+            p.lost_before = 0;
             return true;
         }
         let delta = h.sequence.wrapping_sub(p.last_seq) as i16;
@@ -373,34 +459,63 @@ impl Task {
         if delta > 1 {
             self.shared.stats().lost += (delta - 1) as u64;
         }
+        p.lost_before = (delta - 1) as u16;
         p.last_seq = h.sequence;
         true
     }
 
-    /// Decode into the sink, filling timestamp gaps with silence.
+    /// Decode into the sink. A timestamp gap before the packet is concealed: when packets
+    /// were lost, the last lost frame comes from this packet's FEC if it has some, the rest
+    /// from the decoder's PLC.
     fn play(&mut self, h: &RtpHeader, payload: &[u8]) {
-        let decode = match self.neg.codec {
-            Codec::Pcmu => g711::ulaw_decode,
-            Codec::Pcma => g711::alaw_decode,
+        let Some(decoder) = self.codec.decoder.as_mut() else {
+            return;
         };
-        self.decoded.clear();
-        self.decoded.extend(payload.iter().map(|&b| decode(b)));
+        let rate = self.neg.codec.clock_rate() as i64;
         let gap = match self.playout.next_ts {
             Some(next) => h.timestamp.wrapping_sub(next) as i32 as i64,
             None => 0,
         };
-        let mut result = Ok(());
-        if gap > 0 && gap <= MAX_GAP_FILL {
-            result = self.sink.write_silence(gap as usize);
+        self.decoded.clear();
+        let mut stats = self.shared.stats();
+        if gap > 0 && gap <= MAX_GAP_FILL_MS * rate / 1000 {
+            let gap = gap as usize;
+            let mut fec = 0;
+            if self.playout.lost_before > 0 {
+                let frame = decoder.packet_samples(payload).unwrap_or(0).min(gap);
+                let mut recovered = Vec::new();
+                if frame > 0 && decoder.decode_fec(payload, frame, &mut recovered) {
+                    fec = frame;
+                    decoder.conceal(gap - fec, &mut self.decoded);
+                    self.decoded.extend_from_slice(&recovered);
+                    stats.fec_recovered += 1;
+                }
+            }
+            if fec == 0 {
+                decoder.conceal(gap, &mut self.decoded);
+            }
+            stats.concealed_ms += ((gap - fec) as i64 * 1000 / rate) as u64;
         }
-        if result.is_ok() {
-            result = self.sink.write(&self.decoded);
-        }
-        if let Err(e) = result {
+        let played = match decoder.decode(payload, &mut self.decoded) {
+            Ok(n) => n,
+            Err(e) => {
+                debug!(error = %e, "undecodable payload");
+                stats.decode_errors += 1;
+                0
+            }
+        };
+        drop(stats);
+        self.resampled.clear();
+        self.codec
+            .to_sink
+            .process(&self.decoded, &mut self.resampled);
+        if let Err(e) = self.sink.write(&self.resampled) {
             warn!(error = %e, "audio output write failed; discarding received audio from now on");
             let sink = std::mem::replace(&mut self.sink, Sink::Null);
             let _ = sink.finalize();
         }
-        self.playout.next_ts = Some(h.timestamp.wrapping_add(payload.len() as u32));
+        if played > 0 || self.playout.next_ts.is_none() {
+            self.playout.next_ts = Some(h.timestamp.wrapping_add(played as u32));
+        }
     }
 }

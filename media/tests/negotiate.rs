@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use media::{AudioCaps, Codec, Direction, NegotiationError, SdpSession, SessionDescription};
+use media::{
+    AudioCaps, Codec, Direction, NegotiationError, OpusSettings, SdpSession, SessionDescription,
+};
 
 fn corpus(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -18,6 +20,15 @@ fn session() -> SdpSession {
         AudioCaps::default(),
         4242,
     )
+}
+
+/// A session that only does G.711 (the defaults before Opus).
+fn g711_session() -> SdpSession {
+    let caps = AudioCaps {
+        codecs: vec![Codec::Pcmu, Codec::Pcma],
+        ..AudioCaps::default()
+    };
+    SdpSession::new("127.0.0.1:40000".parse().unwrap(), caps, 4242)
 }
 
 fn addr(s: &str) -> Option<SocketAddr> {
@@ -122,7 +133,11 @@ fn baresip_offer_picks_first_supported_in_offerer_order() {
 
 #[test]
 fn linphone_ipv6_offer_with_video_keeps_m_line_order() {
-    let mut s = SdpSession::new("[::1]:40000".parse().unwrap(), AudioCaps::default(), 7);
+    let caps = AudioCaps {
+        codecs: vec![Codec::Pcmu, Codec::Pcma],
+        ..AudioCaps::default()
+    };
+    let mut s = SdpSession::new("[::1]:40000".parse().unwrap(), caps, 7);
     let (answer, n) = s
         .receive_offer(&corpus("linphone.sdp"), Direction::SendRecv)
         .unwrap();
@@ -220,7 +235,7 @@ fn direction_table() {
 
 #[test]
 fn no_common_codec_names_what_was_offered() {
-    let err = session()
+    let err = g711_session()
         .receive_offer(&corpus("opus_only.sdp"), Direction::SendRecv)
         .unwrap_err();
     match &err {
@@ -233,6 +248,16 @@ fn no_common_codec_names_what_was_offered() {
     assert!(
         msg.contains("opus/48000/2") && msg.contains("PCMU, PCMA"),
         "{msg}"
+    );
+    // With the defaults, a G.722-only offer: the 488 reason names Opus among ours.
+    let g722 = "v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n\
+                m=audio 5000 RTP/AVP 9\r\na=rtpmap:9 G722/8000\r\n";
+    let err = session()
+        .receive_offer(g722, Direction::SendRecv)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no common audio codec: offered G722/8000; we support opus, PCMU, PCMA"
     );
 }
 
@@ -282,9 +307,14 @@ fn static_payload_type_without_rtpmap_and_dynamic_pcmu() {
     let remapped = "v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n\
                     m=audio 5000 RTP/AVP 0\r\na=rtpmap:0 opus/48000/2\r\n";
     assert!(matches!(
-        session().receive_offer(remapped, Direction::SendRecv),
+        g711_session().receive_offer(remapped, Direction::SendRecv),
         Err(NegotiationError::NoCommonCodec { .. })
     ));
+    // ... and the rtpmap wins: with Opus enabled that is Opus on PT 0.
+    let (_, n) = session()
+        .receive_offer(remapped, Direction::SendRecv)
+        .unwrap();
+    assert_eq!((n.codec, n.payload_type), (Codec::Opus, 0));
 }
 
 #[test]
@@ -304,11 +334,24 @@ fn our_offer_and_the_answer() {
         offer.starts_with("v=0\r\no=- 4242 4242 IN IP4 127.0.0.1\r\n"),
         "{offer}"
     );
-    assert!(offer.contains("m=audio 40000 RTP/AVP 0 8 101\r\n"));
+    assert!(
+        offer.contains("m=audio 40000 RTP/AVP 111 0 8 101\r\n"),
+        "{offer}"
+    );
+    assert!(offer.contains(
+        "a=rtpmap:111 opus/48000/2\r\n\
+         a=fmtp:111 useinbandfec=1;maxplaybackrate=48000;stereo=0;sprop-stereo=0\r\n\
+         a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
+    ));
     assert!(offer.contains("a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n"));
-    assert!(offer.contains("a=ptime:20\r\na=sendrecv\r\n"));
-    // Our offer parses as an offer for another session.
+    assert!(offer.contains("a=maxptime:120\r\na=ptime:20\r\na=sendrecv\r\n"));
+    // Our offer parses as an offer for another session, which takes Opus on our PT.
     let (_, peer) = session()
+        .receive_offer(&offer, Direction::SendRecv)
+        .unwrap();
+    assert_eq!((peer.codec, peer.payload_type), (Codec::Opus, 111));
+    // ... or PCMU if it only does G.711.
+    let (_, peer) = g711_session()
         .receive_offer(&offer, Direction::SendRecv)
         .unwrap();
     assert_eq!(peer.codec, Codec::Pcmu);
@@ -372,4 +415,101 @@ fn answer_errors() {
         s.receive_answer("garbage"),
         Err(NegotiationError::Malformed(_))
     ));
+}
+
+/// baresip 1.x: `opus/48000/2` on PT 96 with its own fmtp, telephone-event only at 8000.
+#[test]
+fn baresip_opus_offer_is_answered_with_opus_on_its_payload_type() {
+    let (answer, n) = session()
+        .receive_offer(&corpus("baresip.sdp"), Direction::SendRecv)
+        .unwrap();
+    assert_eq!((n.codec, n.payload_type), (Codec::Opus, 96));
+    assert_eq!(n.telephone_event, Some(101));
+    assert_eq!(n.opus, OpusSettings::default());
+    assert!(
+        answer.contains("m=audio 40000 RTP/AVP 96 101\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("a=rtpmap:96 opus/48000/2\r\n"), "{answer}");
+    assert!(answer
+        .contains("a=fmtp:96 useinbandfec=1;maxplaybackrate=48000;stereo=0;sprop-stereo=0\r\n"));
+    assert!(answer.contains("a=rtpmap:101 telephone-event/8000\r\n"));
+    assert!(answer.contains("a=maxptime:120\r\n"));
+
+    // A peer's maxaveragebitrate caps our bitrate; our own setting wins if lower.
+    let capped = corpus("baresip.sdp").replace(
+        "a=fmtp:96 stereo=1;sprop-stereo=1",
+        "a=fmtp:96 stereo=1; sprop-stereo=1;maxaveragebitrate=24000;useinbandfec=1",
+    );
+    let (_, n) = session()
+        .receive_offer(&capped, Direction::SendRecv)
+        .unwrap();
+    assert_eq!(n.opus.bitrate, Some(24000));
+    let caps = AudioCaps {
+        opus: OpusSettings {
+            bitrate: Some(16000),
+            fec: false,
+            dtx: true,
+        },
+        ..AudioCaps::default()
+    };
+    let mut s = SdpSession::new("127.0.0.1:40000".parse().unwrap(), caps, 1);
+    let (answer, n) = s.receive_offer(&capped, Direction::SendRecv).unwrap();
+    assert_eq!(
+        n.opus,
+        OpusSettings {
+            bitrate: Some(16000),
+            fec: false,
+            dtx: true
+        }
+    );
+    assert!(answer.contains("a=fmtp:96 useinbandfec=0;"), "{answer}");
+}
+
+/// linphone 5: Opus on PT 96, telephone-event at 48000 (PT 101), 16000 and 8000 (PT 100).
+#[test]
+fn linphone_opus_offer_takes_the_48k_telephone_event() {
+    let mut s = SdpSession::new("[::1]:40000".parse().unwrap(), AudioCaps::default(), 7);
+    let (answer, n) = s
+        .receive_offer(&corpus("linphone.sdp"), Direction::SendRecv)
+        .unwrap();
+    assert_eq!((n.codec, n.payload_type), (Codec::Opus, 96));
+    assert_eq!(n.telephone_event, Some(101));
+    let a = SessionDescription::parse(&answer).unwrap();
+    assert_eq!(a.media[0].formats, ["96", "101"]);
+    assert!(
+        answer.contains("a=rtpmap:101 telephone-event/48000\r\n"),
+        "{answer}"
+    );
+    assert_eq!(a.media[1].port, 0);
+}
+
+#[test]
+fn codec_order_is_configurable_and_answers_switch_codecs() {
+    let caps = AudioCaps {
+        codecs: vec![Codec::Pcma, Codec::Opus],
+        telephone_event: false,
+        ..AudioCaps::default()
+    };
+    let mut s = SdpSession::new("127.0.0.1:40000".parse().unwrap(), caps, 9);
+    let offer = s.create_offer(Direction::SendRecv);
+    assert!(offer.contains("m=audio 40000 RTP/AVP 8 111\r\n"), "{offer}");
+    let answer = |pts: &str, maps: &str| {
+        format!(
+            "v=0\r\no=p 1 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\n\
+             m=audio 7000 RTP/AVP {pts}\r\n{maps}"
+        )
+    };
+    let n = s
+        .receive_answer(&answer(
+            "111 101",
+            "a=rtpmap:111 opus/48000/2\r\na=rtpmap:101 telephone-event/48000\r\n",
+        ))
+        .unwrap();
+    assert_eq!((n.codec, n.payload_type), (Codec::Opus, 111));
+    assert_eq!(n.telephone_event, None, "we did not offer events");
+    // A re-offer answered with PCMA: the stream is told to switch codecs.
+    s.create_offer(Direction::SendRecv);
+    let n = s.receive_answer(&answer("8", "")).unwrap();
+    assert_eq!((n.codec, n.payload_type), (Codec::Pcma, 8));
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use media::analysis::{dominant_frequency, read_wav_mono, rms_dbfs};
 use media::rtp::{RtpPacket, RtpSender};
-use media::{AudioStream, Codec, Direction, Negotiated, SinkSpec, SourceSpec};
+use media::{AudioStream, Codec, Direction, Negotiated, OpusSettings, SinkSpec, SourceSpec};
 use tokio::net::UdpSocket;
 use tokio::time::{sleep, timeout};
 
@@ -16,14 +16,12 @@ fn negotiated(remote: SocketAddr, codec: Codec) -> Negotiated {
     Negotiated {
         remote_rtp: Some(remote),
         codec,
-        payload_type: match codec {
-            Codec::Pcmu => 0,
-            Codec::Pcma => 8,
-        },
+        payload_type: codec.default_payload_type(),
         telephone_event: Some(101),
         ptime_ms: 20,
         local_direction: Direction::SendRecv,
         remote_direction: Direction::SendRecv,
+        opus: OpusSettings::default(),
     }
 }
 
@@ -40,7 +38,7 @@ async fn recv_rtp(sock: &UdpSocket) -> (u8, Vec<u8>, SocketAddr) {
 
 #[tokio::test]
 async fn tone_travels_from_a_to_b() {
-    for codec in [Codec::Pcmu, Codec::Pcma] {
+    for codec in [Codec::Pcmu, Codec::Pcma, Codec::Opus] {
         let dir = tempfile::tempdir().unwrap();
         let wav = dir.path().join("b.wav");
         let a = AudioStream::bind(LO).await.unwrap();
@@ -69,19 +67,28 @@ async fn tone_travels_from_a_to_b() {
 
         let (sa, sb) = (ha.stats(), hb.stats());
         assert!((20..=40).contains(&sa.packets_sent), "{sa:?}");
-        assert_eq!(sa.bytes_sent, sa.packets_sent * 160);
+        if codec == Codec::Opus {
+            // ~51 kbit/s is ~128 bytes per 20 ms.
+            let per_packet = sa.bytes_sent / sa.packets_sent;
+            assert!((40..=300).contains(&per_packet), "{sa:?}");
+        } else {
+            assert_eq!(sa.bytes_sent, sa.packets_sent * 160);
+        }
         assert!(sb.packets_received >= 20, "{sb:?}");
         assert!(sa.packets_received >= 20, "B sends silence back: {sa:?}");
         assert_eq!((sb.lost, sb.dropped, sb.late), (0, 0, 0), "{sb:?}");
         assert_eq!(sb.remote_addr, Some(a_addr));
 
         let (samples, rate) = read_wav_mono(&wav).unwrap();
+        // The WAV sink stays at 8 kHz whatever the codec (Opus is converted down).
         assert_eq!(rate, 8000);
         let secs = samples.len() as f32 / 8000.0;
         assert!((0.4..=0.8).contains(&secs), "{codec:?}: {secs} s");
-        let f = dominant_frequency(&samples, rate).unwrap();
+        // Skip the codec's start-up (Opus lookahead, resampler delay).
+        let samples = &samples[400..];
+        let f = dominant_frequency(samples, rate).unwrap();
         assert!((f - 1000.0).abs() <= 20.0, "{codec:?}: {f} Hz");
-        let db = rms_dbfs(&samples);
+        let db = rms_dbfs(samples);
         assert!((-17.0..=-13.0).contains(&db), "{codec:?}: {db} dBFS");
     }
 }
@@ -206,7 +213,7 @@ async fn hold_stops_sending_and_mute_sends_silence() {
 }
 
 #[tokio::test]
-async fn gaps_in_the_peer_stream_are_filled_with_silence() {
+async fn gaps_in_the_peer_stream_are_concealed() {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("gap.wav");
     let ours = AudioStream::bind(LO).await.unwrap();
@@ -230,11 +237,64 @@ async fn gaps_in_the_peer_stream_are_filled_with_silence() {
     sleep(Duration::from_millis(50)).await;
     h.stop();
     h.stopped().await;
-    assert_eq!(h.stats().lost, 2);
+    let st = h.stats();
+    assert_eq!(st.lost, 2);
+    assert_eq!(st.concealed_ms, 40, "{st:?}");
+    assert_eq!(st.fec_recovered, 0, "G.711 has no FEC");
     let (samples, _) = read_wav_mono(&wav).unwrap();
     assert_eq!(samples.len(), 4 * 160);
-    assert!(samples[160..480].iter().all(|&s| s == 0));
     assert!(samples[..160].iter().all(|&s| s == 32124));
+    // Repeat-and-fade of the last frame: starts at its level, fades over 60 ms.
+    let gap = &samples[160..480];
+    assert!(gap[0] > 32000, "{}", gap[0]);
+    assert!(gap.windows(2).all(|w| w[1] <= w[0]), "fading");
+    assert!(gap[319] < 32124 / 2, "{}", gap[319]);
+    assert!(samples[480..].iter().all(|&s| s == 32124));
+}
+
+#[tokio::test]
+async fn opus_loss_is_recovered_from_fec() {
+    use media::codec::{AudioEncoder, OpusEncoder};
+    let ours = AudioStream::bind(LO).await.unwrap();
+    let our_addr = ours.local_addr();
+    let peer = UdpSocket::bind((LO, 0)).await.unwrap();
+    let h = ours.start(
+        negotiated(peer.local_addr().unwrap(), Codec::Opus),
+        SourceSpec::Silence,
+        SinkSpec::Null,
+    );
+    // Voice-like frames (libopus codes FEC only for what its VAD takes for speech).
+    let mut enc = OpusEncoder::new(&OpusSettings::default()).unwrap();
+    let mut sender = RtpSender::new();
+    let mut pkt = Vec::new();
+    for f in 0..24 {
+        let pcm: Vec<i16> = (0..960)
+            .map(|i| {
+                let t = (f * 960 + i) as f64 / 48000.0;
+                let env = (std::f64::consts::TAU * 2.5 * t).sin().max(0.0);
+                let s: f64 = (1..=6)
+                    .map(|k| (std::f64::consts::TAU * 150.0 * k as f64 * t).sin() / k as f64)
+                    .sum();
+                (s * env * 5000.0) as i16
+            })
+            .collect();
+        let mut payload = Vec::new();
+        enc.encode(&pcm, &mut payload).unwrap();
+        sender.packet(111, &payload, 960, &mut pkt);
+        if f != 21 {
+            peer.send_to(&pkt, our_addr).await.unwrap();
+        }
+    }
+    sleep(Duration::from_millis(100)).await;
+    let st = h.stats();
+    assert_eq!(
+        (st.lost, st.fec_recovered, st.decode_errors),
+        (1, 1, 0),
+        "{st:?}"
+    );
+    assert_eq!(st.concealed_ms, 0, "{st:?}");
+    h.stop();
+    h.stopped().await;
 }
 
 #[tokio::test]
@@ -262,4 +322,49 @@ async fn other_payload_types_of_the_peer_stream_do_not_count_as_loss() {
     );
     h.stop();
     h.stopped().await;
+}
+
+#[tokio::test]
+async fn a_re_offer_switches_the_codec_mid_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("switch.wav");
+    let a = AudioStream::bind(LO).await.unwrap();
+    let b = AudioStream::bind(LO).await.unwrap();
+    let (a_addr, b_addr) = (a.local_addr(), b.local_addr());
+    let ha = a.start(
+        negotiated(b_addr, Codec::Pcmu),
+        SourceSpec::Tone(700.0),
+        SinkSpec::Null,
+    );
+    let hb = b.start(
+        negotiated(a_addr, Codec::Pcmu),
+        SourceSpec::Silence,
+        SinkSpec::File(wav.clone()),
+    );
+    sleep(Duration::from_millis(300)).await;
+    hb.update(negotiated(a_addr, Codec::Opus));
+    ha.update(negotiated(b_addr, Codec::Opus));
+    let before = hb.stats();
+    sleep(Duration::from_millis(400)).await;
+    ha.stop();
+    hb.stop();
+    ha.stopped().await;
+    hb.stopped().await;
+    let after = hb.stats();
+    assert!(
+        after.packets_received >= before.packets_received + 15,
+        "{after:?}"
+    );
+    assert!(
+        after.dropped <= 2,
+        "packets in flight at the switch: {after:?}"
+    );
+    assert_eq!(after.decode_errors, 0, "{after:?}");
+    let (samples, rate) = read_wav_mono(&wav).unwrap();
+    assert_eq!(rate, 8000);
+    // The last 200 ms came through Opus.
+    let tail = &samples[samples.len() - 1600..];
+    let f = dominant_frequency(tail, rate).unwrap();
+    assert!((f - 700.0).abs() <= 20.0, "{f} Hz");
+    assert!(rms_dbfs(tail) > -18.0, "{}", rms_dbfs(tail));
 }
