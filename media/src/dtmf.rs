@@ -115,6 +115,8 @@ pub enum DtmfError {
     ClockRate(u32),
     #[error("packet interval must be between 5 and 500 ms")]
     Interval,
+    #[error("minimum tone duration must be above zero and at most the maximum")]
+    DurationBounds,
 }
 
 /// One decoded event block (RFC 4733 §2.3).
@@ -208,6 +210,9 @@ impl DtmfConfig {
         }
         if self.interval < Duration::from_millis(5) || self.interval > Duration::from_millis(500) {
             return Err(DtmfError::Interval);
+        }
+        if self.min_duration > self.max_duration || self.min_duration.is_zero() {
+            return Err(DtmfError::DurationBounds);
         }
         Ok(())
     }
@@ -399,8 +404,10 @@ impl DtmfSender {
         a.marker = false;
         // Next update on the interval grid, skipping missed slots; the end packet is due as
         // soon as the tone is over.
-        while a.next <= now {
-            a.next += cfg.interval;
+        if a.next <= now {
+            let step = cfg.interval.as_nanos();
+            let missed = (now - a.next).as_nanos() / step + 1;
+            a.next += Duration::from_nanos((missed * step).min(u64::MAX as u128) as u64);
         }
         if tone_over {
             a.ends_sent += 1;

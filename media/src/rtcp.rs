@@ -88,7 +88,7 @@ impl NtpTime {
     }
 
     /// This time plus `d` (wrapping, like NTP itself).
-    pub fn add(self, d: Duration) -> NtpTime {
+    pub fn plus(self, d: Duration) -> NtpTime {
         let frac = ((d.subsec_nanos() as u64) << 32) / 1_000_000_000;
         NtpTime(
             self.0
@@ -286,7 +286,8 @@ pub fn parse_compound(buf: &[u8]) -> Result<Vec<RtcpPacket>, RtcpError> {
                 return Err(RtcpError::PaddingNotLast(offset));
             }
             let pad = rest[len - 1] as usize;
-            if pad == 0 || pad > len - 4 {
+            // §6.4.1: the count includes itself and "will be a multiple of four".
+            if pad == 0 || pad & 3 != 0 || pad > len - 4 {
                 return Err(RtcpError::BadPadding { offset, pad });
             }
             end -= pad;
@@ -431,7 +432,7 @@ impl RtcpPacket {
                     }
                     // END plus null padding to a 32-bit boundary (at least one null).
                     out.push(SDES_END);
-                    while (out.len() - chunk_start) % 4 != 0 {
+                    while (out.len() - chunk_start) & 3 != 0 {
                         out.push(0);
                     }
                 }
@@ -446,7 +447,7 @@ impl RtcpPacket {
                     let r = &reason[..reason.len().min(255)];
                     out.push(r.len() as u8);
                     out.extend_from_slice(r);
-                    while (out.len() - start) % 4 != 0 {
+                    while (out.len() - start) & 3 != 0 {
                         out.push(0);
                     }
                 }
@@ -458,7 +459,7 @@ impl RtcpPacket {
                 body,
             } => {
                 out.extend_from_slice(body);
-                while (out.len() - start) % 4 != 0 {
+                while (out.len() - start) & 3 != 0 {
                     out.push(0);
                 }
                 (*packet_type, (*count & 0x1F) as usize)
@@ -821,7 +822,7 @@ impl RtcpSession {
     /// Our NTP time at `now`.
     pub fn ntp(&self, now: Instant) -> NtpTime {
         self.ntp_epoch
-            .add(now.saturating_duration_since(self.epoch))
+            .plus(now.saturating_duration_since(self.epoch))
     }
 
     fn randomized(&mut self, d: Duration) -> Duration {
@@ -1073,7 +1074,7 @@ mod tests {
             Duration::from_millis(1500)
         );
         assert_eq!(
-            t.add(Duration::from_millis(500)).0 >> 32,
+            t.plus(Duration::from_millis(500)).0 >> 32,
             NTP_UNIX_OFFSET + 2
         );
     }

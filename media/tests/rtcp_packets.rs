@@ -201,9 +201,14 @@ fn validation_errors() {
             RtcpError::BadPadding { offset: 0, pad: 0 },
         ),
         (
+            "padding count not a multiple of four",
+            vec![0xA0, 201, 0, 2, 0, 0, 0, 1, 0, 0, 0, 3],
+            RtcpError::BadPadding { offset: 0, pad: 3 },
+        ),
+        (
             "padding count larger than the body",
-            vec![0xA0, 201, 0, 1, 0, 0, 0, 9],
-            RtcpError::BadPadding { offset: 0, pad: 9 },
+            vec![0xA0, 201, 0, 1, 0, 0, 0, 8],
+            RtcpError::BadPadding { offset: 0, pad: 8 },
         ),
         (
             "SR without sender info",

@@ -166,11 +166,11 @@ impl Sim {
         let (mut seq_a, mut seq_b) = (65_000u16, 10u16); // A's sequence wraps
         for ms in 0..secs * 1000 {
             let now = self.t0 + MS * ms as u32;
-            if ms % 20 == 0 {
+            if ms.rem_euclid(20) == 0 {
                 let ts = (ms * 8) as u32;
                 self.a.on_rtp_sent(now, seq_a, ts, 160);
                 rtp_count += 1;
-                if link.drop_every == 0 || rtp_count % link.drop_every != 0 {
+                if link.drop_every == 0 || rtp_count.rem_euclid(link.drop_every) != 0 {
                     self.flight.push((
                         now + link.delay,
                         true,
