@@ -89,7 +89,10 @@ fn status(msg: &str) -> Option<u16> {
 }
 
 fn cseq_method(msg: &str) -> &str {
-    header(msg, &["CSeq"]).split_whitespace().nth(1).unwrap_or("")
+    header(msg, &["CSeq"])
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("")
 }
 
 /// A response to `req` (Vias, From, To with a tag, Call-ID and CSeq copied).
@@ -317,7 +320,8 @@ Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
                     })
                     .unwrap_or(0);
                 if self.buf.len() >= end + 4 + len {
-                    let body = String::from_utf8_lossy(&self.buf[end + 4..end + 4 + len]).into_owned();
+                    let body =
+                        String::from_utf8_lossy(&self.buf[end + 4..end + 4 + len]).into_owned();
                     self.buf.drain(..end + 4 + len);
                     let code = head
                         .split_whitespace()
@@ -588,9 +592,7 @@ impl Target for AgentTarget {
     fn dial_to_invite(&mut self) -> Duration {
         let t0 = Instant::now();
         self.http.send("POST", "/api/v1/calls", r#"{"to":"1002"}"#);
-        let (invite, from, t1) = self
-            .pbx
-            .recv_until("INVITE", |m| is_request(m, "INVITE"));
+        let (invite, from, t1) = self.pbx.recv_until("INVITE", |m| is_request(m, "INVITE"));
         // Clean up: 486, absorb the ACK, wait for the call to end on the event stream.
         self.pbx
             .send(&response(&invite, 486, "Busy Here", "pbxbusy", ""), from);
@@ -600,7 +602,8 @@ impl Target for AgentTarget {
         let id = reply["id"].as_str().expect("call id").to_owned();
         self.pbx.recv_until("ACK", |m| is_request(m, "ACK"));
         self.events.until(|e| ended(e, &id));
-        self.linger_32s.push_back(Instant::now() + Duration::from_secs(32));
+        self.linger_32s
+            .push_back(Instant::now() + Duration::from_secs(32));
         t1 - t0
     }
 
@@ -617,7 +620,9 @@ impl Target for AgentTarget {
         self.pbx.send(&call.cancel(), self.sip);
         let (mut cancel_ok, mut terminated) = (false, false);
         while !(cancel_ok && terminated) {
-            let (msg, _, _) = self.pbx.recv_until("CANCEL answers", |m| status(m).is_some());
+            let (msg, _, _) = self
+                .pbx
+                .recv_until("CANCEL answers", |m| status(m).is_some());
             match (status(&msg), cseq_method(&msg)) {
                 (Some(200), "CANCEL") => cancel_ok = true,
                 (Some(487), "INVITE") => {
@@ -629,8 +634,10 @@ impl Target for AgentTarget {
             }
         }
         self.events.until(|e| ended(e, &id));
-        self.linger_32s.push_back(Instant::now() + Duration::from_secs(32));
-        self.linger_5s.push_back(Instant::now() + Duration::from_secs(5));
+        self.linger_32s
+            .push_back(Instant::now() + Duration::from_secs(32));
+        self.linger_5s
+            .push_back(Instant::now() + Duration::from_secs(5));
         t1 - t0
     }
 }
@@ -876,7 +883,13 @@ fn report(path: &str, agent_n: &[(Duration, usize)], floor: &[Duration]) {
     );
     // The agent keeps completed transactions for up to 32 s (Timer D/J), so back-to-back
     // calls build up state: the same samples by how many the agent held (estimated).
-    for (lo, hi) in [(0, 250), (250, 1000), (1000, 2500), (2500, 5000), (5000, usize::MAX)] {
+    for (lo, hi) in [
+        (0, 250),
+        (250, 1000),
+        (1000, 2500),
+        (2500, 5000),
+        (5000, usize::MAX),
+    ] {
         let bucket: Vec<Duration> = agent_n
             .iter()
             .filter(|(_, n)| (lo..hi).contains(n))
@@ -936,8 +949,16 @@ fn raw_samples(agent: &mut AgentTarget, floor: &mut FloorTarget) {
         agent.pbx.registers,
         agent.pbx.ignored,
     );
-    report("dial_to_invite (POST /api/v1/calls -> INVITE at the PBX socket)", &dial, &s[0]);
-    report("invite_to_incoming (INVITE sent -> `incoming` on the WebSocket)", &incoming, &s[1]);
+    report(
+        "dial_to_invite (POST /api/v1/calls -> INVITE at the PBX socket)",
+        &dial,
+        &s[0],
+    );
+    report(
+        "invite_to_incoming (INVITE sent -> `incoming` on the WebSocket)",
+        &incoming,
+        &s[1],
+    );
 }
 
 fn log_level() -> String {
