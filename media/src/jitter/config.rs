@@ -10,9 +10,10 @@ pub enum Adaptation {
     #[default]
     Frames,
     /// Time-scale hints ([`TimeScale`](super::TimeScale)): the audio layer shrinks or
-    /// stretches decoded frames (WSOLA, as NetEq's accelerate / preemptive expand) and
-    /// passes, as `now` of the next pull, the instant the returned audio will start playing
-    /// (see the module doc). Whole-frame drop/insert stays as a last resort.
+    /// stretches decoded frames (WSOLA, as NetEq's accelerate / preemptive expand), keeps
+    /// the result in a queue and pulls with
+    /// [`pull_with_queue`](super::JitterBuffer::pull_with_queue) (see the module doc).
+    /// Whole-frame drop/insert stays as a last resort.
     TimeStretch,
 }
 

@@ -26,9 +26,16 @@ pub(crate) enum Decision {
     Insert,
 }
 
-/// `err`: current delay minus target, `frame`: samples per frame, both in clock ticks;
-/// `next_ready`: the packet after the due one is in the buffer (a drop needs it).
-pub(crate) fn decide(mode: Adaptation, err: i64, frame: i64, next_ready: bool) -> Decision {
+/// `err`: current delay (at the pull) minus target, `frame`: samples per frame, `queued`:
+/// decoded samples the audio layer still holds, all in clock ticks; `next_ready`: the packet
+/// after the due one is in the buffer (a drop or an early pull needs it).
+pub(crate) fn decide(
+    mode: Adaptation,
+    err: i64,
+    frame: i64,
+    queued: i64,
+    next_ready: bool,
+) -> Decision {
     match mode {
         Adaptation::Frames => {
             if err > frame + frame / 4 && next_ready {
@@ -40,19 +47,26 @@ pub(crate) fn decide(mode: Adaptation, err: i64, frame: i64, next_ready: bool) -
             }
         }
         Adaptation::TimeStretch => {
+            // Shrinking brings the next pull forward: only with the next packet here.
             let deadband = frame / 8;
             let step = frame / 4;
             if err > 3 * frame && next_ready {
                 Decision::DropThenPlay
             } else if err < -2 * frame {
                 Decision::Insert
-            } else if err > deadband {
-                Decision::Play(TimeScale::Accelerate {
-                    samples: err.min(step) as u32,
-                })
             } else if err < -deadband {
                 Decision::Play(TimeScale::Expand {
                     samples: (-err).min(step) as u32,
+                })
+            } else if err > deadband && next_ready {
+                Decision::Play(TimeScale::Accelerate {
+                    samples: err.min(step) as u32,
+                })
+            } else if queued > deadband {
+                // Audio queued ahead of this frame is pure latency: shrink it away (the
+                // next pull still comes no earlier, so this needs no packet in hand).
+                Decision::Play(TimeScale::Accelerate {
+                    samples: queued.min(step) as u32,
                 })
             } else {
                 Decision::Play(TimeScale::Normal)
@@ -80,7 +94,7 @@ mod tests {
             (-41, true, Insert),
         ];
         for (err, next, want) in cases {
-            assert_eq!(decide(Frames, err, f, next), want, "err {err}");
+            assert_eq!(decide(Frames, err, f, 0, next), want, "err {err}");
         }
     }
 
@@ -98,7 +112,20 @@ mod tests {
             (-321, Insert),
         ];
         for (err, want) in cases {
-            assert_eq!(decide(TimeStretch, err, f, true), want, "err {err}");
+            assert_eq!(decide(TimeStretch, err, f, 0, true), want, "err {err}");
         }
+        // No pulling early into an empty buffer; but queued audio is shrunk away.
+        assert_eq!(
+            decide(TimeStretch, 300, f, 0, false),
+            Play(TimeScale::Normal)
+        );
+        assert_eq!(
+            decide(TimeStretch, 0, f, 100, false),
+            Play(TimeScale::Accelerate { samples: 40 })
+        );
+        assert_eq!(
+            decide(TimeStretch, -30, f, 100, true),
+            Play(TimeScale::Expand { samples: 30 })
+        );
     }
 }

@@ -50,10 +50,17 @@
 //!   Pulls are strictly periodic, the audio layer needs no time stretching.
 //! - [`Adaptation::TimeStretch`]: each `Frame` carries a [`TimeScale`] hint, up to a quarter
 //!   frame per frame, to shrink (accelerate) or stretch (preemptive expand) the decoded
-//!   audio. The audio layer then plays more or less than a frame per pull, so it keeps a
-//!   small queue of decoded samples and pulls when the queue runs short; it must pass as
-//!   `now` the instant the returned audio will start playing: its clock plus what is
-//!   queued ahead (`device_now + queued_samples / clock_rate`).
+//!   audio, as NetEq does. The audio layer then plays more or less than a frame per pull,
+//!   so it keeps a queue of decoded samples, feeds the device from it in its own periods
+//!   (5-10 ms callbacks) and calls [`JitterBuffer::pull_with_queue`]`(now, queued)` whenever
+//!   the queue holds less than a device period. The buffer accelerates only when the next
+//!   packet is already held (a shorter frame brings the next pull forward), and also shrinks
+//!   away audio left queued ahead of a frame (pure latency). Whole-frame drop/insert stays
+//!   as the last resort (3 frames over, 2 under).
+//!
+//! With pulls on a device clock and packets decoded whole, the delay can only take values
+//! on the device's period grid: frame mode reaches the target within one frame (it sits in
+//! `target..target + frame`), time-stretch mode within one device period.
 //!
 //! Clock drift needs nothing more: a fast sender's timestamps outrun our clock, the base
 //! transit falls, the delay grows and is shrunk back; a slow one the other way round.
@@ -168,7 +175,6 @@ pub struct JitterBuffer {
     cfg: JitterConfig,
     /// Clock ticks (samples) per frame.
     frame: i64,
-    ticks_per_ms: i64,
     epoch: Option<Instant>,
     ssrc: Option<u32>,
     seqs: Unwrapper,
@@ -200,7 +206,6 @@ impl JitterBuffer {
             to_ticks(cfg.initial_delay, rate).clamp(to_ticks(cfg.min_delay, rate), max_ticks);
         Ok(JitterBuffer {
             frame,
-            ticks_per_ms,
             epoch: None,
             ssrc: None,
             seqs: Unwrapper::default(),
@@ -232,7 +237,8 @@ impl JitterBuffer {
         self.duration(self.target)
     }
 
-    /// The delay of the frame due at the last pull (from its fastest possible arrival).
+    /// The delay of the frame due at the last pull, from its fastest possible arrival to the
+    /// pull (audio the caller still had queued comes on top).
     pub fn current_delay(&self) -> Duration {
         self.duration(self.delay)
     }
@@ -311,8 +317,16 @@ impl JitterBuffer {
         Inserted::Stored
     }
 
-    /// The audio clock wants the next frame, to start playing at `now`.
+    /// The audio clock wants the next frame at `now` (the device clock's reading).
     pub fn pull(&mut self, now: Instant) -> Playout {
+        self.pull_with_queue(now, 0)
+    }
+
+    /// [`pull`](Self::pull) for an audio layer that keeps decoded audio queued ahead of the
+    /// device ([`Adaptation::TimeStretch`]): `queued` samples (of the RTP clock) will play
+    /// before the returned frame. It is latency the buffer then shrinks away.
+    pub fn pull_with_queue(&mut self, now: Instant, queued: u32) -> Playout {
+        let queued = queued as i64;
         let t = self.ticks(now);
         let base = self.base.base().unwrap_or(0);
         if self.state == State::Buffering {
@@ -374,7 +388,7 @@ impl JitterBuffer {
             .store
             .second()
             .is_some_and(|n| n.ts <= front + self.frame + half);
-        let time_scale = match decide(self.cfg.adaptation, err, self.frame, next_ready) {
+        let time_scale = match decide(self.cfg.adaptation, err, self.frame, queued, next_ready) {
             Decision::Insert => {
                 self.stats.frames_inserted += 1;
                 self.play_ts = Some(front);
