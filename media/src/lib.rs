@@ -13,6 +13,7 @@
 //! - [`jitter`]: the adaptive jitter buffer (sans-IO; not yet wired into [`stream`]).
 
 pub mod analysis;
+pub mod device;
 pub mod codec;
 pub mod dtmf;
 pub mod g711;

@@ -31,6 +31,7 @@ pub mod kamailio;
 pub mod linphone;
 pub mod loopback;
 pub mod paths;
+pub mod pulse;
 mod port;
 mod process;
 pub mod rawsip;

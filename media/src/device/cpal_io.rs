@@ -1,0 +1,725 @@
+//! Real devices through cpal. The device callbacks (cpal's audio threads) only convert the
+//! sample format, mix or duplicate channels and move mono `f32` samples through a `ringbuf`
+//! SPSC ring: no lock, no allocation, no logging; counters are atomics. Resampling and
+//! latency trimming happen on the media side, in `read_frame`/`write_frame`.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use cpal::{FromSample, Sample, SampleFormat, SizedSample};
+use ringbuf::traits::{Consumer, Observer, Producer, Split};
+use ringbuf::{HeapCons, HeapProd, HeapRb};
+
+use super::convert::{f32_to_i16, i16_to_f32, RateConverter};
+use super::{
+    frame_len, CaptureBackend, DeviceError, DeviceInfo, DeviceSpec, DeviceStats, ErrorCode,
+    FrameStatus, HostChoice, PlayoutBackend, SharedCounters,
+};
+
+/// Device callback period asked for (`BufferSize::Fixed`), in ms: 10 ms, or 20 ms if refused.
+/// ALSA gets 20 ms first: cpal double-buffers ALSA periods, and 2 x 10 ms through the pulse
+/// plugin underran on a loaded 2-core machine (after which the plugin failed with EIO).
+const CALLBACK_MS: u32 = 10;
+const ALSA_CALLBACK_MS: u32 = 20;
+/// Ring buffer size between callback and media side.
+const RING_MS: u32 = 500;
+/// Capture: when more than this is waiting, trim down to `CAPTURE_TRIM_TO_MS` (clock drift,
+/// a stalled task) so the capture latency stays bounded.
+const CAPTURE_MAX_BACKLOG_MS: u32 = 80;
+const CAPTURE_TRIM_TO_MS: u32 = 30;
+/// Playout: the callback starts (and restarts after an underrun) once this much is queued.
+const PLAYOUT_PREFILL_MS: u32 = 40;
+/// Playout: frames are dropped while more than this is queued.
+const PLAYOUT_MAX_BACKLOG_MS: u32 = 120;
+/// Samples moved per step inside the playout callback (stack buffer).
+const CALLBACK_CHUNK: usize = 256;
+
+fn samples_for_ms(rate: u32, ms: u32) -> usize {
+    (u64::from(rate) * u64::from(ms) / 1000) as usize
+}
+
+fn host(choice: HostChoice) -> Result<cpal::Host, DeviceError> {
+    let id = match choice {
+        HostChoice::Default => return Ok(cpal::default_host()),
+        HostChoice::Alsa => cpal::HostId::Alsa,
+        HostChoice::PulseAudio => cpal::HostId::PulseAudio,
+    };
+    cpal::host_from_id(id).map_err(|e| DeviceError::Host {
+        host: id.name().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+fn device_name(d: &cpal::Device) -> String {
+    d.id()
+        .map(|id| id.id().to_string())
+        .unwrap_or_else(|_| d.to_string())
+}
+
+fn device_description(d: &cpal::Device) -> String {
+    d.description()
+        .map(|desc| desc.name().to_string())
+        .unwrap_or_default()
+}
+
+/// The devices of cpal's default host (PulseAudio when running, else ALSA); empty if the
+/// host cannot be reached.
+pub fn list_devices() -> Vec<DeviceInfo> {
+    list_devices_on(HostChoice::Default).unwrap_or_default()
+}
+
+/// The devices of one host.
+pub fn list_devices_on(choice: HostChoice) -> Result<Vec<DeviceInfo>, DeviceError> {
+    let host = host(choice)?;
+    let default_in = host.default_input_device().map(|d| device_name(&d));
+    let default_out = host.default_output_device().map(|d| device_name(&d));
+    let devices = host.devices().map_err(|e| DeviceError::Host {
+        host: host.id().name().to_string(),
+        reason: e.to_string(),
+    })?;
+    let mut out = Vec::new();
+    for d in devices {
+        let name = device_name(&d);
+        let is_input = d.supports_input();
+        let is_output = d.supports_output();
+        let config = if is_output {
+            d.default_output_config().ok()
+        } else {
+            d.default_input_config().ok()
+        };
+        out.push(DeviceInfo {
+            is_default: (is_input && default_in.as_deref() == Some(name.as_str()))
+                || (is_output && default_out.as_deref() == Some(name.as_str())),
+            description: device_description(&d),
+            name,
+            is_input,
+            is_output,
+            default_rate: config.as_ref().map_or(0, |c| c.sample_rate()),
+            channels: config.as_ref().map_or(0, |c| c.channels()),
+        });
+    }
+    Ok(out)
+}
+
+fn direction(input: bool) -> &'static str {
+    if input {
+        "input"
+    } else {
+        "output"
+    }
+}
+
+/// The device `spec` names on `host`, for input or output.
+fn find_device(
+    host: &cpal::Host,
+    spec: &DeviceSpec,
+    input: bool,
+) -> Result<cpal::Device, DeviceError> {
+    let not_found = |available: String| DeviceError::NotFound {
+        direction: direction(input),
+        spec: spec.to_string(),
+        available,
+    };
+    let wanted = match spec {
+        DeviceSpec::Default => {
+            let d = if input {
+                host.default_input_device()
+            } else {
+                host.default_output_device()
+            };
+            return d.ok_or_else(|| not_found("(no default device)".into()));
+        }
+        DeviceSpec::Named(n) => n.to_lowercase(),
+    };
+    let list: Vec<cpal::Device> = if input {
+        host.input_devices().map(|d| d.collect())
+    } else {
+        host.output_devices().map(|d| d.collect())
+    }
+    .map_err(|e| DeviceError::Host {
+        host: host.id().name().to_string(),
+        reason: e.to_string(),
+    })?;
+    let keys = |d: &cpal::Device| {
+        [
+            device_name(d).to_lowercase(),
+            device_description(d).to_lowercase(),
+        ]
+    };
+    if let Some(d) = list.iter().find(|d| keys(d).contains(&wanted)) {
+        return Ok(d.clone());
+    }
+    if let Some(d) = list
+        .iter()
+        .find(|d| keys(d).iter().any(|k| k.contains(&wanted)))
+    {
+        return Ok(d.clone());
+    }
+    let names: Vec<String> = list.iter().map(device_name).collect();
+    Err(not_found(names.join(", ")))
+}
+
+/// What was opened, for stats and messages.
+#[derive(Debug, Clone)]
+struct Opened {
+    description: String,
+    device: String,
+    rate: u32,
+    channels: usize,
+}
+
+fn stream_config(
+    device: &cpal::Device,
+    input: bool,
+    callback_ms: u32,
+) -> Result<(cpal::StreamConfig, SampleFormat), DeviceError> {
+    let supported = if input {
+        device.default_input_config()
+    } else {
+        device.default_output_config()
+    }
+    .map_err(|e| DeviceError::Open {
+        direction: direction(input),
+        device: device_name(device),
+        reason: e.to_string(),
+    })?;
+    let rate = supported.sample_rate();
+    let mut frames = (rate * callback_ms / 1000).max(1);
+    if let cpal::SupportedBufferSize::Range { min, max } = *supported.buffer_size() {
+        frames = frames.clamp(min, max.max(min));
+    }
+    Ok((
+        cpal::StreamConfig {
+            channels: supported.channels(),
+            sample_rate: rate,
+            buffer_size: cpal::BufferSize::Fixed(frames),
+        },
+        supported.sample_format(),
+    ))
+}
+
+fn error_callback(counters: Arc<SharedCounters>) -> impl FnMut(cpal::Error) + Send + 'static {
+    move |e: cpal::Error| {
+        use cpal::ErrorKind as K;
+        let index = match e.kind() {
+            K::DeviceBusy => 0,
+            K::DeviceChanged => 1,
+            K::DeviceNotAvailable => 2,
+            K::HostUnavailable => 3,
+            K::InvalidInput => 4,
+            K::PermissionDenied => 5,
+            K::RealtimeDenied => 6,
+            K::ResourceExhausted => 7,
+            K::StreamInvalidated => 8,
+            K::UnsupportedConfig => 9,
+            K::UnsupportedOperation => 10,
+            K::Xrun => 11,
+            K::BackendError => 12,
+            K::Other => 13,
+            _ => 14,
+        };
+        counters.last_kind.store(index + 1, Ordering::Relaxed);
+        match e.kind() {
+            K::Xrun => {
+                counters.xruns.fetch_add(1, Ordering::Relaxed);
+            }
+            // Rerouted by the host, or informational: the stream goes on.
+            K::DeviceChanged | K::RealtimeDenied => {}
+            K::DeviceNotAvailable => counters.raise(ErrorCode::DeviceNotAvailable),
+            K::StreamInvalidated => counters.raise(ErrorCode::StreamInvalidated),
+            K::HostUnavailable => counters.raise(ErrorCode::HostUnavailable),
+            _ => counters.raise(ErrorCode::Backend),
+        }
+    }
+}
+
+fn micros(d: std::time::Duration) -> u32 {
+    d.as_micros().min(u128::from(u32::MAX)) as u32
+}
+
+fn build_input<T>(
+    device: &cpal::Device,
+    config: &cpal::StreamConfig,
+    mut prod: HeapProd<f32>,
+    counters: Arc<SharedCounters>,
+) -> Result<cpal::Stream, cpal::Error>
+where
+    T: SizedSample,
+    f32: FromSample<T>,
+{
+    let ch = usize::from(config.channels.max(1));
+    let scale = 1.0 / ch as f32;
+    let c = counters.clone();
+    device.build_input_stream::<T, _, _>(
+        *config,
+        move |data: &[T], info: &cpal::InputCallbackInfo| {
+            // The audio thread: atomics and the lock-free ring only.
+            c.callbacks.fetch_add(1, Ordering::Relaxed);
+            let ts = info.timestamp();
+            c.device_latency_us.store(
+                micros(ts.callback.duration_since(ts.capture)),
+                Ordering::Relaxed,
+            );
+            let frames = data.len() / ch;
+            let pushed = prod.push_iter(
+                data.chunks_exact(ch)
+                    .map(|f| f.iter().map(|&s| f32::from_sample(s)).sum::<f32>() * scale),
+            );
+            if pushed < frames {
+                c.overrun_samples
+                    .fetch_add((frames - pushed) as u64, Ordering::Relaxed);
+            }
+        },
+        error_callback(counters),
+        None,
+    )
+}
+
+fn build_output<T>(
+    device: &cpal::Device,
+    config: &cpal::StreamConfig,
+    mut cons: HeapCons<f32>,
+    counters: Arc<SharedCounters>,
+    prefill: usize,
+) -> Result<cpal::Stream, cpal::Error>
+where
+    T: SizedSample + FromSample<f32>,
+{
+    let ch = usize::from(config.channels.max(1));
+    let c = counters.clone();
+    let mut primed = false;
+    device.build_output_stream::<T, _, _>(
+        *config,
+        move |data: &mut [T], info: &cpal::OutputCallbackInfo| {
+            // The audio thread: atomics, the lock-free ring and a stack buffer only.
+            c.callbacks.fetch_add(1, Ordering::Relaxed);
+            let ts = info.timestamp();
+            c.device_latency_us.store(
+                micros(ts.playback.duration_since(ts.callback)),
+                Ordering::Relaxed,
+            );
+            let frames = data.len() / ch;
+            if !primed && cons.occupied_len() >= prefill.min(cons.capacity().get()) {
+                primed = true;
+            }
+            let mut done = 0;
+            if primed {
+                let mut tmp = [0.0f32; CALLBACK_CHUNK];
+                while done < frames {
+                    let want = (frames - done).min(CALLBACK_CHUNK);
+                    let got = cons.pop_slice(&mut tmp[..want]);
+                    for (k, &v) in tmp[..got].iter().enumerate() {
+                        let s = T::from_sample(v);
+                        let at = (done + k) * ch;
+                        data[at..at + ch].fill(s);
+                    }
+                    done += got;
+                    if got < want {
+                        break;
+                    }
+                }
+                if done < frames {
+                    c.underruns.fetch_add(1, Ordering::Relaxed);
+                    primed = false;
+                }
+            }
+            data[done * ch..].fill(T::EQUILIBRIUM);
+        },
+        error_callback(counters),
+        None,
+    )
+}
+
+macro_rules! by_format {
+    ($format:expr, $f:ident, $($arg:expr),*) => {
+        match $format {
+            SampleFormat::F32 => $f::<f32>($($arg),*),
+            SampleFormat::I16 => $f::<i16>($($arg),*),
+            SampleFormat::I32 => $f::<i32>($($arg),*),
+            SampleFormat::U16 => $f::<u16>($($arg),*),
+            SampleFormat::U8 => $f::<u8>($($arg),*),
+            SampleFormat::I8 => $f::<i8>($($arg),*),
+            SampleFormat::F64 => $f::<f64>($($arg),*),
+            // Other formats (24-bit packed...): ask for f32, which every host converts to.
+            _ => $f::<f32>($($arg),*),
+        }
+    };
+}
+
+/// Opens a stream on `spec`: tries 10 ms callbacks, then 20 ms. Returns the stream, the ring
+/// end for the media side, and what was opened.
+#[allow(clippy::type_complexity)]
+fn open_stream(
+    spec: &DeviceSpec,
+    choice: HostChoice,
+    input: bool,
+    counters: &Arc<SharedCounters>,
+) -> Result<
+    (
+        cpal::Stream,
+        Option<HeapCons<f32>>,
+        Option<HeapProd<f32>>,
+        Opened,
+    ),
+    DeviceError,
+> {
+    let host = host(choice)?;
+    let device = find_device(&host, spec, input)?;
+    let name = device_name(&device);
+    let mut last_err = String::new();
+    let periods = if host.id() == cpal::HostId::Alsa {
+        [ALSA_CALLBACK_MS, CALLBACK_MS]
+    } else {
+        [CALLBACK_MS, 20]
+    };
+    for ms in periods {
+        let (config, format) = stream_config(&device, input, ms)?;
+        let rate = config.sample_rate;
+        let ring = HeapRb::<f32>::new(samples_for_ms(rate, RING_MS).max(1));
+        let (prod, cons) = ring.split();
+        let result = if input {
+            by_format!(
+                format,
+                build_input,
+                &device,
+                &config,
+                prod,
+                counters.clone()
+            )
+            .map(|s| (s, Some(cons), None))
+        } else {
+            let prefill = samples_for_ms(rate, PLAYOUT_PREFILL_MS);
+            by_format!(
+                format,
+                build_output,
+                &device,
+                &config,
+                cons,
+                counters.clone(),
+                prefill
+            )
+            .map(|s| (s, None, Some(prod)))
+        };
+        match result {
+            Ok((stream, cons, prod)) => {
+                stream.play().map_err(|e| DeviceError::Open {
+                    direction: direction(input),
+                    device: name.clone(),
+                    reason: e.to_string(),
+                })?;
+                let opened = Opened {
+                    description: format!(
+                        "{} {} {} Hz x{} {} ({ms} ms callbacks)",
+                        host.id().name(),
+                        name,
+                        rate,
+                        config.channels,
+                        format
+                    ),
+                    device: name,
+                    rate,
+                    channels: usize::from(config.channels),
+                };
+                return Ok((stream, cons, prod, opened));
+            }
+            Err(e) => last_err = e.to_string(),
+        }
+    }
+    Err(DeviceError::Open {
+        direction: direction(input),
+        device: name,
+        reason: last_err,
+    })
+}
+
+fn take_error(counters: &SharedCounters, input: bool, device: &str) -> Option<DeviceError> {
+    counters.take().map(|code| DeviceError::Stream {
+        direction: direction(input),
+        device: device.to_string(),
+        reason: code.reason().to_string(),
+    })
+}
+
+struct CaptureStream {
+    // Dropped first: stops the callback before the ring goes.
+    _stream: cpal::Stream,
+    cons: HeapCons<f32>,
+    counters: Arc<SharedCounters>,
+    conv: RateConverter,
+    opened: Opened,
+}
+
+/// A capture device delivering 20 ms mono frames at the codec rate.
+pub struct DeviceCapture {
+    rate: u32,
+    host: HostChoice,
+    spec: DeviceSpec,
+    s: CaptureStream,
+    scratch: Vec<f32>,
+    pending: Vec<i16>,
+    dropped: u64,
+    short_reads: u64,
+}
+
+impl std::fmt::Debug for DeviceCapture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceCapture")
+            .field("spec", &self.spec)
+            .field("opened", &self.s.opened.description)
+            .field("rate", &self.rate)
+            .finish()
+    }
+}
+
+impl DeviceCapture {
+    pub fn open(
+        spec: &DeviceSpec,
+        rate: u32,
+        host: HostChoice,
+    ) -> Result<DeviceCapture, DeviceError> {
+        let s = Self::open_stream(spec, rate, host)?;
+        let scratch = vec![0.0; s.conv.input_wanted().max(frame_len(s.opened.rate))];
+        let pending = Vec::with_capacity(frame_len(rate) * 2 + s.conv.output_max());
+        Ok(DeviceCapture {
+            rate,
+            host,
+            spec: spec.clone(),
+            s,
+            scratch,
+            pending,
+            dropped: 0,
+            short_reads: 0,
+        })
+    }
+
+    fn open_stream(
+        spec: &DeviceSpec,
+        rate: u32,
+        host: HostChoice,
+    ) -> Result<CaptureStream, DeviceError> {
+        let counters = Arc::new(SharedCounters::default());
+        let (stream, cons, _, opened) = open_stream(spec, host, true, &counters)?;
+        let cons = cons.ok_or_else(|| DeviceError::Resampler("no capture ring".into()))?;
+        let conv = RateConverter::new(opened.rate, rate)?;
+        Ok(CaptureStream {
+            _stream: stream,
+            cons,
+            counters,
+            conv,
+            opened,
+        })
+    }
+
+    /// The device's own rate and channel count.
+    pub fn device_format(&self) -> (u32, usize) {
+        (self.s.opened.rate, self.s.opened.channels)
+    }
+
+    /// Drops whatever has been captured so far (e.g. just before a call starts sending).
+    pub fn flush(&mut self) {
+        let n = self.s.cons.occupied_len();
+        self.s.cons.skip(n);
+        self.s.conv.reset();
+        self.pending.clear();
+    }
+}
+
+impl CaptureBackend for DeviceCapture {
+    fn rate(&self) -> u32 {
+        self.rate
+    }
+
+    fn read_frame(&mut self, frame: &mut [i16]) -> FrameStatus {
+        let s = &mut self.s;
+        let dev_rate = s.opened.rate;
+        let backlog = s.cons.occupied_len();
+        if backlog > samples_for_ms(dev_rate, CAPTURE_MAX_BACKLOG_MS) {
+            let n = backlog - samples_for_ms(dev_rate, CAPTURE_TRIM_TO_MS);
+            self.dropped += s.cons.skip(n) as u64;
+        }
+        while self.pending.len() < frame.len() {
+            let want = s.conv.input_wanted().min(self.scratch.len());
+            let n = s.cons.pop_slice(&mut self.scratch[..want]);
+            if n == 0 {
+                break;
+            }
+            let pending = &mut self.pending;
+            s.conv.process(&self.scratch[..n], |out| {
+                pending.extend(out.iter().map(|&v| f32_to_i16(v)));
+            });
+        }
+        if self.pending.len() >= frame.len() {
+            frame.copy_from_slice(&self.pending[..frame.len()]);
+            self.pending.drain(..frame.len());
+            FrameStatus::Full
+        } else {
+            let have = self.pending.len();
+            frame[..have].copy_from_slice(&self.pending);
+            frame[have..].fill(0);
+            self.pending.clear();
+            self.short_reads += 1;
+            FrameStatus::Short
+        }
+    }
+
+    fn stats(&self) -> DeviceStats {
+        let c = &self.s.counters;
+        let buffered = self.s.cons.occupied_len() + self.s.conv.pending_input();
+        DeviceStats {
+            description: self.s.opened.description.clone(),
+            callbacks: c.callbacks.load(Ordering::Relaxed),
+            overrun_samples: c.overrun_samples.load(Ordering::Relaxed),
+            underruns: c.underruns.load(Ordering::Relaxed),
+            dropped_samples: self.dropped,
+            short_reads: self.short_reads,
+            xruns: c.xruns.load(Ordering::Relaxed),
+            device_latency_us: c.device_latency_us.load(Ordering::Relaxed),
+            buffered_us: (buffered as u64 * 1_000_000 / u64::from(self.s.opened.rate.max(1)))
+                as u32,
+            failed: c.failed.load(Ordering::Acquire),
+            last_error: c.last_error(),
+        }
+    }
+
+    fn take_error(&mut self) -> Option<DeviceError> {
+        take_error(&self.s.counters, true, &self.s.opened.device)
+    }
+
+    fn reopen_default(&mut self) -> Result<(), DeviceError> {
+        let s = Self::open_stream(&DeviceSpec::Default, self.rate, self.host)?;
+        if self.scratch.len() < s.conv.input_wanted() {
+            self.scratch.resize(s.conv.input_wanted(), 0.0);
+        }
+        self.s = s;
+        self.spec = DeviceSpec::Default;
+        self.pending.clear();
+        Ok(())
+    }
+}
+
+struct PlayoutStream {
+    _stream: cpal::Stream,
+    prod: HeapProd<f32>,
+    counters: Arc<SharedCounters>,
+    conv: RateConverter,
+    opened: Opened,
+}
+
+/// A playout device taking 20 ms mono frames at the codec rate.
+pub struct DevicePlayout {
+    rate: u32,
+    host: HostChoice,
+    spec: DeviceSpec,
+    s: PlayoutStream,
+    scratch: Vec<f32>,
+    dropped: u64,
+}
+
+impl std::fmt::Debug for DevicePlayout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevicePlayout")
+            .field("spec", &self.spec)
+            .field("opened", &self.s.opened.description)
+            .field("rate", &self.rate)
+            .finish()
+    }
+}
+
+impl DevicePlayout {
+    pub fn open(
+        spec: &DeviceSpec,
+        rate: u32,
+        host: HostChoice,
+    ) -> Result<DevicePlayout, DeviceError> {
+        let s = Self::open_stream(spec, rate, host)?;
+        Ok(DevicePlayout {
+            rate,
+            host,
+            spec: spec.clone(),
+            s,
+            scratch: Vec::with_capacity(frame_len(rate) * 2),
+            dropped: 0,
+        })
+    }
+
+    fn open_stream(
+        spec: &DeviceSpec,
+        rate: u32,
+        host: HostChoice,
+    ) -> Result<PlayoutStream, DeviceError> {
+        let counters = Arc::new(SharedCounters::default());
+        let (stream, _, prod, opened) = open_stream(spec, host, false, &counters)?;
+        let prod = prod.ok_or_else(|| DeviceError::Resampler("no playout ring".into()))?;
+        let conv = RateConverter::new(rate, opened.rate)?;
+        Ok(PlayoutStream {
+            _stream: stream,
+            prod,
+            counters,
+            conv,
+            opened,
+        })
+    }
+
+    /// The device's own rate and channel count.
+    pub fn device_format(&self) -> (u32, usize) {
+        (self.s.opened.rate, self.s.opened.channels)
+    }
+}
+
+impl PlayoutBackend for DevicePlayout {
+    fn rate(&self) -> u32 {
+        self.rate
+    }
+
+    fn write_frame(&mut self, frame: &[i16]) -> Result<(), DeviceError> {
+        self.scratch.clear();
+        self.scratch.extend(frame.iter().map(|&v| i16_to_f32(v)));
+        let s = &mut self.s;
+        let max = samples_for_ms(s.opened.rate, PLAYOUT_MAX_BACKLOG_MS);
+        let prod = &mut s.prod;
+        let dropped = &mut self.dropped;
+        s.conv.process(&self.scratch, |out| {
+            if prod.occupied_len() + out.len() > max {
+                *dropped += out.len() as u64;
+            } else {
+                let n = prod.push_slice(out);
+                *dropped += (out.len() - n) as u64;
+            }
+        });
+        Ok(())
+    }
+
+    fn stats(&self) -> DeviceStats {
+        let c = &self.s.counters;
+        let buffered = self.s.prod.occupied_len();
+        DeviceStats {
+            description: self.s.opened.description.clone(),
+            callbacks: c.callbacks.load(Ordering::Relaxed),
+            overrun_samples: c.overrun_samples.load(Ordering::Relaxed),
+            underruns: c.underruns.load(Ordering::Relaxed),
+            dropped_samples: self.dropped,
+            short_reads: 0,
+            xruns: c.xruns.load(Ordering::Relaxed),
+            device_latency_us: c.device_latency_us.load(Ordering::Relaxed),
+            buffered_us: (buffered as u64 * 1_000_000 / u64::from(self.s.opened.rate.max(1)))
+                as u32,
+            failed: c.failed.load(Ordering::Acquire),
+            last_error: c.last_error(),
+        }
+    }
+
+    fn take_error(&mut self) -> Option<DeviceError> {
+        take_error(&self.s.counters, false, &self.s.opened.device)
+    }
+
+    fn reopen_default(&mut self) -> Result<(), DeviceError> {
+        self.s = Self::open_stream(&DeviceSpec::Default, self.rate, self.host)?;
+        self.spec = DeviceSpec::Default;
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<(), DeviceError> {
+        Ok(())
+    }
+}
