@@ -10,6 +10,7 @@ mod headers;
 mod lex;
 mod method;
 mod params;
+mod scan;
 mod text;
 mod uri;
 

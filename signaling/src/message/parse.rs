@@ -12,6 +12,7 @@
 //! gives a `Message` or a typed `ParseError`.
 
 use super::typed::{self, CSeq, NameAddr, TypedHeader, Via};
+use super::scan::{self, NameKey};
 use super::{
     lex, HeaderName, Headers, Message, Method, ParseError, ParseErrorKind, Request, Response,
     SipStr, Uri,
@@ -43,18 +44,7 @@ fn leading_crlf(buf: &[u8]) -> usize {
         .unwrap_or(buf.len())
 }
 
-/// Finds the empty line ending the header section: returns (header bytes including the
-/// last header's line end, offset where the body starts). Bare LF line ends are accepted.
-fn find_head_end(buf: &[u8]) -> Option<(usize, usize)> {
-    for i in memchr::memchr_iter(b'\n', buf) {
-        match buf.get(i + 1..) {
-            Some([b'\n', ..]) => return Some((i + 1, i + 2)),
-            Some([b'\r', b'\n', ..]) => return Some((i + 1, i + 3)),
-            _ => {}
-        }
-    }
-    None
-}
+use scan::find_head_end;
 
 impl Message {
     /// Parses one datagram (or one message cut out of a stream by [`frame`]). Copies
@@ -162,6 +152,18 @@ fn next_line<'t>(text: &'t str, pos: &mut usize) -> Result<Option<&'t str>, Pars
     Ok(text.get(start..end))
 }
 
+/// `line.splitn(3, ' ')` as three strings (empty when missing).
+#[inline]
+fn split3(line: &str) -> (&str, &str, &str) {
+    let Some((a, rest)) = lex::split_byte(line, b' ') else {
+        return (line, "", "");
+    };
+    match lex::split_byte(rest, b' ') {
+        Some((b, c)) => (a, b, c),
+        None => (a, rest, ""),
+    }
+}
+
 fn parse_start(src: &SipStr, line: &str) -> Result<Start, ParseError> {
     let is_version = |v: &str| v.eq_ignore_ascii_case("SIP/2.0");
     let version_err = |v: &str| {
@@ -205,12 +207,7 @@ fn parse_start(src: &SipStr, line: &str) -> Result<Start, ParseError> {
         return Ok(Start::Response(status, src.slice_ref(reason)));
     }
     // Request-Line = Method SP Request-URI SP SIP-Version: exactly one SP each.
-    let mut parts = line.splitn(3, ' ');
-    let (method, uri, version) = (
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or(""),
-    );
+    let (method, uri, version) = split3(line);
     if method.is_empty() || uri.is_empty() || version.is_empty() {
         return Err(err(ParseErrorKind::StartLine, "malformed request line"));
     }
@@ -251,29 +248,71 @@ fn parse_head(src: &SipStr) -> Result<Head, ParseError> {
     let mut pos = 0;
     let start = parse_start(src, next_line(text, &mut pos)?.unwrap_or(""))?;
 
-    let mut headers = Headers::with_capacity(memchr::memchr_iter(b'\n', bytes).count());
+    // Most messages carry 8-20 headers; a longer list grows once.
+    let mut headers = Headers::with_capacity(16);
     let mut seen = Seen::default();
     let mut content_length: Option<usize> = None;
-    while let Some(line) = next_line(text, &mut pos)? {
-        if line.starts_with([' ', '\t']) {
-            return Err(err(
-                ParseErrorKind::HeaderSyntax,
-                "continuation line before any header",
-            ));
-        }
-        // Header names are short: a plain loop finds the colon faster than a vector search.
-        let colon = line
-            .bytes()
-            .position(|b| b == b':')
-            .ok_or_else(|| err(ParseErrorKind::HeaderSyntax, "header line without ':'"))?;
-        let name = lex::trim_ws(line.get(..colon).unwrap_or(""));
-        if !lex::is_token_str(name) {
-            return Err(err(ParseErrorKind::HeaderSyntax, "bad header name"));
-        }
-        // Known names need no text of their own; only unknown ones share the buffer.
-        let name = HeaderName::from_name_known(name)
-            .unwrap_or_else(|| HeaderName::Other(src.slice_ref(name)));
-        let first = lex::trim_ws(line.get(colon + 1..).unwrap_or(""));
+    while pos < bytes.len() {
+        // The plain form first: a token name right before the colon.
+        let rest = bytes.get(pos..).unwrap_or_default();
+        let name_len = rest
+            .iter()
+            .position(|&c| !lex::is_token(c))
+            .unwrap_or(rest.len());
+        let (name, first) = if name_len > 0 && rest.get(name_len) == Some(&b':') {
+            let name_end = pos + name_len;
+            let known = match NameKey::read(bytes, pos, name_len) {
+                Some(key) if name_len <= 16 => super::headers::from_key(name_len, key),
+                _ => HeaderName::from_name_known(text.get(pos..name_end).unwrap_or("")),
+            };
+            let name = match known {
+                Some(n) => n,
+                None => HeaderName::Other(src.slice_ref(text.get(pos..name_end).unwrap_or(""))),
+            };
+            // The value, without the LWS around it, up to the line end.
+            let mut value_start = name_end + 1;
+            while matches!(bytes.get(value_start), Some(b' ' | b'\t')) {
+                value_start += 1;
+            }
+            let mut end = match scan::find_cr_lf(bytes, value_start) {
+                None => {
+                    pos = bytes.len();
+                    bytes.len()
+                }
+                Some(i) => {
+                    pos = match bytes.get(i..) {
+                        Some([b'\n', ..]) => i + 1,
+                        Some([b'\r', b'\n', ..]) => i + 2,
+                        _ => return Err(err(ParseErrorKind::HeaderSyntax, "bare CR")),
+                    };
+                    i
+                }
+            };
+            while end > value_start && matches!(bytes.get(end - 1), Some(b' ' | b'\t')) {
+                end -= 1;
+            }
+            (name, text.get(value_start..end).unwrap_or(""))
+        } else {
+            let line = next_line(text, &mut pos)?.unwrap_or("");
+            if line.starts_with([' ', '\t']) {
+                return Err(err(
+                    ParseErrorKind::HeaderSyntax,
+                    "continuation line before any header",
+                ));
+            }
+            let colon = line
+                .bytes()
+                .position(|b| b == b':')
+                .ok_or_else(|| err(ParseErrorKind::HeaderSyntax, "header line without ':'"))?;
+            let name = lex::trim_ws(line.get(..colon).unwrap_or(""));
+            if !lex::is_token_str(name) {
+                return Err(err(ParseErrorKind::HeaderSyntax, "bad header name"));
+            }
+            // Known names need no text of their own; only unknown ones share the buffer.
+            let name = HeaderName::from_name_known(name)
+                .unwrap_or_else(|| HeaderName::Other(src.slice_ref(name)));
+            (name, lex::trim_ws(line.get(colon + 1..).unwrap_or("")))
+        };
         // Folding: CRLF + WSP continues the header; the whole LWS becomes one SP.
         let mut joined: Option<String> = None;
         while matches!(bytes.get(pos), Some(b' ' | b'\t')) {
@@ -400,38 +439,75 @@ fn check(text: &str, f: fn(&SipStr) -> Result<(), ParseError>) -> Result<(), Par
 
 /// The eager checks every user agent relies on (see [`Message::parse_bytes`]).
 fn validate(start: &Start, headers: &Headers, seen: &Seen) -> Result<(), ParseError> {
+    // Each check tries the plain form first (no allocation, no reference count); what the
+    // recogniser does not know goes to the typed parser, which decides.
     let via = header_at(headers, seen.via, "Via")?;
-    let top = typed::split_list(via)
-        .next()
-        .ok_or_else(|| err(ParseErrorKind::InvalidHeader("Via"), "empty Via"))?;
-    check(top, |v| Via::parse_sip(v).map(drop))?;
-    check(header_at(headers, seen.from, "From")?, |v| {
-        NameAddr::parse_in(v, v, "From").map(drop)
-    })?;
-    check(header_at(headers, seen.to, "To")?, |v| {
-        NameAddr::parse_in(v, v, "To").map(drop)
-    })?;
+    if !scan::via_ok(via) {
+        let top = typed::split_list(via)
+            .next()
+            .ok_or_else(|| err(ParseErrorKind::InvalidHeader("Via"), "empty Via"))?;
+        check(top, |v| Via::parse_sip(v).map(drop))?;
+    }
+    let from = header_at(headers, seen.from, "From")?;
+    if !scan::name_addr_ok(from) {
+        check(from, |v| NameAddr::parse_in(v, v, "From").map(drop))?;
+    }
+    let to = header_at(headers, seen.to, "To")?;
+    if !scan::name_addr_ok(to) {
+        check(to, |v| NameAddr::parse_in(v, v, "To").map(drop))?;
+    }
     let call_id = header_at(headers, seen.call_id, "Call-ID")?;
-    if !typed::call_id_is_valid(lex::trim_ws(call_id)) {
+    if !scan::call_id_ok(lex::trim_ws(call_id)) {
         return Err(err(
             ParseErrorKind::InvalidHeader("Call-ID"),
             "not word[@word]",
         ));
     }
-    // Known methods need no text, so this parse makes no copy and no reference.
-    let cseq = CSeq::parse_sip(header_at(headers, seen.cseq, "CSeq")?)?;
-    if let Start::Request(method, _) = start {
-        if &cseq.method != method {
-            return Err(err(
-                ParseErrorKind::InvalidHeader("CSeq"),
-                "CSeq method differs from the request method",
-            ));
+    let cseq = header_at(headers, seen.cseq, "CSeq")?;
+    let request_method = match start {
+        Start::Request(method, _) => Some(method.as_str()),
+        Start::Response(..) => None,
+    };
+    if !cseq_ok(cseq, request_method) {
+        // Known methods need no text, so this parse makes no copy and no reference.
+        let cseq = CSeq::parse_sip(cseq)?;
+        if let Start::Request(method, _) = start {
+            if &cseq.method != method {
+                return Err(err(
+                    ParseErrorKind::InvalidHeader("CSeq"),
+                    "CSeq method differs from the request method",
+                ));
+            }
         }
     }
     if seen.max_forwards.is_some() {
         typed::MaxForwards::parse_sip(header_at(headers, seen.max_forwards, "Max-Forwards")?)?;
     }
     Ok(())
+}
+
+/// The plain CSeq `digits SP method` (a number below 2**31, the method a token equal to the
+/// request's), in one pass. `false` sends the value to `CSeq::parse_sip`, which decides.
+/// Comparing the method text is comparing the `Method`s: both come from `from_token`.
+#[inline]
+fn cseq_ok(v: &str, request_method: Option<&str>) -> bool {
+    let b = v.as_bytes();
+    let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 || digits > 10 || b.get(digits) != Some(&b' ') {
+        return false;
+    }
+    let seq = b
+        .iter()
+        .take(digits)
+        .fold(0u64, |n, &c| n * 10 + u64::from(c - b'0'));
+    if seq > u64::from(typed::MAX_CSEQ) {
+        return false;
+    }
+    let method = v.get(digits + 1..).unwrap_or("");
+    match request_method {
+        Some(m) => method == m,
+        None => lex::is_token_str(method),
+    }
 }
 
 /// Finds one message at the start of a stream buffer (RFC 3261 §18.3: stream transports

@@ -241,9 +241,94 @@ impl SipUri {
         self.params.contains("lr")
     }
 
-    /// Parses the part after `sip:` / `sips:`.
+    /// The plain form of the part after `sip:` / `sips:`, in one pass:
+    /// `[user@]host[:port]*(;name[=value])` with no password, escapes, IPv6 or URI headers.
+    /// `None` when `s` is anything else (the general parser then decides); when `Some`, the
+    /// result is the one the general parser gives.
+    #[inline]
+    pub(crate) fn parse_plain(src: &SipStr, s: &str, secure: bool) -> Option<SipUri> {
+        use super::scan::{parse_ipv4, run, HOST, UPARAM, USER};
+        let b = s.as_bytes();
+        // A user run ending at `@` is the userinfo (USER excludes `@`, so it is the first
+        // `@`); one ending elsewhere means no `@` in a plain URI, since the host, port and
+        // parameter characters exclude it and the whole text must be consumed.
+        let user_end = run(b, 0, USER);
+        let (user, host_start) = if b.get(user_end) == Some(&b'@') {
+            if user_end == 0 {
+                return None;
+            }
+            (Some(src.slice_ref(s.get(..user_end)?)), user_end + 1)
+        } else {
+            (None, 0)
+        };
+        let host_end = run(b, host_start, HOST);
+        let h = b.get(host_start..host_end)?;
+        let host = match h.first()? {
+            b'.' | b'-' => return None,
+            b'0'..=b'9' if h.iter().all(|&c| c.is_ascii_digit() || c == b'.') => {
+                Host::V4(Ipv4Addr::from(parse_ipv4(h)?))
+            }
+            _ => Host::Domain(src.slice_ref(s.get(host_start..host_end)?)),
+        };
+        let mut i = host_end;
+        let mut port = None;
+        if b.get(i) == Some(&b':') {
+            let end = i + 1 + b.get(i + 1..)?.iter().take_while(|c| c.is_ascii_digit()).count();
+            if end == i + 1 || end - i > 6 {
+                return None;
+            }
+            port = Some(u16::try_from(lex::parse_digits::<u32>(s.get(i + 1..end)?)?).ok()?);
+            i = end;
+        }
+        let mut params = Params::new();
+        while b.get(i) == Some(&b';') {
+            let name_end = run(b, i + 1, UPARAM);
+            if name_end == i + 1 {
+                return None;
+            }
+            let name = src.slice_ref(s.get(i + 1..name_end)?);
+            i = name_end;
+            let mut value = None;
+            if b.get(i) == Some(&b'=') {
+                let v_end = run(b, i + 1, UPARAM);
+                if v_end == i + 1 {
+                    return None;
+                }
+                value = Some(src.slice_ref(s.get(i + 1..v_end)?));
+                i = v_end;
+            }
+            params.push(name, value);
+        }
+        if i != b.len() {
+            return None;
+        }
+        Some(SipUri {
+            secure,
+            user,
+            password: None,
+            host,
+            port,
+            params,
+            headers: None,
+        })
+    }
+
+    /// Parses the part after `sip:` / `sips:`: the plain form in one pass, anything else
+    /// with the general parser.
     #[inline]
     fn parse_rest(src: &SipStr, s: &str, secure: bool) -> Result<SipUri, ParseError> {
+        match SipUri::parse_plain(src, s, secure) {
+            Some(uri) => Ok(uri),
+            None => SipUri::parse_general(src, s, secure),
+        }
+    }
+
+    /// Parses the part after `sip:` / `sips:`, every form.
+    pub(crate) fn parse_general(
+        src: &SipStr,
+        s: &str,
+        secure: bool,
+    ) -> Result<SipUri, ParseError> {
         // No whitespace check of its own: every part below accepts only its own characters,
         // none of which is whitespace or a control character.
         // `user` may contain `;`, `?` and `/` but never an unescaped `@`; neither may the

@@ -268,3 +268,140 @@ fn bad_request_salvages_headers() {
     assert!(bad_request(INVITE.replace("Call-ID", "X").as_bytes(), "x").is_none());
     assert!(bad_request(b"", "x").is_none());
 }
+
+/// The corpus (valid and invalid) and seeded single- and double-byte mutations of it, biased
+/// towards the bytes that matter to the recognisers.
+fn corpus_and_mutations() -> Vec<Vec<u8>> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/sip");
+    let mut inputs = Vec::new();
+    for dir in ["valid", "invalid"] {
+        let mut files: Vec<_> = std::fs::read_dir(root.join(dir))
+            .expect("corpus directory")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "sip"))
+            .collect();
+        files.sort();
+        for f in files {
+            inputs.push(std::fs::read(f).expect("corpus file"));
+        }
+    }
+    inputs.push(INVITE.as_bytes().to_vec());
+    const INTERESTING: &[u8] = b" \t;:@<>\"'=,.%[]/?!~*()&+$_-0123456789aZ\\\r\n\x7f\xc3";
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let originals = inputs.clone();
+    for original in &originals {
+        for _ in 0..150 {
+            let mut v = original.clone();
+            for _ in 0..1 + next(2) {
+                if v.is_empty() {
+                    break;
+                }
+                let at = next(v.len());
+                let byte = INTERESTING[next(INTERESTING.len())];
+                match next(3) {
+                    0 => v[at] = byte,
+                    1 => v.insert(at, byte),
+                    _ => {
+                        v.remove(at);
+                    }
+                }
+            }
+            inputs.push(v);
+        }
+    }
+    inputs
+}
+
+/// Candidate texts for the recognisers: every header value, every `<...>` inside one, and
+/// every request line's URI.
+fn candidate_values(inputs: &[Vec<u8>]) -> Vec<String> {
+    let mut out = Vec::new();
+    for input in inputs {
+        let Some((head_len, _)) = find_head_end(input) else {
+            continue;
+        };
+        let head = &input[..head_len];
+        if let Some(uri) = std::str::from_utf8(head.split(|&b| b == b'\n').next().unwrap_or(b""))
+            .ok()
+            .and_then(|l| l.split(' ').nth(1))
+        {
+            out.push(uri.to_string());
+        }
+        for (_, value) in raw_headers(head) {
+            let Ok(v) = String::from_utf8(value) else {
+                continue;
+            };
+            if let (Some(a), Some(b)) = (v.find('<'), v.find('>')) {
+                if a < b {
+                    out.push(v[a + 1..b].to_string());
+                }
+            }
+            out.push(v);
+        }
+    }
+    out
+}
+
+#[test]
+fn recognisers_agree_with_the_typed_parsers() {
+    let inputs = corpus_and_mutations();
+    let values = candidate_values(&inputs);
+    let (mut via_hits, mut addr_hits, mut uri_hits) = (0, 0, 0);
+    for v in &values {
+        let src = SipStr::from(v.as_str());
+        if scan::via_ok(v) {
+            via_hits += 1;
+            assert_eq!(typed::split_list(v).next(), Some(v.as_str()), "{v:?}");
+            assert!(Via::parse_sip(&src).is_ok(), "via_ok but Via rejects {v:?}");
+        }
+        if scan::name_addr_ok(v) {
+            addr_hits += 1;
+            assert!(
+                NameAddr::parse_in(&src, &src, "From").is_ok(),
+                "name_addr_ok but NameAddr rejects {v:?}"
+            );
+        }
+        assert_eq!(
+            scan::call_id_ok(v),
+            typed::call_id_is_valid(v),
+            "Call-ID {v:?}"
+        );
+        for (scheme, secure) in [("sip:", false), ("sips:", true)] {
+            if let Some(rest) = v.strip_prefix(scheme) {
+                if let Some(plain) = crate::message::SipUri::parse_plain(&src, rest, secure) {
+                    uri_hits += 1;
+                    assert_eq!(
+                        crate::message::SipUri::parse_general(&src, rest, secure),
+                        Ok(plain),
+                        "{v:?}"
+                    );
+                }
+            }
+        }
+    }
+    // The plain forms are the common ones: most corpus values take the fast paths.
+    assert!(via_hits > 1000 && addr_hits > 1000 && uri_hits > 1000,
+        "fast paths barely used: Via {via_hits}, name-addr {addr_hits}, URI {uri_hits} of {}",
+        values.len());
+}
+
+#[test]
+fn parsed_messages_always_have_their_typed_essentials() {
+    for input in corpus_and_mutations() {
+        let Ok(m) = Message::parse(&input) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&input);
+        assert!(m.top_via().is_ok(), "{text}");
+        assert!(m.from().is_ok(), "{text}");
+        assert!(m.to().is_ok(), "{text}");
+        assert!(m.call_id().is_ok(), "{text}");
+        assert!(m.cseq().is_ok(), "{text}");
+    }
+}

@@ -19,10 +19,12 @@ mod via;
 pub use auth::{
     Authorization, Challenge, Credentials, ProxyAuthenticate, ProxyAuthorization, WwwAuthenticate,
 };
+#[cfg(test)]
 pub(crate) use call_id::is_valid as call_id_is_valid;
 pub use call_id::CallId;
 pub use content_type::ContentType;
 pub use cseq::CSeq;
+pub(crate) use cseq::MAX_CSEQ;
 pub use event::{Event, SubscriptionState};
 pub use name_addr::{
     Contact, From, NameAddr, PAssertedIdentity, RecordRoute, ReferTo, ReferredBy, Route, To,

@@ -1,0 +1,472 @@
+//! Fast scanners for `Message::parse`: the line-end search, and recognisers that check the
+//! eagerly validated headers (top Via, From, To) without building anything.
+//!
+//! Each recogniser accepts only a *subset* of what the typed parser accepts: the plain
+//! forms nearly every message uses (no LWS inside, no quoted parameter values, no escapes,
+//! no IPv6). Whatever it does not recognise goes to the typed parser, which decides and
+//! gives the error. So a recogniser must be sound (`true` means the typed parser accepts
+//! the same text) and need not be complete; `parse/tests.rs` checks soundness against the
+//! typed parsers on the corpus and on mutations of it.
+
+use super::lex;
+
+/// The index of the first CR or LF in `b` at or after `from`.
+#[inline]
+pub(crate) fn find_cr_lf(b: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of the x86_64 baseline, and every load reads the 16 bytes
+        // `b[i..i + 16]`, which the loop condition keeps inside `b`.
+        unsafe {
+            let cr = _mm_set1_epi8(b'\r' as i8);
+            let lf = _mm_set1_epi8(b'\n' as i8);
+            while i + 16 <= b.len() {
+                let v = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
+                let hits = _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf));
+                let mask = _mm_movemask_epi8(hits);
+                if mask != 0 {
+                    return Some(i + mask.trailing_zeros() as usize);
+                }
+                i += 16;
+            }
+        }
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'\r' || c == b'\n' {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Finds the empty line ending a header section: (header bytes including the last
+/// header's line end, offset where the body starts); bare LF line ends are accepted. Looks
+/// at every LF, 16 bytes at a time.
+#[inline]
+pub(crate) fn find_head_end(buf: &[u8]) -> Option<(usize, usize)> {
+    let at = |j: usize| match buf.get(j + 1..) {
+        Some([b'\n', ..]) => Some((j + 1, j + 2)),
+        Some([b'\r', b'\n', ..]) => Some((j + 1, j + 3)),
+        _ => None,
+    };
+    let mut i = 0;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+        };
+        while i + 16 <= buf.len() {
+            // SAFETY: SSE2 is part of the x86_64 baseline, and the load reads
+            // `buf[i..i + 16]`, inside `buf` by the loop condition.
+            let mut mask = unsafe {
+                let v = _mm_loadu_si128(buf.as_ptr().add(i).cast::<__m128i>());
+                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8))) as u32
+            };
+            while mask != 0 {
+                if let Some(end) = at(i + mask.trailing_zeros() as usize) {
+                    return Some(end);
+                }
+                mask &= mask - 1;
+            }
+            i += 16;
+        }
+    }
+    while i < buf.len() {
+        if buf.get(i) == Some(&b'\n') {
+            if let Some(end) = at(i) {
+                return Some(end);
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// A byte class for the recognisers: one table lookup tells which of the plain-form
+/// character sets a byte belongs to.
+pub(crate) const TOKEN: u8 = 1; // RFC 3261 token
+pub(crate) const HOST: u8 = 2; // domain-name or IPv4 characters: alphanumerics, `-`, `.`, `_`
+pub(crate) const USER: u8 = 4; // unescaped `user` characters
+pub(crate) const UPARAM: u8 = 8; // unescaped URI `paramchar`
+pub(crate) const HVAL: u8 = 16; // unquoted header parameter value: token, `[`, `]`, `:`
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let alnum = b.is_ascii_alphanumeric();
+        let token = alnum
+            || matches!(
+                b,
+                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+            );
+        let mut c = 0;
+        if token {
+            c |= TOKEN | HVAL;
+        }
+        if matches!(b, b'[' | b']' | b':') {
+            c |= HVAL;
+        }
+        if alnum || matches!(b, b'-' | b'.' | b'_') {
+            c |= HOST;
+        }
+        // The unescaped sets of `lex` (USER, PARAM) without `%`: an escape goes to the
+        // typed parser.
+        if alnum || matches!(b, b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')')
+        {
+            c |= USER | UPARAM;
+        }
+        if matches!(b, b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/') {
+            c |= USER;
+        }
+        if matches!(b, b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$') {
+            c |= UPARAM;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
+
+#[inline(always)]
+pub(crate) fn is(b: u8, class: u8) -> bool {
+    CLASS[b as usize] & class != 0
+}
+
+/// The end of the run of `class` bytes starting at `i` (`i` itself when `i` is past the
+/// end).
+#[inline(always)]
+pub(crate) fn run(b: &[u8], i: usize, class: u8) -> usize {
+    match b.get(i..) {
+        Some(rest) => i + rest.iter().position(|&c| !is(c, class)).unwrap_or(rest.len()),
+        None => i,
+    }
+}
+
+/// A dotted-quad IPv4 address as `Ipv4Addr`'s parser accepts it: four parts of one to
+/// three digits, each at most 255, without leading zeros. `s` holds only digits and dots.
+#[inline]
+pub(crate) fn parse_ipv4(s: &[u8]) -> Option<[u8; 4]> {
+    let mut out = [0u8; 4];
+    let (mut part, mut digits, mut value) = (0usize, 0, 0u32);
+    let mut leading_zero = false;
+    for &c in s {
+        if c == b'.' {
+            if digits == 0 || part >= 3 {
+                return None;
+            }
+            part += 1;
+            digits = 0;
+            value = 0;
+            continue;
+        }
+        if digits == 0 {
+            leading_zero = c == b'0';
+        } else if leading_zero {
+            return None;
+        }
+        digits += 1;
+        value = value * 10 + u32::from(c.wrapping_sub(b'0'));
+        if digits > 3 || value > 255 || !c.is_ascii_digit() {
+            return None;
+        }
+        *out.get_mut(part)? = value as u8;
+    }
+    (digits > 0 && part == 3).then_some(out)
+}
+
+fn ipv4_ok(s: &[u8]) -> bool {
+    parse_ipv4(s).is_some()
+}
+
+/// A plain host (domain name or IPv4 address) as `Host::parse_in` accepts it.
+#[inline]
+fn host_ok(h: &[u8]) -> bool {
+    // The caller scanned `h` as a run of HOST bytes.
+    match h.first() {
+        None | Some(b'.' | b'-') => false,
+        Some(b'0'..=b'9') if h.iter().all(|&c| c.is_ascii_digit() || c == b'.') => ipv4_ok(h),
+        Some(_) => true,
+    }
+}
+
+/// `host [":" port]` at `i` (host a run of HOST bytes, port one to five digits up to
+/// 65535); returns the index after it.
+#[inline]
+fn host_port(b: &[u8], i: usize) -> Option<usize> {
+    let end = run(b, i, HOST);
+    if !host_ok(b.get(i..end)?) {
+        return None;
+    }
+    if b.get(end) != Some(&b':') {
+        return Some(end);
+    }
+    let (mut j, mut port) = (end + 1, 0u32);
+    while let Some(&c) = b.get(j) {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        port = port * 10 + u32::from(c - b'0');
+        j += 1;
+        if j - end > 6 {
+            return None;
+        }
+    }
+    (j > end + 1 && port <= 65535).then_some(j)
+}
+
+/// Header parameters from `i` to the end: `*( ";" token [ "=" hval ] )` with no LWS and no
+/// quoted values (a subset of `Params::parse_header`).
+#[inline]
+fn header_params_to_end(b: &[u8], mut i: usize) -> bool {
+    while i < b.len() {
+        if b[i] != b';' {
+            return false;
+        }
+        let name_end = run(b, i + 1, TOKEN);
+        if name_end == i + 1 {
+            return false;
+        }
+        i = name_end;
+        if b.get(i) == Some(&b'=') {
+            let v_end = run(b, i + 1, HVAL);
+            if v_end == i + 1 {
+                return false;
+            }
+            i = v_end;
+        }
+    }
+    true
+}
+
+/// A plain top Via as `Via::parse_sip` (after `split_list`) accepts it:
+/// `SIP/2.0/transport SP host[:port] *(;name[=value])`, the whole value one element.
+#[inline]
+pub(crate) fn via_ok(v: &str) -> bool {
+    let b = v.as_bytes();
+    if !b.starts_with(b"SIP/2.0/") {
+        return false;
+    }
+    let t_end = run(b, 8, TOKEN);
+    if t_end == 8 || b.get(t_end) != Some(&b' ') {
+        return false;
+    }
+    match host_port(b, t_end + 1) {
+        Some(i) => header_params_to_end(b, i),
+        None => false,
+    }
+}
+
+/// URI parameters from `i` up to the first byte that is none of theirs:
+/// `*( ";" pname [ "=" pvalue ] )` without escapes; returns that index.
+#[inline]
+fn uri_params(b: &[u8], mut i: usize) -> Option<usize> {
+    while b.get(i) == Some(&b';') {
+        let name_end = run(b, i + 1, UPARAM);
+        if name_end == i + 1 {
+            return None;
+        }
+        i = name_end;
+        if b.get(i) == Some(&b'=') {
+            let v_end = run(b, i + 1, UPARAM);
+            if v_end == i + 1 {
+                return None;
+            }
+            i = v_end;
+        }
+    }
+    Some(i)
+}
+
+/// A plain sip:/sips: URI starting at `i` and ending at the first `>` (which must follow):
+/// `sip[s]:[user@]host[:port]*(;param)`, no password, escapes or URI headers. Returns the
+/// index of the `>`.
+#[inline]
+fn sip_uri_to_angle(b: &[u8], i: usize) -> Option<usize> {
+    let rest = b.get(i..)?;
+    let mut j = if rest.starts_with(b"sip:") {
+        i + 4
+    } else if rest.starts_with(b"sips:") {
+        i + 5
+    } else {
+        return None;
+    };
+    // `SipUri::parse_rest` takes everything before the first `@` as the userinfo. A user
+    // run ending at `@` is that; a user run ending elsewhere means no `@` in a plain URI
+    // (the host, port and parameter characters exclude `@`).
+    let user_end = run(b, j, USER);
+    if b.get(user_end) == Some(&b'@') {
+        if user_end == j {
+            return None;
+        }
+        j = user_end + 1;
+    }
+    let j = host_port(b, j)?;
+    let j = uri_params(b, j)?;
+    (b.get(j) == Some(&b'>')).then_some(j)
+}
+
+/// A plain From/To/Contact value as `NameAddr::parse_in` accepts it: an optional display
+/// name (tokens and spaces, or a quoted string without escapes), `<` a plain sip URI `>`,
+/// then plain header parameters.
+#[inline]
+pub(crate) fn name_addr_ok(v: &str) -> bool {
+    let b = v.as_bytes();
+    let mut i = 0;
+    if b.first() == Some(&b'"') {
+        i = 1;
+        loop {
+            match b.get(i) {
+                Some(b'"') => break,
+                Some(b'\\') | None => return false,
+                Some(_) => i += 1,
+            }
+        }
+        i += 1;
+        while b.get(i).is_some_and(|&c| lex::is_ws(c)) {
+            i += 1;
+        }
+    } else {
+        while b.get(i).is_some_and(|&c| is(c, TOKEN) || lex::is_ws(c)) {
+            i += 1;
+        }
+    }
+    if b.get(i) != Some(&b'<') {
+        return false;
+    }
+    match sip_uri_to_angle(b, i + 1) {
+        Some(close) => header_params_to_end(b, close + 1),
+        None => false,
+    }
+}
+
+/// Whether `s` is a Call-ID (`word [ "@" word ]`), in one pass: the same as
+/// `typed::call_id_is_valid`.
+#[inline]
+pub(crate) fn call_id_ok(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut at = None;
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'@' {
+            if at.is_some() {
+                return false;
+            }
+            at = Some(i);
+        } else if !lex::is_word(c) {
+            return false;
+        }
+    }
+    match at {
+        None => !b.is_empty(),
+        Some(i) => i > 0 && i + 1 < b.len(),
+    }
+}
+
+/// Case-folded key of a header name of at most 16 bytes, for matching known names with
+/// two integer compares. Only valid for token characters, where OR-ing 0x20 folds exactly
+/// the letters (no two other token characters differ only in that bit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NameKey(pub u64, pub u64);
+
+impl NameKey {
+    /// The key of a known spelling (at most 16 bytes).
+    pub(crate) const fn of(s: &str) -> NameKey {
+        let b = s.as_bytes();
+        let (mut k0, mut k1, mut i) = (0u64, 0u64, 0);
+        while i < b.len() {
+            let c = (b[i] | 0x20) as u64;
+            if i < 8 {
+                k0 |= c << (8 * i);
+            } else {
+                k1 |= c << (8 * (i - 8));
+            }
+            i += 1;
+        }
+        NameKey(k0, k1)
+    }
+
+    /// The key of `buf[start..start + len]` (`len` at most 16, all token bytes), reading
+    /// 16 bytes from `start`: `None` when the buffer ends before that.
+    #[inline(always)]
+    pub(crate) fn read(buf: &[u8], start: usize, len: usize) -> Option<NameKey> {
+        let w = buf.get(start..start + 16)?;
+        let w0 = u64::from_le_bytes(w[..8].try_into().ok()?);
+        let w1 = u64::from_le_bytes(w[8..].try_into().ok()?);
+        let mask = |n: usize| -> u64 {
+            match n {
+                0 => 0,
+                1..=7 => (1u64 << (8 * n)) - 1,
+                _ => u64::MAX,
+            }
+        };
+        const LOWER: u64 = 0x2020_2020_2020_2020;
+        Some(NameKey(
+            (w0 | LOWER) & mask(len),
+            (w1 | LOWER) & mask(len.saturating_sub(8)),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_ends() {
+        let s = b"0123456789abcdefghij\r\nxyz";
+        assert_eq!(find_cr_lf(s, 0), Some(20));
+        assert_eq!(find_cr_lf(s, 21), Some(21));
+        assert_eq!(find_cr_lf(s, 22), None);
+        let long = [b'a'; 100];
+        assert_eq!(find_cr_lf(&long, 0), None);
+        for at in 0..40 {
+            let mut v = vec![b'x'; 40];
+            v[at] = b'\n';
+            assert_eq!(find_cr_lf(&v, 0), Some(at));
+        }
+    }
+
+    #[test]
+    fn head_end() {
+        let cases: [(&[u8], Option<(usize, usize)>); 6] = [
+            (b"A\r\nB: c\r\n\r\nbody", Some((9, 11))),
+            (b"A\nB: c\n\nbody", Some((7, 8))),
+            (b"A\nB: c\n\r\nbody", Some((7, 9))),
+            (b"A\r\nB: c\r\n", None),
+            (b"", None),
+            (b"0123456789abcdef0123456789abcdef: xyz\r\n\r\n", Some((39, 41))),
+        ];
+        for (buf, want) in cases {
+            assert_eq!(find_head_end(buf), want, "{:?}", String::from_utf8_lossy(buf));
+        }
+    }
+
+    #[test]
+    fn ipv4() {
+        for ok in ["1.2.3.4", "255.255.255.255", "0.0.0.0", "10.0.0.10"] {
+            assert!(ipv4_ok(ok.as_bytes()), "{ok}");
+            assert!(ok.parse::<std::net::Ipv4Addr>().is_ok());
+        }
+        for bad in ["1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1..2.3", "1.2.3.", ".1.2.3"] {
+            assert!(!ipv4_ok(bad.as_bytes()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn name_keys() {
+        let buf = b"content-LENGTH: 12\r\n\r\n";
+        assert_eq!(
+            NameKey::read(buf, 0, 14),
+            Some(NameKey::of("Content-Length"))
+        );
+        assert_eq!(NameKey::read(b"Via: x\r\n\r\n12345678", 0, 3), Some(NameKey::of("VIA")));
+        assert_eq!(NameKey::read(b"Via: x", 0, 3), None);
+    }
+}
