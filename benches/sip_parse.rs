@@ -174,7 +174,37 @@ fn report_interleaved_ratio() {
     }
 }
 
+/// `SIP_PARSE_LOOP=<ours|ours_typed|rsip|rsip_typed>:<invite|register>:<n>` parses one
+/// message `n` times and exits, for `valgrind --tool=callgrind` instruction counts (see
+/// docs/benchmarks.md): the difference between runs with two values of `n` is the cost
+/// of `n` parses, deterministic on a shared machine.
+fn profile_loop() -> bool {
+    let Ok(spec) = std::env::var("SIP_PARSE_LOOP") else {
+        return false;
+    };
+    let mut parts = spec.split(':');
+    let (which, msg, n) = (parts.next(), parts.next(), parts.next());
+    let msg = match msg {
+        Some("register") => REGISTER,
+        _ => INVITE,
+    }
+    .as_bytes();
+    let n: usize = n.and_then(|n| n.parse().ok()).unwrap_or(1000);
+    for _ in 0..n {
+        match which {
+            Some("ours_typed") => drop(black_box(ours_parse_typed(black_box(msg)))),
+            Some("rsip") => drop(black_box(rsip_parse(black_box(msg)))),
+            Some("rsip_typed") => drop(black_box(rsip_parse_typed(black_box(msg)))),
+            _ => drop(black_box(ours_parse(black_box(msg)))),
+        }
+    }
+    true
+}
+
 fn bench(c: &mut Criterion) {
+    if profile_loop() {
+        std::process::exit(0);
+    }
     report_allocations();
     report_interleaved_ratio();
     for (name, msg) in [("invite", INVITE), ("register", REGISTER)] {

@@ -79,8 +79,14 @@ impl Message {
         }
         // Splitting and advancing an owned `Bytes` moves offsets; only `split_to` takes a
         // reference, so the datagram is shared exactly once for the whole header section.
-        let head = SipStr::from_utf8(bytes.split_to(head_len))
-            .ok_or_else(|| err(ParseErrorKind::NotUtf8, "header section is not UTF-8"))?;
+        let head = bytes.split_to(head_len);
+        let head = if scan::is_ascii(&head) {
+            // SAFETY: ASCII is UTF-8.
+            unsafe { SipStr::from_utf8_unchecked(head) }
+        } else {
+            SipStr::from_utf8(head)
+                .ok_or_else(|| err(ParseErrorKind::NotUtf8, "header section is not UTF-8"))?
+        };
         let parsed = parse_head(&head)?;
         bytes.advance((body_start - head_len).min(bytes.len()));
         match parsed.content_length {
@@ -259,7 +265,7 @@ fn parse_head(src: &SipStr) -> Result<Head, ParseError> {
             .iter()
             .position(|&c| !lex::is_token(c))
             .unwrap_or(rest.len());
-        let (name, first) = if name_len > 0 && rest.get(name_len) == Some(&b':') {
+        let (name, first, range) = if name_len > 0 && rest.get(name_len) == Some(&b':') {
             let name_end = pos + name_len;
             let known = match NameKey::read(bytes, pos, name_len) {
                 Some(key) if name_len <= 16 => super::headers::from_key(name_len, key),
@@ -291,7 +297,7 @@ fn parse_head(src: &SipStr) -> Result<Head, ParseError> {
             while end > value_start && matches!(bytes.get(end - 1), Some(b' ' | b'\t')) {
                 end -= 1;
             }
-            (name, text.get(value_start..end).unwrap_or(""))
+            (name, text.get(value_start..end).unwrap_or(""), Some((value_start, end)))
         } else {
             let line = next_line(text, &mut pos)?.unwrap_or("");
             if line.starts_with([' ', '\t']) {
@@ -311,7 +317,7 @@ fn parse_head(src: &SipStr) -> Result<Head, ParseError> {
             // Known names need no text of their own; only unknown ones share the buffer.
             let name = HeaderName::from_name_known(name)
                 .unwrap_or_else(|| HeaderName::Other(src.slice_ref(name)));
-            (name, lex::trim_ws(line.get(colon + 1..).unwrap_or("")))
+            (name, lex::trim_ws(line.get(colon + 1..).unwrap_or("")), None)
         };
         // Folding: CRLF + WSP continues the header; the whole LWS becomes one SP.
         let mut joined: Option<String> = None;
@@ -325,9 +331,11 @@ fn parse_head(src: &SipStr) -> Result<Head, ParseError> {
                 j.push_str(more);
             }
         }
-        let value = match joined {
-            Some(j) => SipStr::from(j),
-            None => src.slice_ref(first),
+        let value = match (joined, range) {
+            (Some(j), _) => SipStr::from(j),
+            // Both ends are next to ASCII bytes (the colon or LWS, and CR or LF).
+            (None, Some((start, end))) => src.slice_range(start, end),
+            (None, None) => src.slice_ref(first),
         };
         push_header(&mut headers, &mut seen, &mut content_length, name, value)?;
     }

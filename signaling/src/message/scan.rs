@@ -88,6 +88,35 @@ pub(crate) fn find_head_end(buf: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
+/// Whether every byte of `b` is ASCII (so `b` is UTF-8), 16 bytes at a time.
+#[inline]
+#[allow(unused_mut)]
+pub(crate) fn is_ascii(b: &[u8]) -> bool {
+    let mut i = 0;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128};
+        if b.len() >= 16 {
+            // SAFETY: SSE2 is part of the x86_64 baseline, and every load reads 16 bytes
+            // inside `b` (`b.len() >= 16`, then the loop condition).
+            let high = unsafe {
+                let p = b.as_ptr();
+                let mut acc = _mm_loadu_si128(p.cast::<__m128i>());
+                i = 16;
+                while i + 16 <= b.len() {
+                    acc = _mm_or_si128(acc, _mm_loadu_si128(p.add(i).cast::<__m128i>()));
+                    i += 16;
+                }
+                _mm_movemask_epi8(acc)
+            };
+            if high != 0 {
+                return false;
+            }
+        }
+    }
+    b.get(i..).unwrap_or_default().is_ascii()
+}
+
 /// A byte class for the recognisers: one table lookup tells which of the plain-form
 /// character sets a byte belongs to.
 pub(crate) const TOKEN: u8 = 1; // RFC 3261 token
@@ -445,6 +474,19 @@ mod tests {
         ];
         for (buf, want) in cases {
             assert_eq!(find_head_end(buf), want, "{:?}", String::from_utf8_lossy(buf));
+        }
+    }
+
+    #[test]
+    fn ascii() {
+        for len in 0..70 {
+            let mut v = vec![b'a'; len];
+            assert!(is_ascii(&v));
+            for at in 0..len {
+                v[at] = 0x80;
+                assert!(!is_ascii(&v), "{len} {at}");
+                v[at] = b'a';
+            }
         }
     }
 
