@@ -1,0 +1,140 @@
+//! Per-frame cost of the codecs the stream uses: one 20 ms mono frame encoded / decoded
+//! (Opus at 48 kHz, 960 samples, default settings: auto bitrate, FEC on, DTX off; PCMU at
+//! 8 kHz, 160 samples), and the 48k -> 8k conversion for the WAV sink.
+//!
+//! `cargo bench -p media --bench codec`
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use media::codec::{decoder, encoder, OpusSettings};
+use media::resample::Resampler;
+use media::Codec;
+
+/// Speech-like test signal: a gliding voice with harmonics in syllables, 1 s at `rate`.
+fn voice(rate: u32) -> Vec<i16> {
+    use std::f64::consts::TAU;
+    (0..rate as usize)
+        .map(|i| {
+            let t = i as f64 / rate as f64;
+            let envelope = (TAU * 2.5 * t).sin().max(0.0);
+            let f0 = 140.0 + 30.0 * (TAU * 1.3 * t).sin();
+            let s: f64 = (1..=8)
+                .map(|k| (TAU * f0 * k as f64 * t).sin() / k as f64)
+                .sum();
+            (s * envelope * 5000.0) as i16
+        })
+        .collect()
+}
+
+fn bench_codec(c: &mut Criterion, codec: Codec) {
+    let rate = codec.clock_rate();
+    let frame = (rate / 50) as usize;
+    let pcm = voice(rate);
+    let frames: Vec<&[i16]> = pcm.chunks_exact(frame).collect();
+    let settings = OpusSettings::default();
+
+    let mut enc = encoder(codec, &settings).unwrap();
+    let packets: Vec<Vec<u8>> = frames
+        .iter()
+        .map(|f| {
+            let mut p = Vec::new();
+            enc.encode(f, &mut p).unwrap();
+            p
+        })
+        .collect();
+
+    let mut g = c.benchmark_group(format!("codec/{}", codec.name()));
+    g.throughput(Throughput::Elements(1));
+    let mut enc = encoder(codec, &settings).unwrap();
+    let mut out = Vec::with_capacity(4000);
+    let mut i = 0;
+    g.bench_function("encode_20ms", |b| {
+        b.iter(|| {
+            out.clear();
+            enc.encode(black_box(frames[i % frames.len()]), &mut out)
+                .unwrap();
+            i += 1;
+            black_box(out.len())
+        })
+    });
+    let mut dec = decoder(codec).unwrap();
+    let mut pcm_out = Vec::with_capacity(6000);
+    let mut i = 0;
+    g.bench_function("decode_20ms", |b| {
+        b.iter(|| {
+            pcm_out.clear();
+            dec.decode(black_box(&packets[i % packets.len()]), &mut pcm_out)
+                .unwrap();
+            i += 1;
+            black_box(pcm_out.len())
+        })
+    });
+    let mut dec = decoder(codec).unwrap();
+    g.bench_function("conceal_20ms", |b| {
+        b.iter(|| {
+            pcm_out.clear();
+            dec.conceal(black_box(frame), &mut pcm_out);
+            black_box(pcm_out.len())
+        })
+    });
+    g.finish();
+}
+
+fn codecs(c: &mut Criterion) {
+    bench_codec(c, Codec::Opus);
+    bench_codec(c, Codec::Pcmu);
+
+    let pcm = voice(48_000);
+    let mut r = Resampler::new(48_000, 8000).unwrap();
+    let mut out = Vec::with_capacity(200);
+    let mut i = 0;
+    let mut g = c.benchmark_group("resample");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("48k_to_8k_20ms", |b| {
+        b.iter(|| {
+            out.clear();
+            r.process(black_box(&pcm[(i % 50) * 960..][..960]), &mut out);
+            i += 1;
+            black_box(out.len())
+        })
+    });
+    g.finish();
+}
+
+/// What the Opus encode figure depends on: FEC (LBRR doubles the SILK work) and the signal
+/// (a steady tone is cheaper than voice).
+fn opus_variants(c: &mut Criterion) {
+    let voice = voice(48_000);
+    let tone: Vec<i16> = (0..48_000)
+        .map(|i| ((std::f64::consts::TAU * 440.0 * i as f64 / 48_000.0).sin() * 8000.0) as i16)
+        .collect();
+    let mut g = c.benchmark_group("codec/opus_variants");
+    g.throughput(Throughput::Elements(1));
+    for (name, signal, fec) in [
+        ("encode_20ms_voice_fec_off", &voice, false),
+        ("encode_20ms_tone_fec_on", &tone, true),
+        ("encode_20ms_tone_fec_off", &tone, false),
+    ] {
+        let settings = OpusSettings {
+            fec,
+            ..OpusSettings::default()
+        };
+        let mut enc = encoder(Codec::Opus, &settings).unwrap();
+        let mut out = Vec::with_capacity(4000);
+        let mut i = 0;
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                out.clear();
+                enc.encode(black_box(&signal[(i % 50) * 960..][..960]), &mut out)
+                    .unwrap();
+                i += 1;
+                black_box(out.len())
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, codecs, opus_variants);
+criterion_main!(benches);
