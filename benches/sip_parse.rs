@@ -192,10 +192,18 @@ fn profile_loop() -> bool {
     let n: usize = n.and_then(|n| n.parse().ok()).unwrap_or(1000);
     for _ in 0..n {
         match which {
-            Some("ours_typed") => drop(black_box(ours_parse_typed(black_box(msg)))),
-            Some("rsip") => drop(black_box(rsip_parse(black_box(msg)))),
-            Some("rsip_typed") => drop(black_box(rsip_parse_typed(black_box(msg)))),
-            _ => drop(black_box(ours_parse(black_box(msg)))),
+            Some("ours_typed") => {
+                black_box(ours_parse_typed(black_box(msg)));
+            }
+            Some("rsip") => {
+                black_box(rsip_parse(black_box(msg)));
+            }
+            Some("rsip_typed") => {
+                black_box(rsip_parse_typed(black_box(msg)));
+            }
+            _ => {
+                black_box(ours_parse(black_box(msg)));
+            }
         }
     }
     true

@@ -174,93 +174,183 @@ pub(crate) fn from_key(len: usize, k: NameKey) -> Option<HeaderName> {
     match len {
         1 => common(&[k.0 as u8]),
         2 => {
-            if k == const { NameKey::of("To") } { return Some(H::To); }
+            if k == const { NameKey::of("To") } {
+                return Some(H::To);
+            }
             None
         }
         3 => {
-            if k == const { NameKey::of("Via") } { return Some(H::Via); }
+            if k == const { NameKey::of("Via") } {
+                return Some(H::Via);
+            }
             None
         }
         4 => {
-            if k == const { NameKey::of("From") } { return Some(H::From); }
-            if k == const { NameKey::of("CSeq") } { return Some(H::CSeq); }
-            if k == const { NameKey::of("RSeq") } { return Some(H::RSeq); }
-            if k == const { NameKey::of("RAck") } { return Some(H::RAck); }
-            if k == const { NameKey::of("Date") } { return Some(H::Date); }
-            if k == const { NameKey::of("Path") } { return Some(H::Path); }
+            if k == const { NameKey::of("From") } {
+                return Some(H::From);
+            }
+            if k == const { NameKey::of("CSeq") } {
+                return Some(H::CSeq);
+            }
+            if k == const { NameKey::of("RSeq") } {
+                return Some(H::RSeq);
+            }
+            if k == const { NameKey::of("RAck") } {
+                return Some(H::RAck);
+            }
+            if k == const { NameKey::of("Date") } {
+                return Some(H::Date);
+            }
+            if k == const { NameKey::of("Path") } {
+                return Some(H::Path);
+            }
             None
         }
         5 => {
-            if k == const { NameKey::of("Route") } { return Some(H::Route); }
-            if k == const { NameKey::of("Allow") } { return Some(H::Allow); }
-            if k == const { NameKey::of("Event") } { return Some(H::Event); }
+            if k == const { NameKey::of("Route") } {
+                return Some(H::Route);
+            }
+            if k == const { NameKey::of("Allow") } {
+                return Some(H::Allow);
+            }
+            if k == const { NameKey::of("Event") } {
+                return Some(H::Event);
+            }
             None
         }
         6 => {
-            if k == const { NameKey::of("Accept") } { return Some(H::Accept); }
-            if k == const { NameKey::of("Min-SE") } { return Some(H::MinSe); }
-            if k == const { NameKey::of("Server") } { return Some(H::Server); }
+            if k == const { NameKey::of("Accept") } {
+                return Some(H::Accept);
+            }
+            if k == const { NameKey::of("Min-SE") } {
+                return Some(H::MinSe);
+            }
+            if k == const { NameKey::of("Server") } {
+                return Some(H::Server);
+            }
             None
         }
         7 => {
-            if k == const { NameKey::of("Call-ID") } { return Some(H::CallId); }
-            if k == const { NameKey::of("Contact") } { return Some(H::Contact); }
-            if k == const { NameKey::of("Expires") } { return Some(H::Expires); }
-            if k == const { NameKey::of("Require") } { return Some(H::Require); }
-            if k == const { NameKey::of("Subject") } { return Some(H::Subject); }
-            if k == const { NameKey::of("Warning") } { return Some(H::Warning); }
+            if k == const { NameKey::of("Call-ID") } {
+                return Some(H::CallId);
+            }
+            if k == const { NameKey::of("Contact") } {
+                return Some(H::Contact);
+            }
+            if k == const { NameKey::of("Expires") } {
+                return Some(H::Expires);
+            }
+            if k == const { NameKey::of("Require") } {
+                return Some(H::Require);
+            }
+            if k == const { NameKey::of("Subject") } {
+                return Some(H::Subject);
+            }
+            if k == const { NameKey::of("Warning") } {
+                return Some(H::Warning);
+            }
             None
         }
         8 => {
-            if k == const { NameKey::of("Refer-To") } { return Some(H::ReferTo); }
-            if k == const { NameKey::of("Replaces") } { return Some(H::Replaces); }
-            if k == const { NameKey::of("Priority") } { return Some(H::Priority); }
-            if k == const { NameKey::of("Reply-To") } { return Some(H::ReplyTo); }
+            if k == const { NameKey::of("Refer-To") } {
+                return Some(H::ReferTo);
+            }
+            if k == const { NameKey::of("Replaces") } {
+                return Some(H::Replaces);
+            }
+            if k == const { NameKey::of("Priority") } {
+                return Some(H::Priority);
+            }
+            if k == const { NameKey::of("Reply-To") } {
+                return Some(H::ReplyTo);
+            }
             None
         }
         9 => {
-            if k == const { NameKey::of("Supported") } { return Some(H::Supported); }
-            if k == const { NameKey::of("Timestamp") } { return Some(H::Timestamp); }
+            if k == const { NameKey::of("Supported") } {
+                return Some(H::Supported);
+            }
+            if k == const { NameKey::of("Timestamp") } {
+                return Some(H::Timestamp);
+            }
             None
         }
         10 => {
-            if k == const { NameKey::of("User-Agent") } { return Some(H::UserAgent); }
+            if k == const { NameKey::of("User-Agent") } {
+                return Some(H::UserAgent);
+            }
             None
         }
         11 => {
-            if k == const { NameKey::of("Min-Expires") } { return Some(H::MinExpires); }
-            if k == const { NameKey::of("Unsupported") } { return Some(H::Unsupported); }
-            if k == const { NameKey::of("Referred-By") } { return Some(H::ReferredBy); }
-            if k == const { NameKey::of("Retry-After") } { return Some(H::RetryAfter); }
-            if k == const { NameKey::of("In-Reply-To") } { return Some(H::InReplyTo); }
+            if k == const { NameKey::of("Min-Expires") } {
+                return Some(H::MinExpires);
+            }
+            if k == const { NameKey::of("Unsupported") } {
+                return Some(H::Unsupported);
+            }
+            if k == const { NameKey::of("Referred-By") } {
+                return Some(H::ReferredBy);
+            }
+            if k == const { NameKey::of("Retry-After") } {
+                return Some(H::RetryAfter);
+            }
+            if k == const { NameKey::of("In-Reply-To") } {
+                return Some(H::InReplyTo);
+            }
             None
         }
         12 => {
-            if k == const { NameKey::of("Max-Forwards") } { return Some(H::MaxForwards); }
-            if k == const { NameKey::of("Record-Route") } { return Some(H::RecordRoute); }
-            if k == const { NameKey::of("Content-Type") } { return Some(H::ContentType); }
-            if k == const { NameKey::of("Organization") } { return Some(H::Organization); }
-            if k == const { NameKey::of("Allow-Events") } { return Some(H::AllowEvents); }
+            if k == const { NameKey::of("Max-Forwards") } {
+                return Some(H::MaxForwards);
+            }
+            if k == const { NameKey::of("Record-Route") } {
+                return Some(H::RecordRoute);
+            }
+            if k == const { NameKey::of("Content-Type") } {
+                return Some(H::ContentType);
+            }
+            if k == const { NameKey::of("Organization") } {
+                return Some(H::Organization);
+            }
+            if k == const { NameKey::of("Allow-Events") } {
+                return Some(H::AllowEvents);
+            }
             None
         }
         13 => {
-            if k == const { NameKey::of("Authorization") } { return Some(H::Authorization); }
-            if k == const { NameKey::of("Proxy-Require") } { return Some(H::ProxyRequire); }
+            if k == const { NameKey::of("Authorization") } {
+                return Some(H::Authorization);
+            }
+            if k == const { NameKey::of("Proxy-Require") } {
+                return Some(H::ProxyRequire);
+            }
             None
         }
         14 => {
-            if k == const { NameKey::of("Content-Length") } { return Some(H::ContentLength); }
+            if k == const { NameKey::of("Content-Length") } {
+                return Some(H::ContentLength);
+            }
             None
         }
         15 => {
-            if k == const { NameKey::of("Session-Expires") } { return Some(H::SessionExpires); }
-            if k == const { NameKey::of("Accept-Encoding") } { return Some(H::AcceptEncoding); }
-            if k == const { NameKey::of("Accept-Language") } { return Some(H::AcceptLanguage); }
+            if k == const { NameKey::of("Session-Expires") } {
+                return Some(H::SessionExpires);
+            }
+            if k == const { NameKey::of("Accept-Encoding") } {
+                return Some(H::AcceptEncoding);
+            }
+            if k == const { NameKey::of("Accept-Language") } {
+                return Some(H::AcceptLanguage);
+            }
             None
         }
         16 => {
-            if k == const { NameKey::of("Content-Encoding") } { return Some(H::ContentEncoding); }
-            if k == const { NameKey::of("WWW-Authenticate") } { return Some(H::WwwAuthenticate); }
+            if k == const { NameKey::of("Content-Encoding") } {
+                return Some(H::ContentEncoding);
+            }
+            if k == const { NameKey::of("WWW-Authenticate") } {
+                return Some(H::WwwAuthenticate);
+            }
             None
         }
         _ => None,

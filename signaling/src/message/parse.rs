@@ -11,8 +11,8 @@
 //! joined. Nothing here indexes out of bounds or unwraps input-derived data: every input
 //! gives a `Message` or a typed `ParseError`.
 
-use super::typed::{self, CSeq, NameAddr, TypedHeader, Via};
 use super::scan::{self, NameKey};
+use super::typed::{self, CSeq, NameAddr, TypedHeader, Via};
 use super::{
     lex, HeaderName, Headers, Message, Method, ParseError, ParseErrorKind, Request, Response,
     SipStr, Uri,
@@ -265,7 +265,7 @@ fn parse_head(src: &SipStr) -> Result<Head, ParseError> {
             .iter()
             .position(|&c| !lex::is_token(c))
             .unwrap_or(rest.len());
-        let (name, first, range) = if name_len > 0 && rest.get(name_len) == Some(&b':') {
+        let (name, value_start, value_end) = if name_len > 0 && rest.get(name_len) == Some(&b':') {
             let name_end = pos + name_len;
             let known = match NameKey::read(bytes, pos, name_len) {
                 Some(key) if name_len <= 16 => super::headers::from_key(name_len, key),
@@ -297,7 +297,7 @@ fn parse_head(src: &SipStr) -> Result<Head, ParseError> {
             while end > value_start && matches!(bytes.get(end - 1), Some(b' ' | b'\t')) {
                 end -= 1;
             }
-            (name, text.get(value_start..end).unwrap_or(""), Some((value_start, end)))
+            (name, value_start, end)
         } else {
             let line = next_line(text, &mut pos)?.unwrap_or("");
             if line.starts_with([' ', '\t']) {
@@ -317,25 +317,29 @@ fn parse_head(src: &SipStr) -> Result<Head, ParseError> {
             // Known names need no text of their own; only unknown ones share the buffer.
             let name = HeaderName::from_name_known(name)
                 .unwrap_or_else(|| HeaderName::Other(src.slice_ref(name)));
-            (name, lex::trim_ws(line.get(colon + 1..).unwrap_or("")), None)
+            let first = lex::trim_ws(line.get(colon + 1..).unwrap_or(""));
+            // `first` lies inside `text`: its offsets.
+            let start = (first.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+            (name, start, start + first.len())
         };
         // Folding: CRLF + WSP continues the header; the whole LWS becomes one SP.
         let mut joined: Option<String> = None;
         while matches!(bytes.get(pos), Some(b' ' | b'\t')) {
             let more = lex::trim_ws(next_line(text, &mut pos)?.unwrap_or(""));
             if !more.is_empty() {
-                let j = joined.get_or_insert_with(|| first.to_string());
+                let j = joined.get_or_insert_with(|| {
+                    text.get(value_start..value_end).unwrap_or("").to_string()
+                });
                 if !j.is_empty() {
                     j.push(' ');
                 }
                 j.push_str(more);
             }
         }
-        let value = match (joined, range) {
-            (Some(j), _) => SipStr::from(j),
+        let value = match joined {
+            Some(j) => SipStr::from(j),
             // Both ends are next to ASCII bytes (the colon or LWS, and CR or LF).
-            (None, Some((start, end))) => src.slice_range(start, end),
-            (None, None) => src.slice_ref(first),
+            None => src.slice_range(value_start, value_end),
         };
         push_header(&mut headers, &mut seen, &mut content_length, name, value)?;
     }

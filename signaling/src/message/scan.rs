@@ -148,7 +148,11 @@ static CLASS: [u8; 256] = {
         }
         // The unescaped sets of `lex` (USER, PARAM) without `%`: an escape goes to the
         // typed parser.
-        if alnum || matches!(b, b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')')
+        if alnum
+            || matches!(
+                b,
+                b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
+            )
         {
             c |= USER | UPARAM;
         }
@@ -174,7 +178,12 @@ pub(crate) fn is(b: u8, class: u8) -> bool {
 #[inline(always)]
 pub(crate) fn run(b: &[u8], i: usize, class: u8) -> usize {
     match b.get(i..) {
-        Some(rest) => i + rest.iter().position(|&c| !is(c, class)).unwrap_or(rest.len()),
+        Some(rest) => {
+            i + rest
+                .iter()
+                .position(|&c| !is(c, class))
+                .unwrap_or(rest.len())
+        }
         None => i,
     }
 }
@@ -464,16 +473,25 @@ mod tests {
 
     #[test]
     fn head_end() {
-        let cases: [(&[u8], Option<(usize, usize)>); 6] = [
+        type Case = (&'static [u8], Option<(usize, usize)>);
+        let cases: [Case; 6] = [
             (b"A\r\nB: c\r\n\r\nbody", Some((9, 11))),
             (b"A\nB: c\n\nbody", Some((7, 8))),
             (b"A\nB: c\n\r\nbody", Some((7, 9))),
             (b"A\r\nB: c\r\n", None),
             (b"", None),
-            (b"0123456789abcdef0123456789abcdef: xyz\r\n\r\n", Some((39, 41))),
+            (
+                b"0123456789abcdef0123456789abcdef: xyz\r\n\r\n",
+                Some((39, 41)),
+            ),
         ];
         for (buf, want) in cases {
-            assert_eq!(find_head_end(buf), want, "{:?}", String::from_utf8_lossy(buf));
+            assert_eq!(
+                find_head_end(buf),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(buf)
+            );
         }
     }
 
@@ -496,7 +514,15 @@ mod tests {
             assert!(ipv4_ok(ok.as_bytes()), "{ok}");
             assert!(ok.parse::<std::net::Ipv4Addr>().is_ok());
         }
-        for bad in ["1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1..2.3", "1.2.3.", ".1.2.3"] {
+        for bad in [
+            "1.2.3",
+            "1.2.3.4.5",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1..2.3",
+            "1.2.3.",
+            ".1.2.3",
+        ] {
             assert!(!ipv4_ok(bad.as_bytes()), "{bad}");
         }
     }
@@ -508,7 +534,10 @@ mod tests {
             NameKey::read(buf, 0, 14),
             Some(NameKey::of("Content-Length"))
         );
-        assert_eq!(NameKey::read(b"Via: x\r\n\r\n12345678", 0, 3), Some(NameKey::of("VIA")));
+        assert_eq!(
+            NameKey::read(b"Via: x\r\n\r\n12345678", 0, 3),
+            Some(NameKey::of("VIA"))
+        );
         assert_eq!(NameKey::read(b"Via: x", 0, 3), None);
     }
 }

@@ -273,7 +273,12 @@ impl SipUri {
         let mut i = host_end;
         let mut port = None;
         if b.get(i) == Some(&b':') {
-            let end = i + 1 + b.get(i + 1..)?.iter().take_while(|c| c.is_ascii_digit()).count();
+            let end = i
+                + 1
+                + b.get(i + 1..)?
+                    .iter()
+                    .take_while(|c| c.is_ascii_digit())
+                    .count();
             if end == i + 1 || end - i > 6 {
                 return None;
             }
@@ -324,11 +329,7 @@ impl SipUri {
     }
 
     /// Parses the part after `sip:` / `sips:`, every form.
-    pub(crate) fn parse_general(
-        src: &SipStr,
-        s: &str,
-        secure: bool,
-    ) -> Result<SipUri, ParseError> {
+    pub(crate) fn parse_general(src: &SipStr, s: &str, secure: bool) -> Result<SipUri, ParseError> {
         // No whitespace check of its own: every part below accepts only its own characters,
         // none of which is whitespace or a control character.
         // `user` may contain `;`, `?` and `/` but never an unescaped `@`; neither may the

@@ -386,9 +386,11 @@ fn recognisers_agree_with_the_typed_parsers() {
         }
     }
     // The plain forms are the common ones: most corpus values take the fast paths.
-    assert!(via_hits > 1000 && addr_hits > 1000 && uri_hits > 1000,
+    assert!(
+        via_hits > 1000 && addr_hits > 1000 && uri_hits > 1000,
         "fast paths barely used: Via {via_hits}, name-addr {addr_hits}, URI {uri_hits} of {}",
-        values.len());
+        values.len()
+    );
 }
 
 #[test]
