@@ -197,7 +197,13 @@ fn build_phone(config: &Config, registrar: Peer, local: SocketAddr) -> Result<Ph
         caps: AudioCaps::default(),
         auto_answer: config.calls.auto_answer,
         call_waiting: config.calls.call_waiting,
-        domain: config.sip.domain.clone(),
+        // Numbers are dialled (and transfer targets named) at the PBX: with the default
+        // domain that is the server's host, so keep its port for peers that route by URI.
+        domain: if config.sip.domain == config.sip.server_host {
+            config.sip.server.clone()
+        } else {
+            config.sip.domain.clone()
+        },
     };
     Ok(Phone::new(
         ua,

@@ -228,8 +228,6 @@ fn hold_is_seen_by_baresip_as_sendonly() {
 }
 
 #[test]
-#[ignore = "agent bug: baresip's a=recvonly answer to the hold is taken as a remote hold \
-            (on_hold_by_remote=true), so resume offers a=recvonly instead of a=sendrecv"]
 fn hold_and_resume_are_seen_by_baresip_as_sendonly_then_sendrecv() {
     testbed::require!("kamailio", "kamcmd", "baresip");
     let kam = kamailio();
@@ -320,8 +318,6 @@ fn blind_transfer_to_a_sip_uri_lands_the_customer_on_a_third_party() {
 }
 
 #[test]
-#[ignore = "agent bug: Refer-To is <sip:1003@127.0.0.1>, without the PBX's port, so the \
-            customer (baresip, no outbound proxy) sends its INVITE to 127.0.0.1:5060"]
 fn blind_transfer_to_a_number_lands_the_customer_on_a_third_party() {
     testbed::require!("kamailio", "kamcmd", "baresip");
     blind_transfer(|_| "1003".to_string());
@@ -416,9 +412,6 @@ fn linphone_line(l: &Linphone, parts: &[&str]) -> String {
 }
 
 #[test]
-#[ignore = "agent bug: its 180/200 to an incoming INVITE omit the Record-Route headers \
-            (RFC 3261 12.1.1), so TCP-only linphonec sends ACK and BYE straight to the \
-            agent's UDP Contact and neither ever arrives"]
 fn linphonec_calls_the_agent_which_answers_and_linphonec_hangs_up() {
     testbed::require!("kamailio", "kamcmd", "linphonec");
     let kam = kamailio();

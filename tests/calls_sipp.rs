@@ -262,8 +262,6 @@ fn held_by_remote(status: &Value, id: &str, held: bool) -> bool {
 }
 
 #[test]
-#[ignore = "agent bug: a re-INVITE with a=sendonly leaves on_hold_by_remote false \
-            (phone::controller tests remote_direction.sends() instead of receives())"]
 fn sipp_hold_by_reinvite_shows_on_hold_by_remote() {
     testbed::require!("sipp");
     let agent = callee(true);
@@ -479,9 +477,6 @@ fn refused_bridge_commands_leave_a_live_call_alone_and_dtmf_reaches_sipp_as_info
 }
 
 #[test]
-#[ignore = "agent bug: SIPp's a=recvonly answer to our hold sets on_hold_by_remote true, so \
-            the resume re-INVITE offers a=recvonly instead of a=sendrecv \
-            (phone::controller tests remote_direction.sends() instead of receives())"]
 fn the_agent_holds_and_resumes_sipp() {
     testbed::require!("sipp");
     let sipp = sipp_answers("call_uas_agent_holds.xml");

@@ -617,7 +617,7 @@ impl Phone {
                 if let Some(sdp) = sdp {
                     match record.sdp.receive_answer(&String::from_utf8_lossy(&sdp)) {
                         Ok(negotiated) => {
-                            record.on_hold_by_remote = !negotiated.remote_direction.sends();
+                            record.on_hold_by_remote = !negotiated.remote_direction.receives();
                             record.negotiated = Some(negotiated.clone());
                             self.media
                                 .push_back(MediaAction::Update { call, negotiated });
@@ -763,7 +763,7 @@ impl Phone {
             .receive_offer(&String::from_utf8_lossy(&offer), wanted)
         {
             Ok((answer, negotiated)) => {
-                let held_by_remote = !negotiated.remote_direction.sends();
+                let held_by_remote = !negotiated.remote_direction.receives();
                 let changed = held_by_remote != record.on_hold_by_remote;
                 record.on_hold_by_remote = held_by_remote;
                 record.negotiated = Some(negotiated.clone());

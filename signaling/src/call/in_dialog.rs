@@ -92,6 +92,7 @@ impl UserAgent {
             });
         };
         let mut ok = response_to(&request, 200, "OK", Some(&call.dialog.local_tag));
+        super::uas::copy_record_route(&request, &mut ok);
         ok.headers.push(HeaderName::Contact, ctx.contact.as_str());
         ok.headers.push(HeaderName::Allow, ALLOW);
         ok.headers.push(HeaderName::Supported, SUPPORTED);

@@ -183,6 +183,7 @@ impl UserAgent {
         uas.pending_reliable = None;
         let local_tag = call.dialog.local_tag.clone();
         let mut ok = response_to(&uas.request, 200, "OK", Some(&local_tag));
+        copy_record_route(&uas.request, &mut ok);
         ok.headers.push(HeaderName::Contact, ctx.contact.as_str());
         ok.headers.push(HeaderName::Allow, ALLOW);
         ok.headers.push(HeaderName::Supported, SUPPORTED);
@@ -328,5 +329,15 @@ impl UserAgent {
             (481, "Call/Transaction Does Not Exist")
         };
         self.reply(now, tx, &request, status, reason, local_tag.as_deref());
+    }
+}
+
+/// A dialog-establishing response carries the request's Record-Route, in order (§12.1.1),
+/// so the caller routes its ACK and later requests through the same proxies.
+pub(super) fn copy_record_route(request: &Request, response: &mut crate::message::Response) {
+    for value in request.headers.get_all(&HeaderName::RecordRoute) {
+        response
+            .headers
+            .push(HeaderName::RecordRoute, value.clone());
     }
 }
