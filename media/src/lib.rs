@@ -13,8 +13,8 @@
 //! - [`jitter`]: the adaptive jitter buffer (sans-IO; not yet wired into [`stream`]).
 
 pub mod analysis;
-pub mod device;
 pub mod codec;
+pub mod device;
 pub mod dtmf;
 pub mod g711;
 pub mod jitter;
