@@ -36,9 +36,10 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-# One `cargo test` invocation, so the last lines are cargo's own summary.
+# One `cargo test` invocation, so the last lines are cargo's own summary; --no-fail-fast so
+# one run reports every failing test binary, not only the first.
 test: deps lint build
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace --no-fail-fast
 
 # Tiers (a)+(b): library unit tests and netsim simulations, no external process.
 test-unit:

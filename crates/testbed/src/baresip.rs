@@ -353,14 +353,19 @@ impl Baresip {
             .is_some_and(|p| p.try_wait().is_none())
     }
 
-    /// SIGTERM and wait for it to exit (it unregisters first; SIGKILL after 5 s).
-    pub fn stop(mut self) {
+    /// SIGTERM and wait for it to exit (it unregisters first; SIGKILL after 12 s).
+    /// Returns baresip's log, which then holds its shutdown (the un-REGISTER).
+    pub fn stop(mut self) -> String {
         self.shutdown();
+        self.log()
     }
 
     fn shutdown(&mut self) {
         if let Some(mut p) = self.process.take() {
-            p.terminate(Duration::from_secs(5));
+            // baresip unregisters on the first SIGTERM and quits at once on a second one, so
+            // the first phase (a quarter of the grace) must outlast a challenged un-REGISTER
+            // on a loaded machine.
+            p.terminate(Duration::from_secs(12));
         }
     }
 

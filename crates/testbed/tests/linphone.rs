@@ -41,6 +41,6 @@ fn linphonec_registers_and_answers_a_call_from_baresip() {
     let closed = caller.wait_event("CALL_CLOSED", T).unwrap();
     assert!(closed.param.contains("reset by peer"), "{closed:?}");
     lin.stop();
-    kam.wait_unregistered("1003", Duration::from_secs(3))
+    kam.wait_unregistered("1003", Duration::from_secs(10))
         .unwrap();
 }
