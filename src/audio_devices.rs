@@ -12,8 +12,11 @@ use media::device::{
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// How often the devices are checked for failure or disappearance.
+/// How often the devices are checked for failure (cheap: a flag).
 pub const CHECK_EVERY: Duration = Duration::from_secs(1);
+/// Every how many checks a named device is looked for in the host's list (a new
+/// sound-server connection each time, which the PulseAudio client logs).
+pub const LIST_EVERY_CHECKS: u32 = 3;
 /// How often level events are sent while a call has the devices (4 per second).
 pub const LEVELS_EVERY: Duration = Duration::from_millis(250);
 
@@ -45,10 +48,11 @@ pub fn watch(devices: SharedDevices, changes: mpsc::UnboundedSender<DeviceChange
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(CHECK_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
+        for n in 0u32.. {
             tick.tick().await;
             let d = devices.clone();
-            let Ok(found) = tokio::task::spawn_blocking(move || d.check()).await else {
+            let list = n % LIST_EVERY_CHECKS == 0;
+            let Ok(found) = tokio::task::spawn_blocking(move || d.check(list)).await else {
                 return;
             };
             for change in found {

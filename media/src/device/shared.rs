@@ -338,9 +338,10 @@ impl SharedDevices {
     }
 
     /// Looks after the devices (blocking; call every second or so, off the agent loop): a
-    /// device that failed or is no longer listed is replaced by the default one; a side
-    /// that could not be opened is retried. Returns what changed.
-    pub fn check(&self) -> Vec<DeviceChange> {
+    /// device that failed (or, with `look_for_gone`, is no longer listed) is replaced by the
+    /// default one; a side that could not be opened is retried. Returns what changed.
+    /// Listing connects to the sound server anew each time, so callers do it less often.
+    pub fn check(&self, look_for_gone: bool) -> Vec<DeviceChange> {
         let mut changes = Vec::new();
         let mut input_trouble = {
             let mut guard = lock(&self.inner.capture);
@@ -377,7 +378,7 @@ impl SharedDevices {
                 .filter(|_| named(&side.wanted))
                 .map(|p| p.device_name().to_string())
         };
-        if in_name.is_some() || out_name.is_some() {
+        if look_for_gone && (in_name.is_some() || out_name.is_some()) {
             if let Ok(list) = self.list() {
                 let listed = |name: &str, input: bool| {
                     list.iter()
@@ -613,7 +614,7 @@ mod tests {
         let d = headless();
         let e = d.select(Some(DeviceSpec::Default), None).unwrap_err();
         assert!(e.to_string().contains("input"), "{e}");
-        assert_eq!(d.check(), Vec::new());
+        assert_eq!(d.check(true), Vec::new());
         assert_eq!(d.in_use(), InUse::default());
     }
 
