@@ -270,3 +270,24 @@ fn output_switched_mid_call_then_unplugged_falls_back_to_the_default() {
     assert_eq!(devices(&s.agent)["output"], "speaker");
     hang_up(&s, &id);
 }
+
+#[cfg(feature = "echo-cancellation")]
+#[test]
+fn echo_cancellation_starts_on_the_devices() {
+    testbed::require!("pulseaudio", "pacat", "pactl");
+    let _turn = turn();
+    pulse();
+    // No PBX needed: the agent serves the bridge while its registration retries.
+    let agent = Agent::start(
+        AgentOptions::new("127.0.0.1:9".parse().unwrap(), "1001", "secret1001").with_extra(
+            "[audio]\ninput = \"device:default\"\noutput = \"device:default\"\necho_cancellation = true",
+        ),
+    );
+    let list = devices(&agent);
+    assert_eq!(list["input"], "mic.monitor", "{list}");
+    assert!(
+        agent.log().contains("echo cancellation on"),
+        "{}",
+        agent.log()
+    );
+}
