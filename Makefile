@@ -9,9 +9,6 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH):/usr/sbin:/sbin
 
 CARGO ?= cargo
-# Optional cargo features `make` builds, lints and tests (echo cancellation links a system
-# library: see scripts/install-deps.sh). `make FEATURES=` builds without them.
-FEATURES ?= --features echo-cancellation
 
 .PHONY: all deps build lint test test-unit test-e2e test-testbed bench demo clean help
 
@@ -33,16 +30,16 @@ deps:
 	scripts/install-deps.sh
 
 build:
-	$(CARGO) build --workspace --all-targets $(FEATURES)
+	$(CARGO) build --workspace --all-targets
 
 lint:
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --workspace --all-targets $(FEATURES) -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # One `cargo test` invocation, so the last lines are cargo's own summary; --no-fail-fast so
 # one run reports every failing test binary, not only the first.
 test: deps lint build
-	$(CARGO) test --workspace --no-fail-fast $(FEATURES)
+	$(CARGO) test --workspace --no-fail-fast
 
 # Tiers (a)+(b): library unit tests and netsim simulations, no external process.
 test-unit:

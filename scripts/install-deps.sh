@@ -24,8 +24,6 @@ PACKAGES=(
   cmake
   libasound2-dev
   pkg-config
-  libwebrtc-audio-processing-dev  # echo cancellation (cargo feature echo-cancellation)
-  libclang-dev                    # bindgen, for the echo canceller's bindings
   # diagnostics and the demo
   tcpdump
   curl                # demo: query the bridge

@@ -30,7 +30,6 @@
 //! }
 //! ```
 
-pub mod aec;
 mod convert;
 mod cpal_io;
 mod headless;
@@ -238,8 +237,6 @@ pub enum DeviceError {
     Rate { rate: u32 },
     #[error("resampler: {0}")]
     Resampler(String),
-    #[error("echo cancellation: {0}")]
-    EchoCancellation(String),
     #[error(
         "[audio] {direction} is not a device (set it to \"device:default\" to choose devices)"
     )]

@@ -16,7 +16,6 @@ use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::aec::EchoCanceller;
 use super::{
     list_devices_on, CaptureBackend, DeviceCapture, DeviceError, DeviceInfo, DevicePlayout,
     DeviceSpec, HostChoice, PlayoutBackend,
@@ -124,8 +123,6 @@ struct Inner {
     /// Largest |sample| read from the microphone / written to the speaker since last taken.
     input_peak: AtomicU32,
     output_peak: AtomicU32,
-    /// `[audio] echo_cancellation`: what is played is taken out of what is captured.
-    aec: Mutex<Option<EchoCanceller>>,
 }
 
 /// The agent's device pair; cheap to clone.
@@ -200,18 +197,9 @@ impl SharedDevices {
                 next_token: AtomicU64::new(1),
                 input_peak: AtomicU32::new(0),
                 output_peak: AtomicU32::new(0),
-                aec: Mutex::new(None),
             }),
         };
         (devices, errors)
-    }
-
-    /// Turns echo cancellation on (fails in a build without the `echo-cancellation`
-    /// feature).
-    pub fn enable_echo_cancellation(&self) -> Result<(), DeviceError> {
-        let aec = EchoCanceller::new(SHARED_PLAYOUT_RATE)?;
-        *lock(&self.inner.aec) = Some(aec);
-        Ok(())
     }
 
     /// A link for one call's stream; the call takes the devices once it
@@ -477,9 +465,6 @@ impl SharedDevices {
         };
         capture.read_frame(out);
         drop(side);
-        if let Some(aec) = lock(&self.inner.aec).as_mut() {
-            aec.capture(out);
-        }
         self.inner
             .input_peak
             .fetch_max(peak_of(out), Ordering::AcqRel);
@@ -497,9 +482,6 @@ impl SharedDevices {
             let _ = playout.write_frame(samples);
         }
         drop(side);
-        if let Some(aec) = lock(&self.inner.aec).as_mut() {
-            aec.render(samples);
-        }
         self.inner
             .output_peak
             .fetch_max(peak_of(samples), Ordering::AcqRel);
