@@ -11,6 +11,7 @@ mod dialog;
 mod dtmf;
 mod in_dialog;
 mod reason;
+mod retry;
 mod session_timer;
 mod ua;
 mod uac;
@@ -106,6 +107,13 @@ pub enum CallEvent {
         call: CallHandle,
         digit: char,
         duration_ms: u32,
+    },
+    /// Our DTMF INFO was refused (`status`) or not answered (408, 503): `digits` did not
+    /// arrive (the refused one, then those dropped after it).
+    DtmfFailed {
+        call: CallHandle,
+        status: u16,
+        digits: String,
     },
     /// Progress of a transfer we asked for (REFER): `status` is the transfer target's SIP
     /// status as reported by NOTIFY (100, 180, 200, 486...), or the REFER's own failure.
