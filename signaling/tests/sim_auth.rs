@@ -212,10 +212,24 @@ struct Phone {
     guard: Option<Guard>,
     events: Vec<CallEvent>,
     auto_answer: bool,
+    /// Both phones speak TCP (reliable: no retransmissions, no Timer K).
+    tcp: bool,
 }
 
 impl Phone {
-    fn new(user: &str, me: SocketAddr, peer: SocketAddr, password: &str, seed: u64) -> Self {
+    fn new(
+        user: &str,
+        me: SocketAddr,
+        peer: SocketAddr,
+        password: &str,
+        seed: u64,
+        tcp: bool,
+    ) -> Self {
+        let peer = if tcp {
+            Peer::tcp(peer)
+        } else {
+            Peer::udp(peer)
+        };
         let ua = UserAgent::new(UaConfig {
             endpoint: EndpointConfig {
                 registration: None,
@@ -223,7 +237,7 @@ impl Phone {
                 deliver_calls: true,
                 seed,
             },
-            proxy: Peer::udp(peer),
+            proxy: peer,
             user: user.into(),
             domain: me.ip().to_string(),
             display_name: None,
@@ -242,6 +256,7 @@ impl Phone {
             guard: None,
             events: Vec::new(),
             auto_answer: false,
+            tcp,
         }
     }
 
@@ -296,7 +311,12 @@ impl Node for Phone {
                 return;
             }
         }
-        self.ua.handle_datagram(now, Peer::udp(from), &payload);
+        let source = if self.tcp {
+            Peer::tcp(from)
+        } else {
+            Peer::udp(from)
+        };
+        self.ua.handle_datagram(now, source, &payload);
         self.collect(now);
     }
     fn poll_transmit(&mut self, _now: Instant) -> Option<(SocketAddr, Bytes)> {
@@ -333,11 +353,22 @@ impl World {
         alice_password: &str,
         guard_invite: bool,
     ) -> Self {
+        Self::connected_over(seed, link, kind, alice_password, guard_invite, false)
+    }
+
+    fn connected_over(
+        seed: u64,
+        link: LinkConfig,
+        kind: ChallengeKind,
+        alice_password: &str,
+        guard_invite: bool,
+        tcp: bool,
+    ) -> Self {
         let (a, b) = (addr("10.0.0.1:5060"), addr("10.0.0.2:5060"));
         let mut sim = Sim::new(seed);
         sim.network_mut().set_default_link(link);
-        sim.add_node(Phone::new("alice", a, b, alice_password, seed));
-        let mut bob = Phone::new("bob", b, a, "unused", seed + 1000);
+        sim.add_node(Phone::new("alice", a, b, alice_password, seed, tcp));
+        let mut bob = Phone::new("bob", b, a, "unused", seed + 1000, tcp);
         bob.auto_answer = true;
         let mut guard = Guard::new(kind);
         guard.guard_invite = guard_invite;
@@ -643,6 +674,32 @@ fn a_far_end_that_keeps_calling_the_nonce_stale_gets_two_retries_then_a_failure(
             w.alice().events
         );
         w.guard().always_stale = false;
+        w.finish(&what);
+    }
+}
+
+#[test]
+fn challenged_requests_are_retried_over_tcp_where_the_transaction_forgets_them() {
+    for op in Op::ALL {
+        let what = format!("{op:?} over TCP");
+        let mut w = World::connected_over(
+            8,
+            LinkConfig::lan(),
+            ChallengeKind::Proxy,
+            PASSWORD,
+            false,
+            true,
+        );
+        op.start(&mut w);
+        w.run(10.0);
+        let verdicts: Vec<Verdict> = w
+            .guard()
+            .verdicts(op.method())
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(verdicts, [Verdict::NoCredentials, Verdict::Valid], "{what}");
+        assert!(op.completed(&mut w), "{what}: {:?}", w.alice().events);
         w.finish(&what);
     }
 }
