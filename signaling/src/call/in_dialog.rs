@@ -437,6 +437,12 @@ impl UserAgent {
             self.respond(now, tx, response);
             return;
         }
+        if !request.body.is_empty() && !is_sdp_body(&request.headers) {
+            let mut response = response_to(&request, 415, "Unsupported Media Type", Some(&tag));
+            response.headers.push(HeaderName::Accept, "application/sdp");
+            self.respond(now, tx, response);
+            return;
+        }
         call.dialog.refresh_target(&request.headers);
         let has_sdp = !request.body.is_empty();
         if request.method == Method::Update && !has_sdp {
@@ -692,9 +698,10 @@ fn unescape_uri_header(value: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&value[i + 1..i + 3], 16) {
-                out.push(b);
+        // Bytes, not `&value[..]`: a `%` before a multi-byte character must not split it.
+        if let [b'%', hi, lo, ..] = bytes[i..] {
+            if let (Some(hi), Some(lo)) = (hex_value(hi), hex_value(lo)) {
+                out.push(hi << 4 | lo);
                 i += 3;
                 continue;
             }
@@ -705,9 +712,29 @@ fn unescape_uri_header(value: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Whether a message's body is SDP by its Content-Type (a body must name its type, §20.15;
+/// the initial INVITE is held to the same rule in `uas.rs`).
+fn is_sdp_body(headers: &crate::message::Headers) -> bool {
+    headers
+        .get(&HeaderName::ContentType)
+        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/sdp"))
+}
+
+fn hex_value(digit: u8) -> Option<u8> {
+    char::from(digit).to_digit(16).map(|v| v as u8)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unescaping_never_splits_a_character() {
+        assert_eq!(unescape_uri_header("%a\u{e9}"), "%a\u{e9}");
+        assert_eq!(unescape_uri_header("%\u{e9}"), "%\u{e9}");
+        assert_eq!(unescape_uri_header("%+1%4"), "%+1%4");
+        assert_eq!(unescape_uri_header("%C3%A9"), "\u{e9}");
+    }
 
     #[test]
     fn replaces_round_trips_through_uri_escaping() {
