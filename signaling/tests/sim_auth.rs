@@ -64,6 +64,8 @@ struct Guard {
     /// Branches let through (their retransmissions are not judged again).
     passed: HashSet<String>,
     seen: Vec<Seen>,
+    /// For each ACK of a 2xx: whether it carried credentials of our kind.
+    acks: Vec<bool>,
     outbox: Vec<(SocketAddr, Bytes)>,
 }
 
@@ -79,6 +81,7 @@ impl Guard {
             challenged: HashMap::new(),
             passed: HashSet::new(),
             seen: Vec::new(),
+            acks: Vec::new(),
             outbox: Vec::new(),
         }
     }
@@ -150,9 +153,15 @@ impl Guard {
             .ok()
             .flatten()
             .is_some_and(|t| t.0.tag().is_some());
-        if matches!(request.method, Method::Ack | Method::Cancel)
-            || (!in_dialog && !self.guard_invite)
-        {
+        if request.method == Method::Ack {
+            // ACKs of 2xx are end to end and never challenged; note what they carry.
+            if self.passed.insert(branch) {
+                let carried = self.credentials(&request).is_some();
+                self.acks.push(carried);
+            }
+            return true;
+        }
+        if request.method == Method::Cancel || (!in_dialog && !self.guard_invite) {
             return true;
         }
         let mut verdict = self.judge(&request);
@@ -561,6 +570,10 @@ fn challenged_in_dialog_requests_are_retried_with_valid_credentials_and_complete
                 assert_eq!(v2, Verdict::Valid, "{what}: the retry's digest");
                 assert!(retry > first, "{what}: CSeq {first} then {retry}");
                 assert!(op.completed(&mut w), "{what}: {:?}", w.alice().events);
+                if let Op::Hold = op {
+                    // The call's ACK had nothing to carry; the re-INVITE's carries its credentials.
+                    assert_eq!(w.guard().acks, [false, true], "{what}");
+                }
                 w.finish(&what);
             }
         }
@@ -636,6 +649,11 @@ fn a_challenged_invite_is_retried_and_its_credentials_serve_the_dialog() {
             "{what}"
         );
         assert!(invites[1].0 > invites[0].0, "{what}: CSeq grows");
+        assert_eq!(
+            w.guard().acks,
+            [true],
+            "{what}: the ACK carries the INVITE's credentials"
+        );
         // In the dialog, the cached credentials are accepted at once.
         Op::Transfer.start(&mut w);
         w.run(10.0);

@@ -227,12 +227,7 @@ impl UserAgent {
         let mut ack = call.dialog.request_with_cseq(Method::Ack, cseq, &ctx);
         set_via(&mut ack, via_with_branch(&ctx, &new_branch(&mut self.rng)));
         if let Some(uac) = &call.uac {
-            // The ACK carries the INVITE's credentials (§22.4... for proxies that check them).
-            for name in [HeaderName::Authorization, HeaderName::ProxyAuthorization] {
-                for value in uac.request.headers.get_all(&name) {
-                    ack.headers.push(name.clone(), value.clone());
-                }
-            }
+            copy_credentials(&uac.request, &mut ack);
         }
         let dest = call.dialog.next_hop(proxy);
         call.last_ack = Some((cseq, ack.clone(), dest));
@@ -391,6 +386,9 @@ impl UserAgent {
             call.dialog.refresh_target(&response.headers);
             let mut ack = call.dialog.request_with_cseq(Method::Ack, cseq, &ctx);
             set_via(&mut ack, via_with_branch(&ctx, &new_branch(&mut self.rng)));
+            if let Some(sent) = self.sent.get(&tx) {
+                copy_credentials(&sent.request, &mut ack);
+            }
             let dest = call.dialog.next_hop(proxy);
             call.last_ack = Some((cseq, ack.clone(), dest));
             self.transmit(dest, ack);
@@ -435,6 +433,15 @@ impl UserAgent {
                 handle,
                 EndReason::new(EndKind::Network, Some(status), "the far end lost the call"),
             );
+        }
+    }
+}
+
+/// The ACK of a 2xx carries the INVITE's credentials, for proxies that check them (§22.1).
+fn copy_credentials(invite: &Request, ack: &mut Request) {
+    for name in [HeaderName::Authorization, HeaderName::ProxyAuthorization] {
+        for value in invite.headers.get_all(&name) {
+            ack.headers.push(name.clone(), value.clone());
         }
     }
 }
