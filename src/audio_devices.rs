@@ -38,6 +38,12 @@ pub fn open(audio: &AudioConfig) -> Option<SharedDevices> {
     for e in errors {
         tracing::warn!("{e}; calls get silence there until it can be opened");
     }
+    if audio.echo_cancellation {
+        match devices.enable_echo_cancellation() {
+            Ok(()) => tracing::info!("echo cancellation on"),
+            Err(e) => tracing::warn!("{e}; carrying on without echo cancellation"),
+        }
+    }
     let in_use = devices.in_use();
     tracing::info!(input = ?in_use.input, output = ?in_use.output, "audio devices open");
     Some(devices)

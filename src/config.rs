@@ -46,6 +46,8 @@ pub struct CallsConfig {
 pub struct AudioConfig {
     pub input: InputSpec,
     pub output: OutputSpec,
+    /// Take what the speaker plays out of what the microphone hears (devices only).
+    pub echo_cancellation: bool,
 }
 
 #[derive(Clone)]
@@ -157,6 +159,7 @@ struct RawCalls {
 struct RawAudio {
     input: Option<String>,
     output: Option<String>,
+    echo_cancellation: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -344,6 +347,17 @@ impl Config {
         let output_text = raw.audio.output.unwrap_or_else(|| "null".into());
         let output = OutputSpec::parse(&output_text)
             .map_err(|e| invalid("audio", "output", e.to_string()))?;
+        let echo_cancellation = raw.audio.echo_cancellation.unwrap_or(false);
+        if echo_cancellation
+            && !(matches!(input, InputSpec::Device(_)) && matches!(output, OutputSpec::Device(_)))
+        {
+            return Err(invalid(
+                "audio",
+                "echo_cancellation",
+                "needs input and output on devices (\"device:...\"); remove it or set it to false"
+                    .into(),
+            ));
+        }
         let dial_plan: DialPlanConfig = match raw.dial_plan {
             None => DialPlanConfig::default(),
             Some(value) => value
@@ -391,7 +405,11 @@ impl Config {
                 call_waiting: raw.calls.call_waiting.unwrap_or(true),
                 session_expires,
             },
-            audio: AudioConfig { input, output },
+            audio: AudioConfig {
+                echo_cancellation,
+                input,
+                output,
+            },
             dial_plan,
             log: LogConfig {
                 level: raw.log.level.unwrap_or_else(|| "info".into()),
@@ -497,6 +515,24 @@ mod tests {
             .to_string();
         assert!(
             e.contains("[audio] input:") && e.contains("device:NAME") && e.contains("tone:FREQ"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn echo_cancellation_needs_devices() {
+        let devices = "[audio]\ninput = \"device:default\"\noutput = \"device:default\"\n";
+        let c = parse(&format!("{MINIMAL}{devices}")).unwrap();
+        assert!(!c.audio.echo_cancellation);
+        let c = parse(&format!("{MINIMAL}{devices}echo_cancellation = true\n")).unwrap();
+        assert!(c.audio.echo_cancellation);
+        let e = parse(&format!(
+            "{MINIMAL}[audio]\ninput = \"device:default\"\necho_cancellation = true\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("[audio] echo_cancellation: needs input and output on devices"),
             "{e}"
         );
     }

@@ -271,7 +271,6 @@ fn output_switched_mid_call_then_unplugged_falls_back_to_the_default() {
     hang_up(&s, &id);
 }
 
-#[cfg(feature = "echo-cancellation")]
 #[test]
 fn echo_cancellation_starts_on_the_devices() {
     testbed::require!("pulseaudio", "pacat", "pactl");

@@ -237,6 +237,8 @@ pub enum DeviceError {
     Rate { rate: u32 },
     #[error("resampler: {0}")]
     Resampler(String),
+    #[error("echo cancellation: {0}")]
+    EchoCancellation(String),
     #[error(
         "[audio] {direction} is not a device (set it to \"device:default\" to choose devices)"
     )]

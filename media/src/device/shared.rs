@@ -16,6 +16,9 @@ use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::aec::EchoCanceller;
+use crate::resample::Resampler;
+
 use super::{
     list_devices_on, CaptureBackend, DeviceCapture, DeviceError, DeviceInfo, DevicePlayout,
     DeviceSpec, HostChoice, PlayoutBackend,
@@ -123,6 +126,15 @@ struct Inner {
     /// Largest |sample| read from the microphone / written to the speaker since last taken.
     input_peak: AtomicU32,
     output_peak: AtomicU32,
+    /// `[audio] echo_cancellation`: what is played is taken out of what is captured.
+    aec: Mutex<Option<Aec>>,
+}
+
+/// The echo canceller (48 kHz) and the conversion of what is played (8 kHz) to its rate.
+struct Aec {
+    canceller: EchoCanceller,
+    up: Resampler,
+    upsampled: Vec<i16>,
 }
 
 /// The agent's device pair; cheap to clone.
@@ -197,9 +209,29 @@ impl SharedDevices {
                 next_token: AtomicU64::new(1),
                 input_peak: AtomicU32::new(0),
                 output_peak: AtomicU32::new(0),
+                aec: Mutex::new(None),
             }),
         };
         (devices, errors)
+    }
+
+    /// Turns echo cancellation on: from now on what the speaker plays is removed from what
+    /// the microphone hears (`crate::aec`, on the media side, never in a device callback).
+    pub fn enable_echo_cancellation(&self) -> Result<(), DeviceError> {
+        let err = |e: String| DeviceError::EchoCancellation(e);
+        let canceller = EchoCanceller::new().map_err(|e| err(e.to_string()))?;
+        let up = Resampler::new(SHARED_PLAYOUT_RATE, crate::aec::SAMPLE_RATE).ok_or_else(|| {
+            err(format!(
+                "no conversion from {SHARED_PLAYOUT_RATE} Hz to {} Hz",
+                crate::aec::SAMPLE_RATE
+            ))
+        })?;
+        *lock(&self.inner.aec) = Some(Aec {
+            canceller,
+            up,
+            upsampled: Vec::new(),
+        });
+        Ok(())
     }
 
     /// A link for one call's stream; the call takes the devices once it
@@ -465,6 +497,10 @@ impl SharedDevices {
         };
         capture.read_frame(out);
         drop(side);
+        // The canceller works at the capture rate (both 48 kHz).
+        if let Some(aec) = lock(&self.inner.aec).as_mut() {
+            aec.canceller.capture(out);
+        }
         self.inner
             .input_peak
             .fetch_max(peak_of(out), Ordering::AcqRel);
@@ -482,6 +518,11 @@ impl SharedDevices {
             let _ = playout.write_frame(samples);
         }
         drop(side);
+        if let Some(aec) = lock(&self.inner.aec).as_mut() {
+            aec.upsampled.clear();
+            aec.up.process(samples, &mut aec.upsampled);
+            aec.canceller.render(&aec.upsampled);
+        }
         self.inner
             .output_peak
             .fetch_max(peak_of(samples), Ordering::AcqRel);
@@ -616,6 +657,18 @@ mod tests {
         assert!(e.to_string().contains("input"), "{e}");
         assert_eq!(d.check(true), Vec::new());
         assert_eq!(d.in_use(), InUse::default());
+    }
+
+    #[test]
+    fn echo_cancellation_takes_played_audio_as_its_reference() {
+        let d = headless();
+        d.enable_echo_cancellation().unwrap();
+        let a = d.attach();
+        a.set_receiving(true);
+        // Played audio feeds the canceller (no capture device here): nothing breaks and the
+        // output meter still sees it.
+        a.write(&[1000; 160]);
+        assert_eq!(d.take_levels().output_dbfs, -30);
     }
 
     #[test]
