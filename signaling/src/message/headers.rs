@@ -875,3 +875,101 @@ impl fmt::Debug for Headers {
         f.debug_list().entries(self.iter()).finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::Message;
+
+    const REQ: &str = "OPTIONS sip:a@b.example SIP/2.0\r\n\
+Via: SIP/2.0/UDP h.example;branch=z9hG4bK1\r\n\
+X-Tag: one\r\n\
+From: <sip:c@d.example>;tag=1\r\n\
+To: <sip:a@b.example>\r\n\
+x-tag: two\r\n\
+Call-ID: abc\r\n\
+CSeq: 7 OPTIONS\r\n\
+Via: SIP/2.0/UDP p.example;branch=z9hG4bK2\r\n\
+Content-Length: 0\r\n\r\n";
+
+    fn parsed() -> Headers {
+        Message::parse(REQ.as_bytes()).unwrap().headers().clone()
+    }
+
+    #[test]
+    fn parsed_and_built_lists_read_the_same() {
+        let h = parsed();
+        let mut built = Headers::new();
+        for header in &h {
+            built.push(header.name.clone(), header.value.to_string());
+        }
+        assert_eq!(h, built);
+        assert_eq!(h.len(), 9);
+        assert_eq!(h.get(&HeaderName::CallId).unwrap(), "abc");
+        let vias: Vec<_> = h.get_all(&HeaderName::Via).map(|v| v.to_string()).collect();
+        assert_eq!(
+            vias,
+            [
+                "SIP/2.0/UDP h.example;branch=z9hG4bK1",
+                "SIP/2.0/UDP p.example;branch=z9hG4bK2"
+            ]
+        );
+        // Unknown names match exactly in `get`, case-insensitively in `get_by_name`.
+        let x = HeaderName::from_name("X-Tag");
+        assert_eq!(h.get_all(&x).count(), 1);
+        assert_eq!(h.get_by_name("X-TAG").unwrap(), "one");
+        assert_eq!(h.get_by_name("v").unwrap().as_str(), vias[0]);
+        let last = h.iter().next_back().unwrap();
+        assert_eq!(*last.name, HeaderName::ContentLength);
+    }
+
+    #[test]
+    fn values_share_the_buffer_until_copied() {
+        let h = parsed();
+        let v = h.get(&HeaderName::CallId).unwrap();
+        let s = v.to_sip_str();
+        assert_eq!(s, "abc");
+        assert_eq!(s.as_bytes().as_ptr(), v.as_bytes().as_ptr());
+        drop(h);
+        // The `SipStr` keeps the buffer alive on its own.
+        assert_eq!(s, "abc");
+    }
+
+    #[test]
+    fn edits_keep_order_and_do_not_grow() {
+        let mut h = parsed();
+        h.push_front(HeaderName::Via, "SIP/2.0/TCP new.example;branch=z9hG4bK0");
+        assert!(h
+            .get(&HeaderName::Via)
+            .unwrap()
+            .starts_with("SIP/2.0/TCP new"));
+        assert_eq!(h.remove(&HeaderName::Via), 3);
+        assert!(!h.contains(&HeaderName::Via));
+        h.set(HeaderName::CSeq, "8 OPTIONS");
+        assert_eq!(h.get(&HeaderName::CSeq).unwrap(), "8 OPTIONS");
+        for n in 9..100 {
+            h.set(HeaderName::CSeq, format!("{n} OPTIONS"));
+        }
+        assert_eq!(h.get(&HeaderName::CSeq).unwrap(), "99 OPTIONS");
+        assert_eq!(h.owned.len(), 2, "repeated sets reuse their slot");
+        // `set` keeps the first place and drops the later ones.
+        let x = HeaderName::from_name("x-tag");
+        h.push(x.clone(), "three");
+        h.set(x.clone(), "only");
+        let names: Vec<String> = h.iter().map(|e| e.name.to_string()).collect();
+        assert_eq!(
+            names,
+            [
+                "X-Tag",
+                "From",
+                "To",
+                "x-tag",
+                "Call-ID",
+                "CSeq",
+                "Content-Length"
+            ]
+        );
+        assert_eq!(h.get(&x).unwrap(), "only");
+        assert_eq!(h.get_all(&x).count(), 1);
+    }
+}

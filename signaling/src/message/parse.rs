@@ -237,15 +237,23 @@ fn parse_start(src: &SipStr, line: &str) -> Result<Start, ParseError> {
     Ok(Start::Request(method, uri))
 }
 
-/// Indexes (into the header list) of the headers validated after the whole section is read.
+/// Where a header's value is: a range of the header section, or (joined from folded
+/// lines) the header list's entry.
+#[derive(Clone, Copy)]
+enum At {
+    Src(usize, usize),
+    Entry(usize),
+}
+
+/// Where the headers validated after the whole section is read are.
 #[derive(Default)]
 struct Seen {
-    via: Option<usize>,
-    from: Option<usize>,
-    to: Option<usize>,
-    call_id: Option<usize>,
-    cseq: Option<usize>,
-    max_forwards: Option<usize>,
+    via: Option<At>,
+    from: Option<At>,
+    to: Option<At>,
+    call_id: Option<At>,
+    cseq: Option<At>,
+    max_forwards: Option<At>,
 }
 
 fn parse_head(src: SipStr) -> Result<Head, ParseError> {
@@ -344,7 +352,11 @@ fn parse_head(src: SipStr) -> Result<Head, ParseError> {
             Some(j) => j.as_str(),
             None => text.get(value_start..value_end).unwrap_or(""),
         };
-        note_header(&mut seen, &mut content_length, &name, headers.len(), value)?;
+        let at = match joined {
+            Some(_) => At::Entry(headers.len()),
+            None => At::Src(value_start, value_end),
+        };
+        note_header(&mut seen, &mut content_length, &name, at, value)?;
         match joined {
             Some(j) => headers.push(name, j),
             None => headers.push_src(name, value_start, value_end),
@@ -359,14 +371,13 @@ fn parse_head(src: SipStr) -> Result<Head, ParseError> {
     })
 }
 
-/// Records where the eagerly checked headers are (`index` is the header's place in the
-/// list) and reads Content-Length.
+/// Records where the eagerly checked headers are and reads Content-Length.
 #[inline]
 fn note_header(
     seen: &mut Seen,
     content_length: &mut Option<usize>,
     name: &HeaderName,
-    index: usize,
+    at: At,
     value: &str,
 ) -> Result<(), ParseError> {
     let slot = match name {
@@ -397,7 +408,7 @@ fn note_header(
                 "header repeated",
             ));
         }
-        slot.get_or_insert(index);
+        slot.get_or_insert(at);
     }
     Ok(())
 }
@@ -434,11 +445,15 @@ fn parse_content_length(v: &[u8]) -> Result<usize, ParseError> {
 fn header_at<'h>(
     headers: &'h Headers,
     text: &'h str,
-    i: Option<usize>,
+    at: Option<At>,
     name: &'static str,
 ) -> Result<&'h str, ParseError> {
-    i.and_then(|i| headers.value_in(text, i))
-        .ok_or_else(|| err(ParseErrorKind::MissingHeader(name), name))
+    match at {
+        Some(At::Src(start, end)) => text.get(start..end),
+        Some(At::Entry(i)) => headers.value_in(text, i),
+        None => None,
+    }
+    .ok_or_else(|| err(ParseErrorKind::MissingHeader(name), name))
 }
 
 /// Runs a validating parse over `text` without touching the datagram's reference count
