@@ -10,8 +10,10 @@
 //! - [`source`], [`sink`]: `tone:`/`file:`/`silence` inputs, `file:`/`null` outputs.
 //! - [`stream`]: [`AudioStream`] (the socket) and [`MediaHandle`] (control of the task).
 //! - [`analysis`]: frequency and level measurements for tests.
+//! - [`aec`]: acoustic echo cancellation (WebRTC AEC2) for agents on speakers.
 //! - [`jitter`]: the adaptive jitter buffer (sans-IO; not yet wired into [`stream`]).
 
+pub mod aec;
 pub mod analysis;
 pub mod codec;
 pub mod device;
