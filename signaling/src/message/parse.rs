@@ -7,8 +7,8 @@
 //! - [`bad_request`]: a 400 for a request that failed to parse, when its Via/From/To/
 //!   Call-ID/CSeq can be salvaged; `None` means drop it.
 //!
-//! Header values are slices of the received buffer (no copy) unless a folded line had to be
-//! joined. Nothing here indexes out of bounds or unwraps input-derived data: every input
+//! Header values are offsets into the received header section (no copy, no string per
+//! header) unless a folded line had to be joined. Nothing here indexes out of bounds or unwraps input-derived data: every input
 //! gives a `Message` or a typed `ParseError`.
 
 use super::scan;
