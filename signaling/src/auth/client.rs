@@ -261,8 +261,8 @@ fn choose_challenges(
     let mut skipped = Skipped::default();
     for (kind, raw) in challenge_values(response) {
         let parsed = match kind {
-            ChallengeKind::Www => WwwAuthenticate::parse_sip(raw).map(|h| h.0),
-            ChallengeKind::Proxy => ProxyAuthenticate::parse_sip(raw).map(|h| h.0),
+            ChallengeKind::Www => WwwAuthenticate::parse_sip(&raw).map(|h| h.0),
+            ChallengeKind::Proxy => ProxyAuthenticate::parse_sip(&raw).map(|h| h.0),
         };
         let digest = match parsed {
             Ok(c) => DigestChallenge::from_challenge(&c),
@@ -292,15 +292,15 @@ fn choose_challenges(
 /// Every raw challenge value, WWW first. Both kinds are read whatever the status code: a
 /// forking proxy merges the 401s and 407s of its branches into one response (RFC 3261
 /// §16.7 step 6).
-fn challenge_values(response: &Response) -> impl Iterator<Item = (ChallengeKind, &SipStr)> {
+fn challenge_values(response: &Response) -> impl Iterator<Item = (ChallengeKind, SipStr)> + '_ {
     let www = response
         .headers
         .get_all(&HeaderName::WwwAuthenticate)
-        .map(|v| (ChallengeKind::Www, v));
+        .map(|v| (ChallengeKind::Www, v.to_sip_str()));
     let proxy = response
         .headers
         .get_all(&HeaderName::ProxyAuthenticate)
-        .map(|v| (ChallengeKind::Proxy, v));
+        .map(|v| (ChallengeKind::Proxy, v.to_sip_str()));
     www.chain(proxy)
 }
 
@@ -365,7 +365,7 @@ fn carried_nonce(request: &Request, kind: ChallengeKind, realm: &str) -> Option<
     request
         .headers
         .get_all(&credentials_header(kind))
-        .filter_map(|raw| parse_credentials(kind, raw))
+        .filter_map(|raw| parse_credentials(kind, &raw.to_sip_str()))
         .find(|c| c.param("realm") == Some(realm))
         .and_then(|c| c.param("nonce").map(str::to_owned))
 }
@@ -378,8 +378,11 @@ fn remove_credentials(request: &mut Request, kind: ChallengeKind, realm: &str) {
     let keep: Vec<SipStr> = request
         .headers
         .get_all(&name)
-        .filter(|raw| parse_credentials(kind, raw).is_none_or(|c| c.param("realm") != Some(realm)))
-        .cloned()
+        .filter(|raw| {
+            parse_credentials(kind, &raw.to_sip_str())
+                .is_none_or(|c| c.param("realm") != Some(realm))
+        })
+        .map(SipStr::from)
         .collect();
     request.headers.remove(&name);
     for value in keep {

@@ -8,6 +8,10 @@ use std::sync::OnceLock;
 
 macro_rules! header_names {
     ($( $variant:ident => $canon:literal $(, $compact:literal)? ; )*) => {
+        /// Every known name, in declaration order: a header entry stores the index
+        /// ([`HeaderName::known_id`]), and lookups hand out `&'static` names from here.
+        static KNOWN: &[HeaderName] = &[$( HeaderName::$variant, )*];
+
         /// A header name. Known names are recognised case-insensitively and in compact
         /// form (RFC 3261 §7.3.3); anything else is kept verbatim in `Other`.
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -52,6 +56,17 @@ macro_rules! header_names {
                     .iter()
                     .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(bytes))
                     .map(|(_, h)| h.clone())
+            }
+
+            /// The index of a known name in [`KNOWN`]; `None` for `Other`.
+            #[inline]
+            pub(crate) fn known_id(&self) -> Option<u32> {
+                #[allow(clippy::enum_variant_names)]
+                enum Id { $( $variant, )* }
+                match self {
+                    $( HeaderName::$variant => Some(Id::$variant as u32), )*
+                    HeaderName::Other(_) => None,
+                }
             }
 
             /// Every known spelling (long and compact) with its name.
@@ -388,19 +403,149 @@ impl fmt::Display for HeaderName {
     }
 }
 
+/// A header value borrowed from a [`Headers`]: reads as a `str` and turns into a `SipStr`
+/// that shares the message's buffer ([`HeaderValue::to_sip_str`], or `.into()`). Values are
+/// stored as offsets into the parsed header section, so a parse makes no string per header.
+/// (Not `Copy`, so the `value.clone()` of code written for `&SipStr` reads naturally.)
+#[derive(Clone)]
+pub struct HeaderValue<'a> {
+    text: &'a str,
+    /// The buffer `text` lies in.
+    src: &'a SipStr,
+}
+
+impl<'a> HeaderValue<'a> {
+    #[inline]
+    pub fn as_str(&self) -> &'a str {
+        self.text
+    }
+    #[inline]
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+    /// The value as a `SipStr` sharing the message's buffer (no copy).
+    #[inline]
+    pub fn to_sip_str(&self) -> SipStr {
+        self.src.slice_ref(self.text)
+    }
+    /// The part `sub` of this value as a `SipStr` sharing the buffer (a copy when `sub` lies
+    /// elsewhere).
+    #[inline]
+    pub fn slice_ref(&self, sub: &str) -> SipStr {
+        self.src.slice_ref(sub)
+    }
+}
+
+impl std::ops::Deref for HeaderValue<'_> {
+    type Target = str;
+    #[inline]
+    fn deref(&self) -> &str {
+        self.text
+    }
+}
+
+impl AsRef<str> for HeaderValue<'_> {
+    fn as_ref(&self) -> &str {
+        self.text
+    }
+}
+
+impl fmt::Debug for HeaderValue<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.text, f)
+    }
+}
+
+impl fmt::Display for HeaderValue<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text)
+    }
+}
+
+impl PartialEq for HeaderValue<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+impl Eq for HeaderValue<'_> {}
+
+impl std::hash::Hash for HeaderValue<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state)
+    }
+}
+
+impl PartialEq<str> for HeaderValue<'_> {
+    fn eq(&self, other: &str) -> bool {
+        self.text == other
+    }
+}
+impl PartialEq<&str> for HeaderValue<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        self.text == *other
+    }
+}
+impl PartialEq<SipStr> for HeaderValue<'_> {
+    fn eq(&self, other: &SipStr) -> bool {
+        self.text == other.as_str()
+    }
+}
+
+impl From<HeaderValue<'_>> for SipStr {
+    #[inline]
+    fn from(v: HeaderValue<'_>) -> SipStr {
+        v.to_sip_str()
+    }
+}
+
+impl From<HeaderValue<'_>> for String {
+    fn from(v: HeaderValue<'_>) -> String {
+        v.text.to_string()
+    }
+}
+
 /// One header line: a name and its value with folding removed and surrounding LWS trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    pub name: HeaderName,
-    pub value: SipStr,
+pub struct Header<'a> {
+    pub name: &'a HeaderName,
+    pub value: HeaderValue<'a>,
+}
+
+/// Where a header's text lives: a range of the parsed header section, or one of the
+/// strings stored on their own (values set by hand or joined from folded lines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Text {
+    Src { start: u32, end: u32 },
+    Owned(u32),
+}
+
+/// One header as stored: 16 bytes, no reference count, nothing to drop.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// An index into `KNOWN`, or `KNOWN.len() + i` for `others[i]`.
+    name: u32,
+    value: Text,
 }
 
 /// The headers of a message, in order. Repeated headers stay separate entries; comma-joined
 /// values stay joined until a typed accessor splits them.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+///
+/// A parsed message's values are offsets into its header section (`src`), so parsing makes
+/// no per-header string and no reference-count traffic; a value becomes a `SipStr` only when
+/// asked ([`HeaderValue::to_sip_str`], the typed accessors).
+#[derive(Clone, Default)]
 pub struct Headers {
-    entries: Vec<Header>,
+    /// The parsed header section that `Text::Src` ranges index (empty when built by hand).
+    src: SipStr,
+    entries: Vec<Entry>,
+    /// Values not in `src`, indexed by `Text::Owned`.
+    owned: Vec<SipStr>,
+    /// Names not in `KNOWN` (`HeaderName::Other`).
+    others: Vec<HeaderName>,
 }
+
+static EMPTY: SipStr = SipStr::from_static("");
+static NO_NAME: HeaderName = HeaderName::Other(SipStr::from_static(""));
 
 impl Headers {
     pub fn new() -> Self {
@@ -410,11 +555,15 @@ impl Headers {
     pub fn with_capacity(n: usize) -> Self {
         Headers {
             entries: Vec::with_capacity(n),
+            ..Headers::default()
         }
     }
     #[inline]
-    pub fn iter(&self) -> std::slice::Iter<'_, Header> {
-        self.entries.iter()
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            headers: self,
+            inner: self.entries.iter(),
+        }
     }
     #[inline]
     pub fn len(&self) -> usize {
@@ -424,64 +573,119 @@ impl Headers {
         self.entries.is_empty()
     }
 
+    #[inline]
+    fn name_of(&self, id: u32) -> &HeaderName {
+        let known = KNOWN.len() as u32;
+        if id < known {
+            KNOWN.get(id as usize).unwrap_or(&NO_NAME)
+        } else {
+            self.others.get((id - known) as usize).unwrap_or(&NO_NAME)
+        }
+    }
+
+    #[inline]
+    fn value_of(&self, text: Text) -> HeaderValue<'_> {
+        match text {
+            Text::Src { start, end } => HeaderValue {
+                text: self
+                    .src
+                    .as_str()
+                    .get(start as usize..end as usize)
+                    .unwrap_or(""),
+                src: &self.src,
+            },
+            Text::Owned(i) => {
+                let s = self.owned.get(i as usize).unwrap_or(&EMPTY);
+                HeaderValue {
+                    text: s.as_str(),
+                    src: s,
+                }
+            }
+        }
+    }
+
+    /// A matcher for entries named `name`: known names compare by index.
+    #[inline]
+    fn matcher<'a>(&'a self, name: &'a HeaderName) -> impl Fn(&Entry) -> bool + 'a {
+        let id = name.known_id();
+        move |e: &Entry| is_named(e, id, name, &self.others)
+    }
+
     /// The first raw value of `name`.
     #[inline]
-    pub fn get(&self, name: &HeaderName) -> Option<&SipStr> {
+    pub fn get(&self, name: &HeaderName) -> Option<HeaderValue<'_>> {
+        let is = self.matcher(name);
         self.entries
             .iter()
-            .find(|h| &h.name == name)
-            .map(|h| &h.value)
+            .find(|e| is(e))
+            .map(|e| self.value_of(e.value))
     }
 
     /// The first raw value of the header spelled `name` (long or compact form, any case;
     /// unknown names compare case-insensitively too).
-    pub fn get_by_name(&self, name: &str) -> Option<&SipStr> {
+    pub fn get_by_name(&self, name: &str) -> Option<HeaderValue<'_>> {
         match HeaderName::from_name_known(name) {
             Some(known) => self.get(&known),
             None => self
-                .entries
                 .iter()
-                .find(|h| matches!(&h.name, HeaderName::Other(o) if o.eq_ignore_ascii_case(name)))
-                .map(|h| &h.value),
+                .find(|h| matches!(h.name, HeaderName::Other(o) if o.eq_ignore_ascii_case(name)))
+                .map(|h| h.value),
         }
     }
 
     /// Every raw value of `name`, in order (not split on commas).
-    pub fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a SipStr> + 'a {
+    pub fn get_all<'a>(
+        &'a self,
+        name: &'a HeaderName,
+    ) -> impl Iterator<Item = HeaderValue<'a>> + 'a {
+        let is = self.matcher(name);
         self.entries
             .iter()
-            .filter(move |h| &h.name == name)
-            .map(|h| &h.value)
+            .filter(move |e| is(e))
+            .map(|e| self.value_of(e.value))
     }
 
     pub fn contains(&self, name: &HeaderName) -> bool {
         self.get(name).is_some()
     }
 
+    #[inline]
+    fn name_id(&mut self, name: HeaderName) -> u32 {
+        match name.known_id() {
+            Some(id) => id,
+            None => {
+                self.others.push(name);
+                (KNOWN.len() + self.others.len() - 1) as u32
+            }
+        }
+    }
+
+    #[inline]
+    fn own(&mut self, value: SipStr) -> Text {
+        self.owned.push(value);
+        Text::Owned((self.owned.len() - 1) as u32)
+    }
+
     /// Appends a raw header.
     #[inline]
     pub fn push(&mut self, name: HeaderName, value: impl Into<SipStr>) {
-        self.entries.push(Header {
-            name,
-            value: value.into(),
-        });
+        let name = self.name_id(name);
+        let value = self.own(value.into());
+        self.entries.push(Entry { name, value });
     }
 
     /// Inserts a raw header before all others (e.g. a new top Via).
     pub fn push_front(&mut self, name: HeaderName, value: impl Into<SipStr>) {
-        self.entries.insert(
-            0,
-            Header {
-                name,
-                value: value.into(),
-            },
-        );
+        let name = self.name_id(name);
+        let value = self.own(value.into());
+        self.entries.insert(0, Entry { name, value });
     }
 
     /// Removes every `name` header; returns how many were removed.
     pub fn remove(&mut self, name: &HeaderName) -> usize {
         let before = self.entries.len();
-        self.entries.retain(|h| &h.name != name);
+        let (id, others) = (name.known_id(), &self.others);
+        self.entries.retain(|e| !is_named(e, id, name, others));
         before - self.entries.len()
     }
 
@@ -489,20 +693,36 @@ impl Headers {
     /// the end).
     pub fn set(&mut self, name: HeaderName, value: impl Into<SipStr>) {
         let value = value.into();
-        match self.entries.iter().position(|h| h.name == name) {
-            Some(i) => {
-                self.entries[i].value = value;
-                let mut j = i + 1;
-                while j < self.entries.len() {
-                    if self.entries[j].name == name {
-                        self.entries.remove(j);
-                    } else {
-                        j += 1;
-                    }
+        let id = name.known_id();
+        let first = {
+            let others = &self.others;
+            self.entries
+                .iter()
+                .position(|e| is_named(e, id, &name, others))
+        };
+        let Some(i) = first else {
+            return self.push(name, value);
+        };
+        let text = match self.entries.get(i).map(|e| e.value) {
+            // Reuse the slot of a value set by hand, so repeated sets do not grow `owned`.
+            Some(Text::Owned(k)) if (k as usize) < self.owned.len() => {
+                if let Some(slot) = self.owned.get_mut(k as usize) {
+                    *slot = value;
                 }
+                Text::Owned(k)
             }
-            None => self.entries.push(Header { name, value }),
+            _ => self.own(value),
+        };
+        if let Some(e) = self.entries.get_mut(i) {
+            e.value = text;
         }
+        // The later ones go.
+        let others = &self.others;
+        let mut j = 0;
+        self.entries.retain(|e| {
+            j += 1;
+            j <= i + 1 || !is_named(e, id, &name, others)
+        });
     }
 
     /// Parses the first value of a typed header (the first comma-separated element for list
@@ -512,12 +732,12 @@ impl Headers {
             None => Ok(None),
             Some(v) => {
                 if T::LIST {
-                    match super::typed::split_list(v).next() {
+                    match super::typed::split_list(v.as_str()).next() {
                         Some(first) => T::parse_sip(&v.slice_ref(first)).map(Some),
                         None => Ok(None),
                     }
                 } else {
-                    T::parse_sip(v).map(Some)
+                    T::parse_sip(&v.to_sip_str()).map(Some)
                 }
             }
         }
@@ -528,11 +748,11 @@ impl Headers {
         let mut out = Vec::new();
         for v in self.get_all(&T::NAME) {
             if T::LIST {
-                for item in super::typed::split_list(v) {
+                for item in super::typed::split_list(v.as_str()) {
                     out.push(T::parse_sip(&v.slice_ref(item))?);
                 }
             } else {
-                out.push(T::parse_sip(v)?);
+                out.push(T::parse_sip(&v.to_sip_str())?);
             }
         }
         Ok(out)
@@ -553,10 +773,203 @@ impl Headers {
     }
 }
 
+/// Whether `e` is named `name` (whose known index is `id`).
+#[inline]
+fn is_named(e: &Entry, id: Option<u32>, name: &HeaderName, others: &[HeaderName]) -> bool {
+    match id {
+        Some(id) => e.name == id,
+        None => e
+            .name
+            .checked_sub(KNOWN.len() as u32)
+            .and_then(|i| others.get(i as usize))
+            .is_some_and(|o| o == name),
+    }
+}
+
+/// The parser's side: entries are pushed as offsets before the header section they index is
+/// attached.
+impl Headers {
+    /// Appends a header whose value is `start..end` of the section attached later by
+    /// [`Headers::attach_src`].
+    #[inline]
+    pub(crate) fn push_src(&mut self, name: HeaderName, start: usize, end: usize) {
+        let name = self.name_id(name);
+        self.entries.push(Entry {
+            name,
+            value: Text::Src {
+                start: start as u32,
+                end: end as u32,
+            },
+        });
+    }
+
+    /// Sets the header section the `Text::Src` ranges index.
+    #[inline]
+    pub(crate) fn attach_src(&mut self, src: SipStr) {
+        self.src = src;
+    }
+
+    /// The text of entry `i`'s value, with ranges looked up in `src` (the section about to
+    /// be attached).
+    #[inline]
+    pub(crate) fn value_in<'a>(&'a self, src: &'a str, i: usize) -> Option<&'a str> {
+        match self.entries.get(i)?.value {
+            Text::Src { start, end } => src.get(start as usize..end as usize),
+            Text::Owned(k) => self.owned.get(k as usize).map(|s| s.as_str()),
+        }
+    }
+}
+
+/// The headers in order, as [`Header`] views.
+pub struct Iter<'a> {
+    headers: &'a Headers,
+    inner: std::slice::Iter<'a, Entry>,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = Header<'a>;
+    #[inline]
+    fn next(&mut self) -> Option<Header<'a>> {
+        let e = self.inner.next()?;
+        Some(Header {
+            name: self.headers.name_of(e.name),
+            value: self.headers.value_of(e.value),
+        })
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for Iter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let e = self.inner.next_back()?;
+        Some(Header {
+            name: self.headers.name_of(e.name),
+            value: self.headers.value_of(e.value),
+        })
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
 impl<'a> IntoIterator for &'a Headers {
-    type Item = &'a Header;
-    type IntoIter = std::slice::Iter<'a, Header>;
+    type Item = Header<'a>;
+    type IntoIter = Iter<'a>;
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.iter()
+        self.iter()
+    }
+}
+
+/// Equal when the same names carry the same values in the same order, wherever the text is
+/// stored.
+impl PartialEq for Headers {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+impl Eq for Headers {}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::Message;
+
+    const REQ: &str = "OPTIONS sip:a@b.example SIP/2.0\r\n\
+Via: SIP/2.0/UDP h.example;branch=z9hG4bK1\r\n\
+X-Tag: one\r\n\
+From: <sip:c@d.example>;tag=1\r\n\
+To: <sip:a@b.example>\r\n\
+x-tag: two\r\n\
+Call-ID: abc\r\n\
+CSeq: 7 OPTIONS\r\n\
+Via: SIP/2.0/UDP p.example;branch=z9hG4bK2\r\n\
+Content-Length: 0\r\n\r\n";
+
+    fn parsed() -> Headers {
+        Message::parse(REQ.as_bytes()).unwrap().headers().clone()
+    }
+
+    #[test]
+    fn parsed_and_built_lists_read_the_same() {
+        let h = parsed();
+        let mut built = Headers::new();
+        for header in &h {
+            built.push(header.name.clone(), header.value.to_string());
+        }
+        assert_eq!(h, built);
+        assert_eq!(h.len(), 9);
+        assert_eq!(h.get(&HeaderName::CallId).unwrap(), "abc");
+        let vias: Vec<_> = h.get_all(&HeaderName::Via).map(|v| v.to_string()).collect();
+        assert_eq!(
+            vias,
+            [
+                "SIP/2.0/UDP h.example;branch=z9hG4bK1",
+                "SIP/2.0/UDP p.example;branch=z9hG4bK2"
+            ]
+        );
+        // Unknown names match exactly in `get`, case-insensitively in `get_by_name`.
+        let x = HeaderName::from_name("X-Tag");
+        assert_eq!(h.get_all(&x).count(), 1);
+        assert_eq!(h.get_by_name("X-TAG").unwrap(), "one");
+        assert_eq!(h.get_by_name("v").unwrap().as_str(), vias[0]);
+        let last = h.iter().next_back().unwrap();
+        assert_eq!(*last.name, HeaderName::ContentLength);
+    }
+
+    #[test]
+    fn values_share_the_buffer_until_copied() {
+        let h = parsed();
+        let v = h.get(&HeaderName::CallId).unwrap();
+        let s = v.to_sip_str();
+        assert_eq!(s, "abc");
+        assert_eq!(s.as_bytes().as_ptr(), v.as_bytes().as_ptr());
+        drop(h);
+        // The `SipStr` keeps the buffer alive on its own.
+        assert_eq!(s, "abc");
+    }
+
+    #[test]
+    fn edits_keep_order_and_do_not_grow() {
+        let mut h = parsed();
+        h.push_front(HeaderName::Via, "SIP/2.0/TCP new.example;branch=z9hG4bK0");
+        assert!(h
+            .get(&HeaderName::Via)
+            .unwrap()
+            .starts_with("SIP/2.0/TCP new"));
+        assert_eq!(h.remove(&HeaderName::Via), 3);
+        assert!(!h.contains(&HeaderName::Via));
+        h.set(HeaderName::CSeq, "8 OPTIONS");
+        assert_eq!(h.get(&HeaderName::CSeq).unwrap(), "8 OPTIONS");
+        for n in 9..100 {
+            h.set(HeaderName::CSeq, format!("{n} OPTIONS"));
+        }
+        assert_eq!(h.get(&HeaderName::CSeq).unwrap(), "99 OPTIONS");
+        assert_eq!(h.owned.len(), 2, "repeated sets reuse their slot");
+        // `set` keeps the first place and drops the later ones.
+        let x = HeaderName::from_name("x-tag");
+        h.push(x.clone(), "three");
+        h.set(x.clone(), "only");
+        let names: Vec<String> = h.iter().map(|e| e.name.to_string()).collect();
+        assert_eq!(
+            names,
+            [
+                "X-Tag",
+                "From",
+                "To",
+                "x-tag",
+                "Call-ID",
+                "CSeq",
+                "Content-Length"
+            ]
+        );
+        assert_eq!(h.get(&x).unwrap(), "only");
+        assert_eq!(h.get_all(&x).count(), 1);
     }
 }

@@ -1,7 +1,7 @@
 //! SIP messages: our own parser and printer (RFC 3261 §7, §20, §25).
 //!
-//! A [`Message`] keeps its headers as raw, unfolded values (cheap `Bytes` slices of the
-//! datagram) and parses a typed header only when asked ([`Headers::typed`]). `Message::parse`
+//! A [`Message`] keeps its headers as raw, unfolded values (offsets into the datagram's
+//! header section, handed out as borrowed [`HeaderValue`]s) and parses a typed header only when asked ([`Headers::typed`]). `Message::parse`
 //! does validate what every user agent relies on (start line, Via, From, To, Call-ID, CSeq,
 //! Content-Length framing), so a `Message` in hand is always one a transaction can use.
 
@@ -19,7 +19,7 @@ pub mod print;
 pub mod typed;
 
 pub use error::{ParseError, ParseErrorKind};
-pub use headers::{Header, HeaderName, Headers};
+pub use headers::{Header, HeaderName, HeaderValue, Headers};
 pub use method::Method;
 pub use params::Params;
 pub use parse::Frame;

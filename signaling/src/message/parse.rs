@@ -7,11 +7,11 @@
 //! - [`bad_request`]: a 400 for a request that failed to parse, when its Via/From/To/
 //!   Call-ID/CSeq can be salvaged; `None` means drop it.
 //!
-//! Header values are slices of the received buffer (no copy) unless a folded line had to be
-//! joined. Nothing here indexes out of bounds or unwraps input-derived data: every input
+//! Header values are offsets into the received header section (no copy, no string per
+//! header) unless a folded line had to be joined. Nothing here indexes out of bounds or unwraps input-derived data: every input
 //! gives a `Message` or a typed `ParseError`.
 
-use super::scan::{self, NameKey};
+use super::scan;
 use super::typed::{self, CSeq, NameAddr, TypedHeader, Via};
 use super::{
     lex, HeaderName, Headers, Message, Method, ParseError, ParseErrorKind, Request, Response,
@@ -87,7 +87,7 @@ impl Message {
             SipStr::from_utf8(head)
                 .ok_or_else(|| err(ParseErrorKind::NotUtf8, "header section is not UTF-8"))?
         };
-        let parsed = parse_head(&head)?;
+        let parsed = parse_head(head)?;
         bytes.advance((body_start - head_len).min(bytes.len()));
         match parsed.content_length {
             Some(n) if n > bytes.len() => {
@@ -237,44 +237,56 @@ fn parse_start(src: &SipStr, line: &str) -> Result<Start, ParseError> {
     Ok(Start::Request(method, uri))
 }
 
-/// Indexes (into the header list) of the headers validated after the whole section is read.
-#[derive(Default)]
-struct Seen {
-    via: Option<usize>,
-    from: Option<usize>,
-    to: Option<usize>,
-    call_id: Option<usize>,
-    cseq: Option<usize>,
-    max_forwards: Option<usize>,
+/// Where a header's value is: a range of the header section, or (joined from folded
+/// lines) the header list's entry.
+#[derive(Clone, Copy)]
+enum At {
+    Src(usize, usize),
+    Entry(usize),
 }
 
-fn parse_head(src: &SipStr) -> Result<Head, ParseError> {
+/// Where the headers validated after the whole section is read are.
+#[derive(Default)]
+struct Seen {
+    via: Option<At>,
+    from: Option<At>,
+    to: Option<At>,
+    call_id: Option<At>,
+    cseq: Option<At>,
+    max_forwards: Option<At>,
+}
+
+fn parse_head(src: SipStr) -> Result<Head, ParseError> {
     let text = src.as_str();
     let bytes = text.as_bytes();
     let mut pos = 0;
-    let start = parse_start(src, next_line(text, &mut pos)?.unwrap_or(""))?;
+    let start = parse_start(&src, next_line(text, &mut pos)?.unwrap_or(""))?;
 
     // Most messages carry 8-20 headers; a longer list grows once.
     let mut headers = Headers::with_capacity(16);
     let mut seen = Seen::default();
     let mut content_length: Option<usize> = None;
     while pos < bytes.len() {
-        // The plain form first: a token name right before the colon.
-        let rest = bytes.get(pos..).unwrap_or_default();
-        let name_len = rest
-            .iter()
-            .position(|&c| !lex::is_token(c))
-            .unwrap_or(rest.len());
-        let (name, value_start, value_end) = if name_len > 0 && rest.get(name_len) == Some(&b':') {
-            let name_end = pos + name_len;
-            let known = match NameKey::read(bytes, pos, name_len) {
-                Some(key) if name_len <= 16 => super::headers::from_key(name_len, key),
-                _ => HeaderName::from_name_known(text.get(pos..name_end).unwrap_or("")),
-            };
-            let name = match known {
-                Some(n) => n,
-                None => HeaderName::Other(src.slice_ref(text.get(pos..name_end).unwrap_or(""))),
-            };
+        // The plain form first: a known name right before the colon (found 16 bytes at a
+        // time), else a token name right before the colon.
+        let plain = match scan::known_name(bytes, pos) {
+            Some((name, name_len)) => Some((name, pos + name_len)),
+            None => {
+                let rest = bytes.get(pos..).unwrap_or_default();
+                let name_len = rest
+                    .iter()
+                    .position(|&c| !lex::is_token(c))
+                    .unwrap_or(rest.len());
+                (name_len > 0 && rest.get(name_len) == Some(&b':')).then(|| {
+                    let name_end = pos + name_len;
+                    let name = text.get(pos..name_end).unwrap_or("");
+                    let name = HeaderName::from_name_known(name)
+                        .unwrap_or_else(|| HeaderName::Other(src.slice_ref(name)));
+                    (name, name_end)
+                })
+            }
+        };
+        let (name, value_start, value_end) = if let Some((name, name_end)) = plain {
             // The value, without the LWS around it, up to the line end.
             let mut value_start = name_end + 1;
             while matches!(bytes.get(value_start), Some(b' ' | b'\t')) {
@@ -336,14 +348,22 @@ fn parse_head(src: &SipStr) -> Result<Head, ParseError> {
                 j.push_str(more);
             }
         }
-        let value = match joined {
-            Some(j) => SipStr::from(j),
-            // Both ends are next to ASCII bytes (the colon or LWS, and CR or LF).
-            None => src.slice_range(value_start, value_end),
+        let value = match &joined {
+            Some(j) => j.as_str(),
+            None => text.get(value_start..value_end).unwrap_or(""),
         };
-        push_header(&mut headers, &mut seen, &mut content_length, name, value)?;
+        let at = match joined {
+            Some(_) => At::Entry(headers.len()),
+            None => At::Src(value_start, value_end),
+        };
+        note_header(&mut seen, &mut content_length, &name, at, value)?;
+        match joined {
+            Some(j) => headers.push(name, j),
+            None => headers.push_src(name, value_start, value_end),
+        }
     }
-    validate(&start, &headers, &seen)?;
+    validate(&start, text, &headers, &seen)?;
+    headers.attach_src(src);
     Ok(Head {
         start,
         headers,
@@ -351,14 +371,15 @@ fn parse_head(src: &SipStr) -> Result<Head, ParseError> {
     })
 }
 
-fn push_header(
-    headers: &mut Headers,
+/// Records where the eagerly checked headers are and reads Content-Length.
+#[inline]
+fn note_header(
     seen: &mut Seen,
     content_length: &mut Option<usize>,
-    name: HeaderName,
-    value: SipStr,
+    name: &HeaderName,
+    at: At,
+    value: &str,
 ) -> Result<(), ParseError> {
-    let index = headers.len();
     let slot = match name {
         HeaderName::Via => Some(&mut seen.via),
         HeaderName::From => Some(&mut seen.from),
@@ -380,16 +401,15 @@ fn push_header(
         _ => None,
     };
     if let Some(slot) = slot {
-        if slot.is_some() && name != HeaderName::Via {
+        if slot.is_some() && *name != HeaderName::Via {
             // RFC 3261 §7.3.1: only comma-list headers may repeat (RFC 4475 §3.3.11).
             return Err(err(
-                ParseErrorKind::InvalidHeader(single_name(&name)),
+                ParseErrorKind::InvalidHeader(single_name(name)),
                 "header repeated",
             ));
         }
-        slot.get_or_insert(index);
+        slot.get_or_insert(at);
     }
-    headers.push(name, value);
     Ok(())
 }
 
@@ -424,12 +444,16 @@ fn parse_content_length(v: &[u8]) -> Result<usize, ParseError> {
 
 fn header_at<'h>(
     headers: &'h Headers,
-    i: Option<usize>,
+    text: &'h str,
+    at: Option<At>,
     name: &'static str,
-) -> Result<&'h SipStr, ParseError> {
-    i.and_then(|i| headers.iter().nth(i))
-        .map(|h| &h.value)
-        .ok_or_else(|| err(ParseErrorKind::MissingHeader(name), name))
+) -> Result<&'h str, ParseError> {
+    match at {
+        Some(At::Src(start, end)) => text.get(start..end),
+        Some(At::Entry(i)) => headers.value_in(text, i),
+        None => None,
+    }
+    .ok_or_else(|| err(ParseErrorKind::MissingHeader(name), name))
 }
 
 /// Runs a validating parse over `text` without touching the datagram's reference count
@@ -450,39 +474,39 @@ fn check(text: &str, f: fn(&SipStr) -> Result<(), ParseError>) -> Result<(), Par
 }
 
 /// The eager checks every user agent relies on (see [`Message::parse_bytes`]).
-fn validate(start: &Start, headers: &Headers, seen: &Seen) -> Result<(), ParseError> {
+fn validate(start: &Start, text: &str, headers: &Headers, seen: &Seen) -> Result<(), ParseError> {
     // Each check tries the plain form first (no allocation, no reference count); what the
     // recogniser does not know goes to the typed parser, which decides.
-    let via = header_at(headers, seen.via, "Via")?;
+    let via = header_at(headers, text, seen.via, "Via")?;
     if !scan::via_ok(via) {
         let top = typed::split_list(via)
             .next()
             .ok_or_else(|| err(ParseErrorKind::InvalidHeader("Via"), "empty Via"))?;
         check(top, |v| Via::parse_sip(v).map(drop))?;
     }
-    let from = header_at(headers, seen.from, "From")?;
+    let from = header_at(headers, text, seen.from, "From")?;
     if !scan::name_addr_ok(from) {
         check(from, |v| NameAddr::parse_in(v, v, "From").map(drop))?;
     }
-    let to = header_at(headers, seen.to, "To")?;
+    let to = header_at(headers, text, seen.to, "To")?;
     if !scan::name_addr_ok(to) {
         check(to, |v| NameAddr::parse_in(v, v, "To").map(drop))?;
     }
-    let call_id = header_at(headers, seen.call_id, "Call-ID")?;
+    let call_id = header_at(headers, text, seen.call_id, "Call-ID")?;
     if !scan::call_id_ok(lex::trim_ws(call_id)) {
         return Err(err(
             ParseErrorKind::InvalidHeader("Call-ID"),
             "not word[@word]",
         ));
     }
-    let cseq = header_at(headers, seen.cseq, "CSeq")?;
+    let cseq = header_at(headers, text, seen.cseq, "CSeq")?;
     let request_method = match start {
         Start::Request(method, _) => Some(method.as_str()),
         Start::Response(..) => None,
     };
     if !cseq_ok(cseq, request_method) {
-        // Known methods need no text, so this parse makes no copy and no reference.
-        let cseq = CSeq::parse_sip(cseq)?;
+        // Rare (an unusual form or a mismatch): a copy is fine here.
+        let cseq = CSeq::parse(cseq)?;
         if let Start::Request(method, _) = start {
             if &cseq.method != method {
                 return Err(err(
@@ -493,7 +517,15 @@ fn validate(start: &Start, headers: &Headers, seen: &Seen) -> Result<(), ParseEr
         }
     }
     if seen.max_forwards.is_some() {
-        typed::MaxForwards::parse_sip(header_at(headers, seen.max_forwards, "Max-Forwards")?)?;
+        let v = header_at(headers, text, seen.max_forwards, "Max-Forwards")?;
+        // 1-3 digits up to 255 is what the typed parser accepts; it decides anything else.
+        let b = v.as_bytes();
+        let plain = (1..=3).contains(&b.len())
+            && b.iter().all(u8::is_ascii_digit)
+            && b.iter().fold(0u32, |n, &c| n * 10 + u32::from(c - b'0')) <= 255;
+        if !plain {
+            check(v, |v| typed::MaxForwards::parse_sip(v).map(drop))?;
+        }
     }
     Ok(())
 }

@@ -127,7 +127,7 @@ fn single_line(s: &str) -> std::borrow::Cow<'_, str> {
 fn write_headers_and_body(headers: &Headers, body: &Bytes, out: &mut Vec<u8>) {
     let mut wrote_length = false;
     for h in headers {
-        if h.name == HeaderName::ContentLength {
+        if *h.name == HeaderName::ContentLength {
             // The first Content-Length keeps its place; later ones are dropped.
             if !wrote_length {
                 write_content_length(body.len(), out);

@@ -8,7 +8,7 @@
 //! the same text) and need not be complete; `parse/tests.rs` checks soundness against the
 //! typed parsers on the corpus and on mutations of it.
 
-use super::lex;
+use super::{lex, HeaderName};
 
 /// The index of the first CR or LF in `b` at or after `from`.
 #[inline]
@@ -405,6 +405,60 @@ pub(crate) fn call_id_ok(s: &str) -> bool {
         None => !b.is_empty(),
         Some(i) => i > 0 && i + 1 < b.len(),
     }
+}
+
+/// The offset from `pos` of a `:` that comes before any CR or LF, looking at the 17 bytes
+/// from `pos` (16 at once); `None` when there is none or fewer bytes are left.
+#[inline]
+fn colon_offset(b: &[u8], pos: usize) -> Option<usize> {
+    let window = b.get(pos..pos + 17)?;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of the x86_64 baseline, and the load reads the first 16 of
+        // the 17 bytes of `window`.
+        let (colons, stops) = unsafe {
+            let v = _mm_loadu_si128(window.as_ptr().cast::<__m128i>());
+            let colons = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b':' as i8)));
+            let stops = _mm_movemask_epi8(_mm_or_si128(
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\r' as i8)),
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8)),
+            ));
+            (colons as u32 | 1 << 16, stops as u32 | 1 << 16)
+        };
+        let colon = colons.trailing_zeros() as usize;
+        if colon == 16 && window.get(16) != Some(&b':') {
+            return None;
+        }
+        (colon < stops.trailing_zeros() as usize || stops == 1 << 16).then_some(colon)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let i = window
+            .iter()
+            .position(|&c| matches!(c, b':' | b'\r' | b'\n'))?;
+        (window.get(i) == Some(&b':')).then_some(i)
+    }
+}
+
+/// A known header name at `pos` followed directly by `:`: `(name, length)`. `None` for
+/// anything else (unknown names, LWS before the colon, no colon on the line, fewer than 17
+/// bytes left), which the caller scans byte by byte.
+///
+/// It needs no token check per byte: a known name's case-folded key holds only letters and
+/// `-`, and the only other byte that folds onto one of those is CR (onto `-`), which cannot
+/// come before the colon.
+#[inline]
+pub(crate) fn known_name(b: &[u8], pos: usize) -> Option<(HeaderName, usize)> {
+    let len = colon_offset(b, pos)?;
+    if len == 0 {
+        return None;
+    }
+    let key = NameKey::read(b, pos, len)?;
+    Some((super::headers::from_key(len, key)?, len))
 }
 
 /// Case-folded key of a header name of at most 16 bytes, for matching known names with

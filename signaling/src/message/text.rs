@@ -53,19 +53,6 @@ impl SipStr {
         }
     }
 
-    /// `self[start..end]`, sharing the buffer, for offsets the caller knows are in range
-    /// and next to ASCII bytes (so on char boundaries); anything else gives an empty string.
-    #[inline]
-    pub(crate) fn slice_range(&self, start: usize, end: usize) -> SipStr {
-        if start < end && end <= self.0.len() {
-            debug_assert!(self.as_str().is_char_boundary(start));
-            debug_assert!(self.as_str().is_char_boundary(end));
-            SipStr(self.0.slice(start..end))
-        } else {
-            SipStr::default()
-        }
-    }
-
     /// The length in bytes.
     pub fn len(&self) -> usize {
         self.0.len()

@@ -32,7 +32,7 @@ pub(crate) fn print_typed<T: TypedHeader>(value: &T) -> String {
 /// The first element of the first Via line, as written.
 pub(crate) fn top_via_raw(headers: &Headers) -> Option<SipStr> {
     let first_line = headers.get(&HeaderName::Via)?;
-    let top = split_list(first_line).next()?;
+    let top = split_list(&first_line).next()?;
     Some(SipStr::from(top))
 }
 
@@ -136,7 +136,7 @@ pub(crate) fn replace_top_via(headers: &Headers, via: &Via) -> Headers {
         if !done && *name == HeaderName::Via {
             done = true;
             let mut line = print_typed(via);
-            for rest in split_list(value).skip(1) {
+            for rest in split_list(&value).skip(1) {
                 line.push_str(", ");
                 line.push_str(rest);
             }

@@ -407,3 +407,57 @@ fn parsed_messages_always_have_their_typed_essentials() {
         assert!(m.cseq().is_ok(), "{text}");
     }
 }
+
+/// The SSE2 known-name path skips the per-byte token check; on every line start of the
+/// corpus and its mutations, and on lines built to trip it, what it finds must be what the
+/// byte-by-byte scan finds: a token name right before the colon, with the same meaning.
+#[test]
+fn known_name_fast_path_agrees_with_the_token_scan() {
+    let mut inputs = corpus_and_mutations();
+    for line in [
+        "Call\rID: x\r\n\r\n",
+        "Call-ID : x\r\n\r\n",
+        "WWW-Authenticate: Digest realm=\"a\"\r\n\r\n",
+        "WWW-Authenticatf: x\r\n\r\n",
+        "Content-Encoding:gzip\r\n\r\n",
+        "v:SIP/2.0/UDP h\r\n\r\n\r\n\r\n\r\n",
+        "\x16: x\r\n\r\n\r\n\r\n\r\n\r\n",
+        "VIA\n: x\r\n\r\n\r\n\r\n\r\n\r\n",
+        "Max\x00Forwards: 70\r\n\r\n",
+        "Contént-Length: 0\r\n\r\n",
+    ] {
+        inputs.push(line.as_bytes().to_vec());
+    }
+    let mut found = 0;
+    for input in &inputs {
+        let starts = std::iter::once(0).chain(
+            input
+                .iter()
+                .enumerate()
+                .filter(|(_, &b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        for pos in starts {
+            let Some((name, len)) = scan::known_name(input, pos) else {
+                continue;
+            };
+            found += 1;
+            let text = &input[pos..pos + len];
+            assert!(
+                text.iter().all(|&c| lex::is_token(c)),
+                "{:?}",
+                String::from_utf8_lossy(text)
+            );
+            assert_eq!(input.get(pos + len), Some(&b':'));
+            let text = std::str::from_utf8(text).unwrap();
+            assert_eq!(HeaderName::from_name_known(text), Some(name), "{text:?}");
+        }
+    }
+    assert!(found > 1000, "only {found} known names found");
+    assert_eq!(
+        scan::known_name(b"Call\rID: x\r\n\r\n", 0),
+        None,
+        "CR folds onto '-'"
+    );
+    assert!(scan::known_name(b"WWW-Authenticate: x\r\n", 0).is_some());
+}
