@@ -417,8 +417,10 @@ expires = 600\nlisten = \"127.0.0.1:0\"\n\n[bridge]\nlisten = \"127.0.0.1:0\"\nt
         let path = dir.path().join("agent.toml");
         std::fs::write(&path, config).expect("write the agent config");
         // `CALL_LATENCY_AGENT` runs another build (e.g. a saved "before" binary).
-        let exe = std::env::var_os("CALL_LATENCY_AGENT")
-            .map_or_else(|| env!("CARGO_BIN_EXE_softphone").into(), std::path::PathBuf::from);
+        let exe = std::env::var_os("CALL_LATENCY_AGENT").map_or_else(
+            || env!("CARGO_BIN_EXE_softphone").into(),
+            std::path::PathBuf::from,
+        );
         let mut child = Command::new(exe)
             .args(["run", "--config"])
             .arg(&path)

@@ -50,6 +50,7 @@ impl Schedule {
         Some(id)
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.queue.len()
     }
