@@ -18,7 +18,8 @@
 //! Before the criterion groups, the bench collects raw samples in interleaved batches
 //! (agent, floor, agent, floor, ...) and prints p50/p90/p99/max, since the goal is a p99.
 //! Environment: `CALL_LATENCY_SAMPLES` (per path and side, default 2000),
-//! `CALL_LATENCY_LOG` (the agent's `[log] level`, default `info` as shipped).
+//! `CALL_LATENCY_LOG` (the agent's `[log] level`, default `info` as shipped),
+//! `CALL_LATENCY_AGENT` (path of the `softphone` binary to run instead of this build's).
 //!
 //! The agent is started from `CARGO_BIN_EXE_softphone` with a generated config and killed
 //! when the bench ends, also on a panic (a drop guard).
@@ -415,7 +416,12 @@ expires = 600\nlisten = \"127.0.0.1:0\"\n\n[bridge]\nlisten = \"127.0.0.1:0\"\nt
         );
         let path = dir.path().join("agent.toml");
         std::fs::write(&path, config).expect("write the agent config");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_softphone"))
+        // `CALL_LATENCY_AGENT` runs another build (e.g. a saved "before" binary).
+        let exe = std::env::var_os("CALL_LATENCY_AGENT").map_or_else(
+            || env!("CARGO_BIN_EXE_softphone").into(),
+            std::path::PathBuf::from,
+        );
+        let mut child = Command::new(exe)
             .args(["run", "--config"])
             .arg(&path)
             .env("SOFTPHONE_DATA_DIR", dir.path().join("data"))

@@ -129,6 +129,9 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
             Some(input) = inbound.recv() => feed(&mut phone, input),
             Some(request) = commands.recv() => {
                 let result = phone.command(Instant::now(), request.command.clone());
+                // Send and publish what the command did before replying, so the INVITE
+                // leaves first and a client that reads the status after the reply sees it.
+                flush(&mut phone, &transports, &mut media, &config, &hub).await;
                 request.respond(result);
             }
             _ = sleep_until(deadline) => phone.handle_timeout(Instant::now()),

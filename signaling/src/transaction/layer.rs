@@ -5,6 +5,7 @@ use super::build::{encode, replace_top_via, stamp_received};
 use super::client_invite::{InviteClient, OutgoingInvite};
 use super::client_non_invite::NonInviteClient;
 use super::key::{new_branch, ClientKey, ServerKey};
+use super::schedule::Schedule;
 use super::server_invite::InviteServer;
 use super::server_non_invite::NonInviteServer;
 use super::timer::TimerConfig;
@@ -139,11 +140,15 @@ pub struct TransactionLayer {
     config: TimerConfig,
     rng: StdRng,
     next_id: u64,
-    // BTreeMaps so that timers fire, and messages go out, in the same order on every run.
+    // BTreeMaps so that a transport error reaches transactions in the same order on every run.
     clients: BTreeMap<ClientTransactionId, (ClientKey, Client)>,
     servers: BTreeMap<ServerTransactionId, (ServerKey, Server)>,
     client_keys: HashMap<ClientKey, ClientTransactionId>,
     server_keys: HashMap<ServerKey, ServerTransactionId>,
+    /// Every transaction's next deadline, earliest first.
+    schedule: Schedule,
+    /// Reused by `handle_timeout` for the transactions due at once.
+    due: Vec<TransactionId>,
     out: Output,
     stats: LayerStats,
 }
@@ -159,6 +164,8 @@ impl TransactionLayer {
             servers: BTreeMap::new(),
             client_keys: HashMap::new(),
             server_keys: HashMap::new(),
+            schedule: Schedule::default(),
+            due: Vec::new(),
             out: Output::default(),
             stats: LayerStats::default(),
         }
@@ -239,7 +246,7 @@ impl TransactionLayer {
         debug!(%id, %dest, "client transaction started");
         self.client_keys.insert(key.clone(), id);
         self.clients.insert(id, (key, client));
-        self.sweep();
+        self.settle(TransactionId::Client(id));
         Ok(id)
     }
 
@@ -267,7 +274,7 @@ impl TransactionLayer {
             .get_mut(&id)
             .ok_or(RespondError::UnknownTransaction)?;
         let result = server.respond(now, &response, &mut self.out);
-        self.sweep();
+        self.settle(TransactionId::Server(id));
         result
     }
 
@@ -277,7 +284,6 @@ impl TransactionLayer {
             Message::Request(request) => self.handle_request(now, request, source),
             Message::Response(response) => self.handle_response(now, response),
         }
-        self.sweep();
     }
 
     fn handle_response(&mut self, now: Instant, response: Response) {
@@ -299,6 +305,7 @@ impl TransactionLayer {
         };
         if let Some((_, client)) = self.clients.get_mut(&id) {
             client.on_response(now, response, &mut self.out);
+            self.settle(TransactionId::Client(id));
         }
     }
 
@@ -316,15 +323,15 @@ impl TransactionLayer {
         let via = stamp_received(&mut request, via, source.addr);
         if request.method == Method::Ack {
             let key = ServerKey::new(&via, &request, cseq.seq, Method::Invite);
-            let to_tu = match self
-                .server_keys
-                .get(&key)
-                .and_then(|id| self.servers.get_mut(id))
-            {
+            let id = self.server_keys.get(&key).copied();
+            let to_tu = match id.and_then(|id| self.servers.get_mut(&id)) {
                 Some((_, Server::Invite(invite))) => invite.on_ack(now),
                 // No INVITE transaction: the ACK for a 2xx, which the dialog handles.
                 _ => true,
             };
+            if let Some(id) = id {
+                self.settle(TransactionId::Server(id));
+            }
             if to_tu {
                 self.out
                     .events
@@ -333,14 +340,13 @@ impl TransactionLayer {
             return;
         }
         let key = ServerKey::new(&via, &request, cseq.seq, request.method.clone());
-        if let Some((_, server)) = self
-            .server_keys
-            .get(&key)
-            .and_then(|id| self.servers.get_mut(id))
-        {
-            self.stats.absorbed_requests += 1;
-            server.on_retransmission(&mut self.out);
-            return;
+        if let Some(&id) = self.server_keys.get(&key) {
+            if let Some((_, server)) = self.servers.get_mut(&id) {
+                // Absorbing changes no timer: the transaction stays filed where it was.
+                self.stats.absorbed_requests += 1;
+                server.on_retransmission(&mut self.out);
+                return;
+            }
         }
         let id = ServerTransactionId(self.next_id());
         let cancelled = if request.method == Method::Cancel {
@@ -368,6 +374,7 @@ impl TransactionLayer {
         debug!(%id, method = %request.method, %source, "server transaction started");
         self.server_keys.insert(key.clone(), id);
         self.servers.insert(id, (key, server));
+        self.settle(TransactionId::Server(id));
         let event = match cancelled {
             Some(invite) => TransactionEvent::Cancelled {
                 invite,
@@ -385,41 +392,57 @@ impl TransactionLayer {
 
     /// The driver could not deliver to `peer` (TCP connect or write failed, ICMP
     /// unreachable): every transaction using that hop fails.
+    /// A scan of all transactions, which is fine for an event this rare.
     pub fn handle_transport_error(&mut self, _now: Instant, peer: Peer) {
-        for (_, client) in self.clients.values_mut() {
+        let mut failed = std::mem::take(&mut self.due);
+        for (id, (_, client)) in self.clients.iter_mut() {
             if client.dest() == peer {
                 client.on_transport_error(&mut self.out);
+                failed.push(TransactionId::Client(*id));
             }
         }
-        for (_, server) in self.servers.values_mut() {
+        for (id, (_, server)) in self.servers.iter_mut() {
             if server.source() == peer {
                 server.on_transport_error(&mut self.out);
+                failed.push(TransactionId::Server(*id));
             }
         }
-        self.sweep();
+        for id in failed.drain(..) {
+            self.settle(id);
+        }
+        self.due = failed;
     }
 
-    /// Fires every timer that is due at `now`.
+    /// Fires every timer that is due at `now`, in deadline order. Only the due
+    /// transactions are touched.
     pub fn handle_timeout(&mut self, now: Instant) {
-        for (_, client) in self.clients.values_mut() {
-            if client.next_timeout().is_some_and(|at| at <= now) {
-                client.handle_timeout(now, &mut self.out);
-            }
+        // Collected first, so a timer re-armed at or before `now` waits for the next call
+        // instead of spinning here.
+        let mut due = std::mem::take(&mut self.due);
+        while let Some(id) = self.schedule.pop_due(now) {
+            due.push(id);
         }
-        for (_, server) in self.servers.values_mut() {
-            if server.next_timeout().is_some_and(|at| at <= now) {
-                server.handle_timeout(now, &mut self.out);
+        for id in due.drain(..) {
+            match id {
+                TransactionId::Client(c) => {
+                    if let Some((_, client)) = self.clients.get_mut(&c) {
+                        client.handle_timeout(now, &mut self.out);
+                    }
+                }
+                TransactionId::Server(s) => {
+                    if let Some((_, server)) = self.servers.get_mut(&s) {
+                        server.handle_timeout(now, &mut self.out);
+                    }
+                }
             }
+            self.settle(id);
         }
-        self.sweep();
+        self.due = due;
     }
 
-    /// The earliest deadline of any transaction. A linear scan: a softphone runs a handful
-    /// of transactions at a time.
+    /// The earliest deadline of any transaction: the head of the schedule, O(log n).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let clients = self.clients.values().filter_map(|(_, c)| c.next_timeout());
-        let servers = self.servers.values().filter_map(|(_, s)| s.next_timeout());
-        clients.chain(servers).min()
+        self.schedule.next()
     }
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
@@ -458,30 +481,39 @@ impl TransactionLayer {
         self.next_id
     }
 
-    /// Removes terminated transactions and tells the TU.
-    fn sweep(&mut self) {
-        let out = &mut self.out;
-        let client_keys = &mut self.client_keys;
-        self.clients.retain(|id, (key, client)| {
-            if client.is_terminated() {
-                client_keys.remove(key);
-                out.events.push_back(TransactionEvent::Terminated {
-                    id: TransactionId::Client(*id),
-                });
-                debug!(%id, "client transaction terminated");
+    /// After `id` handled an input: removes it if it terminated (and tells the TU), or
+    /// files its next deadline.
+    fn settle(&mut self, id: TransactionId) {
+        let (terminated, next) = match id {
+            TransactionId::Client(c) => match self.clients.get(&c) {
+                Some((_, client)) => (client.is_terminated(), client.next_timeout()),
+                None => return,
+            },
+            TransactionId::Server(s) => match self.servers.get(&s) {
+                Some((_, server)) => (server.is_terminated(), server.next_timeout()),
+                None => return,
+            },
+        };
+        if !terminated {
+            self.schedule.set(id, next);
+            return;
+        }
+        self.schedule.set(id, None);
+        match id {
+            TransactionId::Client(c) => {
+                if let Some((key, _)) = self.clients.remove(&c) {
+                    self.client_keys.remove(&key);
+                }
             }
-            !client.is_terminated()
-        });
-        let server_keys = &mut self.server_keys;
-        self.servers.retain(|id, (key, server)| {
-            if server.is_terminated() {
-                server_keys.remove(key);
-                out.events.push_back(TransactionEvent::Terminated {
-                    id: TransactionId::Server(*id),
-                });
-                debug!(%id, "server transaction terminated");
+            TransactionId::Server(s) => {
+                if let Some((key, _)) = self.servers.remove(&s) {
+                    self.server_keys.remove(&key);
+                }
             }
-            !server.is_terminated()
-        });
+        }
+        debug!(%id, "transaction terminated");
+        self.out
+            .events
+            .push_back(TransactionEvent::Terminated { id });
     }
 }

@@ -9,6 +9,10 @@
 //! keeps all of its timers in one [`TimerTable`] (an array indexed by [`Timer`]); the layer
 //! matches messages to transactions (§17.1.3, §17.2.3) and removes a transaction as soon as
 //! it terminates, so `is_empty()` at the end of a test means nothing was left behind.
+//! The layer files each transaction's next deadline in one time-ordered schedule, so an
+//! input touches only the transaction it is for and a wake-up only the ones that are due:
+//! the thousands that linger in §17's wait states under load (Timers D, I, J, K, L, M)
+//! cost nothing until their timer fires.
 //!
 //! Responses from server transactions go back to the address the request came from
 //! (RFC 3581 symmetric response routing); that is also the right hop on a TCP connection.
@@ -18,6 +22,7 @@ mod client_invite;
 mod client_non_invite;
 mod key;
 mod layer;
+mod schedule;
 mod server_invite;
 mod server_non_invite;
 mod timer;
@@ -41,7 +46,7 @@ pub struct ClientTransactionId(u64);
 pub struct ServerTransactionId(u64);
 
 /// Either kind of transaction, for events that both kinds raise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TransactionId {
     Client(ClientTransactionId),
     Server(ServerTransactionId),

@@ -658,3 +658,174 @@ fn send_request_refuses_what_is_not_a_transaction() {
         Err(SendError::DuplicateBranch(_))
     ));
 }
+
+/// Fills `d` with `n` finished UDP transactions lingering in §17's wait states: half INVITEs
+/// we sent that were answered 486 (Timer D, 32 s), half requests we answered 200 (Timer J,
+/// 32 s). Returns the served requests.
+fn linger(d: &mut Drive, n: usize) -> Vec<Request> {
+    let pbx = Peer::udp(addr(PBX));
+    let mut served = Vec::new();
+    for i in 0..n {
+        if i % 2 == 0 {
+            let invite = request(Method::Invite, Some(&format!("z9hG4bKc{i}")), "UDP");
+            let id = d.send(invite, pbx);
+            let sent = d.layer.client_request(id).expect("alive").clone();
+            d.receive(answer(&sent, 486), pbx);
+        } else {
+            let mut req = request(Method::Message, Some(&format!("z9hG4bKs{i}")), "UDP");
+            req.headers.remove(&HeaderName::Via);
+            req.headers.push(
+                HeaderName::Via,
+                format!("SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bKs{i}"),
+            );
+            d.receive(Message::Request(req.clone()), pbx);
+            let id = match d.take_events().pop() {
+                Some(TransactionEvent::IncomingRequest { id, .. }) => id,
+                other => panic!("expected a new request, got {other:?}"),
+            };
+            d.layer
+                .respond(d.now, id, response_to(&req, 200, "OK", Some("me")))
+                .expect("alive");
+            served.push(req);
+        }
+        d.collect();
+    }
+    d.take_sent();
+    d.take_events();
+    assert_eq!(d.layer.len(), n);
+    served
+}
+
+#[test]
+fn a_retransmission_during_timer_j_is_absorbed_among_thousands_and_a_new_one_after_it() {
+    let mut d = Drive::new();
+    let pbx = Peer::udp(addr(PBX));
+    let served = linger(&mut d, 10_000);
+    let last = served.last().expect("some served").clone();
+    d.advance(Duration::from_millis(31_900));
+    assert_eq!(d.layer.len(), 10_000, "no wait state is over before 32 s");
+
+    // Within Timer J: the same 200 again, nothing for the TU, no new transaction.
+    d.receive(Message::Request(last.clone()), pbx);
+    let resent = d.take_sent();
+    assert_eq!(resent.len(), 1);
+    match parse(&resent[0]) {
+        Message::Response(r) => assert_eq!(r.status, 200),
+        Message::Request(r) => panic!("expected the 200, got {}", r.method),
+    }
+    assert!(d.take_events().is_empty());
+    assert_eq!(d.layer.stats().absorbed_requests, 1);
+    assert_eq!(d.layer.len(), 10_000);
+
+    // Timer J over: all of them end at 32 s, each one reported once.
+    d.advance(Duration::from_millis(200));
+    assert!(d.layer.is_empty());
+    assert_eq!(d.layer.poll_timeout(), None);
+    let ended = d.take_events();
+    assert_eq!(ended.len(), 10_000);
+    assert!(ended
+        .iter()
+        .all(|e| matches!(e, TransactionEvent::Terminated { .. })));
+
+    // The same request now starts a new transaction.
+    d.receive(Message::Request(last), pbx);
+    assert!(d.take_sent().is_empty());
+    assert!(matches!(
+        &d.take_events()[..],
+        [TransactionEvent::IncomingRequest { .. }]
+    ));
+}
+
+#[test]
+fn a_new_transaction_among_ten_thousand_lingering_ones_runs_on_time() {
+    let mut d = Drive::new();
+    let pbx = Peer::udp(addr(PBX));
+    linger(&mut d, 10_000);
+    assert_eq!(d.layer.poll_timeout(), Some(d.t0 + Duration::from_secs(32)));
+
+    d.advance(Duration::from_secs(1));
+    let id = d.send(request(Method::Options, Some("z9hG4bKnew"), "UDP"), pbx);
+    assert_eq!(d.take_sent().len(), 1);
+    // Its Timer E is the earliest deadline now; nothing fires before it.
+    let e = d.t0 + Duration::from_millis(1_500);
+    assert_eq!(d.layer.poll_timeout(), Some(e));
+    d.layer.handle_timeout(e - Duration::from_millis(1));
+    d.collect();
+    assert!(d.take_sent().is_empty());
+    d.now = e;
+    d.layer.handle_timeout(e);
+    d.collect();
+    assert_eq!(d.take_sent().len(), 1, "exactly its retransmission");
+    assert!(
+        d.take_events().is_empty(),
+        "no lingering transaction touched"
+    );
+    assert_eq!(
+        d.layer.poll_timeout(),
+        Some(d.t0 + Duration::from_millis(2_500))
+    );
+
+    let sent = d.layer.client_request(id).expect("alive").clone();
+    d.receive(answer(&sent, 200), pbx);
+    assert!(matches!(
+        &d.take_events()[..],
+        [TransactionEvent::Response { id: got, .. }] if *got == id
+    ));
+    // Timer K (T4 = 5 s) ends it at 6.5 s, long before the others.
+    d.advance(Duration::from_secs(6));
+    assert!(matches!(
+        &d.take_events()[..],
+        [TransactionEvent::Terminated { id: TransactionId::Client(got) }] if *got == id
+    ));
+    assert_eq!(d.layer.len(), 10_000);
+    assert_eq!(d.layer.poll_timeout(), Some(d.t0 + Duration::from_secs(32)));
+    d.advance(Duration::from_secs(30));
+    assert!(d.layer.is_empty());
+}
+
+#[test]
+fn poll_timeout_follows_the_earliest_deadline_as_timers_stop_and_start() {
+    let mut d = Drive::new();
+    let pbx = Peer::udp(addr(PBX));
+    let at = |d: &Drive, ms: u64| Some(d.t0 + Duration::from_millis(ms));
+    // Client INVITE at 0 (Timer A at 500 ms), incoming INVITE at 100 ms (100 Trying at
+    // 300 ms), client OPTIONS at 200 ms (Timer E at 700 ms).
+    let invite = d.send(request(Method::Invite, Some("z9hG4bKinv"), "UDP"), pbx);
+    assert_eq!(d.layer.poll_timeout(), at(&d, 500));
+    d.now += Duration::from_millis(100);
+    let mut incoming = request(Method::Invite, Some("z9hG4bKin"), "UDP");
+    incoming.headers.remove(&HeaderName::Via);
+    incoming.headers.push(
+        HeaderName::Via,
+        "SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bKin",
+    );
+    d.receive(Message::Request(incoming.clone()), pbx);
+    let server = match &d.take_events()[..] {
+        [TransactionEvent::IncomingRequest { id, .. }] => *id,
+        other => panic!("unexpected events {other:?}"),
+    };
+    assert_eq!(d.layer.poll_timeout(), at(&d, 300));
+    d.now += Duration::from_millis(100);
+    d.send(request(Method::Options, Some("z9hG4bKopt"), "UDP"), pbx);
+    assert_eq!(d.layer.poll_timeout(), at(&d, 300));
+
+    // The TU rings: no 100 Trying needed, the INVITE's Timer A is next.
+    d.layer
+        .respond(
+            d.now,
+            server,
+            response_to(&incoming, 180, "Ringing", Some("me")),
+        )
+        .expect("alive");
+    assert_eq!(d.layer.poll_timeout(), at(&d, 500));
+    // A 1xx to our INVITE stops Timers A and B: Timer E is next.
+    let sent = d.layer.client_request(invite).expect("alive").clone();
+    d.receive(answer(&sent, 180), pbx);
+    assert_eq!(d.layer.poll_timeout(), at(&d, 700));
+    // Woken early, nothing fires and the deadline stays.
+    d.take_sent();
+    d.layer.handle_timeout(d.t0 + Duration::from_millis(699));
+    d.collect();
+    assert!(d.take_sent().is_empty());
+    assert_eq!(d.layer.poll_timeout(), at(&d, 700));
+}
