@@ -10,7 +10,8 @@
 //! - [`source`], [`sink`]: `tone:`/`file:`/`silence` inputs, `file:`/`null` outputs.
 //! - [`stream`]: [`AudioStream`] (the socket) and [`MediaHandle`] (control of the task).
 //! - [`analysis`]: frequency and level measurements for tests.
-//! - [`jitter`]: the adaptive jitter buffer (sans-IO; not yet wired into [`stream`]).
+//! - [`jitter`]: the adaptive jitter buffer (sans-IO), which [`stream`] plays out through.
+//! - [`dtmf`], [`rtcp`], [`quality`]: RFC 4733 events, RTCP reports and statistics, MOS.
 
 pub mod analysis;
 pub mod codec;
@@ -35,4 +36,4 @@ pub use negotiate::{AudioCaps, Codec, Direction, Negotiated, NegotiationError, S
 pub use sdp::{SdpError, SessionDescription};
 pub use sink::SinkSpec;
 pub use source::{SourceSpec, SpecError};
-pub use stream::{AudioStream, MediaHandle, RtpStats};
+pub use stream::{AudioStream, EventSender, MediaHandle, RtpStats, StreamEvent};
