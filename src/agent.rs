@@ -120,6 +120,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
                 request.respond(result);
             }
             _ = sleep_until(deadline) => phone.handle_timeout(Instant::now()),
+            Some((call, event)) = media.next_event() => MediaDriver::deliver(&mut phone, call, event),
             _ = &mut shutdown => break,
         }
     }

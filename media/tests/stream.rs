@@ -395,3 +395,137 @@ async fn a_re_offer_switches_the_codec_mid_call() {
     assert!((f - 700.0).abs() <= 20.0, "{f} Hz");
     assert!(rms_dbfs(tail) > -18.0, "{}", rms_dbfs(tail));
 }
+
+/// Every RTP packet `sock` receives within `window`: (marker, PT, seq, timestamp, payload).
+async fn capture(sock: &UdpSocket, window: Duration) -> Vec<(bool, u8, u16, u32, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 2048];
+    let end = tokio::time::Instant::now() + window;
+    while let Ok(Ok((n, _))) = tokio::time::timeout_at(end, sock.recv_from(&mut buf)).await {
+        if let Ok(p) = RtpPacket::parse(&buf[..n]) {
+            let h = p.header;
+            out.push((
+                h.marker,
+                h.payload_type,
+                h.sequence,
+                h.timestamp,
+                p.payload.to_vec(),
+            ));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn dtmf_goes_out_as_rfc4733_events_in_place_of_audio() {
+    let ours = AudioStream::bind(LO).await.unwrap();
+    let peer = UdpSocket::bind((LO, 0)).await.unwrap();
+    let h = ours.start(
+        negotiated(peer.local_addr().unwrap(), Codec::Pcmu),
+        SourceSpec::Tone(440.0),
+        SinkSpec::Null,
+    );
+    recv_rtp(&peer).await;
+    assert_eq!(
+        h.send_dtmf("1x"),
+        Err(media::dtmf::DtmfError::BadKey('x')),
+        "a bad key refuses the whole string"
+    );
+    h.send_dtmf("1#").unwrap();
+    let packets = capture(&peer, Duration::from_millis(900)).await;
+    h.stop();
+    assert_eq!(h.stats().digits_sent, 2, "{:?}", h.stats());
+
+    // One sequence space: no gaps between audio and events.
+    for w in packets.windows(2) {
+        assert_eq!(w[1].2, w[0].2.wrapping_add(1), "sequence gap");
+    }
+    let events: Vec<_> = packets.iter().filter(|p| p.1 == 101).collect();
+    let mut starts: Vec<u32> = events.iter().map(|p| p.3).collect();
+    starts.dedup();
+    assert_eq!(starts.len(), 2, "two events, each with one timestamp");
+    for (i, (&ts, key)) in starts.iter().zip([1u8, 11]).enumerate() {
+        let ev: Vec<_> = events.iter().filter(|p| p.3 == ts).collect();
+        assert!(ev[0].0, "marker on the first packet of event {i}");
+        assert!(ev[1..].iter().all(|p| !p.0), "marker only on the first");
+        assert!(ev.iter().all(|p| p.4[0] == key), "event code");
+        let durations: Vec<u16> = ev
+            .iter()
+            .map(|p| u16::from_be_bytes([p.4[2], p.4[3]]))
+            .collect();
+        assert!(durations.windows(2).all(|w| w[0] <= w[1]), "{durations:?}");
+        assert!(ev.len() >= 5, "updates while the tone lasts: {durations:?}");
+        let ends: Vec<_> = ev.iter().filter(|p| p.4[1] & 0x80 != 0).collect();
+        assert_eq!(ends.len(), 3, "three end packets");
+        assert!(ends
+            .iter()
+            .all(|p| u16::from_be_bytes([p.4[2], p.4[3]]) == 800));
+        // No audio in the time the event covers.
+        let audio_inside = packets
+            .iter()
+            .filter(|p| p.1 == 0 && p.3.wrapping_sub(ts) < 800)
+            .count();
+        assert_eq!(audio_inside, 0);
+    }
+    // Paced: the second digit starts after the first one's end packets and a pause.
+    assert!(
+        starts[1].wrapping_sub(starts[0]) >= 800 + 2 * 160,
+        "{starts:?}"
+    );
+    // Audio resumes after the events, with the marker bit.
+    let last_event = packets.iter().rposition(|p| p.1 == 101).unwrap();
+    let after = packets[last_event + 1..].iter().find(|p| p.1 == 0);
+    assert!(
+        after.is_some_and(|p| p.0),
+        "audio resumes with the marker bit"
+    );
+}
+
+#[tokio::test]
+async fn dtmf_travels_between_two_streams_at_the_negotiated_rate() {
+    for (codec, rate) in [(Codec::Pcma, 8000), (Codec::Opus, 48000)] {
+        let a = AudioStream::bind(LO).await.unwrap();
+        let b = AudioStream::bind(LO).await.unwrap();
+        let (a_addr, b_addr) = (a.local_addr(), b.local_addr());
+        let with_rate = |remote| Negotiated {
+            telephone_event_rate: rate,
+            ..negotiated(remote, codec)
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let ha = a.start(with_rate(b_addr), SourceSpec::Tone(600.0), SinkSpec::Null);
+        let hb = b.start_with_events(
+            with_rate(a_addr),
+            SourceSpec::Silence,
+            SinkSpec::Null,
+            Some(media::EventSender { tag: 7, tx }),
+        );
+        sleep(Duration::from_millis(100)).await;
+        ha.send_dtmf("5*").unwrap();
+        let mut got = Vec::new();
+        while got.len() < 2 {
+            let (tag, ev) = timeout(Duration::from_secs(2), rx.recv())
+                .await
+                .expect("digits within 2 s")
+                .unwrap();
+            assert_eq!(tag, 7);
+            if let media::StreamEvent::Digit(d) = ev {
+                got.push(d);
+            }
+        }
+        let keys: String = got.iter().map(|d| d.digit.as_char()).collect();
+        assert_eq!(keys, "5*", "{codec:?}");
+        assert!(
+            got.iter().all(|d| d.duration_ms == 100 && !d.end_lost),
+            "{got:?}"
+        );
+        assert_eq!(hb.poll_digit().map(|d| d.digit.as_char()), Some('5'));
+        assert_eq!(hb.poll_digit().map(|d| d.digit.as_char()), Some('*'));
+        assert_eq!(hb.poll_digit(), None);
+        sleep(Duration::from_millis(60)).await;
+        assert_eq!(hb.stats().digits_received, 2);
+        ha.stop();
+        hb.stop();
+        ha.stopped().await;
+        hb.stopped().await;
+    }
+}
