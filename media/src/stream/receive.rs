@@ -36,6 +36,9 @@ pub struct Receiver {
     to_sink: Resampler,
     decoded: Vec<i16>,
     counters: ReceiveCounters,
+    /// Buffer delay of the last frame played (not of concealment while the peer is silent,
+    /// which grows without bound and is no delay anyone hears).
+    delay: Duration,
 }
 
 impl Receiver {
@@ -55,6 +58,7 @@ impl Receiver {
                 .unwrap_or_else(|| Resampler::new(SAMPLE_RATE, SAMPLE_RATE).expect("8k->8k")),
             decoded: Vec::with_capacity(codec.clock_rate() as usize / 10),
             counters: ReceiveCounters::default(),
+            delay: Duration::ZERO,
         }
     }
 
@@ -84,6 +88,7 @@ impl Receiver {
         match (playout, self.decoder.as_mut()) {
             (_, None) | (Playout::Silence, _) => self.decoded.resize(frame, 0),
             (Playout::Frame { payload, .. }, Some(d)) => {
+                self.delay = self.jitter.current_delay();
                 if let Err(e) = d.decode(&payload, &mut self.decoded) {
                     debug!(error = %e, "undecodable payload; concealing its frame");
                     self.counters.decode_errors += 1;
@@ -115,7 +120,7 @@ impl Receiver {
 
     /// How long the frame played last waited past its fastest possible arrival.
     pub fn playout_delay(&self) -> Duration {
-        self.jitter.current_delay()
+        self.delay
     }
 
     /// Audio made up by concealment (loss, lateness, underrun, undecodable payloads), net
