@@ -180,8 +180,17 @@ impl Task {
                     next_tick += ptime;
                     let now = tokio::time::Instant::now();
                     if now > next_tick + ptime * MAX_BEHIND_FRAMES {
-                        debug!("media timer fell behind; skipping ahead");
-                        next_tick = now + ptime;
+                        // Starved (suspended, overloaded): sending skips ahead, but the sink
+                        // still gets a frame for every period, so its clock stays whole.
+                        let behind = ((now - next_tick).as_nanos() / ptime.as_nanos()) as u32;
+                        debug!(frames = behind, "media timer fell behind; skipping ahead");
+                        for k in 0..behind {
+                            self.play((next_tick + ptime * k).into_std());
+                        }
+                        // The RTP clock keeps counting the time not sent.
+                        let samples = self.frame_ms() * self.neg.codec.clock_rate() / 1000;
+                        self.sender.skip(samples * behind);
+                        next_tick += ptime * behind;
                     }
                 }
                 r = self.sockets.rtp.recv_from(&mut buf) => match r {
