@@ -5,7 +5,6 @@
 //! - [`negotiate`]: RFC 3264 offer/answer for one audio stream ([`SdpSession`]).
 //! - [`g711`]: PCMU/PCMA tables.
 //! - [`codec`]: encoder/decoder traits for PCMU, PCMA and Opus (PLC, in-band FEC).
-//! - [`resample`]: integer-ratio rate conversion between codec rates and 8 kHz.
 //! - [`rtp`]: RTP fixed header and the sender's sequence/timestamp state.
 //! - [`source`], [`sink`]: `tone:`/`file:`/`silence` inputs, `file:`/`null` outputs.
 //! - [`stream`]: [`AudioStream`] (the socket) and [`MediaHandle`] (control of the task).
@@ -21,7 +20,6 @@ pub mod g711;
 pub mod jitter;
 pub mod negotiate;
 pub mod quality;
-pub mod resample;
 pub mod rtcp;
 pub mod rtp;
 pub mod sdp;

@@ -11,7 +11,7 @@
 //! counted; the call goes on.
 //!
 //! Rates: the source is opened at the codec's clock rate; decoded audio is converted from
-//! the codec's rate to the sink's 8 kHz ([`crate::resample`]).
+//! the codec's rate to the sink's 8 kHz ([`crate::device::RateConverter`]).
 
 mod receive;
 mod task;

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use tracing::{debug, warn};
 
 use crate::codec::{self, AudioDecoder};
+use crate::device::RateConverter;
 use crate::jitter::{Inserted, JitterBuffer, JitterConfig, JitterStats, Playout, ReceivedFrame};
 use crate::negotiate::Codec;
-use crate::resample::Resampler;
 use crate::rtp::RtpHeader;
 use crate::source::SAMPLE_RATE;
 
@@ -33,8 +33,11 @@ pub struct Receiver {
     frame: usize,
     jitter: JitterBuffer,
     decoder: Option<Box<dyn AudioDecoder>>,
-    to_sink: Resampler,
+    /// Codec rate to the sink's (the one converter the media crate has; equal rates pass
+    /// through).
+    to_sink: Option<RateConverter>,
     decoded: Vec<i16>,
+    scratch: Vec<f32>,
     counters: ReceiveCounters,
     /// Buffer delay of the last frame played (not of concealment while the peer is silent,
     /// which grows without bound and is no delay anyone hears).
@@ -53,10 +56,11 @@ impl Receiver {
             jitter: JitterBuffer::new(jitter_config(codec, frame_ms))
                 .expect("codec rates and frame sizes are in range"),
             decoder,
-            // Codec rates are 8000 and 48000: always a whole ratio to the 8 kHz sink.
-            to_sink: Resampler::new(codec.clock_rate(), SAMPLE_RATE)
-                .unwrap_or_else(|| Resampler::new(SAMPLE_RATE, SAMPLE_RATE).expect("8k->8k")),
+            to_sink: RateConverter::new(codec.clock_rate(), SAMPLE_RATE)
+                .inspect_err(|e| warn!(error = %e, "no rate converter; received audio dropped"))
+                .ok(),
             decoded: Vec::with_capacity(codec.clock_rate() as usize / 10),
+            scratch: Vec::with_capacity(codec.clock_rate() as usize / 10),
             counters: ReceiveCounters::default(),
             delay: Duration::ZERO,
         }
@@ -107,7 +111,23 @@ impl Receiver {
             }
         }
         out.clear();
-        self.to_sink.process(&self.decoded, out);
+        let Some(conv) = self.to_sink.as_mut() else {
+            return;
+        };
+        if conv.from_rate() == conv.to_rate() {
+            // G.711 is at the sink's rate already: no float round trip.
+            out.extend_from_slice(&self.decoded);
+            return;
+        }
+        self.scratch.clear();
+        self.scratch
+            .extend(self.decoded.iter().map(|&s| f32::from(s) / 32768.0));
+        conv.process(&self.scratch, |o| {
+            out.extend(
+                o.iter()
+                    .map(|&s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16),
+            )
+        });
     }
 
     pub fn jitter_stats(&self) -> JitterStats {
