@@ -24,6 +24,8 @@ PACKAGES=(
   cmake
   libasound2-dev
   pkg-config
+  libwebrtc-audio-processing-dev   # echo cancellation (webrtc-audio-processing crate)
+  libclang-dev        # bindgen, for the echo canceller's bindings
   # diagnostics and the demo
   tcpdump
   curl                # demo: query the bridge

@@ -69,10 +69,18 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
     tracing::info!("SIP listening on udp+tcp {local}");
 
     let mut phone = build_phone(&config, registrar, local)?;
-    let mut media = MediaDriver::new(
+    // One device pair for the agent, shared by its calls (when [audio] names devices).
+    let devices = crate::audio_devices::open(&config.audio);
+    let (device_tx, mut device_changes) = tokio::sync::mpsc::unbounded_channel();
+    if let Some(d) = &devices {
+        crate::audio_devices::watch(d.clone(), device_tx.clone());
+    }
+    let mut levels = tokio::time::interval(crate::audio_devices::LEVELS_EVERY);
+    let mut media = MediaDriver::with_devices(
         media_ip(local.ip(), server),
-        config.audio.input.clone(),
-        config.audio.output.clone(),
+        &config.audio.input,
+        &config.audio.output,
+        devices.clone(),
     );
     media.refill(&mut phone).await;
 
@@ -96,11 +104,15 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
     let (command_tx, mut commands) = mpsc::channel::<CommandRequest>(64);
     let (bridge_stop_tx, bridge_stop_rx) = tokio::sync::oneshot::channel::<()>();
     let security = Security::new(config.bridge.allowed_origins.clone(), token);
-    let bridge_task = tokio::spawn(bridge::serve(
+    let device_control: std::sync::Arc<dyn bridge::DeviceControl> = std::sync::Arc::new(
+        crate::audio_devices::Control::new(devices.clone(), device_tx),
+    );
+    let bridge_task = tokio::spawn(bridge::serve_with_devices(
         listener,
         hub.clone(),
         command_tx,
         security,
+        Some(device_control),
         async move {
             let _ = bridge_stop_rx.await;
         },
@@ -121,6 +133,15 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
             }
             _ = sleep_until(deadline) => phone.handle_timeout(Instant::now()),
             Some((call, event)) = media.next_event() => MediaDriver::deliver(&mut phone, call, event),
+            Some(change) = device_changes.recv() => {
+                let status = status_of(&config, phone.registration(), &phone.calls(), Instant::now());
+                hub.publish(status, crate::audio_devices::change_event(change));
+            }
+            _ = levels.tick() => {
+                if let Some(event) = devices.as_ref().and_then(crate::audio_devices::levels_event) {
+                    hub.publish_volatile(event);
+                }
+            }
             _ = &mut shutdown => break,
         }
     }

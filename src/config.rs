@@ -4,7 +4,7 @@
 //! Loading turns a broken file into a [`ConfigError`] that names the key and the fix.
 
 use bridge::OriginPolicy;
-use media::{SinkSpec, SourceSpec};
+use media::device::{InputSpec, OutputSpec};
 use phone::dialplan::{DialPlan, DialPlanConfig};
 use serde::Deserialize;
 use signaling::net::TransportKind;
@@ -40,11 +40,14 @@ pub struct CallsConfig {
     pub session_expires: u32,
 }
 
-/// `[audio]`: where call audio comes from and goes to (headless backends for now).
+/// `[audio]`: where call audio comes from and goes to: a device (`device:NAME`,
+/// `device:default`) or a headless source/sink (tone, file, silence, null).
 #[derive(Debug, Clone)]
 pub struct AudioConfig {
-    pub input: SourceSpec,
-    pub output: SinkSpec,
+    pub input: InputSpec,
+    pub output: OutputSpec,
+    /// Take what the speaker plays out of what the microphone hears (devices only).
+    pub echo_cancellation: bool,
 }
 
 #[derive(Clone)]
@@ -156,6 +159,7 @@ struct RawCalls {
 struct RawAudio {
     input: Option<String>,
     output: Option<String>,
+    echo_cancellation: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -339,10 +343,21 @@ impl Config {
         };
         let input_text = raw.audio.input.unwrap_or_else(|| "silence".into());
         let input =
-            SourceSpec::parse(&input_text).map_err(|e| invalid("audio", "input", e.to_string()))?;
+            InputSpec::parse(&input_text).map_err(|e| invalid("audio", "input", e.to_string()))?;
         let output_text = raw.audio.output.unwrap_or_else(|| "null".into());
-        let output =
-            SinkSpec::parse(&output_text).map_err(|e| invalid("audio", "output", e.to_string()))?;
+        let output = OutputSpec::parse(&output_text)
+            .map_err(|e| invalid("audio", "output", e.to_string()))?;
+        let echo_cancellation = raw.audio.echo_cancellation.unwrap_or(false);
+        if echo_cancellation
+            && !(matches!(input, InputSpec::Device(_)) && matches!(output, OutputSpec::Device(_)))
+        {
+            return Err(invalid(
+                "audio",
+                "echo_cancellation",
+                "needs input and output on devices (\"device:...\"); remove it or set it to false"
+                    .into(),
+            ));
+        }
         let dial_plan: DialPlanConfig = match raw.dial_plan {
             None => DialPlanConfig::default(),
             Some(value) => value
@@ -390,7 +405,11 @@ impl Config {
                 call_waiting: raw.calls.call_waiting.unwrap_or(true),
                 session_expires,
             },
-            audio: AudioConfig { input, output },
+            audio: AudioConfig {
+                echo_cancellation,
+                input,
+                output,
+            },
             dial_plan,
             log: LogConfig {
                 level: raw.log.level.unwrap_or_else(|| "info".into()),
@@ -484,6 +503,41 @@ mod tests {
     }
 
     #[test]
+    fn audio_devices_are_accepted() {
+        let c = parse(&format!(
+            "{MINIMAL}[audio]\ninput = \"device:default\"\noutput = \"device:USB Headset\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.audio.input, InputSpec::parse("device:default").unwrap());
+        assert_eq!(c.audio.output.to_string(), "device:USB Headset");
+        let e = parse(&format!("{MINIMAL}[audio]\ninput = \"mic\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("[audio] input:") && e.contains("device:NAME") && e.contains("tone:FREQ"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn echo_cancellation_needs_devices() {
+        let devices = "[audio]\ninput = \"device:default\"\noutput = \"device:default\"\n";
+        let c = parse(&format!("{MINIMAL}{devices}")).unwrap();
+        assert!(!c.audio.echo_cancellation);
+        let c = parse(&format!("{MINIMAL}{devices}echo_cancellation = true\n")).unwrap();
+        assert!(c.audio.echo_cancellation);
+        let e = parse(&format!(
+            "{MINIMAL}[audio]\ninput = \"device:default\"\necho_cancellation = true\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("[audio] echo_cancellation: needs input and output on devices"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn call_audio_and_dial_plan_errors_name_the_key() {
         let cases = [
             (
@@ -492,6 +546,8 @@ mod tests {
             ),
             ("[audio]\ninput = \"microphone\"\n", "[audio] input:"),
             ("[audio]\noutput = \"speaker\"\n", "[audio] output:"),
+            ("[audio]\ninput = \"device:\"\n", "[audio] input:"),
+            ("[audio]\noutput = \"device: \"\n", "[audio] output:"),
             (
                 "[dial_plan]\ncountry_code = \"+1\"\n",
                 "[dial_plan] country_code:",

@@ -1,6 +1,7 @@
 //! `softphone`: the desktop media agent.
 
 mod agent;
+mod audio_devices;
 mod config;
 mod logging;
 mod media_driver;

@@ -1,8 +1,10 @@
 //! Carries out the call controller's media actions on real RTP streams: keeps a few bound
 //! RTP sockets ready (so a call never waits for a bind), starts, updates, mutes, sends DTMF
 //! on and stops the stream of each call; hands what the streams report (digits, quality)
-//! back to the controller.
+//! back to the controller. With `device:` audio, each call gets a link to the agent's shared
+//! device pair; the most recent call that receives audio (not held) uses it.
 
+use media::device::{DeviceLink, InputSpec, OutputSpec, SharedDevices};
 use media::{AudioStream, EventSender, MediaHandle, SinkSpec, SourceSpec, StreamEvent};
 use phone::{call_id, MediaAction, Phone};
 use signaling::call::CallHandle;
@@ -18,6 +20,11 @@ pub struct MediaDriver {
     ip: IpAddr,
     source: SourceSpec,
     sink: SinkSpec,
+    /// The agent's devices when `[audio] input` or `output` is a `device:`.
+    devices: Option<SharedDevices>,
+    links: HashMap<CallHandle, DeviceLink>,
+    /// Whether input / output are devices.
+    device_sides: (bool, bool),
     spare: HashMap<SocketAddr, AudioStream>,
     running: HashMap<CallHandle, MediaHandle>,
     /// Output files already written in this run (the next call gets its own file).
@@ -36,10 +43,40 @@ impl MediaDriver {
             ip,
             source,
             sink,
+            devices: None,
+            links: HashMap::new(),
+            device_sides: (false, false),
             spare: HashMap::new(),
             running: HashMap::new(),
             used_outputs: HashSet::new(),
         }
+    }
+
+    /// Like [`new`](Self::new), with `device:` sides served by `devices`.
+    pub fn with_devices(
+        ip: IpAddr,
+        input: &InputSpec,
+        output: &OutputSpec,
+        devices: Option<SharedDevices>,
+    ) -> Self {
+        // Device sides are filled in per call (`SourceSpec::Device`); these are unused then.
+        let source = match input {
+            InputSpec::Headless(s) => s.clone(),
+            InputSpec::Device(_) => SourceSpec::Silence,
+        };
+        let sink = match output {
+            OutputSpec::Headless(s) => s.clone(),
+            OutputSpec::Device(_) => SinkSpec::Null,
+        };
+        let mut driver = Self::new(ip, source, sink);
+        if matches!(input, InputSpec::Device(_)) || matches!(output, OutputSpec::Device(_)) {
+            driver.devices = devices;
+        }
+        driver.device_sides = (
+            matches!(input, InputSpec::Device(_)),
+            matches!(output, OutputSpec::Device(_)),
+        );
+        driver
     }
 
     /// Binds sockets until the controller has enough spare addresses.
@@ -76,16 +113,30 @@ impl MediaDriver {
                     remote = ?negotiated.remote_rtp,
                     "media started on {local}"
                 );
-                let sink = self.sink_for(call);
+                let mut source = self.source.clone();
+                let mut sink = self.sink_for(call);
+                if let Some(devices) = &self.devices {
+                    let link = devices.attach();
+                    link.set_receiving(negotiated.local_direction.receives());
+                    if self.device_sides.0 {
+                        source = SourceSpec::Device(link.clone());
+                    }
+                    if self.device_sides.1 {
+                        sink = SinkSpec::Device(link.clone());
+                    }
+                    self.links.insert(call, link);
+                }
                 let events = EventSender {
                     tag: call.0,
                     tx: self.events_tx.clone(),
                 };
-                let handle =
-                    stream.start_with_events(negotiated, self.source.clone(), sink, Some(events));
+                let handle = stream.start_with_events(negotiated, source, sink, Some(events));
                 self.running.insert(call, handle);
             }
             MediaAction::Update { call, negotiated } => {
+                if let Some(link) = self.links.get(&call) {
+                    link.set_receiving(negotiated.local_direction.receives());
+                }
                 if let Some(handle) = self.running.get(&call) {
                     handle.update(negotiated);
                 }
@@ -104,6 +155,9 @@ impl MediaDriver {
                 None => tracing::warn!(call = %call_id(call), "DTMF for a call without media"),
             },
             MediaAction::Stop { call, local } => {
+                if let Some(link) = self.links.remove(&call) {
+                    link.detach();
+                }
                 if let Some(handle) = self.running.remove(&call) {
                     let stats = handle.stats();
                     tracing::info!(
@@ -138,6 +192,9 @@ impl MediaDriver {
 
     /// Stops every stream and waits until their output files are complete.
     pub async fn stop_all(&mut self) {
+        for (_, link) in self.links.drain() {
+            link.detach();
+        }
         let handles: Vec<MediaHandle> = self.running.drain().map(|(_, h)| h).collect();
         for handle in &handles {
             handle.stop();

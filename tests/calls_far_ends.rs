@@ -23,10 +23,16 @@ fn kamailio() -> Kamailio {
     Kamailio::start_with_lifetime(KamailioOptions::md5(), LIFETIME).unwrap()
 }
 
-/// A registered baresip far end (auto-answer) sending `audio`.
+/// A registered baresip far end (auto-answer) sending `audio`, G.711 only.
 fn baresip(kam: &Kamailio, user: &str, audio: BaresipAudio) -> Baresip {
+    baresip_with_opus(kam, user, audio, false)
+}
+
+/// As [`baresip`]; `opus`: Opus offered first and accepted too.
+fn baresip_with_opus(kam: &Kamailio, user: &str, audio: BaresipAudio, opus: bool) -> Baresip {
     let mut o = BaresipOptions::user(user, kam);
     o.audio = audio;
+    o.opus = opus;
     o.lifetime = LIFETIME;
     let b = Baresip::start(o).unwrap();
     b.wait_registered(T).unwrap();
@@ -113,9 +119,20 @@ fn out_path(dir: &tempfile::TempDir) -> PathBuf {
 
 #[test]
 fn dial_out_to_echoing_baresip_hears_own_tone_back() {
+    dial_out_and_hear_own_tone_back(false, "PCMU");
+}
+
+#[test]
+fn opus_call_out_to_echoing_baresip_hears_own_tone_back() {
+    dial_out_and_hear_own_tone_back(true, "OPUS");
+}
+
+/// The agent dials an echoing baresip (with `opus` or G.711 only): the answer picks `want`,
+/// and the agent's 440 Hz tone comes back.
+fn dial_out_and_hear_own_tone_back(opus: bool, want: &str) {
     testbed::require!("kamailio", "kamcmd", "baresip");
     let kam = kamailio();
-    let far = baresip(&kam, "1002", BaresipAudio::Echo);
+    let far = baresip_with_opus(&kam, "1002", BaresipAudio::Echo, opus);
     let tmp = tempfile::tempdir().unwrap();
     let out = out_path(&tmp);
     let agent = agent(&kam, "tone:440", &out);
@@ -124,6 +141,7 @@ fn dial_out_to_echoing_baresip_hears_own_tone_back() {
     agent.wait_call_state(&id, "connected", T);
     let incoming = far.wait_event("CALL_ESTABLISHED", T).unwrap();
     assert!(incoming.peer_uri.starts_with("sip:1001@"), "{incoming:?}");
+    assert_eq!(answered_codec(&far, false), want);
     std::thread::sleep(Duration::from_secs(3));
     agent.call_command(&id, "hangup", "");
     let call = agent.wait_call_state(&id, "ended", T);
@@ -131,14 +149,70 @@ fn dial_out_to_echoing_baresip_hears_own_tone_back() {
     far.wait_event("CALL_CLOSED", T).unwrap();
 
     let wav = wait_wav(&out, &agent);
-    assert_tone(&wav, 440.0, "agent heard its echo");
+    let (_, level) = assert_tone(&wav, 440.0, &format!("agent heard its echo over {want}"));
+    // `tone:` sends a -12 dBFS peak sine (-15 dBFS RMS). Measured back: -15.0 over PCMU,
+    // -17.6 over Opus (baresip's echo path mixes its stereo Opus down).
+    assert!(
+        (level - -15.0).abs() < 4.0,
+        "echo over {want} came back at {level:.1} dBFS, sent -15 dBFS"
+    );
+}
+
+/// The codec the SDP answer chose (the first payload type of its `m=audio` line), from the
+/// 200 OK that baresip sent (`received == false`) or received.
+fn answered_codec(far: &Baresip, received: bool) -> String {
+    let messages = far.sip_messages();
+    let answer = messages
+        .iter()
+        .find(|m| {
+            m.received == received
+                && m.text.starts_with("SIP/2.0 200")
+                && m.text.contains("m=audio")
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no 200 OK with SDP {}",
+                if received { "received" } else { "sent" }
+            )
+        });
+    let pt = answer
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix("m=audio "))
+        .and_then(|m| m.split_whitespace().nth(2))
+        .unwrap_or_else(|| panic!("no payload type in {}", answer.text));
+    let rtpmap = format!("a=rtpmap:{pt} ");
+    match answer
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix(rtpmap.as_str()))
+    {
+        Some(enc) => enc.split('/').next().unwrap_or("").to_ascii_uppercase(),
+        // Static payload types may come without an rtpmap.
+        None => match pt {
+            "0" => "PCMU".into(),
+            "8" => "PCMA".into(),
+            _ => panic!("payload type {pt} without rtpmap in {}", answer.text),
+        },
+    }
 }
 
 #[test]
 fn incoming_call_from_baresip_is_answered_over_the_bridge() {
+    incoming_call_answered_and_heard(false, "PCMU");
+}
+
+#[test]
+fn incoming_opus_call_from_baresip_is_answered_and_heard() {
+    incoming_call_answered_and_heard(true, "OPUS");
+}
+
+/// baresip (offering Opus first when `opus`) calls the agent, which answers over the bridge
+/// with `want` and hears baresip's 1000 Hz tone.
+fn incoming_call_answered_and_heard(opus: bool, want: &str) {
     testbed::require!("kamailio", "kamcmd", "baresip");
     let kam = kamailio();
-    let far = baresip(&kam, "1002", BaresipAudio::Tone { freq: 1000 });
+    let far = baresip_with_opus(&kam, "1002", BaresipAudio::Tone { freq: 1000 }, opus);
     let tmp = tempfile::tempdir().unwrap();
     let out = out_path(&tmp);
     let agent = agent(&kam, "silence", &out);
@@ -156,6 +230,7 @@ fn incoming_call_from_baresip_is_answered_over_the_bridge() {
     agent.wait_call_state(&id, "connected", T);
     let established = far.wait_event("CALL_ESTABLISHED", T).unwrap();
     assert_eq!(established.direction, "outgoing", "{established:?}");
+    assert_eq!(answered_codec(&far, true), want);
     events.until(T, |e| {
         e["event"] == "call" && e["call"]["id"] == id.as_str() && e["call"]["state"] == "connected"
     });
@@ -165,7 +240,11 @@ fn incoming_call_from_baresip_is_answered_over_the_bridge() {
     let call = agent.wait_call_state(&id, "ended", T);
     assert_eq!(end_reason(&call), "hangup_remote", "{call}");
     let wav = wait_wav(&out, &agent);
-    assert_tone(&wav, 1000.0, "agent heard baresip's tone");
+    assert_tone(
+        &wav,
+        1000.0,
+        &format!("agent heard baresip's tone over {want}"),
+    );
 }
 
 /// Waits until baresip has received an INVITE containing `pattern` after the first `skip`

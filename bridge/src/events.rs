@@ -100,6 +100,12 @@ async fn run(socket: &mut WebSocket, hub: &Hub, since: Option<u64>) -> End {
                         return End::Gone;
                     }
                 }
+                // Volatile events (audio levels) repeat the last seq: send them as they come.
+                Ok(event) if event.seq == last && event.body.is_volatile() => {
+                    if send(socket, &event).await.is_err() {
+                        return End::Gone;
+                    }
+                }
                 Ok(_) => {}
                 Err(RecvError::Lagged(_)) => {
                     // Fell behind the live channel: resume from history, else snapshot.

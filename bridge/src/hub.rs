@@ -96,6 +96,17 @@ impl Hub {
         inner.seq
     }
 
+    /// Sends `event` to live subscribers only: no new seq (it carries the last one), no
+    /// history, no status change. For frequent, disposable events (audio levels) that
+    /// must not push real events out of the resume history.
+    pub fn publish_volatile(&self, event: EventBody) {
+        let inner = self.lock();
+        let _ = self.live.send(Arc::new(Event {
+            seq: inner.seq,
+            body: event,
+        }));
+    }
+
     /// The seq of the last published event (0 before any).
     pub fn seq(&self) -> u64 {
         self.lock().seq

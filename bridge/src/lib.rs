@@ -6,6 +6,7 @@
 //! behind the checks of [`Security`]. `docs/bridge-protocol.md` is the contract.
 
 mod commands;
+pub mod devices;
 mod error;
 mod events;
 mod hub;
@@ -14,6 +15,7 @@ mod security;
 pub mod token;
 
 pub use commands::{CommandRequest, COMMAND_TIMEOUT};
+pub use devices::{DeviceControl, DeviceControlError, DeviceEntry, DeviceList};
 pub use error::ApiError;
 pub use hub::{Hub, DEFAULT_HISTORY};
 pub use protocol::{
@@ -40,14 +42,27 @@ const BODY_LIMIT: usize = 16 * 1024;
 pub(crate) struct AppState {
     hub: Arc<Hub>,
     commands: mpsc::Sender<CommandRequest>,
+    /// Audio devices (`/api/v1/devices`); `None` answers 503.
+    devices: Option<Arc<dyn DeviceControl>>,
 }
 
 /// Builds the whole API (separate from [`serve`] so tests can drive it without a socket).
 pub fn router(hub: Arc<Hub>, commands: mpsc::Sender<CommandRequest>, security: Security) -> Router {
+    router_with_devices(hub, commands, security, None)
+}
+
+/// [`router`] with the audio device endpoints served by `devices`.
+pub fn router_with_devices(
+    hub: Arc<Hub>,
+    commands: mpsc::Sender<CommandRequest>,
+    security: Security,
+    devices: Option<Arc<dyn DeviceControl>>,
+) -> Router {
     Router::new()
         .route("/api/v1/status", get(get_status))
         .route("/api/v1/events", get(events::events))
         .merge(commands::routes())
+        .merge(devices::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::map_response(error::json_errors))
@@ -56,7 +71,11 @@ pub fn router(hub: Arc<Hub>, commands: mpsc::Sender<CommandRequest>, security: S
             Arc::new(security),
             security::guard,
         ))
-        .with_state(AppState { hub, commands })
+        .with_state(AppState {
+            hub,
+            commands,
+            devices,
+        })
 }
 
 /// Serves the bridge on an already bound loopback listener until `shutdown` resolves;
@@ -68,7 +87,19 @@ pub async fn serve(
     security: Security,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(hub.clone(), commands, security);
+    serve_with_devices(listener, hub, commands, security, None, shutdown).await
+}
+
+/// [`serve`] with the audio device endpoints served by `devices`.
+pub async fn serve_with_devices(
+    listener: TcpListener,
+    hub: Arc<Hub>,
+    commands: mpsc::Sender<CommandRequest>,
+    security: Security,
+    devices: Option<Arc<dyn DeviceControl>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router_with_devices(hub.clone(), commands, security, devices);
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

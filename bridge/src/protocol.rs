@@ -320,6 +320,13 @@ pub struct Event {
     pub body: EventBody,
 }
 
+impl EventBody {
+    /// Sent live only, never kept for resuming ([`crate::Hub::publish_volatile`]).
+    pub fn is_volatile(&self) -> bool {
+        matches!(self, EventBody::Levels { .. })
+    }
+}
+
 /// What happened. The agent publishes every kind but `Snapshot`, which the bridge makes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -350,4 +357,16 @@ pub enum EventBody {
         sip_status: Option<u16>,
         message: String,
     },
+    /// An audio device was switched (`reason` "selected") or replaced because it failed or
+    /// disappeared (`reason` says what happened; `to` is the device used now, `""` if none).
+    DeviceChanged {
+        direction: String,
+        from: String,
+        to: String,
+        reason: String,
+    },
+    /// Audio levels of the active call: peaks over the last interval in whole dBFS (-96 is
+    /// silence). Sent a few times a second while a call has the devices; not replayed on
+    /// resume (it carries the seq of the event before it).
+    Levels { input_dbfs: i32, output_dbfs: i32 },
 }

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::PathBuf;
 
+use crate::device::DeviceLink;
 use crate::source::{SpecError, SAMPLE_RATE};
 
 /// Where received audio goes, as written in the config (`[audio] output`).
@@ -14,6 +15,9 @@ pub enum SinkSpec {
     File(PathBuf),
     /// `null`: discard.
     Null,
+    /// The agent's shared playout device, for one call (built by the agent from
+    /// `device:...`, never parsed): the call plays only while it is the active one.
+    Device(DeviceLink),
 }
 
 const SINK_FORMS: &str = "\"file:PATH.wav\" or \"null\"";
@@ -54,6 +58,7 @@ impl SinkSpec {
                 Sink::Wav(Box::new(hound::WavWriter::create(p, spec)?))
             }
             SinkSpec::Null => Sink::Null,
+            SinkSpec::Device(link) => Sink::Device(link.clone()),
         })
     }
 }
@@ -63,6 +68,7 @@ impl fmt::Display for SinkSpec {
         match self {
             SinkSpec::File(p) => write!(f, "file:{}", p.display()),
             SinkSpec::Null => f.write_str("null"),
+            SinkSpec::Device(_) => f.write_str("device"),
         }
     }
 }
@@ -71,6 +77,8 @@ impl fmt::Display for SinkSpec {
 pub enum Sink {
     Wav(Box<hound::WavWriter<BufWriter<File>>>),
     Null,
+    /// 8 kHz, like the WAV file ([`crate::device::SHARED_PLAYOUT_RATE`]).
+    Device(DeviceLink),
 }
 
 impl fmt::Debug for Sink {
@@ -78,18 +86,23 @@ impl fmt::Debug for Sink {
         match self {
             Sink::Wav(_) => f.write_str("Sink::Wav"),
             Sink::Null => f.write_str("Sink::Null"),
+            Sink::Device(l) => write!(f, "Sink::Device({l:?})"),
         }
     }
 }
 
 impl Sink {
     pub fn write(&mut self, samples: &[i16]) -> Result<(), hound::Error> {
-        if let Sink::Wav(w) = self {
-            let mut w16 = w.get_i16_writer(samples.len() as u32);
-            for &s in samples {
-                w16.write_sample(s);
+        match self {
+            Sink::Wav(w) => {
+                let mut w16 = w.get_i16_writer(samples.len() as u32);
+                for &s in samples {
+                    w16.write_sample(s);
+                }
+                w16.flush()?;
             }
-            w16.flush()?;
+            Sink::Device(link) => link.write(samples),
+            Sink::Null => {}
         }
         Ok(())
     }
@@ -110,7 +123,7 @@ impl Sink {
     pub fn finalize(self) -> Result<(), hound::Error> {
         match self {
             Sink::Wav(w) => w.finalize(),
-            Sink::Null => Ok(()),
+            Sink::Null | Sink::Device(_) => Ok(()),
         }
     }
 }

@@ -5,6 +5,8 @@ use std::f64::consts::TAU;
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::device::{DeviceLink, SHARED_CAPTURE_RATE};
+use crate::resample::Resampler;
 use crate::wav::{read_wav_mono, resample_linear, WavError};
 
 /// The sample rate of [`SourceSpec::open`] and of the WAV sink.
@@ -22,6 +24,9 @@ pub enum SourceSpec {
     File(PathBuf),
     /// `silence`.
     Silence,
+    /// The agent's shared capture device, for one call (built by the agent from
+    /// `device:...`, never parsed): the call reads it only while it is the active one.
+    Device(DeviceLink),
 }
 
 /// A source or sink spec that could not be parsed; Display lists the accepted forms.
@@ -93,6 +98,10 @@ impl SourceSpec {
                 }
             }
             SourceSpec::Silence => Source::Silence,
+            SourceSpec::Device(link) => match DeviceReader::new(link.clone(), rate) {
+                Some(r) => Source::Device(Box::new(r)),
+                None => Source::Silence,
+            },
         })
     }
 }
@@ -103,6 +112,7 @@ impl fmt::Display for SourceSpec {
             SourceSpec::Tone(hz) => write!(f, "tone:{hz}"),
             SourceSpec::File(p) => write!(f, "file:{}", p.display()),
             SourceSpec::Silence => f.write_str("silence"),
+            SourceSpec::Device(_) => f.write_str("device"),
         }
     }
 }
@@ -113,6 +123,54 @@ pub enum Source {
     Tone { phase: f64, step: f64 },
     Samples { samples: Vec<i16>, pos: usize },
     Silence,
+    Device(Box<DeviceReader>),
+}
+
+/// Microphone audio for one call, converted from the shared device's rate to the codec's.
+#[derive(Debug, Clone)]
+pub struct DeviceReader {
+    link: DeviceLink,
+    /// `None` when the codec runs at the device rate.
+    convert: Option<Resampler>,
+    captured: Vec<i16>,
+    converted: Vec<i16>,
+}
+
+impl DeviceReader {
+    /// `None` when `rate` is no whole ratio of the device rate (no codec here is).
+    fn new(link: DeviceLink, rate: u32) -> Option<DeviceReader> {
+        let convert = if rate == SHARED_CAPTURE_RATE {
+            None
+        } else {
+            Some(Resampler::new(SHARED_CAPTURE_RATE, rate)?)
+        };
+        Some(DeviceReader {
+            link,
+            convert,
+            captured: Vec::new(),
+            converted: Vec::new(),
+        })
+    }
+
+    fn read(&mut self, out: &mut [i16]) {
+        let Some(convert) = self.convert.as_mut() else {
+            if !self.link.read(out) {
+                out.fill(0);
+            }
+            return;
+        };
+        let ratio = (SHARED_CAPTURE_RATE / convert.to_rate().max(1)) as usize;
+        self.captured.resize(out.len() * ratio, 0);
+        if !self.link.read(&mut self.captured) {
+            out.fill(0);
+            return;
+        }
+        self.converted.clear();
+        convert.process(&self.captured, &mut self.converted);
+        let n = self.converted.len().min(out.len());
+        out[..n].copy_from_slice(&self.converted[..n]);
+        out[n..].fill(0);
+    }
 }
 
 impl Source {
@@ -135,6 +193,7 @@ impl Source {
                 }
             }
             Source::Silence => out.fill(0),
+            Source::Device(r) => r.read(out),
         }
     }
 }

@@ -340,10 +340,7 @@ fn hold_by_reinvite_dtmf_by_info_and_caller_hangs_up() {
             _ => None,
         })
         .collect();
-    assert_eq!(digits.len(), 3);
-    for d in ['1', '2', '#'] {
-        assert!(digits.contains(d), "{digits}");
-    }
+    assert_eq!(digits, "12#");
     w.with(ALICE, |now, ua| ua.hangup(now, call))
         .expect("hangup");
     w.run(5.0);
@@ -416,4 +413,80 @@ fn session_timer_keeps_a_long_call_up_and_expires_a_silent_peer() {
     w.run(200.0);
     assert!(w.alice().ended().is_some());
     assert!(w.bob().ended().is_some(), "bob should expire the session");
+}
+
+/// The digits bob received by INFO, in order, with the virtual time each arrived.
+fn received_digits(phone: &Phone) -> Vec<(Instant, char)> {
+    phone
+        .events
+        .iter()
+        .filter_map(|(at, e)| match e {
+            CallEvent::Dtmf { digit, .. } => Some((*at, *digit)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn dtmf_by_info_arrives_in_order_over_a_lossy_link() {
+    for seed in 1..=20 {
+        let mut w = World::new(seed, LinkConfig::lan().loss(0.2), no_timer());
+        w.bob().auto_answer = true;
+        let call = w.dial();
+        w.run(40.0);
+        assert!(w.alice().answered(), "seed {seed}: no answer");
+        w.with(ALICE, |now, ua| ua.send_dtmf_info(now, call, "12", 100))
+            .expect("dtmf");
+        // Digits typed while others are still going out queue behind them.
+        w.with(ALICE, |now, ua| ua.send_dtmf_info(now, call, "3#", 100))
+            .expect("dtmf");
+        w.run(120.0);
+        let digits: String = received_digits(w.bob()).iter().map(|(_, d)| d).collect();
+        assert_eq!(digits, "123#", "seed {seed}");
+        assert_eq!(
+            w.alice()
+                .count(|e| matches!(e, CallEvent::DtmfFailed { .. })),
+            0,
+            "seed {seed}"
+        );
+        w.with(ALICE, |now, ua| ua.hangup(now, call))
+            .expect("hangup");
+        w.run(40.0);
+        w.assert_idle(seed);
+    }
+}
+
+#[test]
+fn dtmf_digits_do_not_overlap_and_the_rest_is_dropped_when_the_far_end_goes_away() {
+    let mut w = World::new(11, LinkConfig::lan(), no_timer());
+    w.bob().auto_answer = true;
+    let call = w.dial();
+    w.run(3.0);
+    w.with(ALICE, |now, ua| ua.send_dtmf_info(now, call, "123", 160))
+        .expect("dtmf");
+    w.run(3.0);
+    let got = received_digits(w.bob());
+    assert_eq!(got.iter().map(|(_, d)| d).collect::<String>(), "123");
+    for pair in got.windows(2) {
+        assert!(
+            pair[1].0 - pair[0].0 >= Duration::from_millis(160),
+            "a digit started before the previous one's 160 ms: {got:?}"
+        );
+    }
+    // The far end disappears: the next INFO times out, the digits after it are dropped.
+    w.sim.network_mut().set_default_link(LinkConfig::down());
+    w.with(ALICE, |now, ua| ua.send_dtmf_info(now, call, "45", 160))
+        .expect("dtmf");
+    w.run(60.0);
+    let failed: Vec<(u16, String)> = w
+        .alice()
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            CallEvent::DtmfFailed { status, digits, .. } => Some((*status, digits.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed, [(408, "45".to_owned())]);
+    assert_eq!(received_digits(w.bob()).len(), 3);
 }

@@ -707,6 +707,11 @@ impl Phone {
                 call_id: call_id(call),
                 digits: digit.to_string(),
             }),
+            CallEvent::DtmfFailed {
+                call,
+                status,
+                digits,
+            } => warn!(call = %call_id(call), status, %digits, "DTMF digits were not delivered"),
             CallEvent::TransferProgress { call, status, done } => {
                 let state = match (status, done) {
                     (200..=299, true) => TransferState::Succeeded,

@@ -5,8 +5,8 @@
 //! renders (no template files: the project carries everything in this file), its log
 //! (`baresip.log`: stdout+stderr with the SIP trace of `-s`), free ports on 127.0.0.1 for SIP,
 //! RTP and `ctrl_tcp`, and runs under `timeout` with the [`loopback`](crate::loopback) shim.
-//! Modules loaded: `g711 aubridge ausine aufile sndfile account menu ctrl_tcp` only (never
-//! `httpd` or `cons`: they bind 0.0.0.0). Control goes through `ctrl_tcp`
+//! Modules loaded: `g711 aubridge ausine aufile sndfile account menu ctrl_tcp`, plus `opus`
+//! when asked (never `httpd` or `cons`: they bind 0.0.0.0). Control goes through `ctrl_tcp`
 //! ([`baresip_ctrl`](crate::baresip_ctrl)).
 
 use std::ffi::OsString;
@@ -57,6 +57,10 @@ pub struct BaresipOptions {
     pub record: Option<PathBuf>,
     /// Hard upper bound of its life (default 60 s).
     pub lifetime: Duration,
+    /// Load the opus module ahead of g711, so baresip offers Opus first and accepts it
+    /// (default `false`: G.711 only). Module order is what sets baresip's codec order: 1.0
+    /// ignores the account's `audio_codecs`.
+    pub opus: bool,
 }
 
 impl BaresipOptions {
@@ -70,6 +74,7 @@ impl BaresipOptions {
             audio: BaresipAudio::Echo,
             record: None,
             lifetime: Duration::from_secs(60),
+            opus: false,
         }
     }
 
@@ -514,6 +519,9 @@ pub(crate) fn render_config(
         ),
     };
     let mut modules = vec!["g711", "aubridge", "ausine", "aufile"];
+    if opts.opus {
+        modules.insert(0, "opus");
+    }
     if opts.record.is_some() {
         modules.push("sndfile");
     }
@@ -645,12 +653,18 @@ mod tests {
     fn config_binds_loopback_and_loads_only_safe_modules() {
         let mut o = opts();
         o.record = Some(PathBuf::from("/tmp/rec"));
+        o.opus = true;
         let c = render_config(&o, Path::new("/tmp/b"), 5080, 5081, (20000, 20040));
         assert!(c.contains("sip_listen 127.0.0.1:5080\n"));
         assert!(c.contains("ctrl_tcp_listen 127.0.0.1:5081\n"));
         assert!(c.contains("net_interface 127.0.0.1\n"));
         assert!(c.contains("snd_path /tmp/rec\n"));
         assert!(c.contains("module sndfile.so\n"));
+        let opus = c.find("module opus.so\n").expect("opus loaded");
+        assert!(
+            opus < c.find("module g711.so\n").unwrap(),
+            "opus first:\n{c}"
+        );
         for bad in ["httpd", "cons", "4444", "0.0.0.0"] {
             assert!(!c.contains(bad), "{bad} in\n{c}");
         }
@@ -662,7 +676,7 @@ mod tests {
             let m = m.trim_end_matches(".so");
             assert!(
                 [
-                    "g711", "aubridge", "ausine", "aufile", "sndfile", "account", "menu",
+                    "g711", "aubridge", "ausine", "aufile", "sndfile", "opus", "account", "menu",
                     "ctrl_tcp"
                 ]
                 .contains(&m),

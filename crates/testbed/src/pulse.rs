@@ -246,7 +246,40 @@ impl Pulse {
 
     /// Starts recording sink `speaker`'s monitor (48 kHz mono); [`Recorder::finish`] stops it.
     pub fn start_record_speaker(&self) -> Result<Recorder, TestbedError> {
-        let path = self.dir.path().join(format!("speaker-{}.raw", next_id()));
+        self.start_record("speaker.monitor")
+    }
+
+    /// Adds a null sink `name` (48 kHz stereo, like `speaker`; its monitor `NAME.monitor` is
+    /// an input) and returns its module index for [`unload_module`](Self::unload_module).
+    /// Record its monitor while it is used: an idle null sink sleeps in 2 s blocks.
+    pub fn add_null_sink(&self, name: &str) -> Result<u32, TestbedError> {
+        let out = self.pactl(&[
+            "load-module",
+            "module-null-sink",
+            &format!("sink_name={name}"),
+            &format!("rate={RATE}"),
+            "channels=2",
+            &format!("sink_properties=device.description={name}"),
+        ])?;
+        out.trim().parse().map_err(|_| {
+            TestbedError::io(
+                format!("pactl load-module {name}"),
+                std::io::Error::other(format!("unexpected answer {out:?}")),
+            )
+        })
+    }
+
+    /// Removes a module (a sink added by [`add_null_sink`](Self::add_null_sink): for
+    /// clients, the device is unplugged).
+    pub fn unload_module(&self, index: u32) -> Result<(), TestbedError> {
+        self.pactl(&["unload-module", &index.to_string()])
+            .map(|_| ())
+    }
+
+    /// Starts recording `source` (e.g. `speaker.monitor`) as 48 kHz mono;
+    /// [`Recorder::finish`] stops it.
+    pub fn start_record(&self, source: &str) -> Result<Recorder, TestbedError> {
+        let path = self.dir.path().join(format!("rec-{}.raw", next_id()));
         let out = File::create(&path)
             .map_err(|e| TestbedError::io(format!("create {}", path.display()), e))?;
         let mut args = env_args(&self.env);
@@ -260,10 +293,10 @@ impl Pulse {
                 "--latency-msec=10",
                 "--client-name=testbed-recorder",
                 "-d",
-                "speaker.monitor",
             ]
             .map(OsString::from),
         );
+        args.push(source.into());
         let started = Instant::now();
         let process = Guarded::spawn(
             &tool("env")?,
@@ -357,7 +390,7 @@ impl Recorder {
             }
             if let Some(s) = self.process.try_wait() {
                 return Err(TestbedError::ExitedEarly {
-                    what: "parec -d speaker.monitor".into(),
+                    what: "parec (recorder)".into(),
                     status: describe(Some(s)),
                     log: String::new(),
                 });

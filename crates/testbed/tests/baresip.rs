@@ -125,7 +125,8 @@ fn stop_sends_an_unregister() {
     // before the PBX's 401 arrives, so the contact then lingers until it expires. What the
     // testbed relies on is the graceful stop itself: the un-REGISTER went out.
     assert!(
-        log.lines().any(|l| l.starts_with("Contact:") && l.contains("expires=0")),
+        log.lines()
+            .any(|l| l.starts_with("Contact:") && l.contains("expires=0")),
         "baresip sent no un-REGISTER on stop:\n{log}"
     );
 }

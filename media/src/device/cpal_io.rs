@@ -516,6 +516,11 @@ impl DeviceCapture {
         (self.s.opened.rate, self.s.opened.channels)
     }
 
+    /// The host's name of the open device (`mic.monitor`), whatever the spec said.
+    pub fn device_name(&self) -> &str {
+        &self.s.opened.device
+    }
+
     /// Drops whatever has been captured so far (e.g. just before a call starts sending).
     pub fn flush(&mut self) {
         let n = self.s.cons.occupied_len();
@@ -664,6 +669,11 @@ impl DevicePlayout {
     /// The device's own rate and channel count.
     pub fn device_format(&self) -> (u32, usize) {
         (self.s.opened.rate, self.s.opened.channels)
+    }
+
+    /// The host's name of the open device (`speaker`), whatever the spec said.
+    pub fn device_name(&self) -> &str {
+        &self.s.opened.device
     }
 }
 

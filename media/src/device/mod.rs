@@ -33,6 +33,7 @@
 mod convert;
 mod cpal_io;
 mod headless;
+mod shared;
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
@@ -40,6 +41,10 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 pub use convert::RateConverter;
 pub use cpal_io::{list_devices, list_devices_on, DeviceCapture, DevicePlayout};
 pub use headless::{HeadlessCapture, HeadlessPlayout};
+pub use shared::{
+    DeviceChange, DeviceLink, Direction, InUse, Levels, SharedDevices, SHARED_CAPTURE_RATE,
+    SHARED_PLAYOUT_RATE, SILENCE_DBFS,
+};
 
 use crate::sink::SinkSpec;
 use crate::source::{SourceSpec, SpecError};
@@ -63,6 +68,10 @@ pub enum DeviceSpec {
 }
 
 const DEVICE_FORMS: &str = "\"device:default\" or \"device:NAME\" (part of a device name)";
+const INPUT_FORMS: &str = "\"device:default\", \"device:NAME\" (part of a device name), \
+    \"tone:FREQ\" (e.g. \"tone:440\"), \"file:PATH.wav\" or \"silence\"";
+const OUTPUT_FORMS: &str = "\"device:default\", \"device:NAME\" (part of a device name), \
+    \"file:PATH.wav\" or \"null\"";
 
 impl DeviceSpec {
     /// Parses `device:default` or `device:NAME`.
@@ -118,7 +127,12 @@ impl InputSpec {
         if DeviceSpec::is_device(s) {
             DeviceSpec::parse(s).map(InputSpec::Device)
         } else {
-            SourceSpec::parse(s).map(InputSpec::Headless)
+            SourceSpec::parse(s)
+                .map(InputSpec::Headless)
+                .map_err(|e| SpecError {
+                    accepted: INPUT_FORMS,
+                    ..e
+                })
         }
     }
 }
@@ -145,7 +159,12 @@ impl OutputSpec {
         if DeviceSpec::is_device(s) {
             DeviceSpec::parse(s).map(OutputSpec::Device)
         } else {
-            SinkSpec::parse(s).map(OutputSpec::Headless)
+            SinkSpec::parse(s)
+                .map(OutputSpec::Headless)
+                .map_err(|e| SpecError {
+                    accepted: OUTPUT_FORMS,
+                    ..e
+                })
         }
     }
 }
@@ -218,6 +237,12 @@ pub enum DeviceError {
     Rate { rate: u32 },
     #[error("resampler: {0}")]
     Resampler(String),
+    #[error("echo cancellation: {0}")]
+    EchoCancellation(String),
+    #[error(
+        "[audio] {direction} is not a device (set it to \"device:default\" to choose devices)"
+    )]
+    NotADevice { direction: &'static str },
 }
 
 /// What [`CaptureBackend::read_frame`] delivered.
@@ -496,7 +521,13 @@ mod tests {
             Ok(OutputSpec::Device(DeviceSpec::Default))
         );
         assert!(OutputSpec::parse("device:").is_err());
-        assert!(InputSpec::parse("mic").is_err());
+        let e = InputSpec::parse("mic").unwrap_err().to_string();
+        assert!(
+            e.contains("device:default") && e.contains("tone:FREQ"),
+            "{e}"
+        );
+        let e = OutputSpec::parse("speaker").unwrap_err().to_string();
+        assert!(e.contains("device:NAME") && e.contains("null"), "{e}");
         assert_eq!(
             InputSpec::parse("device:default").unwrap().to_string(),
             "device:default"

@@ -2,13 +2,13 @@
 //! UPDATE) for hold and session refresh, DTMF by INFO, OPTIONS, and transfer (REFER and its
 //! NOTIFYs).
 
-use super::dtmf::{dtmf_relay_body, is_dtmf_digit, parse_dtmf_relay};
+use super::dtmf::{dtmf_relay_body, parse_dtmf_relay};
 use super::reason::{EndKind, EndReason};
 use super::session_timer::{self, UasTimer};
 use super::ua::{sipfrag_status, Pending2xx, Phase, Purpose, UserAgent, ALLOW, SUPPORTED};
 use super::{CallDirection, CallError, CallEvent, CallHandle};
 use crate::message::typed::{CSeq, Event, ReferTo, SessionExpires, SubscriptionState};
-use crate::message::{HeaderName, Method, Request, Response, SipStr, Uri};
+use crate::message::{HeaderName, Method, Request, Response, Uri};
 use crate::transaction::{response_to, ClientTransactionId, ServerTransactionId};
 use bytes::Bytes;
 use std::time::Instant;
@@ -151,7 +151,10 @@ impl UserAgent {
         Ok(())
     }
 
-    /// Sends DTMF digits by SIP INFO (`application/dtmf-relay`), one request per digit.
+    /// Sends DTMF digits by SIP INFO (`application/dtmf-relay`), one request per digit,
+    /// paced: the next after the previous one's 2xx and tone duration. Digits queue behind
+    /// those still going out. A refused or unanswered INFO drops the digits after it and
+    /// reports [`CallEvent::DtmfFailed`].
     pub fn send_dtmf_info(
         &mut self,
         now: Instant,
@@ -165,15 +168,76 @@ impl UserAgent {
                 state: call.phase.name(),
             });
         }
-        for digit in digits.chars().filter(|c| is_dtmf_digit(*c)) {
-            self.send_in_dialog(now, handle, Purpose::Info, Method::Info, |r| {
-                r.headers
-                    .push(HeaderName::ContentType, "application/dtmf-relay");
-                r.body = Bytes::from(dtmf_relay_body(digit, duration_ms));
-            });
-        }
+        call.dtmf.push(digits, duration_ms);
+        self.send_next_dtmf(now, handle);
         self.pump(now);
         Ok(())
+    }
+
+    /// Sends the next queued digit if it may go now.
+    pub(super) fn send_next_dtmf(&mut self, now: Instant, handle: CallHandle) {
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return;
+        };
+        if call.phase != Phase::Established {
+            call.dtmf.fail(None); // the call is over: nobody to tell
+            return;
+        }
+        let Some((digit, duration_ms)) = call.dtmf.next(now) else {
+            return;
+        };
+        let tx = self.send_in_dialog(now, handle, Purpose::Info, Method::Info, |r| {
+            r.headers
+                .push(HeaderName::ContentType, "application/dtmf-relay");
+            r.body = Bytes::from(dtmf_relay_body(digit, duration_ms));
+        });
+        match tx {
+            Some(tx) => {
+                if let Some(call) = self.calls.get_mut(&handle) {
+                    call.dtmf.sent(tx, digit, duration_ms, now);
+                }
+            }
+            None => self.dtmf_failed(handle, Some(digit), 503),
+        }
+    }
+
+    /// The final answer to an INFO (or its timeout, as 408/503): the next digit after a
+    /// 2xx; after a failure the rest is dropped and the application told.
+    pub(super) fn on_dtmf_answer(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        tx: ClientTransactionId,
+        status: u16,
+    ) {
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return;
+        };
+        let digit = call.dtmf.digit_of(tx);
+        if !call.dtmf.answered(tx) {
+            return;
+        }
+        if (200..300).contains(&status) {
+            self.send_next_dtmf(now, handle);
+        } else {
+            self.dtmf_failed(handle, digit, status);
+        }
+    }
+
+    fn dtmf_failed(&mut self, handle: CallHandle, failed: Option<char>, status: u16) {
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return;
+        };
+        let digits = call.dtmf.fail(failed);
+        if call.phase == Phase::Ending || digits.is_empty() {
+            return;
+        }
+        debug!(call = %handle, status, %digits, "DTMF by INFO failed; dropping the rest");
+        self.emit(CallEvent::DtmfFailed {
+            call: handle,
+            status,
+            digits,
+        });
     }
 
     /// Transfers the far end (REFER, RFC 3515): blind to `target`, or attended when
@@ -373,6 +437,12 @@ impl UserAgent {
             self.respond(now, tx, response);
             return;
         }
+        if !request.body.is_empty() && !is_sdp_body(&request.headers) {
+            let mut response = response_to(&request, 415, "Unsupported Media Type", Some(&tag));
+            response.headers.push(HeaderName::Accept, "application/sdp");
+            self.respond(now, tx, response);
+            return;
+        }
         call.dialog.refresh_target(&request.headers);
         let has_sdp = !request.body.is_empty();
         if request.method == Method::Update && !has_sdp {
@@ -511,31 +581,15 @@ impl UserAgent {
         if status < 200 {
             return;
         }
-        // Credentials asked for an in-dialog request: send it again with them, once or twice.
+        // Credentials asked for an in-dialog request: send it again with them.
         if matches!(status, 401 | 407) && purpose != Purpose::Cancel {
-            let retries = self.calls.get(&handle).map_or(u8::MAX, |c| c.auth_retries);
-            if retries < 2 {
-                if let Some(mut request) = self.endpoint.transactions().client_request(tx).cloned()
-                {
-                    if self.auth.authorize(&mut request, &response).is_ok() {
-                        let ctx = self.local_context();
-                        let proxy = self.config.proxy;
-                        if let Some(call) = self.calls.get_mut(&handle) {
-                            call.auth_retries += 1;
-                            call.dialog.local_cseq += 1;
-                            let method = request.method.clone();
-                            request
-                                .headers
-                                .set_typed(&CSeq::new(call.dialog.local_cseq, method));
-                            request
-                                .headers
-                                .set(HeaderName::Via, SipStr::from(ctx.via()));
-                            let dest = call.dialog.next_hop(proxy);
-                            self.send(now, handle, purpose, request, dest);
-                            return;
-                        }
+            if let Some(new_tx) = self.resend_authorized(now, handle, purpose, tx, &response) {
+                if purpose == Purpose::Info {
+                    if let Some(call) = self.calls.get_mut(&handle) {
+                        call.dtmf.replaced(tx, new_tx);
                     }
                 }
+                return;
             }
         }
         match purpose {
@@ -568,6 +622,7 @@ impl UserAgent {
                     }
                 }
             }
+            Purpose::Info => self.on_dtmf_answer(now, handle, tx, status),
             _ => debug!(call = %handle, ?purpose, status, "in-dialog response"),
         }
     }
@@ -643,9 +698,10 @@ fn unescape_uri_header(value: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&value[i + 1..i + 3], 16) {
-                out.push(b);
+        // Bytes, not `&value[..]`: a `%` before a multi-byte character must not split it.
+        if let [b'%', hi, lo, ..] = bytes[i..] {
+            if let (Some(hi), Some(lo)) = (hex_value(hi), hex_value(lo)) {
+                out.push(hi << 4 | lo);
                 i += 3;
                 continue;
             }
@@ -656,9 +712,29 @@ fn unescape_uri_header(value: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Whether a message's body is SDP by its Content-Type (a body must name its type, §20.15;
+/// the initial INVITE is held to the same rule in `uas.rs`).
+fn is_sdp_body(headers: &crate::message::Headers) -> bool {
+    headers
+        .get(&HeaderName::ContentType)
+        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/sdp"))
+}
+
+fn hex_value(digit: u8) -> Option<u8> {
+    char::from(digit).to_digit(16).map(|v| v as u8)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unescaping_never_splits_a_character() {
+        assert_eq!(unescape_uri_header("%a\u{e9}"), "%a\u{e9}");
+        assert_eq!(unescape_uri_header("%\u{e9}"), "%\u{e9}");
+        assert_eq!(unescape_uri_header("%+1%4"), "%+1%4");
+        assert_eq!(unescape_uri_header("%C3%A9"), "\u{e9}");
+    }
 
     #[test]
     fn replaces_round_trips_through_uri_escaping() {

@@ -11,10 +11,14 @@ mod dialog;
 mod dtmf;
 mod in_dialog;
 mod reason;
+mod retry;
 mod session_timer;
 mod ua;
 mod uac;
 mod uas;
+
+#[cfg(test)]
+mod malformed_tests;
 
 pub use dtmf::parse_dtmf_relay;
 pub use reason::{EndKind, EndReason};
@@ -106,6 +110,13 @@ pub enum CallEvent {
         call: CallHandle,
         digit: char,
         duration_ms: u32,
+    },
+    /// Our DTMF INFO was refused (`status`) or not answered (408, 503): `digits` did not
+    /// arrive (the refused one, then those dropped after it).
+    DtmfFailed {
+        call: CallHandle,
+        status: u16,
+        digits: String,
     },
     /// Progress of a transfer we asked for (REFER): `status` is the transfer target's SIP
     /// status as reported by NOTIFY (100, 180, 200, 486...), or the REFER's own failure.

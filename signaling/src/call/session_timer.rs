@@ -101,11 +101,16 @@ pub(super) fn negotiate_uas(request: &Request, settings: &CallSettings) -> UasTi
     )
 }
 
-/// RFC 4028 §7.2: the UAC learns the outcome from the 2xx.
+/// The smallest session interval RFC 4028 allows (§4, Min-SE).
+const SMALLEST_INTERVAL: u32 = 90;
+
+/// RFC 4028 §7.2: the UAC learns the outcome from the 2xx. An interval below the RFC's
+/// floor (a far end's `Session-Expires: 0`) is taken as the floor, so it cannot make us
+/// refresh every second.
 pub(super) fn from_uac_response(response: &Response) -> Option<SessionTimer> {
     let se = response.headers.typed::<SessionExpires>().ok().flatten()?;
     Some(SessionTimer {
-        interval: se.delta_seconds,
+        interval: se.delta_seconds.max(SMALLEST_INTERVAL),
         // Absent refresher in a 2xx means the UAC (us) refreshes (§7.2).
         we_refresh: se.refresher != Some(Refresher::Uas),
     })
@@ -168,6 +173,19 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(negotiate_uas(&invite(""), &s), UasTimer::None);
+    }
+
+    #[test]
+    fn uac_takes_a_too_small_interval_in_a_2xx_as_the_floor() {
+        let text = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK1\r\n\
+             From: <sip:a@b>;tag=1\r\nTo: <sip:1001@127.0.0.1>;tag=2\r\nCall-ID: c1\r\n\
+             CSeq: 1 INVITE\r\nSession-Expires: 0;refresher=uac\r\nContent-Length: 0\r\n\r\n";
+        let Ok(Message::Response(r)) = Message::parse(text.as_bytes()) else {
+            panic!("the test response parses");
+        };
+        let t = from_uac_response(&r).expect("a session timer");
+        assert_eq!(t.interval, 90);
+        assert_eq!(t.refresh_after(), Duration::from_secs(45));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The user agent: the endpoint plus every call, and the dispatch between them.
 
 use super::dialog::{Dialog, LocalContext};
+use super::dtmf::DtmfQueue;
 use super::reason::{EndKind, EndReason};
+use super::retry::Sent;
 use super::session_timer::SessionTimer;
 use super::{CallDirection, CallError, CallEvent, CallHandle, CallSettings};
 use crate::auth::{Authenticator, Password};
@@ -116,7 +118,6 @@ pub(super) struct PendingReliable {
 pub(super) struct UacInvite {
     pub tx: ClientTransactionId,
     pub request: Request,
-    pub auth_attempts: u8,
     pub provisional: bool,
     pub cancel_wanted: bool,
     pub cancel_sent: bool,
@@ -160,8 +161,8 @@ pub(super) struct Call {
     pub refer_in: Option<u32>,
     /// Our REFER: the transfer is in progress.
     pub refer_out: bool,
-    /// Auth retries of in-dialog requests, by purpose.
-    pub auth_retries: u8,
+    /// Digits waiting to go out by INFO, one at a time.
+    pub dtmf: DtmfQueue,
 }
 
 impl Call {
@@ -183,7 +184,7 @@ impl Call {
             peer_allows_update: false,
             refer_in: None,
             refer_out: false,
-            auth_retries: 0,
+            dtmf: DtmfQueue::default(),
         }
     }
 
@@ -194,6 +195,7 @@ impl Call {
                 .as_ref()
                 .and_then(|u| u.pending_reliable.as_ref().map(|p| p.next)),
             self.session_deadline,
+            self.dtmf.deadline(),
         ]
         .into_iter()
         .flatten()
@@ -211,6 +213,8 @@ pub struct UserAgent {
     pub(super) calls: BTreeMap<CallHandle, Call>,
     next_handle: u64,
     pub(super) client_txs: HashMap<ClientTransactionId, (CallHandle, Purpose)>,
+    /// Our requests until their final response, for retries.
+    pub(super) sent: HashMap<ClientTransactionId, Sent>,
     pub(super) events: VecDeque<UaEvent>,
     pub(super) transmits: VecDeque<Transmit>,
 }
@@ -229,6 +233,7 @@ impl UserAgent {
             calls: BTreeMap::new(),
             next_handle: 1,
             client_txs: HashMap::new(),
+            sent: HashMap::new(),
             events: VecDeque::new(),
             transmits: VecDeque::new(),
         }
@@ -300,7 +305,7 @@ impl UserAgent {
 
     /// Whether nothing is left: no call, no transaction (for tests).
     pub fn is_idle(&self) -> bool {
-        self.calls.is_empty() && self.endpoint.transactions().is_empty()
+        self.calls.is_empty() && self.endpoint.transactions().is_empty() && self.sent.is_empty()
     }
 
     // ----- internals shared by the call modules -----
@@ -355,9 +360,16 @@ impl UserAgent {
         request: Request,
         dest: Peer,
     ) -> Option<ClientTransactionId> {
-        match self.endpoint.send_request(now, request, dest) {
+        match self.endpoint.send_request(now, request.clone(), dest) {
             Ok(id) => {
                 self.client_txs.insert(id, (handle, purpose));
+                self.sent.insert(
+                    id,
+                    Sent {
+                        request,
+                        retries: 0,
+                    },
+                );
                 Some(id)
             }
             Err(error) => {
@@ -484,6 +496,7 @@ impl UserAgent {
                 EndpointEvent::TransportError { id } => self.on_tx_failure(now, id, 503),
                 EndpointEvent::Terminated { id } => {
                     if let TransactionId::Client(id) = id {
+                        self.sent.remove(&id);
                         if let Some((handle, _)) = self.client_txs.remove(&id) {
                             self.finish_ending(handle);
                         }
@@ -601,10 +614,14 @@ impl UserAgent {
         if response.status >= 200 && purpose != Purpose::Invite && purpose != Purpose::Reinvite {
             self.client_txs.remove(&id);
         }
+        let is_final = response.status >= 200;
         match purpose {
             Purpose::Invite => self.on_invite_response(now, handle, id, response),
             Purpose::Reinvite => self.on_reinvite_response(now, handle, id, response),
             _ => self.on_other_response(now, handle, purpose, id, response),
+        }
+        if is_final {
+            self.sent.remove(&id);
         }
         self.finish_ending(handle);
     }
@@ -613,6 +630,7 @@ impl UserAgent {
         let TransactionId::Client(id) = id else {
             return; // Timer H: no ACK for our failure response; nothing to do.
         };
+        self.sent.remove(&id);
         let Some((handle, purpose)) = self.client_txs.remove(&id) else {
             return;
         };
@@ -674,6 +692,7 @@ impl UserAgent {
                     ),
                 );
             }
+            Purpose::Info => self.on_dtmf_answer(now, handle, id, status),
             _ => {
                 debug!(call = %handle, ?purpose, status, reason, "in-dialog request failed");
             }
@@ -732,6 +751,14 @@ impl UserAgent {
         if call.session_deadline.is_some_and(|d| d <= now) {
             call.session_deadline = None;
             self.on_session_timer(now, handle);
+        }
+        if self
+            .calls
+            .get(&handle)
+            .and_then(|c| c.dtmf.deadline())
+            .is_some_and(|d| d <= now)
+        {
+            self.send_next_dtmf(now, handle);
         }
     }
 }

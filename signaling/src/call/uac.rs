@@ -3,19 +3,17 @@
 
 use super::dialog::{set_via, via_with_branch, Dialog};
 use super::reason::{EndKind, EndReason};
+use super::retry::MAX_RETRIES;
 use super::session_timer;
 use super::ua::{Call, Phase, Purpose, UacInvite, UserAgent, ALLOW, SUPPORTED};
 use super::{CallDirection, CallError, CallEvent, CallHandle};
 use crate::message::typed::{CSeq, NameAddr, RAck, RSeq, SessionExpires};
-use crate::message::{HeaderName, Method, Request, Response, SipStr, Uri};
+use crate::message::{HeaderName, Method, Request, Response, Uri};
 use crate::transaction::{new_branch, ClientTransactionId};
 use bytes::Bytes;
 use rand::Rng;
 use std::time::Instant;
 use tracing::debug;
-
-/// How many times one request is re-sent with new credentials.
-const MAX_AUTH_ATTEMPTS: u8 = 2;
 
 /// Extra headers of a call we place for a transfer.
 #[derive(Debug, Clone, Default)]
@@ -100,7 +98,6 @@ impl UserAgent {
         call.uac = Some(UacInvite {
             tx,
             request,
-            auth_attempts: 0,
             provisional: false,
             cancel_wanted: false,
             cancel_sent: false,
@@ -197,7 +194,7 @@ impl UserAgent {
                 if !current {
                     return;
                 }
-                self.on_invite_failure(now, handle, response);
+                self.on_invite_failure(now, handle, tx, response);
             }
         }
     }
@@ -230,12 +227,7 @@ impl UserAgent {
         let mut ack = call.dialog.request_with_cseq(Method::Ack, cseq, &ctx);
         set_via(&mut ack, via_with_branch(&ctx, &new_branch(&mut self.rng)));
         if let Some(uac) = &call.uac {
-            // The ACK carries the INVITE's credentials (§22.4... for proxies that check them).
-            for name in [HeaderName::Authorization, HeaderName::ProxyAuthorization] {
-                for value in uac.request.headers.get_all(&name) {
-                    ack.headers.push(name.clone(), value.clone());
-                }
-            }
+            copy_credentials(&uac.request, &mut ack);
         }
         let dest = call.dialog.next_hop(proxy);
         call.last_ack = Some((cseq, ack.clone(), dest));
@@ -277,7 +269,13 @@ impl UserAgent {
         }
     }
 
-    fn on_invite_failure(&mut self, now: Instant, handle: CallHandle, response: Response) {
+    fn on_invite_failure(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        tx: ClientTransactionId,
+        response: Response,
+    ) {
         let status = response.status;
         let Some(call) = self.calls.get_mut(&handle) else {
             return;
@@ -286,56 +284,47 @@ impl UserAgent {
             self.calls.remove(&handle);
             return;
         }
-        let Some(uac) = call.uac.as_mut() else {
-            return;
-        };
         // Answer a challenge, or a 422 asking for a longer session interval, with a new INVITE.
-        let mut retry: Option<Request> = None;
-        if matches!(status, 401 | 407) && uac.auth_attempts < MAX_AUTH_ATTEMPTS {
-            let mut request = uac.request.clone();
-            match self.auth.authorize(&mut request, &response) {
-                Ok(()) => retry = Some(request),
-                Err(error) => debug!(%error, "cannot answer the INVITE's challenge"),
-            }
-        } else if status == 422 {
-            if let Some(min_se) = session_timer::min_se_of(&response) {
-                let mut request = uac.request.clone();
-                request
-                    .headers
-                    .set_typed(&SessionExpires::new(min_se, None));
-                request.headers.set(HeaderName::MinSe, min_se.to_string());
-                retry = Some(request);
-            }
-        }
-        if let Some(mut request) = retry {
-            let uac = call.uac.as_mut().expect("checked above");
-            uac.auth_attempts += 1;
-            call.dialog.local_cseq += 1;
-            let seq = call.dialog.local_cseq;
-            request.headers.set_typed(&CSeq::new(seq, Method::Invite));
-            let ctx = self.local_context();
-            request
-                .headers
-                .set(HeaderName::Via, SipStr::from(ctx.via()));
-            let proxy = self.config.proxy;
-            if let Some(tx) = self.send(now, handle, Purpose::Invite, request.clone(), proxy) {
-                let request = self
-                    .endpoint
-                    .transactions()
-                    .client_request(tx)
-                    .cloned()
-                    .unwrap_or(request);
-                let uac = self.calls.get_mut(&handle).and_then(|c| c.uac.as_mut());
-                if let Some(uac) = uac {
-                    uac.tx = tx;
+        let new_tx = match status {
+            401 | 407 => self.resend_authorized(now, handle, Purpose::Invite, tx, &response),
+            422 => self.resend_longer_session(now, handle, tx, &response),
+            _ => None,
+        };
+        if let Some(new_tx) = new_tx {
+            // The layer's copy carries the branch a CANCEL must repeat.
+            let request = self.endpoint.transactions().client_request(new_tx).cloned();
+            if let Some(uac) = self.calls.get_mut(&handle).and_then(|c| c.uac.as_mut()) {
+                uac.tx = new_tx;
+                if let Some(request) = request {
                     uac.request = request;
-                    uac.provisional = false;
                 }
-                return;
+                uac.provisional = false;
             }
+            return;
         }
         let phrase = response.reason.to_string();
         self.end_call(handle, EndReason::from_status(status, &phrase), false);
+    }
+
+    /// Sends the INVITE again with the session interval a 422 asked for (RFC 4028 §7.4).
+    fn resend_longer_session(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        tx: ClientTransactionId,
+        response: &Response,
+    ) -> Option<ClientTransactionId> {
+        let min_se = session_timer::min_se_of(response)?;
+        let sent = self.sent.remove(&tx)?;
+        if sent.retries >= MAX_RETRIES {
+            return None;
+        }
+        let mut request = sent.request;
+        request
+            .headers
+            .set_typed(&SessionExpires::new(min_se, None));
+        request.headers.set(HeaderName::MinSe, min_se.to_string());
+        self.resend(now, handle, Purpose::Invite, request, sent.retries + 1)
     }
 
     /// Sends PRACK for a reliable provisional response (RFC 3262 §4), once per RSeq.
@@ -397,6 +386,9 @@ impl UserAgent {
             call.dialog.refresh_target(&response.headers);
             let mut ack = call.dialog.request_with_cseq(Method::Ack, cseq, &ctx);
             set_via(&mut ack, via_with_branch(&ctx, &new_branch(&mut self.rng)));
+            if let Some(sent) = self.sent.get(&tx) {
+                copy_credentials(&sent.request, &mut ack);
+            }
             let dest = call.dialog.next_hop(proxy);
             call.last_ack = Some((cseq, ack.clone(), dest));
             self.transmit(dest, ack);
@@ -415,25 +407,16 @@ impl UserAgent {
             }
             return;
         }
-        if matches!(status, 401 | 407) && call.auth_retries < MAX_AUTH_ATTEMPTS {
-            if let Some(mut request) = self.endpoint.transactions().client_request(tx).cloned() {
-                if self.auth.authorize(&mut request, &response).is_ok() {
-                    let call = self.calls.get_mut(&handle).expect("found above");
-                    call.auth_retries += 1;
-                    call.dialog.local_cseq += 1;
-                    let seq = call.dialog.local_cseq;
-                    request.headers.set_typed(&CSeq::new(seq, Method::Invite));
-                    request
-                        .headers
-                        .set(HeaderName::Via, SipStr::from(ctx.via()));
-                    let dest = call.dialog.next_hop(proxy);
-                    if let Some(new_tx) = self.send(now, handle, Purpose::Reinvite, request, dest) {
-                        if let Some(call) = self.calls.get_mut(&handle) {
-                            call.reoffer_out = Some(new_tx);
-                        }
-                        return;
+        if matches!(status, 401 | 407) {
+            if let Some(new_tx) =
+                self.resend_authorized(now, handle, Purpose::Reinvite, tx, &response)
+            {
+                if let Some(call) = self.calls.get_mut(&handle) {
+                    if call.reoffer_out == Some(tx) {
+                        call.reoffer_out = Some(new_tx);
                     }
                 }
+                return;
             }
         }
         if let Some(call) = self.calls.get_mut(&handle) {
@@ -450,6 +433,15 @@ impl UserAgent {
                 handle,
                 EndReason::new(EndKind::Network, Some(status), "the far end lost the call"),
             );
+        }
+    }
+}
+
+/// The ACK of a 2xx carries the INVITE's credentials, for proxies that check them (§22.1).
+fn copy_credentials(invite: &Request, ack: &mut Request) {
+    for name in [HeaderName::Authorization, HeaderName::ProxyAuthorization] {
+        for value in invite.headers.get_all(&name) {
+            ack.headers.push(name.clone(), value.clone());
         }
     }
 }

@@ -1,0 +1,339 @@
+//! The audio device endpoints against a fake device control: listing, switching, refusals
+//! mapped to HTTP, the same security as every route; and the volatile `levels` event.
+
+mod common;
+
+use axum::body::Body;
+use bridge::protocol::EventBody;
+use bridge::{DeviceControl, DeviceControlError, DeviceEntry, DeviceList, Hub, RegistrationState};
+use common::*;
+use futures_util::StreamExt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Inputs `mic` (default) and `headset-mic`; outputs `speaker` (default) and `headset`.
+/// Switching to `busy` fails as a device that cannot be opened would.
+struct FakeDevices {
+    input: Mutex<String>,
+    output: Mutex<String>,
+    sound_server: bool,
+}
+
+impl FakeDevices {
+    fn new() -> Arc<FakeDevices> {
+        Arc::new(FakeDevices {
+            input: Mutex::new("mic".into()),
+            output: Mutex::new("speaker".into()),
+            sound_server: true,
+        })
+    }
+}
+
+fn entry(name: &str, default: bool, used: &str) -> DeviceEntry {
+    DeviceEntry {
+        name: name.into(),
+        description: format!("{name} (fake)"),
+        default,
+        in_use: name == used,
+    }
+}
+
+impl DeviceControl for FakeDevices {
+    fn list(&self) -> Result<DeviceList, DeviceControlError> {
+        if !self.sound_server {
+            return Err(DeviceControlError::Unavailable(
+                "audio host pulseaudio is not available".into(),
+            ));
+        }
+        let (i, o) = (self.input.lock().unwrap(), self.output.lock().unwrap());
+        Ok(DeviceList {
+            inputs: vec![entry("mic", true, &i), entry("headset-mic", false, &i)],
+            outputs: vec![entry("speaker", true, &o), entry("headset", false, &o)],
+            input: Some(i.clone()),
+            output: Some(o.clone()),
+        })
+    }
+
+    fn select(
+        &self,
+        input: Option<&str>,
+        output: Option<&str>,
+    ) -> Result<DeviceList, DeviceControlError> {
+        for name in input.iter().chain(output.iter()) {
+            if *name == "busy" {
+                return Err(DeviceControlError::Device(
+                    "cannot open audio output device \"busy\": device busy".into(),
+                ));
+            }
+        }
+        if let Some(i) = input {
+            *self.input.lock().unwrap() = i.into();
+        }
+        if let Some(o) = output {
+            *self.output.lock().unwrap() = o.into();
+        }
+        self.list()
+    }
+}
+
+fn app_with(devices: Option<Arc<dyn DeviceControl>>) -> axum::Router {
+    let hub = Hub::new(status(RegistrationState::Registered, None));
+    bridge::router_with_devices(hub, fake_agent(), security(), devices)
+}
+
+#[tokio::test]
+async fn lists_devices_with_defaults_and_the_ones_in_use() {
+    let router = app_with(Some(FakeDevices::new()));
+    let a = send(
+        &router,
+        req("GET", "/api/v1/devices").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.json);
+    assert_eq!(a.json["input"], "mic");
+    assert_eq!(a.json["output"], "speaker");
+    assert_eq!(
+        a.json["outputs"][1],
+        serde_json::json!({"name": "headset", "description": "headset (fake)",
+            "default": false, "in_use": false})
+    );
+    assert_eq!(a.json["inputs"][0]["default"], true);
+    assert_eq!(a.json["inputs"][0]["in_use"], true);
+}
+
+#[tokio::test]
+async fn switches_either_side_or_both() {
+    let router = app_with(Some(FakeDevices::new()));
+    let a = post_json(&router, "/api/v1/devices", r#"{"output": "headset"}"#).await;
+    assert_eq!(a.status, 200, "{}", a.json);
+    assert_eq!(a.json["output"], "headset");
+    assert_eq!(a.json["input"], "mic");
+    assert_eq!(a.json["outputs"][1]["in_use"], true);
+    let a = post_json(
+        &router,
+        "/api/v1/devices",
+        r#"{"input": " headset-mic ", "output": "speaker"}"#,
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.json);
+    assert_eq!(a.json["input"], "headset-mic");
+    assert_eq!(a.json["output"], "speaker");
+}
+
+#[tokio::test]
+async fn bad_switches_are_refused_in_our_shape() {
+    let router = app_with(Some(FakeDevices::new()));
+    for body in [
+        "{}",
+        r#"{"output": ""}"#,
+        r#"{"output": "  "}"#,
+        r#"{"input": "a\u0007b"}"#,
+    ] {
+        let a = post_json(&router, "/api/v1/devices", body).await;
+        assert_error(&a, 400, "bad_request");
+    }
+    let long = format!(r#"{{"output": "{}"}}"#, "x".repeat(257));
+    assert_error(
+        &post_json(&router, "/api/v1/devices", &long).await,
+        400,
+        "bad_request",
+    );
+    assert_error(
+        &post_json(&router, "/api/v1/devices", r#"{"speaker": "x"}"#).await,
+        400,
+        "malformed_json",
+    );
+    assert_error(
+        &post_json(&router, "/api/v1/devices", r#"{"output": 3}"#).await,
+        400,
+        "malformed_json",
+    );
+    let a = post_json(&router, "/api/v1/devices", r#"{"output": "busy"}"#).await;
+    assert_error(&a, 422, "unknown_device");
+    // Nothing changed.
+    let a = send(
+        &router,
+        req("GET", "/api/v1/devices").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(a.json["output"], "speaker");
+}
+
+#[tokio::test]
+async fn refusals_of_the_agent_map_to_http() {
+    // No device control at all (an agent built without one).
+    let router = app_with(None);
+    let a = send(
+        &router,
+        req("GET", "/api/v1/devices").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_error(&a, 503, "unavailable");
+    // Headless config: not devices.
+    struct Headless;
+    impl DeviceControl for Headless {
+        fn list(&self) -> Result<DeviceList, DeviceControlError> {
+            Err(DeviceControlError::NotADevice(
+                "[audio] input and output are not devices".into(),
+            ))
+        }
+        fn select(
+            &self,
+            _: Option<&str>,
+            _: Option<&str>,
+        ) -> Result<DeviceList, DeviceControlError> {
+            self.list()
+        }
+    }
+    let router = app_with(Some(Arc::new(Headless)));
+    let a = post_json(&router, "/api/v1/devices", r#"{"input": "default"}"#).await;
+    assert_error(&a, 409, "not_a_device");
+    // Sound server gone.
+    let router = app_with(Some(Arc::new(FakeDevices {
+        sound_server: false,
+        ..Arc::try_unwrap(FakeDevices::new()).ok().unwrap()
+    })));
+    let a = send(
+        &router,
+        req("GET", "/api/v1/devices").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_error(&a, 503, "unavailable");
+}
+
+#[tokio::test]
+async fn device_routes_have_the_same_security_as_the_others() {
+    let router = app_with(Some(FakeDevices::new()));
+    // No token, no origin: 401.
+    let a = send(
+        &router,
+        axum::http::Request::builder()
+            .method("GET")
+            .uri("/api/v1/devices")
+            .header("host", HOST)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a.status, 401, "{}", a.json);
+    // A foreign page: 403, and nothing switched.
+    let a = send(
+        &router,
+        axum::http::Request::builder()
+            .method("POST")
+            .uri("/api/v1/devices")
+            .header("host", HOST)
+            .header("origin", "https://evil.example.com")
+            .header("content-type", "application/json")
+            .body(json_body(r#"{"output": "headset"}"#))
+            .unwrap(),
+    )
+    .await;
+    assert_error(&a, 403, "forbidden_origin");
+    // DNS rebinding: a foreign Host is refused even with the token.
+    let a = send(
+        &router,
+        axum::http::Request::builder()
+            .method("GET")
+            .uri("/api/v1/devices")
+            .header("host", "evil.example.com")
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_error(&a, 403, "forbidden_host");
+    // The Salesforce page is allowed.
+    let a = send(
+        &router,
+        from_page("GET", "/api/v1/devices")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.json);
+    let a = send(
+        &router,
+        req("GET", "/api/v1/devices").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(a.json["output"], "speaker");
+}
+
+async fn next_text(ws: &mut Ws) -> serde_json::Value {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("no event within 5 s")
+            .expect("socket ended")
+            .expect("socket error");
+        if let Message::Text(t) = msg {
+            return serde_json::from_str(&t).unwrap();
+        }
+    }
+}
+
+async fn connect(addr: SocketAddr, query: &str) -> Ws {
+    let mut request = format!("ws://{addr}/api/v1/events{query}")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
+    tokio_tungstenite::connect_async(request).await.unwrap().0
+}
+
+fn dtmf(digits: &str) -> EventBody {
+    EventBody::Dtmf {
+        call_id: "c1".into(),
+        digits: digits.into(),
+    }
+}
+
+#[tokio::test]
+async fn levels_are_sent_live_but_never_replayed() {
+    let hub = Hub::new(status(RegistrationState::Registered, None));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(bridge::serve(
+        listener,
+        hub.clone(),
+        fake_agent(),
+        security(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let mut ws = connect(addr, "").await;
+    assert_eq!(next_text(&mut ws).await["event"], "snapshot");
+    hub.publish(status(RegistrationState::Registered, None), dtmf("1"));
+    hub.publish_volatile(EventBody::Levels {
+        input_dbfs: -20,
+        output_dbfs: -96,
+    });
+    assert_eq!(hub.seq(), 1, "a volatile event takes no seq");
+    assert_eq!(next_text(&mut ws).await["seq"], 1);
+    assert_eq!(
+        next_text(&mut ws).await,
+        serde_json::json!({"seq": 1, "event": "levels", "input_dbfs": -20, "output_dbfs": -96})
+    );
+    // Resuming replays the real events only.
+    let mut again = connect(addr, &format!("?since=0&instance={}", hub.instance())).await;
+    assert_eq!(next_text(&mut again).await["event"], "dtmf");
+    hub.publish(status(RegistrationState::Registered, None), dtmf("2"));
+    let e = next_text(&mut again).await;
+    assert_eq!(
+        (e["event"].as_str(), e["seq"].as_u64()),
+        (Some("dtmf"), Some(2))
+    );
+    let _ = stop.send(());
+    let _ = server.await;
+}

@@ -1,0 +1,682 @@
+//! One pair of audio devices for the whole agent, shared by its calls.
+//!
+//! The agent opens the configured capture and playout devices once ([`SharedDevices::open`]).
+//! Each call's stream gets a [`DeviceLink`] (through `SourceSpec::Device` / `SinkSpec::Device`)
+//! and reads the microphone / writes the speaker through it, but only the *active* call
+//! touches the devices: the most recent call that receives audio (not held by us). Every
+//! other call reads silence and its received audio is dropped, so a held call neither
+//! steals microphone frames nor plays over the active one.
+//!
+//! The device callbacks stay lock-free (see `cpal_io`); the mutexes here are taken on the
+//! media side only (stream tasks, the agent's device checks, the bridge's device switch),
+//! and a new device is opened before the lock is taken, so a switch never stalls a call.
+//! Peaks for level meters are kept in atomics by the stream tasks and read by the agent.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::aec::EchoCanceller;
+use crate::resample::Resampler;
+
+use super::{
+    list_devices_on, CaptureBackend, DeviceCapture, DeviceError, DeviceInfo, DevicePlayout,
+    DeviceSpec, HostChoice, PlayoutBackend,
+};
+
+/// Rate the shared capture device is opened at; each call converts to its codec's rate.
+pub const SHARED_CAPTURE_RATE: u32 = 48_000;
+/// Rate the shared playout device takes: the sinks' 8 kHz (`crate::source::SAMPLE_RATE`).
+pub const SHARED_PLAYOUT_RATE: u32 = crate::source::SAMPLE_RATE;
+
+/// Level reported for silence (and below): the floor of 16-bit audio.
+pub const SILENCE_DBFS: i32 = -96;
+
+/// Capture or playout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Input,
+    Output,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Input => "input",
+            Direction::Output => "output",
+        }
+    }
+}
+
+/// A device was replaced without being asked to (it failed or disappeared), or was switched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceChange {
+    pub direction: Direction,
+    /// The device used before (`""` if none was open).
+    pub from: String,
+    /// The device used now (`""` if none could be opened).
+    pub to: String,
+    /// Why: `"selected"`, or what went wrong with `from`.
+    pub reason: String,
+}
+
+/// The devices in use now (`None`: that side is not a device, or none could be opened).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InUse {
+    pub input: Option<String>,
+    pub output: Option<String>,
+}
+
+/// Peak levels since the last [`SharedDevices::take_levels`], in whole dBFS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Levels {
+    pub input_dbfs: i32,
+    pub output_dbfs: i32,
+}
+
+/// One side: what the config (or the last switch) asked for and what is open.
+struct Side<B> {
+    /// `None`: this side is not a device (headless source or sink).
+    wanted: Option<DeviceSpec>,
+    open: Option<B>,
+}
+
+/// Which calls may use the devices, most recently receiving last.
+#[derive(Debug, Default)]
+struct Calls {
+    /// (token, receiving) in the order they last started receiving.
+    list: Vec<(u64, bool)>,
+}
+
+impl Calls {
+    fn set(&mut self, token: u64, receiving: bool) {
+        let was = self.list.iter().position(|(t, _)| *t == token);
+        match was {
+            Some(i) if receiving && !self.list[i].1 => {
+                self.list.remove(i);
+                self.list.push((token, true));
+            }
+            Some(i) => self.list[i].1 = receiving,
+            None => self.list.push((token, receiving)),
+        }
+    }
+
+    fn remove(&mut self, token: u64) {
+        self.list.retain(|(t, _)| *t != token);
+    }
+
+    /// The call the devices belong to (0: none).
+    fn active(&self) -> u64 {
+        self.list
+            .iter()
+            .rev()
+            .find(|(_, r)| *r)
+            .map_or(0, |(t, _)| *t)
+    }
+}
+
+struct Inner {
+    host: HostChoice,
+    capture: Mutex<Side<DeviceCapture>>,
+    playout: Mutex<Side<DevicePlayout>>,
+    calls: Mutex<Calls>,
+    /// Token of the active call, read by every frame without taking `calls`.
+    active: AtomicU64,
+    next_token: AtomicU64,
+    /// Largest |sample| read from the microphone / written to the speaker since last taken.
+    input_peak: AtomicU32,
+    output_peak: AtomicU32,
+    /// `[audio] echo_cancellation`: what is played is taken out of what is captured.
+    aec: Mutex<Option<Aec>>,
+}
+
+/// The echo canceller (48 kHz) and the conversion of what is played (8 kHz) to its rate.
+struct Aec {
+    canceller: EchoCanceller,
+    up: Resampler,
+    upsampled: Vec<i16>,
+}
+
+/// The agent's device pair; cheap to clone.
+#[derive(Clone)]
+pub struct SharedDevices {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for SharedDevices {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedDevices")
+            .field("in_use", &self.in_use())
+            .field("active", &self.inner.active.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every update under these locks is a plain assignment: carry on after a panic.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whole dBFS of a 16-bit peak.
+fn peak_dbfs(peak: u32) -> i32 {
+    if peak == 0 {
+        return SILENCE_DBFS;
+    }
+    let db = 20.0 * (peak as f64 / 32768.0).log10();
+    (db.round() as i32).clamp(SILENCE_DBFS, 0)
+}
+
+fn peak_of(samples: &[i16]) -> u32 {
+    samples
+        .iter()
+        .map(|s| s.unsigned_abs() as u32)
+        .max()
+        .unwrap_or(0)
+}
+
+impl SharedDevices {
+    /// Opens the devices asked for (`None`: that side is not a device). A device that cannot
+    /// be opened is reported and left closed; [`check`](Self::check) retries it.
+    pub fn open(
+        input: Option<DeviceSpec>,
+        output: Option<DeviceSpec>,
+        host: HostChoice,
+    ) -> (SharedDevices, Vec<DeviceError>) {
+        let mut errors = Vec::new();
+        let capture = input.as_ref().and_then(|s| {
+            DeviceCapture::open(s, SHARED_CAPTURE_RATE, host)
+                .map_err(|e| errors.push(e))
+                .ok()
+        });
+        let playout = output.as_ref().and_then(|s| {
+            DevicePlayout::open(s, SHARED_PLAYOUT_RATE, host)
+                .map_err(|e| errors.push(e))
+                .ok()
+        });
+        let devices = SharedDevices {
+            inner: Arc::new(Inner {
+                host,
+                capture: Mutex::new(Side {
+                    wanted: input,
+                    open: capture,
+                }),
+                playout: Mutex::new(Side {
+                    wanted: output,
+                    open: playout,
+                }),
+                calls: Mutex::new(Calls::default()),
+                active: AtomicU64::new(0),
+                next_token: AtomicU64::new(1),
+                input_peak: AtomicU32::new(0),
+                output_peak: AtomicU32::new(0),
+                aec: Mutex::new(None),
+            }),
+        };
+        (devices, errors)
+    }
+
+    /// Turns echo cancellation on: from now on what the speaker plays is removed from what
+    /// the microphone hears (`crate::aec`, on the media side, never in a device callback).
+    pub fn enable_echo_cancellation(&self) -> Result<(), DeviceError> {
+        let err = |e: String| DeviceError::EchoCancellation(e);
+        let canceller = EchoCanceller::new().map_err(|e| err(e.to_string()))?;
+        let up = Resampler::new(SHARED_PLAYOUT_RATE, crate::aec::SAMPLE_RATE).ok_or_else(|| {
+            err(format!(
+                "no conversion from {SHARED_PLAYOUT_RATE} Hz to {} Hz",
+                crate::aec::SAMPLE_RATE
+            ))
+        })?;
+        *lock(&self.inner.aec) = Some(Aec {
+            canceller,
+            up,
+            upsampled: Vec::new(),
+        });
+        Ok(())
+    }
+
+    /// A link for one call's stream; the call takes the devices once it
+    /// [receives](DeviceLink::set_receiving).
+    pub fn attach(&self) -> DeviceLink {
+        DeviceLink {
+            devices: self.clone(),
+            token: self.inner.next_token.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// Whether some call holds the devices now.
+    pub fn has_active_call(&self) -> bool {
+        self.inner.active.load(Ordering::Acquire) != 0
+    }
+
+    fn update_calls(&self, f: impl FnOnce(&mut Calls)) {
+        let mut calls = lock(&self.inner.calls);
+        f(&mut calls);
+        self.inner.active.store(calls.active(), Ordering::Release);
+    }
+
+    /// The names of the devices open now.
+    pub fn in_use(&self) -> InUse {
+        InUse {
+            input: lock(&self.inner.capture)
+                .open
+                .as_ref()
+                .map(|c| c.device_name().to_string()),
+            output: lock(&self.inner.playout)
+                .open
+                .as_ref()
+                .map(|p| p.device_name().to_string()),
+        }
+    }
+
+    /// Whether input / output are devices at all (else the config uses tone/file/null).
+    pub fn configured(&self) -> (bool, bool) {
+        (
+            lock(&self.inner.capture).wanted.is_some(),
+            lock(&self.inner.playout).wanted.is_some(),
+        )
+    }
+
+    /// The host's devices (blocking: asks the sound server).
+    pub fn list(&self) -> Result<Vec<DeviceInfo>, DeviceError> {
+        list_devices_on(self.inner.host)
+    }
+
+    /// Peak levels since the last call (silence when no audio went through).
+    pub fn take_levels(&self) -> Levels {
+        Levels {
+            input_dbfs: peak_dbfs(self.inner.input_peak.swap(0, Ordering::AcqRel)),
+            output_dbfs: peak_dbfs(self.inner.output_peak.swap(0, Ordering::AcqRel)),
+        }
+    }
+
+    /// Switches to other devices (`None`: keep that side). Both are opened before either is
+    /// swapped in: on an error nothing changes. Calls keep running on the new devices.
+    pub fn select(
+        &self,
+        input: Option<DeviceSpec>,
+        output: Option<DeviceSpec>,
+    ) -> Result<Vec<DeviceChange>, DeviceError> {
+        let (has_in, has_out) = self.configured();
+        if input.is_some() && !has_in {
+            return Err(DeviceError::NotADevice { direction: "input" });
+        }
+        if output.is_some() && !has_out {
+            return Err(DeviceError::NotADevice {
+                direction: "output",
+            });
+        }
+        let host = self.inner.host;
+        let capture = input
+            .as_ref()
+            .map(|s| DeviceCapture::open(s, SHARED_CAPTURE_RATE, host))
+            .transpose()?;
+        let playout = output
+            .as_ref()
+            .map(|s| DevicePlayout::open(s, SHARED_PLAYOUT_RATE, host))
+            .transpose()?;
+        let mut changes = Vec::new();
+        if let (Some(spec), Some(new)) = (input, capture) {
+            changes.push(self.swap_capture(spec, Some(new), "selected".into()));
+        }
+        if let (Some(spec), Some(new)) = (output, playout) {
+            changes.push(self.swap_playout(spec, Some(new), "selected".into()));
+        }
+        Ok(changes)
+    }
+
+    fn swap_capture(
+        &self,
+        spec: DeviceSpec,
+        new: Option<DeviceCapture>,
+        reason: String,
+    ) -> DeviceChange {
+        let to = new.as_ref().map(|c| c.device_name().to_string());
+        let old = {
+            let mut side = lock(&self.inner.capture);
+            side.wanted = Some(spec);
+            std::mem::replace(&mut side.open, new)
+        };
+        // The old stream stops outside the lock.
+        let from = old.as_ref().map(|c| c.device_name().to_string());
+        drop(old);
+        DeviceChange {
+            direction: Direction::Input,
+            from: from.unwrap_or_default(),
+            to: to.unwrap_or_default(),
+            reason,
+        }
+    }
+
+    fn swap_playout(
+        &self,
+        spec: DeviceSpec,
+        new: Option<DevicePlayout>,
+        reason: String,
+    ) -> DeviceChange {
+        let to = new.as_ref().map(|p| p.device_name().to_string());
+        let old = {
+            let mut side = lock(&self.inner.playout);
+            side.wanted = Some(spec);
+            std::mem::replace(&mut side.open, new)
+        };
+        let from = old.as_ref().map(|p| p.device_name().to_string());
+        drop(old);
+        DeviceChange {
+            direction: Direction::Output,
+            from: from.unwrap_or_default(),
+            to: to.unwrap_or_default(),
+            reason,
+        }
+    }
+
+    /// Looks after the devices (blocking; call every second or so, off the agent loop): a
+    /// device that failed (or, with `look_for_gone`, is no longer listed) is replaced by the
+    /// default one; a side that could not be opened is retried. Returns what changed.
+    /// Listing connects to the sound server anew each time, so callers do it less often.
+    pub fn check(&self, look_for_gone: bool) -> Vec<DeviceChange> {
+        let mut changes = Vec::new();
+        let mut input_trouble = {
+            let mut guard = lock(&self.inner.capture);
+            let side = &mut *guard;
+            match (&side.wanted, side.open.as_mut()) {
+                (None, _) => None,
+                (Some(_), None) => Some("it was not open".to_string()),
+                (Some(_), Some(c)) => c.take_error().map(|e| e.to_string()),
+            }
+        };
+        let mut output_trouble = {
+            let mut guard = lock(&self.inner.playout);
+            let side = &mut *guard;
+            match (&side.wanted, side.open.as_mut()) {
+                (None, _) => None,
+                (Some(_), None) => Some("it was not open".to_string()),
+                (Some(_), Some(p)) => p.take_error().map(|e| e.to_string()),
+            }
+        };
+        // PulseAudio moves streams off a vanished device by itself, without an error: a
+        // named device missing from the host's list is gone too.
+        let named = |wanted: &Option<DeviceSpec>| matches!(wanted, Some(DeviceSpec::Named(_)));
+        let in_name = {
+            let side = lock(&self.inner.capture);
+            side.open
+                .as_ref()
+                .filter(|_| named(&side.wanted))
+                .map(|c| c.device_name().to_string())
+        };
+        let out_name = {
+            let side = lock(&self.inner.playout);
+            side.open
+                .as_ref()
+                .filter(|_| named(&side.wanted))
+                .map(|p| p.device_name().to_string())
+        };
+        if look_for_gone && (in_name.is_some() || out_name.is_some()) {
+            if let Ok(list) = self.list() {
+                let listed = |name: &str, input: bool| {
+                    list.iter()
+                        .any(|d| d.name == name && if input { d.is_input } else { d.is_output })
+                };
+                if let Some(n) = in_name.filter(|n| !listed(n, true)) {
+                    input_trouble.get_or_insert(format!("device {n:?} is gone"));
+                }
+                if let Some(n) = out_name.filter(|n| !listed(n, false)) {
+                    output_trouble.get_or_insert(format!("device {n:?} is gone"));
+                }
+            }
+        }
+        let host = self.inner.host;
+        if let Some(why) = input_trouble {
+            let retry_wanted = why == "it was not open";
+            changes.push(self.fall_back(Direction::Input, why, retry_wanted, |spec| {
+                DeviceCapture::open(spec, SHARED_CAPTURE_RATE, host)
+                    .map(|c| (c.device_name().to_string(), Slot::Capture(c)))
+            }));
+        }
+        if let Some(why) = output_trouble {
+            let retry_wanted = why == "it was not open";
+            changes.push(
+                self.fall_back(Direction::Output, why, retry_wanted, |spec| {
+                    DevicePlayout::open(spec, SHARED_PLAYOUT_RATE, host)
+                        .map(|p| (p.device_name().to_string(), Slot::Playout(p)))
+                }),
+            );
+        }
+        changes.retain(|c| !(c.from.is_empty() && c.to.is_empty()));
+        changes
+    }
+
+    /// Opens the wanted device again (a side that was never open) or the default one, and
+    /// swaps it in; when nothing can be opened the side is closed and retried next time.
+    fn fall_back(
+        &self,
+        direction: Direction,
+        why: String,
+        retry_wanted: bool,
+        open: impl Fn(&DeviceSpec) -> Result<(String, Slot), DeviceError>,
+    ) -> DeviceChange {
+        let wanted = match direction {
+            Direction::Input => lock(&self.inner.capture).wanted.clone(),
+            Direction::Output => lock(&self.inner.playout).wanted.clone(),
+        }
+        .unwrap_or(DeviceSpec::Default);
+        let mut attempt = if retry_wanted {
+            open(&wanted).map(|o| (wanted.clone(), o))
+        } else {
+            Err(DeviceError::NotADevice { direction: "" })
+        };
+        if attempt.is_err() && !(retry_wanted && wanted == DeviceSpec::Default) {
+            attempt = open(&DeviceSpec::Default).map(|o| (DeviceSpec::Default, o));
+        }
+        let (spec, slot, reason) = match attempt {
+            Ok((spec, (_, slot))) => (spec, Some(slot), why),
+            // Keep asking for what the user wanted; the side is retried next check.
+            Err(e) if retry_wanted => (wanted, None, format!("{why}; {e}")),
+            Err(e) => (
+                wanted,
+                None,
+                format!("{why}; the default device cannot be opened either: {e}"),
+            ),
+        };
+        match (direction, slot) {
+            (Direction::Input, Some(Slot::Capture(c))) => self.swap_capture(spec, Some(c), reason),
+            (Direction::Output, Some(Slot::Playout(p))) => self.swap_playout(spec, Some(p), reason),
+            (Direction::Input, _) => self.swap_capture(spec, None, reason),
+            (Direction::Output, _) => self.swap_playout(spec, None, reason),
+        }
+    }
+
+    /// Microphone audio at [`SHARED_CAPTURE_RATE`] for the call `token`; false (and `out`
+    /// untouched) when that call is not the active one or no capture device is open.
+    fn read(&self, token: u64, out: &mut [i16]) -> bool {
+        if self.inner.active.load(Ordering::Acquire) != token {
+            return false;
+        }
+        let mut side = lock(&self.inner.capture);
+        let Some(capture) = side.open.as_mut() else {
+            return false;
+        };
+        capture.read_frame(out);
+        drop(side);
+        // The canceller works at the capture rate (both 48 kHz).
+        if let Some(aec) = lock(&self.inner.aec).as_mut() {
+            aec.canceller.capture(out);
+        }
+        self.inner
+            .input_peak
+            .fetch_max(peak_of(out), Ordering::AcqRel);
+        true
+    }
+
+    /// Plays `samples` ([`SHARED_PLAYOUT_RATE`]) if `token` is the active call.
+    fn write(&self, token: u64, samples: &[i16]) {
+        if self.inner.active.load(Ordering::Acquire) != token {
+            return;
+        }
+        let mut side = lock(&self.inner.playout);
+        if let Some(playout) = side.open.as_mut() {
+            // A device's write only fails for headless sinks; device trouble is in check().
+            let _ = playout.write_frame(samples);
+        }
+        drop(side);
+        if let Some(aec) = lock(&self.inner.aec).as_mut() {
+            aec.upsampled.clear();
+            aec.up.process(samples, &mut aec.upsampled);
+            aec.canceller.render(&aec.upsampled);
+        }
+        self.inner
+            .output_peak
+            .fetch_max(peak_of(samples), Ordering::AcqRel);
+    }
+}
+
+enum Slot {
+    Capture(DeviceCapture),
+    Playout(DevicePlayout),
+}
+
+/// One call's access to the shared devices (inside `SourceSpec::Device` and
+/// `SinkSpec::Device`).
+#[derive(Clone)]
+pub struct DeviceLink {
+    devices: SharedDevices,
+    token: u64,
+}
+
+impl fmt::Debug for DeviceLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DeviceLink({})", self.token)
+    }
+}
+
+impl PartialEq for DeviceLink {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.devices.inner, &other.devices.inner) && self.token == other.token
+    }
+}
+
+impl Eq for DeviceLink {}
+
+impl DeviceLink {
+    /// Whether the call receives audio now (false while we hold it). The most recent call
+    /// to start receiving gets the devices.
+    pub fn set_receiving(&self, receiving: bool) {
+        self.devices.update_calls(|c| c.set(self.token, receiving));
+    }
+
+    /// The call ended: it gives the devices back (to the previous receiving call, if any).
+    pub fn detach(&self) {
+        self.devices.update_calls(|c| c.remove(self.token));
+    }
+
+    /// Whether this call has the devices now.
+    pub fn is_active(&self) -> bool {
+        self.devices.inner.active.load(Ordering::Acquire) == self.token
+    }
+
+    /// Fills `out` with microphone audio at [`SHARED_CAPTURE_RATE`] if this call is active.
+    pub fn read(&self, out: &mut [i16]) -> bool {
+        self.devices.read(self.token, out)
+    }
+
+    /// Sends [`SHARED_PLAYOUT_RATE`] audio to the speaker if this call is active.
+    pub fn write(&self, samples: &[i16]) {
+        self.devices.write(self.token, samples)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headless() -> SharedDevices {
+        SharedDevices::open(None, None, HostChoice::Default).0
+    }
+
+    #[test]
+    fn the_latest_receiving_call_gets_the_devices() {
+        let d = headless();
+        let a = d.attach();
+        let b = d.attach();
+        assert!(!d.has_active_call());
+        a.set_receiving(true);
+        assert!(a.is_active());
+        // A second call answered: it takes over.
+        b.set_receiving(true);
+        assert!(b.is_active() && !a.is_active());
+        // b put on hold: a (still receiving) gets them back.
+        b.set_receiving(false);
+        assert!(a.is_active());
+        // a held too: nobody.
+        a.set_receiving(false);
+        assert!(!d.has_active_call());
+        // b resumed, then ends: a is held, so nobody.
+        b.set_receiving(true);
+        assert!(b.is_active());
+        b.detach();
+        assert!(!d.has_active_call());
+        a.set_receiving(true);
+        assert!(a.is_active());
+        a.detach();
+        assert!(!d.has_active_call());
+    }
+
+    #[test]
+    fn a_call_without_the_devices_reads_nothing() {
+        let d = headless();
+        let a = d.attach();
+        let mut buf = [7i16; 4];
+        assert!(!a.read(&mut buf));
+        assert_eq!(buf, [7; 4]);
+        // Active but no capture device open (headless config): still nothing.
+        a.set_receiving(true);
+        assert!(!a.read(&mut buf));
+    }
+
+    #[test]
+    fn levels_are_peaks_since_last_taken() {
+        let d = headless();
+        let a = d.attach();
+        a.set_receiving(true);
+        a.write(&[0, 16384, -8192]);
+        let l = d.take_levels();
+        assert_eq!(l.output_dbfs, -6);
+        assert_eq!(l.input_dbfs, SILENCE_DBFS);
+        assert_eq!(d.take_levels().output_dbfs, SILENCE_DBFS);
+        a.write(&[i16::MIN]);
+        assert_eq!(d.take_levels().output_dbfs, 0);
+        // A call without the devices does not move the meters.
+        let b = d.attach();
+        b.write(&[20000]);
+        assert_eq!(d.take_levels().output_dbfs, SILENCE_DBFS);
+    }
+
+    #[test]
+    fn switching_a_headless_side_is_refused() {
+        let d = headless();
+        let e = d.select(Some(DeviceSpec::Default), None).unwrap_err();
+        assert!(e.to_string().contains("input"), "{e}");
+        assert_eq!(d.check(true), Vec::new());
+        assert_eq!(d.in_use(), InUse::default());
+    }
+
+    #[test]
+    fn echo_cancellation_takes_played_audio_as_its_reference() {
+        let d = headless();
+        d.enable_echo_cancellation().unwrap();
+        let a = d.attach();
+        a.set_receiving(true);
+        // Played audio feeds the canceller (no capture device here): nothing breaks and the
+        // output meter still sees it.
+        a.write(&[1000; 160]);
+        assert_eq!(d.take_levels().output_dbfs, -30);
+    }
+
+    #[test]
+    fn links_compare_by_devices_and_call() {
+        let d = headless();
+        let a = d.attach();
+        assert_eq!(a, a.clone());
+        assert_ne!(a, d.attach());
+        assert_ne!(a, headless().attach());
+    }
+}

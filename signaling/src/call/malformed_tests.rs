@@ -1,0 +1,378 @@
+//! Bad input from the far end never panics the user agent and gets a clear answer: a call
+//! placed to a scripted far end that answers and sends in-dialog requests with broken
+//! parts (missing Contact, bad CSeq, non-SDP or garbage re-offers, broken escapes, ...).
+
+use super::{CallEvent, CallHandle, CallSettings, DialOptions, UaConfig, UaEvent, UserAgent};
+use crate::auth::Password;
+use crate::endpoint::EndpointConfig;
+use crate::message::{HeaderName, Message, Method, Request, Response, Uri};
+use crate::net::Peer;
+use crate::transaction::{response_to, TimerConfig};
+use bytes::Bytes;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+const ANSWER: &str = "v=0\r\no=- 2 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
+
+fn far() -> SocketAddr {
+    "10.0.0.2:5060".parse().expect("test address")
+}
+
+/// Our user agent with one outbound call to a far end the test scripts by hand.
+struct Bench {
+    ua: UserAgent,
+    now: Instant,
+    call: CallHandle,
+    invite: Request,
+    events: Vec<CallEvent>,
+    /// The far end's next CSeq for its in-dialog requests.
+    far_cseq: u32,
+}
+
+impl Bench {
+    fn dial() -> Self {
+        let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
+        let mut ua = UserAgent::new(UaConfig {
+            endpoint: EndpointConfig {
+                registration: None,
+                timers: TimerConfig::default(),
+                deliver_calls: true,
+                seed: 3,
+            },
+            proxy: Peer::udp(far()),
+            user: "alice".into(),
+            domain: "10.0.0.1".into(),
+            display_name: None,
+            auth_user: "alice".into(),
+            password: Password::new("unused"),
+            local_addr: me,
+            user_agent: None,
+            settings: CallSettings::default(),
+        });
+        let now = Instant::now();
+        let call = ua
+            .dial(
+                now,
+                Uri::parse("sip:bob@10.0.0.2:5060").expect("uri"),
+                Bytes::from_static(OFFER.as_bytes()),
+                DialOptions::default(),
+            )
+            .expect("dial");
+        let mut bench = Bench {
+            ua,
+            now,
+            call,
+            invite: Request::new(Method::Invite, Uri::parse("sip:x@y").expect("uri")),
+            events: Vec::new(),
+            far_cseq: 100,
+        };
+        bench.invite = bench
+            .sent()
+            .into_iter()
+            .find_map(|m| match m {
+                Message::Request(r) if r.method == Method::Invite => Some(r),
+                _ => None,
+            })
+            .expect("the INVITE went out");
+        bench
+    }
+
+    /// Answers the INVITE with a 200 carrying `extra` header lines (and the answer).
+    fn answer(mut self, extra: &[(HeaderName, &str)]) -> Self {
+        let mut ok = response_to(&self.invite, 200, "OK", Some("far"));
+        for (name, value) in extra {
+            ok.headers.push(name.clone(), *value);
+        }
+        ok.headers.push(HeaderName::ContentType, "application/sdp");
+        ok.body = Bytes::from_static(ANSWER.as_bytes());
+        self.feed_response(&ok);
+        self
+    }
+
+    fn connected() -> Self {
+        let bench = Self::dial().answer(&[(HeaderName::Contact, "<sip:bob@10.0.0.2:5060>")]);
+        assert!(bench.answered(), "{:?}", bench.events);
+        bench
+    }
+
+    fn feed_response(&mut self, response: &Response) {
+        self.feed(&response.to_bytes());
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        self.ua.handle_datagram(self.now, Peer::udp(far()), bytes);
+        self.collect();
+    }
+
+    fn collect(&mut self) {
+        while let Some(event) = self.ua.poll_event() {
+            if let UaEvent::Call(event) = event {
+                self.events.push(event);
+            }
+        }
+    }
+
+    /// Everything the user agent sent since the last look, parsed.
+    fn sent(&mut self) -> Vec<Message> {
+        let mut out = Vec::new();
+        while let Some(t) = self.ua.poll_transmit() {
+            assert_eq!(t.dest.addr, far(), "sent elsewhere");
+            out.push(Message::parse(&t.bytes).expect("we send what we can parse"));
+        }
+        out
+    }
+
+    /// The statuses of the responses sent since the last look, read off the status line
+    /// (a 400 echoes the broken header it refuses, so it need not parse).
+    fn statuses(&mut self) -> Vec<u16> {
+        let mut out = Vec::new();
+        while let Some(t) = self.ua.poll_transmit() {
+            let text = String::from_utf8_lossy(&t.bytes).into_owned();
+            if let Some(status) = text.strip_prefix("SIP/2.0 ") {
+                out.push(status[..3].parse().expect("a status code"));
+            }
+        }
+        out
+    }
+
+    /// An in-dialog request from the far end, as text: `cseq` None takes the next one;
+    /// `extra` is raw header lines.
+    fn request(&mut self, method: &str, cseq: Option<&str>, extra: &str, body: &str) -> Vec<u8> {
+        let from_tag = self
+            .invite
+            .from()
+            .ok()
+            .and_then(|f| f.0.tag().map(str::to_owned))
+            .expect("our INVITE has a From tag");
+        let call_id = self.invite.call_id().expect("Call-ID").as_str().to_owned();
+        self.far_cseq += 1;
+        let cseq = cseq.map_or(format!("{} {method}", self.far_cseq), str::to_owned);
+        format!(
+            "{method} sip:alice@10.0.0.1:5060 SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKfar{n}\r\n\
+             From: <sip:bob@10.0.0.2>;tag=far\r\nTo: <sip:alice@10.0.0.1>;tag={from_tag}\r\n\
+             Call-ID: {call_id}\r\nCSeq: {cseq}\r\nMax-Forwards: 70\r\n\
+             Contact: <sip:bob@10.0.0.2:5060>\r\n{extra}Content-Length: {len}\r\n\r\n{body}",
+            n = self.far_cseq,
+            len = body.len(),
+        )
+        .into_bytes()
+    }
+
+    fn answered(&self) -> bool {
+        self.events
+            .iter()
+            .any(|e| matches!(e, CallEvent::Answered { .. }))
+    }
+
+    fn count(&self, pred: impl Fn(&CallEvent) -> bool) -> usize {
+        self.events.iter().filter(|e| pred(e)).count()
+    }
+
+    /// The call still works: hanging up sends a BYE to the far end.
+    fn assert_hangs_up(&mut self) {
+        self.sent();
+        self.ua.hangup(self.now, self.call).expect("hang up");
+        let byes = self
+            .sent()
+            .into_iter()
+            .filter(|m| matches!(m, Message::Request(r) if r.method == Method::Bye))
+            .count();
+        assert_eq!(byes, 1);
+    }
+}
+
+#[test]
+fn a_2xx_without_contact_or_with_a_broken_one_still_connects() {
+    for contact in [None, Some("<<<not a uri"), Some("*")] {
+        let extra: Vec<(HeaderName, &str)> = contact
+            .map(|c| (HeaderName::Contact, c))
+            .into_iter()
+            .collect();
+        let mut bench = Bench::dial().answer(&extra);
+        assert!(bench.answered(), "{contact:?}: {:?}", bench.events);
+        // The ACK and the BYE go to the address we called.
+        bench.assert_hangs_up();
+    }
+}
+
+#[test]
+fn a_2xx_with_a_zero_session_interval_does_not_make_us_refresh_every_second() {
+    let mut bench = Bench::dial().answer(&[
+        (HeaderName::Contact, "<sip:bob@10.0.0.2:5060>"),
+        (HeaderName::SessionExpires, "0;refresher=uac"),
+        (HeaderName::Require, "timer"),
+    ]);
+    assert!(bench.answered());
+    bench.sent();
+    let end = bench.now + Duration::from_secs(40);
+    // Bounded: a deadline that never moves forward must fail the test, not hang it.
+    for _ in 0..1000 {
+        let Some(at) = bench.ua.poll_timeout().filter(|t| *t <= end) else {
+            break;
+        };
+        bench.now = bench.now.max(at);
+        bench.ua.handle_timeout(bench.now);
+    }
+    let refreshes = bench
+        .sent()
+        .into_iter()
+        .filter(|m| matches!(m, Message::Request(r) if r.method != Method::Ack))
+        .count();
+    assert_eq!(refreshes, 0, "no refresh before half of the 90 s floor");
+}
+
+#[test]
+fn an_in_dialog_request_with_a_bad_or_old_cseq_is_refused_not_obeyed() {
+    let mut bench = Bench::connected();
+    bench.sent();
+    // A 400 echoes the CSeq; without one there is nothing to answer and it is dropped.
+    for (cseq, answer) in [
+        ("abc INFO", &[400][..]),
+        ("99999999999 INFO", &[400]),
+        ("5", &[400]),
+        ("", &[]),
+    ] {
+        let request = bench.request("INFO", Some(cseq), "", "");
+        bench.feed(&request);
+        assert_eq!(bench.statuses(), answer, "CSeq {cseq:?}");
+    }
+    let newer = bench.request("INFO", None, "", "");
+    bench.feed(&newer);
+    assert_eq!(bench.statuses(), [200]);
+    // An older CSeq in the dialog (a BYE from the past) is refused, and the call stays up.
+    let old = bench.request("BYE", Some("1 BYE"), "", "");
+    bench.feed(&old);
+    assert_eq!(bench.statuses(), [500]);
+    assert_eq!(bench.count(|e| matches!(e, CallEvent::Ended { .. })), 0);
+    bench.assert_hangs_up();
+}
+
+#[test]
+fn a_reinvite_with_a_body_that_is_not_sdp_gets_415_and_garbage_sdp_is_the_apps_to_refuse() {
+    let mut bench = Bench::connected();
+    bench.sent();
+    let text = bench.request(
+        "INVITE",
+        None,
+        "Content-Type: text/plain\r\n",
+        "hello there",
+    );
+    bench.feed(&text);
+    assert_eq!(bench.statuses(), [415]);
+    let missing_type = bench.request("INVITE", None, "", "v=0\r\n");
+    bench.feed(&missing_type);
+    assert_eq!(bench.statuses(), [415]);
+    assert_eq!(
+        bench.count(|e| matches!(e, CallEvent::RemoteReoffer { .. })),
+        0
+    );
+    // SDP by its type but garbage inside: the application judges it (the controller's
+    // negotiation fails) and refuses it with 488; the call goes on.
+    let garbage = bench.request(
+        "INVITE",
+        None,
+        "Content-Type: application/sdp\r\n",
+        "\u{1}\u{2}not sdp at all",
+    );
+    bench.feed(&garbage);
+    assert_eq!(
+        bench.count(|e| matches!(e, CallEvent::RemoteReoffer { .. })),
+        1
+    );
+    bench
+        .ua
+        .reject_reoffer(bench.now, bench.call, 488, "no \"m=\" line")
+        .expect("reject");
+    let responses: Vec<Response> = bench
+        .sent()
+        .into_iter()
+        .filter_map(|m| match m {
+            Message::Response(r) if r.status >= 200 => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(responses.len(), 1);
+    assert_eq!(responses[0].status, 488);
+    assert_eq!(
+        responses[0]
+            .headers
+            .get(&HeaderName::Warning)
+            .map(|w| w.to_string()),
+        Some("399 softphone \"no 'm=' line\"".to_owned())
+    );
+    bench.assert_hangs_up();
+}
+
+#[test]
+fn broken_info_notify_and_refer_bodies_get_answers_not_panics() {
+    let mut bench = Bench::connected();
+    bench.sent();
+    let info = bench.request(
+        "INFO",
+        None,
+        "Content-Type: application/dtmf-relay\r\n",
+        "Signal=\u{e9}\r\n",
+    );
+    bench.feed(&info);
+    assert_eq!(bench.statuses(), [415]);
+    // A NOTIFY for a transfer we never asked for, with a body that is no sipfrag.
+    let notify = bench.request(
+        "NOTIFY",
+        None,
+        "Event: refer\r\nSubscription-State: active\r\nContent-Type: message/sipfrag\r\n",
+        "SIP/2.0 abc\r\n",
+    );
+    bench.feed(&notify);
+    assert_eq!(bench.statuses(), [200]);
+    assert_eq!(
+        bench.count(|e| matches!(e, CallEvent::TransferProgress { .. })),
+        0
+    );
+    let no_target = bench.request("REFER", None, "", "");
+    bench.feed(&no_target);
+    assert_eq!(bench.statuses(), [400]);
+    // A Replaces escape cut before a multi-byte character: the Refer-To does not parse, so
+    // 400 (unescaping such a value is covered in `in_dialog::tests`).
+    let refer = bench.request(
+        "REFER",
+        None,
+        "Refer-To: <sip:carol@10.0.0.3?Replaces=%a\u{e9}>\r\n",
+        "",
+    );
+    bench.feed(&refer);
+    assert_eq!(bench.statuses(), [400]);
+    assert_eq!(
+        bench.count(|e| matches!(e, CallEvent::TransferRequested { .. })),
+        0
+    );
+    bench.assert_hangs_up();
+}
+
+#[test]
+fn broken_provisional_responses_and_a_2xx_without_a_to_tag_do_not_panic() {
+    let mut bench = Bench::dial();
+    bench.sent();
+    // 100rel required but no RSeq, then an RSeq that is no number: no PRACK for either.
+    for rseq in [None, Some("x1")] {
+        let mut ringing = response_to(&bench.invite, 180, "Ringing", Some("far"));
+        ringing.headers.push(HeaderName::Require, "100rel");
+        if let Some(rseq) = rseq {
+            ringing.headers.push(HeaderName::RSeq, rseq);
+        }
+        bench.feed_response(&ringing);
+        let pracks = bench
+            .sent()
+            .into_iter()
+            .filter(|m| matches!(m, Message::Request(r) if r.method == Method::Prack))
+            .count();
+        assert_eq!(pracks, 0, "RSeq {rseq:?}");
+    }
+    let mut ok = response_to(&bench.invite, 200, "OK", None);
+    ok.headers.push(HeaderName::ContentType, "application/sdp");
+    ok.body = Bytes::from_static(ANSWER.as_bytes());
+    bench.feed_response(&ok);
+    assert!(bench.answered(), "{:?}", bench.events);
+    bench.assert_hangs_up();
+}
