@@ -135,6 +135,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
                 request.respond(result);
             }
             _ = sleep_until(deadline) => phone.handle_timeout(Instant::now()),
+            Some((call, event)) = media.next_event() => MediaDriver::deliver(&mut phone, call, event),
             Some(change) = device_changes.recv() => {
                 let status = status_of(&config, phone.registration(), &phone.calls(), Instant::now());
                 hub.publish(status, crate::audio_devices::change_event(change));

@@ -1,15 +1,17 @@
 //! Carries out the call controller's media actions on real RTP streams: keeps a few bound
-//! RTP sockets ready (so a call never waits for a bind), starts, updates, mutes and stops the
-//! stream of each call. With `device:` audio, each call gets a link to the agent's shared
+//! RTP sockets ready (so a call never waits for a bind), starts, updates, mutes, sends DTMF
+//! on and stops the stream of each call; hands what the streams report (digits, quality)
+//! back to the controller. With `device:` audio, each call gets a link to the agent's shared
 //! device pair; the most recent call that receives audio (not held) uses it.
 
 use media::device::{DeviceLink, InputSpec, OutputSpec, SharedDevices};
-use media::{AudioStream, MediaHandle, SinkSpec, SourceSpec};
+use media::{AudioStream, EventSender, MediaHandle, SinkSpec, SourceSpec, StreamEvent};
 use phone::{call_id, MediaAction, Phone};
 use signaling::call::CallHandle;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use tokio::sync::mpsc;
 
 /// Bound sockets kept ready for the next calls.
 const SPARE: usize = 2;
@@ -27,11 +29,17 @@ pub struct MediaDriver {
     running: HashMap<CallHandle, MediaHandle>,
     /// Output files already written in this run (the next call gets its own file).
     used_outputs: HashSet<PathBuf>,
+    /// What every stream reports, tagged with its call.
+    events_tx: mpsc::UnboundedSender<(u64, StreamEvent)>,
+    events: mpsc::UnboundedReceiver<(u64, StreamEvent)>,
 }
 
 impl MediaDriver {
     pub fn new(ip: IpAddr, source: SourceSpec, sink: SinkSpec) -> Self {
+        let (events_tx, events) = mpsc::unbounded_channel();
         MediaDriver {
+            events_tx,
+            events,
             ip,
             source,
             sink,
@@ -118,7 +126,11 @@ impl MediaDriver {
                     }
                     self.links.insert(call, link);
                 }
-                let handle = stream.start(negotiated, source, sink);
+                let events = EventSender {
+                    tag: call.0,
+                    tx: self.events_tx.clone(),
+                };
+                let handle = stream.start_with_events(negotiated, source, sink, Some(events));
                 self.running.insert(call, handle);
             }
             MediaAction::Update { call, negotiated } => {
@@ -134,6 +146,14 @@ impl MediaDriver {
                     handle.set_muted(muted);
                 }
             }
+            MediaAction::SendDtmf { call, digits } => match self.running.get(&call) {
+                Some(handle) => {
+                    if let Err(e) = handle.send_dtmf(&digits) {
+                        tracing::warn!(call = %call_id(call), "DTMF not sent: {e}");
+                    }
+                }
+                None => tracing::warn!(call = %call_id(call), "DTMF for a call without media"),
+            },
             MediaAction::Stop { call, local } => {
                 if let Some(link) = self.links.remove(&call) {
                     link.detach();
@@ -152,6 +172,21 @@ impl MediaDriver {
                 }
                 self.spare.remove(&local);
             }
+        }
+    }
+
+    /// The next report of any stream (never ends: the driver holds a sender).
+    pub async fn next_event(&mut self) -> Option<(CallHandle, StreamEvent)> {
+        let (tag, event) = self.events.recv().await?;
+        Some((CallHandle(tag), event))
+    }
+
+    /// Hands a stream's report to the controller.
+    pub fn deliver(phone: &mut Phone, call: CallHandle, event: StreamEvent) {
+        match event {
+            StreamEvent::Digit(d) => phone.media_digit(call, d.digit.as_char()),
+            StreamEvent::Quality(stats) => phone.media_quality(call, &stats, false),
+            StreamEvent::Stopped(stats) => phone.media_quality(call, &stats, true),
         }
     }
 

@@ -115,7 +115,43 @@ pub struct CallView {
     pub on_hold_by_remote: bool,
     /// Present once the call is `ended`.
     pub end_reason: Option<EndReason>,
+    /// The audio figures last reported (about every 5 s while the media runs; the final ones
+    /// once it stopped). Null before the media starts.
+    #[serde(default)]
+    pub quality: Option<CallQuality>,
 }
+
+/// Audio figures of a call, receive direction unless said otherwise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallQuality {
+    /// RTP packets sent (audio and DTMF events).
+    pub packets_sent: u64,
+    /// Valid RTP packets received.
+    pub packets_received: u64,
+    /// Packets the far end sent that never arrived (RFC 3550).
+    pub packets_lost: u64,
+    /// Packets that arrived too late to play, or twice.
+    pub late: u64,
+    /// RFC 3550 interarrival jitter, ms (0.1 ms steps).
+    pub jitter_ms: f64,
+    /// Round-trip time from RTCP, ms; null until the far end reported on our stream.
+    pub rtt_ms: Option<f64>,
+    /// Received audio made up by loss concealment, ms.
+    pub concealed_ms: u64,
+    /// Delay the jitter buffer added to the last frame played, ms.
+    pub playout_delay_ms: f64,
+    /// E-model (ITU-T G.107) MOS estimate, 1.0-4.5 (0.01 steps).
+    pub mos: f64,
+    /// Datagrams dropped as junk on the media ports: not RTP, unknown payload type,
+    /// oversized, unparsable RTCP.
+    pub junk: u64,
+    /// DTMF digits received in the media (RFC 4733).
+    pub digits_received: u64,
+}
+
+// The numbers are finite by construction (rounded counters and estimates), so equality is
+// an equivalence; the status document and events compare as `Eq`.
+impl Eq for CallQuality {}
 
 /// A command to the agent. The bridge validates the shape (ids, digits, non-empty
 /// numbers); the agent decides everything else.
@@ -305,8 +341,15 @@ pub enum EventBody {
     Incoming { call: CallView },
     /// A call changed (state, mute, remote hold, ended); the view is the whole call.
     Call { call: CallView },
-    /// The far end sent DTMF digits.
+    /// The far end sent DTMF digits (SIP INFO or RFC 4733 in the media).
     Dtmf { call_id: String, digits: String },
+    /// New audio figures of a call (about every 5 s while its media runs); `last`: the
+    /// final ones, sent once its media stopped (the call may already be `ended`).
+    CallQuality {
+        call_id: String,
+        quality: CallQuality,
+        last: bool,
+    },
     /// A transfer of `call_id` progressed.
     Transfer {
         call_id: String,

@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use media::codec::{decoder, encoder, OpusSettings};
-use media::resample::Resampler;
+use media::device::RateConverter;
 use media::Codec;
 
 /// Speech-like test signal: a gliding voice with harmonics in syllables, 1 s at `rate`.
@@ -86,15 +86,22 @@ fn codecs(c: &mut Criterion) {
     bench_codec(c, Codec::Pcmu);
 
     let pcm = voice(48_000);
-    let mut r = Resampler::new(48_000, 8000).unwrap();
-    let mut out = Vec::with_capacity(200);
+    // What the stream's receive path does: i16 -> f32, rubato FFT, f32 -> i16.
+    let mut r = RateConverter::new(48_000, 8000).unwrap();
+    let mut scratch = Vec::with_capacity(960);
+    let mut out: Vec<i16> = Vec::with_capacity(200);
     let mut i = 0;
     let mut g = c.benchmark_group("resample");
     g.throughput(Throughput::Elements(1));
     g.bench_function("48k_to_8k_20ms", |b| {
         b.iter(|| {
             out.clear();
-            r.process(black_box(&pcm[(i % 50) * 960..][..960]), &mut out);
+            scratch.clear();
+            let frame = black_box(&pcm[(i % 50) * 960..][..960]);
+            scratch.extend(frame.iter().map(|&s| f32::from(s) / 32768.0));
+            r.process(&scratch, |o| {
+                out.extend(o.iter().map(|&s| (s * 32768.0).round() as i16))
+            });
             i += 1;
             black_box(out.len())
         })

@@ -5,13 +5,14 @@
 //! - [`negotiate`]: RFC 3264 offer/answer for one audio stream ([`SdpSession`]).
 //! - [`g711`]: PCMU/PCMA tables.
 //! - [`codec`]: encoder/decoder traits for PCMU, PCMA and Opus (PLC, in-band FEC).
-//! - [`resample`]: integer-ratio rate conversion between codec rates and 8 kHz.
+//! - [`resample`]: integer-ratio rate conversion (FIR), used by sources and the shared devices.
 //! - [`rtp`]: RTP fixed header and the sender's sequence/timestamp state.
 //! - [`source`], [`sink`]: `tone:`/`file:`/`silence` inputs, `file:`/`null` outputs.
 //! - [`stream`]: [`AudioStream`] (the socket) and [`MediaHandle`] (control of the task).
 //! - [`analysis`]: frequency and level measurements for tests.
 //! - [`aec`]: acoustic echo cancellation (WebRTC AEC2) for agents on speakers.
-//! - [`jitter`]: the adaptive jitter buffer (sans-IO; not yet wired into [`stream`]).
+//! - [`jitter`]: the adaptive jitter buffer (sans-IO), which [`stream`] plays out through.
+//! - [`dtmf`], [`rtcp`], [`quality`]: RFC 4733 events, RTCP reports and statistics, MOS.
 
 pub mod aec;
 pub mod analysis;
@@ -37,4 +38,4 @@ pub use negotiate::{AudioCaps, Codec, Direction, Negotiated, NegotiationError, S
 pub use sdp::{SdpError, SessionDescription};
 pub use sink::SinkSpec;
 pub use source::{SourceSpec, SpecError};
-pub use stream::{AudioStream, MediaHandle, RtpStats};
+pub use stream::{AudioStream, EventSender, MediaHandle, RtpStats, StreamEvent};

@@ -181,6 +181,15 @@ pub struct Negotiated {
     pub payload_type: u8,
     /// The telephone-event payload type the peer uses, if both sides have it.
     pub telephone_event: Option<u8>,
+    /// Clock rate of that telephone-event format (RFC 4733 §7.1.1): 8000 with G.711, 48000
+    /// with Opus when the peer offered it so; the RTP timestamps and durations of events
+    /// count at this rate.
+    pub telephone_event_rate: u32,
+    /// Both sides agreed to multiplex RTCP on the RTP port (RFC 5761 `a=rtcp-mux`).
+    pub rtcp_mux: bool,
+    /// Where the peer wants RTCP when not multiplexed: its `a=rtcp` (RFC 3605), else the RTP
+    /// port + 1. `None` when `remote_rtp` is.
+    pub remote_rtcp: Option<SocketAddr>,
     /// Packetisation time to send with.
     pub ptime_ms: u32,
     /// What we do now.
@@ -291,6 +300,9 @@ impl SdpSession {
         attrs.push(Attribute::value("maxptime", MAX_PTIME_MS.to_string()));
         attrs.push(Attribute::value("ptime", self.caps.ptime_ms.to_string()));
         attrs.push(Attribute::flag(direction.attribute()));
+        // RTCP on the RTP port if the peer agrees (RFC 5761); else on port + 1, which the
+        // stream binds too.
+        attrs.push(Attribute::flag("rtcp-mux"));
         let media = MediaDescription {
             media: "audio".into(),
             port: self.local_rtp.port(),
@@ -328,15 +340,19 @@ impl SdpSession {
         let declared = declared_direction(&sdp, m);
         let remote_direction = effective_remote(declared, remote_rtp);
         self.pending_offer = None;
+        let event = self
+            .caps
+            .telephone_event
+            .then(|| telephone_event_pt(m, codec.clock_rate()))
+            .flatten();
         Ok(Negotiated {
             remote_rtp,
             codec,
             payload_type,
-            telephone_event: self
-                .caps
-                .telephone_event
-                .then(|| telephone_event_pt(m, codec.clock_rate()))
-                .flatten(),
+            telephone_event: event.map(|(pt, _)| pt),
+            telephone_event_rate: event.map_or(8000, |(_, rate)| rate),
+            rtcp_mux: has_rtcp_mux(m),
+            remote_rtcp: remote_rtcp(m, remote_rtp),
             ptime_ms: ptime(&sdp, m).unwrap_or(self.caps.ptime_ms),
             local_direction: offered_dir.intersect(remote_direction.reverse()),
             remote_direction,
@@ -392,11 +408,13 @@ impl SdpSession {
         let declared = declared_direction(&sdp, m);
         let remote_direction = effective_remote(declared, remote_rtp);
         let local_direction = wanted.intersect(remote_direction.reverse());
-        let telephone_event = if self.caps.telephone_event {
+        let event = if self.caps.telephone_event {
             telephone_event_pt(m, codec.clock_rate())
         } else {
             None
         };
+        let telephone_event = event.map(|(pt, _)| pt);
+        let rtcp_mux = has_rtcp_mux(m);
         let ptime_ms = ptime(&sdp, m).unwrap_or(self.caps.ptime_ms);
 
         let mut answer_media = Vec::with_capacity(sdp.media.len());
@@ -418,6 +436,9 @@ impl SdpSession {
             attrs.push(Attribute::value("maxptime", MAX_PTIME_MS.to_string()));
             attrs.push(Attribute::value("ptime", ptime_ms.to_string()));
             attrs.push(Attribute::flag(local_direction.attribute()));
+            if rtcp_mux {
+                attrs.push(Attribute::flag("rtcp-mux"));
+            }
             answer_media.push(MediaDescription {
                 media: om.media.clone(),
                 port: self.local_rtp.port(),
@@ -437,6 +458,9 @@ impl SdpSession {
                 codec,
                 payload_type,
                 telephone_event,
+                telephone_event_rate: event.map_or(8000, |(_, rate)| rate),
+                rtcp_mux,
+                remote_rtcp: remote_rtcp(m, remote_rtp),
                 ptime_ms,
                 local_direction,
                 remote_direction,
@@ -594,17 +618,39 @@ fn rtpmap_of(m: &MediaDescription, pt: u8) -> Option<(&str, Option<u32>)> {
     Some((name, rate))
 }
 
-/// The telephone-event PT of `m` at the audio codec's clock rate (RFC 4733 §7.1.1), else
-/// at 8000 (what most peers pair with any codec).
-fn telephone_event_pt(m: &MediaDescription, clock_rate: u32) -> Option<u8> {
+/// The telephone-event PT of `m` and its clock rate: at the audio codec's clock rate
+/// (RFC 4733 §7.1.1), else at 8000 (what most peers pair with any codec).
+fn telephone_event_pt(m: &MediaDescription, clock_rate: u32) -> Option<(u8, u32)> {
     let at = |want: u32| {
         m.formats.iter().find_map(|f| {
             let pt: u8 = f.parse().ok()?;
             let (name, rate) = rtpmap_of(m, pt)?;
-            (name.eq_ignore_ascii_case("telephone-event") && rate == Some(want)).then_some(pt)
+            (name.eq_ignore_ascii_case("telephone-event") && rate == Some(want))
+                .then_some((pt, want))
         })
     };
     at(clock_rate).or_else(|| at(8000))
+}
+
+fn has_rtcp_mux(m: &MediaDescription) -> bool {
+    m.attributes
+        .iter()
+        .any(|a| a.value.is_none() && a.name.eq_ignore_ascii_case("rtcp-mux"))
+}
+
+/// The peer's RTCP address: `a=rtcp:<port> [IN IP4 <addr>]` (RFC 3605), else RTP port + 1.
+fn remote_rtcp(m: &MediaDescription, rtp: Option<SocketAddr>) -> Option<SocketAddr> {
+    let rtp = rtp?;
+    let Some(v) = m.attribute("rtcp") else {
+        return Some(SocketAddr::new(rtp.ip(), rtp.port().checked_add(1)?));
+    };
+    let mut parts = v.split_whitespace();
+    let port: u16 = parts.next()?.parse().ok().filter(|p| *p != 0)?;
+    let ip = match (parts.next(), parts.next(), parts.next()) {
+        (Some(_), Some(_), Some(addr)) => addr.parse().ok()?,
+        _ => rtp.ip(),
+    };
+    Some(SocketAddr::new(ip, port))
 }
 
 fn ptime(sdp: &SessionDescription, m: &MediaDescription) -> Option<u32> {

@@ -140,6 +140,35 @@ impl RtpSender {
         self.timestamp = self.timestamp.wrapping_add(samples);
     }
 
+    /// The RTP timestamp the next audio packet will carry.
+    pub fn timestamp(&self) -> u32 {
+        self.timestamp
+    }
+
+    /// Build a packet with its own `timestamp` and `marker` (RFC 4733 events: every packet
+    /// of an event carries the event's start time) into `out`; takes the next sequence
+    /// number, leaves the audio clock alone.
+    pub fn event_packet(
+        &mut self,
+        payload_type: u8,
+        payload: &[u8],
+        timestamp: u32,
+        marker: bool,
+        out: &mut Vec<u8>,
+    ) {
+        out.clear();
+        RtpHeader {
+            marker,
+            payload_type,
+            sequence: self.sequence,
+            timestamp,
+            ssrc: self.ssrc,
+        }
+        .write(out);
+        out.extend_from_slice(payload);
+        self.sequence = self.sequence.wrapping_add(1);
+    }
+
     /// Advance the clock by `samples` without sending (time passes during hold); the next
     /// packet carries the marker bit (start of a talkspurt).
     pub fn skip(&mut self, samples: u32) {

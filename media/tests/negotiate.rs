@@ -513,3 +513,68 @@ fn codec_order_is_configurable_and_answers_switch_codecs() {
     let n = s.receive_answer(&answer("8", "")).unwrap();
     assert_eq!((n.codec, n.payload_type), (Codec::Pcma, 8));
 }
+
+/// The telephone-event clock rate follows the format taken: 48000 next to linphone's Opus,
+/// 8000 next to G.711.
+#[test]
+fn telephone_event_rate_is_the_one_negotiated() {
+    let mut s = SdpSession::new("[::1]:40000".parse().unwrap(), AudioCaps::default(), 7);
+    let (_, n) = s
+        .receive_offer(&corpus("linphone.sdp"), Direction::SendRecv)
+        .unwrap();
+    assert_eq!(
+        (n.telephone_event, n.telephone_event_rate),
+        (Some(101), 48000)
+    );
+    let (_, n) = session()
+        .receive_offer(&corpus("sipp_uac_pcap.sdp"), Direction::SendRecv)
+        .unwrap();
+    assert_eq!(
+        (n.telephone_event, n.telephone_event_rate),
+        (Some(101), 8000)
+    );
+}
+
+fn offer_with(extra: &str) -> String {
+    format!(
+        "v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n\
+         m=audio 30000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n{extra}"
+    )
+}
+
+#[test]
+fn rtcp_goes_to_port_plus_one_or_where_a_rtcp_says_or_is_muxed() {
+    let (answer, n) = session()
+        .receive_offer(&offer_with(""), Direction::SendRecv)
+        .unwrap();
+    assert!(!n.rtcp_mux);
+    assert_eq!(n.remote_rtcp, addr("10.0.0.9:30001"));
+    assert!(!answer.contains("rtcp-mux"), "{answer}");
+
+    let (_, n) = session()
+        .receive_offer(&offer_with("a=rtcp:40007\r\n"), Direction::SendRecv)
+        .unwrap();
+    assert_eq!(n.remote_rtcp, addr("10.0.0.9:40007"));
+    let (_, n) = session()
+        .receive_offer(
+            &offer_with("a=rtcp:40009 IN IP4 10.0.0.77\r\n"),
+            Direction::SendRecv,
+        )
+        .unwrap();
+    assert_eq!(n.remote_rtcp, addr("10.0.0.77:40009"));
+
+    let (answer, n) = session()
+        .receive_offer(&offer_with("a=rtcp-mux\r\n"), Direction::SendRecv)
+        .unwrap();
+    assert!(n.rtcp_mux);
+    assert!(answer.contains("a=rtcp-mux\r\n"), "{answer}");
+
+    // Our offers propose rtcp-mux; an answer without it keeps RTCP on port + 1.
+    let mut s = session();
+    assert!(s
+        .create_offer(Direction::SendRecv)
+        .contains("a=rtcp-mux\r\n"));
+    let n = s.receive_answer(&offer_with("a=rtcp:bogus\r\n")).unwrap();
+    assert!(!n.rtcp_mux);
+    assert_eq!(n.remote_rtcp, None, "a broken a=rtcp gives no RTCP address");
+}

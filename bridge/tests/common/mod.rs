@@ -49,6 +49,7 @@ pub fn call(id: &str, state: CallState) -> CallView {
         muted: false,
         on_hold_by_remote: false,
         end_reason: None,
+        quality: None,
     }
 }
 

@@ -10,8 +10,8 @@ use crate::dialplan::{DialPlan, DialTarget};
 use crate::record::{call_id, parse_call_id, state_name, CallRecord, TransferOf};
 use crate::wallclock::WallClock;
 use bridge::protocol::{
-    CallState, CallView, Command, CommandError, CommandReply, Direction as PageDirection,
-    EndReason as PageEndReason, EventBody, Remote, TransferState,
+    CallQuality, CallState, CallView, Command, CommandError, CommandReply,
+    Direction as PageDirection, EndReason as PageEndReason, EventBody, Remote, TransferState,
 };
 use bytes::Bytes;
 use media::{AudioCaps, Direction, Negotiated, SdpSession};
@@ -60,6 +60,12 @@ pub enum MediaAction {
     Mute {
         call: CallHandle,
         muted: bool,
+    },
+    /// Send DTMF digits in the media as RFC 4733 events (the far end negotiated
+    /// telephone-event; otherwise the controller sends SIP INFO itself).
+    SendDtmf {
+        call: CallHandle,
+        digits: String,
     },
     /// Stop the stream (started or not) and release its address.
     Stop {
@@ -202,6 +208,36 @@ impl Phone {
         views
     }
 
+    /// A digit the far end sent in the media (RFC 4733): the page gets the same `dtmf`
+    /// event as for SIP INFO.
+    pub fn media_digit(&mut self, call: CallHandle, digit: char) {
+        if self.calls.contains_key(&call) {
+            self.events.push_back(EventBody::Dtmf {
+                call_id: call_id(call),
+                digits: digit.to_string(),
+            });
+        }
+    }
+
+    /// The latest media figures of a call (periodic, and once more when its stream stopped,
+    /// which may be after the call ended): kept in its view and sent as `call_quality`.
+    pub fn media_quality(&mut self, call: CallHandle, stats: &media::RtpStats, last: bool) {
+        let quality = quality_of(stats);
+        let record = match self.calls.get_mut(&call) {
+            Some(r) => r,
+            None => match self.ended.iter_mut().find(|r| r.handle == call) {
+                Some(r) => r,
+                None => return,
+            },
+        };
+        record.quality = Some(quality.clone());
+        self.events.push_back(EventBody::CallQuality {
+            call_id: call_id(call),
+            quality,
+            last,
+        });
+    }
+
     // ----- commands from the page -----
 
     /// Carries out one bridge command. On an error nothing changed.
@@ -262,8 +298,7 @@ impl Phone {
                     &[CallState::Connected, CallState::Held],
                     "send DTMF on",
                 )?;
-                self.ua
-                    .send_dtmf_info(now, handle, &digits, 160)
+                self.send_digits(now, handle, &digits)
                     .map_err(|e| self.call_error(&id, e))?;
                 Ok(CommandReply::Accepted)
             }
@@ -416,6 +451,7 @@ impl Phone {
             hold_pending: None,
             post_dial,
             transfer_of,
+            quality: None,
         };
         info!(call = %call_id(handle), to = %record.remote.uri, "dialing");
         self.calls.insert(handle, record);
@@ -471,6 +507,31 @@ impl Phone {
         }
         self.publish_call(handle, false);
         Ok(())
+    }
+
+    /// DTMF in the media (RFC 4733) when the far end negotiated telephone-event and the
+    /// stream runs, else SIP INFO.
+    fn send_digits(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        digits: &str,
+    ) -> Result<(), CallError> {
+        let in_media = self.calls.get(&handle).is_some_and(|r| {
+            r.media_started
+                && r.negotiated
+                    .as_ref()
+                    .is_some_and(|n| n.telephone_event.is_some() && n.local_direction.sends())
+        });
+        if in_media {
+            self.media.push_back(MediaAction::SendDtmf {
+                call: handle,
+                digits: digits.to_owned(),
+            });
+            Ok(())
+        } else {
+            self.ua.send_dtmf_info(now, handle, digits, 160)
+        }
     }
 
     fn reoffer(
@@ -605,7 +666,7 @@ impl Phone {
                 }
                 self.publish_call(call, false);
                 if let Some(digits) = post_dial {
-                    let _ = self.ua.send_dtmf_info(now, call, &digits, 160);
+                    let _ = self.send_digits(now, call, &digits);
                 }
                 self.report_transfer(now, call, 200, "OK");
             }
@@ -734,6 +795,7 @@ impl Phone {
             hold_pending: None,
             post_dial: None,
             transfer_of: None,
+            quality: None,
         };
         info!(call = %call_id(call), from = %record.remote.uri, "incoming call");
         self.calls.insert(call, record);
@@ -889,5 +951,24 @@ impl Phone {
     fn next_session_id(&mut self) -> u64 {
         self.session_ids += 1;
         self.session_ids
+    }
+}
+
+/// The page's view of a stream's figures (rounded: ms to 0.1, MOS to 0.01).
+fn quality_of(s: &media::RtpStats) -> CallQuality {
+    // Dividing by the step count gives the nearest f64 (1.2, not 1.2000000000000002).
+    let round = |v: f32, steps: f64| ((v as f64) * steps).round() / steps;
+    CallQuality {
+        packets_sent: s.packets_sent,
+        packets_received: s.packets_received,
+        packets_lost: s.lost,
+        late: s.late,
+        jitter_ms: round(s.jitter_ms, 10.0),
+        rtt_ms: s.rtt_ms.map(|r| round(r, 10.0)),
+        concealed_ms: s.concealed_ms,
+        playout_delay_ms: round(s.playout_delay_ms, 10.0),
+        mos: round(s.mos, 100.0),
+        junk: s.dropped + s.rtcp_dropped,
+        digits_received: s.digits_received,
     }
 }

@@ -2,7 +2,7 @@
 //! mute, hold) and the media side (SDP session, local RTP address, negotiated codec).
 
 use crate::wallclock::rfc3339;
-use bridge::protocol::{CallState, CallView, Direction, EndReason, Remote};
+use bridge::protocol::{CallQuality, CallState, CallView, Direction, EndReason, Remote};
 use media::{Negotiated, SdpSession};
 use signaling::call::CallHandle;
 use std::net::SocketAddr;
@@ -40,6 +40,8 @@ pub(crate) struct CallRecord {
     /// Digits to send once connected (an extension dialled as `x12`).
     pub post_dial: Option<String>,
     pub transfer_of: Option<TransferOf>,
+    /// The media figures last reported (final once the stream stopped).
+    pub quality: Option<CallQuality>,
 }
 
 impl CallRecord {
@@ -63,6 +65,7 @@ impl CallRecord {
             muted: self.muted,
             on_hold_by_remote: self.on_hold_by_remote,
             end_reason: self.end_reason.clone(),
+            quality: self.quality.clone(),
         }
     }
 }

@@ -55,6 +55,8 @@ enum Party {
         ua: Box<UserAgent>,
         events: Vec<CallEvent>,
         auto_answer: bool,
+        /// The far end's SDP (answers and re-offer answers).
+        sdp: &'static str,
     },
 }
 
@@ -77,11 +79,12 @@ impl Party {
                 ua,
                 events,
                 auto_answer,
+                sdp: far_sdp,
             } => {
                 while let Some(UaEvent::Call(e)) = ua.poll_event() {
                     match &e {
                         CallEvent::Incoming { call, .. } if *auto_answer => {
-                            ua.answer(now, *call, Bytes::from_static(FAR_SDP_SENDRECV.as_bytes()))
+                            ua.answer(now, *call, Bytes::from_static(far_sdp.as_bytes()))
                                 .expect("far end answers");
                         }
                         CallEvent::RemoteReoffer { call, offer } => {
@@ -90,9 +93,9 @@ impl Party {
                                 .as_ref()
                                 .is_some_and(|o| String::from_utf8_lossy(o).contains("a=sendonly"));
                             let sdp = if held {
-                                FAR_SDP_SENDRECV.replace("a=sendrecv", "a=recvonly")
+                                far_sdp.replace("a=sendrecv", "a=recvonly")
                             } else {
-                                FAR_SDP_SENDRECV.to_owned()
+                                far_sdp.to_string()
                             };
                             ua.answer_reoffer(now, *call, Bytes::from(sdp))
                                 .expect("answer re-offer");
@@ -152,6 +155,10 @@ struct World {
 
 impl World {
     fn new(auto_answer: bool) -> World {
+        World::with_far_sdp(auto_answer, FAR_SDP_SENDRECV)
+    }
+
+    fn with_far_sdp(auto_answer: bool, far_sdp: &'static str) -> World {
         let (a, f) = (addr("10.0.0.1:5060"), addr("10.0.0.2:5060"));
         let mut sim = Sim::new(3);
         sim.network_mut().set_default_link(LinkConfig::lan());
@@ -185,6 +192,7 @@ impl World {
                 ua: Box::new(ua("far", f, a, 2)),
                 events: Vec::new(),
                 auto_answer,
+                sdp: far_sdp,
             },
         });
         World { sim }
@@ -202,6 +210,26 @@ impl World {
         let r = phone.command(now, command);
         node.party.collect(now);
         r
+    }
+
+    fn phone_mut(&mut self) -> &mut Phone {
+        match &mut self.sim.node_mut(AGENT).party {
+            Party::Agent { phone, .. } => phone,
+            Party::Far { .. } => unreachable!(),
+        }
+    }
+
+    /// Moves the agent's pending events and media actions into the collected lists.
+    fn collect(&mut self) {
+        let now = self.sim.now();
+        self.sim.node_mut(AGENT).party.collect(now);
+    }
+
+    fn far_events(&self) -> &Vec<CallEvent> {
+        match &self.sim.node(NodeId(1)).party {
+            Party::Far { events, .. } => events,
+            Party::Agent { .. } => unreachable!(),
+        }
     }
 
     fn agent(&self) -> (&Phone, &Vec<EventBody>, &Vec<MediaAction>) {
@@ -364,4 +392,135 @@ fn refused_commands_change_nothing() {
     w.run(40.0);
     assert_eq!(w.state_of(&id), Some(CallState::Ended));
     assert!(w.agent().0.ua().is_idle(), "nothing left behind");
+}
+
+const FAR_SDP_NO_EVENTS: &str = "v=0\r\no=far 7 7 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n";
+
+fn connected_call(w: &mut World) -> (String, signaling::call::CallHandle) {
+    let CommandReply::Created { id } = w.command(Command::Dial { to: "1002".into() }).unwrap()
+    else {
+        panic!("dial creates a call")
+    };
+    w.run(2.0);
+    assert_eq!(w.state_of(&id), Some(CallState::Connected));
+    (id.clone(), phone::parse_call_id(&id).unwrap())
+}
+
+#[test]
+fn dtmf_goes_in_the_media_when_negotiated_else_as_info() {
+    let mut w = World::new(true);
+    let (id, handle) = connected_call(&mut w);
+    w.command(Command::Dtmf {
+        id: id.clone(),
+        digits: "12#".into(),
+    })
+    .expect("dtmf");
+    w.run(1.0);
+    assert!(w.agent().2.contains(&MediaAction::SendDtmf {
+        call: handle,
+        digits: "12#".into()
+    }));
+    assert!(
+        !w.far_events()
+            .iter()
+            .any(|e| matches!(e, CallEvent::Dtmf { .. })),
+        "no INFO when telephone-event was negotiated"
+    );
+
+    let mut w = World::with_far_sdp(true, FAR_SDP_NO_EVENTS);
+    let (id, _) = connected_call(&mut w);
+    w.command(Command::Dtmf {
+        id,
+        digits: "7".into(),
+    })
+    .expect("dtmf");
+    w.run(1.0);
+    assert!(!w
+        .agent()
+        .2
+        .iter()
+        .any(|m| matches!(m, MediaAction::SendDtmf { .. })));
+    assert!(
+        w.far_events()
+            .iter()
+            .any(|e| matches!(e, CallEvent::Dtmf { digit: '7', .. })),
+        "INFO without telephone-event: {:?}",
+        w.far_events()
+    );
+}
+
+#[test]
+fn media_digits_and_quality_reach_the_page() {
+    let mut w = World::new(true);
+    let (id, handle) = connected_call(&mut w);
+    w.phone_mut().media_digit(handle, '5');
+    let stats = media::RtpStats {
+        packets_sent: 250,
+        packets_received: 248,
+        lost: 2,
+        jitter_ms: 1.234,
+        rtt_ms: Some(12.06),
+        mos: 4.4071,
+        dropped: 3,
+        rtcp_dropped: 1,
+        concealed_ms: 40,
+        ..Default::default()
+    };
+    w.phone_mut().media_quality(handle, &stats, false);
+    w.collect();
+    let events = &w.agent().1;
+    assert!(events.contains(&EventBody::Dtmf {
+        call_id: id.clone(),
+        digits: "5".into()
+    }));
+    let quality = events
+        .iter()
+        .find_map(|e| match e {
+            EventBody::CallQuality {
+                call_id,
+                quality,
+                last: false,
+            } if *call_id == id => Some(quality.clone()),
+            _ => None,
+        })
+        .expect("a call_quality event");
+    assert_eq!(
+        (quality.packets_lost, quality.junk, quality.concealed_ms),
+        (2, 4, 40)
+    );
+    assert_eq!(
+        (quality.jitter_ms, quality.rtt_ms, quality.mos),
+        (1.2, Some(12.1), 4.41)
+    );
+    let view = w
+        .agent()
+        .0
+        .calls()
+        .into_iter()
+        .find(|c| c.id == id)
+        .unwrap();
+    assert_eq!(view.quality, Some(quality));
+
+    // The final figures arrive after the call ended and stay on its record.
+    w.command(Command::Hangup { id: id.clone() }).unwrap();
+    w.run(2.0);
+    let last = media::RtpStats {
+        packets_sent: 400,
+        ..stats
+    };
+    w.phone_mut().media_quality(handle, &last, true);
+    w.collect();
+    let view = w
+        .agent()
+        .0
+        .calls()
+        .into_iter()
+        .find(|c| c.id == id)
+        .unwrap();
+    assert_eq!(view.state, CallState::Ended);
+    assert_eq!(view.quality.map(|q| q.packets_sent), Some(400));
+    assert!(matches!(
+        w.agent().1.last(),
+        Some(EventBody::CallQuality { last: true, .. })
+    ));
 }

@@ -1,0 +1,149 @@
+//! Per-20-ms-frame cost of the stream's two paths, the work its task does each frame
+//! without the sockets (`media::stream`):
+//!
+//! - capture → RTP: read one frame from the source (a tone), encode it, build the RTP
+//!   packet, account it in RTCP;
+//! - RTP → playout: parse an RTP packet, account it in RTCP, insert it into the jitter
+//!   buffer, pull one frame (decode / conceal), convert it to the sink's 8 kHz.
+//!
+//! Each with the codec (PCMU, Opus) and without it (`no_codec`: the same path with the
+//! codec step left out: the payload copied as is, the jitter buffer's frame not decoded),
+//! side by side in one run. Time advances 20 ms per iteration on a virtual clock.
+//!
+//! `cargo bench -p media --bench stream`
+
+use std::hint::black_box;
+use std::time::{Duration, Instant, SystemTime};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use media::codec::{encoder, OpusSettings};
+use media::jitter::{JitterBuffer, JitterConfig, Playout, ReceivedFrame};
+use media::rtcp::{RtcpConfig, RtcpSession};
+use media::rtp::{RtpPacket, RtpSender};
+use media::source::SourceSpec;
+use media::stream::Receiver;
+use media::Codec;
+
+const FRAME: Duration = Duration::from_millis(20);
+
+fn rtcp(rate: u32) -> RtcpSession {
+    RtcpSession::new(
+        RtcpConfig::new(0x1234_5678, "bench", rate),
+        Instant::now(),
+        SystemTime::now(),
+    )
+}
+
+/// `None`: the no-codec path.
+fn bench_send(c: &mut Criterion, codec: Option<Codec>) {
+    let name = codec.map_or("no_codec", Codec::name);
+    let rate = codec.map_or(8000, Codec::clock_rate);
+    let samples = (rate / 50) as usize;
+    let mut source = SourceSpec::Tone(440.0).open_at(rate).unwrap();
+    let mut enc = codec.map(|c| encoder(c, &OpusSettings::default()).unwrap());
+    let mut sender = RtpSender::new();
+    let mut session = rtcp(rate);
+    let (mut frame, mut payload, mut packet) = (vec![0i16; samples], Vec::new(), Vec::new());
+    let mut now = Instant::now();
+    let mut g = c.benchmark_group("stream/capture_to_rtp");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            now += FRAME;
+            source.read(&mut frame);
+            payload.clear();
+            match enc.as_mut() {
+                Some(e) => e.encode(&frame, &mut payload).unwrap(),
+                // The payload G.711 would make, without the table lookups.
+                None => payload.extend(frame.iter().map(|&s| (s >> 8) as u8)),
+            }
+            let ts = sender.timestamp();
+            sender.packet(0, &payload, samples as u32, &mut packet);
+            session.on_rtp_sent(now, 0, ts, payload.len());
+            black_box(packet.len())
+        })
+    });
+    g.finish();
+}
+
+/// Encoded 20 ms frames of a tone, one second of them.
+fn packets(codec: Codec) -> Vec<Vec<u8>> {
+    let rate = codec.clock_rate();
+    let mut source = SourceSpec::Tone(440.0).open_at(rate).unwrap();
+    let mut enc = encoder(codec, &OpusSettings::default()).unwrap();
+    let mut sender = RtpSender::new();
+    let mut frame = vec![0i16; (rate / 50) as usize];
+    (0..50)
+        .map(|_| {
+            source.read(&mut frame);
+            let mut payload = Vec::new();
+            enc.encode(&frame, &mut payload).unwrap();
+            let mut p = Vec::new();
+            sender.packet(codec.default_payload_type(), &payload, rate / 50, &mut p);
+            p
+        })
+        .collect()
+}
+
+/// Rewrites sequence number and timestamp so the stream goes on forever.
+fn renumber(p: &mut [u8], n: u64, samples: u32) {
+    p[2..4].copy_from_slice(&(n as u16).to_be_bytes());
+    p[4..8].copy_from_slice(&((n as u32).wrapping_mul(samples)).to_be_bytes());
+}
+
+fn bench_receive(c: &mut Criterion, codec: Codec, decode: bool) {
+    let name = if decode { codec.name() } else { "no_codec" };
+    let rate = codec.clock_rate();
+    let samples = rate / 50;
+    let mut pkts = packets(codec);
+    let mut session = rtcp(rate);
+    let mut receiver = Receiver::new(codec, 20);
+    let mut jitter = JitterBuffer::new(JitterConfig::new(rate, 20)).unwrap();
+    let mut out = Vec::with_capacity(960);
+    let mut now = Instant::now();
+    let mut n = 0u64;
+    let mut g = c.benchmark_group("stream/rtp_to_playout");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            now += FRAME;
+            let i = (n % pkts.len() as u64) as usize;
+            renumber(&mut pkts[i], n, samples);
+            n += 1;
+            let p = RtpPacket::parse(black_box(&pkts[i])).unwrap();
+            let h = p.header;
+            session.on_rtp_received(now, h.ssrc, h.sequence, h.timestamp, p.payload.len());
+            if decode {
+                receiver.insert(now, &h, p.payload);
+                receiver.pull(now + Duration::from_millis(5), &mut out);
+                black_box(out.len())
+            } else {
+                let frame = ReceivedFrame {
+                    seq: h.sequence,
+                    timestamp: h.timestamp,
+                    ssrc: h.ssrc,
+                    marker: h.marker,
+                    payload: p.payload.to_vec(),
+                };
+                jitter.insert(now, frame);
+                match jitter.pull(now + Duration::from_millis(5)) {
+                    Playout::Frame { payload, .. } => black_box(payload.len()),
+                    _ => 0,
+                }
+            }
+        })
+    });
+    g.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    bench_send(c, None);
+    bench_send(c, Some(Codec::Pcmu));
+    bench_send(c, Some(Codec::Opus));
+    bench_receive(c, Codec::Pcmu, false);
+    bench_receive(c, Codec::Pcmu, true);
+    bench_receive(c, Codec::Opus, true);
+}
+
+criterion_group!(stream, benches);
+criterion_main!(stream);
