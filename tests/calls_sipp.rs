@@ -477,6 +477,29 @@ fn refused_bridge_commands_leave_a_live_call_alone_and_dtmf_reaches_sipp_as_info
 }
 
 #[test]
+fn rfc4733_digits_from_sipp_reach_the_page_as_dtmf_events() {
+    testbed::require!("sipp");
+    let agent = callee(true);
+    let mut events = agent.events("");
+    let sipp = sipp_calls("call_uac_dtmf_rfc4733.xml", &agent);
+    let id = id_of(&incoming(&mut events));
+
+    let mut digits = String::new();
+    for _ in 0..3 {
+        let seen = events.until(LONG, |e| {
+            e["event"] == "dtmf" && e["call_id"] == id.as_str()
+        });
+        let last = seen.last().expect("a dtmf event");
+        digits.push_str(last["digits"].as_str().unwrap_or("?"));
+    }
+    let out = sipp.wait();
+    assert_sipp_ok(&out, &agent);
+    assert_eq!(digits, "123", "RFC 4733 digits seen by the page");
+    let reason = ended(&agent, &id);
+    assert_eq!(reason["code"], "hangup_remote", "{reason}");
+}
+
+#[test]
 fn the_agent_holds_and_resumes_sipp() {
     testbed::require!("sipp");
     let sipp = sipp_answers("call_uas_agent_holds.xml");
