@@ -500,6 +500,31 @@ fn rfc4733_digits_from_sipp_reach_the_page_as_dtmf_events() {
 }
 
 #[test]
+fn refused_dtmf_info_is_reported_to_the_page_and_the_call_goes_on() {
+    testbed::require!("sipp");
+    let agent = callee(true);
+    let mut events = agent.events("");
+    let sipp = sipp_calls("call_uac_dtmf_info_refused.xml", &agent);
+    let id = id_of(&incoming(&mut events));
+    agent.wait_call_state(&id, "connected", SHORT);
+    // Let SIPp's ACK arrive: DTMF is sent in the confirmed dialog.
+    std::thread::sleep(Duration::from_millis(300));
+    agent.call_command(&id, "dtmf", r#"{"digits": "12"}"#);
+
+    let seen = events.until(LONG, |e| e["event"] == "dtmf_failed");
+    let failed = seen.last().expect("dtmf_failed");
+    assert_eq!(failed["call_id"], id.as_str(), "{failed}");
+    assert_eq!(failed["digits"], "12", "{failed}");
+    assert_eq!(failed["sip_status"], 415, "{failed}");
+    assert_eq!(agent.call(&id).expect("listed")["state"], "connected");
+
+    let out = sipp.wait();
+    assert_sipp_ok(&out, &agent);
+    let reason = ended(&agent, &id);
+    assert_eq!(reason["code"], "hangup_remote", "{reason}");
+}
+
+#[test]
 fn the_agent_holds_and_resumes_sipp() {
     testbed::require!("sipp");
     let sipp = sipp_answers("call_uas_agent_holds.xml");

@@ -343,6 +343,14 @@ pub enum EventBody {
     Call { call: CallView },
     /// The far end sent DTMF digits (SIP INFO or RFC 4733 in the media).
     Dtmf { call_id: String, digits: String },
+    /// DTMF digits sent by SIP INFO did not reach the far end: it refused an INFO or did not
+    /// answer. `digits` were not sent (the refused one and those queued after it).
+    DtmfFailed {
+        call_id: String,
+        digits: String,
+        sip_status: u16,
+        message: String,
+    },
     /// New audio figures of a call (about every 5 s while its media runs); `last`: the
     /// final ones, sent once its media stopped (the call may already be `ended`).
     CallQuality {

@@ -711,7 +711,20 @@ impl Phone {
                 call,
                 status,
                 digits,
-            } => warn!(call = %call_id(call), status, %digits, "DTMF digits were not delivered"),
+            } => {
+                warn!(call = %call_id(call), status, %digits, "DTMF digits were not delivered");
+                let message = if status == 408 {
+                    "the far end did not answer the DTMF request".to_owned()
+                } else {
+                    format!("the far end refused the DTMF request ({status})")
+                };
+                self.events.push_back(EventBody::DtmfFailed {
+                    call_id: call_id(call),
+                    digits,
+                    sip_status: status,
+                    message,
+                });
+            }
             CallEvent::TransferProgress { call, status, done } => {
                 let state = match (status, done) {
                     (200..=299, true) => TransferState::Succeeded,
