@@ -107,7 +107,11 @@ fn main() {
         let phases = if quick { 1 } else { PHASES_MS };
         for k in 0..phases {
             let phase = Duration::from_millis(2 * k);
-            all.extend(rt.block_on(call(codec, pt, phase)));
+            let delays = rt.block_on(call(codec, pt, phase));
+            if std::env::var_os("M2E_VERBOSE").is_some() {
+                eprintln!("{codec} phase {phase:?}: {delays:.2?}");
+            }
+            all.extend(delays);
         }
         all.sort_by(f64::total_cmp);
         if all.is_empty() {

@@ -136,7 +136,8 @@ mod tests {
         p.read(Instant::now(), 48000, &mut a);
         p.read(Instant::now(), 48000, &mut b);
         // 10 ms = 480 samples: 240 here, 240 there, then silence.
-        assert!(a[0] > 16000 && b[239] != 0 || b[238] != 0);
+        assert!(a[0] > 16000);
+        assert!(b[..240].iter().filter(|&&s| s != 0).count() > 200);
         assert!(b[240..].iter().all(|&s| s == 0));
     }
 }
