@@ -5,7 +5,7 @@
 //! - [`negotiate`]: RFC 3264 offer/answer for one audio stream ([`SdpSession`]).
 //! - [`g711`]: PCMU/PCMA tables.
 //! - [`codec`]: encoder/decoder traits for PCMU, PCMA and Opus (PLC, in-band FEC).
-//! - [`resample`]: integer-ratio rate conversion (FIR), used by sources and the shared devices.
+//! - [`probe`]: a click timed from mouth to ear (latency benches, QA).
 //! - [`rtp`]: RTP fixed header and the sender's sequence/timestamp state.
 //! - [`source`], [`sink`]: `tone:`/`file:`/`silence` inputs, `file:`/`null` outputs.
 //! - [`stream`]: [`AudioStream`] (the socket) and [`MediaHandle`] (control of the task).
@@ -22,8 +22,8 @@ pub mod dtmf;
 pub mod g711;
 pub mod jitter;
 pub mod negotiate;
+pub mod probe;
 pub mod quality;
-pub mod resample;
 pub mod rtcp;
 pub mod rtp;
 pub mod sdp;

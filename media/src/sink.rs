@@ -6,6 +6,7 @@ use std::io::BufWriter;
 use std::path::PathBuf;
 
 use crate::device::DeviceLink;
+use crate::probe::Probe;
 use crate::source::{SpecError, SAMPLE_RATE};
 
 /// Where received audio goes, as written in the config (`[audio] output`).
@@ -18,6 +19,8 @@ pub enum SinkSpec {
     /// The agent's shared playout device, for one call (built by the agent from
     /// `device:...`, never parsed): the call plays only while it is the active one.
     Device(DeviceLink),
+    /// Notes when a [`Probe`]'s click comes out (built in code, never parsed).
+    Probe(Probe),
 }
 
 const SINK_FORMS: &str = "\"file:PATH.wav\" or \"null\"";
@@ -59,6 +62,7 @@ impl SinkSpec {
             }
             SinkSpec::Null => Sink::Null,
             SinkSpec::Device(link) => Sink::Device(link.clone()),
+            SinkSpec::Probe(p) => Sink::Probe(p.clone()),
         })
     }
 }
@@ -69,6 +73,7 @@ impl fmt::Display for SinkSpec {
             SinkSpec::File(p) => write!(f, "file:{}", p.display()),
             SinkSpec::Null => f.write_str("null"),
             SinkSpec::Device(_) => f.write_str("device"),
+            SinkSpec::Probe(_) => f.write_str("probe"),
         }
     }
 }
@@ -79,6 +84,8 @@ pub enum Sink {
     Null,
     /// 8 kHz, like the WAV file ([`crate::device::SHARED_PLAYOUT_RATE`]).
     Device(DeviceLink),
+    /// Plays nothing; times a probe's click as if it played the samples as written.
+    Probe(Probe),
 }
 
 impl fmt::Debug for Sink {
@@ -87,6 +94,7 @@ impl fmt::Debug for Sink {
             Sink::Wav(_) => f.write_str("Sink::Wav"),
             Sink::Null => f.write_str("Sink::Null"),
             Sink::Device(l) => write!(f, "Sink::Device({l:?})"),
+            Sink::Probe(_) => f.write_str("Sink::Probe"),
         }
     }
 }
@@ -102,6 +110,7 @@ impl Sink {
                 w16.flush()?;
             }
             Sink::Device(link) => link.write(samples),
+            Sink::Probe(p) => p.write(std::time::Instant::now(), SAMPLE_RATE, samples),
             Sink::Null => {}
         }
         Ok(())
@@ -123,7 +132,7 @@ impl Sink {
     pub fn finalize(self) -> Result<(), hound::Error> {
         match self {
             Sink::Wav(w) => w.finalize(),
-            Sink::Null | Sink::Device(_) => Ok(()),
+            Sink::Null | Sink::Device(_) | Sink::Probe(_) => Ok(()),
         }
     }
 }

@@ -5,8 +5,8 @@ use std::f64::consts::TAU;
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::device::{DeviceLink, SHARED_CAPTURE_RATE};
-use crate::resample::Resampler;
+use crate::device::{DeviceLink, RateConverter, SHARED_CAPTURE_RATE};
+use crate::probe::Probe;
 use crate::wav::{read_wav_mono, resample_linear, WavError};
 
 /// The sample rate of [`SourceSpec::open`] and of the WAV sink.
@@ -27,6 +27,8 @@ pub enum SourceSpec {
     /// The agent's shared capture device, for one call (built by the agent from
     /// `device:...`, never parsed): the call reads it only while it is the active one.
     Device(DeviceLink),
+    /// A click on request, timed to the sink that plays it (built in code, never parsed).
+    Probe(Probe),
 }
 
 /// A source or sink spec that could not be parsed; Display lists the accepted forms.
@@ -102,6 +104,7 @@ impl SourceSpec {
                 Some(r) => Source::Device(Box::new(r)),
                 None => Source::Silence,
             },
+            SourceSpec::Probe(p) => Source::Probe(p.clone(), rate),
         })
     }
 }
@@ -113,42 +116,57 @@ impl fmt::Display for SourceSpec {
             SourceSpec::File(p) => write!(f, "file:{}", p.display()),
             SourceSpec::Silence => f.write_str("silence"),
             SourceSpec::Device(_) => f.write_str("device"),
+            SourceSpec::Probe(_) => f.write_str("probe"),
         }
     }
 }
 
 /// An open source producing mono samples at the rate it was opened at.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Source {
-    Tone { phase: f64, step: f64 },
-    Samples { samples: Vec<i16>, pos: usize },
+    Tone {
+        phase: f64,
+        step: f64,
+    },
+    Samples {
+        samples: Vec<i16>,
+        pos: usize,
+    },
     Silence,
     Device(Box<DeviceReader>),
+    /// The probe and the rate it was opened at.
+    Probe(Probe, u32),
 }
 
 /// Microphone audio for one call, converted from the shared device's rate to the codec's.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct DeviceReader {
     link: DeviceLink,
     /// `None` when the codec runs at the device rate.
-    convert: Option<Resampler>,
+    convert: Option<RateConverter>,
     captured: Vec<i16>,
-    converted: Vec<i16>,
+    captured_f: Vec<f32>,
+    /// Converted samples not yet read (the converter works in whole 20 ms chunks).
+    converted: std::collections::VecDeque<i16>,
 }
 
 impl DeviceReader {
-    /// `None` when `rate` is no whole ratio of the device rate (no codec here is).
+    /// `None` when the converter cannot be built for `rate` (logged).
     fn new(link: DeviceLink, rate: u32) -> Option<DeviceReader> {
         let convert = if rate == SHARED_CAPTURE_RATE {
             None
         } else {
-            Some(Resampler::new(SHARED_CAPTURE_RATE, rate)?)
+            let c = RateConverter::new(SHARED_CAPTURE_RATE, rate)
+                .inspect_err(|e| tracing::warn!(error = %e, "microphone audio not converted"))
+                .ok()?;
+            Some(c)
         };
         Some(DeviceReader {
             link,
             convert,
             captured: Vec::new(),
-            converted: Vec::new(),
+            captured_f: Vec::new(),
+            converted: std::collections::VecDeque::new(),
         })
     }
 
@@ -159,17 +177,29 @@ impl DeviceReader {
             }
             return;
         };
-        let ratio = (SHARED_CAPTURE_RATE / convert.to_rate().max(1)) as usize;
-        self.captured.resize(out.len() * ratio, 0);
+        // Capture time in, codec time out: ask the device for exactly `out`'s duration.
+        let want = out.len() * SHARED_CAPTURE_RATE as usize / convert.to_rate().max(1) as usize;
+        self.captured.resize(want, 0);
         if !self.link.read(&mut self.captured) {
+            // Not the active call: silence, and no stale audio when it becomes active.
+            self.converted.clear();
+            convert.reset();
             out.fill(0);
             return;
         }
-        self.converted.clear();
-        convert.process(&self.captured, &mut self.converted);
-        let n = self.converted.len().min(out.len());
-        out[..n].copy_from_slice(&self.converted[..n]);
-        out[n..].fill(0);
+        self.captured_f.clear();
+        self.captured_f
+            .extend(self.captured.iter().map(|&s| f32::from(s) / 32768.0));
+        let converted = &mut self.converted;
+        convert.process(&self.captured_f, |o| {
+            converted.extend(
+                o.iter()
+                    .map(|&s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16),
+            )
+        });
+        for s in out.iter_mut() {
+            *s = converted.pop_front().unwrap_or(0);
+        }
     }
 }
 
@@ -194,6 +224,7 @@ impl Source {
             }
             Source::Silence => out.fill(0),
             Source::Device(r) => r.read(out),
+            Source::Probe(p, rate) => p.read(std::time::Instant::now(), *rate, out),
         }
     }
 }

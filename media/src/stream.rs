@@ -5,14 +5,17 @@
 //! and call quality ([`crate::rtcp`], [`crate::quality`]); symmetric-RTP latching; live
 //! updates after re-offers (a codec change swaps encoder, decoder and jitter buffer).
 //!
-//! One timer drives the task: every frame period it sends DTMF or audio, pulls one frame
-//! from the jitter buffer into the sink, and sends RTCP when due. Datagrams are handled as
+//! One timer drives sending: every frame period it sends DTMF or audio and RTCP when due. A
+//! second, the play clock ([`clock`]), pulls one frame per period from the jitter buffer
+//! into the sink, its phase set just after the first packet's arrival so packets do not
+//! wait up to a frame for a pull. Datagrams are handled as
 //! they arrive. Junk (non-RTP, unknown payload type, oversized, bad RTCP) is dropped and
 //! counted; the call goes on.
 //!
 //! Rates: the source is opened at the codec's clock rate; decoded audio is converted from
 //! the codec's rate to the sink's 8 kHz ([`crate::device::RateConverter`]).
 
+mod clock;
 mod receive;
 mod task;
 

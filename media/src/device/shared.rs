@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::aec::EchoCanceller;
-use crate::resample::Resampler;
 
+use super::convert::{f32_to_i16, i16_to_f32, RateConverter};
 use super::{
     list_devices_on, CaptureBackend, DeviceCapture, DeviceError, DeviceInfo, DevicePlayout,
     DeviceSpec, HostChoice, PlayoutBackend,
@@ -133,7 +133,9 @@ struct Inner {
 /// The echo canceller (48 kHz) and the conversion of what is played (8 kHz) to its rate.
 struct Aec {
     canceller: EchoCanceller,
-    up: Resampler,
+    up: RateConverter,
+    /// What is played, as `f32` for the converter; the converter's output as `i16`.
+    played: Vec<f32>,
     upsampled: Vec<i16>,
 }
 
@@ -220,16 +222,13 @@ impl SharedDevices {
     pub fn enable_echo_cancellation(&self) -> Result<(), DeviceError> {
         let err = |e: String| DeviceError::EchoCancellation(e);
         let canceller = EchoCanceller::new().map_err(|e| err(e.to_string()))?;
-        let up = Resampler::new(SHARED_PLAYOUT_RATE, crate::aec::SAMPLE_RATE).ok_or_else(|| {
-            err(format!(
-                "no conversion from {SHARED_PLAYOUT_RATE} Hz to {} Hz",
-                crate::aec::SAMPLE_RATE
-            ))
-        })?;
+        let up = RateConverter::new(SHARED_PLAYOUT_RATE, crate::aec::SAMPLE_RATE)
+            .map_err(|e| err(e.to_string()))?;
         *lock(&self.inner.aec) = Some(Aec {
+            played: Vec::with_capacity(up.input_wanted()),
+            upsampled: Vec::with_capacity(up.output_max()),
             canceller,
             up,
-            upsampled: Vec::new(),
         });
         Ok(())
     }
@@ -519,9 +518,19 @@ impl SharedDevices {
         }
         drop(side);
         if let Some(aec) = lock(&self.inner.aec).as_mut() {
-            aec.upsampled.clear();
-            aec.up.process(samples, &mut aec.upsampled);
-            aec.canceller.render(&aec.upsampled);
+            let Aec {
+                canceller,
+                up,
+                played,
+                upsampled,
+            } = aec;
+            played.clear();
+            played.extend(samples.iter().map(|&s| i16_to_f32(s)));
+            upsampled.clear();
+            up.process(played, |o| {
+                upsampled.extend(o.iter().map(|&s| f32_to_i16(s)))
+            });
+            canceller.render(upsampled);
         }
         self.inner
             .output_peak

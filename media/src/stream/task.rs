@@ -1,5 +1,5 @@
 //! The task of one stream: sockets, the frame timer, and the sans-IO parts it drives
-//! (encoder, [`Receiver`], [`DtmfSender`]/[`DtmfReceiver`], [`RtcpSession`]).
+//! (encoder, [`Receiver`] on its [`PlayClock`], [`DtmfSender`]/[`DtmfReceiver`], [`RtcpSession`]).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::sleep_until;
 use tracing::{debug, info, warn};
 
+use super::clock::PlayClock;
 use super::receive::Receiver;
 use super::{Command, EventSender, RtpStats, Shared, StreamEvent, MAX_OPUS_PAYLOAD, MAX_PAYLOAD};
 use crate::codec::{self, AudioEncoder};
@@ -92,6 +93,8 @@ pub(super) struct Task {
     sender: RtpSender,
     encoder: Option<Box<dyn AudioEncoder>>,
     receiver: Receiver,
+    /// When the next received frame goes to the sink.
+    play_clock: PlayClock,
     rtcp: RtcpSession,
     dtmf_out: Option<DtmfOut>,
     dtmf_queue: VecDeque<Digit>,
@@ -125,6 +128,10 @@ impl Task {
             source_spec,
             encoder: new_encoder(&neg),
             receiver: Receiver::new(neg.codec, neg.codec.frame_ms(neg.ptime_ms)),
+            play_clock: PlayClock::new(
+                now,
+                Duration::from_millis(neg.codec.frame_ms(neg.ptime_ms) as u64),
+            ),
             rtcp: new_rtcp(&neg, sender.ssrc(), now),
             dtmf_in: DtmfReceiver::new(neg.telephone_event_rate).ok(),
             stats: RtpStats {
@@ -180,17 +187,24 @@ impl Task {
                     next_tick += ptime;
                     let now = tokio::time::Instant::now();
                     if now > next_tick + ptime * MAX_BEHIND_FRAMES {
-                        // Starved (suspended, overloaded): sending skips ahead, but the sink
-                        // still gets a frame for every period, so its clock stays whole.
+                        // Starved (suspended, overloaded): sending skips ahead; the RTP clock
+                        // keeps counting the time not sent.
                         let behind = ((now - next_tick).as_nanos() / ptime.as_nanos()) as u32;
                         debug!(frames = behind, "media timer fell behind; skipping ahead");
-                        for k in 0..behind {
-                            self.play((next_tick + ptime * k).into_std());
-                        }
-                        // The RTP clock keeps counting the time not sent.
                         let samples = self.frame_ms() * self.neg.codec.clock_rate() / 1000;
                         self.sender.skip(samples * behind);
                         next_tick += ptime * behind;
+                    }
+                }
+                _ = sleep_until(self.play_clock.due().into()) => {
+                    let at = self.play_clock.advance();
+                    self.play(at);
+                    // Starved: the sink still gets a frame for every period, so its clock
+                    // stays whole.
+                    let now = Instant::now();
+                    while now > self.play_clock.due() + self.ptime() * MAX_BEHIND_FRAMES {
+                        let at = self.play_clock.advance();
+                        self.play(at);
                     }
                 }
                 r = self.sockets.rtp.recv_from(&mut buf) => match r {
@@ -230,6 +244,7 @@ impl Task {
             self.source = open_source(&self.source_spec, self.neg.codec);
             // The peer's timestamps may count at another rate: a new timeline.
             self.receiver = Receiver::new(self.neg.codec, self.frame_ms());
+            self.play_clock.realign(self.ptime());
             if old.codec.clock_rate() != self.neg.codec.clock_rate() {
                 self.lost_before += self.rtcp_lost();
                 self.rtcp = new_rtcp(&self.neg, self.sender.ssrc(), Instant::now());
@@ -259,7 +274,7 @@ impl Task {
         }
     }
 
-    /// One frame period: DTMF or audio out, one frame into the sink, RTCP when due.
+    /// One frame period: DTMF or audio out, RTCP when due (the sink has its own clock).
     async fn tick(&mut self, at: Instant) {
         let sent_event = self.send_dtmf(at).await;
         let samples = self.frame_ms() * self.neg.codec.clock_rate() / 1000;
@@ -269,7 +284,6 @@ impl Task {
         } else {
             self.send_frame(samples as usize).await;
         }
-        self.play(at);
         if let Some(rx) = self.dtmf_in.as_mut() {
             rx.handle_timeout(at);
         }
@@ -475,6 +489,7 @@ impl Task {
             return;
         }
         self.receiver.insert(now, &h, packet.payload);
+        self.play_clock.on_packet(now);
     }
 
     fn on_rtcp(&mut self, datagram: &[u8], from: SocketAddr) {
