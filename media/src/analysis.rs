@@ -17,6 +17,11 @@ fn goertzel_power(samples: &[i16], sample_rate: u32, freq: f32) -> f64 {
 
 /// The strongest frequency between 100 and 4000 Hz (capped at Nyquist), to about 1 Hz;
 /// `None` for empty input or digital silence. Looks at no more than the first 2 s.
+///
+/// Power is averaged over short segments (100 ms for the 10 Hz search, 500 ms for the
+/// 0.5 Hz refinement), not taken over the whole window: audio that went through
+/// concealment or frame drops has phase jumps, which split one long window's narrow peak
+/// into sidebands, while per-segment power keeps the tone's energy where the tone is.
 pub fn dominant_frequency(samples: &[i16], sample_rate: u32) -> Option<f32> {
     if sample_rate == 0 || samples.iter().all(|&s| s == 0) {
         return None;
@@ -24,11 +29,16 @@ pub fn dominant_frequency(samples: &[i16], sample_rate: u32) -> Option<f32> {
     let n = samples.len().min(2 * sample_rate as usize);
     let s = &samples[..n];
     let top = 4000f32.min(sample_rate as f32 / 2.0 - 1.0);
-    let best_in = |lo: f32, hi: f32, step: f32| {
+    let best_in = |lo: f32, hi: f32, step: f32, segment: usize| {
+        let segment = segment.clamp(1, s.len());
         let mut best = (lo, f64::MIN);
         let mut f = lo;
         while f <= hi {
-            let p = goertzel_power(s, sample_rate, f);
+            let p: f64 = s
+                .chunks(segment)
+                .filter(|c| c.len() == segment || c.len() == s.len())
+                .map(|c| goertzel_power(c, sample_rate, f))
+                .sum();
             if p > best.1 {
                 best = (f, p);
             }
@@ -36,11 +46,12 @@ pub fn dominant_frequency(samples: &[i16], sample_rate: u32) -> Option<f32> {
         }
         best.0
     };
-    let coarse = best_in(100.0, top, 10.0);
+    let coarse = best_in(100.0, top, 10.0, sample_rate as usize / 10);
     Some(best_in(
         (coarse - 10.0).max(100.0),
         (coarse + 10.0).min(top),
         0.5,
+        sample_rate as usize / 2,
     ))
 }
 
@@ -75,6 +86,23 @@ mod tests {
         }
         assert_eq!(dominant_frequency(&[0; 100], 8000), None);
         assert_eq!(dominant_frequency(&[], 8000), None);
+    }
+
+    #[test]
+    fn finds_a_tone_broken_by_periodic_phase_jumps() {
+        // 660 Hz at 48 kHz, with 7 samples skipped every 30 ms (what concealment or a
+        // device ring's underruns do): one long window's peak moves to a sideband ~33 Hz
+        // away; the tone is still the strongest thing in the signal.
+        let rate = 48_000;
+        let clean: Vec<i16> = (0..3 * rate as usize)
+            .map(|i| ((std::f64::consts::TAU * 660.0 * i as f64 / 48_000.0).sin() * 10000.0) as i16)
+            .collect();
+        let broken: Vec<i16> = clean
+            .chunks(1440)
+            .flat_map(|c| c[..c.len().min(1433)].to_vec())
+            .collect();
+        let got = dominant_frequency(&broken, rate).unwrap();
+        assert!((got - 660.0).abs() <= 5.0, "{got}");
     }
 
     #[test]
