@@ -11,20 +11,9 @@ use media::codec::{decoder, encoder, OpusSettings};
 use media::device::RateConverter;
 use media::Codec;
 
-/// Speech-like test signal: a gliding voice with harmonics in syllables, 1 s at `rate`.
+/// Speech-like test signal, 1 s at `rate`.
 fn voice(rate: u32) -> Vec<i16> {
-    use std::f64::consts::TAU;
-    (0..rate as usize)
-        .map(|i| {
-            let t = i as f64 / rate as f64;
-            let envelope = (TAU * 2.5 * t).sin().max(0.0);
-            let f0 = 140.0 + 30.0 * (TAU * 1.3 * t).sin();
-            let s: f64 = (1..=8)
-                .map(|k| (TAU * f0 * k as f64 * t).sin() / k as f64)
-                .sum();
-            (s * envelope * 5000.0) as i16
-        })
-        .collect()
+    media::analysis::voice(rate, 0, rate as usize)
 }
 
 fn bench_codec(c: &mut Criterion, codec: Codec) {

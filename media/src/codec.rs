@@ -471,23 +471,10 @@ mod tests {
     #[test]
     fn opus_fec_recovers_a_lost_packet_from_the_next_one() {
         let mut enc = OpusEncoder::new(&OpusSettings::default()).unwrap();
-        // Voice-like: a gliding 140 Hz voice with harmonics in 2.5 Hz syllables. (libopus
-        // codes FEC only for frames its VAD calls speech: a steady tone gets almost none.)
-        let voice = |t: f64| {
-            use std::f64::consts::TAU;
-            let envelope = (TAU * 2.5 * t).sin().max(0.0);
-            let f0 = 140.0 + 30.0 * (TAU * 1.3 * t).sin();
-            let s: f64 = (1..=8)
-                .map(|k| (TAU * f0 * k as f64 * t).sin() / k as f64)
-                .sum();
-            (s * envelope * 5000.0) as i16
-        };
+        // Voice-like (`analysis::voice`): libopus codes FEC only for what its VAD calls
+        // speech, and a steady tone gets almost none.
         let frames: Vec<Vec<i16>> = (0..30)
-            .map(|f| {
-                (0..960)
-                    .map(|i| voice((f * 960 + i) as f64 / OPUS_RATE as f64))
-                    .collect()
-            })
+            .map(|f| crate::analysis::voice(OPUS_RATE, f * 960, 960))
             .collect();
         let packets: Vec<Vec<u8>> = frames
             .iter()

@@ -191,22 +191,11 @@ mod tests {
     /// 20 ms frames of a voice-like signal from one encoder (libopus codes FEC for what
     /// its VAD calls speech; a steady tone gets almost none).
     fn voice_frames(codec: Codec, count: usize) -> Vec<Vec<u8>> {
-        use std::f64::consts::TAU;
         let rate = codec.clock_rate() as usize;
         let mut enc = encoder(codec, &OpusSettings::default()).unwrap();
-        let voice = |t: f64| {
-            let envelope = (TAU * 2.5 * t).sin().max(0.0);
-            let f0 = 140.0 + 30.0 * (TAU * 1.3 * t).sin();
-            let s: f64 = (1..=8)
-                .map(|k| (TAU * f0 * k as f64 * t).sin() / k as f64)
-                .sum();
-            (s * envelope * 5000.0) as i16
-        };
         (0..count)
             .map(|n| {
-                let pcm: Vec<i16> = (0..rate / 50)
-                    .map(|i| voice((n * rate / 50 + i) as f64 / rate as f64))
-                    .collect();
+                let pcm = crate::analysis::voice(rate as u32, n * rate / 50, rate / 50);
                 let mut out = Vec::new();
                 enc.encode(&pcm, &mut out).unwrap();
                 out
