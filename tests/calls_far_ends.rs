@@ -34,10 +34,7 @@ fn baresip_with_opus(kam: &Kamailio, user: &str, audio: BaresipAudio, opus: bool
     o.audio = audio;
     o.opus = opus;
     o.lifetime = LIFETIME;
-    let b = Baresip::start(o).unwrap();
-    b.wait_registered(T).unwrap();
-    kam.wait_registered(user, T).unwrap();
-    b
+    common::registered_baresip(o, kam, T)
 }
 
 /// A registered linphonec far end (TCP, auto-answer).

@@ -54,9 +54,7 @@ fn setup(input: &str, output: &str) -> Setup {
     let mut o = BaresipOptions::user("1002", &kam);
     o.audio = BaresipAudio::Echo;
     o.lifetime = LIFETIME;
-    let far = Baresip::start(o).unwrap();
-    far.wait_registered(T).unwrap();
-    kam.wait_registered("1002", T).unwrap();
+    let far = common::registered_baresip(o, &kam, T);
     let agent = Agent::start(
         AgentOptions::new(kam.addr(), "1001", "secret1001").with_extra(&format!(
             "[audio]\ninput = \"{input}\"\noutput = \"{output}\""

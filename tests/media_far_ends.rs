@@ -53,9 +53,7 @@ fn dtmf_quality_and_junk_with_baresip() {
     let mut o = BaresipOptions::user("1002", &kam);
     o.audio = BaresipAudio::Echo;
     o.lifetime = LIFETIME;
-    let far = Baresip::start(o).unwrap();
-    far.wait_registered(T).unwrap();
-    kam.wait_registered("1002", T).unwrap();
+    let far = common::registered_baresip(o, &kam, T);
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out.wav");
     let agent = agent(&kam, &out);

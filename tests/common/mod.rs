@@ -398,3 +398,17 @@ pub fn http_request(
         .unwrap_or_default();
     Ok((code, body))
 }
+
+/// Starts baresip from `options` (registering at `kam`) and waits until baresip reports the
+/// registration and Kamailio holds its contact.
+pub fn registered_baresip(
+    options: testbed::BaresipOptions,
+    kam: &testbed::Kamailio,
+    wait: Duration,
+) -> testbed::Baresip {
+    let user = options.user.clone();
+    let b = testbed::Baresip::start(options).unwrap();
+    b.wait_registered(wait).unwrap();
+    kam.wait_registered(&user, wait).unwrap();
+    b
+}
