@@ -140,7 +140,8 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
                 let status = status_of(&config, phone.registration(), &phone.calls(), Instant::now());
                 hub.publish(status, crate::audio_devices::change_event(change));
             }
-            _ = levels.tick() => {
+            // Only agents with devices have levels to send; the others need not wake for it.
+            _ = levels.tick(), if devices.is_some() => {
                 if let Some(event) = devices.as_ref().and_then(crate::audio_devices::levels_event) {
                     hub.publish_volatile(event);
                 }
