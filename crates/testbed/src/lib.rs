@@ -44,7 +44,7 @@ pub use baresip_ctrl::BaresipEvent;
 pub use error::TestbedError;
 pub use kamailio::{Algorithm, Kamailio, KamailioOptions, DEFAULT_LIFETIME, USERS};
 pub use linphone::{Linphone, LinphoneOptions};
-pub use port::free_port;
+pub use port::{free_port, is_bound};
 pub use sipp::{Sipp, SippOutcome, SippProcess};
 pub use tools::{require_tools, skip_e2e, which};
 pub use uldump::{UlContact, UlRecord};

@@ -44,6 +44,25 @@ pub fn free_port() -> Result<u16, TestbedError> {
     Err(TestbedError::NoFreePort)
 }
 
+/// Whether some process has bound `port` on 127.0.0.1 or a wildcard address (a UDP socket, or
+/// a listening TCP socket), read from `/proc/net`. Probing by binding the port ourselves would
+/// race with the very process we are waiting for and could make its own bind fail.
+pub fn is_bound(port: u16) -> bool {
+    const TCP_LISTEN: &str = "0A";
+    let suffix = format!(":{port:04X}");
+    ["udp", "udp6", "tcp", "tcp6"].iter().any(|table| {
+        let Ok(text) = std::fs::read_to_string(format!("/proc/net/{table}")) else {
+            return false;
+        };
+        text.lines().skip(1).any(|line| {
+            let mut fields = line.split_whitespace();
+            let local = fields.nth(1).unwrap_or_default();
+            let state = fields.nth(1).unwrap_or_default();
+            local.ends_with(&suffix) && (table.starts_with("udp") || state == TCP_LISTEN)
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +74,15 @@ mod tests {
         assert_ne!(a, b);
         UdpSocket::bind((Ipv4Addr::LOCALHOST, a)).unwrap();
         TcpListener::bind((Ipv4Addr::LOCALHOST, a)).unwrap();
+    }
+
+    #[test]
+    fn bound_ports_are_seen_in_proc_net() {
+        let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let tcp = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let udp_port = udp.local_addr().unwrap().port();
+        let tcp_port = tcp.local_addr().unwrap().port();
+        assert!(is_bound(udp_port));
+        assert!(is_bound(tcp_port));
     }
 }

@@ -9,7 +9,7 @@
 use std::ffi::OsString;
 use std::fmt;
 use std::fs::{self, File};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::thread;
@@ -20,10 +20,12 @@ use tempfile::TempDir;
 use crate::paths::{scratch_dir, sipp_scenario};
 use crate::process::{describe, Guarded};
 use crate::tools::tool;
-use crate::{free_port, TestbedError};
+use crate::{free_port, is_bound, TestbedError};
 
 /// Extra time after SIPp's own `-timeout` before the testbed kills it.
 const GRACE: Duration = Duration::from_secs(5);
+/// SIPp's exit code when it cannot bind its SIP port.
+const EXIT_NO_BIND: i32 = 254;
 
 /// Entry points; see the module docs for the arguments added to every run.
 pub struct Sipp;
@@ -49,8 +51,26 @@ impl Sipp {
         args: &[&str],
         timeout: Duration,
     ) -> Result<SippProcess, TestbedError> {
+        let port_given = args.contains(&"-p");
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let mut p = Self::spawn_once(scenario.as_ref(), args, timeout)?;
+            // A port we picked can be taken by another process before SIPp binds it; then
+            // SIPp exits at once and is started again on a fresh port.
+            let lost_the_port = p.process.try_wait().and_then(|s| s.code()) == Some(EXIT_NO_BIND);
+            if !lost_the_port || port_given || attempts == 3 {
+                return Ok(p);
+            }
+        }
+    }
+
+    fn spawn_once(
+        scenario: &Path,
+        args: &[&str],
+        timeout: Duration,
+    ) -> Result<SippProcess, TestbedError> {
         let sipp = tool("sipp")?;
-        let scenario = scenario.as_ref();
         let dir = scratch_dir("sipp-")?;
         let d = dir.path();
         let has = |flag: &str| args.contains(&flag);
@@ -211,9 +231,7 @@ impl SippProcess {
     fn wait_bound(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline && self.is_running() {
-            let udp_taken = UdpSocket::bind((Ipv4Addr::LOCALHOST, self.port)).is_err();
-            let tcp_taken = TcpListener::bind((Ipv4Addr::LOCALHOST, self.port)).is_err();
-            if udp_taken || tcp_taken {
+            if is_bound(self.port) {
                 return;
             }
             thread::sleep(Duration::from_millis(10));
