@@ -326,9 +326,9 @@ impl Pulse {
     /// A `module-loopback` from `speaker.monitor` to `mic`, unloaded when the returned
     /// [`EchoPath`] is dropped (or with the server).
     ///
-    /// Trap: a loopback asked for less than ~20 ms cannot keep it on null sinks and
-    /// stutters; and its first second is spent finding its latency, so let it settle
-    /// (see docs/testing.md).
+    /// The attenuation is the loopback stream's volume, set in dB: PulseAudio's percentages
+    /// are cubic (`50%` is -18 dB, not -6). The loopback spends its first moments finding its
+    /// latency: let it settle a second before measuring.
     pub fn couple_speaker_to_mic(
         &self,
         delay: Duration,
