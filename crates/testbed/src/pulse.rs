@@ -5,6 +5,10 @@
 //! - `mic`: play test audio into it ([`Pulse::play_into_mic`]); its monitor `mic.monitor` is
 //!   the default source, so an application capturing from the default input hears it.
 //!
+//! The two are not coupled unless a test asks for a room ([`Pulse::couple_speaker_to_mic`]):
+//! then what is played on `speaker` also reaches `mic`, later and quieter, until the returned
+//! [`EchoPath`] is dropped.
+//!
 //! The daemon runs in its own scratch directory (runtime dir, home, state), listens on a unix
 //! socket only (`module-native-protocol-unix`, no TCP module), runs under `timeout` like every
 //! testbed peer and is stopped on drop. [`Pulse::env`] lists the variables a client needs:
