@@ -13,8 +13,11 @@
 //! - [`RingReader`] (the callback's end) plays silence when the audio is late and then skips
 //!   exactly as much of the late audio, so what follows stays on its original timeline (a
 //!   gap, not a delay that shifts the phase of everything after). A long silence means the
-//!   writer stopped (call held, ended): the reader then waits for a new prefill. It never
-//!   locks, allocates or logs: it only moves samples and returns counts.
+//!   writer stopped (call held, ended): the reader then waits for a new prefill. The other
+//!   way round, when the device loses time (its server underran and moved on, seen as a
+//!   backlog that stays above request + target for a quarter second), the reader skips that
+//!   much at once. It starts on the freshest audio. It never locks, allocates or logs: it
+//!   only moves samples and returns counts.
 
 use ringbuf::traits::{Consumer, Producer};
 
@@ -36,8 +39,9 @@ pub(crate) struct RingTuning {
     pub prefill_ms: u32,
     /// Silence beyond this means the writer stopped: the reader waits for a new prefill.
     pub max_gap_ms: u32,
-    /// A backlog this far above the target (plus the largest recent request) for half a
-    /// second is cut at once: beyond what the 0.2% correction should take its time over.
+    /// A backlog this far above the target (plus the largest recent request) for a quarter
+    /// second is cut at once: time the device lost (its server underran and moved on) is
+    /// skipped in one step, so the audio after it is back on its timeline.
     pub max_excess_ms: u32,
     /// A frame that would leave more than this queued is dropped (the device stopped reading).
     pub max_backlog_ms: u32,
@@ -49,10 +53,10 @@ impl RingTuning {
     pub(crate) fn for_callback(callback_ms: u32) -> RingTuning {
         RingTuning {
             target_ms: 20,
-            hysteresis_ms: 10,
+            hysteresis_ms: 5,
             prefill_ms: callback_ms + 20,
             max_gap_ms: 200,
-            max_excess_ms: 20,
+            max_excess_ms: 15,
             max_backlog_ms: 400,
         }
     }
@@ -155,8 +159,9 @@ impl<P: Producer<Item = f32>> RingWriter<P> {
         self.frames = 0;
         let error = low as i64 - self.target as i64;
         let band = self.hysteresis as i64;
-        // Proportional beyond the band: a target's worth of error gets the full correction.
-        let full = (self.target as i64).max(1);
+        // Proportional beyond the band, the full correction from two bands' width beyond:
+        // drift is held below the reader's cut threshold (`max_excess_ms`, three bands).
+        let full = (2 * band).max(1);
         let max = MAX_CORRECTION_PER_MILLE as i64;
         let size = |beyond: i64| (beyond * max / full).clamp(1, max);
         // Half the band below the target: running short risks an underrun, long only costs
@@ -232,7 +237,7 @@ impl<C: Consumer<Item = f32>> RingReader<C> {
             target: samples(rate, tuning.target_ms),
             excess: samples(rate, tuning.max_excess_ms),
             max_gap: samples(rate, tuning.max_gap_ms),
-            window: samples(rate, 500),
+            window: samples(rate, 250),
             playing: false,
             owed: 0,
             largest: 0,
@@ -288,8 +293,9 @@ impl<C: Consumer<Item = f32>> RingReader<C> {
         report
     }
 
-    /// A backlog that stayed far above the target for a whole window (a stall of the
-    /// device, a slow start) is cut at once: one jump instead of seconds of extra delay.
+    /// A backlog that stayed above request + target + excess for a whole window (the device
+    /// lost time, started slowly) is cut at once: one jump instead of seconds of extra delay,
+    /// and the size of the jump is the time lost, so the phase after it is kept.
     fn watch_backlog(&mut self, waiting: usize, total: usize, report: &mut ReadReport) {
         self.low = self.low.min(waiting);
         self.recent_largest = self.recent_largest.max(total);
