@@ -2,14 +2,15 @@
 //!
 //! The media side writes 20 ms frames on the stream task's timer; the device callback reads
 //! on the sound card's clock, in its own period (10 ms, or whatever the server asks for).
-//! The two clocks differ a little (drift) and the task's timer jitters. A tone must come out
-//! at the pitch it went in, so this ring never cuts audio in blocks:
+//! The two clocks differ a little (drift), the task's timer jitters and a sound server may
+//! lose time. A tone must come out at the pitch it went in, so no audio is dropped in blocks
+//! at a cap (each drop was a phase jump: 661-677 Hz for 660) and every skip keeps the timeline:
 //!
 //! - [`RingWriter`] keeps the ring's low-water mark (the least audio waiting just before a
 //!   frame is written, over half a second) near a target, by stretching or shrinking frames
 //!   by a few samples (linear interpolation, at most 0.2%): clock drift and a backlog left
-//!   by a stall melt away without a jump in phase. Only a backlog far beyond the target
-//!   (the device stopped reading) is cut.
+//!   by a stall melt away without a jump in phase. Only frames beyond 400 ms queued (the
+//!   device stopped reading) are refused.
 //! - [`RingReader`] (the callback's end) plays silence when the audio is late and then skips
 //!   exactly as much of the late audio, so what follows stays on its original timeline (a
 //!   gap, not a delay that shifts the phase of everything after). A long silence means the
@@ -24,8 +25,8 @@ use ringbuf::traits::{Consumer, Producer};
 /// Frames between two decisions of the drift correction (0.5 s of 20 ms frames).
 const WINDOW_FRAMES: u32 = 25;
 /// Largest correction, in samples per 1000 written: 0.2% (1.3 Hz on a 660 Hz tone while it
-/// lasts; none once the ring sits at its target) is ten times the drift of common sound
-/// cards. Bigger gaps are the reader's business (underrun, cut).
+/// lasts; none once the ring sits at its target), well above the drift of sound-card clocks
+/// (tens to hundreds of ppm). Bigger gaps are the reader's business (underrun, cut).
 const MAX_CORRECTION_PER_MILLE: usize = 2;
 
 /// Sizes of the ring, in ms of audio.
