@@ -308,36 +308,45 @@ fn host_ok(h: &[u8]) -> bool {
 /// anything else, which [`host_ok`] then decides on the whole run.
 #[inline]
 pub(crate) fn ipv4_at(b: &[u8], i: usize) -> Option<([u8; 4], usize)> {
-    let rest = b.get(i..)?;
+    // The digit at `j`, if there is one.
+    let digit = |j: usize| {
+        b.get(j)
+            .map(|c| c.wrapping_sub(b'0'))
+            .filter(|d| *d <= 9)
+            .map(u32::from)
+    };
     let mut out = [0u8; 4];
-    let (mut part, mut value, mut digits, mut leading_zero) = (0usize, 0u32, 0u32, false);
-    let mut j = 0;
-    loop {
-        // Past the end reads as 0, which ends the last part like any non-HOST byte.
-        let c = rest.get(j).copied().unwrap_or(0);
-        let d = c.wrapping_sub(b'0');
-        if d <= 9 {
-            // One to three digits, no leading zero (as `Ipv4Addr` parses).
-            if digits == 3 || leading_zero {
+    let mut j = i;
+    for (part, octet) in out.iter_mut().enumerate() {
+        if part > 0 {
+            if b.get(j) != Some(&b'.') {
                 return None;
             }
-            leading_zero = digits == 0 && d == 0;
-            value = value * 10 + u32::from(d);
-            digits += 1;
-        } else {
-            if digits == 0 || value > 255 {
-                return None;
-            }
-            *out.get_mut(part)? = value as u8;
-            if part == 3 {
-                return (!is(c, HOST)).then_some((out, i + j));
-            }
-            if c != b'.' {
-                return None;
-            }
-            (part, value, digits, leading_zero) = (part + 1, 0, 0, false);
+            j += 1;
         }
+        // One to three digits, no leading zero, at most 255 (as `Ipv4Addr` parses).
+        let first = digit(j)?;
+        let mut value = first;
         j += 1;
+        if let Some(d) = digit(j) {
+            if first == 0 {
+                return None;
+            }
+            value = value * 10 + d;
+            j += 1;
+            if let Some(d) = digit(j) {
+                value = value * 10 + d;
+                j += 1;
+                if digit(j).is_some() || value > 255 {
+                    return None;
+                }
+            }
+        }
+        *octet = value as u8;
+    }
+    match b.get(j) {
+        Some(&c) if is(c, HOST) => None,
+        _ => Some((out, j)),
     }
 }
 
@@ -744,7 +753,23 @@ mod tests {
             "",
             "192.168.1.20:5060;rport",
         ];
-        for c in cases {
+        // Every string of up to six bytes over digits, `.`, a port colon and a letter, alone
+        // and after one or two octets.
+        const ALPHABET: &[u8] = b"01259.:a";
+        let mut generated = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..6 {
+            last = last
+                .iter()
+                .flat_map(|p| ALPHABET.iter().map(move |&c| format!("{p}{}", c as char)))
+                .collect();
+            generated.extend(last.iter().cloned());
+        }
+        let prefixed = generated
+            .iter()
+            .flat_map(|g| [g.clone(), format!("1.{g}"), format!("25.100.{g}")]);
+        for c in cases.iter().map(|c| c.to_string()).chain(prefixed) {
+            let c = c.as_str();
             let b = c.as_bytes();
             let end = run(b, 0, HOST);
             let old =
