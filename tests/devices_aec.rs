@@ -199,6 +199,10 @@ fn call_through_the_room(user: &'static str, aec: bool) -> Heard {
         near: tone_dbfs(window(&heard, rate, onset, NEAR_WINDOW), rate, NEAR_HZ),
     };
     eprintln!("echo cancellation {aec}: agent's tone from {onset:.2} s; {result:?}");
+    // The canceller's own figures (delay estimate, ERLE, delay line), for the log.
+    for line in agent.log().lines().filter(|l| l.contains("echo canceller")) {
+        eprintln!("  {line}");
+    }
     drop(agent);
     result
 }
