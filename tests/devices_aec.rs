@@ -9,10 +9,10 @@
 //! (the echo, and time for the canceller to converge); then the agent talks too (a 2 kHz
 //! tone into `mic`, above the customer's voice: double talk).
 //!
-//! Without echo cancellation the customer hears their own voice back; with it the echo
-//! should be tens of dB down while the agent's voice still comes through at its level. That
-//! second test is ignored for now: the echo is 21-39 dB down, but while both talk AEC2's
-//! suppressor ducks the agent's voice by 9-18 dB (see docs/testing.md).
+//! Without echo cancellation the customer hears their own voice back; with it the echo is
+//! tens of dB down (21-39 dB measured) and the agent still comes through. Keeping the agent
+//! at their level while both talk is the ignored test: AEC2's suppressor ducks the agent's
+//! voice by 9-18 dB then (see docs/testing.md).
 
 mod common;
 
@@ -267,29 +267,21 @@ fn summary(off: &Heard, on: Option<&Heard>) -> String {
     s
 }
 
-#[test]
-fn without_echo_cancellation_the_customer_hears_themselves() {
-    require_all!();
-    let _turn = turn();
-    let off = call_through_the_room("1001", false);
-    let summary = summary(&off, None);
-    eprintln!("{summary}");
-    // The room works: the customer's voice comes back about as loud as the room lets it
-    // (-10 dB, plus what the device path loses)...
+/// The room works: without the canceller the customer's voice comes back about as loud as
+/// the room lets it (-10 dB, plus what the device path loses), and the agent is heard at the
+/// level played into the microphone (-15 dBFS RMS).
+fn assert_the_room_echoes(off: &Heard, summary: &str) {
     assert!(
         off.echo > off.sent - 25.0,
         "no echo: the room does not work: {summary}"
     );
-    // ...and the agent is heard at the level played into the microphone (-15 dBFS RMS).
     assert!(
         (off.near - (-15.0)).abs() <= 3.0,
-        "the agent's voice: {summary}"
+        "the agent's voice without echo cancellation: {summary}"
     );
 }
 
 #[test]
-#[ignore = "echo 21-39 dB down, but AEC2's suppressor ducks the agent's voice 9-18 dB \
-            during double talk (6 dB allowed): run with --ignored (docs/testing.md)"]
 fn the_customer_no_longer_hears_themselves() {
     require_all!();
     let _turn = turn();
@@ -297,13 +289,30 @@ fn the_customer_no_longer_hears_themselves() {
     let on = call_through_the_room("1003", true);
     let summary = summary(&off, Some(&on));
     eprintln!("{summary}");
+    assert_the_room_echoes(&off, &summary);
+    // With the canceller the customer's own voice is down by a margin anyone hears (measured
+    // 21-39 dB on this testbed)...
+    assert!(off.echo - on.echo >= 15.0, "echo not removed: {summary}");
+    // ...and the agent is still heard while both talk (AEC2 ducks them 9-24 dB, to -24..-39
+    // dBFS: the ignored test below holds the bar a user wants).
     assert!(
-        off.echo > off.sent - 25.0,
-        "no echo to cancel: the room does not work: {summary}"
+        on.near >= -45.0,
+        "the agent's voice is cut off under double talk: {summary}"
     );
-    // With the canceller the customer's voice is gone for practical purposes...
+}
+
+#[test]
+#[ignore = "AEC2's suppressor ducks the agent's voice 9-18 dB during double talk (6 dB \
+            allowed): run with --ignored (docs/testing.md)"]
+fn under_double_talk_the_agent_keeps_their_level() {
+    require_all!();
+    let _turn = turn();
+    let off = call_through_the_room("1001", false);
+    let on = call_through_the_room("1003", true);
+    let summary = summary(&off, Some(&on));
+    eprintln!("{summary}");
+    assert_the_room_echoes(&off, &summary);
     assert!(off.echo - on.echo >= 20.0, "echo not removed: {summary}");
-    // ...while the agent is still heard at about the same level while both talk.
     assert!(
         (off.near - on.near).abs() <= 6.0,
         "the agent's voice suffers under double talk: {summary}"
