@@ -145,6 +145,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
                 if let Some(event) = devices.as_ref().and_then(crate::audio_devices::levels_event) {
                     hub.publish_volatile(event);
                 }
+                hub.set_audio(devices.as_ref().map(crate::audio_devices::audio_status));
             }
             _ = &mut shutdown => break,
         }
@@ -361,6 +362,8 @@ fn status_of(
         version: env!("CARGO_PKG_VERSION").to_owned(),
         registration: reg,
         calls: calls.to_vec(),
+        // Kept by the hub from the device tick (`Hub::set_audio`).
+        audio: None,
     }
 }
 

@@ -4,18 +4,19 @@
 //! meters into bridge events.
 
 use crate::config::AudioConfig;
-use bridge::protocol::EventBody;
+use bridge::protocol::{AudioStatus, DeviceFigures, EventBody};
 use bridge::{DeviceControl, DeviceControlError, DeviceEntry, DeviceList};
 use media::device::{
-    DeviceChange, DeviceError, DeviceSpec, HostChoice, InputSpec, Levels, OutputSpec, SharedDevices,
+    DeviceChange, DeviceError, DeviceSpec, DeviceStats, HostChoice, InputSpec, Levels, OutputSpec,
+    SharedDevices,
 };
 use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// How often the devices are checked for failure (cheap: a flag).
 pub const CHECK_EVERY: Duration = Duration::from_secs(1);
-/// Every how many checks a named device is looked for in the host's list (a new
-/// sound-server connection each time, which the PulseAudio client logs).
+/// Every how many checks a named device is looked for in the host's list (a round trip to
+/// the sound server, over a connection kept for it).
 pub const LIST_EVERY_CHECKS: u32 = 3;
 /// How often level events are sent while a call has the devices (4 per second).
 pub const LEVELS_EVERY: Duration = Duration::from_millis(250);
@@ -100,6 +101,34 @@ pub fn levels_event(devices: &SharedDevices) -> Option<EventBody> {
         input_dbfs,
         output_dbfs,
     })
+}
+
+/// The devices' counters for the status document (`audio`).
+pub fn audio_status(devices: &SharedDevices) -> AudioStatus {
+    let figures = |(device, s): (String, DeviceStats)| DeviceFigures {
+        device,
+        description: s.description,
+        rate: s.device_rate,
+        callbacks: s.callbacks,
+        callback_samples: s.callback_samples,
+        largest_callback: s.largest_callback,
+        underruns: s.underruns,
+        silence_samples: s.silence_samples,
+        skipped_samples: s.skipped_samples,
+        corrected_samples: s.corrected_samples,
+        dropped_samples: s.dropped_samples,
+        overrun_samples: s.overrun_samples,
+        short_reads: s.short_reads,
+        xruns: s.xruns,
+        buffered_us: s.buffered_us,
+        device_latency_us: s.device_latency_us,
+        failed: s.failed,
+    };
+    let stats = devices.stats();
+    AudioStatus {
+        input: stats.input.map(figures),
+        output: stats.output.map(figures),
+    }
 }
 
 /// [`DeviceControl`] for the bridge: lists and switches the shared devices; switches are

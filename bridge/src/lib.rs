@@ -19,9 +19,9 @@ pub use devices::{DeviceControl, DeviceControlError, DeviceEntry, DeviceList};
 pub use error::ApiError;
 pub use hub::{Hub, DEFAULT_HISTORY};
 pub use protocol::{
-    CallState, CallView, Command, CommandError, CommandErrorKind, CommandReply, Direction,
-    EndReason, Event, EventBody, RegistrationState, RegistrationStatus, Remote, Status,
-    TransferState,
+    AudioStatus, CallState, CallView, Command, CommandError, CommandErrorKind, CommandReply,
+    DeviceFigures, Direction, EndReason, Event, EventBody, RegistrationState, RegistrationStatus,
+    Remote, Status, TransferState,
 };
 pub use security::{is_loopback_host, OriginPolicy, Security, SALESFORCE_DEFAULT_ORIGINS};
 

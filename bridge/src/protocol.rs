@@ -46,6 +46,58 @@ pub struct Status {
     /// (state `ended`) so a page that reconnects still learns how they ended.
     #[serde(default)]
     pub calls: Vec<CallView>,
+    /// The audio devices' counters, refreshed a few times a second while devices are open;
+    /// omitted when the config uses no device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<AudioStatus>,
+}
+
+/// The audio devices' part of the status document.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AudioStatus {
+    /// The capture device's counters (`null`: none open).
+    pub input: Option<DeviceFigures>,
+    /// The playout device's counters (`null`: none open).
+    pub output: Option<DeviceFigures>,
+}
+
+/// Counters of one open audio device since it was opened. Sample counts are mono samples
+/// at the device's `rate`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceFigures {
+    /// The device's name, as in `GET /api/v1/devices`.
+    pub device: String,
+    /// What was opened: host, device, rate, channels, format, callback period.
+    pub description: String,
+    pub rate: u32,
+    /// Device callbacks run.
+    pub callbacks: u64,
+    /// Samples the callbacks moved (per channel): with `callbacks`, the device's real pace.
+    pub callback_samples: u64,
+    /// The largest callback, in samples.
+    pub largest_callback: u32,
+    /// Playout callbacks that found too little audio (each played some silence).
+    pub underruns: u64,
+    /// Silence played in those underruns.
+    pub silence_samples: u64,
+    /// Late audio skipped after an underrun so that later audio keeps its timing.
+    pub skipped_samples: u64,
+    /// Playout drift correction: samples added (+) or removed (-) to hold the target fill.
+    pub corrected_samples: i64,
+    /// Dropped to bound latency (capture backlog trimmed, playout far beyond its target).
+    pub dropped_samples: u64,
+    /// Capture: samples the device delivered while the ring was full.
+    pub overrun_samples: u64,
+    /// Capture: frames padded with silence because too little had been captured.
+    pub short_reads: u64,
+    /// xrun notices from the sound system.
+    pub xruns: u64,
+    /// Audio waiting in the ring now, µs.
+    pub buffered_us: u32,
+    /// Latency the host reports between the device and the callback, µs.
+    pub device_latency_us: u32,
+    /// The stream failed at some point (the agent then falls back to the default device).
+    pub failed: bool,
 }
 
 /// Where a call is in its life.

@@ -52,6 +52,59 @@ async fn status_follows_the_hub() {
 }
 
 #[tokio::test]
+async fn device_counters_are_in_the_status_and_survive_call_events() {
+    let (hub, router) = app();
+    let get = || async {
+        send(
+            &router,
+            req("GET", "/api/v1/status").body(Body::empty()).unwrap(),
+        )
+        .await
+        .json
+    };
+    hub.set_status(status(RegistrationState::Registered, None));
+    // No device configured: no `audio` member at all.
+    assert!(get().await.get("audio").is_none());
+
+    let output = bridge::DeviceFigures {
+        device: "speaker".into(),
+        rate: 48000,
+        callbacks: 500,
+        underruns: 2,
+        silence_samples: 300,
+        skipped_samples: 300,
+        corrected_samples: -96,
+        buffered_us: 21000,
+        ..Default::default()
+    };
+    hub.set_audio(Some(bridge::AudioStatus {
+        input: None,
+        output: Some(output),
+    }));
+    let mut s = status(RegistrationState::Registered, None);
+    s.calls.push(call("c1", bridge::CallState::Connected));
+    hub.publish(
+        s.clone(),
+        bridge::EventBody::Call {
+            call: s.calls[0].clone(),
+        },
+    );
+    let json = get().await;
+    assert_eq!(json["calls"][0]["id"], "c1");
+    let out = &json["audio"]["output"];
+    assert_eq!(out["device"], "speaker", "{json}");
+    assert_eq!(out["underruns"], 2);
+    assert_eq!(out["skipped_samples"], 300);
+    assert_eq!(out["corrected_samples"], -96);
+    assert_eq!(out["buffered_us"], 21000);
+    assert_eq!(json["audio"]["input"], serde_json::Value::Null);
+
+    // The devices closed: the part goes.
+    hub.set_audio(None);
+    assert!(get().await.get("audio").is_none());
+}
+
+#[tokio::test]
 async fn unknown_paths_get_a_json_error() {
     let (_hub, router) = app();
     let a = send(

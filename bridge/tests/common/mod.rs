@@ -30,6 +30,7 @@ pub fn status(state: RegistrationState, error: Option<&str>) -> Status {
             retry_in: None,
         },
         calls: Vec::new(),
+        audio: None,
     }
 }
 

@@ -37,6 +37,8 @@ pub enum BaresipAudio {
     /// Digital silence from a generated WAV (`aufile`, 8 kHz mono, 120 s at most: aufile
     /// stops sending at the end of the file).
     Silence,
+    /// A WAV file of the caller's (`aufile`: 8 kHz mono 16-bit; sending stops at its end).
+    File(PathBuf),
 }
 
 /// How to start a [`Baresip`]. `BaresipOptions::new("1002", "secret1002", kam.addr())` or
@@ -514,6 +516,11 @@ pub(crate) fn render_config(
         BaresipAudio::Tone { freq } => (format!("ausine,{freq}"), "aubridge,sink", (48000, 2)),
         BaresipAudio::Silence => (
             format!("aufile,{}", dir.join("silence.wav").display()),
+            "aubridge,sink",
+            (8000, 1),
+        ),
+        BaresipAudio::File(wav) => (
+            format!("aufile,{}", wav.display()),
             "aubridge,sink",
             (8000, 1),
         ),

@@ -5,6 +5,10 @@
 //! - `mic`: play test audio into it ([`Pulse::play_into_mic`]); its monitor `mic.monitor` is
 //!   the default source, so an application capturing from the default input hears it.
 //!
+//! The two are not coupled unless a test asks for a room ([`Pulse::couple_speaker_to_mic`]):
+//! then what is played on `speaker` also reaches `mic`, later and quieter, until the returned
+//! [`EchoPath`] is dropped.
+//!
 //! The daemon runs in its own scratch directory (runtime dir, home, state), listens on a unix
 //! socket only (`module-native-protocol-unix`, no TCP module), runs under `timeout` like every
 //! testbed peer and is stopped on drop. [`Pulse::env`] lists the variables a client needs:
@@ -206,15 +210,21 @@ impl Pulse {
 
     /// Starts playing a WAV file into sink `mic`; [`Playback::wait`] for its end.
     pub fn start_play_into_mic(&self, wav: &Path) -> Result<Playback, TestbedError> {
+        self.start_play_into("mic", wav)
+    }
+
+    /// Starts playing a WAV file into `sink` (e.g. `speaker`, as an application would);
+    /// [`Playback::wait`] for its end.
+    pub fn start_play_into(&self, sink: &str, wav: &Path) -> Result<Playback, TestbedError> {
         let limit = wav_duration(wav)? + Duration::from_secs(10);
         let mut args = env_args(&self.env);
         args.extend(
             [
                 "paplay",
                 "--latency-msec=10",
-                "--client-name=testbed-mic",
+                &format!("--client-name=testbed-{sink}"),
                 "-d",
-                "mic",
+                sink,
             ]
             .map(OsString::from),
         );
@@ -235,6 +245,7 @@ impl Pulse {
             process,
             started,
             log_path,
+            sink: sink.to_string(),
         })
     }
 
@@ -313,6 +324,51 @@ impl Pulse {
         })
     }
 
+    /// Couples the speaker into the microphone like a room: what is played on `speaker`
+    /// reaches sink `mic` (and so the default input, `mic.monitor`) about `delay` later,
+    /// `gain_db` louder (negative: quieter), mixed with whatever else is played into `mic`.
+    /// A `module-loopback` from `speaker.monitor` to `mic`, unloaded when the returned
+    /// [`EchoPath`] is dropped (or with the server).
+    ///
+    /// The attenuation is the loopback stream's volume, set in dB: PulseAudio's percentages
+    /// are cubic (`50%` is -18 dB, not -6). The loopback spends its first moments finding its
+    /// latency: let it settle a second before measuring.
+    pub fn couple_speaker_to_mic(
+        &self,
+        delay: Duration,
+        gain_db: f64,
+    ) -> Result<EchoPath<'_>, TestbedError> {
+        let out = self.pactl(&[
+            "load-module",
+            "module-loopback",
+            "source=speaker.monitor",
+            "sink=mic",
+            &format!("latency_msec={}", delay.as_millis().max(1)),
+            "source_dont_move=true",
+            "sink_dont_move=true",
+            "sink_input_properties=media.name=testbed-room-echo",
+            "source_output_properties=media.name=testbed-room-echo",
+        ])?;
+        let module: u32 = out.trim().parse().map_err(|_| {
+            TestbedError::io(
+                "pactl load-module module-loopback",
+                std::io::Error::other(format!("unexpected answer {out:?}")),
+            )
+        })?;
+        // Unloaded on every path from here, the error ones too.
+        let path = EchoPath {
+            pulse: self,
+            module,
+        };
+        let input = path.sink_input()?;
+        self.pactl(&[
+            "set-sink-input-volume",
+            &input.to_string(),
+            &format!("{gain_db:.1}dB"),
+        ])?;
+        Ok(path)
+    }
+
     /// A process that ends this server when this test process exits: `sh` waits for EOF on a
     /// pipe whose write end only this process holds, then stops the daemon named by its pid
     /// file (the keepers and `timeout` wrappers exit with it) and removes the directory.
@@ -342,12 +398,13 @@ struct Shared {
     _watchdog: std::process::ChildStdin,
 }
 
-/// A `paplay` into sink `mic`, started at [`started`](Self::started).
+/// A `paplay` into a sink, started at [`started`](Self::started).
 pub struct Playback {
     process: Guarded,
     /// When the player process was spawned.
     pub started: Instant,
     log_path: PathBuf,
+    sink: String,
 }
 
 impl Playback {
@@ -356,12 +413,12 @@ impl Playback {
         match self.process.wait_for(limit) {
             Some(s) if s.success() => Ok(()),
             Some(s) => Err(TestbedError::Command {
-                command: "paplay -d mic".into(),
+                command: format!("paplay -d {}", self.sink),
                 status: describe(Some(s)),
                 output: fs::read_to_string(&self.log_path).unwrap_or_default(),
             }),
             None => Err(TestbedError::Timeout {
-                what: "paplay -d mic to finish".into(),
+                what: format!("paplay -d {} to finish", self.sink),
                 waited: limit,
                 detail: fs::read_to_string(&self.log_path).unwrap_or_default(),
             }),
@@ -406,6 +463,51 @@ impl Recorder {
             .chunks_exact(2)
             .map(|b| i16::from_le_bytes([b[0], b[1]]))
             .collect())
+    }
+}
+
+/// A room's echo path from `speaker` into `mic` ([`Pulse::couple_speaker_to_mic`]);
+/// removed on drop.
+pub struct EchoPath<'a> {
+    pulse: &'a Pulse,
+    module: u32,
+}
+
+impl EchoPath<'_> {
+    /// The `module-loopback` index.
+    pub fn module(&self) -> u32 {
+        self.module
+    }
+
+    /// The loopback's stream into `mic` (the one whose volume is the room's attenuation).
+    fn sink_input(&self) -> Result<u32, TestbedError> {
+        let json = self.pulse.pactl(&["-f", "json", "list", "sink-inputs"])?;
+        let list: serde_json::Value = serde_json::from_str(&json).map_err(|e| {
+            TestbedError::io(
+                "pactl -f json list sink-inputs",
+                std::io::Error::other(e.to_string()),
+            )
+        })?;
+        let owned = |i: &&serde_json::Value| {
+            i["owner_module"].as_str().and_then(|m| m.parse().ok()) == Some(self.module)
+                || i["owner_module"].as_u64() == Some(u64::from(self.module))
+        };
+        list.as_array()
+            .and_then(|l| l.iter().find(owned))
+            .and_then(|i| i["index"].as_u64())
+            .and_then(|i| u32::try_from(i).ok())
+            .ok_or_else(|| {
+                TestbedError::io(
+                    format!("find the sink input of module {}", self.module),
+                    std::io::Error::other(json),
+                )
+            })
+    }
+}
+
+impl Drop for EchoPath<'_> {
+    fn drop(&mut self) {
+        let _ = self.pulse.unload_module(self.module);
     }
 }
 

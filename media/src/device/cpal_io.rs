@@ -1,7 +1,9 @@
 //! Real devices through cpal. The device callbacks (cpal's audio threads) only convert the
 //! sample format, mix or duplicate channels and move mono `f32` samples through a `ringbuf`
 //! SPSC ring: no lock, no allocation, no logging; counters are atomics. Resampling and
-//! latency trimming happen on the media side, in `read_frame`/`write_frame`.
+//! latency trimming happen on the media side, in `read_frame`/`write_frame`; the playout
+//! ring's policy (target fill, drift correction, underruns that keep the timeline) is
+//! `super::ring`.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
 use super::convert::{f32_to_i16, i16_to_f32, RateConverter};
+use super::ring::{RingReader, RingTuning, RingWriter};
 use super::{
     frame_len, CaptureBackend, DeviceError, DeviceInfo, DeviceSpec, DeviceStats, ErrorCode,
     FrameStatus, HostChoice, PlayoutBackend, SharedCounters,
@@ -22,18 +25,18 @@ use super::{
 /// plugin underran on a loaded 2-core machine (after which the plugin failed with EIO).
 const CALLBACK_MS: u32 = 10;
 const ALSA_CALLBACK_MS: u32 = 20;
+/// PulseAudio playout gets 40 ms: cpal makes the server's whole buffer two periods, and
+/// with 2 x 10 ms the server underran on its side and moved on without our audio. The
+/// stream then took only 10-60% of real time (`callback_samples` against the clock, the
+/// `devices_calls` e2e on a loaded 2-core machine), the ring backed up and dropped, and a
+/// 660 Hz tone came back at 661-677 Hz. 2 x 20 ms still lost time; 2 x 40 ms keeps pace.
+const PULSE_PLAYOUT_CALLBACK_MS: u32 = 40;
 /// Ring buffer size between callback and media side.
 const RING_MS: u32 = 500;
 /// Capture: when more than this is waiting, trim down to `CAPTURE_TRIM_TO_MS` (clock drift,
 /// a stalled task) so the capture latency stays bounded.
 const CAPTURE_MAX_BACKLOG_MS: u32 = 80;
 const CAPTURE_TRIM_TO_MS: u32 = 30;
-/// Playout: the callback starts (and restarts after an underrun) once this much is queued.
-const PLAYOUT_PREFILL_MS: u32 = 40;
-/// Playout: frames are dropped while more than this is queued.
-const PLAYOUT_MAX_BACKLOG_MS: u32 = 120;
-/// Samples moved per step inside the playout callback (stack buffer).
-const CALLBACK_CHUNK: usize = 256;
 
 fn samples_for_ms(rate: u32, ms: u32) -> usize {
     (u64::from(rate) * u64::from(ms) / 1000) as usize
@@ -100,6 +103,43 @@ pub fn list_devices_on(choice: HostChoice) -> Result<Vec<DeviceInfo>, DeviceErro
         });
     }
     Ok(out)
+}
+
+/// Looks devices up over one connection to the sound server, kept between looks: opening
+/// a host per look made PulseAudio log a client connecting and disconnecting every check.
+pub(crate) struct DeviceWatch {
+    choice: HostChoice,
+    host: Option<cpal::Host>,
+}
+
+impl DeviceWatch {
+    pub(crate) fn new(choice: HostChoice) -> DeviceWatch {
+        DeviceWatch { choice, host: None }
+    }
+
+    /// Whether the host still has an input (or output) device called `name`; `None` when
+    /// it cannot be asked (the connection is then made anew next time).
+    pub(crate) fn present(&mut self, name: &str, input: bool) -> Option<bool> {
+        if self.host.is_none() {
+            self.host = host(self.choice).ok();
+        }
+        let devices = match self.host.as_ref()?.devices() {
+            Ok(d) => d,
+            Err(_) => {
+                self.host = None;
+                return None;
+            }
+        };
+        let mut devices = devices;
+        Some(devices.any(|d| {
+            device_name(&d) == name
+                && if input {
+                    d.supports_input()
+                } else {
+                    d.supports_output()
+                }
+        }))
+    }
 }
 
 fn direction(input: bool) -> &'static str {
@@ -255,7 +295,7 @@ where
         *config,
         move |data: &[T], info: &cpal::InputCallbackInfo| {
             // The audio thread: atomics and the lock-free ring only.
-            c.callbacks.fetch_add(1, Ordering::Relaxed);
+            c.count_callback(data.len() / ch);
             let ts = info.timestamp();
             c.device_latency_us.store(
                 micros(ts.callback.duration_since(ts.capture)),
@@ -279,52 +319,44 @@ where
 fn build_output<T>(
     device: &cpal::Device,
     config: &cpal::StreamConfig,
-    mut cons: HeapCons<f32>,
+    mut reader: RingReader<HeapCons<f32>>,
     counters: Arc<SharedCounters>,
-    prefill: usize,
 ) -> Result<cpal::Stream, cpal::Error>
 where
     T: SizedSample + FromSample<f32>,
 {
     let ch = usize::from(config.channels.max(1));
     let c = counters.clone();
-    let mut primed = false;
     device.build_output_stream::<T, _, _>(
         *config,
         move |data: &mut [T], info: &cpal::OutputCallbackInfo| {
             // The audio thread: atomics, the lock-free ring and a stack buffer only.
-            c.callbacks.fetch_add(1, Ordering::Relaxed);
+            c.count_callback(data.len() / ch);
             let ts = info.timestamp();
             c.device_latency_us.store(
                 micros(ts.playback.duration_since(ts.callback)),
                 Ordering::Relaxed,
             );
             let frames = data.len() / ch;
-            if !primed && cons.occupied_len() >= prefill.min(cons.capacity().get()) {
-                primed = true;
-            }
             let mut done = 0;
-            if primed {
-                let mut tmp = [0.0f32; CALLBACK_CHUNK];
-                while done < frames {
-                    let want = (frames - done).min(CALLBACK_CHUNK);
-                    let got = cons.pop_slice(&mut tmp[..want]);
-                    for (k, &v) in tmp[..got].iter().enumerate() {
-                        let s = T::from_sample(v);
-                        let at = (done + k) * ch;
-                        data[at..at + ch].fill(s);
-                    }
-                    done += got;
-                    if got < want {
-                        break;
-                    }
+            let r = reader.read(frames, |chunk| {
+                for (k, &v) in chunk.iter().enumerate() {
+                    let at = (done + k) * ch;
+                    data[at..at + ch].fill(T::from_sample(v));
                 }
-                if done < frames {
-                    c.underruns.fetch_add(1, Ordering::Relaxed);
-                    primed = false;
-                }
-            }
+                done += chunk.len();
+            });
+            let (silence, skipped) = (r.silence, r.skipped);
             data[done * ch..].fill(T::EQUILIBRIUM);
+            if silence > 0 {
+                c.underruns.fetch_add(1, Ordering::Relaxed);
+                c.silence_samples
+                    .fetch_add(silence as u64, Ordering::Relaxed);
+            }
+            if skipped > 0 {
+                c.skipped_samples
+                    .fetch_add(skipped as u64, Ordering::Relaxed);
+            }
         },
         error_callback(counters),
         None,
@@ -359,7 +391,7 @@ fn open_stream(
     (
         cpal::Stream,
         Option<HeapCons<f32>>,
-        Option<HeapProd<f32>>,
+        Option<RingWriter<HeapProd<f32>>>,
         Opened,
     ),
     DeviceError,
@@ -368,10 +400,10 @@ fn open_stream(
     let device = find_device(&host, spec, input)?;
     let name = device_name(&device);
     let mut last_err = String::new();
-    let periods = if host.id() == cpal::HostId::Alsa {
-        [ALSA_CALLBACK_MS, CALLBACK_MS]
-    } else {
-        [CALLBACK_MS, 20]
+    let periods = match host.id() {
+        cpal::HostId::Alsa => [ALSA_CALLBACK_MS, CALLBACK_MS],
+        cpal::HostId::PulseAudio if !input => [PULSE_PLAYOUT_CALLBACK_MS, 20],
+        _ => [CALLBACK_MS, 20],
     };
     for ms in periods {
         let (config, format) = stream_config(&device, input, ms)?;
@@ -389,17 +421,17 @@ fn open_stream(
             )
             .map(|s| (s, Some(cons), None))
         } else {
-            let prefill = samples_for_ms(rate, PLAYOUT_PREFILL_MS);
+            let tuning = RingTuning::for_callback(ms);
+            let reader = RingReader::new(cons, rate, tuning);
             by_format!(
                 format,
                 build_output,
                 &device,
                 &config,
-                cons,
-                counters.clone(),
-                prefill
+                reader,
+                counters.clone()
             )
-            .map(|s| (s, None, Some(prod)))
+            .map(|s| (s, None, Some(RingWriter::new(prod, rate, tuning))))
         };
         match result {
             Ok((stream, cons, prod)) => {
@@ -573,9 +605,15 @@ impl CaptureBackend for DeviceCapture {
         let buffered = self.s.cons.occupied_len() + self.s.conv.pending_input();
         DeviceStats {
             description: self.s.opened.description.clone(),
+            device_rate: self.s.opened.rate,
             callbacks: c.callbacks.load(Ordering::Relaxed),
+            callback_samples: c.callback_samples.load(Ordering::Relaxed),
+            largest_callback: c.largest_callback.load(Ordering::Relaxed),
             overrun_samples: c.overrun_samples.load(Ordering::Relaxed),
             underruns: c.underruns.load(Ordering::Relaxed),
+            silence_samples: 0,
+            skipped_samples: 0,
+            corrected_samples: 0,
             dropped_samples: self.dropped,
             short_reads: self.short_reads,
             xruns: c.xruns.load(Ordering::Relaxed),
@@ -605,7 +643,7 @@ impl CaptureBackend for DeviceCapture {
 
 struct PlayoutStream {
     _stream: cpal::Stream,
-    prod: HeapProd<f32>,
+    ring: RingWriter<HeapProd<f32>>,
     counters: Arc<SharedCounters>,
     conv: RateConverter,
     opened: Opened,
@@ -619,6 +657,7 @@ pub struct DevicePlayout {
     s: PlayoutStream,
     scratch: Vec<f32>,
     dropped: u64,
+    corrected: i64,
 }
 
 impl std::fmt::Debug for DevicePlayout {
@@ -645,6 +684,7 @@ impl DevicePlayout {
             s,
             scratch: Vec::with_capacity(frame_len(rate) * 2),
             dropped: 0,
+            corrected: 0,
         })
     }
 
@@ -654,12 +694,12 @@ impl DevicePlayout {
         host: HostChoice,
     ) -> Result<PlayoutStream, DeviceError> {
         let counters = Arc::new(SharedCounters::default());
-        let (stream, _, prod, opened) = open_stream(spec, host, false, &counters)?;
-        let prod = prod.ok_or_else(|| DeviceError::Resampler("no playout ring".into()))?;
+        let (stream, _, ring, opened) = open_stream(spec, host, false, &counters)?;
+        let ring = ring.ok_or_else(|| DeviceError::Resampler("no playout ring".into()))?;
         let conv = RateConverter::new(rate, opened.rate)?;
         Ok(PlayoutStream {
             _stream: stream,
-            prod,
+            ring,
             counters,
             conv,
             opened,
@@ -686,28 +726,30 @@ impl PlayoutBackend for DevicePlayout {
         self.scratch.clear();
         self.scratch.extend(frame.iter().map(|&v| i16_to_f32(v)));
         let s = &mut self.s;
-        let max = samples_for_ms(s.opened.rate, PLAYOUT_MAX_BACKLOG_MS);
-        let prod = &mut s.prod;
-        let dropped = &mut self.dropped;
+        let ring = &mut s.ring;
+        let (dropped, corrected) = (&mut self.dropped, &mut self.corrected);
         s.conv.process(&self.scratch, |out| {
-            if prod.occupied_len() + out.len() > max {
-                *dropped += out.len() as u64;
-            } else {
-                let n = prod.push_slice(out);
-                *dropped += (out.len() - n) as u64;
-            }
+            let r = ring.write(out);
+            *dropped += r.dropped as u64;
+            *corrected += r.corrected;
         });
         Ok(())
     }
 
     fn stats(&self) -> DeviceStats {
         let c = &self.s.counters;
-        let buffered = self.s.prod.occupied_len();
+        let buffered = self.s.ring.buffered();
         DeviceStats {
             description: self.s.opened.description.clone(),
+            device_rate: self.s.opened.rate,
             callbacks: c.callbacks.load(Ordering::Relaxed),
+            callback_samples: c.callback_samples.load(Ordering::Relaxed),
+            largest_callback: c.largest_callback.load(Ordering::Relaxed),
             overrun_samples: c.overrun_samples.load(Ordering::Relaxed),
             underruns: c.underruns.load(Ordering::Relaxed),
+            silence_samples: c.silence_samples.load(Ordering::Relaxed),
+            skipped_samples: c.skipped_samples.load(Ordering::Relaxed),
+            corrected_samples: self.corrected,
             dropped_samples: self.dropped,
             short_reads: 0,
             xruns: c.xruns.load(Ordering::Relaxed),

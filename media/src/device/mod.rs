@@ -33,6 +33,7 @@
 mod convert;
 mod cpal_io;
 mod headless;
+mod ring;
 mod shared;
 
 use std::fmt;
@@ -42,8 +43,8 @@ pub use convert::{f32_to_i16, i16_to_f32, RateConverter};
 pub use cpal_io::{list_devices, list_devices_on, DeviceCapture, DevicePlayout};
 pub use headless::{HeadlessCapture, HeadlessPlayout};
 pub use shared::{
-    DeviceChange, DeviceLink, Direction, InUse, Levels, SharedDevices, SHARED_CAPTURE_RATE,
-    SHARED_PLAYOUT_RATE, SILENCE_DBFS,
+    DeviceChange, DeviceLink, DevicePairStats, Direction, InUse, Levels, SharedDevices,
+    SHARED_CAPTURE_RATE, SHARED_PLAYOUT_RATE, SILENCE_DBFS,
 };
 
 use crate::sink::SinkSpec;
@@ -260,15 +261,30 @@ pub enum FrameStatus {
 pub struct DeviceStats {
     /// What is open: `"cpal pulseaudio mic.monitor 48000 Hz x2 f32"`, `"tone:440"`...
     pub description: String,
+    /// The device's own rate, which the sample counts are in (0: not a device).
+    pub device_rate: u32,
     /// Device callbacks run.
     pub callbacks: u64,
+    /// Samples (per channel) the callbacks moved: with `callbacks`, the device's real pace.
+    pub callback_samples: u64,
+    /// The largest callback, in samples per channel (the server may ask for far more than
+    /// the period asked for).
+    pub largest_callback: u32,
     /// Samples (device rate, mono) the capture callback could not store: the media side fell
     /// behind and the ring buffer was full.
     pub overrun_samples: u64,
     /// Playout callbacks that found less audio than the device asked for (played silence).
     pub underruns: u64,
+    /// Playout: samples of silence played in those underruns (device rate).
+    pub silence_samples: u64,
+    /// Playout: late audio skipped after an underrun, so that what follows keeps its timing
+    /// (and a tone its phase); at most what `silence_samples` stood in for.
+    pub skipped_samples: u64,
+    /// Playout: samples added (+) or removed (-) by the slow drift correction that keeps the
+    /// ring at its target fill (device rate).
+    pub corrected_samples: i64,
     /// Samples dropped on the media side to keep latency bounded (capture backlog trimmed,
-    /// playout frames refused while the ring buffer was full).
+    /// playout frames refused while the ring buffer was far beyond its target).
     pub dropped_samples: u64,
     /// Capture frames padded with silence ([`FrameStatus::Short`]).
     pub short_reads: u64,
@@ -394,8 +410,12 @@ fn check_rate(rate: u32) -> Result<(), DeviceError> {
 #[derive(Debug, Default)]
 pub(crate) struct SharedCounters {
     pub callbacks: AtomicU64,
+    pub callback_samples: AtomicU64,
+    pub largest_callback: AtomicU32,
     pub overrun_samples: AtomicU64,
     pub underruns: AtomicU64,
+    pub silence_samples: AtomicU64,
+    pub skipped_samples: AtomicU64,
     pub xruns: AtomicU64,
     pub device_latency_us: AtomicU32,
     /// 0: no error; otherwise an [`ErrorCode`] as u8, kept until taken.
@@ -457,6 +477,15 @@ impl ErrorCode {
 }
 
 impl SharedCounters {
+    /// A device callback of `frames` samples per channel ran.
+    pub(crate) fn count_callback(&self, frames: usize) {
+        self.callbacks.fetch_add(1, Ordering::Relaxed);
+        self.callback_samples
+            .fetch_add(frames as u64, Ordering::Relaxed);
+        self.largest_callback
+            .fetch_max(frames.min(u32::MAX as usize) as u32, Ordering::Relaxed);
+    }
+
     /// Stores a fatal error for the media side (first one wins until taken).
     pub(crate) fn raise(&self, code: ErrorCode) {
         let _ = self

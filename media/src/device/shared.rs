@@ -19,9 +19,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::aec::EchoCanceller;
 
 use super::convert::{f32_to_i16, i16_to_f32, RateConverter};
+use super::cpal_io::DeviceWatch;
 use super::{
     list_devices_on, CaptureBackend, DeviceCapture, DeviceError, DeviceInfo, DevicePlayout,
-    DeviceSpec, HostChoice, PlayoutBackend,
+    DeviceSpec, DeviceStats, HostChoice, PlayoutBackend,
 };
 
 /// Rate the shared capture device is opened at; each call converts to its codec's rate.
@@ -73,6 +74,13 @@ pub struct InUse {
 pub struct Levels {
     pub input_dbfs: i32,
     pub output_dbfs: i32,
+}
+
+/// [`SharedDevices::stats`]: (device name, counters) of each side open.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DevicePairStats {
+    pub input: Option<(String, DeviceStats)>,
+    pub output: Option<(String, DeviceStats)>,
 }
 
 /// One side: what the config (or the last switch) asked for and what is open.
@@ -129,6 +137,8 @@ struct Inner {
     output_peak: AtomicU32,
     /// `[audio] echo_cancellation`: what is played is taken out of what is captured.
     aec: Mutex<Option<Aec>>,
+    /// Looks for named devices that vanished, over one kept connection.
+    watch: Mutex<DeviceWatch>,
 }
 
 /// The echo canceller (48 kHz) and the conversion of what is played to its rate (none while
@@ -214,6 +224,7 @@ impl SharedDevices {
                 input_peak: AtomicU32::new(0),
                 output_peak: AtomicU32::new(0),
                 aec: Mutex::new(None),
+                watch: Mutex::new(DeviceWatch::new(host)),
             }),
         };
         (devices, errors)
@@ -266,6 +277,20 @@ impl SharedDevices {
                 .open
                 .as_ref()
                 .map(|p| p.device_name().to_string()),
+        }
+    }
+
+    /// The counters of the devices open now, with their names (`None`: that side is closed).
+    pub fn stats(&self) -> DevicePairStats {
+        DevicePairStats {
+            input: lock(&self.inner.capture)
+                .open
+                .as_ref()
+                .map(|c| (c.device_name().to_string(), c.stats())),
+            output: lock(&self.inner.playout)
+                .open
+                .as_ref()
+                .map(|p| (p.device_name().to_string(), p.stats())),
         }
     }
 
@@ -373,7 +398,7 @@ impl SharedDevices {
     /// Looks after the devices (blocking; call every second or so, off the agent loop): a
     /// device that failed (or, with `look_for_gone`, is no longer listed) is replaced by the
     /// default one; a side that could not be opened is retried. Returns what changed.
-    /// Listing connects to the sound server anew each time, so callers do it less often.
+    /// Looking for gone devices asks the sound server (over a connection kept for it).
     pub fn check(&self, look_for_gone: bool) -> Vec<DeviceChange> {
         let mut changes = Vec::new();
         let mut input_trouble = {
@@ -412,17 +437,14 @@ impl SharedDevices {
                 .map(|p| p.device_name().to_string())
         };
         if look_for_gone && (in_name.is_some() || out_name.is_some()) {
-            if let Ok(list) = self.list() {
-                let listed = |name: &str, input: bool| {
-                    list.iter()
-                        .any(|d| d.name == name && if input { d.is_input } else { d.is_output })
-                };
-                if let Some(n) = in_name.filter(|n| !listed(n, true)) {
-                    input_trouble.get_or_insert(format!("device {n:?} is gone"));
-                }
-                if let Some(n) = out_name.filter(|n| !listed(n, false)) {
-                    output_trouble.get_or_insert(format!("device {n:?} is gone"));
-                }
+            let mut watch = lock(&self.inner.watch);
+            // `Some(false)` only: a server that cannot be asked is not proof of anything.
+            let mut gone = |name: &str, input: bool| watch.present(name, input) == Some(false);
+            if let Some(n) = in_name.filter(|n| gone(n, true)) {
+                input_trouble.get_or_insert(format!("device {n:?} is gone"));
+            }
+            if let Some(n) = out_name.filter(|n| gone(n, false)) {
+                output_trouble.get_or_insert(format!("device {n:?} is gone"));
             }
         }
         let host = self.inner.host;

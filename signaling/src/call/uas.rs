@@ -6,8 +6,8 @@ use super::reason::{EndKind, EndReason};
 use super::session_timer::{self, UasTimer};
 use super::ua::{Call, Pending2xx, PendingReliable, Phase, UasInvite, UserAgent, ALLOW, SUPPORTED};
 use super::{CallDirection, CallError, CallEvent, CallHandle};
-use crate::message::typed::{RSeq, Replaces};
-use crate::message::{HeaderName, Request};
+use crate::message::typed::{CSeq, RSeq, Replaces};
+use crate::message::{HeaderName, Method, Request};
 use crate::net::Peer;
 use crate::transaction::{response_to, ServerTransactionId};
 use bytes::Bytes;
@@ -300,7 +300,8 @@ impl UserAgent {
         );
     }
 
-    /// A PRACK for our reliable provisional response (RFC 3262 §3).
+    /// A PRACK for our reliable provisional response (RFC 3262 §3): 200 when its RAck names
+    /// the one we are retransmitting (RSeq, the INVITE's CSeq number and method), else 481.
     pub(super) fn on_prack(
         &mut self,
         now: Instant,
@@ -319,11 +320,16 @@ impl UserAgent {
             .get_mut(&handle)
             .and_then(|c| c.uas.as_mut())
             .and_then(|u| {
+                let rack = rack.as_ref()?;
                 let pending = u.pending_reliable.as_ref()?;
-                (rack.as_ref()?.rseq == pending.rseq).then(|| u.pending_reliable.take())
+                let invite_cseq = u.request.headers.typed::<CSeq>().ok().flatten()?;
+                let names_it = rack.rseq == pending.rseq
+                    && rack.cseq == invite_cseq.seq
+                    && rack.method == Method::Invite;
+                names_it.then(|| u.pending_reliable.take())
             })
             .is_some();
-        let (status, reason) = if matched || rack.is_some() {
+        let (status, reason) = if matched {
             (200, "OK")
         } else {
             (481, "Call/Transaction Does Not Exist")

@@ -791,9 +791,13 @@ fn is_named(e: &Entry, id: Option<u32>, name: &HeaderName, others: &[HeaderName]
 impl Headers {
     /// Appends a header whose value is `start..end` of the section attached later by
     /// [`Headers::attach_src`].
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_src(&mut self, name: HeaderName, start: usize, end: usize) {
-        let name = self.name_id(name);
+        // A known name (nearly every header) needs no call: its id is its variant.
+        let name = match name.known_id() {
+            Some(id) => id,
+            None => self.name_id(name),
+        };
         self.entries.push(Entry {
             name,
             value: Text::Src {

@@ -21,7 +21,7 @@ pub mod typed;
 pub use error::{ParseError, ParseErrorKind};
 pub use headers::{Header, HeaderName, HeaderValue, Headers};
 pub use method::Method;
-pub use params::Params;
+pub use params::{Params, ParamsIter};
 pub use parse::Frame;
 pub use text::SipStr;
 pub use uri::{Host, SipUri, TelUri, Uri};

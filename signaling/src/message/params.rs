@@ -5,31 +5,102 @@ use super::{lex, SipStr};
 /// Parameters in their original order. Names compare case-insensitively; a parameter
 /// without `=` has value `None`. Values are kept as written (quotes included for quoted
 /// strings, escapes undecoded for URI parameters) so printing is faithful.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Params(Vec<(SipStr, Option<SipStr>)>);
+#[derive(Clone, Default)]
+pub struct Params(Repr);
+
+/// A parsed Request-URI's plain parameters stay one slice of the datagram (no list to
+/// allocate); anything else, and any edit, is a list.
+#[derive(Clone)]
+enum Repr {
+    List(Vec<(SipStr, Option<SipStr>)>),
+    /// `;name[=value]...` with no `;` or `=` inside a name or value and no empty name or
+    /// value (checked by the one constructor, [`Params::plain_uri`]).
+    Plain(SipStr),
+}
+
+impl Default for Repr {
+    fn default() -> Self {
+        Repr::List(Vec::new())
+    }
+}
+
+/// The parameters of a [`Repr::Plain`] text, in order.
+fn plain_iter(s: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
+    s.split(';').skip(1).map(|p| match p.split_once('=') {
+        Some((k, v)) => (k, Some(v)),
+        None => (p, None),
+    })
+}
+
+/// Iterator over [`Params`].
+pub struct ParamsIter<'a>(IterRepr<'a>);
+
+enum IterRepr<'a> {
+    List(std::slice::Iter<'a, (SipStr, Option<SipStr>)>),
+    Plain(std::str::Split<'a, char>),
+}
+
+impl<'a> Iterator for ParamsIter<'a> {
+    type Item = (&'a str, Option<&'a str>);
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.0 {
+            IterRepr::List(it) => it
+                .next()
+                .map(|(k, v)| (k.as_str(), v.as_ref().map(|v| v.as_str()))),
+            IterRepr::Plain(it) => it.next().map(|p| match p.split_once('=') {
+                Some((k, v)) => (k, Some(v)),
+                None => (p, None),
+            }),
+        }
+    }
+}
+
+impl PartialEq for Params {
+    fn eq(&self, other: &Params) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+impl Eq for Params {}
+
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
 
 impl Params {
     #[inline]
     pub fn new() -> Self {
-        Params(Vec::new())
+        Params(Repr::List(Vec::new()))
     }
-    pub fn iter(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
-        self.0
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_ref().map(|v| v.as_str())))
+    pub fn iter(&self) -> ParamsIter<'_> {
+        ParamsIter(match &self.0 {
+            Repr::List(v) => IterRepr::List(v.iter()),
+            Repr::Plain(s) => {
+                let mut it = s.as_str().split(';');
+                it.next(); // the empty text before the first `;`
+                IterRepr::Plain(it)
+            }
+        })
     }
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        match &self.0 {
+            Repr::List(v) => v.is_empty(),
+            Repr::Plain(s) => s.is_empty(),
+        }
     }
     pub fn len(&self) -> usize {
-        self.0.len()
+        match &self.0 {
+            Repr::List(v) => v.len(),
+            Repr::Plain(s) => plain_iter(s).count(),
+        }
     }
     /// `Some(Some(v))` for `name=v`, `Some(None)` for a bare `name`, `None` when absent.
     pub fn get(&self, name: &str) -> Option<Option<&str>> {
-        self.0
-            .iter()
+        self.iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_ref().map(|v| v.as_str()))
+            .map(|(_, v)| v)
     }
     /// The value of `name=value`, `None` when absent or valueless.
     pub fn value(&self, name: &str) -> Option<&str> {
@@ -38,24 +109,42 @@ impl Params {
     pub fn contains(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
+    /// Edits the list form (a plain text first becomes slices of it).
+    fn edit<R>(&mut self, f: impl FnOnce(&mut Vec<(SipStr, Option<SipStr>)>) -> R) -> R {
+        let mut list = match std::mem::take(&mut self.0) {
+            Repr::List(v) => v,
+            Repr::Plain(s) => plain_iter(&s)
+                .map(|(k, v)| (s.slice_ref(k), v.map(|v| s.slice_ref(v))))
+                .collect(),
+        };
+        let r = f(&mut list);
+        self.0 = Repr::List(list);
+        r
+    }
     /// Sets (replacing) a parameter.
     pub fn set(&mut self, name: &str, value: Option<&str>) {
         let v = value.map(SipStr::from);
-        match self
-            .0
-            .iter_mut()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        {
-            Some(slot) => slot.1 = v,
-            None => self.0.push((SipStr::from(name), v)),
-        }
+        self.edit(
+            |list| match list.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
+                Some(slot) => slot.1 = v,
+                None => list.push((SipStr::from(name), v)),
+            },
+        )
     }
     #[inline]
     pub fn push(&mut self, name: SipStr, value: Option<SipStr>) {
-        self.0.push((name, value));
+        self.edit(|list| list.push((name, value)));
     }
     pub fn remove(&mut self, name: &str) {
-        self.0.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        self.edit(|list| list.retain(|(k, _)| !k.eq_ignore_ascii_case(name)));
+    }
+
+    /// Plain URI parameters kept as one slice: `text` must be `;name[=value]...` where no
+    /// name or value is empty or holds `;` or `=` (the caller has checked each character).
+    #[inline]
+    pub(crate) fn plain_uri(text: SipStr) -> Params {
+        debug_assert!(text.is_empty() || text.starts_with(';'));
+        Params(Repr::Plain(text))
     }
 }
 
@@ -69,7 +158,7 @@ impl Params {
     /// string kept with its quotes. `s` must be empty/LWS or start (after LWS) with `;`.
     #[inline]
     pub(crate) fn parse_header(src: &SipStr, s: &str) -> Result<Params, BadParams> {
-        let mut params = Params(Vec::with_capacity(s.bytes().filter(|&b| b == b';').count()));
+        let mut params = Vec::with_capacity(s.bytes().filter(|&b| b == b';').count());
         let mut rest = lex::trim_ws_start(s);
         while !rest.is_empty() {
             rest = lex::trim_ws_start(rest.strip_prefix(';').ok_or(BadParams)?);
@@ -95,9 +184,9 @@ impl Params {
                 value = Some(src.slice_ref(val));
                 rest = lex::trim_ws_start(after);
             }
-            params.push(src.slice_ref(name), value);
+            params.push((src.slice_ref(name), value));
         }
-        Ok(params)
+        Ok(Params(Repr::List(params)))
     }
 
     /// Parses URI parameters (`*( ";" pname [ "=" pvalue ] )`, no LWS). `s` is empty or
@@ -124,7 +213,7 @@ impl Params {
             }
             params.push((src.slice_ref(name), value.map(|v| src.slice_ref(v))));
         }
-        Ok(Params(params))
+        Ok(Params(Repr::List(params)))
     }
 
     /// Appends `;name=value` for each parameter, as written (header form).

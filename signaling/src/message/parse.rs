@@ -15,7 +15,7 @@ use super::scan;
 use super::typed::{self, CSeq, NameAddr, TypedHeader, Via};
 use super::{
     lex, HeaderName, Headers, Message, Method, ParseError, ParseErrorKind, Request, Response,
-    SipStr, Uri,
+    SipStr, SipUri, Uri,
 };
 use bytes::{Buf, Bytes};
 
@@ -62,7 +62,7 @@ impl Message {
     /// (RFC 3261 §18.3), and without it the rest of the datagram is the body.
     pub fn parse_bytes(mut bytes: Bytes) -> Result<Message, ParseError> {
         bytes.advance(leading_crlf(&bytes));
-        let (head_len, body_start) = match find_head_end(&bytes) {
+        let (head_len, body_start, ascii) = match scan::find_head_end_ascii(&bytes) {
             Some(v) => v,
             None if bytes.len() > MAX_HEADER_BYTES => {
                 return Err(err(ParseErrorKind::TooLarge, "header section"))
@@ -80,7 +80,7 @@ impl Message {
         // Splitting and advancing an owned `Bytes` moves offsets; only `split_to` takes a
         // reference, so the datagram is shared exactly once for the whole header section.
         let head = bytes.split_to(head_len);
-        let head = if scan::is_ascii(&head) {
+        let head = if ascii {
             // SAFETY: ASCII is UTF-8.
             unsafe { SipStr::from_utf8_unchecked(head) }
         } else {
@@ -120,6 +120,7 @@ impl Message {
     }
 }
 
+#[cfg_attr(test, derive(Debug, PartialEq))]
 enum Start {
     Request(Method, Uri),
     Response(u16, SipStr),
@@ -140,7 +141,8 @@ fn next_line<'t>(text: &'t str, pos: &mut usize) -> Result<Option<&'t str>, Pars
     let Some(rest) = b.get(start..).filter(|r| !r.is_empty()) else {
         return Ok(None);
     };
-    let end = match memchr::memchr2(b'\r', b'\n', rest) {
+    // Lines are short: the inlined 16-byte scan beats a call into `memchr`.
+    let end = match scan::find_cr_lf(rest, 0) {
         None => {
             *pos = b.len();
             b.len()
@@ -170,7 +172,40 @@ fn split3(line: &str) -> (&str, &str, &str) {
     }
 }
 
+/// `METHOD SP sip:URI SP SIP/2.0` with a plain URI (see `SipUri::parse_plain`), the form
+/// nearly every request has, in one pass. `None` sends the line to the general parser,
+/// which decides and gives the error; when `Some`, the result is the one it gives (a token
+/// and a plain URI hold no SP, so the line splits where `split3` splits it).
+#[inline]
+fn plain_request_line(src: &SipStr, line: &str) -> Option<Start> {
+    let b = line.as_bytes();
+    let uri_end = b.len().checked_sub(8)?;
+    if b.get(uri_end..)? != b" SIP/2.0" {
+        return None;
+    }
+    let method_end = scan::run(b, 0, scan::TOKEN);
+    if method_end == 0 || b.get(method_end) != Some(&b' ') {
+        return None;
+    }
+    let uri = line.get(method_end + 1..uri_end)?.strip_prefix("sip:")?;
+    let uri = SipUri::parse_plain(src, uri, false)?;
+    let method = line.get(..method_end)?;
+    let method = match Method::from_token(method) {
+        Method::Other(_) => Method::Other(src.slice_ref(method)),
+        m => m,
+    };
+    Some(Start::Request(method, Uri::Sip(uri)))
+}
+
 fn parse_start(src: &SipStr, line: &str) -> Result<Start, ParseError> {
+    match plain_request_line(src, line) {
+        Some(start) => Ok(start),
+        None => parse_start_general(src, line),
+    }
+}
+
+/// Every start line: a status line, or a request line of any form.
+fn parse_start_general(src: &SipStr, line: &str) -> Result<Start, ParseError> {
     let is_version = |v: &str| v.eq_ignore_ascii_case("SIP/2.0");
     let version_err = |v: &str| {
         if v.len() >= 4
@@ -256,6 +291,9 @@ struct Seen {
     max_forwards: Option<At>,
 }
 
+// Inlined into its one caller: the `Message` is then built in place instead of moved
+// through `Head` and `Result` (hundreds of bytes copied per parse).
+#[inline(always)]
 fn parse_head(src: SipStr) -> Result<Head, ParseError> {
     let text = src.as_str();
     let bytes = text.as_bytes();
@@ -334,32 +372,25 @@ fn parse_head(src: SipStr) -> Result<Head, ParseError> {
             let start = (first.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
             (name, start, start + first.len())
         };
-        // Folding: CRLF + WSP continues the header; the whole LWS becomes one SP.
-        let mut joined: Option<String> = None;
-        while matches!(bytes.get(pos), Some(b' ' | b'\t')) {
-            let more = lex::trim_ws(next_line(text, &mut pos)?.unwrap_or(""));
-            if !more.is_empty() {
-                let j = joined.get_or_insert_with(|| {
-                    text.get(value_start..value_end).unwrap_or("").to_string()
-                });
-                if !j.is_empty() {
-                    j.push(' ');
-                }
-                j.push_str(more);
-            }
-        }
-        let value = match &joined {
-            Some(j) => j.as_str(),
-            None => text.get(value_start..value_end).unwrap_or(""),
+        // Folding (CRLF + WSP continues the header) is rare: only then is a value joined
+        // into a string of its own.
+        let joined = if matches!(bytes.get(pos), Some(b' ' | b'\t')) {
+            join_folded(text, &mut pos, value_start, value_end)?
+        } else {
+            None
         };
-        let at = match joined {
-            Some(_) => At::Entry(headers.len()),
-            None => At::Src(value_start, value_end),
-        };
-        note_header(&mut seen, &mut content_length, &name, at, value)?;
         match joined {
-            Some(j) => headers.push(name, j),
-            None => headers.push_src(name, value_start, value_end),
+            None => {
+                let value = bytes.get(value_start..value_end).unwrap_or_default();
+                let at = At::Src(value_start, value_end);
+                note_header(&mut seen, &mut content_length, &name, at, value)?;
+                headers.push_src(name, value_start, value_end);
+            }
+            Some(j) => {
+                let at = At::Entry(headers.len());
+                note_header(&mut seen, &mut content_length, &name, at, j.as_bytes())?;
+                headers.push(name, j);
+            }
         }
     }
     validate(&start, text, &headers, &seen)?;
@@ -371,14 +402,37 @@ fn parse_head(src: SipStr) -> Result<Head, ParseError> {
     })
 }
 
+/// Joins the continuation lines at `*pos` to the value `start..end` of `text`: the whole
+/// LWS becomes one SP. `None` when every continuation line is blank (the value is unchanged).
+#[cold]
+fn join_folded(
+    text: &str,
+    pos: &mut usize,
+    start: usize,
+    end: usize,
+) -> Result<Option<String>, ParseError> {
+    let mut joined: Option<String> = None;
+    while matches!(text.as_bytes().get(*pos), Some(b' ' | b'\t')) {
+        let more = lex::trim_ws(next_line(text, pos)?.unwrap_or(""));
+        if !more.is_empty() {
+            let j = joined.get_or_insert_with(|| text.get(start..end).unwrap_or("").to_string());
+            if !j.is_empty() {
+                j.push(' ');
+            }
+            j.push_str(more);
+        }
+    }
+    Ok(joined)
+}
+
 /// Records where the eagerly checked headers are and reads Content-Length.
-#[inline]
+#[inline(always)]
 fn note_header(
     seen: &mut Seen,
     content_length: &mut Option<usize>,
     name: &HeaderName,
     at: At,
-    value: &str,
+    value: &[u8],
 ) -> Result<(), ParseError> {
     let slot = match name {
         HeaderName::Via => Some(&mut seen.via),
@@ -388,7 +442,7 @@ fn note_header(
         HeaderName::CSeq => Some(&mut seen.cseq),
         HeaderName::MaxForwards => Some(&mut seen.max_forwards),
         HeaderName::ContentLength => {
-            let n = parse_content_length(value.as_bytes())?;
+            let n = parse_content_length(value)?;
             if content_length.is_some_and(|c| c != n) {
                 return Err(err(
                     ParseErrorKind::ContentLength,
@@ -442,6 +496,7 @@ fn parse_content_length(v: &[u8]) -> Result<usize, ParseError> {
     Ok(n)
 }
 
+#[inline(always)]
 fn header_at<'h>(
     headers: &'h Headers,
     text: &'h str,

@@ -88,33 +88,60 @@ pub(crate) fn find_head_end(buf: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
-/// Whether every byte of `b` is ASCII (so `b` is UTF-8), 16 bytes at a time.
+/// [`find_head_end`] that also tells whether the header section (`buf[..head_len]`) is
+/// all ASCII, in the same pass over it.
 #[inline]
-#[allow(unused_mut)]
-pub(crate) fn is_ascii(b: &[u8]) -> bool {
+pub(crate) fn find_head_end_ascii(buf: &[u8]) -> Option<(usize, usize, bool)> {
+    let at = |j: usize| match buf.get(j + 1..) {
+        Some([b'\n', ..]) => Some((j + 1, j + 2)),
+        Some([b'\r', b'\n', ..]) => Some((j + 1, j + 3)),
+        _ => None,
+    };
     let mut i = 0;
+    // Whether the bytes before `i` are ASCII (set by the vector loop where there is one).
+    #[allow(unused_mut, unused_assignments)]
+    let mut ascii = true;
     #[cfg(target_arch = "x86_64")]
     {
-        use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128};
-        if b.len() >= 16 {
-            // SAFETY: SSE2 is part of the x86_64 baseline, and every load reads 16 bytes
-            // inside `b` (`b.len() >= 16`, then the loop condition).
-            let high = unsafe {
-                let p = b.as_ptr();
-                let mut acc = _mm_loadu_si128(p.cast::<__m128i>());
-                i = 16;
-                while i + 16 <= b.len() {
-                    acc = _mm_or_si128(acc, _mm_loadu_si128(p.add(i).cast::<__m128i>()));
-                    i += 16;
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8, _mm_setzero_si128,
+        };
+        // SAFETY: SSE2 is part of the x86_64 baseline, and each load reads
+        // `buf[i..i + 16]`, inside `buf` by the loop condition.
+        unsafe {
+            let mut high = _mm_setzero_si128();
+            while i + 16 <= buf.len() {
+                let v = _mm_loadu_si128(buf.as_ptr().add(i).cast::<__m128i>());
+                let mut mask =
+                    _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8))) as u32;
+                while mask != 0 {
+                    if let Some((head, body)) = at(i + mask.trailing_zeros() as usize) {
+                        // Only the bytes of this block before `head` count.
+                        let before = (1u32 << (head - i)) - 1;
+                        let ok = _mm_movemask_epi8(high) == 0
+                            && (_mm_movemask_epi8(v) as u32) & before == 0;
+                        return Some((head, body, ok));
+                    }
+                    mask &= mask - 1;
                 }
-                _mm_movemask_epi8(acc)
-            };
-            if high != 0 {
-                return false;
+                high = _mm_or_si128(high, v);
+                i += 16;
             }
+            ascii = _mm_movemask_epi8(high) == 0;
         }
     }
-    b.get(i..).unwrap_or_default().is_ascii()
+    let tail = i;
+    while i < buf.len() {
+        if buf.get(i) == Some(&b'\n') {
+            if let Some((head, body)) = at(i) {
+                let ok = ascii && buf.get(tail..head).is_some_and(|t| t.is_ascii());
+                return Some((head, body, ok));
+            }
+        }
+        i += 1;
+    }
+    None
 }
 
 /// A byte class for the recognisers: one table lookup tells which of the plain-form
@@ -177,6 +204,7 @@ pub(crate) fn is(b: u8, class: u8) -> bool {
 /// end).
 #[inline(always)]
 pub(crate) fn run(b: &[u8], i: usize, class: u8) -> usize {
+    let i = plain_prefix(b, i);
     match b.get(i..) {
         Some(rest) => {
             i + rest
@@ -186,6 +214,46 @@ pub(crate) fn run(b: &[u8], i: usize, class: u8) -> usize {
         }
         None => i,
     }
+}
+
+/// Skips the bytes at `i` that belong to every class of the recognisers (letters, digits,
+/// `-`, `.`, `_`), 16 at a time while 16 are left; the caller goes on byte by byte.
+#[inline(always)]
+fn plain_prefix(b: &[u8], mut i: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_add_epi8, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128,
+            _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        };
+        while i + 16 <= b.len() {
+            // SAFETY: SSE2 is part of the x86_64 baseline, and the load reads
+            // `b[i..i + 16]`, inside `b` by the loop condition.
+            let ok = unsafe {
+                let v = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
+                // Shifting a range to start at -128 makes "in range" one signed compare.
+                let in_range = |x: __m128i, lo: u8, n: u8| {
+                    let shifted = _mm_add_epi8(x, _mm_set1_epi8(0x80u8.wrapping_sub(lo) as i8));
+                    _mm_cmplt_epi8(shifted, _mm_set1_epi8((0x80u8.wrapping_add(n)) as i8))
+                };
+                let letter = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', 26);
+                let digit = in_range(v, b'0', 10);
+                let punct = _mm_or_si128(
+                    _mm_or_si128(
+                        _mm_cmpeq_epi8(v, _mm_set1_epi8(b'-' as i8)),
+                        _mm_cmpeq_epi8(v, _mm_set1_epi8(b'.' as i8)),
+                    ),
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b'_' as i8)),
+                );
+                _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit), punct)) as u32
+            };
+            if ok != 0xffff {
+                return i + (!ok).trailing_zeros() as usize;
+            }
+            i += 16;
+        }
+    }
+    i
 }
 
 /// A dotted-quad IPv4 address as `Ipv4Addr`'s parser accepts it: four parts of one to
@@ -235,14 +303,68 @@ fn host_ok(h: &[u8]) -> bool {
     }
 }
 
+/// A dotted-quad IPv4 address at `i` that is a whole run of HOST bytes (the next byte is
+/// none of them), parsed in the same pass: its octets and the index after it. `None` for
+/// anything else, which [`host_ok`] then decides on the whole run.
+#[inline]
+pub(crate) fn ipv4_at(b: &[u8], i: usize) -> Option<([u8; 4], usize)> {
+    // The digit at `j`, if there is one.
+    let digit = |j: usize| {
+        b.get(j)
+            .map(|c| c.wrapping_sub(b'0'))
+            .filter(|d| *d <= 9)
+            .map(u32::from)
+    };
+    let mut out = [0u8; 4];
+    let mut j = i;
+    for (part, octet) in out.iter_mut().enumerate() {
+        if part > 0 {
+            if b.get(j) != Some(&b'.') {
+                return None;
+            }
+            j += 1;
+        }
+        // One to three digits, no leading zero, at most 255 (as `Ipv4Addr` parses).
+        let first = digit(j)?;
+        let mut value = first;
+        j += 1;
+        if let Some(d) = digit(j) {
+            if first == 0 {
+                return None;
+            }
+            value = value * 10 + d;
+            j += 1;
+            if let Some(d) = digit(j) {
+                value = value * 10 + d;
+                j += 1;
+                if digit(j).is_some() || value > 255 {
+                    return None;
+                }
+            }
+        }
+        *octet = value as u8;
+    }
+    match b.get(j) {
+        Some(&c) if is(c, HOST) => None,
+        _ => Some((out, j)),
+    }
+}
+
 /// `host [":" port]` at `i` (host a run of HOST bytes, port one to five digits up to
 /// 65535); returns the index after it.
 #[inline]
 fn host_port(b: &[u8], i: usize) -> Option<usize> {
-    let end = run(b, i, HOST);
-    if !host_ok(b.get(i..end)?) {
-        return None;
-    }
+    // An IPv4 address is checked in one pass; anything else is a HOST run `host_ok` judges.
+    let end = match ipv4_at(b, i) {
+        Some((_, end)) => end,
+        None => {
+            let end = run(b, i, HOST);
+            if !host_ok(b.get(i..end)?) {
+                return None;
+            }
+            end
+        }
+    };
     if b.get(end) != Some(&b':') {
         return Some(end);
     }
@@ -391,15 +513,20 @@ pub(crate) fn name_addr_ok(v: &str) -> bool {
 pub(crate) fn call_id_ok(s: &str) -> bool {
     let b = s.as_bytes();
     let mut at = None;
-    for (i, &c) in b.iter().enumerate() {
+    // Letters, digits, `-`, `.` and `_` are word characters: skipped 16 at a time.
+    let mut i = plain_prefix(b, 0);
+    while let Some(&c) = b.get(i) {
         if c == b'@' {
             if at.is_some() {
                 return false;
             }
             at = Some(i);
+            i = plain_prefix(b, i + 1);
+            continue;
         } else if !lex::is_word(c) {
             return false;
         }
+        i += 1;
     }
     match at {
         None => !b.is_empty(),
@@ -491,20 +618,31 @@ impl NameKey {
         let w = buf.get(start..start + 16)?;
         let w0 = u64::from_le_bytes(w[..8].try_into().ok()?);
         let w1 = u64::from_le_bytes(w[8..].try_into().ok()?);
-        let mask = |n: usize| -> u64 {
-            match n {
-                0 => 0,
-                1..=7 => (1u64 << (8 * n)) - 1,
-                _ => u64::MAX,
-            }
-        };
+        let (m0, m1) = *KEY_MASKS.get(len)?;
         const LOWER: u64 = 0x2020_2020_2020_2020;
-        Some(NameKey(
-            (w0 | LOWER) & mask(len),
-            (w1 | LOWER) & mask(len.saturating_sub(8)),
-        ))
+        Some(NameKey((w0 | LOWER) & m0, (w1 | LOWER) & m1))
     }
 }
+
+/// The low `n` bytes of a `u64` set.
+const fn low_bytes(n: usize) -> u64 {
+    match n {
+        0 => 0,
+        1..=7 => (1u64 << (8 * n)) - 1,
+        _ => u64::MAX,
+    }
+}
+
+/// For a name of `len` bytes (index), the masks keeping its bytes in the two key words.
+static KEY_MASKS: [(u64, u64); 17] = {
+    let mut t = [(0, 0); 17];
+    let mut n = 0;
+    while n < 17 {
+        t[n] = (low_bytes(n), low_bytes(n.saturating_sub(8)));
+        n += 1;
+    }
+    t
+};
 
 #[cfg(test)]
 mod tests {
@@ -550,14 +688,99 @@ mod tests {
     }
 
     #[test]
-    fn ascii() {
+    fn head_end_and_ascii_in_one_pass() {
+        // Every length and every position of a non-ASCII byte, before and after the head
+        // end: the flag covers the header section only.
         for len in 0..70 {
             let mut v = vec![b'a'; len];
-            assert!(is_ascii(&v));
-            for at in 0..len {
+            v.extend_from_slice(b"\r\n\r\nbody\xff");
+            let want = find_head_end(&v).map(|(h, b)| (h, b, true));
+            assert_eq!(find_head_end_ascii(&v), want, "{len}");
+            for at in 0..v.len() {
+                let keep = v[at];
                 v[at] = 0x80;
-                assert!(!is_ascii(&v), "{len} {at}");
-                v[at] = b'a';
+                let got = find_head_end_ascii(&v);
+                let want = find_head_end(&v).map(|(h, b)| (h, b, v[..h].is_ascii()));
+                assert_eq!(got, want, "{len} {at}");
+                v[at] = keep;
+            }
+        }
+        assert_eq!(find_head_end_ascii(b"A\r\nB: c\r\n"), None);
+    }
+
+    #[test]
+    fn runs_agree_with_the_byte_table() {
+        // Every byte value at every position of a 40-byte run, for every class.
+        for class in [TOKEN, HOST, USER, UPARAM, HVAL] {
+            for at in 0..40 {
+                for c in 0..=255u8 {
+                    let mut v = vec![b'a'; 40];
+                    v[at] = c;
+                    for start in [0, 3, at] {
+                        let want = start
+                            + v[start..]
+                                .iter()
+                                .position(|&x| !is(x, class))
+                                .unwrap_or(v.len() - start);
+                        assert_eq!(run(&v, start, class), want, "{class} {at} {c} {start}");
+                    }
+                }
+            }
+        }
+        let mixed = b"z9hG4bK0b2f.9a1c3e2e-4c1e_1e7b2f9d9c1bXYZ;x";
+        assert_eq!(run(mixed, 0, TOKEN), mixed.len() - 2);
+        assert_eq!(run(mixed, 50, TOKEN), 50);
+    }
+
+    #[test]
+    fn ipv4_in_one_pass_agrees_with_the_run() {
+        let cases = [
+            "1.2.3.4",
+            "10.0.0.10:5060",
+            "255.255.255.255;x",
+            "0.0.0.0>",
+            "1.2.3.4.5",
+            "1.2.3",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3.04",
+            "1..2.3",
+            "1.2.3.4a",
+            "1.2.3.4-",
+            "1234.example.com",
+            "1.2.3.4_",
+            "9",
+            "",
+            "192.168.1.20:5060;rport",
+        ];
+        // Every string of up to six bytes over digits, `.`, a port colon and a letter, alone
+        // and after one or two octets.
+        const ALPHABET: &[u8] = b"01259.:a";
+        let mut generated = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..6 {
+            last = last
+                .iter()
+                .flat_map(|p| ALPHABET.iter().map(move |&c| format!("{p}{}", c as char)))
+                .collect();
+            generated.extend(last.iter().cloned());
+        }
+        let prefixed = generated
+            .iter()
+            .flat_map(|g| [g.clone(), format!("1.{g}"), format!("25.100.{g}")]);
+        for c in cases.iter().map(|c| c.to_string()).chain(prefixed) {
+            let c = c.as_str();
+            let b = c.as_bytes();
+            let end = run(b, 0, HOST);
+            let old =
+                host_ok(&b[..end]) && b[..end].iter().all(|&x| x.is_ascii_digit() || x == b'.');
+            match ipv4_at(b, 0) {
+                Some((octets, e)) => {
+                    assert!(old, "{c}");
+                    assert_eq!(e, end, "{c}");
+                    assert_eq!(Some(octets), parse_ipv4(&b[..end]), "{c}");
+                }
+                None => assert!(!old, "{c}"),
             }
         }
     }

@@ -247,7 +247,7 @@ impl SipUri {
     /// result is the one the general parser gives.
     #[inline]
     pub(crate) fn parse_plain(src: &SipStr, s: &str, secure: bool) -> Option<SipUri> {
-        use super::scan::{parse_ipv4, run, HOST, UPARAM, USER};
+        use super::scan::{ipv4_at, parse_ipv4, run, HOST, UPARAM, USER};
         let b = s.as_bytes();
         // A user run ending at `@` is the userinfo (USER excludes `@`, so it is the first
         // `@`); one ending elsewhere means no `@` in a plain URI, since the host, port and
@@ -261,52 +261,63 @@ impl SipUri {
         } else {
             (None, 0)
         };
-        let host_end = run(b, host_start, HOST);
-        let h = b.get(host_start..host_end)?;
-        let host = match h.first()? {
-            b'.' | b'-' => return None,
-            b'0'..=b'9' if h.iter().all(|&c| c.is_ascii_digit() || c == b'.') => {
-                Host::V4(Ipv4Addr::from(parse_ipv4(h)?))
+        let (host, host_end) = match ipv4_at(b, host_start) {
+            Some((octets, end)) => (Host::V4(Ipv4Addr::from(octets)), end),
+            None => {
+                let host_end = run(b, host_start, HOST);
+                let h = b.get(host_start..host_end)?;
+                let host = match h.first()? {
+                    b'.' | b'-' => return None,
+                    b'0'..=b'9' if h.iter().all(|&c| c.is_ascii_digit() || c == b'.') => {
+                        Host::V4(Ipv4Addr::from(parse_ipv4(h)?))
+                    }
+                    _ => Host::Domain(src.slice_ref(s.get(host_start..host_end)?)),
+                };
+                (host, host_end)
             }
-            _ => Host::Domain(src.slice_ref(s.get(host_start..host_end)?)),
         };
         let mut i = host_end;
         let mut port = None;
         if b.get(i) == Some(&b':') {
-            let end = i
-                + 1
-                + b.get(i + 1..)?
-                    .iter()
-                    .take_while(|c| c.is_ascii_digit())
-                    .count();
-            if end == i + 1 || end - i > 6 {
+            // One to five digits, at most 65535, read in the same pass.
+            let (mut end, mut value) = (i + 1, 0u32);
+            while let Some(d) = b.get(end).map(|c| c.wrapping_sub(b'0')).filter(|d| *d <= 9) {
+                value = value * 10 + u32::from(d);
+                end += 1;
+                if end - i > 6 {
+                    return None;
+                }
+            }
+            if end == i + 1 {
                 return None;
             }
-            port = Some(u16::try_from(lex::parse_digits::<u32>(s.get(i + 1..end)?)?).ok()?);
+            port = Some(u16::try_from(value).ok()?);
             i = end;
         }
-        let mut params = Params::new();
+        // UPARAM holds neither `;` nor `=`, so the checked text is what `plain_uri` needs.
+        let params_start = i;
         while b.get(i) == Some(&b';') {
             let name_end = run(b, i + 1, UPARAM);
             if name_end == i + 1 {
                 return None;
             }
-            let name = src.slice_ref(s.get(i + 1..name_end)?);
             i = name_end;
-            let mut value = None;
             if b.get(i) == Some(&b'=') {
                 let v_end = run(b, i + 1, UPARAM);
                 if v_end == i + 1 {
                     return None;
                 }
-                value = Some(src.slice_ref(s.get(i + 1..v_end)?));
                 i = v_end;
             }
-            params.push(name, value);
         }
         if i != b.len() {
             return None;
         }
+        let params = if i == params_start {
+            Params::new()
+        } else {
+            Params::plain_uri(src.slice_ref(s.get(params_start..)?))
+        };
         Some(SipUri {
             secure,
             user,
@@ -549,6 +560,10 @@ impl Uri {
     /// Parses `s`, a slice of `src`.
     #[inline]
     pub(crate) fn parse_in(src: &SipStr, s: &str) -> Result<Uri, ParseError> {
+        // The usual spelling first; any other goes through the scheme check below.
+        if let Some(rest) = s.strip_prefix("sip:") {
+            return SipUri::parse_rest(src, rest, false).map(Uri::Sip);
+        }
         let (scheme, rest) = lex::split_byte(s, b':').ok_or_else(|| uri_err("no scheme"))?;
         let b = scheme.as_bytes();
         let scheme_ok = b.first().is_some_and(u8::is_ascii_alphabetic)

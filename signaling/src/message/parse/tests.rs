@@ -349,6 +349,44 @@ fn candidate_values(inputs: &[Vec<u8>]) -> Vec<String> {
 }
 
 #[test]
+fn plain_request_line_agrees_with_the_general_parser() {
+    let mut lines: Vec<String> = corpus_and_mutations()
+        .iter()
+        .filter_map(|m| {
+            let first = m.split(|&b| b == b'\n').next()?;
+            let first = first.strip_suffix(b"\r").unwrap_or(first);
+            String::from_utf8(first.to_vec()).ok()
+        })
+        .collect();
+    for extra in [
+        "INVITE sip:2001@192.168.1.30:5060;transport=udp SIP/2.0",
+        "FOO sip:a@b SIP/2.0",
+        "INVITE  sip:a@b SIP/2.0",
+        "INVITE sip:a@b  SIP/2.0",
+        "INVITE sip:a b SIP/2.0",
+        "INVITE sip: SIP/2.0",
+        "INVITE sip:a@b sip/2.0",
+        "INVITE SIP/2.0",
+        " SIP/2.0",
+        "SIP/2.0 200 SIP/2.0",
+        "INV@TE sip:a@b SIP/2.0",
+        "INVITE sip:a@b?x=y SIP/2.0",
+        "INVITE sip:a@1.2.3.4.5 SIP/2.0",
+    ] {
+        lines.push(extra.to_string());
+    }
+    let mut hits = 0;
+    for line in &lines {
+        let src = SipStr::from(line.as_str());
+        if let Some(fast) = plain_request_line(&src, &src) {
+            hits += 1;
+            assert_eq!(Ok(fast), parse_start_general(&src, &src), "{line:?}");
+        }
+    }
+    assert!(hits > 100, "only {hits} plain request lines");
+}
+
+#[test]
 fn recognisers_agree_with_the_typed_parsers() {
     let inputs = corpus_and_mutations();
     let values = candidate_values(&inputs);
