@@ -320,6 +320,7 @@ fn build_output<T>(
     device: &cpal::Device,
     config: &cpal::StreamConfig,
     mut reader: RingReader<HeapCons<f32>>,
+    mut played: HeapProd<f32>,
     counters: Arc<SharedCounters>,
 ) -> Result<cpal::Stream, cpal::Error>
 where
@@ -344,10 +345,15 @@ where
                     let at = (done + k) * ch;
                     data[at..at + ch].fill(T::from_sample(v));
                 }
+                // What the device really gets, after drift correction, underrun silence and
+                // skips: the echo canceller's reference (a full ring, nobody reading it, just
+                // refuses the rest).
+                played.push_slice(chunk);
                 done += chunk.len();
             });
             let (silence, skipped) = (r.silence, r.skipped);
             data[done * ch..].fill(T::EQUILIBRIUM);
+            played.push_iter(std::iter::repeat_n(0.0, frames - done));
             if silence > 0 {
                 c.underruns.fetch_add(1, Ordering::Relaxed);
                 c.silence_samples
@@ -391,7 +397,7 @@ fn open_stream(
     (
         cpal::Stream,
         Option<HeapCons<f32>>,
-        Option<RingWriter<HeapProd<f32>>>,
+        Option<(RingWriter<HeapProd<f32>>, HeapCons<f32>)>,
         Opened,
     ),
     DeviceError,
@@ -423,15 +429,21 @@ fn open_stream(
         } else {
             let tuning = RingTuning::for_callback(ms);
             let reader = RingReader::new(cons, rate, tuning);
+            let (played_prod, played) =
+                HeapRb::<f32>::new(samples_for_ms(rate, RING_MS).max(1)).split();
             by_format!(
                 format,
                 build_output,
                 &device,
                 &config,
                 reader,
+                played_prod,
                 counters.clone()
             )
-            .map(|s| (s, None, Some(RingWriter::new(prod, rate, tuning))))
+            .map(|s| {
+                let writer = RingWriter::new(prod, rate, tuning);
+                (s, None, Some((writer, played)))
+            })
         };
         match result {
             Ok((stream, cons, prod)) => {
@@ -492,6 +504,11 @@ pub struct DeviceCapture {
     pending: Vec<i16>,
     dropped: u64,
     short_reads: u64,
+    /// Device samples the frames left out (trimmed backlog, lost to a full ring) minus
+    /// silence they made up (short reads), since last taken; see `take_timeline_gap`.
+    gap_device: i64,
+    gap_padded: i64,
+    overruns_seen: u64,
 }
 
 impl std::fmt::Debug for DeviceCapture {
@@ -522,6 +539,9 @@ impl DeviceCapture {
             pending,
             dropped: 0,
             short_reads: 0,
+            gap_device: 0,
+            gap_padded: 0,
+            overruns_seen: 0,
         })
     }
 
@@ -553,6 +573,29 @@ impl DeviceCapture {
         &self.s.opened.device
     }
 
+    /// How far the frames read since the last call moved against the device's own timeline,
+    /// in samples at the frame rate: > 0 when captured audio was left out (backlog trimmed,
+    /// lost to a full ring), < 0 when silence was made up (short reads). The echo canceller
+    /// moves its reference by as much, so played and captured audio stay paired.
+    pub fn take_timeline_gap(&mut self) -> i64 {
+        let overruns = self.s.counters.overrun_samples.load(Ordering::Relaxed);
+        self.gap_device += overruns.saturating_sub(self.overruns_seen) as i64;
+        self.overruns_seen = overruns;
+        let dev_rate = i64::from(self.s.opened.rate.max(1));
+        let left_out = self.gap_device * i64::from(self.rate) / dev_rate;
+        let gap = left_out - self.gap_padded;
+        self.gap_device = 0;
+        self.gap_padded = 0;
+        gap
+    }
+
+    /// Audio captured but not read yet, in samples at the frame rate.
+    pub fn backlog(&self) -> usize {
+        let waiting = self.s.cons.occupied_len() + self.s.conv.pending_input();
+        let dev_rate = self.s.opened.rate.max(1) as usize;
+        waiting * self.rate as usize / dev_rate + self.pending.len()
+    }
+
     /// Drops whatever has been captured so far (e.g. just before a call starts sending).
     pub fn flush(&mut self) {
         let n = self.s.cons.occupied_len();
@@ -573,7 +616,9 @@ impl CaptureBackend for DeviceCapture {
         let backlog = s.cons.occupied_len();
         if backlog > samples_for_ms(dev_rate, CAPTURE_MAX_BACKLOG_MS) {
             let n = backlog - samples_for_ms(dev_rate, CAPTURE_TRIM_TO_MS);
-            self.dropped += s.cons.skip(n) as u64;
+            let skipped = s.cons.skip(n);
+            self.dropped += skipped as u64;
+            self.gap_device += skipped as i64;
         }
         while self.pending.len() < frame.len() {
             let want = s.conv.input_wanted().min(self.scratch.len());
@@ -596,6 +641,7 @@ impl CaptureBackend for DeviceCapture {
             frame[have..].fill(0);
             self.pending.clear();
             self.short_reads += 1;
+            self.gap_padded += (frame.len() - have) as i64;
             FrameStatus::Short
         }
     }
@@ -644,6 +690,8 @@ impl CaptureBackend for DeviceCapture {
 struct PlayoutStream {
     _stream: cpal::Stream,
     ring: RingWriter<HeapProd<f32>>,
+    /// What the callback handed the device, at its rate (mono).
+    played: HeapCons<f32>,
     counters: Arc<SharedCounters>,
     conv: RateConverter,
     opened: Opened,
@@ -695,11 +743,13 @@ impl DevicePlayout {
     ) -> Result<PlayoutStream, DeviceError> {
         let counters = Arc::new(SharedCounters::default());
         let (stream, _, ring, opened) = open_stream(spec, host, false, &counters)?;
-        let ring = ring.ok_or_else(|| DeviceError::Resampler("no playout ring".into()))?;
+        let (ring, played) =
+            ring.ok_or_else(|| DeviceError::Resampler("no playout ring".into()))?;
         let conv = RateConverter::new(rate, opened.rate)?;
         Ok(PlayoutStream {
             _stream: stream,
             ring,
+            played,
             counters,
             conv,
             opened,
@@ -714,6 +764,25 @@ impl DevicePlayout {
     /// The host's name of the open device (`speaker`), whatever the spec said.
     pub fn device_name(&self) -> &str {
         &self.s.opened.device
+    }
+
+    /// Hands `f` what the device was given since the last call (mono, at the device's rate,
+    /// see [`device_format`](Self::device_format)), in order: the echo canceller's reference,
+    /// taken after the ring's drift correction, underrun silence and skips.
+    pub fn take_played(&mut self, mut f: impl FnMut(&[f32])) {
+        let mut buf = [0.0f32; 480];
+        loop {
+            let n = self.s.played.pop_slice(&mut buf);
+            if n == 0 {
+                break;
+            }
+            f(&buf[..n]);
+        }
+    }
+
+    /// How much of what was played is waiting for [`take_played`](Self::take_played).
+    pub fn played_waiting(&self) -> usize {
+        self.s.played.occupied_len()
     }
 }
 

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::aec::EchoCanceller;
 
-use super::convert::{f32_to_i16, i16_to_f32, RateConverter};
+use super::convert::RateConverter;
 use super::cpal_io::DeviceWatch;
 use super::{
     list_devices_on, CaptureBackend, DeviceCapture, DeviceError, DeviceInfo, DevicePlayout,
@@ -141,14 +141,61 @@ struct Inner {
     watch: Mutex<DeviceWatch>,
 }
 
-/// The echo canceller (48 kHz) and the conversion of what is played to its rate (none while
-/// both are 48 kHz).
+/// The echo canceller (48 kHz) and the conversion of what the playout device was handed
+/// (at the device's rate) to the canceller's.
 struct Aec {
     canceller: EchoCanceller,
-    up: RateConverter,
-    /// What is played, as `f32` for the converter; the converter's output as `i16`.
-    played: Vec<f32>,
-    upsampled: Vec<i16>,
+    /// `None` until the first reference comes, and after the playout device changed rate.
+    up: Option<RateConverter>,
+}
+
+/// Reference waiting longer than this was played while no call read the microphone: stale.
+const AEC_STALE_MS: usize = 200;
+
+impl Aec {
+    /// Takes what the speaker played since the last frame as the reference, moved as far
+    /// as the microphone's frames moved against the device's timeline (`gap`, samples at
+    /// the capture rate), so played and captured audio stay paired on the devices' clock.
+    fn take_reference(
+        &mut self,
+        playout: Option<&mut DevicePlayout>,
+        gap: i64,
+        capture_backlog: usize,
+    ) {
+        let Some(playout) = playout else {
+            return;
+        };
+        let (rate, _) = playout.device_format();
+        let stale = playout.played_waiting() > rate as usize / 1000 * AEC_STALE_MS;
+        let lost = gap.unsigned_abs() as usize > SHARED_CAPTURE_RATE as usize / 1000 * AEC_STALE_MS;
+        if stale {
+            // Played while no call read the microphone; a full ring also refused the newest
+            // audio. Empty it and pair up with fresh audio next frame.
+            playout.take_played(|_| {});
+            self.up = None;
+            return;
+        }
+        let new_rate = self.up.as_ref().is_none_or(|u| u.from_rate() != rate);
+        if new_rate {
+            self.up = RateConverter::new(rate, crate::aec::SAMPLE_RATE).ok();
+        }
+        let restart = new_rate || lost;
+        if restart {
+            // No pairing yet, or it is lost (the call just took the devices, a long stall).
+            self.canceller.restart_reference();
+        } else {
+            self.canceller.skip_capture(gap);
+        }
+        let (canceller, up) = (&mut self.canceller, &mut self.up);
+        playout.take_played(|chunk| match up.as_mut() {
+            Some(up) => up.process(chunk, |o| canceller.render_f32(o.iter().copied())),
+            None => canceller.render_f32(chunk.iter().copied()),
+        });
+        if restart {
+            // What was played last goes with what was captured last, on the devices' clock.
+            self.canceller.align_reference(capture_backlog);
+        }
+    }
 }
 
 /// The agent's device pair; cheap to clone.
@@ -235,13 +282,9 @@ impl SharedDevices {
     pub fn enable_echo_cancellation(&self) -> Result<(), DeviceError> {
         let err = |e: String| DeviceError::EchoCancellation(e);
         let canceller = EchoCanceller::new().map_err(|e| err(e.to_string()))?;
-        let up = RateConverter::new(SHARED_PLAYOUT_RATE, crate::aec::SAMPLE_RATE)
-            .map_err(|e| err(e.to_string()))?;
         *lock(&self.inner.aec) = Some(Aec {
-            played: Vec::with_capacity(up.input_wanted()),
-            upsampled: Vec::with_capacity(up.output_max()),
             canceller,
-            up,
+            up: None,
         });
         Ok(())
     }
@@ -519,9 +562,12 @@ impl SharedDevices {
             return false;
         };
         capture.read_frame(out);
+        let gap = capture.take_timeline_gap();
+        let backlog = capture.backlog();
         drop(side);
         // The canceller works at the capture rate (both 48 kHz).
         if let Some(aec) = lock(&self.inner.aec).as_mut() {
+            aec.take_reference(lock(&self.inner.playout).open.as_mut(), gap, backlog);
             aec.canceller.capture(out);
         }
         self.inner
@@ -541,21 +587,8 @@ impl SharedDevices {
             let _ = playout.write_frame(samples);
         }
         drop(side);
-        if let Some(aec) = lock(&self.inner.aec).as_mut() {
-            let Aec {
-                canceller,
-                up,
-                played,
-                upsampled,
-            } = aec;
-            played.clear();
-            played.extend(samples.iter().map(|&s| i16_to_f32(s)));
-            upsampled.clear();
-            up.process(played, |o| {
-                upsampled.extend(o.iter().map(|&s| f32_to_i16(s)))
-            });
-            canceller.render(upsampled);
-        }
+        // The echo canceller's reference is not taken here but from what the device was
+        // handed (`Aec::take_reference`): the ring in between stretches, pads and skips.
         self.inner
             .output_peak
             .fetch_max(peak_of(samples), Ordering::AcqRel);
@@ -698,8 +731,8 @@ mod tests {
         d.enable_echo_cancellation().unwrap();
         let a = d.attach();
         a.set_receiving(true);
-        // Played audio feeds the canceller (no capture device here): nothing breaks and the
-        // output meter still sees it.
+        // No devices here, so no reference and nothing to cancel: nothing breaks and the
+        // output meter still sees what is played.
         a.write(&[1000; 160]);
         assert_eq!(d.take_levels().output_dbfs, -30);
     }
