@@ -3,7 +3,8 @@
 //! default output) and dials an echoing baresip through Kamailio. A tone played into `mic`
 //! goes out through the agent's microphone, comes back from baresip and is heard on the
 //! agent's speaker; not while the call is on hold (then no level events either). Devices are switched over the bridge
-//! mid-call, and unplugged.
+//! mid-call, and unplugged. An Opus call plays wideband: a 6 kHz tone from baresip reaches
+//! the speaker.
 //!
 //! One PulseAudio per test binary (its environment is inherited by the agent process); the
 //! tests take turns because they share `mic` and `speaker`.
@@ -331,4 +332,87 @@ fn echo_cancellation_starts_on_the_devices() {
         "{}",
         agent.log()
     );
+}
+
+/// The strongest frequency between 100 Hz and 12 kHz, to 20 Hz, with its level in dBFS:
+/// power summed over 50 ms segments, so a tone slightly off pitch or with phase jumps still
+/// has all its energy in one bin.
+fn strongest(samples: &[i16], rate: u32) -> (f64, f64) {
+    let seg = rate as usize / 20;
+    let segments = samples.chunks_exact(seg).count().max(1) as f64;
+    let power = |freq: f64| -> f64 {
+        let w = std::f64::consts::TAU * freq / f64::from(rate);
+        samples
+            .chunks_exact(seg)
+            .map(|c| {
+                let (mut s1, mut s2) = (0.0f64, 0.0f64);
+                for &x in c {
+                    let s = f64::from(x) / 32768.0 + 2.0 * w.cos() * s1 - s2;
+                    s2 = s1;
+                    s1 = s;
+                }
+                // Peak amplitude (2|X|/N) squared, as mean square.
+                (s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2).max(0.0) * 2.0 / (seg * seg) as f64
+            })
+            .sum::<f64>()
+            / segments
+    };
+    let (f, p) = (5..600)
+        .map(|k| f64::from(k) * 20.0)
+        .map(|f| (f, power(f)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap();
+    (f, 10.0 * p.max(1e-12).log10())
+}
+
+/// An Opus call plays wideband on the devices: baresip's 6 kHz tone, beyond anything 8 kHz
+/// audio carries, is what the agent's speaker plays.
+#[test]
+fn an_opus_call_is_wideband_on_the_speaker() {
+    testbed::require!(
+        "kamailio",
+        "kamcmd",
+        "baresip",
+        "pulseaudio",
+        "pacat",
+        "pactl"
+    );
+    const WIDE_HZ: f64 = 6000.0;
+    let _turn = turn();
+    pulse();
+    let kam = Kamailio::start_with_lifetime(KamailioOptions::md5(), LIFETIME).unwrap();
+    let mut o = BaresipOptions::user("1002", &kam);
+    o.audio = BaresipAudio::Tone {
+        freq: WIDE_HZ as u32,
+    };
+    o.opus = true;
+    o.lifetime = LIFETIME;
+    let far = common::registered_baresip(o, &kam, T);
+    let agent = Agent::start(
+        AgentOptions::new(kam.addr(), "1001", "secret1001")
+            .with_extra("[audio]\ninput = \"silence\"\noutput = \"device:speaker\""),
+    );
+    agent.wait_registered(T);
+    kam.wait_registered("1001", T).unwrap();
+    let id = agent.dial("1002");
+    agent.wait_call_state(&id, "connected", T);
+    far.wait_event("CALL_ESTABLISHED", T).unwrap();
+
+    let samples = pulse()
+        .start_record("speaker.monitor")
+        .unwrap()
+        .finish(Duration::from_secs(3))
+        .unwrap();
+    let body = &samples[samples.len().min(RATE as usize)..];
+    let level = rms_dbfs(body);
+    let (f, tone) = strongest(body, RATE);
+    eprintln!("speaker: level {level:.1} dBFS, strongest {f} Hz at {tone:.1} dBFS");
+    // Within 4%, as the devices tests allow for the 660 Hz tone (±25 Hz).
+    assert!(
+        (f - WIDE_HZ).abs() <= WIDE_HZ * 0.04 && tone > -40.0,
+        "strongest {f} Hz at {tone:.1} dBFS (of {level:.1} dBFS), want {WIDE_HZ} Hz\n{}",
+        agent.log()
+    );
+    agent.call_command(&id, "hangup", "");
+    agent.wait_call_state(&id, "ended", T);
 }

@@ -75,7 +75,7 @@ fn codecs(c: &mut Criterion) {
     bench_codec(c, Codec::Pcmu);
 
     let pcm = voice(48_000);
-    // What the stream's receive path does: i16 -> f32, rubato FFT, f32 -> i16.
+    // What an Opus call's 8 kHz WAV sink does: i16 -> f32, the FIR converter, f32 -> i16.
     let mut r = RateConverter::new(48_000, 8000).unwrap();
     let mut scratch = Vec::with_capacity(960);
     let mut out: Vec<i16> = Vec::with_capacity(200);

@@ -1,18 +1,24 @@
-//! Audio sinks for a call: an 8 kHz mono 16-bit WAV file, or nothing.
+//! Audio sinks for a call: an 8 kHz mono 16-bit WAV file, the shared playout device, a
+//! probe, or nothing. Frames come at the codec's rate (8 kHz G.711, 48 kHz Opus); each sink
+//! converts once, if at all, to its own rate: the WAV file to 8 kHz, the device (and the
+//! probe, which stands in for it) to [`SHARED_PLAYOUT_RATE`].
 
 use std::fmt;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::PathBuf;
 
-use crate::device::DeviceLink;
+use tracing::warn;
+
+use crate::device::{DeviceLink, RateConverter, SHARED_PLAYOUT_RATE};
 use crate::probe::Probe;
 use crate::source::{SpecError, SAMPLE_RATE};
 
 /// Where received audio goes, as written in the config (`[audio] output`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SinkSpec {
-    /// `file:PATH.wav`: 8 kHz mono 16-bit WAV, finalized when the stream stops.
+    /// `file:PATH.wav`: 8 kHz mono 16-bit WAV (wideband audio converted down), finalized
+    /// when the stream stops.
     File(PathBuf),
     /// `null`: discard.
     Null,
@@ -58,11 +64,14 @@ impl SinkSpec {
                     bits_per_sample: 16,
                     sample_format: hound::SampleFormat::Int,
                 };
-                Sink::Wav(Box::new(hound::WavWriter::create(p, spec)?))
+                Sink::Wav(
+                    Box::new(hound::WavWriter::create(p, spec)?),
+                    ToRate::new(SAMPLE_RATE),
+                )
             }
             SinkSpec::Null => Sink::Null,
-            SinkSpec::Device(link) => Sink::Device(link.clone()),
-            SinkSpec::Probe(p) => Sink::Probe(p.clone()),
+            SinkSpec::Device(link) => Sink::Device(link.clone(), ToRate::new(SHARED_PLAYOUT_RATE)),
+            SinkSpec::Probe(p) => Sink::Probe(p.clone(), ToRate::new(SHARED_PLAYOUT_RATE)),
         })
     }
 }
@@ -78,51 +87,103 @@ impl fmt::Display for SinkSpec {
     }
 }
 
-/// An open sink taking 8 kHz mono samples.
+/// Frames of any rate to one fixed rate. The converter is built for the first frames'
+/// rate and rebuilt if it changes (a codec change mid-call); equal rates pass through.
+pub struct ToRate {
+    to: u32,
+    conv: Option<RateConverter>,
+    scratch: Vec<f32>,
+    out: Vec<i16>,
+}
+
+impl ToRate {
+    pub fn new(to: u32) -> ToRate {
+        ToRate {
+            to,
+            conv: None,
+            scratch: Vec::new(),
+            out: Vec::new(),
+        }
+    }
+
+    /// `samples` at `rate`, at this converter's rate (empty if no converter can be built).
+    pub fn convert<'a>(&'a mut self, rate: u32, samples: &'a [i16]) -> &'a [i16] {
+        if rate == self.to {
+            return samples;
+        }
+        if self.conv.as_ref().map(RateConverter::from_rate) != Some(rate) {
+            self.conv = RateConverter::new(rate, self.to)
+                .inspect_err(|e| warn!(error = %e, "received audio cannot be converted"))
+                .ok();
+        }
+        self.out.clear();
+        let Some(conv) = self.conv.as_mut() else {
+            return &self.out;
+        };
+        self.scratch.clear();
+        self.scratch
+            .extend(samples.iter().map(|&s| crate::device::i16_to_f32(s)));
+        let out = &mut self.out;
+        conv.process(&self.scratch, |o| {
+            out.extend(o.iter().map(|&s| crate::device::f32_to_i16(s)))
+        });
+        &self.out
+    }
+}
+
+/// An open sink; [`write`](Sink::write) takes frames at any rate.
 pub enum Sink {
-    Wav(Box<hound::WavWriter<BufWriter<File>>>),
+    /// The file (8 kHz) and the conversion to it.
+    Wav(Box<hound::WavWriter<BufWriter<File>>>, ToRate),
     Null,
-    /// 8 kHz, like the WAV file ([`crate::device::SHARED_PLAYOUT_RATE`]).
-    Device(DeviceLink),
-    /// Plays nothing; times a probe's click as if it played the samples as written.
-    Probe(Probe),
+    /// The shared playout device ([`SHARED_PLAYOUT_RATE`]) and the conversion to it.
+    Device(DeviceLink, ToRate),
+    /// Plays nothing; times a probe's click as if the shared playout device played the
+    /// samples as written (same conversion as [`Sink::Device`]).
+    Probe(Probe, ToRate),
 }
 
 impl fmt::Debug for Sink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Sink::Wav(_) => f.write_str("Sink::Wav"),
+            Sink::Wav(..) => f.write_str("Sink::Wav"),
             Sink::Null => f.write_str("Sink::Null"),
-            Sink::Device(l) => write!(f, "Sink::Device({l:?})"),
-            Sink::Probe(_) => f.write_str("Sink::Probe"),
+            Sink::Device(l, _) => write!(f, "Sink::Device({l:?})"),
+            Sink::Probe(..) => f.write_str("Sink::Probe"),
         }
     }
 }
 
 impl Sink {
-    pub fn write(&mut self, samples: &[i16]) -> Result<(), hound::Error> {
+    /// Plays (or stores) `samples` of `rate` Hz audio.
+    pub fn write(&mut self, rate: u32, samples: &[i16]) -> Result<(), hound::Error> {
         match self {
-            Sink::Wav(w) => {
+            Sink::Wav(w, to) => {
+                let samples = to.convert(rate, samples);
                 let mut w16 = w.get_i16_writer(samples.len() as u32);
                 for &s in samples {
                     w16.write_sample(s);
                 }
                 w16.flush()?;
             }
-            Sink::Device(link) => link.write(samples),
-            Sink::Probe(p) => p.write(std::time::Instant::now(), SAMPLE_RATE, samples),
+            Sink::Device(link, to) => link.write(to.convert(rate, samples)),
+            Sink::Probe(p, to) => p.write(
+                std::time::Instant::now(),
+                SHARED_PLAYOUT_RATE,
+                to.convert(rate, samples),
+            ),
             Sink::Null => {}
         }
         Ok(())
     }
 
-    /// Write `n` samples of silence.
-    pub fn write_silence(&mut self, n: usize) -> Result<(), hound::Error> {
-        const ZEROS: [i16; 160] = [0; 160];
+    /// Write `n` samples of silence at `rate`.
+    pub fn write_silence(&mut self, rate: u32, n: usize) -> Result<(), hound::Error> {
+        const ZEROS: [i16; 960] = [0; 960];
         let mut left = n;
         while left > 0 {
             let k = left.min(ZEROS.len());
-            self.write(&ZEROS[..k])?;
+            self.write(rate, &ZEROS[..k])?;
             left -= k;
         }
         Ok(())
@@ -131,8 +192,8 @@ impl Sink {
     /// Complete the file (header sizes); a dropped, unfinalized WAV has a wrong header.
     pub fn finalize(self) -> Result<(), hound::Error> {
         match self {
-            Sink::Wav(w) => w.finalize(),
-            Sink::Null | Sink::Device(_) | Sink::Probe(_) => Ok(()),
+            Sink::Wav(w, _) => w.finalize(),
+            Sink::Null | Sink::Device(..) | Sink::Probe(..) => Ok(()),
         }
     }
 }
@@ -162,12 +223,78 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("o.wav");
         let mut s = SinkSpec::File(path.clone()).open().unwrap();
-        s.write(&[1, 2, 3]).unwrap();
-        s.write_silence(400).unwrap();
+        s.write(8000, &[1, 2, 3]).unwrap();
+        s.write_silence(8000, 400).unwrap();
         s.finalize().unwrap();
         let r = hound::WavReader::open(&path).unwrap();
         assert_eq!(r.spec().sample_rate, 8000);
         assert_eq!(r.spec().channels, 1);
         assert_eq!(r.len(), 403);
+    }
+}
+
+#[cfg(test)]
+mod rate_tests {
+    use super::*;
+    use crate::analysis::dominant_frequency;
+    use crate::device::SharedDevices;
+
+    fn tone(freq: f64, rate: u32, n: usize) -> Vec<i16> {
+        (0..n)
+            .map(|i| {
+                ((std::f64::consts::TAU * freq * i as f64 / rate as f64).sin() * 8000.0) as i16
+            })
+            .collect()
+    }
+
+    /// Opus frames (48 kHz) land in the 8 kHz file at their pitch and length; a codec change
+    /// to G.711 mid-call goes on at 8 kHz.
+    #[test]
+    fn the_wav_file_stays_at_8k_whatever_the_codec() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("o.wav");
+        let mut s = SinkSpec::File(path.clone()).open().unwrap();
+        let wide = tone(1000.0, 48000, 48000);
+        for frame in wide.chunks(960) {
+            s.write(48000, frame).unwrap();
+        }
+        s.write(8000, &tone(500.0, 8000, 8000)).unwrap();
+        s.finalize().unwrap();
+        let mut r = hound::WavReader::open(&path).unwrap();
+        assert_eq!(r.spec().sample_rate, 8000);
+        let pcm: Vec<i16> = r.samples::<i16>().map(Result::unwrap).collect();
+        assert_eq!(pcm.len(), 16000);
+        let f = dominant_frequency(&pcm[2000..8000], 8000).unwrap();
+        assert!((f - 1000.0).abs() < 2.0, "{f}");
+        let f = dominant_frequency(&pcm[8000..], 8000).unwrap();
+        assert!((f - 500.0).abs() < 2.0, "{f}");
+    }
+
+    /// Wideband frames reach the device as they are; narrowband ones are converted once.
+    #[test]
+    fn the_device_gets_48k_frames() {
+        let mut to = ToRate::new(SHARED_PLAYOUT_RATE);
+        let wide = tone(6000.0, 48000, 960);
+        assert_eq!(
+            to.convert(48000, &wide),
+            &wide[..],
+            "no detour through 8 kHz"
+        );
+        let narrow = tone(1000.0, 8000, 8000);
+        let mut out = Vec::new();
+        for frame in narrow.chunks(160) {
+            let o = to.convert(8000, frame);
+            assert_eq!(o.len(), 960);
+            out.extend_from_slice(o);
+        }
+        let f = dominant_frequency(&out[12000..], 48000).unwrap();
+        assert!((f - 1000.0).abs() < 2.0, "{f}");
+        // A device sink takes 48 kHz: the output meter sees the frame as written.
+        let d = SharedDevices::open(None, None, crate::device::HostChoice::Default).0;
+        let link = d.attach();
+        link.set_receiving(true);
+        let mut sink = SinkSpec::Device(link).open().unwrap();
+        sink.write(48000, &[16384; 960]).unwrap();
+        assert_eq!(d.take_levels().output_dbfs, -6);
     }
 }

@@ -1,11 +1,13 @@
-//! Audio sources for a call: a tone, a looping WAV file, or silence (mono frames at 8 kHz,
-//! or at a codec's rate with [`SourceSpec::open_at`]).
+//! Audio sources for a call: a tone, a looping WAV file, silence, the shared capture device
+//! or a probe (mono frames at 8 kHz, or at a codec's rate with [`SourceSpec::open_at`]).
+//! The device (and the probe, which stands in for it) captures at [`SHARED_CAPTURE_RATE`]:
+//! Opus calls take its frames as they are, G.711 calls convert them once to 8 kHz.
 
 use std::f64::consts::TAU;
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::device::{DeviceLink, RateConverter, SHARED_CAPTURE_RATE};
+use crate::device::{f32_to_i16, i16_to_f32, DeviceLink, RateConverter, SHARED_CAPTURE_RATE};
 use crate::probe::Probe;
 use crate::wav::{read_wav_mono, resample_linear, WavError};
 
@@ -100,11 +102,14 @@ impl SourceSpec {
                 }
             }
             SourceSpec::Silence => Source::Silence,
-            SourceSpec::Device(link) => match DeviceReader::new(link.clone(), rate) {
+            SourceSpec::Device(link) => match DeviceReader::new(Mic::Link(link.clone()), rate) {
                 Some(r) => Source::Device(Box::new(r)),
                 None => Source::Silence,
             },
-            SourceSpec::Probe(p) => Source::Probe(p.clone(), rate),
+            SourceSpec::Probe(p) => match DeviceReader::new(Mic::Probe(p.clone()), rate) {
+                Some(r) => Source::Device(Box::new(r)),
+                None => Source::Silence,
+            },
         })
     }
 }
@@ -133,15 +138,35 @@ pub enum Source {
         pos: usize,
     },
     Silence,
+    /// The shared capture device or a probe standing in for it.
     Device(Box<DeviceReader>),
-    /// The probe and the rate it was opened at.
-    Probe(Probe, u32),
+}
+
+/// What a [`DeviceReader`] captures from.
+#[derive(Debug)]
+enum Mic {
+    Link(DeviceLink),
+    /// A click on request, captured as the device would (same rate, same conversion).
+    Probe(Probe),
+}
+
+impl Mic {
+    /// `out` at [`SHARED_CAPTURE_RATE`]; false when this call does not have the device.
+    fn read(&self, out: &mut [i16]) -> bool {
+        match self {
+            Mic::Link(link) => link.read(out),
+            Mic::Probe(p) => {
+                p.read(std::time::Instant::now(), SHARED_CAPTURE_RATE, out);
+                true
+            }
+        }
+    }
 }
 
 /// Microphone audio for one call, converted from the shared device's rate to the codec's.
 #[derive(Debug)]
 pub struct DeviceReader {
-    link: DeviceLink,
+    mic: Mic,
     /// `None` when the codec runs at the device rate.
     convert: Option<RateConverter>,
     captured: Vec<i16>,
@@ -152,7 +177,7 @@ pub struct DeviceReader {
 
 impl DeviceReader {
     /// `None` when the converter cannot be built for `rate` (logged).
-    fn new(link: DeviceLink, rate: u32) -> Option<DeviceReader> {
+    fn new(mic: Mic, rate: u32) -> Option<DeviceReader> {
         let convert = if rate == SHARED_CAPTURE_RATE {
             None
         } else {
@@ -162,7 +187,7 @@ impl DeviceReader {
             Some(c)
         };
         Some(DeviceReader {
-            link,
+            mic,
             convert,
             captured: Vec::new(),
             captured_f: Vec::new(),
@@ -172,7 +197,7 @@ impl DeviceReader {
 
     fn read(&mut self, out: &mut [i16]) {
         let Some(convert) = self.convert.as_mut() else {
-            if !self.link.read(out) {
+            if !self.mic.read(out) {
                 out.fill(0);
             }
             return;
@@ -180,7 +205,7 @@ impl DeviceReader {
         // Capture time in, codec time out: ask the device for exactly `out`'s duration.
         let want = out.len() * SHARED_CAPTURE_RATE as usize / convert.to_rate().max(1) as usize;
         self.captured.resize(want, 0);
-        if !self.link.read(&mut self.captured) {
+        if !self.mic.read(&mut self.captured) {
             // Not the active call: silence, and no stale audio when it becomes active.
             self.converted.clear();
             convert.reset();
@@ -189,13 +214,10 @@ impl DeviceReader {
         }
         self.captured_f.clear();
         self.captured_f
-            .extend(self.captured.iter().map(|&s| f32::from(s) / 32768.0));
+            .extend(self.captured.iter().map(|&s| i16_to_f32(s)));
         let converted = &mut self.converted;
         convert.process(&self.captured_f, |o| {
-            converted.extend(
-                o.iter()
-                    .map(|&s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16),
-            )
+            converted.extend(o.iter().map(|&s| f32_to_i16(s)))
         });
         for s in out.iter_mut() {
             *s = converted.pop_front().unwrap_or(0);
@@ -224,7 +246,6 @@ impl Source {
             }
             Source::Silence => out.fill(0),
             Source::Device(r) => r.read(out),
-            Source::Probe(p, rate) => p.read(std::time::Instant::now(), *rate, out),
         }
     }
 }
@@ -278,6 +299,29 @@ mod tests {
         src.read(&mut buf);
         let f = dominant_frequency(&buf, 48000).unwrap();
         assert!((f - 1000.0).abs() < 2.0, "{f}");
+    }
+
+    /// The probe captures like the device: at 48 kHz, so an 8 kHz call gets its click
+    /// through the one conversion a device call has, a 48 kHz call without any.
+    #[test]
+    fn the_probe_is_captured_like_the_device() {
+        for (rate, delay) in [(48000u32, 0usize), (8000, 10)] {
+            let p = Probe::new();
+            let mut src = SourceSpec::Probe(p.clone()).open_at(rate).unwrap();
+            let n = rate as usize / 50;
+            let mut frame = vec![0i16; n];
+            src.read(&mut frame);
+            assert!(frame.iter().all(|&s| s == 0));
+            p.fire();
+            src.read(&mut frame);
+            let onset = frame
+                .iter()
+                .position(|&s| s.unsigned_abs() >= 4096)
+                .unwrap();
+            // The converter's delay is its group delay (10 samples at 8 kHz); the click's
+            // sharp onset crosses the threshold a sample or two early.
+            assert!(onset <= delay && onset + 3 >= delay, "{rate}: {onset}");
+        }
     }
 
     #[test]

@@ -12,8 +12,9 @@
 //! they arrive. Junk (non-RTP, unknown payload type, oversized, bad RTCP) is dropped and
 //! counted; the call goes on.
 //!
-//! Rates: the source is opened at the codec's clock rate; decoded audio is converted from
-//! the codec's rate to the sink's 8 kHz ([`crate::device::RateConverter`]).
+//! Rates: the source is opened at the codec's clock rate and decoded audio goes to the sink
+//! at it; the sink converts once if its rate differs (WAV file 8 kHz, shared device 48 kHz:
+//! `crate::sink`, [`crate::device::RateConverter`]).
 
 mod clock;
 mod receive;

@@ -118,7 +118,10 @@ impl PlayoutBackend for HeadlessPlayout {
 
     fn write_frame(&mut self, frame: &[i16]) -> Result<(), DeviceError> {
         if self.rate == SAMPLE_RATE {
-            return self.sink.write(frame).map_err(|e| self.file_error(e));
+            return self
+                .sink
+                .write(SAMPLE_RATE, frame)
+                .map_err(|e| self.file_error(e));
         }
         self.scratch_f.clear();
         self.scratch_f.extend(frame.iter().map(|&s| i16_to_f32(s)));
@@ -130,7 +133,7 @@ impl PlayoutBackend for HeadlessPlayout {
         if self.out.is_empty() {
             return Ok(());
         }
-        let r = self.sink.write(&self.out);
+        let r = self.sink.write(SAMPLE_RATE, &self.out);
         r.map_err(|e| self.file_error(e))
     }
 

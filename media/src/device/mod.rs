@@ -11,7 +11,7 @@
 //! moves samples through a lock-free SPSC ring buffer (`ringbuf`), converting the sample
 //! format and mixing/duplicating channels on the way; it never locks, allocates or logs, and
 //! counts overruns/underruns in atomics ([`DeviceStats`]). Resampling between the device rate
-//! (often 48 kHz) and the codec rate (`rubato`'s FFT resampler, buffers allocated up front)
+//! (often 48 kHz) and the codec rate (a short polyphase FIR, buffers allocated up front)
 //! runs on the task's side. A stream error (device unplugged, server gone) raises a flag that
 //! [`CaptureBackend::take_error`] returns; [`CaptureBackend::reopen_default`] is the fallback.
 //!
@@ -39,7 +39,7 @@ mod shared;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
-pub use convert::RateConverter;
+pub use convert::{f32_to_i16, i16_to_f32, RateConverter};
 pub use cpal_io::{list_devices, list_devices_on, DeviceCapture, DevicePlayout};
 pub use headless::{HeadlessCapture, HeadlessPlayout};
 pub use shared::{

@@ -27,8 +27,9 @@ use super::{
 
 /// Rate the shared capture device is opened at; each call converts to its codec's rate.
 pub const SHARED_CAPTURE_RATE: u32 = 48_000;
-/// Rate the shared playout device takes: the sinks' 8 kHz (`crate::source::SAMPLE_RATE`).
-pub const SHARED_PLAYOUT_RATE: u32 = crate::source::SAMPLE_RATE;
+/// Rate the shared playout device takes: Opus calls' own rate, so they play wideband;
+/// G.711 calls convert once, from 8 kHz (`crate::sink`).
+pub const SHARED_PLAYOUT_RATE: u32 = 48_000;
 
 /// Level reported for silence (and below): the floor of 16-bit audio.
 pub const SILENCE_DBFS: i32 = -96;

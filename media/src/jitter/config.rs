@@ -28,6 +28,11 @@ pub struct JitterConfig {
     pub initial_delay: Duration,
     /// Lower bound of the target delay.
     pub min_delay: Duration,
+    /// Lower bound of the target once a packet has been lost (raised from `min_delay` at
+    /// the first loss, for the rest of the stream). Opus sets one frame: in-band FEC rebuilds
+    /// a lost frame from the next packet, which must then be in hand; a clean network never
+    /// pays for it.
+    pub min_delay_after_loss: Duration,
     /// Upper bound of the target delay (and range of the delay histogram).
     pub max_delay: Duration,
     /// Quantile of the relative arrival delay the target covers (NetEq: ~0.95).
@@ -98,7 +103,10 @@ impl JitterConfig {
         if !(0.0..=4.0).contains(&self.headroom) {
             return Err(ConfigError::Headroom(self.headroom));
         }
-        if self.min_delay > self.max_delay || self.max_delay > Duration::from_secs(10) {
+        if self.min_delay > self.max_delay
+            || self.min_delay_after_loss > self.max_delay
+            || self.max_delay > Duration::from_secs(10)
+        {
             return Err(ConfigError::DelayBounds {
                 min: self.min_delay,
                 max: self.max_delay,
@@ -119,6 +127,7 @@ impl Default for JitterConfig {
             frame: Duration::from_millis(20),
             initial_delay: Duration::from_millis(60),
             min_delay: Duration::ZERO,
+            min_delay_after_loss: Duration::ZERO,
             max_delay: Duration::from_millis(1000),
             quantile: 0.95,
             headroom: 0.2,
@@ -182,6 +191,9 @@ mod tests {
         assert!(matches!(c.validate(), Err(ConfigError::Quantile(_))));
         let mut c = JitterConfig::g711();
         c.min_delay = Duration::from_secs(2);
+        assert!(matches!(c.validate(), Err(ConfigError::DelayBounds { .. })));
+        let mut c = JitterConfig::opus();
+        c.min_delay_after_loss = Duration::from_secs(2);
         assert!(matches!(c.validate(), Err(ConfigError::DelayBounds { .. })));
     }
 }

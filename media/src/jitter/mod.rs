@@ -58,6 +58,11 @@
 //!   away audio left queued ahead of a frame (pure latency). Whole-frame drop/insert stays
 //!   as the last resort (3 frames over, 2 under).
 //!
+//! The target's floor is [`JitterConfig::min_delay`] until the first loss, then
+//! [`JitterConfig::min_delay_after_loss`] (Opus: one frame, so in-band FEC has the next
+//! packet in hand; a clean network does not pay for it). The first loss itself is concealed;
+//! the raised target then inserts one concealed frame to grow the delay.
+//!
 //! With pulls on a device clock and packets decoded whole, the delay can only take values
 //! on the device's period grid: frame mode reaches the target within one frame (it sits in
 //! `target..target + frame`), time-stretch mode within one device period.
@@ -84,6 +89,8 @@ mod estimator;
 mod seq;
 pub mod stats;
 mod store;
+#[cfg(test)]
+mod tests;
 
 use std::time::{Duration, Instant};
 
@@ -184,6 +191,10 @@ pub struct JitterBuffer {
     base: BaseTransit,
     hist: DelayHistogram,
     target: i64,
+    /// Lower bound of `target`, in ticks: `min_delay`, then `min_delay_after_loss`.
+    floor: i64,
+    /// A frame has been lost (the floor was raised).
+    loss_seen: bool,
     state: State,
     /// Unwrapped timestamp of the frame due next (`None` before the first playout).
     play_ts: Option<i64>,
@@ -202,8 +213,8 @@ impl JitterBuffer {
         let frame = cfg.frame_samples() as i64;
         let max_ticks = to_ticks(cfg.max_delay, rate);
         let window = to_ticks(BASE_WINDOW, rate);
-        let target =
-            to_ticks(cfg.initial_delay, rate).clamp(to_ticks(cfg.min_delay, rate), max_ticks);
+        let floor = to_ticks(cfg.min_delay, rate);
+        let target = to_ticks(cfg.initial_delay, rate).clamp(floor, max_ticks);
         Ok(JitterBuffer {
             frame,
             epoch: None,
@@ -215,6 +226,8 @@ impl JitterBuffer {
             base: BaseTransit::new(window, ticks_per_ms),
             hist: DelayHistogram::new(ticks_per_ms, max_ticks, cfg.forget),
             target,
+            floor,
+            loss_seen: false,
             state: State::Buffering,
             play_ts: None,
             stalled: 0,
@@ -235,6 +248,12 @@ impl JitterBuffer {
     /// The delay the buffer aims at (from the fastest recent arrival to playout).
     pub fn target_delay(&self) -> Duration {
         self.duration(self.target)
+    }
+
+    /// Whether a frame has been lost (and the target's floor raised to
+    /// [`JitterConfig::min_delay_after_loss`]).
+    pub fn loss_seen(&self) -> bool {
+        self.loss_seen
     }
 
     /// The delay of the frame due at the last pull, from its fastest possible arrival to the
@@ -360,10 +379,12 @@ impl JitterBuffer {
         if front > play + half && self.stalled > 0 {
             // The frames concealed while the buffer was empty stand in for the hole.
             play = (play + self.stalled * self.frame).min(front);
+            self.on_loss();
         }
         self.stalled = 0;
         if front > play + half {
             // A hole: lost or late. Conceal it and move on.
+            self.on_loss();
             self.stats.concealed += 1;
             self.delay = t - base - play;
             self.play_ts = Some(play + self.frame);
@@ -440,10 +461,19 @@ impl JitterBuffer {
         }
         let q = self.hist.quantile(self.cfg.quantile);
         let with_headroom = q + (q as f64 * self.cfg.headroom) as i64;
-        self.target = with_headroom.clamp(
-            to_ticks(self.cfg.min_delay, self.rate()),
-            to_ticks(self.cfg.max_delay, self.rate()),
-        );
+        self.target = with_headroom.clamp(self.floor, to_ticks(self.cfg.max_delay, self.rate()));
+    }
+
+    /// A frame went missing: from now on the target keeps the after-loss floor.
+    fn on_loss(&mut self) {
+        if self.loss_seen {
+            return;
+        }
+        self.loss_seen = true;
+        self.floor = self
+            .floor
+            .max(to_ticks(self.cfg.min_delay_after_loss, self.rate()));
+        self.target = self.target.max(self.floor);
     }
 
     /// New SSRC: a new stream (the delay estimate is kept).

@@ -1,7 +1,8 @@
 //! The receive path of one stream, sans-IO: audio packets go into the adaptive jitter
 //! buffer with their arrival time ([`Receiver::insert`]); the playout clock pulls one frame
 //! per period ([`Receiver::pull`]), decoded, concealed (PLC), recovered from the next
-//! packet's in-band FEC (Opus), or silence while buffering, converted to the sink's rate.
+//! packet's in-band FEC (Opus), or silence while buffering, at the codec's rate (the sink
+//! converts, if it must: `crate::sink`).
 //!
 //! Reordering, duplicates, late packets, SSRC changes, sequence and timestamp wrap and
 //! timestamp jumps are the jitter buffer's business ([`crate::jitter`]).
@@ -11,11 +12,9 @@ use std::time::{Duration, Instant};
 use tracing::{debug, warn};
 
 use crate::codec::{self, AudioDecoder};
-use crate::device::RateConverter;
 use crate::jitter::{Inserted, JitterBuffer, JitterConfig, JitterStats, Playout, ReceivedFrame};
 use crate::negotiate::Codec;
 use crate::rtp::RtpHeader;
-use crate::source::SAMPLE_RATE;
 
 /// Counters of the receive path that the jitter buffer does not keep.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -33,11 +32,6 @@ pub struct Receiver {
     frame: usize,
     jitter: JitterBuffer,
     decoder: Option<Box<dyn AudioDecoder>>,
-    /// Codec rate to the sink's (the one converter the media crate has; equal rates pass
-    /// through).
-    to_sink: Option<RateConverter>,
-    decoded: Vec<i16>,
-    scratch: Vec<f32>,
     counters: ReceiveCounters,
     /// Buffer delay of the last frame played (not of concealment while the peer is silent,
     /// which grows without bound and is no delay anyone hears).
@@ -56,11 +50,6 @@ impl Receiver {
             jitter: JitterBuffer::new(jitter_config(codec, frame_ms))
                 .expect("codec rates and frame sizes are in range"),
             decoder,
-            to_sink: RateConverter::new(codec.clock_rate(), SAMPLE_RATE)
-                .inspect_err(|e| warn!(error = %e, "no rate converter; received audio dropped"))
-                .ok(),
-            decoded: Vec::with_capacity(codec.clock_rate() as usize / 10),
-            scratch: Vec::with_capacity(codec.clock_rate() as usize / 10),
             counters: ReceiveCounters::default(),
             delay: Duration::ZERO,
         }
@@ -68,6 +57,11 @@ impl Receiver {
 
     pub fn codec(&self) -> Codec {
         self.codec
+    }
+
+    /// Rate of the frames [`pull`](Self::pull) gives: the codec's (48 kHz for Opus).
+    pub fn rate(&self) -> u32 {
+        self.codec.clock_rate()
     }
 
     /// An audio packet (of the negotiated payload type) arrived at `now`.
@@ -84,50 +78,33 @@ impl Receiver {
         )
     }
 
-    /// The next frame of audio at the sink's rate, replacing `out`'s contents.
+    /// The next frame of audio at the codec's rate ([`rate`](Self::rate)), replacing `out`'s
+    /// contents.
     pub fn pull(&mut self, now: Instant, out: &mut Vec<i16>) {
         let playout = self.jitter.pull(now);
-        self.decoded.clear();
+        out.clear();
         let frame = self.frame;
         match (playout, self.decoder.as_mut()) {
-            (_, None) | (Playout::Silence, _) => self.decoded.resize(frame, 0),
+            (_, None) | (Playout::Silence, _) => out.resize(frame, 0),
             (Playout::Frame { payload, .. }, Some(d)) => {
                 self.delay = self.jitter.current_delay();
-                if let Err(e) = d.decode(&payload, &mut self.decoded) {
+                if let Err(e) = d.decode(&payload, out) {
                     debug!(error = %e, "undecodable payload; concealing its frame");
                     self.counters.decode_errors += 1;
-                    self.decoded.clear();
-                    d.conceal(frame, &mut self.decoded);
+                    out.clear();
+                    d.conceal(frame, out);
                 }
             }
-            (Playout::Conceal { .. }, Some(d)) => d.conceal(frame, &mut self.decoded),
+            (Playout::Conceal { .. }, Some(d)) => d.conceal(frame, out),
             (Playout::Recover { next_payload, .. }, Some(d)) => {
-                if d.decode_fec(&next_payload, frame, &mut self.decoded) {
+                if d.decode_fec(&next_payload, frame, out) {
                     self.counters.fec_recovered += 1;
                 } else {
-                    self.decoded.clear();
-                    d.conceal(frame, &mut self.decoded);
+                    out.clear();
+                    d.conceal(frame, out);
                 }
             }
         }
-        out.clear();
-        let Some(conv) = self.to_sink.as_mut() else {
-            return;
-        };
-        if conv.from_rate() == conv.to_rate() {
-            // G.711 is at the sink's rate already: no float round trip.
-            out.extend_from_slice(&self.decoded);
-            return;
-        }
-        self.scratch.clear();
-        self.scratch
-            .extend(self.decoded.iter().map(|&s| f32::from(s) / 32768.0));
-        conv.process(&self.scratch, |o| {
-            out.extend(
-                o.iter()
-                    .map(|&s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16),
-            )
-        });
     }
 
     pub fn jitter_stats(&self) -> JitterStats {
@@ -154,18 +131,20 @@ impl Receiver {
 }
 
 /// The stream's jitter buffer: frame adaptation (the playout clock pulls exactly one frame
-/// per period); jitter grows the target from the delay histogram. G.711 starts with no
-/// delay, so a clean network adds less than a frame. Opus keeps at least one frame: in-band
-/// FEC rebuilds a lost frame from the *next* packet, which must be in hand by then.
+/// per period); jitter grows the target from the delay histogram. Both codecs start with no
+/// delay, so a clean network adds less than a frame. Once a packet is lost Opus keeps at
+/// least one frame: in-band FEC rebuilds a lost frame from the *next* packet, which must be
+/// in hand by then.
 fn jitter_config(codec: Codec, frame_ms: u32) -> JitterConfig {
     let cfg = JitterConfig::new(codec.clock_rate(), frame_ms);
-    let floor = match codec {
+    let after_loss = match codec {
         Codec::Opus => cfg.frame,
         Codec::Pcmu | Codec::Pcma => Duration::ZERO,
     };
     JitterConfig {
-        initial_delay: floor,
-        min_delay: floor,
+        initial_delay: Duration::ZERO,
+        min_delay: Duration::ZERO,
+        min_delay_after_loss: after_loss,
         ..cfg
     }
 }
@@ -297,28 +276,36 @@ mod tests {
         assert_eq!(r.concealed(), MS20);
     }
 
+    /// On a clean network Opus plays each frame as it lands, at 48 kHz. The first loss is
+    /// concealed (no next packet in hand yet) and raises the buffer by a frame; from then on
+    /// a lost frame is rebuilt from its successor's in-band FEC.
     #[test]
-    fn a_lost_opus_frame_is_recovered_from_fec() {
+    fn opus_buffers_for_fec_only_after_a_loss() {
         let t0 = Instant::now();
         let mut r = Receiver::new(Codec::Opus, 20);
         let mut out = Vec::new();
-        let mut sent = 0;
-        let frames = voice_frames(Codec::Opus, 60);
-        for i in 0..60u32 {
-            if i != 22 {
+        let frames = voice_frames(Codec::Opus, 120);
+        for i in 0..120u32 {
+            if i != 22 && i != 80 {
                 r.insert(
                     t0 + MS20 * i,
                     &header(i as u16, i * 960),
                     &frames[i as usize],
                 );
-                sent += 1;
             }
             r.pull(t0 + MS20 * i + Duration::from_millis(5), &mut out);
-            assert_eq!(out.len(), 160, "48 kHz frames reach the sink at 8 kHz");
+            assert_eq!(out.len(), 960, "48 kHz frames, no detour through 8 kHz");
+            if i == 21 {
+                assert_eq!(r.playout_delay(), Duration::from_millis(5), "no FEC frame");
+            }
         }
-        assert_eq!(sent, 59);
+        assert_eq!(
+            r.playout_delay(),
+            Duration::from_millis(25),
+            "one frame after a loss"
+        );
         assert_eq!(r.counters().fec_recovered, 1, "{:?}", r.jitter_stats());
-        assert_eq!(r.concealed(), Duration::ZERO);
+        assert_eq!(r.concealed(), MS20, "the first loss only");
     }
 
     #[test]
@@ -329,7 +316,7 @@ mod tests {
         // A TOC byte announcing a code-3 packet with a frame count of 0: invalid.
         r.insert(t0, &header(1, 0), &[0x03, 0x00]);
         r.pull(t0 + Duration::from_millis(25), &mut out);
-        assert_eq!(out.len(), 160);
+        assert_eq!(out.len(), 960);
         assert_eq!(r.counters().decode_errors, 1);
         assert_eq!(r.concealed(), MS20);
     }

@@ -415,7 +415,7 @@ impl Task {
     /// One frame from the jitter buffer into the sink.
     fn play(&mut self, at: Instant) {
         self.receiver.pull(at, &mut self.playout);
-        if let Err(e) = self.sink.write(&self.playout) {
+        if let Err(e) = self.sink.write(self.receiver.rate(), &self.playout) {
             warn!(error = %e, "audio output write failed; discarding received audio from now on");
             let sink = std::mem::replace(&mut self.sink, Sink::Null);
             let _ = sink.finalize();
