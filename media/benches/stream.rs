@@ -4,7 +4,7 @@
 //! - capture → RTP: read one frame from the source (a tone), encode it, build the RTP
 //!   packet, account it in RTCP;
 //! - RTP → playout: parse an RTP packet, account it in RTCP, insert it into the jitter
-//!   buffer, pull one frame (decode / conceal), convert it to the sink's 8 kHz.
+//!   buffer, pull one frame (decode / conceal) at the codec's rate (sinks convert to their own).
 //!
 //! Each with the codec (PCMU, Opus) and without it (`no_codec`: the same path with the
 //! codec step left out: the payload copied as is, the jitter buffer's frame not decoded),
