@@ -39,7 +39,7 @@ mod shared;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
-pub use convert::{f32_to_i16, i16_to_f32, RateConverter};
+pub use convert::{f32_to_i16, i16_to_f32, FilterPhase, RateConverter};
 pub use cpal_io::{list_devices, list_devices_on, DeviceCapture, DevicePlayout};
 pub use headless::{HeadlessCapture, HeadlessPlayout};
 pub use shared::{
