@@ -213,6 +213,11 @@ impl Guard {
             .map(|s| (s.cseq, s.verdict))
             .collect()
     }
+
+    /// The verdicts on `method`'s requests in order, without their CSeq numbers.
+    fn verdict_kinds(&self, method: Method) -> Vec<Verdict> {
+        self.verdicts(method).into_iter().map(|(_, v)| v).collect()
+    }
 }
 
 struct Phone {
@@ -588,12 +593,7 @@ fn a_wrong_password_fails_the_request_after_one_retry() {
             let mut w = World::connected(4, LinkConfig::lan(), kind, "not-the-password", false);
             op.start(&mut w);
             w.run(40.0);
-            let verdicts: Vec<Verdict> = w
-                .guard()
-                .verdicts(op.method())
-                .into_iter()
-                .map(|(_, v)| v)
-                .collect();
+            let verdicts = w.guard().verdict_kinds(op.method());
             assert_eq!(
                 verdicts,
                 [Verdict::NoCredentials, Verdict::Invalid],
@@ -675,12 +675,7 @@ fn a_far_end_that_keeps_calling_the_nonce_stale_gets_two_retries_then_a_failure(
         w.guard().always_stale = true;
         op.start(&mut w);
         w.run(40.0);
-        let verdicts: Vec<Verdict> = w
-            .guard()
-            .verdicts(op.method())
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect();
+        let verdicts = w.guard().verdict_kinds(op.method());
         assert_eq!(
             verdicts,
             [Verdict::NoCredentials, Verdict::Stale, Verdict::Stale],
@@ -710,12 +705,7 @@ fn challenged_requests_are_retried_over_tcp_where_the_transaction_forgets_them()
         );
         op.start(&mut w);
         w.run(10.0);
-        let verdicts: Vec<Verdict> = w
-            .guard()
-            .verdicts(op.method())
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect();
+        let verdicts = w.guard().verdict_kinds(op.method());
         assert_eq!(verdicts, [Verdict::NoCredentials, Verdict::Valid], "{what}");
         assert!(op.completed(&mut w), "{what}: {:?}", w.alice().events);
         w.finish(&what);
