@@ -2,7 +2,7 @@
 //!
 //! The agent runs on the private headless PulseAudio (`testbed::pulse`: it plays on `speaker`
 //! and captures `mic.monitor`), and the room is a `module-loopback` from `speaker.monitor` into
-//! `mic` ([`Pulse::couple_speaker_to_mic`]): whatever the agent plays comes back into its
+//! `mic` (`Pulse::couple_speaker_to_mic`): whatever the agent plays comes back into its
 //! microphone, later and quieter, as from a desk speaker. The customer is a baresip far end
 //! that talks (`media::analysis::voice`, a speech-like signal with harmonics up to ~1.4 kHz,
 //! from a WAV) and records what it receives. For the first seconds only the customer talks
@@ -17,12 +17,11 @@
 mod common;
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use common::{Agent, AgentOptions};
+use common::{pulse, pulse_turn, Agent, AgentOptions};
 use media::analysis::{read_wav_mono, rms_dbfs, voice};
-use testbed::pulse::{write_tone_wav, write_wav, Pulse, RATE};
+use testbed::pulse::{write_tone_wav, write_wav, RATE};
 use testbed::{BaresipAudio, BaresipOptions, Kamailio, KamailioOptions};
 
 /// How long one step (registration, answer, ...) may take.
@@ -58,17 +57,6 @@ struct Heard {
     sent: f64,
     /// The agent's tone while both talk.
     near: f64,
-}
-
-/// The tests share the PulseAudio's `mic` and `speaker`: one at a time.
-static TURN: Mutex<()> = Mutex::new(());
-
-fn turn() -> MutexGuard<'static, ()> {
-    TURN.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn pulse() -> &'static Pulse {
-    Pulse::shared().unwrap_or_else(|e| panic!("private PulseAudio: {e}"))
 }
 
 /// Level (RMS dBFS) of the tone near `freq` (±30 Hz: the device path shifts tones a little)
@@ -215,12 +203,13 @@ fn profile(samples: &[i16], rate: u32) -> String {
         .join(" ")
 }
 
+/// The test PBX's password for `user` (`testbed::USERS`).
 fn password(user: &str) -> &'static str {
-    match user {
-        "1001" => "secret1001",
-        "1003" => "secret1003",
-        other => panic!("no test user {other}"),
-    }
+    testbed::USERS
+        .iter()
+        .find(|(u, _)| *u == user)
+        .map(|(_, p)| *p)
+        .unwrap_or_else(|| panic!("no test user {user}"))
 }
 
 /// A WAV as (rate, samples).
@@ -245,32 +234,27 @@ macro_rules! require_all {
     };
 }
 
-fn summary(off: &Heard, on: Option<&Heard>) -> String {
-    let mut s = format!(
-        "customer's voice sent at {:.1} dBFS; heard back {:.1} dBFS without echo cancellation",
-        off.sent, off.echo
+/// The same customer through the same room twice, without the canceller (user 1001) and
+/// with it (1003), after checking that the room echoes at all: both calls and a summary of
+/// their levels for the assertion messages.
+fn calls_without_and_with_the_canceller() -> (Heard, Heard, String) {
+    let off = call_through_the_room("1001", false);
+    let on = call_through_the_room("1003", true);
+    let summary = format!(
+        "customer's voice sent at {:.1} dBFS; heard back {:.1} dBFS without echo cancellation, \
+         {:.1} dBFS with it ({:.1} dB less); agent's voice during double talk {:.1} dBFS \
+         without, {:.1} dBFS with",
+        off.sent,
+        off.echo,
+        on.echo,
+        off.echo - on.echo,
+        off.near,
+        on.near
     );
-    if let Some(on) = on {
-        s += &format!(
-            ", {:.1} dBFS with it ({:.1} dB less)",
-            on.echo,
-            off.echo - on.echo
-        );
-    }
-    s += &format!(
-        "; agent's voice during double talk {:.1} dBFS without",
-        off.near
-    );
-    if let Some(on) = on {
-        s += &format!(", {:.1} dBFS with", on.near);
-    }
-    s
-}
-
-/// The room works: without the canceller the customer's voice comes back about as loud as
-/// the room lets it (-10 dB, plus what the device path loses), and the agent is heard at the
-/// level played into the microphone (-15 dBFS RMS).
-fn assert_the_room_echoes(off: &Heard, summary: &str) {
+    eprintln!("{summary}");
+    // The room works: without the canceller the customer's voice comes back about as loud
+    // as the room lets it (-10 dB, plus what the device path loses), and the agent is heard
+    // at the level played into the microphone (-15 dBFS RMS).
     assert!(
         off.echo > off.sent - 25.0,
         "no echo: the room does not work: {summary}"
@@ -279,17 +263,14 @@ fn assert_the_room_echoes(off: &Heard, summary: &str) {
         (off.near - (-15.0)).abs() <= 3.0,
         "the agent's voice without echo cancellation: {summary}"
     );
+    (off, on, summary)
 }
 
 #[test]
 fn the_customer_no_longer_hears_themselves() {
     require_all!();
-    let _turn = turn();
-    let off = call_through_the_room("1001", false);
-    let on = call_through_the_room("1003", true);
-    let summary = summary(&off, Some(&on));
-    eprintln!("{summary}");
-    assert_the_room_echoes(&off, &summary);
+    let _turn = pulse_turn();
+    let (off, on, summary) = calls_without_and_with_the_canceller();
     // With the canceller the customer's own voice is down by a margin anyone hears (measured
     // 21-39 dB on this testbed)...
     assert!(off.echo - on.echo >= 15.0, "echo not removed: {summary}");
@@ -306,12 +287,8 @@ fn the_customer_no_longer_hears_themselves() {
             allowed): run with --ignored (docs/testing.md)"]
 fn under_double_talk_the_agent_keeps_their_level() {
     require_all!();
-    let _turn = turn();
-    let off = call_through_the_room("1001", false);
-    let on = call_through_the_room("1003", true);
-    let summary = summary(&off, Some(&on));
-    eprintln!("{summary}");
-    assert_the_room_echoes(&off, &summary);
+    let _turn = pulse_turn();
+    let (off, on, summary) = calls_without_and_with_the_canceller();
     assert!(off.echo - on.echo >= 20.0, "echo not removed: {summary}");
     assert!(
         (off.near - on.near).abs() <= 6.0,

@@ -11,12 +11,11 @@
 
 mod common;
 
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use common::{http_get, Agent, AgentOptions, EventStream};
+use common::{http_get, pulse, pulse_turn, Agent, AgentOptions, EventStream};
 use media::analysis::{dominant_frequency, rms_dbfs};
-use testbed::pulse::{write_tone_wav, Playback, Pulse, RATE};
+use testbed::pulse::{write_tone_wav, Playback, RATE};
 use testbed::{Baresip, BaresipAudio, BaresipOptions, Kamailio, KamailioOptions};
 
 /// How long one step (registration, answer, ...) may take.
@@ -24,16 +23,6 @@ const T: Duration = Duration::from_secs(8);
 const LIFETIME: Duration = Duration::from_secs(60);
 /// The tone played into the microphone; not a frequency any peer makes by itself.
 const TONE_HZ: f32 = 660.0;
-
-static TURN: Mutex<()> = Mutex::new(());
-
-fn turn() -> MutexGuard<'static, ()> {
-    TURN.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn pulse() -> &'static Pulse {
-    Pulse::shared().unwrap_or_else(|e| panic!("private PulseAudio: {e}"))
-}
 
 struct Setup {
     _kam: Kamailio,
@@ -184,7 +173,7 @@ fn microphone_tone_reaches_the_echo_and_is_heard_on_the_speaker() {
         "pacat",
         "pactl"
     );
-    let _turn = turn();
+    let _turn = pulse_turn();
     let s = setup("device:default", "device:speaker");
     let mut events = s.agent.events("");
     let id = connected_call(&s);
@@ -244,7 +233,7 @@ fn output_switched_mid_call_then_unplugged_falls_back_to_the_default() {
         "pacat",
         "pactl"
     );
-    let _turn = turn();
+    let _turn = pulse_turn();
     let headset = pulse().add_null_sink("headset").unwrap();
     let s = setup("device:mic.monitor", "device:speaker");
     let mut events = s.agent.events("");
@@ -317,7 +306,7 @@ fn output_switched_mid_call_then_unplugged_falls_back_to_the_default() {
 #[test]
 fn echo_cancellation_starts_on_the_devices() {
     testbed::require!("pulseaudio", "pacat", "pactl");
-    let _turn = turn();
+    let _turn = pulse_turn();
     pulse();
     // No PBX needed: the agent serves the bridge while its registration retries.
     let agent = Agent::start(
@@ -378,7 +367,7 @@ fn an_opus_call_is_wideband_on_the_speaker() {
         "pactl"
     );
     const WIDE_HZ: f64 = 6000.0;
-    let _turn = turn();
+    let _turn = pulse_turn();
     pulse();
     let kam = Kamailio::start_with_lifetime(KamailioOptions::md5(), LIFETIME).unwrap();
     let mut o = BaresipOptions::user("1002", &kam);

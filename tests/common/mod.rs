@@ -399,6 +399,19 @@ pub fn http_request(
     Ok((code, body))
 }
 
+/// The tests of one binary share the private PulseAudio's `mic` and `speaker`: one at a time.
+static PULSE_TURN: Mutex<()> = Mutex::new(());
+
+/// Waits for the shared sound devices; hold the guard for the whole test.
+pub fn pulse_turn() -> std::sync::MutexGuard<'static, ()> {
+    PULSE_TURN.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The private headless PulseAudio (`testbed::pulse`), started on first use.
+pub fn pulse() -> &'static testbed::pulse::Pulse {
+    testbed::pulse::Pulse::shared().unwrap_or_else(|e| panic!("private PulseAudio: {e}"))
+}
+
 /// Starts baresip from `options` (registering at `kam`) and waits until baresip reports the
 /// registration and Kamailio holds its contact.
 pub fn registered_baresip(
