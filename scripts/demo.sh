@@ -47,7 +47,7 @@ trap 'exit 130' INT TERM
 rm -rf "$RUN"
 mkdir -p "$RUN/kamailio" "$RUN/data"
 cp -r "$ROOT/tests/kamailio/dbtext" "$RUN/kamailio/"
-sed -e "s#@RUN_DIR@#$RUN/kamailio#g" -e "s#@PORT@#$SIP_PORT#g" -e "s#@ALGORITHM@#MD5#g" \
+sed -e "s#@RUN_DIR@#$RUN/kamailio#g" -e "s#@PORT@#$SIP_PORT#g" -e "s#@ALGORITHM@#MD5#g" -e "s#@TRUNK@##g" \
   "$ROOT/tests/kamailio/kamailio.cfg.in" >"$RUN/kamailio/kamailio.cfg"
 
 echo "demo: starting Kamailio on udp+tcp 127.0.0.1:$SIP_PORT (users 1001-1003, secret<user>)"

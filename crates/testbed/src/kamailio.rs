@@ -40,11 +40,14 @@ impl Algorithm {
     }
 }
 
-/// How to start an instance: `KamailioOptions { algorithm: Algorithm::Sha256 }`,
-/// `KamailioOptions::default()` (MD5), or `KamailioOptions::sha256()`.
+/// How to start an instance: `KamailioOptions::default()` (MD5, no trunk),
+/// `KamailioOptions::sha256()`, `KamailioOptions::md5().with_trunk(far_end)`.
 #[derive(Debug, Clone, Default)]
 pub struct KamailioOptions {
     pub algorithm: Algorithm,
+    /// The carrier trunk: our users' calls to numbers of 7 or more digits are relayed there
+    /// (Request-URI kept). `None`: such calls get 404 "No trunk".
+    pub trunk: Option<SocketAddr>,
 }
 
 impl KamailioOptions {
@@ -55,7 +58,14 @@ impl KamailioOptions {
     pub fn sha256() -> Self {
         KamailioOptions {
             algorithm: Algorithm::Sha256,
+            ..Self::default()
         }
+    }
+
+    /// The same options with outside numbers going to `trunk` (e.g. a SIPp UAS).
+    pub fn with_trunk(mut self, trunk: SocketAddr) -> Self {
+        self.trunk = Some(trunk);
+        self
     }
 }
 
@@ -272,11 +282,8 @@ impl Kamailio {
         let kamailio = tool("kamailio")?;
         let dir = self.dir.path().to_path_buf();
         let cfg = dir.join("kamailio.cfg");
-        fs::write(
-            &cfg,
-            render(&template()?, &dir, self.port, self.opts.algorithm)?,
-        )
-        .map_err(|e| TestbedError::io(format!("write {}", cfg.display()), e))?;
+        fs::write(&cfg, render(&template()?, &dir, self.port, &self.opts)?)
+            .map_err(|e| TestbedError::io(format!("write {}", cfg.display()), e))?;
         // A stale socket from the previous run would make the readiness check pass early.
         let _ = fs::remove_file(self.ctl_path());
         let mut log = fs::OpenOptions::new()
@@ -389,6 +396,9 @@ impl Drop for Kamailio {
     }
 }
 
+/// Every placeholder of `kamailio.cfg.in`.
+const PLACEHOLDERS: [&str; 4] = ["@RUN_DIR@", "@PORT@", "@ALGORITHM@", "@TRUNK@"];
+
 fn template() -> Result<String, TestbedError> {
     let path = kamailio_dir().join("kamailio.cfg.in");
     fs::read_to_string(&path).map_err(|_| TestbedError::MissingFile { path })
@@ -399,13 +409,15 @@ pub(crate) fn render(
     template: &str,
     run_dir: &Path,
     port: u16,
-    algorithm: Algorithm,
+    opts: &KamailioOptions,
 ) -> Result<String, TestbedError> {
+    let trunk = opts.trunk.map(|t| t.to_string()).unwrap_or_default();
     let out = template
         .replace("@RUN_DIR@", &run_dir.display().to_string())
         .replace("@PORT@", &port.to_string())
-        .replace("@ALGORITHM@", algorithm.sip_name());
-    for placeholder in ["@RUN_DIR@", "@PORT@", "@ALGORITHM@"] {
+        .replace("@ALGORITHM@", opts.algorithm.sip_name())
+        .replace("@TRUNK@", &trunk);
+    for placeholder in PLACEHOLDERS {
         if out.contains(placeholder) {
             return Err(TestbedError::MissingFile {
                 path: kamailio_dir().join(format!("kamailio.cfg.in ({placeholder} left)")),
@@ -433,13 +445,22 @@ mod tests {
     #[test]
     fn renders_every_placeholder() {
         let t = template().unwrap();
-        let out = render(&t, Path::new("/tmp/x"), 5099, Algorithm::Sha256).unwrap();
+        let out = render(&t, Path::new("/tmp/x"), 5099, &KamailioOptions::sha256()).unwrap();
         assert!(out.contains("listen=udp:127.0.0.1:5099"));
         assert!(out.contains("modparam(\"auth\", \"algorithm\", \"SHA-256\")"));
         assert!(out.contains("text:///tmp/x/dbtext"));
-        for placeholder in ["@RUN_DIR@", "@PORT@", "@ALGORITHM@"] {
+        assert!(out.contains("$var(trunk) = \"\";"));
+        for placeholder in PLACEHOLDERS {
             assert!(!out.contains(placeholder), "{placeholder}");
         }
+    }
+
+    #[test]
+    fn renders_the_trunk() {
+        let t = template().unwrap();
+        let opts = KamailioOptions::md5().with_trunk("127.0.0.1:5999".parse().unwrap());
+        let out = render(&t, Path::new("/tmp/x"), 5099, &opts).unwrap();
+        assert!(out.contains("$var(trunk) = \"127.0.0.1:5999\";"));
     }
 
     #[test]

@@ -128,10 +128,12 @@ fn instances_run_side_by_side() {
     testbed::require!("kamailio", "kamcmd");
     let a = Kamailio::start(KamailioOptions {
         algorithm: Algorithm::Md5,
+        ..KamailioOptions::default()
     })
     .unwrap();
     let b = Kamailio::start(KamailioOptions {
         algorithm: Algorithm::Sha256,
+        ..KamailioOptions::default()
     })
     .unwrap();
     assert_eq!(b.algorithm(), Algorithm::Sha256);
