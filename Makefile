@@ -10,12 +10,13 @@ export PATH := $(HOME)/.cargo/bin:$(PATH):/usr/sbin:/sbin
 
 CARGO ?= cargo
 
-.PHONY: all deps build lint test test-unit test-e2e test-testbed bench demo clean help
+.PHONY: all deps browser-deps build lint test test-unit test-e2e test-testbed bench demo clean help
 
 all: build
 
 help:
 	@echo "make deps      install system packages (scripts/install-deps.sh)"
+	@echo "make browser-deps  deps + playwright-core for the browser tests (npm ci, no browser download)"
 	@echo "make build     build the workspace (all targets)"
 	@echo "make lint      cargo fmt --check + clippy -D warnings"
 	@echo "make test      deps + lint + build + every test tier (what CI runs)"
@@ -29,6 +30,18 @@ help:
 deps:
 	scripts/install-deps.sh
 
+# The browser tests' npm packages (playwright-core only: it drives Debian's chromium, which
+# install-deps.sh installs; no browser is ever downloaded). Reinstalled when the lockfile
+# changes.
+BROWSER_DIR := tests/browser
+BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed
+
+browser-deps: deps $(BROWSER_STAMP)
+
+$(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json | deps
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix $(BROWSER_DIR) --no-audit --no-fund
+	touch $@
+
 build:
 	$(CARGO) build --workspace --all-targets
 
@@ -38,7 +51,7 @@ lint:
 
 # One `cargo test` invocation, so the last lines are cargo's own summary; --no-fail-fast so
 # one run reports every failing test binary, not only the first.
-test: deps lint build
+test: deps browser-deps lint build
 	$(CARGO) test --workspace --no-fail-fast
 
 # Tiers (a)+(b): library unit tests and netsim simulations, no external process.
@@ -47,7 +60,7 @@ test-unit:
 	$(CARGO) test -p signaling --tests
 
 # Tier (c): the agent binary against real peers.
-test-e2e: deps
+test-e2e: deps browser-deps
 	$(CARGO) test -p softphone --tests
 
 test-testbed: deps

@@ -26,6 +26,8 @@ PACKAGES=(
   pkg-config
   libwebrtc-audio-processing-dev   # echo cancellation (webrtc-audio-processing crate)
   libclang-dev        # bindgen, for the echo canceller's bindings
+  # browser tests: Debian's Chromium, driven by playwright-core (never a downloaded browser)
+  chromium
   # diagnostics and the demo
   tcpdump
   curl                # demo: query the bridge
