@@ -19,6 +19,8 @@ pub struct AgentOptions {
     pub expires: u32,
     /// Extra lines appended to `[sip]`.
     pub extra_sip: String,
+    /// Extra lines appended to `[bridge]` (e.g. `allowed_origins`).
+    pub extra_bridge: String,
     /// Extra TOML sections appended at the end (`[calls]`, `[audio]`, `[dial_plan]`).
     pub extra: String,
 }
@@ -35,8 +37,16 @@ impl AgentOptions {
             password,
             expires: 600,
             extra_sip: String::new(),
+            extra_bridge: String::new(),
             extra: String::new(),
         }
+    }
+
+    /// Adds lines to the generated `[bridge]` section.
+    pub fn with_bridge(mut self, toml: &str) -> Self {
+        self.extra_bridge.push_str(toml);
+        self.extra_bridge.push('\n');
+        self
     }
 
     /// Adds TOML sections to the generated config.
@@ -59,8 +69,15 @@ impl Agent {
     pub fn start(opts: AgentOptions) -> Agent {
         let dir = tempfile::tempdir().expect("temp dir for the agent");
         let config = format!(
-            "[sip]\nserver = \"{}\"\ntransport = \"{}\"\nuser = \"{}\"\npassword = \"{}\"\nexpires = {}\nlisten = \"127.0.0.1:0\"\n{}\n\n[bridge]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TEST_TOKEN}\"\n\n[log]\nlevel = \"info,signaling=debug,phone=debug\"\nsip_trace = true\n\n{}\n",
-            opts.server, opts.transport, opts.user, opts.password, opts.expires, opts.extra_sip, opts.extra
+            "[sip]\nserver = \"{}\"\ntransport = \"{}\"\nuser = \"{}\"\npassword = \"{}\"\nexpires = {}\nlisten = \"127.0.0.1:0\"\n{}\n\n[bridge]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TEST_TOKEN}\"\n{}\n[log]\nlevel = \"info,signaling=debug,phone=debug\"\nsip_trace = true\n\n{}\n",
+            opts.server,
+            opts.transport,
+            opts.user,
+            opts.password,
+            opts.expires,
+            opts.extra_sip,
+            opts.extra_bridge,
+            opts.extra
         );
         let config_path = dir.path().join("agent.toml");
         std::fs::write(&config_path, config).expect("write agent config");
