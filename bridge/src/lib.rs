@@ -10,6 +10,7 @@ pub mod devices;
 mod error;
 mod events;
 mod hub;
+pub mod protocol;
 mod security;
 pub mod token;
 
@@ -17,14 +18,12 @@ pub use commands::{CommandRequest, COMMAND_TIMEOUT};
 pub use devices::{DeviceControl, DeviceControlError, DeviceEntry, DeviceList};
 pub use error::ApiError;
 pub use hub::{Hub, DEFAULT_HISTORY};
-pub use security::{is_loopback_host, OriginPolicy, Security, SALESFORCE_DEFAULT_ORIGINS};
-/// The wire types, defined in the `wire` crate (shared with the call controller).
-pub use wire as protocol;
-pub use wire::{
+pub use protocol::{
     AudioStatus, CallState, CallView, Command, CommandError, CommandErrorKind, CommandReply,
     DeviceFigures, Direction, EndReason, Event, EventBody, RegistrationState, RegistrationStatus,
     Remote, Status, TransferState,
 };
+pub use security::{is_loopback_host, OriginPolicy, Security, SALESFORCE_DEFAULT_ORIGINS};
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{Method, Uri};
