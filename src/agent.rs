@@ -7,18 +7,16 @@
 use crate::config::Config;
 use crate::logging::SIP_TRACE;
 use crate::media_driver::MediaDriver;
-use bridge::protocol::{CallView, CommandError, EventBody};
-use bridge::{
-    CommandRequest, Hub, RegistrationState as BridgeState, RegistrationStatus, Security, Status,
-};
+use bridge::protocol::CommandError;
+use bridge::{CommandRequest, Hub, Security};
 use media::AudioCaps;
 use phone::dialplan::DialPlan;
-use phone::{Phone, PhoneConfig};
+use phone::{Phone, PhoneConfig, RegistrarView};
 use signaling::auth::Password;
 use signaling::call::{CallSettings, UaConfig, UserAgent};
 use signaling::endpoint::EndpointConfig;
 use signaling::net::Peer;
-use signaling::registration::{RegistrationConfig, RegistrationState};
+use signaling::registration::RegistrationConfig;
 use signaling::transaction::TimerConfig;
 use signaling::transport::{Inbound, Transports};
 use std::net::{IpAddr, SocketAddr};
@@ -100,7 +98,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
             source,
         })?;
     let bridge_addr = listener.local_addr().unwrap_or(config.bridge.listen);
-    let hub = Hub::new(status_of(&config, None, &[], Instant::now()));
+    let hub = Hub::new(phone.status().clone());
     let (command_tx, mut commands) = mpsc::channel::<CommandRequest>(64);
     let (bridge_stop_tx, bridge_stop_rx) = tokio::sync::oneshot::channel::<()>();
     let security = Security::new(config.bridge.allowed_origins.clone(), token);
@@ -122,7 +120,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
     phone.register(Instant::now());
     let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
-        flush(&mut phone, &transports, &mut media, &config, &hub).await;
+        flush(&mut phone, &transports, &mut media, &hub).await;
         media.refill(&mut phone).await;
         let deadline = phone.poll_timeout();
         tokio::select! {
@@ -131,21 +129,21 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
                 let result = phone.command(Instant::now(), request.command.clone());
                 // Send and publish what the command did before replying, so the INVITE
                 // leaves first and a client that reads the status after the reply sees it.
-                flush(&mut phone, &transports, &mut media, &config, &hub).await;
+                flush(&mut phone, &transports, &mut media, &hub).await;
                 request.respond(result);
             }
             _ = sleep_until(deadline) => phone.handle_timeout(Instant::now()),
             Some((call, event)) = media.next_event() => MediaDriver::deliver(&mut phone, call, event),
             Some(change) = device_changes.recv() => {
-                let status = status_of(&config, phone.registration(), &phone.calls(), Instant::now());
-                hub.publish(status, crate::audio_devices::change_event(change));
+                phone.announce(crate::audio_devices::change_event(change));
             }
             // Only agents with devices have levels to send; the others need not wake for it.
             _ = levels.tick(), if devices.is_some() => {
                 if let Some(event) = devices.as_ref().and_then(crate::audio_devices::levels_event) {
                     hub.publish_volatile(event);
                 }
-                hub.set_audio(devices.as_ref().map(crate::audio_devices::audio_status));
+                phone.set_audio(devices.as_ref().map(crate::audio_devices::audio_status));
+                hub.set_status(phone.status().clone());
             }
             _ = &mut shutdown => break,
         }
@@ -158,7 +156,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
     phone.shutdown(Instant::now());
     let give_up = Instant::now() + UNREGISTER_GRACE;
     loop {
-        flush(&mut phone, &transports, &mut media, &config, &hub).await;
+        flush(&mut phone, &transports, &mut media, &hub).await;
         if let Some(clean) = phone.unregistered() {
             tracing::info!(clean, "unregistered");
             break;
@@ -231,6 +229,11 @@ fn build_phone(config: &Config, registrar: Peer, local: SocketAddr) -> Result<Ph
         } else {
             config.sip.domain.clone()
         },
+        registrar: RegistrarView {
+            aor: format!("sip:{}@{}", config.sip.user, config.sip.domain),
+            server: config.sip.server.clone(),
+            transport: config.sip.transport.to_string(),
+        },
     };
     Ok(Phone::new(
         ua,
@@ -275,15 +278,9 @@ fn feed(phone: &mut Phone, input: Inbound) {
     }
 }
 
-/// Sends every pending transmit, carries out media actions and publishes every event with
-/// the status it leads to.
-async fn flush(
-    phone: &mut Phone,
-    transports: &Transports,
-    media: &mut MediaDriver,
-    config: &Config,
-    hub: &Hub,
-) {
+/// Sends every pending transmit, carries out media actions and hands every page update
+/// (an event with the status it leads to) to the bridge.
+async fn flush(phone: &mut Phone, transports: &Transports, media: &mut MediaDriver, hub: &Hub) {
     loop {
         let mut progressed = false;
         while let Some(t) = phone.poll_transmit() {
@@ -298,72 +295,13 @@ async fn flush(
             progressed = true;
             media.apply(action);
         }
-        let now = Instant::now();
-        if let Some(state) = phone.take_registration_change().cloned() {
+        while let Some(update) = phone.poll_update() {
             progressed = true;
-            log_registration(&state, config);
-            let status = status_of(config, Some(&state), &phone.calls(), now);
-            let registration = status.registration.clone();
-            hub.publish(status, EventBody::Registration { registration });
-        }
-        while let Some(event) = phone.poll_event() {
-            progressed = true;
-            let status = status_of(config, phone.registration(), &phone.calls(), now);
-            hub.publish(status, event);
+            hub.publish(update.status, update.event);
         }
         if !progressed {
             return;
         }
-    }
-}
-
-fn log_registration(state: &RegistrationState, config: &Config) {
-    match state {
-        RegistrationState::Registered { .. } => {
-            tracing::info!("registered {} at {}", config.sip.user, config.sip.server)
-        }
-        RegistrationState::Failed { error, .. } => {
-            tracing::warn!("registration failed: {error}")
-        }
-        RegistrationState::Registering => tracing::debug!("registering"),
-        RegistrationState::Unregistered => tracing::info!("unregistered"),
-    }
-}
-
-fn status_of(
-    config: &Config,
-    state: Option<&RegistrationState>,
-    calls: &[CallView],
-    now: Instant,
-) -> Status {
-    let mut reg = RegistrationStatus {
-        state: BridgeState::Registering,
-        aor: format!("sip:{}@{}", config.sip.user, config.sip.domain),
-        server: config.sip.server.clone(),
-        transport: config.sip.transport.to_string(),
-        expires: None,
-        error: None,
-        retry_in: None,
-    };
-    match state {
-        None | Some(RegistrationState::Registering) => {}
-        Some(RegistrationState::Unregistered) => reg.state = BridgeState::Unregistered,
-        Some(RegistrationState::Registered { expires_at }) => {
-            reg.state = BridgeState::Registered;
-            reg.expires = Some(expires_at.saturating_duration_since(now).as_secs() as u32);
-        }
-        Some(RegistrationState::Failed { error, retry_at }) => {
-            reg.state = BridgeState::Failed;
-            reg.error = Some(error.to_string());
-            reg.retry_in = Some(retry_at.saturating_duration_since(now).as_secs());
-        }
-    }
-    Status {
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        registration: reg,
-        calls: calls.to_vec(),
-        // Kept by the hub from the device tick (`Hub::set_audio`).
-        audio: None,
     }
 }
 

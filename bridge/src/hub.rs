@@ -6,7 +6,7 @@
 //! that takes a snapshot or a replay and then follows the live channel neither misses nor
 //! repeats an event.
 
-use crate::protocol::{AudioStatus, Event, EventBody, Status};
+use crate::protocol::{Event, EventBody, Status};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{broadcast, watch};
@@ -70,30 +70,17 @@ impl Hub {
     }
 
     /// Replaces the status without an event (for changes no client needs to be told about
-    /// as they happen; they see them in the next snapshot or `GET /api/v1/status`).
-    pub fn set_status(&self, mut status: Status) {
-        let mut inner = self.lock();
-        if status.audio.is_none() {
-            status.audio = inner.status.audio.take();
-        }
-        inner.status = status;
-    }
-
-    /// Replaces the audio part of the status without an event. The part is kept when a
-    /// status without one is published (the agent's call and registration changes), so it
-    /// has one owner: the agent's device tick.
-    pub fn set_audio(&self, audio: Option<AudioStatus>) {
-        self.lock().status.audio = audio;
+    /// as they happen, such as the audio counters; they see them in the next snapshot or
+    /// `GET /api/v1/status`).
+    pub fn set_status(&self, status: Status) {
+        self.lock().status = status;
     }
 
     /// Replaces the status and emits `event` atomically; returns the event's seq (1, 2, ...).
     /// `status` must already reflect the event.
-    pub fn publish(&self, mut status: Status, event: EventBody) -> u64 {
+    pub fn publish(&self, status: Status, event: EventBody) -> u64 {
         let mut inner = self.lock();
         inner.seq += 1;
-        if status.audio.is_none() {
-            status.audio = inner.status.audio.take();
-        }
         inner.status = status;
         let event = Arc::new(Event {
             seq: inner.seq,

@@ -77,11 +77,12 @@ async fn device_counters_are_in_the_status_and_survive_call_events() {
         buffered_us: 21000,
         ..Default::default()
     };
-    hub.set_audio(Some(bridge::AudioStatus {
+    let mut s = status(RegistrationState::Registered, None);
+    s.audio = Some(bridge::AudioStatus {
         input: None,
         output: Some(output),
-    }));
-    let mut s = status(RegistrationState::Registered, None);
+    });
+    hub.set_status(s.clone());
     s.calls.push(call("c1", bridge::CallState::Connected));
     hub.publish(
         s.clone(),
@@ -100,7 +101,8 @@ async fn device_counters_are_in_the_status_and_survive_call_events() {
     assert_eq!(json["audio"]["input"], serde_json::Value::Null);
 
     // The devices closed: the part goes.
-    hub.set_audio(None);
+    s.audio = None;
+    hub.set_status(s);
     assert!(get().await.get("audio").is_none());
 }
 

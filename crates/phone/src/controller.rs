@@ -8,11 +8,8 @@
 
 use crate::dialplan::{DialPlan, DialTarget};
 use crate::record::{call_id, parse_call_id, state_name, CallRecord, TransferOf};
+use crate::view::{PageView, RegistrarView, Update};
 use crate::wallclock::WallClock;
-use bridge::protocol::{
-    CallQuality, CallState, CallView, Command, CommandError, CommandReply,
-    Direction as PageDirection, EndReason as PageEndReason, EventBody, Remote, TransferState,
-};
 use bytes::Bytes;
 use media::{AudioCaps, Direction, Negotiated, SdpSession};
 use signaling::call::{
@@ -26,6 +23,11 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
 use tracing::{debug, info, warn};
+use wire::{
+    AudioStatus, CallQuality, CallState, Command, CommandError, CommandReply,
+    Direction as PageDirection, EndReason as PageEndReason, EventBody, Remote, Status,
+    TransferState,
+};
 
 /// How many ended calls the status keeps, so a page that reconnects learns how they ended.
 const ENDED_KEPT: usize = 8;
@@ -41,6 +43,8 @@ pub struct PhoneConfig {
     pub call_waiting: bool,
     /// The domain numbers are dialled at (`sip:NUMBER@domain`).
     pub domain: String,
+    /// How the status document names the registration.
+    pub registrar: RegistrarView,
 }
 
 /// What the driver does on the RTP streams.
@@ -84,9 +88,7 @@ pub struct Phone {
     ended: VecDeque<CallRecord>,
     spare_rtp: VecDeque<SocketAddr>,
     media: VecDeque<MediaAction>,
-    events: VecDeque<EventBody>,
-    registration: Option<RegistrationState>,
-    registration_changed: bool,
+    view: PageView,
     unregistered: Option<bool>,
     session_ids: u64,
 }
@@ -101,6 +103,7 @@ impl Phone {
     ) -> Self {
         Phone {
             ua,
+            view: PageView::new(config.registrar.clone()),
             config,
             dial_plan,
             clock: WallClock::new(now, wall),
@@ -108,9 +111,6 @@ impl Phone {
             ended: VecDeque::new(),
             spare_rtp: VecDeque::new(),
             media: VecDeque::new(),
-            events: VecDeque::new(),
-            registration: None,
-            registration_changed: false,
             unregistered: None,
             session_ids: u64::from(
                 wall.duration_since(SystemTime::UNIX_EPOCH)
@@ -177,22 +177,27 @@ impl Phone {
         self.media.pop_front()
     }
 
-    /// The next page event. Publish it together with [`Phone::calls`] as the new status.
-    pub fn poll_event(&mut self) -> Option<EventBody> {
-        self.events.pop_front()
+    /// The next page event, with the status document as it stands right after it. The
+    /// driver hands both to the bridge as they are.
+    pub fn poll_update(&mut self) -> Option<Update> {
+        self.view.poll()
     }
 
-    pub fn registration(&self) -> Option<&RegistrationState> {
-        self.registration.as_ref()
+    /// The status document as it stands (`GET /api/v1/status`, snapshots).
+    pub fn status(&self) -> &Status {
+        self.view.status()
     }
 
-    /// The registration state, once after each change (the driver renders and publishes it).
-    pub fn take_registration_change(&mut self) -> Option<&RegistrationState> {
-        if std::mem::take(&mut self.registration_changed) {
-            self.registration.as_ref()
-        } else {
-            None
-        }
+    /// The audio devices' counters (the driver's device tick): part of the status, without
+    /// an event.
+    pub fn set_audio(&mut self, audio: Option<AudioStatus>) {
+        self.view.set_audio(audio);
+    }
+
+    /// An event from outside the calls (an audio device switched): queued in order with the
+    /// controller's own.
+    pub fn announce(&mut self, event: EventBody) {
+        self.view.event(event);
     }
 
     /// `Some(clean)` once unregistering finished.
@@ -200,19 +205,11 @@ impl Phone {
         self.unregistered
     }
 
-    /// The calls for the status document: live ones, then recently ended ones, oldest first.
-    pub fn calls(&self) -> Vec<CallView> {
-        let mut views: Vec<CallView> = self.ended.iter().map(CallRecord::view).collect();
-        views.extend(self.calls.values().map(CallRecord::view));
-        views.sort_by_key(|v| parse_call_id(&v.id).map_or(0, |h| h.0));
-        views
-    }
-
     /// A digit the far end sent in the media (RFC 4733): the page gets the same `dtmf`
     /// event as for SIP INFO.
     pub fn media_digit(&mut self, call: CallHandle, digit: char) {
         if self.calls.contains_key(&call) {
-            self.events.push_back(EventBody::Dtmf {
+            self.view.event(EventBody::Dtmf {
                 call_id: call_id(call),
                 digits: digit.to_string(),
             });
@@ -231,7 +228,8 @@ impl Phone {
             },
         };
         record.quality = Some(quality.clone());
-        self.events.push_back(EventBody::CallQuality {
+        self.view.call_quietly(record.view());
+        self.view.event(EventBody::CallQuality {
             call_id: call_id(call),
             quality,
             last,
@@ -598,8 +596,8 @@ impl Phone {
         while let Some(event) = self.ua.poll_event() {
             match event {
                 UaEvent::RegistrationChanged(state) => {
-                    self.registration = Some(state);
-                    self.registration_changed = true;
+                    log_registration(&state, &self.config.registrar);
+                    self.view.registration(&state, now);
                 }
                 UaEvent::Unregistered { clean } => self.unregistered = Some(clean),
                 UaEvent::Call(event) => self.on_call_event(now, event),
@@ -703,7 +701,7 @@ impl Phone {
                     self.publish_call(call, false);
                 }
             }
-            CallEvent::Dtmf { call, digit, .. } => self.events.push_back(EventBody::Dtmf {
+            CallEvent::Dtmf { call, digit, .. } => self.view.event(EventBody::Dtmf {
                 call_id: call_id(call),
                 digits: digit.to_string(),
             }),
@@ -718,7 +716,7 @@ impl Phone {
                 } else {
                     format!("the far end refused the DTMF request ({status})")
                 };
-                self.events.push_back(EventBody::DtmfFailed {
+                self.view.event(EventBody::DtmfFailed {
                     call_id: call_id(call),
                     digits,
                     sip_status: status,
@@ -740,7 +738,7 @@ impl Phone {
                         .message
                         .replace(" ( )", ""),
                 };
-                self.events.push_back(EventBody::Transfer {
+                self.view.event(EventBody::Transfer {
                     call_id: call_id(call),
                     state,
                     sip_status: Some(status),
@@ -887,9 +885,11 @@ impl Phone {
         }
         self.ended.push_back(record);
         while self.ended.len() > ENDED_KEPT {
-            self.ended.pop_front();
+            if let Some(old) = self.ended.pop_front() {
+                self.view.forget_call(&old.id());
+            }
         }
-        self.events.push_back(EventBody::Call { call: view });
+        self.view.call(view, false);
     }
 
     /// Tells the far end that asked for this call (REFER) how it goes.
@@ -936,11 +936,7 @@ impl Phone {
             return;
         };
         let view = record.view();
-        self.events.push_back(if incoming {
-            EventBody::Incoming { call: view }
-        } else {
-            EventBody::Call { call: view }
-        });
+        self.view.call(view, incoming);
     }
 
     fn remote_of(&self, addr: &NameAddr) -> Remote {
@@ -983,5 +979,16 @@ fn quality_of(s: &media::RtpStats) -> CallQuality {
         mos: round(s.mos, 100.0),
         junk: s.dropped + s.rtcp_dropped,
         digits_received: s.digits_received,
+    }
+}
+
+fn log_registration(state: &RegistrationState, registrar: &RegistrarView) {
+    match state {
+        RegistrationState::Registered { .. } => {
+            info!("registered {} at {}", registrar.aor, registrar.server)
+        }
+        RegistrationState::Failed { error, .. } => warn!("registration failed: {error}"),
+        RegistrationState::Registering => debug!("registering"),
+        RegistrationState::Unregistered => info!("unregistered"),
     }
 }

@@ -1,12 +1,14 @@
 //! The call controller: ties each SIP call (`signaling::call`) to an SDP session and an RTP
 //! stream (`media`), applies the dial plan and the agent's call policies, and keeps the call
-//! list and events the softphone page sees (`bridge::protocol`). Sans-IO like the cores it
+//! list and events the softphone page sees (`wire`). Sans-IO like the cores it
 //! drives: commands and datagrams in; transmits, media actions and page events out.
 
 mod controller;
 pub mod dialplan;
 mod record;
+mod view;
 pub mod wallclock;
 
 pub use controller::{MediaAction, Phone, PhoneConfig};
 pub use record::{call_id, parse_call_id};
+pub use view::{RegistrarView, Update};

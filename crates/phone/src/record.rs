@@ -2,11 +2,11 @@
 //! mute, hold) and the media side (SDP session, local RTP address, negotiated codec).
 
 use crate::wallclock::rfc3339;
-use bridge::protocol::{CallQuality, CallState, CallView, Direction, EndReason, Remote};
 use media::{Negotiated, SdpSession};
 use signaling::call::CallHandle;
 use std::net::SocketAddr;
 use std::time::SystemTime;
+use wire::{CallQuality, CallState, CallView, Direction, EndReason, Remote};
 
 /// A call we placed because the far end asked us to (we are the transferee).
 #[derive(Debug, Clone, Copy)]

@@ -3,7 +3,6 @@
 //! out. Checks what the page relies on: states in order, media started with the far end's
 //! address, hold, and that refused commands change nothing.
 
-use bridge::protocol::{CallState, Command, CommandErrorKind, CommandReply, EventBody};
 use bytes::Bytes;
 use netsim::{LinkConfig, Node, NodeId, Sim};
 use phone::dialplan::{DialPlan, DialPlanConfig};
@@ -15,6 +14,7 @@ use signaling::net::Peer;
 use signaling::transaction::TimerConfig;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
+use wire::{CallState, Command, CommandErrorKind, CommandReply, EventBody};
 
 const FAR_SDP_SENDRECV: &str = "v=0\r\no=far 7 7 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n";
 
@@ -68,8 +68,9 @@ impl Party {
                 events,
                 media,
             } => {
-                while let Some(e) = phone.poll_event() {
-                    events.push(e);
+                while let Some(update) = phone.poll_update() {
+                    assert_status_follows(&update);
+                    events.push(update.event);
                 }
                 while let Some(m) = phone.poll_media() {
                     media.push(m);
@@ -107,6 +108,22 @@ impl Party {
             }
         }
     }
+}
+
+/// Every update carries the status its event leads to: a call event's view is the one the
+/// status lists, and the status lists calls oldest first.
+fn assert_status_follows(update: &phone::Update) {
+    if let EventBody::Call { call } | EventBody::Incoming { call } = &update.event {
+        let listed = update.status.calls.iter().find(|c| c.id == call.id);
+        assert_eq!(listed, Some(call), "status after {:?}", update.event);
+    }
+    let handles: Vec<u64> = update
+        .status
+        .calls
+        .iter()
+        .map(|c| phone::parse_call_id(&c.id).expect("our id").0)
+        .collect();
+    assert!(handles.windows(2).all(|w| w[0] < w[1]), "{handles:?}");
 }
 
 struct Node2 {
@@ -171,6 +188,11 @@ impl World {
                 auto_answer: false,
                 call_waiting: true,
                 domain: "10.0.0.2:5060".into(),
+                registrar: phone::RegistrarView {
+                    aor: "sip:1001@10.0.0.2".into(),
+                    server: "10.0.0.2:5060".into(),
+                    transport: "udp".into(),
+                },
             },
             dial_plan,
             now,
@@ -198,10 +220,7 @@ impl World {
         World { sim }
     }
 
-    fn command(
-        &mut self,
-        command: Command,
-    ) -> Result<CommandReply, bridge::protocol::CommandError> {
+    fn command(&mut self, command: Command) -> Result<CommandReply, wire::CommandError> {
         let now = self.sim.now();
         let node = self.sim.node_mut(AGENT);
         let Party::Agent { phone, .. } = &mut node.party else {
@@ -250,9 +269,11 @@ impl World {
     fn state_of(&self, id: &str) -> Option<CallState> {
         self.agent()
             .0
-            .calls()
-            .into_iter()
+            .status()
+            .calls
+            .iter()
             .find(|c| c.id == id)
+            .cloned()
             .map(|c| c.state)
     }
 }
@@ -319,9 +340,11 @@ fn dial_answer_hold_resume_hangup() {
     assert_eq!(w.state_of(&id), Some(CallState::Ended));
     let (phone, events, media) = w.agent();
     let ended = phone
-        .calls()
-        .into_iter()
+        .status()
+        .calls
+        .iter()
         .find(|c| c.id == id)
+        .cloned()
         .expect("listed while recent");
     assert_eq!(ended.end_reason.expect("a reason").code, "hangup_local");
     assert!(ended.answered_at.is_some());
@@ -386,7 +409,7 @@ fn refused_commands_change_nothing() {
         assert_eq!(err.kind, CommandErrorKind::InvalidState, "{command:?}");
         assert_eq!(w.state_of(&id), Some(CallState::Ringing), "{command:?}");
     }
-    assert!(w.agent().0.calls().len() == 1);
+    assert!(w.agent().0.status().calls.len() == 1);
     w.command(Command::Hangup { id: id.clone() })
         .expect("cancel");
     w.run(40.0);
@@ -495,9 +518,11 @@ fn media_digits_and_quality_reach_the_page() {
     let view = w
         .agent()
         .0
-        .calls()
-        .into_iter()
+        .status()
+        .calls
+        .iter()
         .find(|c| c.id == id)
+        .cloned()
         .unwrap();
     assert_eq!(view.quality, Some(quality));
 
@@ -513,9 +538,11 @@ fn media_digits_and_quality_reach_the_page() {
     let view = w
         .agent()
         .0
-        .calls()
-        .into_iter()
+        .status()
+        .calls
+        .iter()
         .find(|c| c.id == id)
+        .cloned()
         .unwrap();
     assert_eq!(view.state, CallState::Ended);
     assert_eq!(view.quality.map(|q| q.packets_sent), Some(400));

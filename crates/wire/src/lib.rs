@@ -1,0 +1,17 @@
+//! The wire types of the bridge API: the status document, call views, commands, command
+//! replies and events. SIP-agnostic: the call controller (`phone`) builds them from its own
+//! state, and the bridge serves them as JSON.
+//!
+//! A crate of its own, with no networking dependency, so that the sans-IO controller and the
+//! HTTP bridge share one definition. `docs/bridge-protocol.md` is the contract these types
+//! implement; keep both in step.
+
+mod call;
+mod command;
+mod event;
+mod status;
+
+pub use call::{CallQuality, CallState, CallView, Direction, EndReason, Remote};
+pub use command::{Command, CommandError, CommandErrorKind, CommandReply};
+pub use event::{Event, EventBody, TransferState};
+pub use status::{AudioStatus, DeviceFigures, RegistrationState, RegistrationStatus, Status};
