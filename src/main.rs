@@ -2,6 +2,7 @@
 
 mod agent;
 mod audio_devices;
+mod callcenter;
 mod config;
 mod logging;
 mod media_driver;
@@ -34,47 +35,100 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Print a Call Center definition file (XML) to import into Salesforce (docs/admin-guide.md).
+    CallcenterXml {
+        /// The CTI adapter URL Salesforce frames: the softphone page (https in a real org).
+        #[arg(long)]
+        adapter_url: String,
+        /// Display name of the call center.
+        #[arg(long, default_value = "Softphone")]
+        name: String,
+        /// Unique internal name (letters, digits, underscores; at most 40; fixed after import).
+        #[arg(long, default_value = "Softphone")]
+        internal_name: String,
+        /// The agent's bridge port, read by the page from the call center settings.
+        #[arg(long, default_value_t = 18088)]
+        bridge_port: u16,
+        /// Softphone panel height in px (240-2560).
+        #[arg(long, default_value_t = 600)]
+        height: u32,
+        /// Softphone panel width in px (200-1920).
+        #[arg(long, default_value_t = 360)]
+        width: u32,
+    },
+}
+
+fn callcenter_xml(definition: callcenter::Definition) -> ExitCode {
+    match callcenter::build(&definition) {
+        Ok(xml) => {
+            for note in callcenter::notes(&definition) {
+                eprintln!("softphone: note: {note}");
+            }
+            print!("{xml}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("softphone: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (Command::Run { config: path } | Command::CheckConfig { config: path }) = &cli.command;
-    let config = match config::Config::load(path, |k| std::env::var(k).ok()) {
+    let (path, check_only) = match cli.command {
+        Command::CallcenterXml {
+            adapter_url,
+            name,
+            internal_name,
+            bridge_port,
+            height,
+            width,
+        } => {
+            return callcenter_xml(callcenter::Definition {
+                adapter_url,
+                display_name: name,
+                internal_name,
+                bridge_port,
+                height,
+                width,
+            })
+        }
+        Command::Run { config } => (config, false),
+        Command::CheckConfig { config } => (config, true),
+    };
+    let config = match config::Config::load(&path, |k| std::env::var(k).ok()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("softphone: {e}");
             return ExitCode::from(2);
         }
     };
-    match cli.command {
-        Command::CheckConfig { .. } => {
-            println!("{config:#?}");
-            ExitCode::SUCCESS
+    if check_only {
+        println!("{config:#?}");
+        return ExitCode::SUCCESS;
+    }
+    if let Err(e) = logging::init(&config) {
+        eprintln!("softphone: {e}");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("softphone: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
         }
-        Command::Run { .. } => {
-            if let Err(e) = logging::init(&config) {
-                eprintln!("softphone: {e}");
-                return ExitCode::from(2);
-            }
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("softphone: cannot start the runtime: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            match runtime.block_on(agent::run(config)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    tracing::error!("{e}");
-                    eprintln!("softphone: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+    };
+    match runtime.block_on(agent::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("softphone: {e}");
+            ExitCode::FAILURE
         }
     }
 }
