@@ -32,6 +32,11 @@ PACKAGES=(
   tcpdump
   curl                # demo: query the bridge
 )
+# Node.js for the stand-in Salesforce console (tests/browser/console) and npm for the browser
+# tests, from Debian unless already there: a Node.js from elsewhere (e.g. NodeSource) brings
+# its own npm, which Debian's npm package would clash with.
+command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

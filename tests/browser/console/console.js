@@ -183,9 +183,23 @@
   function renderCallLog(s) {
     const list = $('[data-call-log]');
     list.textContent = '';
-    for (const c of s.calls.slice(-14).reverse()) {
+    // Newest first; repeats in a row (the item label ticking with the call timer) folded.
+    const rows = [];
+    for (const c of [...s.calls].reverse()) {
+      const last = rows[rows.length - 1];
+      if (last && last.methodName === c.methodName) last.count += 1;
+      else if (rows.length < 14) rows.push({ methodName: c.methodName, at: c.at, count: 1 });
+      else break;
+    }
+    for (const r of rows) {
       list.append(
-        el('li', null, el('span', { class: 'call-time' }, new Date(c.at).toLocaleTimeString()), el('code', null, c.methodName)),
+        el(
+          'li',
+          null,
+          el('span', { class: 'call-time' }, new Date(r.at).toLocaleTimeString()),
+          el('code', null, r.methodName),
+          r.count > 1 ? el('span', { class: 'call-count' }, `×${r.count}`) : null,
+        ),
       );
     }
     if (s.calls.length === 0) list.append(el('li', { class: 'empty' }, 'None yet.'));
