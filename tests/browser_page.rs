@@ -111,7 +111,9 @@ fn the_page_in_the_console_answers_dials_survives_a_reload_and_logs_tasks() {
     let log = agent.log();
     let fail = |what: &str| -> String {
         format!(
-            "{what}\nresults: {results:#?}\nconsole state: {state:#}\nbrowser log:\n{}",
+            "{what}\nresults: {results:#?}\nconsole Tasks: {:#}\nscreen pops: {:#}\nbrowser log:\n{}",
+            state["tasks"],
+            state["screenPops"],
             script.log()
         )
     };
@@ -409,7 +411,7 @@ fn one_task(state: &Value, call_id: &str) -> Result<Value, String> {
         [one] => Ok((*one).clone()),
         _ if call_id.is_empty() => Err("no call id reported".into()),
         many => Err(format!(
-            "{} Tasks for call {call_id}, want exactly one",
+            "{} Tasks for call {call_id}, want exactly one: {many:#?}",
             many.len()
         )),
     }
