@@ -8,6 +8,7 @@ mod logging;
 mod media_driver;
 
 use clap::{Parser, Subcommand};
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -64,8 +65,15 @@ fn callcenter_xml(definition: callcenter::Definition) -> ExitCode {
             for note in callcenter::notes(&definition) {
                 eprintln!("softphone: note: {note}");
             }
-            print!("{xml}");
-            ExitCode::SUCCESS
+            // Not print!: a closed pipe (`| head`) is an error to report, not a panic.
+            let mut out = std::io::stdout().lock();
+            match out.write_all(xml.as_bytes()).and_then(|()| out.flush()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("softphone: cannot write the file: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Err(e) => {
             eprintln!("softphone: {e}");
