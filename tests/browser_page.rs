@@ -249,14 +249,15 @@ fn the_page_in_the_console_answers_dials_survives_a_reload_and_logs_tasks() {
         ring_timing(&rings, &outcomes, &log, &pops).unwrap_or_else(|e| panic!("{}", fail(&e)));
     timing.print();
 
-    // The agent stopped: the page says what to check instead of showing a dead panel.
+    // The agent stopped: the page says what to check instead of showing a dead panel (the
+    // agent served it, so "not running" is the one reason; the LNA case is the other test).
     let text = results["agent_stopped"]["text"]
         .as_str()
         .unwrap_or_default();
     assert!(
-        text.contains("LocalNetworkAccessAllowedForUrls"),
+        text.to_lowercase().contains("agent"),
         "{}",
-        fail("the banner names the policy")
+        fail("the banner tells that the agent is not reachable")
     );
     let errors = &results["done"]["pageErrors"];
     assert_eq!(
@@ -393,7 +394,14 @@ fn publish_screenshots(shots: &Path) {
     }
     let docs = project_root().join("docs/screenshots");
     std::fs::create_dir_all(&docs).expect("create docs/screenshots");
-    for name in ["idle", "ringing", "in-call", "after-call", "blocked"] {
+    for name in [
+        "idle",
+        "ringing",
+        "in-call",
+        "after-call",
+        "blocked",
+        "blocked-lna",
+    ] {
         let file = format!("{name}.png");
         std::fs::copy(shots.join(&file), docs.join(&file))
             .unwrap_or_else(|e| panic!("copy {file} to docs/screenshots: {e}"));

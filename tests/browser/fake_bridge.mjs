@@ -1,5 +1,6 @@
 // A stand-in for the agent's bridge, for page tests the real agent cannot stage: it serves
-// the page's files (bridge/web/) at /softphone/ like the agent, and then either
+// the page's files (bridge/web/) at /softphone/ like the agent (or at another `base`, as a
+// page hosted elsewhere), and then either
 //   mode "scripted": answers /api/v1/status, records commands, and hands the test the
 //                    event WebSocket to send anything at all (unknown events, broken JSON);
 //   mode "blocked":  resets every /api/ connection, as a browser blocking loopback access
@@ -28,7 +29,7 @@ export const REGISTERED = {
 };
 
 /** Starts a fake bridge on 127.0.0.1 (a free port); resolves when it listens. */
-export async function fakeBridge({ web, mode }) {
+export async function fakeBridge({ web, mode, base = '/softphone/' }) {
   const sockets = new Set();
   const commands = [];
   const status = { version: '0.0.0-fake', registration: REGISTERED, calls: [] };
@@ -49,8 +50,8 @@ export async function fakeBridge({ web, mode }) {
       }
       return reply(res, 404, { error: { code: 'not_found', message: url.pathname } });
     }
-    let file = url.pathname.replace(/^\/softphone\/?/, '');
-    if (url.pathname === file) return reply(res, 404, { error: { code: 'not_found' } });
+    if (!url.pathname.startsWith(base)) return reply(res, 404, { error: { code: 'not_found' } });
+    let file = url.pathname.slice(base.length);
     file = path.join(web, file || 'index.html');
     if (!file.startsWith(web) || !fs.existsSync(file)) {
       return reply(res, 404, { error: { code: 'not_found' } });

@@ -6,13 +6,17 @@
 //   shape, then a good incoming call whose caller display name is an HTML payload. The page
 //   must ignore the bad ones without an uncaught error, stay usable (registration shown,
 //   number field takes typing, Answer reaches the bridge) and show the name as text.
-// blocked: every request to the bridge fails the way a browser blocking loopback access
-//   (Local Network Access) makes it fail; the page must show its guidance banner.
+// blocked: the page hosted on one origin, its bridge a closed loopback port: every request
+//   fails the way a browser blocking loopback access (Local Network Access) makes it fail;
+//   the page must show its guidance banner, naming the browser policies.
 
+import net from 'node:net';
 import path from 'node:path';
 import { fakeBridge } from './fake_bridge.mjs';
 import { Test, args, click, launch, log, rootState, shot, sleep, until, waitState, watch } from './lib.mjs';
 
+/** The size of Salesforce's softphone panel in the utility bar. */
+const UTILITY_BAR = { width: 400, height: 760 };
 const XSS_NAME = '<img src=x onerror="window.__xss=1">Mallory';
 
 const opts = args();
@@ -26,6 +30,7 @@ let page;
 async function badInput() {
   const bridge = await fakeBridge({ web, mode: 'scripted' });
   page = await context.newPage();
+  await page.setViewportSize(UTILITY_BAR);
   const pageErrors = watch(page, 'page');
   await page.goto(`${bridge.origin}/softphone/?bridge=${encodeURIComponent(bridge.origin)}`);
   const registration = page.locator('[data-field="registration"]').first();
@@ -97,19 +102,33 @@ async function badInput() {
 }
 
 async function blocked() {
-  const bridge = await fakeBridge({ web, mode: 'blocked' });
+  // The page hosted elsewhere (as on Salesforce), its bridge on another loopback port that
+  // refuses every connection: what a Local Network Access block looks like to the page.
+  const host = await fakeBridge({ web, mode: 'blocked', base: '/adapter/' });
+  const closed = await closedPort();
   page = await context.newPage();
+  await page.setViewportSize(UTILITY_BAR);
   watch(page, 'page');
-  await page.goto(`${bridge.origin}/softphone/?bridge=${encodeURIComponent(bridge.origin)}`);
+  const bridge = `http://127.0.0.1:${closed}`;
+  await page.goto(`${host.origin}/adapter/?bridge=${encodeURIComponent(bridge)}`);
   const banner = page.locator('[data-banner="lna"]').first();
   const visible = await until('the Local Network Access banner', 20_000, () => banner.isVisible())
     .then(() => true)
     .catch(() => false);
   const text = visible ? await banner.innerText() : '';
-  await shot(page, shots, 'blocked-standalone');
+  await shot(page, shots, 'blocked-lna');
   test.result('blocked', { visible, text });
   await page.close();
-  await bridge.close();
+  await host.close();
+}
+
+/** A loopback port nobody listens on (bound, then released). */
+async function closedPort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 try {
