@@ -117,13 +117,13 @@ async function inbound() {
   await shot(page, shots, 'console-ringing');
   await click(frame, 'answer');
   await waitState(frame, 'connected', callId);
-  await sleep(300); // the timer has ticked once
+  await sleep(1500); // the call timer shows talk time
   await shot(await softphone(), shots, 'in-call');
   await shot(page, shots, 'console-in-call');
-  await sleep(TALK_MS - 300);
+  await sleep(TALK_MS - 1500);
   const talk = await hangUp(callId);
-  await shot(await softphone(), shots, 'after-call');
   await taskSaved(callId);
+  await shot(await softphone(), shots, 'after-call');
   await shot(page, shots, 'console-after-call');
   test.result('inbound', {
     callId,
