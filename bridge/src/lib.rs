@@ -10,6 +10,7 @@ pub mod devices;
 mod error;
 mod events;
 mod hub;
+mod page;
 pub mod protocol;
 mod security;
 pub mod token;
@@ -63,6 +64,7 @@ pub fn router_with_devices(
         .route("/api/v1/events", get(events::events))
         .merge(commands::routes())
         .merge(devices::routes())
+        .merge(page::routes(&security.allowed))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::map_response(error::json_errors))

@@ -97,6 +97,31 @@ impl OriginPolicy {
     }
 }
 
+impl OriginPolicy {
+    /// The patterns as CSP host-sources (`https://*.example.com`, `http://localhost:5173`)
+    /// for the page's `frame-ancestors` and `script-src`; CSP matches them as we do (a
+    /// wildcard needs a label, no port means the default one). IPv6 literals have no CSP
+    /// form and are left out.
+    pub(crate) fn csp_sources(&self) -> Vec<String> {
+        self.patterns
+            .iter()
+            .filter_map(|p| {
+                let host = match &p.host {
+                    HostPattern::Exact(h) if h.starts_with('[') => return None,
+                    HostPattern::Exact(h) => h.clone(),
+                    HostPattern::Subdomains(suffix) => format!("*{suffix}"),
+                };
+                let scheme = if p.https { "https" } else { "http" };
+                Some(if p.port == default_port(p.https) {
+                    format!("{scheme}://{host}")
+                } else {
+                    format!("{scheme}://{host}:{}", p.port)
+                })
+            })
+            .collect()
+    }
+}
+
 fn default_port(https: bool) -> u16 {
     if https {
         443
@@ -243,6 +268,22 @@ pub fn is_loopback_host(host: &str) -> bool {
     }
 }
 
+/// Whether `origin` is the bridge's own (`http://` + the loopback Host the request came
+/// to): the page the agent serves at `/softphone/` calling its API.
+fn is_own_origin(origin: &str, host: &str) -> bool {
+    origin
+        .strip_prefix("http://")
+        .is_some_and(|rest| rest.eq_ignore_ascii_case(host))
+}
+
+/// A browser's same-origin `GET` carries no `Origin`, only `Sec-Fetch-Site: same-origin`
+/// (a header pages cannot set): the agent's own page again.
+fn same_origin_fetch(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"same-origin"))
+}
+
 /// Constant-time equality (the length is not secret).
 fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -276,7 +317,10 @@ pub(crate) async fn guard(
     let mut response = check(&security, request, next).await;
     let headers = response.headers_mut();
     headers.append(header::VARY, HeaderValue::from_static("Origin"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // The page's files choose their own (`no-cache`); API answers are never stored.
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -291,8 +335,8 @@ async fn check(security: &Security, request: Request, next: Next) -> Response {
         .and_then(|h| h.to_str().ok())
         .map(str::to_owned)
         .or_else(|| request.uri().authority().map(|a| a.as_str().to_owned()));
-    match host {
-        Some(h) if is_loopback_host(&h) => {}
+    match host.as_deref() {
+        Some(h) if is_loopback_host(h) => {}
         Some(_) => return ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden_host",
@@ -309,10 +353,17 @@ async fn check(security: &Security, request: Request, next: Next) -> Response {
         }
     }
 
+    // The softphone page's own files: no secret in them, and an iframe navigation has
+    // neither Origin nor token.
+    if crate::page::is_public(request.method(), request.uri().path()) {
+        return next.run(request).await;
+    }
+
+    let own = |s: &str| host.as_deref().is_some_and(|h| is_own_origin(s, h));
     let origin = match request.headers().get(header::ORIGIN) {
         None => None,
         Some(v) => match v.to_str() {
-            Ok(s) if security.allowed.allows(s) => Some(v.clone()),
+            Ok(s) if security.allowed.allows(s) || own(s) => Some(v.clone()),
             _ => {
                 return ApiError::new(
                     StatusCode::FORBIDDEN,
@@ -328,7 +379,7 @@ async fn check(security: &Security, request: Request, next: Next) -> Response {
     };
 
     let Some(origin) = origin else {
-        if bearer_ok(request.headers(), &security.token) {
+        if bearer_ok(request.headers(), &security.token) || same_origin_fetch(request.headers()) {
             return next.run(request).await;
         }
         let mut response = ApiError::new(
@@ -456,6 +507,34 @@ mod tests {
         assert!(p.allows("https://acme.my.salesforce.com"));
         assert!(!p.allows("https://evil.my.salesforce-sites.com"));
         assert!(!p.allows("https://evil.my.site.com"));
+    }
+
+    #[test]
+    fn patterns_as_csp_sources() {
+        let p = policy(&[
+            "https://*.lightning.force.com",
+            "http://localhost:5173",
+            "https://Acme.my.salesforce.com:443",
+            "http://[::1]:80",
+        ]);
+        assert_eq!(
+            p.csp_sources(),
+            [
+                "https://*.lightning.force.com",
+                "http://localhost:5173",
+                "https://acme.my.salesforce.com"
+            ]
+        );
+    }
+
+    #[test]
+    fn own_origin_is_http_and_the_same_host() {
+        assert!(is_own_origin("http://127.0.0.1:18088", "127.0.0.1:18088"));
+        assert!(is_own_origin("http://LOCALHOST:18088", "localhost:18088"));
+        assert!(!is_own_origin("https://127.0.0.1:18088", "127.0.0.1:18088"));
+        assert!(!is_own_origin("http://127.0.0.1:18089", "127.0.0.1:18088"));
+        assert!(!is_own_origin("http://localhost:18088", "127.0.0.1:18088"));
+        assert!(!is_own_origin("null", "127.0.0.1:18088"));
     }
 
     #[test]
