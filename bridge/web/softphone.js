@@ -725,13 +725,15 @@
 
   // ------------------------------------------------------------------ audio devices
 
+  const isDeviceList = (d) => d && typeof d === "object" && Array.isArray(d.inputs) && Array.isArray(d.outputs);
+
   let devicesLoading = false;
   async function loadDevices() {
     if (devicesLoading) return;
     devicesLoading = true;
     try {
       const list = await api("GET", "/devices");
-      state.devices = list && typeof list === "object" ? list : null;
+      state.devices = isDeviceList(list) ? list : null;
     } catch (e) {
       state.devices = null;
       // 409 not_a_device: the agent plays tones or files; there is nothing to pick.
@@ -775,7 +777,7 @@
   async function selectDevice(side, name) {
     try {
       const list = await api("POST", "/devices", { [side]: name });
-      state.devices = list && typeof list === "object" ? list : state.devices;
+      if (isDeviceList(list)) state.devices = list;
     } catch (e) {
       showError(`Could not switch the ${side === "input" ? "microphone" : "speaker"}: ${e.message}`);
     }
