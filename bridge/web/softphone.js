@@ -495,6 +495,7 @@
       state.link = "up";
       state.backoff = BACKOFF_FIRST_MS;
       setBlocked(false);
+      loadDevices();
       render();
     };
     ws.onmessage = (m) => onMessage(m.data);
@@ -599,7 +600,6 @@
         }
       }
       if (state.focusId && !state.calls.has(state.focusId)) state.focusId = null;
-      loadDevices();
     },
     registration(ev) {
       setRegistration(ev.registration);
@@ -1215,7 +1215,8 @@
         let text = `Failed: ${str(r.error) || "the phone system refused the line"}`;
         if (typeof r.retry_in === "number") {
           const left = Math.round(r.retry_in - (Date.now() - state.regSeenAt) / 1000);
-          text += left > 0 ? ` (retrying in ${left} s)` : " (retrying)";
+          const wait = left >= 90 ? `${Math.round(left / 60)} min` : `${left} s`;
+          text += left > 0 ? ` (retrying in ${wait})` : " (retrying)";
         }
         return { text, cls: "failed" };
       }
@@ -1246,10 +1247,6 @@
     const origins = [...new Set([location.origin, site])].filter((o) => o && o !== "null");
     setText(field("lna-origins"), origins.join(", "));
     setText(field("lna-page"), location.origin);
-    // The agent served this page itself: only "it is not running" can be the reason.
-    for (const part of banner.querySelectorAll('[data-lna="browser"], [data-lna="admin"]')) {
-      part.hidden = state.servedByAgent;
-    }
     const left = Math.max(0, Math.ceil((state.retryAt - Date.now()) / 1000));
     setText(field("lna-retry"), state.ws ? "Trying to connect…" : `Trying again in ${left} s.`);
   }
@@ -1413,6 +1410,9 @@
   function renderDialer(ps) {
     const idle = ps === "idle" || ps === "ended";
     ui("dialer").hidden = !(idle || state.dialerOpen);
+    const reg = state.registration && state.registration.state;
+    const hint = state.link === "up" && reg && reg !== "registered" ? "Calls can be placed once the line is registered." : "";
+    setText(field("dial-hint"), hint);
   }
 
   function renderWrapup() {
