@@ -19,7 +19,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use testbed::{free_port, Kamailio, KamailioOptions, Sipp, SippOutcome, SippProcess};
+use testbed::{Kamailio, KamailioOptions, Sipp, SippOutcome, SippProcess};
 
 const ADA: &str = "003000000000001AAA";
 const LEAD: &str = "00Q000000000001AAA";
@@ -41,8 +41,11 @@ fn the_page_in_the_console_answers_dials_survives_a_reload_and_logs_tasks() {
 
     let trunk = Sipp::spawn("trunk_uas_answer.xml", &[], SIPP_LIFETIME).unwrap();
     let kam = Kamailio::start(KamailioOptions::md5().with_trunk(trunk.addr())).unwrap();
-    // The console's origin must be allowed before the agent starts: pick its port first.
-    let console_port = free_port().unwrap();
+    // The console's origin must be allowed before the agent starts, and the agent's port is
+    // known only once it runs: the console starts first on a port of its own choosing, and
+    // learns the adapter URL from its page's `?adapter=`.
+    let console = Console::start();
+    let console_port = console.port();
     let mut agent = Agent::start(
         AgentOptions::new(kam.addr(), "1001", "secret1001")
             .with_bridge(&format!(
@@ -55,13 +58,13 @@ fn the_page_in_the_console_answers_dials_survives_a_reload_and_logs_tasks() {
     agent.wait_registered(T);
     kam.wait_registered("1001", T).unwrap();
     let adapter = format!("http://{}/softphone/", agent.bridge);
-    let console = Console::start(console_port, &adapter);
+    let console_url = console.framing(&adapter);
 
     let shots = artifacts_dir();
     let mut script = Script::start(
         "console_calls.mjs",
         &[
-            ("console", console.url.as_str()),
+            ("console", console_url.as_str()),
             ("adapter", adapter.as_str()),
             ("shots", &shots.display().to_string()),
             ("rings", &RINGS.to_string()),
@@ -602,10 +605,13 @@ struct Console {
 }
 
 impl Console {
-    fn start(port: u16, adapter: &str) -> Console {
+    /// Starts the console on a free port it picks itself (no probe race with other tests).
+    /// The adapter it frames by default is a placeholder: tests pass theirs with
+    /// [`Console::framing`].
+    fn start() -> Console {
         let mut child = Command::new("node")
             .arg(project_root().join("tests/browser/console/server.mjs"))
-            .args(["--port", &port.to_string(), "--adapter-url", adapter])
+            .args(["--port", "0", "--adapter-url", "http://127.0.0.1:9/softphone/"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -629,12 +635,31 @@ impl Console {
         let url = line
             .strip_prefix("console listening on ")
             .unwrap_or_else(|| panic!("unexpected first line from the console: {line}"));
-        assert!(
-            url.starts_with(&format!("http://localhost:{port}/")),
-            "console on another port than the agent allows: {url}"
-        );
         console.url = url.to_owned();
         console
+    }
+
+    /// The port the console listens on (its origin is `http://localhost:<port>`).
+    fn port(&self) -> u16 {
+        self.url
+            .trim_start_matches("http://localhost:")
+            .trim_end_matches('/')
+            .parse()
+            .unwrap_or_else(|_| panic!("no port in the console's URL {}", self.url))
+    }
+
+    /// The console's URL framing `adapter` as its softphone.
+    fn framing(&self, adapter: &str) -> String {
+        let encoded: String = adapter
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        format!("{}?adapter={encoded}", self.url)
     }
 
     /// `GET /__test/state`.
