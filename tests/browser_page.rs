@@ -611,7 +611,12 @@ impl Console {
     fn start() -> Console {
         let mut child = Command::new("node")
             .arg(project_root().join("tests/browser/console/server.mjs"))
-            .args(["--port", "0", "--adapter-url", "http://127.0.0.1:9/softphone/"])
+            .args([
+                "--port",
+                "0",
+                "--adapter-url",
+                "http://127.0.0.1:9/softphone/",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
