@@ -568,7 +568,11 @@
       const before = state.calls;
       const sameRun = ev.instance === state.instance;
       state.instance = ev.instance;
-      setRegistration(ev.status.registration);
+      try {
+        setRegistration(ev.status.registration);
+      } catch (e) {
+        console.warn("softphone: ignoring a bad registration in the snapshot", e);
+      }
       state.calls = new Map();
       for (const c of Array.isArray(ev.status.calls) ? ev.status.calls : []) {
         const call = cleanCall(c);
