@@ -44,6 +44,3 @@ pub enum AuthError {
     #[error("malformed authentication challenge: {reason}")]
     MalformedChallenge { reason: String },
 }
-
-#[cfg(test)]
-mod sim_tests;

@@ -17,9 +17,6 @@ mod ua;
 mod uac;
 mod uas;
 
-#[cfg(test)]
-mod malformed_tests;
-
 pub use dtmf::parse_dtmf_relay;
 pub use reason::{EndKind, EndReason};
 pub use ua::{UaConfig, UaEvent, UserAgent};
