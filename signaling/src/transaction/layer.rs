@@ -80,16 +80,16 @@ macro_rules! each {
 
 impl Client {
     fn next_timeout(&self) -> Option<Instant> {
-        each!(self, Client, t => t.next_timeout())
+        each!(self, Client, t => t.core.next_timeout())
     }
     fn is_terminated(&self) -> bool {
-        each!(self, Client, t => t.is_terminated())
+        each!(self, Client, t => t.core.is_terminated())
     }
     fn dest(&self) -> Peer {
-        each!(self, Client, t => t.dest)
+        each!(self, Client, t => t.core.peer)
     }
     fn request(&self) -> &Request {
-        each!(self, Client, t => t.request())
+        each!(self, Client, t => &t.core.request)
     }
     fn handle_timeout(&mut self, now: Instant, out: &mut Output) {
         each!(self, Client, t => t.handle_timeout(now, out))
@@ -104,16 +104,16 @@ impl Client {
 
 impl Server {
     fn next_timeout(&self) -> Option<Instant> {
-        each!(self, Server, t => t.next_timeout())
+        each!(self, Server, t => t.core.next_timeout())
     }
     fn is_terminated(&self) -> bool {
-        each!(self, Server, t => t.is_terminated())
+        each!(self, Server, t => t.core.is_terminated())
     }
     fn source(&self) -> Peer {
-        each!(self, Server, t => t.source)
+        each!(self, Server, t => t.core.peer)
     }
     fn request(&self) -> &Request {
-        each!(self, Server, t => t.request())
+        each!(self, Server, t => &t.core.request)
     }
     fn handle_timeout(&mut self, now: Instant, out: &mut Output) {
         each!(self, Server, t => t.handle_timeout(now, out))

@@ -22,6 +22,7 @@ mod client_invite;
 mod client_non_invite;
 mod key;
 mod layer;
+mod machine;
 mod schedule;
 mod server_invite;
 mod server_non_invite;
