@@ -5,7 +5,8 @@
 use super::dtmf::{dtmf_relay_body, parse_dtmf_relay};
 use super::reason::{EndKind, EndReason};
 use super::session_timer::{self, UasTimer};
-use super::ua::{sipfrag_status, Pending2xx, Phase, Purpose, UserAgent, ALLOW, SUPPORTED};
+use super::ua::{sipfrag_status, Pending2xx, Phase, Purpose, Resend, UserAgent, ALLOW, SUPPORTED};
+use super::uas::ok_with_sdp;
 use super::{CallDirection, CallError, CallEvent, CallHandle};
 use crate::message::typed::{CSeq, Event, ReferTo, SessionExpires, SubscriptionState};
 use crate::message::{HeaderName, Method, Request, Response, Uri};
@@ -91,33 +92,27 @@ impl UserAgent {
                 state: "without a pending re-offer",
             });
         };
-        let mut ok = response_to(&request, 200, "OK", Some(&call.dialog.local_tag));
-        super::uas::copy_record_route(&request, &mut ok);
-        ok.headers.push(HeaderName::Contact, ctx.contact.as_str());
-        ok.headers.push(HeaderName::Allow, ALLOW);
-        ok.headers.push(HeaderName::Supported, SUPPORTED);
-        if let UasTimer::Use(timer, se, require) = session_timer::negotiate_uas(&request, &settings)
-        {
-            ok.headers.push_typed(&se);
-            if require {
-                ok.headers.push(HeaderName::Require, "timer");
-            }
+        let negotiated = session_timer::negotiate_uas(&request, &settings);
+        let ok = ok_with_sdp(
+            &request,
+            &call.dialog.local_tag,
+            &ctx.contact,
+            &negotiated,
+            sdp.clone(),
+        );
+        if let UasTimer::Use(timer, ..) = negotiated {
             call.session_timer = Some(timer);
-            call.session_deadline = Some(timer.deadline(now));
-        } else if let Some(timer) = call.session_timer {
+        }
+        if let Some(timer) = call.session_timer {
             call.session_deadline = Some(timer.deadline(now));
         }
-        ok.headers.push(HeaderName::ContentType, "application/sdp");
-        ok.body = sdp.clone();
         call.local_sdp = Some(sdp);
         if request.method == Method::Invite {
             call.pending_2xx = Some(Pending2xx {
                 tx,
                 response: ok.clone(),
                 cseq: request.cseq().map(|c| c.seq).unwrap_or(0),
-                next: now + t1,
-                interval: t1,
-                give_up: now + t1 * 64,
+                resend: Resend::start(now, t1),
                 offer_in_2xx: request.body.is_empty(),
             });
         }
@@ -593,23 +588,10 @@ impl UserAgent {
             }
         }
         match purpose {
-            Purpose::Refer if status >= 300 => {
-                if let Some(call) = self.calls.get_mut(&handle) {
-                    call.refer_out = false;
-                }
-                self.emit(CallEvent::TransferProgress {
-                    call: handle,
-                    status,
-                    done: true,
-                });
-            }
+            Purpose::Refer if status >= 300 => self.refer_failed(handle, status),
             Purpose::Update if status >= 300 => {
                 if matches!(status, 481 | 408) {
-                    self.send_bye(
-                        now,
-                        handle,
-                        EndReason::new(EndKind::Network, Some(status), "the far end lost the call"),
-                    );
+                    self.bye_lost(now, handle, status, "the far end lost the call");
                 }
             }
             Purpose::Update => {

@@ -90,15 +90,53 @@ impl Phase {
     }
 }
 
+/// When a response the UA core itself retransmits (a 2xx until its ACK, a reliable 1xx
+/// until its PRACK) goes out again: T1 doubling up to T2, for 64*T1 at most.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Resend {
+    pub next: Instant,
+    interval: Duration,
+    give_up: Instant,
+}
+
+/// What a [`Resend`] says at a wake-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ResendDue {
+    NotYet,
+    Again,
+    GiveUp,
+}
+
+impl Resend {
+    pub fn start(now: Instant, t1: Duration) -> Self {
+        Resend {
+            next: now + t1,
+            interval: t1,
+            give_up: now + t1 * 64,
+        }
+    }
+
+    /// At `now`: whether to send again (the next time is then set) or give up.
+    pub fn due(&mut self, now: Instant, t2: Duration) -> ResendDue {
+        if self.next > now {
+            ResendDue::NotYet
+        } else if now >= self.give_up {
+            ResendDue::GiveUp
+        } else {
+            self.interval = (self.interval * 2).min(t2);
+            self.next = now + self.interval;
+            ResendDue::Again
+        }
+    }
+}
+
 /// A 2xx to an INVITE we retransmit until its ACK (RFC 3261 §13.3.1.4).
 #[derive(Debug, Clone)]
 pub(super) struct Pending2xx {
     pub tx: ServerTransactionId,
     pub response: Response,
     pub cseq: u32,
-    pub next: Instant,
-    pub interval: Duration,
-    pub give_up: Instant,
+    pub resend: Resend,
     /// We made the offer in this 2xx; the ACK carries the answer.
     pub offer_in_2xx: bool,
 }
@@ -108,9 +146,7 @@ pub(super) struct Pending2xx {
 pub(super) struct PendingReliable {
     pub response: Response,
     pub rseq: u32,
-    pub next: Instant,
-    pub interval: Duration,
-    pub give_up: Instant,
+    pub resend: Resend,
 }
 
 /// Our outstanding INVITE as UAC.
@@ -190,10 +226,10 @@ impl Call {
 
     pub fn next_deadline(&self) -> Option<Instant> {
         [
-            self.pending_2xx.as_ref().map(|p| p.next),
+            self.pending_2xx.as_ref().map(|p| p.resend.next),
             self.uas
                 .as_ref()
-                .and_then(|u| u.pending_reliable.as_ref().map(|p| p.next)),
+                .and_then(|u| u.pending_reliable.as_ref().map(|p| p.resend.next)),
             self.session_deadline,
             self.dtmf.deadline(),
         ]
@@ -652,52 +688,58 @@ impl UserAgent {
                     false,
                 );
             }
+            // §14.1: a 408 to a re-INVITE ends the dialog.
             Purpose::Reinvite => {
-                // §14.1: a 408 to a re-INVITE ends the dialog.
-                if let Some(call) = self.calls.get_mut(&handle) {
-                    call.reoffer_out = None;
-                }
-                self.emit(CallEvent::ReofferRejected {
-                    call: handle,
-                    status,
-                });
-                self.send_bye(
-                    now,
-                    handle,
-                    EndReason::new(
-                        EndKind::Network,
-                        Some(status),
-                        "the far end stopped answering",
-                    ),
-                );
+                self.reoffer_failed(now, handle, status, Some("the far end stopped answering"));
             }
-            Purpose::Refer => {
-                if let Some(call) = self.calls.get_mut(&handle) {
-                    call.refer_out = false;
-                }
-                self.emit(CallEvent::TransferProgress {
-                    call: handle,
-                    status,
-                    done: true,
-                });
-            }
-            Purpose::Update => {
-                self.send_bye(
-                    now,
-                    handle,
-                    EndReason::new(
-                        EndKind::Network,
-                        Some(status),
-                        "the far end stopped answering",
-                    ),
-                );
-            }
+            Purpose::Refer => self.refer_failed(handle, status),
+            Purpose::Update => self.bye_lost(now, handle, status, "the far end stopped answering"),
             Purpose::Info => self.on_dtmf_answer(now, handle, id, status),
             _ => {
                 debug!(call = %handle, ?purpose, status, reason, "in-dialog request failed");
             }
         }
         self.finish_ending(handle);
+    }
+
+    /// Hangs up a call the far end lost or stopped answering in (`status`: its answer or
+    /// our timeout).
+    pub(super) fn bye_lost(&mut self, now: Instant, handle: CallHandle, status: u16, why: &str) {
+        let reason = EndReason::new(EndKind::Network, Some(status), why);
+        self.send_bye(now, handle, reason);
+    }
+
+    /// Our re-offer failed with `status`: the call goes on as it was, unless `lost` says
+    /// why the dialog is gone (then we hang up).
+    pub(super) fn reoffer_failed(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        status: u16,
+        lost: Option<&str>,
+    ) {
+        if let Some(call) = self.calls.get_mut(&handle) {
+            call.reoffer_out = None;
+        }
+        self.emit(CallEvent::ReofferRejected {
+            call: handle,
+            status,
+        });
+        if let Some(why) = lost {
+            self.bye_lost(now, handle, status, why);
+        }
+    }
+
+    /// Our REFER failed with `status`: the transfer is over, and the application told.
+    pub(super) fn refer_failed(&mut self, handle: CallHandle, status: u16) {
+        if let Some(call) = self.calls.get_mut(&handle) {
+            call.refer_out = false;
+        }
+        self.emit(CallEvent::TransferProgress {
+            call: handle,
+            status,
+            done: true,
+        });
     }
 
     fn on_call_timer(&mut self, now: Instant, handle: CallHandle) {
@@ -707,24 +749,18 @@ impl UserAgent {
         };
         // 2xx retransmission until ACK (§13.3.1.4).
         if let Some(pending) = &mut call.pending_2xx {
-            if pending.next <= now {
-                if now >= pending.give_up {
+            match pending.resend.due(now, t2) {
+                ResendDue::NotYet => {}
+                ResendDue::Again => {
+                    let (tx, response) = (pending.tx, pending.response.clone());
+                    self.respond(now, tx, response);
+                }
+                ResendDue::GiveUp => {
                     call.pending_2xx = None;
-                    self.send_bye(
-                        now,
-                        handle,
-                        EndReason::new(
-                            EndKind::Network,
-                            None,
-                            "the caller never confirmed the answer (no ACK)",
-                        ),
-                    );
+                    let why = "the caller never confirmed the answer (no ACK)";
+                    self.send_bye(now, handle, EndReason::new(EndKind::Network, None, why));
                     return;
                 }
-                pending.interval = (pending.interval * 2).min(t2);
-                pending.next = now + pending.interval;
-                let (tx, response) = (pending.tx, pending.response.clone());
-                self.respond(now, tx, response);
             }
         }
         let Some(call) = self.calls.get_mut(&handle) else {
@@ -733,15 +769,13 @@ impl UserAgent {
         // Reliable provisional retransmission until PRACK (RFC 3262 §3).
         if let Some(uas) = &mut call.uas {
             if let Some(pending) = &mut uas.pending_reliable {
-                if pending.next <= now {
-                    if now >= pending.give_up {
-                        uas.pending_reliable = None;
-                    } else {
-                        pending.interval = (pending.interval * 2).min(t2);
-                        pending.next = now + pending.interval;
+                match pending.resend.due(now, t2) {
+                    ResendDue::NotYet => {}
+                    ResendDue::Again => {
                         let (tx, response) = (uas.tx, pending.response.clone());
                         self.respond(now, tx, response);
                     }
+                    ResendDue::GiveUp => uas.pending_reliable = None,
                 }
             }
         }

@@ -2,7 +2,7 @@
 //! reliable ones), the 2xx and its ACK, CANCEL, and failures.
 
 use super::dialog::{set_via, via_with_branch, Dialog};
-use super::reason::{EndKind, EndReason};
+use super::reason::EndReason;
 use super::retry::MAX_RETRIES;
 use super::session_timer;
 use super::ua::{Call, Phase, Purpose, UacInvite, UserAgent, ALLOW, SUPPORTED};
@@ -419,21 +419,9 @@ impl UserAgent {
                 return;
             }
         }
-        if let Some(call) = self.calls.get_mut(&handle) {
-            call.reoffer_out = None;
-        }
-        self.emit(CallEvent::ReofferRejected {
-            call: handle,
-            status,
-        });
         // §12.2.1.2: 481 or 408 means the dialog is gone.
-        if matches!(status, 481 | 408) {
-            self.send_bye(
-                now,
-                handle,
-                EndReason::new(EndKind::Network, Some(status), "the far end lost the call"),
-            );
-        }
+        let lost = matches!(status, 481 | 408).then_some("the far end lost the call");
+        self.reoffer_failed(now, handle, status, lost);
     }
 }
 

@@ -385,25 +385,8 @@ fn host_port(b: &[u8], i: usize) -> Option<usize> {
 /// Header parameters from `i` to the end: `*( ";" token [ "=" hval ] )` with no LWS and no
 /// quoted values (a subset of `Params::parse_header`).
 #[inline]
-fn header_params_to_end(b: &[u8], mut i: usize) -> bool {
-    while i < b.len() {
-        if b[i] != b';' {
-            return false;
-        }
-        let name_end = run(b, i + 1, TOKEN);
-        if name_end == i + 1 {
-            return false;
-        }
-        i = name_end;
-        if b.get(i) == Some(&b'=') {
-            let v_end = run(b, i + 1, HVAL);
-            if v_end == i + 1 {
-                return false;
-            }
-            i = v_end;
-        }
-    }
-    true
+fn header_params_to_end(b: &[u8], i: usize) -> bool {
+    params(b, i, TOKEN, HVAL) == Some(b.len())
 }
 
 /// A plain top Via as `Via::parse_sip` (after `split_list`) accepts it:
@@ -427,15 +410,23 @@ pub(crate) fn via_ok(v: &str) -> bool {
 /// URI parameters from `i` up to the first byte that is none of theirs:
 /// `*( ";" pname [ "=" pvalue ] )` without escapes; returns that index.
 #[inline]
-fn uri_params(b: &[u8], mut i: usize) -> Option<usize> {
+pub(crate) fn uri_params(b: &[u8], i: usize) -> Option<usize> {
+    params(b, i, UPARAM, UPARAM)
+}
+
+/// `*( ";" name [ "=" value ] )` from `i`, names and values runs of the given byte classes
+/// (neither may be empty); returns the index of the first byte after them, `None` when a
+/// name or value is empty.
+#[inline]
+fn params(b: &[u8], mut i: usize, name: u8, value: u8) -> Option<usize> {
     while b.get(i) == Some(&b';') {
-        let name_end = run(b, i + 1, UPARAM);
+        let name_end = run(b, i + 1, name);
         if name_end == i + 1 {
             return None;
         }
         i = name_end;
         if b.get(i) == Some(&b'=') {
-            let v_end = run(b, i + 1, UPARAM);
+            let v_end = run(b, i + 1, value);
             if v_end == i + 1 {
                 return None;
             }

@@ -247,7 +247,7 @@ impl SipUri {
     /// result is the one the general parser gives.
     #[inline]
     pub(crate) fn parse_plain(src: &SipStr, s: &str, secure: bool) -> Option<SipUri> {
-        use super::scan::{ipv4_at, parse_ipv4, run, HOST, UPARAM, USER};
+        use super::scan::{ipv4_at, parse_ipv4, run, uri_params, HOST, USER};
         let b = s.as_bytes();
         // A user run ending at `@` is the userinfo (USER excludes `@`, so it is the first
         // `@`); one ending elsewhere means no `@` in a plain URI, since the host, port and
@@ -296,20 +296,7 @@ impl SipUri {
         }
         // UPARAM holds neither `;` nor `=`, so the checked text is what `plain_uri` needs.
         let params_start = i;
-        while b.get(i) == Some(&b';') {
-            let name_end = run(b, i + 1, UPARAM);
-            if name_end == i + 1 {
-                return None;
-            }
-            i = name_end;
-            if b.get(i) == Some(&b'=') {
-                let v_end = run(b, i + 1, UPARAM);
-                if v_end == i + 1 {
-                    return None;
-                }
-                i = v_end;
-            }
-        }
+        i = uri_params(b, i)?;
         if i != b.len() {
             return None;
         }

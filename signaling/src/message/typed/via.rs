@@ -152,29 +152,17 @@ impl TypedHeader for Via {
             .bytes()
             .position(|b| b == b';' || lex::is_ws(b))
             .unwrap_or(rest.len());
-        let (mut sent_by, mut after) = rest.split_at(end);
+        let (sent_by, mut after) = rest.split_at(end);
         let tail = lex::trim_ws_start(after);
-        if let Some(p) = tail.strip_prefix(':') {
-            // `host : port` form.
-            let p = lex::trim_ws_start(p);
-            let (digits, more) = lex::take_while(p, |b| b.is_ascii_digit());
+        // `host : port` or `host: port`: the port follows LWS.
+        let spaced = match tail.strip_prefix(':') {
+            Some(p) => Some((sent_by, p)),
+            None => sent_by.strip_suffix(':').map(|host| (host, after)),
+        };
+        if let Some((host, p)) = spaced {
+            let (digits, more) = lex::take_while(lex::trim_ws_start(p), |b| b.is_ascii_digit());
             let port = parse_port(digits).map_err(|_| bad("bad port"))?;
-            let host = Host::parse_in(value, sent_by).map_err(|e| bad(&e.detail))?;
-            let params = Params::parse_header(value, more).map_err(|_| bad("bad parameters"))?;
-            return Ok(Via {
-                transport,
-                host,
-                port: Some(port),
-                params,
-            });
-        }
-        if sent_by.ends_with(':') {
-            // `host: port` form.
-            let p = lex::trim_ws_start(after);
-            let (digits, more) = lex::take_while(p, |b| b.is_ascii_digit());
-            sent_by = &sent_by[..sent_by.len() - 1];
-            let port = parse_port(digits).map_err(|_| bad("bad port"))?;
-            let host = Host::parse_in(value, sent_by).map_err(|e| bad(&e.detail))?;
+            let host = Host::parse_in(value, host).map_err(|e| bad(&e.detail))?;
             let params = Params::parse_header(value, more).map_err(|_| bad("bad parameters"))?;
             return Ok(Via {
                 transport,
