@@ -269,7 +269,7 @@ fn feed(phone: &mut Phone, input: Inbound) {
     match input {
         Inbound::Message { source, bytes } => {
             tracing::trace!(target: SIP_TRACE, "recv {} bytes from {source}\n{}", bytes.len(), String::from_utf8_lossy(&bytes));
-            phone.handle_datagram(now, source, &bytes);
+            phone.handle_datagram(now, source, bytes);
         }
         Inbound::Closed { peer, reason } => {
             tracing::info!("connection to {peer} closed: {reason}");

@@ -15,7 +15,7 @@
 mod answer;
 
 use crate::message::parse::bad_request;
-use crate::message::{HeaderName, Message, Request, Response};
+use crate::message::{is_keepalive, HeaderName, Message, Request, Response};
 use crate::net::{Peer, Transmit};
 use crate::registration::{
     Registration, RegistrationAction, RegistrationConfig, RegistrationEvent, RegistrationState,
@@ -136,14 +136,14 @@ impl Endpoint {
     }
 
     /// A message from `source`: a UDP datagram or one framed TCP message.
-    pub fn handle_datagram(&mut self, now: Instant, source: Peer, bytes: &[u8]) {
-        if bytes.iter().all(|b| matches!(b, b'\r' | b'\n')) {
-            // A keep-alive (or its pong); nothing to do.
+    /// The message's header values and body share `bytes` (no copy).
+    pub fn handle_datagram(&mut self, now: Instant, source: Peer, bytes: Bytes) {
+        if is_keepalive(&bytes) {
             return;
         }
-        match Message::parse(bytes) {
+        match Message::parse_bytes(bytes.clone()) {
             Ok(message) => self.layer.handle_message(now, message, source),
-            Err(error) => match bad_request(bytes, "Bad Request") {
+            Err(error) => match bad_request(&bytes, "Bad Request") {
                 Some(mut response) => {
                     response
                         .headers

@@ -89,7 +89,7 @@ impl Bench {
     fn feed(&mut self, bytes: &[u8]) {
         self.alice
             .ua
-            .handle_datagram(self.now, Peer::udp(far()), bytes);
+            .handle_datagram(self.now, Peer::udp(far()), Bytes::copy_from_slice(bytes));
         self.alice.collect(self.now);
     }
 

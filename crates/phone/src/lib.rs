@@ -6,6 +6,7 @@
 mod controller;
 pub mod dialplan;
 mod record;
+mod sdp;
 mod view;
 pub mod wallclock;
 

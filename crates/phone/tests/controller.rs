@@ -50,7 +50,7 @@ impl Node for Agent {
         self.addr
     }
     fn handle_datagram(&mut self, now: Instant, from: SocketAddr, payload: Bytes) {
-        self.phone.handle_datagram(now, Peer::udp(from), &payload);
+        self.phone.handle_datagram(now, Peer::udp(from), payload);
         self.collect();
     }
     fn poll_transmit(&mut self, _now: Instant) -> Option<(SocketAddr, Bytes)> {

@@ -48,8 +48,7 @@ impl Node for SimEndpoint {
         self.addr
     }
     fn handle_datagram(&mut self, now: Instant, from: SocketAddr, payload: Bytes) {
-        self.endpoint
-            .handle_datagram(now, Peer::udp(from), &payload);
+        self.endpoint.handle_datagram(now, Peer::udp(from), payload);
         self.collect(now);
     }
     fn poll_transmit(&mut self, now: Instant) -> Option<(SocketAddr, Bytes)> {

@@ -191,7 +191,7 @@ impl<G: Gate> Node for SimUa<G> {
             transport: self.transport,
             addr: from,
         };
-        self.ua.handle_datagram(now, source, &payload);
+        self.ua.handle_datagram(now, source, payload);
         self.collect(now);
     }
     fn poll_transmit(&mut self, _now: Instant) -> Option<(SocketAddr, Bytes)> {

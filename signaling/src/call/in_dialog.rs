@@ -2,6 +2,7 @@
 //! UPDATE) for hold and session refresh, DTMF by INFO, OPTIONS, and transfer (REFER and its
 //! NOTIFYs).
 
+use super::body::refuse_non_sdp;
 use super::dtmf::{dtmf_relay_body, parse_dtmf_relay};
 use super::reason::{EndKind, EndReason};
 use super::session_timer::{self, UasTimer};
@@ -432,9 +433,7 @@ impl UserAgent {
             self.respond(now, tx, response);
             return;
         }
-        if !request.body.is_empty() && !is_sdp_body(&request.headers) {
-            let mut response = response_to(&request, 415, "Unsupported Media Type", Some(&tag));
-            response.headers.push(HeaderName::Accept, "application/sdp");
+        if let Some(response) = refuse_non_sdp(&request, &tag) {
             self.respond(now, tx, response);
             return;
         }
@@ -692,14 +691,6 @@ fn unescape_uri_header(value: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Whether a message's body is SDP by its Content-Type (a body must name its type, §20.15;
-/// the initial INVITE is held to the same rule in `uas.rs`).
-fn is_sdp_body(headers: &crate::message::Headers) -> bool {
-    headers
-        .get(&HeaderName::ContentType)
-        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/sdp"))
 }
 
 fn hex_value(digit: u8) -> Option<u8> {

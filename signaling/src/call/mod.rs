@@ -7,6 +7,7 @@
 //! (`dial`, `answer`, `hangup`, `reinvite`, `refer`, ...) with SDP bodies it built itself, and
 //! polls [`CallEvent`]s. Signaling never looks inside SDP: offers and answers are opaque bytes.
 
+mod body;
 mod dialog;
 mod dtmf;
 mod in_dialog;

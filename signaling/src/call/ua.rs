@@ -277,7 +277,7 @@ impl UserAgent {
 
     // ----- driver interface -----
 
-    pub fn handle_datagram(&mut self, now: Instant, source: Peer, bytes: &[u8]) {
+    pub fn handle_datagram(&mut self, now: Instant, source: Peer, bytes: Bytes) {
         self.endpoint.handle_datagram(now, source, bytes);
         self.pump(now);
     }

@@ -1,6 +1,7 @@
 //! Inbound calls (UAS): checking an INVITE, ringing (reliably when the caller requires
 //! 100rel), answering with a 2xx retransmitted until its ACK, declining, and CANCEL.
 
+use super::body::{refuse_non_sdp, sdp_of};
 use super::dialog::Dialog;
 use super::reason::{EndKind, EndReason};
 use super::session_timer::{self, UasTimer};
@@ -45,14 +46,7 @@ impl UserAgent {
             self.respond(now, tx, response);
             return;
         }
-        let has_body = !request.body.is_empty();
-        let sdp = request
-            .headers
-            .get(&HeaderName::ContentType)
-            .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/sdp"));
-        if has_body && !sdp {
-            let mut response = response_to(&request, 415, "Unsupported Media Type", Some(&tag));
-            response.headers.push(HeaderName::Accept, "application/sdp");
+        if let Some(response) = refuse_non_sdp(&request, &tag) {
             self.respond(now, tx, response);
             return;
         }
@@ -105,7 +99,7 @@ impl UserAgent {
             session_timer: timer,
         });
         self.calls.insert(handle, call);
-        let offer = (has_body && sdp).then(|| request.body.clone());
+        let offer = sdp_of(&request.headers, &request.body);
         self.emit(CallEvent::Incoming {
             call: handle,
             from,

@@ -22,7 +22,7 @@ pub use error::{ParseError, ParseErrorKind};
 pub use headers::{Header, HeaderName, HeaderValue, Headers};
 pub use method::Method;
 pub use params::{Params, ParamsIter};
-pub use parse::Frame;
+pub use parse::{is_keepalive, Frame};
 pub use text::SipStr;
 pub use uri::{Host, SipUri, TelUri, Uri};
 

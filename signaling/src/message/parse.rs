@@ -44,6 +44,12 @@ fn leading_crlf(buf: &[u8]) -> usize {
         .unwrap_or(buf.len())
 }
 
+/// Whether a datagram is only a keep-alive (CRLFs, or its pong; RFC 5626 §3.5.1): it
+/// carries no message.
+pub fn is_keepalive(bytes: &[u8]) -> bool {
+    leading_crlf(bytes) == bytes.len()
+}
+
 use scan::find_head_end;
 
 impl Message {
