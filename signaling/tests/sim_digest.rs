@@ -11,7 +11,7 @@ use signaling::auth::{
 };
 use signaling::message::typed::{Authorization, CSeq, WwwAuthenticate};
 use signaling::message::{HeaderName, Message, Method, Request, Response, Uri};
-use simua::{addr, Either, Responder, Server};
+use simua::{addr, Either, Outbox, Responder, Server};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -145,7 +145,7 @@ struct Registrar {
 impl Registrar {
     fn reply(
         &self,
-        out: &mut Vec<(SocketAddr, Bytes)>,
+        out: &mut Outbox,
         to: SocketAddr,
         req: &Request,
         status: u16,
@@ -180,13 +180,7 @@ impl Responder for Registrar {
         addr(REGISTRAR)
     }
 
-    fn respond(
-        &mut self,
-        now: Instant,
-        from: SocketAddr,
-        payload: Bytes,
-        out: &mut Vec<(SocketAddr, Bytes)>,
-    ) {
+    fn respond(&mut self, now: Instant, from: SocketAddr, payload: Bytes, out: &mut Outbox) {
         let Ok(Message::Request(req)) = Message::parse(&payload) else {
             return;
         };

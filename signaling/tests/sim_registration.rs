@@ -12,7 +12,7 @@ use signaling::message::{HeaderName, Message, Method, Request, Response};
 use signaling::net::Peer;
 use signaling::registration::{RegistrationConfig, RegistrationError, RegistrationState};
 use signaling::transaction::{response_to, TimerConfig};
-use simua::{addr, Either, Responder, Server, SimEndpoint};
+use simua::{addr, Either, Outbox, Responder, Server, SimEndpoint};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -142,13 +142,7 @@ impl Responder for Registrar {
     fn addr(&self) -> SocketAddr {
         self.addr
     }
-    fn respond(
-        &mut self,
-        now: Instant,
-        from: SocketAddr,
-        payload: Bytes,
-        out: &mut Vec<(SocketAddr, Bytes)>,
-    ) {
+    fn respond(&mut self, now: Instant, from: SocketAddr, payload: Bytes, out: &mut Outbox) {
         if self.silent {
             return;
         }

@@ -16,7 +16,7 @@ mod ua;
 
 pub use duo::{Duo, ALICE, BOB};
 pub use endpoint::SimEndpoint;
-pub use node::{Either, Responder, Server};
+pub use node::{Either, Outbox, Responder, Server};
 pub use ua::{ua_config, Gate, Open, SimUa};
 
 use std::net::SocketAddr;

@@ -83,19 +83,16 @@ impl<A: Node, B: Node> Node for Either<A, B> {
     }
 }
 
+/// Datagrams to send, as (destination, bytes).
+pub type Outbox = Vec<(SocketAddr, Bytes)>;
+
 /// A far end with no timers of its own: each datagram in gets zero or more answers out
 /// (a registrar, a scripted server).
 pub trait Responder {
     /// The address it listens on.
     fn addr(&self) -> SocketAddr;
-    /// Handles one datagram; answers go into `out` as (destination, bytes).
-    fn respond(
-        &mut self,
-        now: Instant,
-        from: SocketAddr,
-        payload: Bytes,
-        out: &mut Vec<(SocketAddr, Bytes)>,
-    );
+    /// Handles one datagram; answers go into `out`.
+    fn respond(&mut self, now: Instant, from: SocketAddr, payload: Bytes, out: &mut Outbox);
 }
 
 /// A [`Responder`] as a node: answers leave in the order written.

@@ -5,27 +5,13 @@
 //! Trying, every T2 once Proceeding. Timer F (64*T1) gives up.
 
 use super::build::encode_request;
-use super::machine::{pass_up, Machine, Phase};
+use super::machine::NonInviteState as State;
+use super::machine::{pass_up, Machine};
 use super::timer::{Timer, TimerConfig};
 use super::{ClientTransactionId, Output, TransactionId};
 use crate::message::{Request, Response};
 use crate::net::Peer;
 use std::time::Instant;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum State {
-    Trying,
-    Proceeding,
-    Completed,
-    Terminated,
-}
-
-impl Phase for State {
-    const TERMINATED: Self = State::Terminated;
-    fn tu_waits(self) -> bool {
-        matches!(self, State::Trying | State::Proceeding)
-    }
-}
 
 #[derive(Debug)]
 pub(crate) struct NonInviteClient {

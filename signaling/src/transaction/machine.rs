@@ -18,6 +18,23 @@ pub(crate) trait Phase: Copy + PartialEq {
     fn tu_waits(self) -> bool;
 }
 
+/// The states of both non-INVITE transactions (RFC 3261 Figures 6 and 8 have the same
+/// four): a final response moves Trying or Proceeding to Completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NonInviteState {
+    Trying,
+    Proceeding,
+    Completed,
+    Terminated,
+}
+
+impl Phase for NonInviteState {
+    const TERMINATED: Self = NonInviteState::Terminated;
+    fn tu_waits(self) -> bool {
+        matches!(self, NonInviteState::Trying | NonInviteState::Proceeding)
+    }
+}
+
 /// The state shared by every transaction kind; `S` is the kind's state enum.
 #[derive(Debug)]
 pub(crate) struct Machine<S> {

@@ -6,27 +6,13 @@
 
 use super::build::encode_response;
 use super::layer::RespondError;
+use super::machine::NonInviteState as State;
 use super::machine::{Machine, Phase};
 use super::timer::{Timer, TimerConfig};
 use super::{Output, ServerTransactionId, TransactionId};
 use crate::message::{Request, Response};
 use crate::net::Peer;
 use std::time::Instant;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum State {
-    Trying,
-    Proceeding,
-    Completed,
-    Terminated,
-}
-
-impl Phase for State {
-    const TERMINATED: Self = State::Terminated;
-    fn tu_waits(self) -> bool {
-        matches!(self, State::Trying | State::Proceeding)
-    }
-}
 
 #[derive(Debug)]
 pub(crate) struct NonInviteServer {
