@@ -8,8 +8,8 @@
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rsip::prelude::*;
-use signaling::message::typed::{CSeq, CallId, From, To, Via};
-use signaling::message::Message;
+use signaling::typed::{CSeq, CallId, From, To, Via};
+use signaling::Message;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};

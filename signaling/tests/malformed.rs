@@ -3,10 +3,10 @@
 //! parts (missing Contact, bad CSeq, non-SDP or garbage re-offers, broken escapes, ...).
 
 use bytes::Bytes;
-use signaling::call::{CallEvent, CallHandle, CallSettings, DialOptions, UaConfig};
-use signaling::message::{HeaderName, Message, Method, Request, Response, Uri};
-use signaling::net::Peer;
-use signaling::transaction::response_to;
+use signaling::response_to;
+use signaling::Peer;
+use signaling::{CallEvent, CallHandle, CallSettings, DialOptions, UaConfig};
+use signaling::{HeaderName, Message, Method, Request, Response, Uri};
 use simua::{ua_config, SimUa, ANSWER, OFFER};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -7,13 +7,13 @@
 
 use bytes::Bytes;
 use netsim::{LinkConfig, NodeId};
-use signaling::auth::{verify_request, ChallengeKind, DigestAlgorithm, DigestChallenge, Password};
-use signaling::call::{CallEvent, CallHandle, EndKind, UserAgent};
-use signaling::message::typed::{
+use signaling::response_to;
+use signaling::typed::{
     Authorization, Credentials, ProxyAuthenticate, ProxyAuthorization, To, WwwAuthenticate,
 };
-use signaling::message::{Message, Method, Request, Uri};
-use signaling::transaction::response_to;
+use signaling::{verify_request, ChallengeKind, DigestAlgorithm, DigestChallenge, Password};
+use signaling::{CallEvent, CallHandle, EndKind, UserAgent};
+use signaling::{Message, Method, Request, Uri};
 use simua::{Duo, Gate, SimUa, ALICE, BOB, OFFER};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;

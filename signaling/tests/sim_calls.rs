@@ -5,8 +5,8 @@
 
 use bytes::Bytes;
 use netsim::LinkConfig;
-use signaling::call::{CallEvent, CallSettings, EndKind};
-use signaling::message::Uri;
+use signaling::Uri;
+use signaling::{CallEvent, CallSettings, EndKind};
 use simua::{Duo, SimUa, ALICE, BOB, OFFER};
 use std::time::{Duration, Instant};
 

@@ -6,11 +6,11 @@
 
 use bytes::Bytes;
 use netsim::{LinkConfig, Node, NodeId, RunOutcome, Sim};
-use signaling::auth::{
+use signaling::typed::{Authorization, CSeq, WwwAuthenticate};
+use signaling::{
     verify_request, AuthError, Authenticator, DigestAlgorithm, DigestChallenge, Password,
 };
-use signaling::message::typed::{Authorization, CSeq, WwwAuthenticate};
-use signaling::message::{HeaderName, Message, Method, Request, Response, Uri};
+use signaling::{HeaderName, Message, Method, Request, Response, Uri};
 use simua::{addr, Either, Outbox, Responder, Server};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -3,15 +3,13 @@
 
 use bytes::Bytes;
 use netsim::{LinkConfig, NodeId, Sim};
-use signaling::auth::{verify_request, DigestAlgorithm, DigestChallenge, Password};
-use signaling::endpoint::{EndpointConfig, EndpointEvent};
-use signaling::message::typed::{
-    Authorization, CSeq, Contact, Expires, MinExpires, Via, WwwAuthenticate,
-};
-use signaling::message::{HeaderName, Message, Method, Request, Response};
-use signaling::net::Peer;
-use signaling::registration::{RegistrationConfig, RegistrationError, RegistrationState};
-use signaling::transaction::{response_to, TimerConfig};
+use signaling::typed::{Authorization, CSeq, Contact, Expires, MinExpires, Via, WwwAuthenticate};
+use signaling::Peer;
+use signaling::{response_to, TimerConfig};
+use signaling::{verify_request, DigestAlgorithm, DigestChallenge, Password};
+use signaling::{EndpointConfig, EndpointEvent};
+use signaling::{HeaderName, Message, Method, Request, Response};
+use signaling::{RegistrationConfig, RegistrationError, RegistrationState};
 use simua::{addr, Either, Outbox, Responder, Server, SimEndpoint};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -13,13 +13,11 @@ use crate::view::{PageView, RegistrarView, Update};
 use crate::wallclock::WallClock;
 use bytes::Bytes;
 use media::{AudioCaps, Direction, Negotiated};
-use signaling::call::{
-    CallError, CallEvent, CallHandle, DialOptions, EndReason, UaEvent, UserAgent,
-};
-use signaling::message::typed::NameAddr;
-use signaling::message::Uri;
-use signaling::net::Transmit;
-use signaling::registration::RegistrationState;
+use signaling::typed::NameAddr;
+use signaling::RegistrationState;
+use signaling::Transmit;
+use signaling::Uri;
+use signaling::{CallError, CallEvent, CallHandle, DialOptions, EndReason, UaEvent, UserAgent};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
@@ -136,12 +134,12 @@ impl Phone {
         self.spare_rtp.len()
     }
 
-    pub fn handle_datagram(&mut self, now: Instant, source: signaling::net::Peer, bytes: Bytes) {
+    pub fn handle_datagram(&mut self, now: Instant, source: signaling::Peer, bytes: Bytes) {
         self.ua.handle_datagram(now, source, bytes);
         self.drain(now);
     }
 
-    pub fn handle_transport_error(&mut self, now: Instant, peer: signaling::net::Peer) {
+    pub fn handle_transport_error(&mut self, now: Instant, peer: signaling::Peer) {
         self.ua.handle_transport_error(now, peer);
         self.drain(now);
     }

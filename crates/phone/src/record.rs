@@ -4,7 +4,7 @@
 use crate::sdp::CallSdp;
 use crate::wallclock::rfc3339;
 use media::Negotiated;
-use signaling::call::CallHandle;
+use signaling::CallHandle;
 use std::net::SocketAddr;
 use std::time::SystemTime;
 use wire::{CallQuality, CallState, CallView, Direction, EndReason, Remote};

@@ -7,8 +7,8 @@ use bytes::Bytes;
 use netsim::{LinkConfig, Node, NodeId, Sim};
 use phone::dialplan::{DialPlan, DialPlanConfig};
 use phone::{MediaAction, Phone, PhoneConfig};
-use signaling::call::{CallEvent, UaConfig, UserAgent};
-use signaling::net::Peer;
+use signaling::Peer;
+use signaling::{CallEvent, UaConfig, UserAgent};
 use simua::{addr, Either, SimUa};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
@@ -314,7 +314,7 @@ fn refused_commands_change_nothing() {
 
 const FAR_SDP_NO_EVENTS: &str = "v=0\r\no=far 7 7 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n";
 
-fn connected_call(w: &mut World) -> (String, signaling::call::CallHandle) {
+fn connected_call(w: &mut World) -> (String, signaling::CallHandle) {
     let CommandReply::Created { id } = w.command(Command::Dial { to: "1002".into() }).unwrap()
     else {
         panic!("dial creates a call")

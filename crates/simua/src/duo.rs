@@ -4,9 +4,9 @@ use crate::ua::{ua_config, Gate, Open, SimUa};
 use crate::{addr, OFFER};
 use bytes::Bytes;
 use netsim::{LinkConfig, NodeId, Sim};
-use signaling::call::{CallHandle, DialOptions, UaConfig, UserAgent};
-use signaling::message::Uri;
-use signaling::net::Peer;
+use signaling::Peer;
+use signaling::Uri;
+use signaling::{CallHandle, DialOptions, UaConfig, UserAgent};
 use std::time::{Duration, Instant};
 
 /// Alice's node.

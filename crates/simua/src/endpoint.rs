@@ -2,8 +2,8 @@
 
 use bytes::Bytes;
 use netsim::Node;
-use signaling::endpoint::{Endpoint, EndpointConfig, EndpointEvent};
-use signaling::net::Peer;
+use signaling::Peer;
+use signaling::{Endpoint, EndpointConfig, EndpointEvent};
 use std::net::SocketAddr;
 use std::time::Instant;
 

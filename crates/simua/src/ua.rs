@@ -3,11 +3,11 @@
 
 use bytes::Bytes;
 use netsim::Node;
-use signaling::auth::Password;
-use signaling::call::{CallEvent, CallHandle, CallSettings, EndKind, UaConfig, UaEvent, UserAgent};
-use signaling::endpoint::EndpointConfig;
-use signaling::net::{Peer, TransportKind};
-use signaling::transaction::TimerConfig;
+use signaling::EndpointConfig;
+use signaling::Password;
+use signaling::TimerConfig;
+use signaling::{CallEvent, CallHandle, CallSettings, EndKind, UaConfig, UaEvent, UserAgent};
+use signaling::{Peer, TransportKind};
 use std::net::SocketAddr;
 use std::time::Instant;
 

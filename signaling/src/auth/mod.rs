@@ -5,9 +5,9 @@
 //! - [`Authenticator`]: the client side. Fed a 401/407 and the request it answered, adds
 //!   `Authorization` / `Proxy-Authorization`, tracks nonce counts, tells a wrong password
 //!   ([`AuthError::Rejected`]) from an expired nonce (`stale=true`).
-//! - [`verify`] / [`verify_request`] and [`DigestChallenge::to_challenge`]: the verifying
-//!   side, enough for a simulated registrar in tests.
-//! - [`digest_response`]: the pure computation under both.
+//! - [`verify_request`] and [`DigestChallenge::to_challenge`]: the verifying side, enough
+//!   for a simulated registrar in tests.
+//! - `compute`: the pure computation under both.
 //!
 //! The password is a [`Password`], which never prints. No I/O and no clock in here.
 
@@ -21,9 +21,8 @@ mod server;
 pub use algorithm::{DigestAlgorithm, Qop};
 pub use challenge::{ChallengeError, ChallengeKind, DigestChallenge};
 pub use client::Authenticator;
-pub use compute::{digest_response, format_nc, ha1, ha2, user_hash, DigestInput};
 pub use secret::Password;
-pub use server::{verify, verify_request};
+pub use server::verify_request;
 
 /// Why a challenge could not be answered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -18,7 +18,6 @@ mod ua;
 mod uac;
 mod uas;
 
-pub use dtmf::parse_dtmf_relay;
 pub use reason::{EndKind, EndReason};
 pub use ua::{UaConfig, UaEvent, UserAgent};
 pub use uac::DialOptions;

@@ -14,15 +14,15 @@ mod scan;
 mod text;
 mod uri;
 
-pub mod parse;
-pub mod print;
+pub(crate) mod parse;
+mod print;
 pub mod typed;
 
 pub use error::{ParseError, ParseErrorKind};
 pub use headers::{Header, HeaderName, HeaderValue, Headers};
 pub use method::Method;
 pub use params::{Params, ParamsIter};
-pub use parse::{is_keepalive, Frame};
+pub use parse::{bad_request, frame, is_keepalive, Frame};
 pub use text::SipStr;
 pub use uri::{Host, SipUri, TelUri, Uri};
 

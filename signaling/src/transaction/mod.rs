@@ -6,7 +6,7 @@
 //! ([`TransactionLayer::poll_timeout`]). It never reads a clock or touches a socket.
 //!
 //! Each of the four transaction kinds lives in its own module as a small state machine that
-//! keeps all of its timers in one [`TimerTable`] (an array indexed by [`Timer`]); the layer
+//! keeps all of its timers in one `TimerTable` (an array indexed by `Timer`); the layer
 //! matches messages to transactions (§17.1.3, §17.2.3) and removes a transaction as soon as
 //! it terminates, so `is_empty()` at the end of a test means nothing was left behind.
 //! The layer files each transaction's next deadline in one time-ordered schedule, so an
@@ -31,7 +31,7 @@ mod timer;
 pub use build::response_to;
 pub use key::new_branch;
 pub use layer::{LayerStats, RespondError, SendError, TransactionLayer};
-pub use timer::{Timer, TimerConfig, TimerTable};
+pub use timer::TimerConfig;
 
 use crate::message::{Request, Response};
 use crate::net::{Peer, Transmit};
