@@ -1,4 +1,4 @@
-//! SIP parsing and printing: our `signaling::message` against rsip 0.4, on the two messages
+//! SIP parsing and printing: our `signaling::Message` parser against rsip 0.4, on the two messages
 //! a softphone handles most (an INVITE with SDP and a REGISTER with Authorization).
 //!
 //! `cargo bench --bench sip_parse -- --warm-up-time 1 --measurement-time 3`

@@ -37,9 +37,11 @@ use tracing::debug;
 const KEEPALIVE: &[u8] = b"\r\n\r\n";
 
 #[derive(Debug, Clone)]
+/// What an [`Endpoint`] is made of.
 pub struct EndpointConfig {
     /// The account to keep registered, if any.
     pub registration: Option<RegistrationConfig>,
+    /// RFC 3261 timer constants.
     pub timers: TimerConfig,
     /// Deliver INVITEs and in-dialog requests to the application (the calls layer).
     /// When false, the endpoint declines calls with 480 itself.
@@ -50,45 +52,62 @@ pub struct EndpointConfig {
 
 /// What the endpoint tells the application.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EndpointEvent {
+    /// The registration moved to this state.
     RegistrationChanged(RegistrationState),
     /// `unregister` finished (`clean`: the registrar confirmed); the driver may exit.
     Unregistered {
+        /// Whether the registrar confirmed the removal.
         clean: bool,
     },
     /// A call or in-dialog request for the application; answer with [`Endpoint::respond`].
     IncomingRequest {
+        /// Answer with this id.
         id: ServerTransactionId,
+        /// The request.
         request: Request,
+        /// Where it came from (responses go back there).
         source: Peer,
     },
     /// A CANCEL for an INVITE the application is serving: answer `cancel` with 200 and
     /// `invite` with 487.
     Cancelled {
+        /// The INVITE's transaction (answer 487 if still unanswered).
         invite: ServerTransactionId,
+        /// The CANCEL's transaction (answer 200).
         cancel: ServerTransactionId,
+        /// The CANCEL.
         request: Request,
     },
     /// The ACK for a 2xx the application sent.
     AckFor2xx {
+        /// The ACK.
         request: Request,
+        /// Where it came from.
         source: Peer,
     },
     /// A response to a request the application sent with [`Endpoint::send_request`].
     Response {
+        /// The request's transaction.
         id: ClientTransactionId,
+        /// The response.
         response: Response,
     },
     /// No final response to an application request (treat as 408), or no ACK for the
     /// application's final response to an INVITE.
     Timeout {
+        /// The transaction.
         id: TransactionId,
     },
+    /// The hop of an application's transaction failed.
     TransportError {
+        /// The transaction.
         id: TransactionId,
     },
     /// A transaction of the application's is gone (its id will not appear again).
     Terminated {
+        /// The transaction.
         id: TransactionId,
     },
 }
@@ -117,6 +136,7 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// An endpoint with no transactions; registration starts with [`Endpoint::register`].
     pub fn new(config: EndpointConfig) -> Self {
         let mut rng = StdRng::seed_from_u64(config.seed);
         let layer = TransactionLayer::new(config.timers, rng.random());
@@ -168,6 +188,7 @@ impl Endpoint {
         self.pump(now);
     }
 
+    /// Starts registering (and keeps the registration fresh) when an account is configured.
     pub fn register(&mut self, now: Instant) {
         if let Some(reg) = &mut self.registration {
             reg.register(now);
@@ -187,10 +208,12 @@ impl Endpoint {
         self.pump(now);
     }
 
+    /// Where the registration stands, when an account is configured.
     pub fn registration_state(&self) -> Option<&RegistrationState> {
         self.registration.as_ref().map(|r| r.state())
     }
 
+    /// The registration, when an account is configured.
     pub fn registration(&self) -> Option<&Registration> {
         self.registration.as_ref()
     }
@@ -225,6 +248,7 @@ impl Endpoint {
         self.pump(now);
     }
 
+    /// Runs what is due at `now` (call `poll_timeout` for when).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.layer.handle_timeout(now);
         if let Some(reg) = &mut self.registration {
@@ -235,6 +259,7 @@ impl Endpoint {
         self.pump(now);
     }
 
+    /// When [`Endpoint::handle_timeout`] is next due.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let reg = self.registration.as_ref().and_then(|r| r.poll_timeout());
         match (self.layer.poll_timeout(), reg) {
@@ -243,14 +268,17 @@ impl Endpoint {
         }
     }
 
+    /// The next bytes to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()
     }
 
+    /// The next thing to tell the application.
     pub fn poll_event(&mut self) -> Option<EndpointEvent> {
         self.events.pop_front()
     }
 
+    /// What was dropped or answered without the application.
     pub fn counters(&self) -> EndpointCounters {
         self.counters
     }

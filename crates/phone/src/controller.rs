@@ -1,5 +1,5 @@
 //! The call controller, sans-IO: bridge commands and SIP call events in; media actions, page
-//! events and SIP out. It ties each SIP dialog (`signaling::call`) to an SDP session and an
+//! events and SIP out. It ties each SIP dialog (`signaling::UserAgent`) to an SDP session and an
 //! RTP stream (`media`), applies the dial plan and the agent's policies (auto-answer, call
 //! waiting), and keeps the call list the page sees.
 //!
@@ -377,6 +377,7 @@ impl Phone {
                 CommandError::undialable(format!("cannot call {target}: {reason}"))
             }
             CallError::Internal(message) => CommandError::unavailable(message),
+            other => CommandError::unavailable(other.to_string()),
         }
     }
 
@@ -583,6 +584,7 @@ impl Phone {
                 }
                 UaEvent::Unregistered { clean } => self.unregistered = Some(clean),
                 UaEvent::Call(event) => self.on_call_event(now, event),
+                other => debug!(?other, "user agent event not handled"),
             }
         }
     }
@@ -747,6 +749,7 @@ impl Phone {
                 }
             }
             CallEvent::Ended { call, reason } => self.on_ended(now, call, reason),
+            other => debug!(?other, "call event not handled"),
         }
     }
 

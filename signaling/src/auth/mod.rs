@@ -26,20 +26,36 @@ pub use server::verify_request;
 
 /// Why a challenge could not be answered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AuthError {
     /// The response handed to the authenticator is not a 401 or 407.
     #[error("a {status} response is not an authentication challenge (401 or 407 expected)")]
-    NotAChallenge { status: u16 },
+    NotAChallenge {
+        /// The status handed in.
+        status: u16,
+    },
     /// Nothing offered is a Digest challenge we can answer.
     #[error("no challenge we can answer (offered: {offered})")]
-    NoAnswerableChallenge { offered: String },
+    NoAnswerableChallenge {
+        /// The schemes and algorithms offered, for the log.
+        offered: String,
+    },
     /// Digest was offered, but only with algorithms we do not implement.
     #[error("unsupported digest algorithm {algorithm}")]
-    UnsupportedAlgorithm { algorithm: String },
+    UnsupportedAlgorithm {
+        /// The algorithm token offered.
+        algorithm: String,
+    },
     /// The realm challenged our answer again without `stale=true`.
     #[error("credentials for realm {realm:?} were rejected: wrong username or password")]
-    Rejected { realm: String },
+    Rejected {
+        /// The realm that refused our answer.
+        realm: String,
+    },
     /// The only Digest challenges offered do not parse or lack realm/nonce.
     #[error("malformed authentication challenge: {reason}")]
-    MalformedChallenge { reason: String },
+    MalformedChallenge {
+        /// What is wrong with it.
+        reason: String,
+    },
 }

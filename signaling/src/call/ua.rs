@@ -24,19 +24,27 @@ use tracing::debug;
 pub(super) use crate::registration::{ALLOW, SUPPORTED};
 
 #[derive(Debug, Clone)]
+/// Everything a [`UserAgent`] needs: the account, the PBX and call settings.
 pub struct UaConfig {
+    /// Transactions, registration and seeding (see [`EndpointConfig`]).
     pub endpoint: EndpointConfig,
     /// The outbound proxy (the PBX): every request outside a dialog goes here.
     pub proxy: Peer,
     /// Our user part (`1001`) and domain (`pbx.example`): the From of our calls.
     pub user: String,
+    /// Our domain: the host of our From.
     pub domain: String,
+    /// The name shown with our calls, if any.
     pub display_name: Option<String>,
+    /// The digest user name for challenges.
     pub auth_user: String,
+    /// The digest password for challenges.
     pub password: Password,
     /// The local SIP address (Via, and Contact until the registrar tells us better).
     pub local_addr: SocketAddr,
+    /// Our `User-Agent` header, if any.
     pub user_agent: Option<String>,
+    /// Session timers.
     pub settings: CallSettings,
 }
 
@@ -44,9 +52,16 @@ pub struct UaConfig {
 // Events are moved once from the core to the driver; boxing would cost an allocation each.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum UaEvent {
+    /// The registration moved to this state.
     RegistrationChanged(RegistrationState),
-    Unregistered { clean: bool },
+    /// `unregister` finished (`clean`: the registrar confirmed it).
+    Unregistered {
+        /// Whether the registrar confirmed the removal.
+        clean: bool,
+    },
+    /// Something happened to a call.
     Call(CallEvent),
 }
 
@@ -239,7 +254,14 @@ impl Call {
     }
 }
 
-/// See the module documentation of [`crate::call`].
+/// The user agent: INVITE dialogs as UAC and UAS (RFC 3261 §12-15), reliable provisional
+/// responses (RFC 3262), session timers (RFC 4028), in-dialog INFO/OPTIONS/UPDATE, and
+/// transfer by REFER (RFC 3515, with Replaces from RFC 3891).
+///
+/// It owns the [`Endpoint`] (transactions and registration) and every call. The
+/// application gives it commands (`dial`, `answer`, `hangup`, `reinvite`, `refer`, ...) with
+/// SDP bodies it built itself, and polls [`CallEvent`]s. Signaling never looks inside SDP:
+/// offers and answers are opaque bytes.
 #[derive(Debug)]
 pub struct UserAgent {
     pub(super) endpoint: Endpoint,
@@ -256,6 +278,7 @@ pub struct UserAgent {
 }
 
 impl UserAgent {
+    /// A user agent with no calls; registration starts with [`UserAgent::register`].
     pub fn new(mut config: UaConfig) -> Self {
         config.endpoint.deliver_calls = true;
         let mut rng = StdRng::seed_from_u64(config.endpoint.seed ^ 0x5eed_ca11);
@@ -277,16 +300,19 @@ impl UserAgent {
 
     // ----- driver interface -----
 
+    /// A message from `source`: a UDP datagram or one framed TCP message.
     pub fn handle_datagram(&mut self, now: Instant, source: Peer, bytes: Bytes) {
         self.endpoint.handle_datagram(now, source, bytes);
         self.pump(now);
     }
 
+    /// The driver could not send to (or lost its connection to) `peer`.
     pub fn handle_transport_error(&mut self, now: Instant, peer: Peer) {
         self.endpoint.handle_transport_error(now, peer);
         self.pump(now);
     }
 
+    /// Runs what is due at `now` (call `poll_timeout` for when).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.endpoint.handle_timeout(now);
         let due: Vec<CallHandle> = self
@@ -301,6 +327,7 @@ impl UserAgent {
         self.pump(now);
     }
 
+    /// When [`UserAgent::handle_timeout`] is next due.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let calls = self.calls.values().filter_map(Call::next_deadline).min();
         match (self.endpoint.poll_timeout(), calls) {
@@ -309,24 +336,29 @@ impl UserAgent {
         }
     }
 
+    /// The next bytes to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()
     }
 
+    /// The next thing to tell the application.
     pub fn poll_event(&mut self) -> Option<UaEvent> {
         self.events.pop_front()
     }
 
+    /// Starts registering (and keeps the registration fresh) when an account is configured.
     pub fn register(&mut self, now: Instant) {
         self.endpoint.register(now);
         self.pump(now);
     }
 
+    /// Removes our registration; [`UaEvent::Unregistered`] says when it is done.
     pub fn unregister(&mut self, now: Instant) {
         self.endpoint.unregister(now);
         self.pump(now);
     }
 
+    /// The endpoint underneath (registration and transactions), for reading.
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
     }

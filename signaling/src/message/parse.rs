@@ -29,7 +29,9 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// held only keep-alives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Frame {
+    /// Keep-alive bytes to drop first.
     pub skip: usize,
+    /// The message's length after them.
     pub len: usize,
 }
 

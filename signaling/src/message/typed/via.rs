@@ -7,12 +7,19 @@ use crate::message::{lex, HeaderName, Host, Params, ParseError, SipStr};
 /// The transport token of a Via sent-protocol (`SIP/2.0/UDP`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Transport {
+    /// `UDP`.
     Udp,
+    /// `TCP`.
     Tcp,
+    /// `TLS`.
     Tls,
+    /// `SCTP`.
     Sctp,
+    /// `WS`: WebSocket (RFC 7118).
     Ws,
+    /// `WSS`: secure WebSocket.
     Wss,
+    /// Any other transport token, as written.
     Other(SipStr),
 }
 
@@ -43,11 +50,6 @@ impl Transport {
             Transport::Other(s) => s,
         }
     }
-
-    /// Whether messages on this transport are framed by Content-Length (a stream).
-    pub fn is_stream(&self) -> bool {
-        !matches!(self, Transport::Udp)
-    }
 }
 
 impl std::fmt::Display for Transport {
@@ -59,9 +61,13 @@ impl std::fmt::Display for Transport {
 /// One Via element: `SIP/2.0/UDP host:port;branch=z9hG4bK...;rport;received=...`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Via {
+    /// The transport (`SIP/2.0/UDP`).
     pub transport: Transport,
+    /// The sent-by host.
     pub host: Host,
+    /// The sent-by port, when given.
     pub port: Option<u16>,
+    /// Parameters (`branch`, `received`, `rport`...).
     pub params: Params,
 }
 
@@ -84,9 +90,11 @@ impl Via {
         self
     }
 
+    /// The `branch` parameter (the transaction id, RFC 3261 §17.2.3).
     pub fn branch(&self) -> Option<&str> {
         self.params.value("branch")
     }
+    /// The `received` parameter (where the server saw the request come from).
     pub fn received(&self) -> Option<&str> {
         self.params.value("received")
     }
@@ -106,9 +114,11 @@ impl Via {
             .get("rport")
             .map(|v| v.and_then(|p| p.parse().ok()))
     }
+    /// The `maddr` parameter.
     pub fn maddr(&self) -> Option<&str> {
         self.params.value("maddr")
     }
+    /// The `ttl` parameter.
     pub fn ttl(&self) -> Option<u8> {
         self.params.value("ttl")?.parse().ok()
     }
