@@ -8,7 +8,7 @@
 //! Out of dialog the endpoint answers by itself: OPTIONS (200 with Allow/Accept/Supported),
 //! unknown methods (405 with Allow), unparseable requests (400, when enough of them can be
 //! salvaged to address an answer). Calls and in-dialog requests go to the application as
-//! [`EndpointEvent::IncomingRequest`] when [`EndpointConfig::deliver_calls`] is set (the
+//! [`EndpointEvent::Transaction`] events when [`EndpointConfig::deliver_calls`] is set (the
 //! calls layer answers them with [`Endpoint::respond`]); otherwise INVITE gets
 //! 480 Temporarily Unavailable and in-dialog requests 481.
 
@@ -51,6 +51,8 @@ pub struct EndpointConfig {
 }
 
 /// What the endpoint tells the application.
+// Events are moved once from the core to the driver; boxing would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EndpointEvent {
@@ -61,55 +63,10 @@ pub enum EndpointEvent {
         /// Whether the registrar confirmed the removal.
         clean: bool,
     },
-    /// A call or in-dialog request for the application; answer with [`Endpoint::respond`].
-    IncomingRequest {
-        /// Answer with this id.
-        id: ServerTransactionId,
-        /// The request.
-        request: Request,
-        /// Where it came from (responses go back there).
-        source: Peer,
-    },
-    /// A CANCEL for an INVITE the application is serving: answer `cancel` with 200 and
-    /// `invite` with 487.
-    Cancelled {
-        /// The INVITE's transaction (answer 487 if still unanswered).
-        invite: ServerTransactionId,
-        /// The CANCEL's transaction (answer 200).
-        cancel: ServerTransactionId,
-        /// The CANCEL.
-        request: Request,
-    },
-    /// The ACK for a 2xx the application sent.
-    AckFor2xx {
-        /// The ACK.
-        request: Request,
-        /// Where it came from.
-        source: Peer,
-    },
-    /// A response to a request the application sent with [`Endpoint::send_request`].
-    Response {
-        /// The request's transaction.
-        id: ClientTransactionId,
-        /// The response.
-        response: Response,
-    },
-    /// No final response to an application request (treat as 408), or no ACK for the
-    /// application's final response to an INVITE.
-    Timeout {
-        /// The transaction.
-        id: TransactionId,
-    },
-    /// The hop of an application's transaction failed.
-    TransportError {
-        /// The transaction.
-        id: TransactionId,
-    },
-    /// A transaction of the application's is gone (its id will not appear again).
-    Terminated {
-        /// The transaction.
-        id: TransactionId,
-    },
+    /// What the transaction layer reported about the application's transactions (requests
+    /// it sent with [`Endpoint::send_request`], requests and CANCELs for calls): everything
+    /// but what the endpoint handles itself (REGISTER, OPTIONS, requests it refuses).
+    Transaction(TransactionEvent),
 }
 
 /// What the endpoint dropped or answered on its own.
@@ -230,7 +187,7 @@ impl Endpoint {
         Ok(id)
     }
 
-    /// Answers a request delivered in [`EndpointEvent::IncomingRequest`] or `Cancelled`.
+    /// Answers a request delivered as [`TransactionEvent::IncomingRequest`] or `Cancelled`.
     pub fn respond(
         &mut self,
         now: Instant,
@@ -355,8 +312,8 @@ impl Endpoint {
                         reg.handle_response(now, &response);
                     }
                 } else {
-                    self.events
-                        .push_back(EndpointEvent::Response { id, response });
+                    let event = TransactionEvent::Response { id, response };
+                    self.events.push_back(EndpointEvent::Transaction(event));
                 }
             }
             TransactionEvent::Timeout { id } => self.on_failure(now, id, RequestFailure::Timeout),
@@ -369,21 +326,18 @@ impl Endpoint {
                     TransactionId::Server(_) => false,
                 };
                 if !ours && self.deliver_calls {
-                    self.events.push_back(EndpointEvent::Terminated { id });
+                    let event = TransactionEvent::Terminated { id };
+                    self.events.push_back(EndpointEvent::Transaction(event));
                 }
             }
             TransactionEvent::IncomingRequest {
-                id,
-                request,
-                source,
+                id, ref request, ..
             } => {
                 let tag = format!("{:016x}", self.rng.random::<u64>());
-                match dispose(&request, self.deliver_calls, &tag) {
-                    Disposition::Deliver => self.events.push_back(EndpointEvent::IncomingRequest {
-                        id,
-                        request,
-                        source,
-                    }),
+                match dispose(request, self.deliver_calls, &tag) {
+                    Disposition::Deliver => {
+                        self.events.push_back(EndpointEvent::Transaction(event))
+                    }
                     Disposition::Answer(response) => {
                         // The transaction was created just now and has not answered yet.
                         if let Err(error) = self.layer.respond(now, id, response) {
@@ -393,29 +347,24 @@ impl Endpoint {
                 }
             }
             TransactionEvent::Cancelled {
-                invite,
                 cancel,
-                request,
+                ref request,
+                ..
             } => {
                 if self.deliver_calls {
-                    self.events.push_back(EndpointEvent::Cancelled {
-                        invite,
-                        cancel,
-                        request,
-                    });
+                    self.events.push_back(EndpointEvent::Transaction(event));
                 } else {
                     // We answered the INVITE at once; the CANCEL changes nothing (§9.2).
                     let tag = format!("{:016x}", self.rng.random::<u64>());
-                    let ok = crate::transaction::response_to(&request, 200, "OK", Some(&tag));
+                    let ok = crate::transaction::response_to(request, 200, "OK", Some(&tag));
                     if let Err(error) = self.layer.respond(now, cancel, ok) {
                         debug!(%error, "could not answer a CANCEL");
                     }
                 }
             }
-            TransactionEvent::AckFor2xx { request, source } => {
+            TransactionEvent::AckFor2xx { .. } => {
                 if self.deliver_calls {
-                    self.events
-                        .push_back(EndpointEvent::AckFor2xx { request, source });
+                    self.events.push_back(EndpointEvent::Transaction(event));
                 }
             }
         }
@@ -430,10 +379,11 @@ impl Endpoint {
                 return;
             }
         }
-        self.events.push_back(match failure {
-            RequestFailure::Timeout => EndpointEvent::Timeout { id },
-            RequestFailure::Transport => EndpointEvent::TransportError { id },
-        });
+        let event = match failure {
+            RequestFailure::Timeout => TransactionEvent::Timeout { id },
+            RequestFailure::Transport => TransactionEvent::TransportError { id },
+        };
+        self.events.push_back(EndpointEvent::Transaction(event));
     }
 }
 

@@ -12,7 +12,9 @@ use crate::message::typed::{CSeq, To};
 use crate::message::{HeaderName, Method, Request, Response};
 use crate::net::{Peer, Transmit, TransportKind};
 use crate::registration::RegistrationState;
-use crate::transaction::{response_to, ClientTransactionId, ServerTransactionId, TransactionId};
+use crate::transaction::{
+    response_to, ClientTransactionId, ServerTransactionId, TransactionEvent, TransactionId,
+};
 use bytes::Bytes;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -548,32 +550,38 @@ impl UserAgent {
                 EndpointEvent::Unregistered { clean } => {
                     self.events.push_back(UaEvent::Unregistered { clean })
                 }
-                EndpointEvent::IncomingRequest {
-                    id,
-                    request,
-                    source,
-                } => self.on_request(now, id, request, source),
-                EndpointEvent::Cancelled {
-                    invite,
-                    cancel,
-                    request,
-                } => self.on_cancel(now, invite, cancel, request),
-                EndpointEvent::AckFor2xx { request, .. } => self.on_ack(now, request),
-                EndpointEvent::Response { id, response } => self.on_response(now, id, response),
-                EndpointEvent::Timeout { id } => self.on_tx_failure(now, id, 408),
-                EndpointEvent::TransportError { id } => self.on_tx_failure(now, id, 503),
-                EndpointEvent::Terminated { id } => {
-                    if let TransactionId::Client(id) = id {
-                        self.sent.remove(&id);
-                        if let Some((handle, _)) = self.client_txs.remove(&id) {
-                            self.finish_ending(handle);
-                        }
-                    }
-                }
+                EndpointEvent::Transaction(event) => self.on_transaction_event(now, event),
             }
         }
         while let Some(transmit) = self.endpoint.poll_transmit() {
             self.transmits.push_back(transmit);
+        }
+    }
+
+    fn on_transaction_event(&mut self, now: Instant, event: TransactionEvent) {
+        match event {
+            TransactionEvent::IncomingRequest {
+                id,
+                request,
+                source,
+            } => self.on_request(now, id, request, source),
+            TransactionEvent::Cancelled {
+                invite,
+                cancel,
+                request,
+            } => self.on_cancel(now, invite, cancel, request),
+            TransactionEvent::AckFor2xx { request, .. } => self.on_ack(now, request),
+            TransactionEvent::Response { id, response } => self.on_response(now, id, response),
+            TransactionEvent::Timeout { id } => self.on_tx_failure(now, id, 408),
+            TransactionEvent::TransportError { id } => self.on_tx_failure(now, id, 503),
+            TransactionEvent::Terminated { id } => {
+                if let TransactionId::Client(id) = id {
+                    self.sent.remove(&id);
+                    if let Some((handle, _)) = self.client_txs.remove(&id) {
+                        self.finish_ending(handle);
+                    }
+                }
+            }
         }
     }
 

@@ -92,11 +92,11 @@ fn calls_are_declined_without_an_application_and_delivered_with_one() {
     let mut ep = endpoint(true);
     let now = Instant::now();
     ep.handle_datagram(now, far(), Bytes::from(request("INVITE", None)));
-    let Some(EndpointEvent::IncomingRequest {
+    let Some(EndpointEvent::Transaction(TransactionEvent::IncomingRequest {
         id,
         request,
         source,
-    }) = ep.poll_event()
+    })) = ep.poll_event()
     else {
         panic!("the INVITE goes to the application")
     };
