@@ -384,9 +384,28 @@ fn host_port(b: &[u8], i: usize) -> Option<usize> {
 
 /// Header parameters from `i` to the end: `*( ";" token [ "=" hval ] )` with no LWS and no
 /// quoted values (a subset of `Params::parse_header`).
+// Not `params`: running to the end lets the loop index without bounds checks, and this is
+// on every message's parse path (From, To, the top Via).
 #[inline]
-fn header_params_to_end(b: &[u8], i: usize) -> bool {
-    params(b, i, TOKEN, HVAL) == Some(b.len())
+fn header_params_to_end(b: &[u8], mut i: usize) -> bool {
+    while i < b.len() {
+        if b[i] != b';' {
+            return false;
+        }
+        let name_end = run(b, i + 1, TOKEN);
+        if name_end == i + 1 {
+            return false;
+        }
+        i = name_end;
+        if b.get(i) == Some(&b'=') {
+            let v_end = run(b, i + 1, HVAL);
+            if v_end == i + 1 {
+                return false;
+            }
+            i = v_end;
+        }
+    }
+    true
 }
 
 /// A plain top Via as `Via::parse_sip` (after `split_list`) accepts it:
@@ -408,25 +427,18 @@ pub(crate) fn via_ok(v: &str) -> bool {
 }
 
 /// URI parameters from `i` up to the first byte that is none of theirs:
-/// `*( ";" pname [ "=" pvalue ] )` without escapes; returns that index.
+/// `*( ";" pname [ "=" pvalue ] )` without escapes; returns that index. Shared by the
+/// plain-URI check here and `SipUri::parse_plain`.
 #[inline]
-pub(crate) fn uri_params(b: &[u8], i: usize) -> Option<usize> {
-    params(b, i, UPARAM, UPARAM)
-}
-
-/// `*( ";" name [ "=" value ] )` from `i`, names and values runs of the given byte classes
-/// (neither may be empty); returns the index of the first byte after them, `None` when a
-/// name or value is empty.
-#[inline]
-fn params(b: &[u8], mut i: usize, name: u8, value: u8) -> Option<usize> {
+pub(crate) fn uri_params(b: &[u8], mut i: usize) -> Option<usize> {
     while b.get(i) == Some(&b';') {
-        let name_end = run(b, i + 1, name);
+        let name_end = run(b, i + 1, UPARAM);
         if name_end == i + 1 {
             return None;
         }
         i = name_end;
         if b.get(i) == Some(&b'=') {
-            let v_end = run(b, i + 1, value);
+            let v_end = run(b, i + 1, UPARAM);
             if v_end == i + 1 {
                 return None;
             }
