@@ -1,4 +1,4 @@
-//! SIP parsing and printing: our `signaling::message` against rsip 0.4, on the two messages
+//! SIP parsing and printing: our `signaling::Message` parser against rsip 0.4, on the two messages
 //! a softphone handles most (an INVITE with SDP and a REGISTER with Authorization).
 //!
 //! `cargo bench --bench sip_parse -- --warm-up-time 1 --measurement-time 3`
@@ -8,8 +8,8 @@
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rsip::prelude::*;
-use signaling::message::typed::{CSeq, CallId, From, To, Via};
-use signaling::message::Message;
+use signaling::typed::{CSeq, CallId, From, To, Via};
+use signaling::Message;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};

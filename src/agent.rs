@@ -12,13 +12,13 @@ use bridge::{CommandRequest, Hub, Security};
 use media::AudioCaps;
 use phone::dialplan::DialPlan;
 use phone::{Phone, PhoneConfig, RegistrarView};
-use signaling::auth::Password;
-use signaling::call::{CallSettings, UaConfig, UserAgent};
-use signaling::endpoint::EndpointConfig;
-use signaling::net::Peer;
-use signaling::registration::RegistrationConfig;
-use signaling::transaction::TimerConfig;
-use signaling::transport::{Inbound, Transports};
+use signaling::EndpointConfig;
+use signaling::Password;
+use signaling::Peer;
+use signaling::RegistrationConfig;
+use signaling::TimerConfig;
+use signaling::{CallSettings, UaConfig, UserAgent};
+use signaling::{Inbound, Transports};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc;
@@ -269,7 +269,7 @@ fn feed(phone: &mut Phone, input: Inbound) {
     match input {
         Inbound::Message { source, bytes } => {
             tracing::trace!(target: SIP_TRACE, "recv {} bytes from {source}\n{}", bytes.len(), String::from_utf8_lossy(&bytes));
-            phone.handle_datagram(now, source, &bytes);
+            phone.handle_datagram(now, source, bytes);
         }
         Inbound::Closed { peer, reason } => {
             tracing::info!("connection to {peer} closed: {reason}");

@@ -7,7 +7,7 @@ use bridge::OriginPolicy;
 use media::device::{InputSpec, OutputSpec};
 use phone::dialplan::{DialPlan, DialPlanConfig};
 use serde::Deserialize;
-use signaling::net::TransportKind;
+use signaling::TransportKind;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

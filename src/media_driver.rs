@@ -7,7 +7,7 @@
 use media::device::{DeviceLink, InputSpec, OutputSpec, SharedDevices};
 use media::{AudioStream, EventSender, MediaHandle, SinkSpec, SourceSpec, StreamEvent};
 use phone::{call_id, MediaAction, Phone};
-use signaling::call::CallHandle;
+use signaling::CallHandle;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};

@@ -37,7 +37,7 @@ fn invalid_corpus() -> Vec<(String, Vec<u8>)> {
 fn assert_400_or_nothing(name: &str, transport: &str, bytes: &[u8], reply: Option<Vec<u8>>) {
     if let Some(reply) = reply.filter(|r| !r.is_empty()) {
         let code = testbed::rawsip::status_code(&String::from_utf8_lossy(&reply));
-        let lazily_invalid = signaling::message::Message::parse(bytes).is_ok();
+        let lazily_invalid = signaling::Message::parse(bytes).is_ok();
         let refused =
             code == Some(400) || (lazily_invalid && code.is_some_and(|c| (400..500).contains(&c)));
         assert!(

@@ -18,9 +18,9 @@
 //! `cargo bench -p signaling --bench transaction_layer -- --warm-up-time 1 --measurement-time 2`
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
-use signaling::message::{Message, Request};
-use signaling::net::{Peer, TransportKind};
-use signaling::transaction::{response_to, TimerConfig, TransactionEvent, TransactionLayer};
+use signaling::{response_to, TimerConfig, TransactionEvent, TransactionLayer};
+use signaling::{Message, Request};
+use signaling::{Peer, TransportKind};
 use std::hint::black_box;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -48,7 +48,7 @@ fn request(method: &str, branch: &str, via_host: &str, transport: &str) -> Reque
     }
 }
 
-fn drain(layer: &mut TransactionLayer) -> Option<signaling::transaction::ServerTransactionId> {
+fn drain(layer: &mut TransactionLayer) -> Option<signaling::ServerTransactionId> {
     let mut incoming = None;
     while let Some(t) = layer.poll_transmit() {
         black_box(t);

@@ -8,14 +8,14 @@
 //! Out of dialog the endpoint answers by itself: OPTIONS (200 with Allow/Accept/Supported),
 //! unknown methods (405 with Allow), unparseable requests (400, when enough of them can be
 //! salvaged to address an answer). Calls and in-dialog requests go to the application as
-//! [`EndpointEvent::IncomingRequest`] when [`EndpointConfig::deliver_calls`] is set (the
+//! [`EndpointEvent::Transaction`] events when [`EndpointConfig::deliver_calls`] is set (the
 //! calls layer answers them with [`Endpoint::respond`]); otherwise INVITE gets
 //! 480 Temporarily Unavailable and in-dialog requests 481.
 
 mod answer;
 
 use crate::message::parse::bad_request;
-use crate::message::{HeaderName, Message, Request, Response};
+use crate::message::{is_keepalive, HeaderName, Message, Request, Response};
 use crate::net::{Peer, Transmit};
 use crate::registration::{
     Registration, RegistrationAction, RegistrationConfig, RegistrationEvent, RegistrationState,
@@ -37,9 +37,11 @@ use tracing::debug;
 const KEEPALIVE: &[u8] = b"\r\n\r\n";
 
 #[derive(Debug, Clone)]
+/// What an [`Endpoint`] is made of.
 pub struct EndpointConfig {
     /// The account to keep registered, if any.
     pub registration: Option<RegistrationConfig>,
+    /// RFC 3261 timer constants.
     pub timers: TimerConfig,
     /// Deliver INVITEs and in-dialog requests to the application (the calls layer).
     /// When false, the endpoint declines calls with 480 itself.
@@ -49,48 +51,22 @@ pub struct EndpointConfig {
 }
 
 /// What the endpoint tells the application.
+// Events are moved once from the core to the driver; boxing would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EndpointEvent {
+    /// The registration moved to this state.
     RegistrationChanged(RegistrationState),
     /// `unregister` finished (`clean`: the registrar confirmed); the driver may exit.
     Unregistered {
+        /// Whether the registrar confirmed the removal.
         clean: bool,
     },
-    /// A call or in-dialog request for the application; answer with [`Endpoint::respond`].
-    IncomingRequest {
-        id: ServerTransactionId,
-        request: Request,
-        source: Peer,
-    },
-    /// A CANCEL for an INVITE the application is serving: answer `cancel` with 200 and
-    /// `invite` with 487.
-    Cancelled {
-        invite: ServerTransactionId,
-        cancel: ServerTransactionId,
-        request: Request,
-    },
-    /// The ACK for a 2xx the application sent.
-    AckFor2xx {
-        request: Request,
-        source: Peer,
-    },
-    /// A response to a request the application sent with [`Endpoint::send_request`].
-    Response {
-        id: ClientTransactionId,
-        response: Response,
-    },
-    /// No final response to an application request (treat as 408), or no ACK for the
-    /// application's final response to an INVITE.
-    Timeout {
-        id: TransactionId,
-    },
-    TransportError {
-        id: TransactionId,
-    },
-    /// A transaction of the application's is gone (its id will not appear again).
-    Terminated {
-        id: TransactionId,
-    },
+    /// What the transaction layer reported about the application's transactions (requests
+    /// it sent with [`Endpoint::send_request`], requests and CANCELs for calls): everything
+    /// but what the endpoint handles itself (REGISTER, OPTIONS, requests it refuses).
+    Transaction(TransactionEvent),
 }
 
 /// What the endpoint dropped or answered on its own.
@@ -117,6 +93,7 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// An endpoint with no transactions; registration starts with [`Endpoint::register`].
     pub fn new(config: EndpointConfig) -> Self {
         let mut rng = StdRng::seed_from_u64(config.seed);
         let layer = TransactionLayer::new(config.timers, rng.random());
@@ -136,14 +113,14 @@ impl Endpoint {
     }
 
     /// A message from `source`: a UDP datagram or one framed TCP message.
-    pub fn handle_datagram(&mut self, now: Instant, source: Peer, bytes: &[u8]) {
-        if bytes.iter().all(|b| matches!(b, b'\r' | b'\n')) {
-            // A keep-alive (or its pong); nothing to do.
+    /// The message's header values and body share `bytes` (no copy).
+    pub fn handle_datagram(&mut self, now: Instant, source: Peer, bytes: Bytes) {
+        if is_keepalive(&bytes) {
             return;
         }
-        match Message::parse(bytes) {
+        match Message::parse_bytes(bytes.clone()) {
             Ok(message) => self.layer.handle_message(now, message, source),
-            Err(error) => match bad_request(bytes, "Bad Request") {
+            Err(error) => match bad_request(&bytes, "Bad Request") {
                 Some(mut response) => {
                     response
                         .headers
@@ -168,6 +145,7 @@ impl Endpoint {
         self.pump(now);
     }
 
+    /// Starts registering (and keeps the registration fresh) when an account is configured.
     pub fn register(&mut self, now: Instant) {
         if let Some(reg) = &mut self.registration {
             reg.register(now);
@@ -187,10 +165,12 @@ impl Endpoint {
         self.pump(now);
     }
 
+    /// Where the registration stands, when an account is configured.
     pub fn registration_state(&self) -> Option<&RegistrationState> {
         self.registration.as_ref().map(|r| r.state())
     }
 
+    /// The registration, when an account is configured.
     pub fn registration(&self) -> Option<&Registration> {
         self.registration.as_ref()
     }
@@ -207,7 +187,7 @@ impl Endpoint {
         Ok(id)
     }
 
-    /// Answers a request delivered in [`EndpointEvent::IncomingRequest`] or `Cancelled`.
+    /// Answers a request delivered as [`TransactionEvent::IncomingRequest`] or `Cancelled`.
     pub fn respond(
         &mut self,
         now: Instant,
@@ -225,6 +205,7 @@ impl Endpoint {
         self.pump(now);
     }
 
+    /// Runs what is due at `now` (call `poll_timeout` for when).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.layer.handle_timeout(now);
         if let Some(reg) = &mut self.registration {
@@ -235,6 +216,7 @@ impl Endpoint {
         self.pump(now);
     }
 
+    /// When [`Endpoint::handle_timeout`] is next due.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let reg = self.registration.as_ref().and_then(|r| r.poll_timeout());
         match (self.layer.poll_timeout(), reg) {
@@ -243,14 +225,17 @@ impl Endpoint {
         }
     }
 
+    /// The next bytes to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()
     }
 
+    /// The next thing to tell the application.
     pub fn poll_event(&mut self) -> Option<EndpointEvent> {
         self.events.pop_front()
     }
 
+    /// What was dropped or answered without the application.
     pub fn counters(&self) -> EndpointCounters {
         self.counters
     }
@@ -327,8 +312,8 @@ impl Endpoint {
                         reg.handle_response(now, &response);
                     }
                 } else {
-                    self.events
-                        .push_back(EndpointEvent::Response { id, response });
+                    let event = TransactionEvent::Response { id, response };
+                    self.events.push_back(EndpointEvent::Transaction(event));
                 }
             }
             TransactionEvent::Timeout { id } => self.on_failure(now, id, RequestFailure::Timeout),
@@ -341,21 +326,18 @@ impl Endpoint {
                     TransactionId::Server(_) => false,
                 };
                 if !ours && self.deliver_calls {
-                    self.events.push_back(EndpointEvent::Terminated { id });
+                    let event = TransactionEvent::Terminated { id };
+                    self.events.push_back(EndpointEvent::Transaction(event));
                 }
             }
             TransactionEvent::IncomingRequest {
-                id,
-                request,
-                source,
+                id, ref request, ..
             } => {
                 let tag = format!("{:016x}", self.rng.random::<u64>());
-                match dispose(&request, self.deliver_calls, &tag) {
-                    Disposition::Deliver => self.events.push_back(EndpointEvent::IncomingRequest {
-                        id,
-                        request,
-                        source,
-                    }),
+                match dispose(request, self.deliver_calls, &tag) {
+                    Disposition::Deliver => {
+                        self.events.push_back(EndpointEvent::Transaction(event))
+                    }
                     Disposition::Answer(response) => {
                         // The transaction was created just now and has not answered yet.
                         if let Err(error) = self.layer.respond(now, id, response) {
@@ -365,29 +347,24 @@ impl Endpoint {
                 }
             }
             TransactionEvent::Cancelled {
-                invite,
                 cancel,
-                request,
+                ref request,
+                ..
             } => {
                 if self.deliver_calls {
-                    self.events.push_back(EndpointEvent::Cancelled {
-                        invite,
-                        cancel,
-                        request,
-                    });
+                    self.events.push_back(EndpointEvent::Transaction(event));
                 } else {
                     // We answered the INVITE at once; the CANCEL changes nothing (§9.2).
                     let tag = format!("{:016x}", self.rng.random::<u64>());
-                    let ok = crate::transaction::response_to(&request, 200, "OK", Some(&tag));
+                    let ok = crate::transaction::response_to(request, 200, "OK", Some(&tag));
                     if let Err(error) = self.layer.respond(now, cancel, ok) {
                         debug!(%error, "could not answer a CANCEL");
                     }
                 }
             }
-            TransactionEvent::AckFor2xx { request, source } => {
+            TransactionEvent::AckFor2xx { .. } => {
                 if self.deliver_calls {
-                    self.events
-                        .push_back(EndpointEvent::AckFor2xx { request, source });
+                    self.events.push_back(EndpointEvent::Transaction(event));
                 }
             }
         }
@@ -402,10 +379,11 @@ impl Endpoint {
                 return;
             }
         }
-        self.events.push_back(match failure {
-            RequestFailure::Timeout => EndpointEvent::Timeout { id },
-            RequestFailure::Transport => EndpointEvent::TransportError { id },
-        });
+        let event = match failure {
+            RequestFailure::Timeout => TransactionEvent::Timeout { id },
+            RequestFailure::Transport => TransactionEvent::TransportError { id },
+        };
+        self.events.push_back(EndpointEvent::Transaction(event));
     }
 }
 

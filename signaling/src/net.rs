@@ -7,11 +7,14 @@ use std::net::SocketAddr;
 /// The transport a message travels on. Reliable transports (TCP) need no retransmissions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TransportKind {
+    /// UDP.
     Udp,
+    /// TCP.
     Tcp,
 }
 
 impl TransportKind {
+    /// Whether the transport retransmits for us (no SIP retransmissions then).
     pub fn is_reliable(self) -> bool {
         matches!(self, TransportKind::Tcp)
     }
@@ -36,17 +39,21 @@ impl fmt::Display for TransportKind {
 /// The far end of a hop: where a message came from or goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Peer {
+    /// The transport.
     pub transport: TransportKind,
+    /// The address.
     pub addr: SocketAddr,
 }
 
 impl Peer {
+    /// `addr` over UDP.
     pub fn udp(addr: SocketAddr) -> Self {
         Peer {
             transport: TransportKind::Udp,
             addr,
         }
     }
+    /// `addr` over TCP.
     pub fn tcp(addr: SocketAddr) -> Self {
         Peer {
             transport: TransportKind::Tcp,
@@ -64,6 +71,8 @@ impl fmt::Display for Peer {
 /// Bytes a core wants sent: a SIP message or a keep-alive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transmit {
+    /// Where to.
     pub dest: Peer,
+    /// What.
     pub bytes: Bytes,
 }

@@ -54,16 +54,20 @@ pub struct RegistrationConfig {
     pub user: String,
     /// The digest user name, when it differs from `user`.
     pub auth_user: Option<String>,
+    /// The name shown in our From and To, if any.
     pub display_name: Option<String>,
+    /// The digest password.
     pub password: Password,
     /// Requested binding lifetime in seconds. Default 3600.
     pub expires: u32,
     /// Our address as we know it locally: Via sent-by and the first Contact.
     pub local_addr: SocketAddr,
+    /// Our `User-Agent` header, if any.
     pub user_agent: Option<String>,
     /// CRLFCRLF keep-alive interval while registered (RFC 5626 §3.5.1 style). Default: 30 s
     /// on TCP, none on UDP.
     pub keepalive: Option<Duration>,
+    /// How soon to retry after a failure.
     pub retry: RetryPolicy,
     /// How long `unregister` waits for the registrar before giving up. Default 5 s, so a
     /// quitting application is not held for Timer F's 32 s.
@@ -106,11 +110,16 @@ pub enum RegistrationState {
     Registering,
     /// The registrar holds our binding until `expires_at`. Each successful refresh reports
     /// this state again with the new `expires_at`.
-    Registered { expires_at: Instant },
+    Registered {
+        /// When the binding lapses unless refreshed.
+        expires_at: Instant,
+    },
     /// The last attempt failed; the next one is due at `retry_at` (about 10 min away after
     /// a terminal error, see [`RetryPolicy`]). `register` retries at once.
     Failed {
+        /// What went wrong.
         error: RegistrationError,
+        /// When the next attempt is due.
         retry_at: Instant,
     },
 }
@@ -119,18 +128,26 @@ pub enum RegistrationState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegistrationAction {
     /// Start a client transaction for this REGISTER towards the registrar.
-    Send { request: Box<Request>, cseq: u32 },
+    Send {
+        /// The REGISTER.
+        request: Box<Request>,
+        /// Its CSeq number, to match the outcome to it.
+        cseq: u32,
+    },
     /// Send a CRLFCRLF keep-alive to the registrar.
     KeepAlive,
 }
 
 /// What the registration reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RegistrationEvent {
+    /// The registration moved to this state.
     StateChanged(RegistrationState),
     /// `unregister` finished: `clean` when the registrar confirmed it (or there was nothing
     /// to remove), false when it timed out or failed.
     Unregistered {
+        /// Whether the registrar confirmed the removal.
         clean: bool,
     },
 }
@@ -250,10 +267,12 @@ impl Registration {
         }
     }
 
+    /// The account and policy it runs with.
     pub fn config(&self) -> &RegistrationConfig {
         &self.config
     }
 
+    /// Where it stands.
     pub fn state(&self) -> &RegistrationState {
         &self.state
     }
@@ -519,10 +538,12 @@ impl Registration {
             .push_back(RegistrationEvent::Unregistered { clean });
     }
 
+    /// When [`Registration::handle_timeout`] is next due.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.timers.iter().flatten().min().copied()
     }
 
+    /// Runs what is due at `now`: a refresh, a retry, a keep-alive, giving up an unregister.
     pub fn handle_timeout(&mut self, now: Instant) {
         for timer in RegTimer::ALL {
             if self.get(timer).is_none_or(|at| at > now) {
@@ -549,10 +570,12 @@ impl Registration {
         }
     }
 
+    /// The next thing for the driver to do.
     pub fn poll_action(&mut self) -> Option<RegistrationAction> {
         self.actions.pop_front()
     }
 
+    /// The next thing to tell the application.
     pub fn poll_event(&mut self) -> Option<RegistrationEvent> {
         self.events.pop_front()
     }

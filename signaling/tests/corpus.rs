@@ -2,14 +2,14 @@
 //! ones fail exactly as listed, nothing panics on truncated or mutated input, and rsip agrees
 //! with us on the messages it can read.
 
-use signaling::message::parse::{bad_request, frame};
-use signaling::message::typed::{
+use signaling::typed::{
     Allow, Authorization, CSeq, CallId, Contact, ContentLength, ContentType, Event, Expires, From,
     MaxForwards, MinExpires, MinSe, PAssertedIdentity, ProxyAuthenticate, ProxyAuthorization, RAck,
     RSeq, RecordRoute, ReferTo, ReferredBy, Replaces, Require, Route, SessionExpires,
     SubscriptionState, Supported, To, TypedHeader, Unsupported, Via, WwwAuthenticate,
 };
-use signaling::message::{HeaderName, Headers, Message, ParseErrorKind, Uri};
+use signaling::{bad_request, frame};
+use signaling::{HeaderName, Headers, Message, ParseErrorKind, Uri};
 use std::path::PathBuf;
 
 fn corpus(dir: &str) -> Vec<(String, Vec<u8>)> {
@@ -427,7 +427,7 @@ fn typed_values_of_interest() {
     let m = get("compact-form-invite.sip");
     assert_eq!(
         m.top_via().unwrap().transport,
-        signaling::message::typed::Transport::Tcp
+        signaling::typed::Transport::Tcp
     );
     let se: SessionExpires = m.headers().typed().unwrap().unwrap();
     assert_eq!(se.delta_seconds, 600);

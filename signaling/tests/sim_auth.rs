@@ -6,30 +6,21 @@
 //! is answered once with the new one. Every scenario ends with nothing left behind.
 
 use bytes::Bytes;
-use netsim::{LinkConfig, Node, NodeId, Sim};
-use signaling::auth::{verify_request, ChallengeKind, DigestAlgorithm, DigestChallenge, Password};
-use signaling::call::{
-    CallEvent, CallHandle, CallSettings, DialOptions, EndKind, UaConfig, UaEvent, UserAgent,
-};
-use signaling::endpoint::EndpointConfig;
-use signaling::message::typed::{
+use netsim::{LinkConfig, NodeId};
+use signaling::response_to;
+use signaling::typed::{
     Authorization, Credentials, ProxyAuthenticate, ProxyAuthorization, To, WwwAuthenticate,
 };
-use signaling::message::{Message, Method, Request, Uri};
-use signaling::net::Peer;
-use signaling::transaction::{response_to, TimerConfig};
+use signaling::{verify_request, ChallengeKind, DigestAlgorithm, DigestChallenge, Password};
+use signaling::{CallEvent, CallHandle, EndKind, UserAgent};
+use signaling::{Message, Method, Request, Uri};
+use simua::{Duo, Gate, SimUa, ALICE, BOB, OFFER};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
-const ANSWER: &str = "v=0\r\no=- 2 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
 const REALM: &str = "far.example";
 const PASSWORD: &str = "alice-secret";
-
-fn addr(s: &str) -> SocketAddr {
-    s.parse().expect("test addresses are valid")
-}
 
 /// What the guard made of one request (first transmission of each branch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,140 +211,17 @@ impl Guard {
     }
 }
 
-struct Phone {
-    addr: SocketAddr,
-    ua: UserAgent,
-    guard: Option<Guard>,
-    events: Vec<CallEvent>,
-    auto_answer: bool,
-    /// Both phones speak TCP (reliable: no retransmissions, no Timer K).
-    tcp: bool,
-}
-
-impl Phone {
-    fn new(
-        user: &str,
-        me: SocketAddr,
-        peer: SocketAddr,
-        password: &str,
-        seed: u64,
-        tcp: bool,
-    ) -> Self {
-        let peer = if tcp {
-            Peer::tcp(peer)
-        } else {
-            Peer::udp(peer)
-        };
-        let ua = UserAgent::new(UaConfig {
-            endpoint: EndpointConfig {
-                registration: None,
-                timers: TimerConfig::default(),
-                deliver_calls: true,
-                seed,
-            },
-            proxy: peer,
-            user: user.into(),
-            domain: me.ip().to_string(),
-            display_name: None,
-            auth_user: user.into(),
-            password: Password::new(password),
-            local_addr: me,
-            user_agent: Some("sim".into()),
-            settings: CallSettings {
-                session_expires: 0,
-                min_se: 90,
-            },
-        });
-        Phone {
-            addr: me,
-            ua,
-            guard: None,
-            events: Vec::new(),
-            auto_answer: false,
-            tcp,
-        }
+impl Gate for Guard {
+    fn pass(&mut self, from: SocketAddr, payload: &[u8]) -> bool {
+        Guard::pass(self, from, payload)
     }
-
-    fn collect(&mut self, now: Instant) {
-        while let Some(event) = self.ua.poll_event() {
-            let UaEvent::Call(event) = event else {
-                continue;
-            };
-            match &event {
-                CallEvent::Incoming { call, .. } if self.auto_answer => {
-                    let answer = Bytes::from_static(ANSWER.as_bytes());
-                    self.ua.answer(now, *call, answer).expect("answer");
-                }
-                CallEvent::RemoteReoffer { call, .. } => {
-                    let answer = Bytes::from_static(ANSWER.as_bytes());
-                    self.ua
-                        .answer_reoffer(now, *call, answer)
-                        .expect("answer the re-offer");
-                }
-                _ => {}
-            }
-            self.events.push(event);
-        }
-    }
-
-    fn count(&self, pred: impl Fn(&CallEvent) -> bool) -> usize {
-        self.events.iter().filter(|e| pred(e)).count()
-    }
-
-    fn call(&self) -> Option<CallHandle> {
-        self.events.iter().find_map(|e| match e {
-            CallEvent::Incoming { call, .. } => Some(*call),
-            _ => None,
-        })
-    }
-
-    fn ended(&self) -> Option<EndKind> {
-        self.events.iter().find_map(|e| match e {
-            CallEvent::Ended { reason, .. } => Some(reason.kind),
-            _ => None,
-        })
+    fn poll_transmit(&mut self) -> Option<(SocketAddr, Bytes)> {
+        self.outbox.pop()
     }
 }
-
-impl Node for Phone {
-    fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, payload: Bytes) {
-        if let Some(guard) = &mut self.guard {
-            if !guard.pass(from, &payload) {
-                return;
-            }
-        }
-        let source = if self.tcp {
-            Peer::tcp(from)
-        } else {
-            Peer::udp(from)
-        };
-        self.ua.handle_datagram(now, source, &payload);
-        self.collect(now);
-    }
-    fn poll_transmit(&mut self, _now: Instant) -> Option<(SocketAddr, Bytes)> {
-        if let Some(out) = self.guard.as_mut().and_then(|g| g.outbox.pop()) {
-            return Some(out);
-        }
-        let t = self.ua.poll_transmit()?;
-        Some((t.dest.addr, t.bytes))
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.ua.poll_timeout()
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.ua.handle_timeout(now);
-        self.collect(now);
-    }
-}
-
-const ALICE: NodeId = NodeId(0);
-const BOB: NodeId = NodeId(1);
 
 struct World {
-    sim: Sim<Phone>,
+    duo: Duo<Guard>,
     call: CallHandle,
 }
 
@@ -370,6 +238,7 @@ impl World {
         Self::connected_over(seed, link, kind, alice_password, guard_invite, false)
     }
 
+    /// The same, both phones on TCP when `tcp` (reliable: no retransmissions, no Timer K).
     fn connected_over(
         seed: u64,
         link: LinkConfig,
@@ -378,28 +247,18 @@ impl World {
         guard_invite: bool,
         tcp: bool,
     ) -> Self {
-        let (a, b) = (addr("10.0.0.1:5060"), addr("10.0.0.2:5060"));
-        let mut sim = Sim::new(seed);
-        sim.network_mut().set_default_link(link);
-        sim.add_node(Phone::new("alice", a, b, alice_password, seed, tcp));
-        let mut bob = Phone::new("bob", b, a, "unused", seed + 1000, tcp);
+        let mut duo = Duo::new(seed, link, tcp, |config| {
+            if config.user == "alice" {
+                config.password = Password::new(alice_password);
+            }
+        });
+        let bob = duo.bob();
         bob.auto_answer = true;
         let mut guard = Guard::new(kind);
         guard.guard_invite = guard_invite;
-        bob.guard = Some(guard);
-        sim.add_node(bob);
-        let now = sim.now();
-        let call = sim
-            .node_mut(ALICE)
-            .ua
-            .dial(
-                now,
-                Uri::parse("sip:bob@10.0.0.2:5060").expect("uri"),
-                Bytes::from_static(OFFER.as_bytes()),
-                DialOptions::default(),
-            )
-            .expect("dial");
-        let mut w = World { sim, call };
+        bob.gate = Some(guard);
+        let call = duo.dial();
+        let mut w = World { duo, call };
         w.run(40.0);
         assert_eq!(
             w.alice().count(|e| matches!(e, CallEvent::Answered { .. })),
@@ -410,46 +269,34 @@ impl World {
         w
     }
 
-    fn alice(&mut self) -> &mut Phone {
-        self.sim.node_mut(ALICE)
+    fn alice(&mut self) -> &mut SimUa<Guard> {
+        self.duo.alice()
     }
 
-    fn bob(&mut self) -> &mut Phone {
-        self.sim.node_mut(BOB)
+    fn bob(&mut self) -> &mut SimUa<Guard> {
+        self.duo.bob()
     }
 
     fn guard(&mut self) -> &mut Guard {
-        self.bob().guard.as_mut().expect("bob is guarded")
+        self.bob().gate.as_mut().expect("bob is guarded")
     }
 
     fn with<R>(&mut self, id: NodeId, f: impl FnOnce(Instant, &mut UserAgent) -> R) -> R {
-        let now = self.sim.now();
-        let phone = self.sim.node_mut(id);
-        let r = f(now, &mut phone.ua);
-        phone.collect(now);
-        r
+        self.duo.with(id, f)
     }
 
     fn run(&mut self, secs: f64) {
-        let _ = self.sim.run_for(Duration::from_secs_f64(secs), |_| false);
+        self.duo.run(secs);
     }
 
     /// Bob hangs up if his call is still up; then nothing may be left on either side.
     fn finish(&mut self, what: &str) {
         if self.bob().ended().is_none() {
-            let call = self.bob().call().expect("bob has the call");
+            let call = self.bob().incoming().expect("bob has the call");
             self.with(BOB, |now, ua| ua.hangup(now, call))
                 .expect("bob hangs up");
         }
-        self.run(60.0);
-        for id in [ALICE, BOB] {
-            let phone = self.sim.node(id);
-            assert!(
-                phone.ua.is_idle(),
-                "{what}: {} has calls or transactions left",
-                phone.addr
-            );
-        }
+        self.duo.assert_idle(what);
     }
 }
 

@@ -4,199 +4,15 @@
 //! no call and no transaction left behind.
 
 use bytes::Bytes;
-use netsim::{LinkConfig, Node, NodeId, Sim};
-use signaling::auth::Password;
-use signaling::call::{
-    CallEvent, CallHandle, CallSettings, DialOptions, EndKind, UaConfig, UaEvent, UserAgent,
-};
-use signaling::endpoint::EndpointConfig;
-use signaling::message::Uri;
-use signaling::net::Peer;
-use signaling::transaction::TimerConfig;
-use std::net::SocketAddr;
+use netsim::LinkConfig;
+use signaling::Uri;
+use signaling::{CallEvent, CallSettings, EndKind};
+use simua::{Duo, SimUa, ALICE, BOB, OFFER};
 use std::time::{Duration, Instant};
 
-const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
-const ANSWER: &str = "v=0\r\no=- 2 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
-
-fn addr(s: &str) -> SocketAddr {
-    s.parse().expect("test addresses are valid")
-}
-
-struct Phone {
-    addr: SocketAddr,
-    ua: UserAgent,
-    events: Vec<(Instant, CallEvent)>,
-    auto_answer: bool,
-}
-
-impl Phone {
-    fn new(
-        user: &str,
-        me: SocketAddr,
-        peer: SocketAddr,
-        seed: u64,
-        settings: CallSettings,
-    ) -> Self {
-        let ua = UserAgent::new(UaConfig {
-            endpoint: EndpointConfig {
-                registration: None,
-                timers: TimerConfig::default(),
-                deliver_calls: true,
-                seed,
-            },
-            proxy: Peer::udp(peer),
-            user: user.into(),
-            domain: me.ip().to_string(),
-            display_name: None,
-            auth_user: user.into(),
-            password: Password::new("unused"),
-            local_addr: me,
-            user_agent: Some("sim".into()),
-            settings,
-        });
-        Phone {
-            addr: me,
-            ua,
-            events: Vec::new(),
-            auto_answer: false,
-        }
-    }
-
-    fn collect(&mut self, now: Instant) {
-        while let Some(event) = self.ua.poll_event() {
-            if let UaEvent::Call(event) = event {
-                match &event {
-                    CallEvent::Incoming { call, .. } if self.auto_answer => {
-                        let call = *call;
-                        self.events.push((now, event));
-                        self.ua
-                            .answer(now, call, Bytes::from_static(ANSWER.as_bytes()))
-                            .expect("answer");
-                        continue;
-                    }
-                    CallEvent::RemoteReoffer { call, .. } => {
-                        let call = *call;
-                        self.events.push((now, event));
-                        self.ua
-                            .answer_reoffer(now, call, Bytes::from_static(ANSWER.as_bytes()))
-                            .expect("answer the re-offer");
-                        continue;
-                    }
-                    _ => {}
-                }
-                self.events.push((now, event));
-            }
-        }
-    }
-
-    fn incoming(&self) -> Option<CallHandle> {
-        self.events.iter().find_map(|(_, e)| match e {
-            CallEvent::Incoming { call, .. } => Some(*call),
-            _ => None,
-        })
-    }
-
-    fn ended(&self) -> Option<EndKind> {
-        self.events.iter().find_map(|(_, e)| match e {
-            CallEvent::Ended { reason, .. } => Some(reason.kind),
-            _ => None,
-        })
-    }
-
-    fn answered(&self) -> bool {
-        self.events
-            .iter()
-            .any(|(_, e)| matches!(e, CallEvent::Answered { .. }))
-    }
-
-    fn count(&self, pred: impl Fn(&CallEvent) -> bool) -> usize {
-        self.events.iter().filter(|(_, e)| pred(e)).count()
-    }
-}
-
-impl Node for Phone {
-    fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, payload: Bytes) {
-        self.ua.handle_datagram(now, Peer::udp(from), &payload);
-        self.collect(now);
-    }
-    fn poll_transmit(&mut self, _now: Instant) -> Option<(SocketAddr, Bytes)> {
-        let t = self.ua.poll_transmit()?;
-        Some((t.dest.addr, t.bytes))
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.ua.poll_timeout()
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.ua.handle_timeout(now);
-        self.collect(now);
-    }
-}
-
-struct World {
-    sim: Sim<Phone>,
-}
-
-const ALICE: NodeId = NodeId(0);
-const BOB: NodeId = NodeId(1);
-
-impl World {
-    fn new(seed: u64, link: LinkConfig, settings: CallSettings) -> Self {
-        let (a, b) = (addr("10.0.0.1:5060"), addr("10.0.0.2:5060"));
-        let mut sim = Sim::new(seed);
-        sim.network_mut().set_default_link(link);
-        sim.add_node(Phone::new("alice", a, b, seed, settings));
-        sim.add_node(Phone::new("bob", b, a, seed + 1000, settings));
-        World { sim }
-    }
-
-    fn alice(&mut self) -> &mut Phone {
-        self.sim.node_mut(ALICE)
-    }
-
-    fn bob(&mut self) -> &mut Phone {
-        self.sim.node_mut(BOB)
-    }
-
-    fn with<R>(&mut self, id: NodeId, f: impl FnOnce(Instant, &mut UserAgent) -> R) -> R {
-        let now = self.sim.now();
-        let phone = self.sim.node_mut(id);
-        let r = f(now, &mut phone.ua);
-        phone.collect(now);
-        r
-    }
-
-    fn dial(&mut self) -> CallHandle {
-        self.with(ALICE, |now, ua| {
-            ua.dial(
-                now,
-                Uri::parse("sip:bob@10.0.0.2:5060").unwrap(),
-                Bytes::from_static(OFFER.as_bytes()),
-                DialOptions::default(),
-            )
-            .expect("dial")
-        })
-    }
-
-    fn run(&mut self, secs: f64) {
-        let _ = self.sim.run_for(Duration::from_secs_f64(secs), |_| false);
-    }
-
-    fn assert_idle(&mut self, seed: u64) {
-        self.run(60.0);
-        for id in [ALICE, BOB] {
-            let phone = self.sim.node(id);
-            assert!(
-                phone.ua.is_idle(),
-                "seed {seed}: {} has calls or transactions left: {:?}",
-                phone.addr,
-                phone.ua.active_calls().collect::<Vec<_>>()
-            );
-        }
-    }
+/// Alice and bob on UDP over `link`, with `settings` for session timers.
+fn world(seed: u64, link: LinkConfig, settings: CallSettings) -> Duo {
+    Duo::new(seed, link, false, |config| config.settings = settings)
 }
 
 fn no_timer() -> CallSettings {
@@ -214,7 +30,7 @@ fn answered_call_then_callee_hangs_up_even_over_a_lossy_link() {
         } else {
             LinkConfig::lan().loss(0.2)
         };
-        let mut w = World::new(seed, link, no_timer());
+        let mut w = world(seed, link, no_timer());
         w.bob().auto_answer = true;
         let call = w.dial();
         w.run(40.0);
@@ -244,7 +60,7 @@ fn answered_call_then_callee_hangs_up_even_over_a_lossy_link() {
         assert_eq!(w.bob().ended(), Some(EndKind::LocalHangup), "seed {seed}");
         assert!(w.with(ALICE, |_, ua| ua.active_calls().count()) == 0);
         let _ = call;
-        w.assert_idle(seed);
+        w.assert_idle(format!("seed {seed}"));
     }
 }
 
@@ -256,7 +72,7 @@ fn caller_cancels_while_ringing() {
         } else {
             LinkConfig::lan().loss(0.2)
         };
-        let mut w = World::new(seed, link, no_timer());
+        let mut w = world(seed, link, no_timer());
         let call = w.dial();
         w.run(10.0);
         assert!(
@@ -274,13 +90,13 @@ fn caller_cancels_while_ringing() {
             w.bob().events
         );
         assert_eq!(w.alice().count(|e| matches!(e, CallEvent::Ended { .. })), 1);
-        w.assert_idle(seed);
+        w.assert_idle(format!("seed {seed}"));
     }
 }
 
 #[test]
 fn callee_rejects_busy() {
-    let mut w = World::new(7, LinkConfig::lan(), no_timer());
+    let mut w = world(7, LinkConfig::lan(), no_timer());
     w.dial();
     w.run(2.0);
     let bob_call = w.bob().incoming().expect("ringing");
@@ -299,12 +115,12 @@ fn callee_rejects_busy() {
     assert!(w
         .with(BOB, |now, ua| ua.answer(now, bob_call, Bytes::new()))
         .is_err());
-    w.assert_idle(7);
+    w.assert_idle("seed 7");
 }
 
 #[test]
 fn hold_by_reinvite_dtmf_by_info_and_caller_hangs_up() {
-    let mut w = World::new(8, LinkConfig::lan(), no_timer());
+    let mut w = world(8, LinkConfig::lan(), no_timer());
     w.bob().auto_answer = true;
     let call = w.dial();
     w.run(3.0);
@@ -345,12 +161,12 @@ fn hold_by_reinvite_dtmf_by_info_and_caller_hangs_up() {
         .expect("hangup");
     w.run(5.0);
     assert_eq!(w.bob().ended(), Some(EndKind::RemoteHangup));
-    w.assert_idle(8);
+    w.assert_idle("seed 8");
 }
 
 #[test]
 fn blind_transfer_reports_progress_and_ends_the_transferors_leg() {
-    let mut w = World::new(9, LinkConfig::lan(), no_timer());
+    let mut w = world(9, LinkConfig::lan(), no_timer());
     w.bob().auto_answer = true;
     let call = w.dial();
     w.run(3.0);
@@ -392,7 +208,7 @@ fn blind_transfer_reports_progress_and_ends_the_transferors_leg() {
     );
     assert_eq!(w.alice().ended(), Some(EndKind::Transferred));
     assert_eq!(w.bob().ended(), Some(EndKind::RemoteHangup));
-    w.assert_idle(9);
+    w.assert_idle("seed 9");
 }
 
 #[test]
@@ -401,7 +217,7 @@ fn session_timer_keeps_a_long_call_up_and_expires_a_silent_peer() {
         session_expires: 90,
         min_se: 90,
     };
-    let mut w = World::new(10, LinkConfig::lan(), settings);
+    let mut w = world(10, LinkConfig::lan(), settings);
     w.bob().auto_answer = true;
     w.dial();
     // Ten minutes of virtual time: refreshes every 45 s keep it alive.
@@ -416,7 +232,7 @@ fn session_timer_keeps_a_long_call_up_and_expires_a_silent_peer() {
 }
 
 /// The digits bob received by INFO, in order, with the virtual time each arrived.
-fn received_digits(phone: &Phone) -> Vec<(Instant, char)> {
+fn received_digits(phone: &SimUa) -> Vec<(Instant, char)> {
     phone
         .events
         .iter()
@@ -430,7 +246,7 @@ fn received_digits(phone: &Phone) -> Vec<(Instant, char)> {
 #[test]
 fn dtmf_by_info_arrives_in_order_over_a_lossy_link() {
     for seed in 1..=20 {
-        let mut w = World::new(seed, LinkConfig::lan().loss(0.2), no_timer());
+        let mut w = world(seed, LinkConfig::lan().loss(0.2), no_timer());
         w.bob().auto_answer = true;
         let call = w.dial();
         w.run(40.0);
@@ -452,13 +268,13 @@ fn dtmf_by_info_arrives_in_order_over_a_lossy_link() {
         w.with(ALICE, |now, ua| ua.hangup(now, call))
             .expect("hangup");
         w.run(40.0);
-        w.assert_idle(seed);
+        w.assert_idle(format!("seed {seed}"));
     }
 }
 
 #[test]
 fn dtmf_digits_do_not_overlap_and_the_rest_is_dropped_when_the_far_end_goes_away() {
-    let mut w = World::new(11, LinkConfig::lan(), no_timer());
+    let mut w = world(11, LinkConfig::lan(), no_timer());
     w.bob().auto_answer = true;
     let call = w.dial();
     w.run(3.0);

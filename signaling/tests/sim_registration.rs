@@ -2,26 +2,21 @@
 //! virtual clock. Every scenario is deterministic per seed.
 
 use bytes::Bytes;
-use netsim::{LinkConfig, Node, Sim};
-use signaling::auth::{verify_request, DigestAlgorithm, DigestChallenge, Password};
-use signaling::endpoint::{Endpoint, EndpointConfig, EndpointEvent};
-use signaling::message::typed::{
-    Authorization, CSeq, Contact, Expires, MinExpires, Via, WwwAuthenticate,
-};
-use signaling::message::{HeaderName, Message, Method, Request, Response};
-use signaling::net::Peer;
-use signaling::registration::{RegistrationConfig, RegistrationError, RegistrationState};
-use signaling::transaction::{response_to, TimerConfig};
+use netsim::{LinkConfig, NodeId, Sim};
+use signaling::typed::{Authorization, CSeq, Contact, Expires, MinExpires, Via, WwwAuthenticate};
+use signaling::Peer;
+use signaling::{response_to, TimerConfig};
+use signaling::{verify_request, DigestAlgorithm, DigestChallenge, Password};
+use signaling::{EndpointConfig, EndpointEvent};
+use signaling::{HeaderName, Message, Method, Request, Response};
+use signaling::{RegistrationConfig, RegistrationError, RegistrationState};
+use simua::{addr, Either, Outbox, Responder, Server, SimEndpoint};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 const REALM: &str = "pbx.example";
 const PASSWORD: &str = "s3cret";
-
-fn addr(s: &str) -> SocketAddr {
-    s.parse().expect("test addresses are valid")
-}
 
 fn registrar_addr() -> SocketAddr {
     addr("10.0.0.1:5060")
@@ -46,7 +41,6 @@ struct Registrar {
     bindings: BTreeMap<String, Instant>,
     /// Every REGISTER datagram received while listening: (time, CSeq, Contact values).
     registers: Vec<(Instant, u32, Vec<String>)>,
-    outbox: Vec<(SocketAddr, Bytes)>,
 }
 
 impl Registrar {
@@ -61,7 +55,6 @@ impl Registrar {
             silent: false,
             bindings: BTreeMap::new(),
             registers: Vec::new(),
-            outbox: Vec::new(),
         }
     }
 
@@ -143,11 +136,11 @@ impl Registrar {
     }
 }
 
-impl Node for Registrar {
+impl Responder for Registrar {
     fn addr(&self) -> SocketAddr {
         self.addr
     }
-    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, payload: Bytes) {
+    fn respond(&mut self, now: Instant, from: SocketAddr, payload: Bytes, out: &mut Outbox) {
         if self.silent {
             return;
         }
@@ -164,52 +157,20 @@ impl Node for Registrar {
             request.headers.set_typed(&via);
         }
         if let Some(response) = self.answer(now, request) {
-            self.outbox.push((from, response.to_bytes()));
+            out.push((from, response.to_bytes()));
         }
     }
-    fn poll_transmit(&mut self, _now: Instant) -> Option<(SocketAddr, Bytes)> {
-        if self.outbox.is_empty() {
-            None
-        } else {
-            Some(self.outbox.remove(0))
-        }
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
-    fn handle_timeout(&mut self, _now: Instant) {}
 }
 
-/// Our endpoint as a netsim node, recording what it sent and reported.
-struct Phone {
-    addr: SocketAddr,
-    endpoint: Endpoint,
-    sent: Vec<(Instant, Bytes)>,
-    events: Vec<(Instant, EndpointEvent)>,
+/// What the tests read from our endpoint's record.
+trait PhoneLog {
+    fn state(&self) -> &RegistrationState;
+    fn register_times(&self) -> Vec<Instant>;
+    fn registered_at(&self) -> Vec<Instant>;
+    fn unregistered(&self) -> Option<bool>;
 }
 
-impl Phone {
-    fn new(config: RegistrationConfig, seed: u64) -> Self {
-        let endpoint = Endpoint::new(EndpointConfig {
-            registration: Some(config),
-            timers: TimerConfig::default(),
-            deliver_calls: false,
-            seed,
-        });
-        Phone {
-            addr: phone_addr(),
-            endpoint,
-            sent: Vec::new(),
-            events: Vec::new(),
-        }
-    }
-
-    fn collect(&mut self, now: Instant) {
-        while let Some(e) = self.endpoint.poll_event() {
-            self.events.push((now, e));
-        }
-    }
-
+impl PhoneLog for SimEndpoint {
     fn state(&self) -> &RegistrationState {
         self.endpoint
             .registration_state()
@@ -246,66 +207,10 @@ impl Phone {
     }
 }
 
-impl Node for Phone {
-    fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, payload: Bytes) {
-        self.endpoint
-            .handle_datagram(now, Peer::udp(from), &payload);
-        self.collect(now);
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<(SocketAddr, Bytes)> {
-        let t = self.endpoint.poll_transmit()?;
-        self.sent.push((now, t.bytes.clone()));
-        Some((t.dest.addr, t.bytes))
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.endpoint.poll_timeout()
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.endpoint.handle_timeout(now);
-        self.collect(now);
-    }
-}
+type Party = Either<Box<SimEndpoint>, Server<Registrar>>;
 
-enum Party {
-    Phone(Box<Phone>),
-    Registrar(Registrar),
-}
-
-impl Node for Party {
-    fn addr(&self) -> SocketAddr {
-        match self {
-            Party::Phone(p) => p.addr(),
-            Party::Registrar(r) => r.addr(),
-        }
-    }
-    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, payload: Bytes) {
-        match self {
-            Party::Phone(p) => p.handle_datagram(now, from, payload),
-            Party::Registrar(r) => r.handle_datagram(now, from, payload),
-        }
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<(SocketAddr, Bytes)> {
-        match self {
-            Party::Phone(p) => p.poll_transmit(now),
-            Party::Registrar(r) => r.poll_transmit(now),
-        }
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        match self {
-            Party::Phone(p) => p.poll_timeout(),
-            Party::Registrar(r) => r.poll_timeout(),
-        }
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        match self {
-            Party::Phone(p) => p.handle_timeout(now),
-            Party::Registrar(r) => r.handle_timeout(now),
-        }
-    }
-}
+const PHONE: NodeId = NodeId(0);
+const REGISTRAR: NodeId = NodeId(1);
 
 /// A phone and a registrar on one network.
 struct World {
@@ -317,52 +222,47 @@ impl World {
     fn new(seed: u64, link: LinkConfig, config: RegistrationConfig, registrar: Registrar) -> Self {
         let mut sim = Sim::new(seed);
         sim.network_mut().set_default_link(link);
-        sim.add_node(Party::Phone(Box::new(Phone::new(config, seed))));
-        sim.add_node(Party::Registrar(registrar));
+        let endpoint = EndpointConfig {
+            registration: Some(config),
+            timers: TimerConfig::default(),
+            deliver_calls: false,
+            seed,
+        };
+        sim.add_node(Either::Left(Box::new(SimEndpoint::new(
+            phone_addr(),
+            endpoint,
+        ))));
+        sim.add_node(Either::Right(Server::new(registrar)));
         let t0 = sim.now();
         World { sim, t0 }
     }
 
-    fn phone(&self) -> &Phone {
-        match &self.sim.nodes()[0] {
-            Party::Phone(p) => p,
-            Party::Registrar(_) => unreachable!("node 0 is the phone"),
-        }
-    }
-
-    fn phone_mut(&mut self) -> &mut Phone {
-        match self.sim.node_mut(netsim::NodeId(0)) {
-            Party::Phone(p) => p,
-            Party::Registrar(_) => unreachable!("node 0 is the phone"),
-        }
+    fn phone(&self) -> &SimEndpoint {
+        self.sim.node(PHONE).left()
     }
 
     fn registrar(&self) -> &Registrar {
-        match &self.sim.nodes()[1] {
-            Party::Registrar(r) => r,
-            Party::Phone(_) => unreachable!("node 1 is the registrar"),
-        }
+        &self.sim.node(REGISTRAR).right().inner
     }
 
     fn registrar_mut(&mut self) -> &mut Registrar {
-        match self.sim.node_mut(netsim::NodeId(1)) {
-            Party::Registrar(r) => r,
-            Party::Phone(_) => unreachable!("node 1 is the registrar"),
-        }
+        &mut self.sim.node_mut(REGISTRAR).right_mut().inner
     }
 
     fn register(&mut self) {
         let now = self.sim.now();
-        let phone = self.phone_mut();
-        phone.endpoint.register(now);
-        phone.collect(now);
+        self.sim
+            .node_mut(PHONE)
+            .left_mut()
+            .with(now, |now, e| e.register(now));
     }
 
     fn unregister(&mut self) {
         let now = self.sim.now();
-        let phone = self.phone_mut();
-        phone.endpoint.unregister(now);
-        phone.collect(now);
+        self.sim
+            .node_mut(PHONE)
+            .left_mut()
+            .with(now, |now, e| e.unregister(now));
     }
 
     /// Runs until `at` (seconds since the start).

@@ -1,5 +1,5 @@
 //! The call controller, sans-IO: bridge commands and SIP call events in; media actions, page
-//! events and SIP out. It ties each SIP dialog (`signaling::call`) to an SDP session and an
+//! events and SIP out. It ties each SIP dialog (`signaling::UserAgent`) to an SDP session and an
 //! RTP stream (`media`), applies the dial plan and the agent's policies (auto-answer, call
 //! waiting), and keeps the call list the page sees.
 //!
@@ -8,17 +8,16 @@
 
 use crate::dialplan::{DialPlan, DialTarget};
 use crate::record::{call_id, parse_call_id, state_name, CallRecord, TransferOf};
+use crate::sdp::CallSdp;
 use crate::view::{PageView, RegistrarView, Update};
 use crate::wallclock::WallClock;
 use bytes::Bytes;
-use media::{AudioCaps, Direction, Negotiated, SdpSession};
-use signaling::call::{
-    CallError, CallEvent, CallHandle, DialOptions, EndReason, UaEvent, UserAgent,
-};
-use signaling::message::typed::NameAddr;
-use signaling::message::Uri;
-use signaling::net::Transmit;
-use signaling::registration::RegistrationState;
+use media::{AudioCaps, Direction, Negotiated};
+use signaling::typed::NameAddr;
+use signaling::RegistrationState;
+use signaling::Transmit;
+use signaling::Uri;
+use signaling::{CallError, CallEvent, CallHandle, DialOptions, EndReason, UaEvent, UserAgent};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
@@ -135,12 +134,12 @@ impl Phone {
         self.spare_rtp.len()
     }
 
-    pub fn handle_datagram(&mut self, now: Instant, source: signaling::net::Peer, bytes: &[u8]) {
+    pub fn handle_datagram(&mut self, now: Instant, source: signaling::Peer, bytes: Bytes) {
         self.ua.handle_datagram(now, source, bytes);
         self.drain(now);
     }
 
-    pub fn handle_transport_error(&mut self, now: Instant, peer: signaling::net::Peer) {
+    pub fn handle_transport_error(&mut self, now: Instant, peer: signaling::Peer) {
         self.ua.handle_transport_error(now, peer);
         self.drain(now);
     }
@@ -378,6 +377,7 @@ impl Phone {
                 CommandError::undialable(format!("cannot call {target}: {reason}"))
             }
             CallError::Internal(message) => CommandError::unavailable(message),
+            other => CommandError::unavailable(other.to_string()),
         }
     }
 
@@ -417,12 +417,9 @@ impl Phone {
                 "no audio port is ready yet; try again in a moment",
             ));
         };
-        let mut sdp = SdpSession::new(local, self.config.caps.clone(), self.next_session_id());
-        let offer = sdp.create_offer(Direction::SendRecv);
-        let handle = match self
-            .ua
-            .dial(now, target.clone(), Bytes::from(offer), options)
-        {
+        let mut sdp = self.new_sdp(local);
+        let offer = sdp.offer(Direction::SendRecv);
+        let handle = match self.ua.dial(now, target.clone(), offer, options) {
             Ok(h) => h,
             Err(e) => {
                 self.spare_rtp.push_front(local);
@@ -430,27 +427,16 @@ impl Phone {
             }
         };
         let remote = self.remote_of(&NameAddr::new(target));
-        let record = CallRecord {
+        let mut record = CallRecord::new(
             handle,
-            direction: PageDirection::Outbound,
-            state: CallState::Dialing,
+            PageDirection::Outbound,
             remote,
-            started_at: self.clock.at(now),
-            answered_at: None,
-            ended_at: None,
-            muted: false,
-            on_hold_by_remote: false,
-            end_reason: None,
+            self.clock.at(now),
             sdp,
-            local_rtp: local,
-            offer: None,
-            negotiated: None,
-            media_started: false,
-            hold_pending: None,
-            post_dial,
-            transfer_of,
-            quality: None,
-        };
+            local,
+        );
+        record.post_dial = post_dial;
+        record.transfer_of = transfer_of;
         info!(call = %call_id(handle), to = %record.remote.uri, "dialing");
         self.calls.insert(handle, record);
         self.publish_call(handle, false);
@@ -473,10 +459,7 @@ impl Phone {
         }
         let record = self.calls.get_mut(&handle).expect("checked above");
         let body = match record.offer.clone() {
-            Some(offer) => match record
-                .sdp
-                .receive_offer(&String::from_utf8_lossy(&offer), Direction::SendRecv)
-            {
+            Some(offer) => match record.sdp.receive_offer(&offer, Direction::SendRecv) {
                 Ok((answer, negotiated)) => {
                     record.negotiated = Some(negotiated);
                     answer
@@ -490,10 +473,10 @@ impl Phone {
                 }
             },
             // A late offer: we offer in the 2xx, the answer comes in the ACK.
-            None => record.sdp.create_offer(Direction::SendRecv),
+            None => record.sdp.offer(Direction::SendRecv),
         };
         self.ua
-            .answer(now, handle, Bytes::from(body))
+            .answer(now, handle, body)
             .map_err(|e| self.call_error(&id, e))?;
         let answered_at = self.clock.at(now);
         let record = self.calls.get_mut(&handle).expect("checked above");
@@ -554,9 +537,9 @@ impl Phone {
         // A refused re-INVITE leaves the offer pending in the SDP session; the next offer
         // replaces it.
         let record = self.calls.get_mut(&handle).expect("found above");
-        let offer = record.sdp.create_offer(direction);
+        let offer = record.sdp.offer(direction);
         self.ua
-            .reinvite(now, handle, Bytes::from(offer))
+            .reinvite(now, handle, offer)
             .map_err(|e| self.call_error(id, e))?;
         self.calls
             .get_mut(&handle)
@@ -601,6 +584,7 @@ impl Phone {
                 }
                 UaEvent::Unregistered { clean } => self.unregistered = Some(clean),
                 UaEvent::Call(event) => self.on_call_event(now, event),
+                other => debug!(?other, "user agent event not handled"),
             }
         }
     }
@@ -624,7 +608,7 @@ impl Phone {
                     CallState::Ringing
                 };
                 if let Some(sdp) = sdp {
-                    match record.sdp.receive_answer(&String::from_utf8_lossy(&sdp)) {
+                    match record.sdp.receive_answer(&sdp) {
                         Ok(negotiated) => {
                             record.negotiated = Some(negotiated.clone());
                             self.start_media(call, negotiated);
@@ -643,7 +627,7 @@ impl Phone {
                     return;
                 };
                 if let Some(sdp) = sdp {
-                    match record.sdp.receive_answer(&String::from_utf8_lossy(&sdp)) {
+                    match record.sdp.receive_answer(&sdp) {
                         Ok(negotiated) => record.negotiated = Some(negotiated),
                         // The 2xx repeats the answer of early media: nothing new.
                         Err(media::NegotiationError::NoOfferPending) => {}
@@ -674,7 +658,7 @@ impl Phone {
                     return;
                 };
                 if let Some(sdp) = sdp {
-                    match record.sdp.receive_answer(&String::from_utf8_lossy(&sdp)) {
+                    match record.sdp.receive_answer(&sdp) {
                         Ok(negotiated) => {
                             record.on_hold_by_remote = !negotiated.remote_direction.receives();
                             record.negotiated = Some(negotiated.clone());
@@ -765,6 +749,7 @@ impl Phone {
                 }
             }
             CallEvent::Ended { call, reason } => self.on_ended(now, call, reason),
+            other => debug!(?other, "call event not handled"),
         }
     }
 
@@ -787,27 +772,16 @@ impl Phone {
             let _ = self.ua.reject(now, call, 480);
             return;
         };
-        let record = CallRecord {
-            handle: call,
-            direction: PageDirection::Inbound,
-            state: CallState::Ringing,
-            remote: self.remote_of(&from),
-            started_at: self.clock.at(now),
-            answered_at: None,
-            ended_at: None,
-            muted: false,
-            on_hold_by_remote: false,
-            end_reason: None,
-            sdp: SdpSession::new(local, self.config.caps.clone(), self.next_session_id()),
-            local_rtp: local,
-            offer,
-            negotiated: None,
-            media_started: false,
-            hold_pending: None,
-            post_dial: None,
-            transfer_of: None,
-            quality: None,
-        };
+        let sdp = self.new_sdp(local);
+        let mut record = CallRecord::new(
+            call,
+            PageDirection::Inbound,
+            self.remote_of(&from),
+            self.clock.at(now),
+            sdp,
+            local,
+        );
+        record.offer = offer;
         info!(call = %call_id(call), from = %record.remote.uri, "incoming call");
         self.calls.insert(call, record);
         self.publish_call(call, true);
@@ -832,20 +806,17 @@ impl Phone {
             Direction::SendRecv
         };
         let Some(offer) = offer else {
-            let sdp = record.sdp.create_offer(wanted);
-            let _ = self.ua.answer_reoffer(now, call, Bytes::from(sdp));
+            let sdp = record.sdp.offer(wanted);
+            let _ = self.ua.answer_reoffer(now, call, sdp);
             return;
         };
-        match record
-            .sdp
-            .receive_offer(&String::from_utf8_lossy(&offer), wanted)
-        {
+        match record.sdp.receive_offer(&offer, wanted) {
             Ok((answer, negotiated)) => {
                 let held_by_remote = !negotiated.remote_direction.receives();
                 let changed = held_by_remote != record.on_hold_by_remote;
                 record.on_hold_by_remote = held_by_remote;
                 record.negotiated = Some(negotiated.clone());
-                let _ = self.ua.answer_reoffer(now, call, Bytes::from(answer));
+                let _ = self.ua.answer_reoffer(now, call, answer);
                 self.media
                     .push_back(MediaAction::Update { call, negotiated });
                 if changed {
@@ -957,9 +928,10 @@ impl Phone {
         }
     }
 
-    fn next_session_id(&mut self) -> u64 {
+    /// A new call's SDP session on `local` (RTP), with the next session id.
+    fn new_sdp(&mut self, local: SocketAddr) -> CallSdp {
         self.session_ids += 1;
-        self.session_ids
+        CallSdp::new(local, self.config.caps.clone(), self.session_ids)
     }
 }
 

@@ -1,4 +1,4 @@
-//! The call controller: ties each SIP call (`signaling::call`) to an SDP session and an RTP
+//! The call controller: ties each SIP call (`signaling::UserAgent`) to an SDP session and an RTP
 //! stream (`media`), applies the dial plan and the agent's call policies, and keeps the call
 //! list and events the softphone page sees (`wire`). Sans-IO like the cores it
 //! drives: commands and datagrams in; transmits, media actions and page events out.
@@ -6,6 +6,7 @@
 mod controller;
 pub mod dialplan;
 mod record;
+mod sdp;
 mod view;
 pub mod wallclock;
 

@@ -1,9 +1,10 @@
 //! One call as the controller keeps it: what the page sees (state, remote party, times,
 //! mute, hold) and the media side (SDP session, local RTP address, negotiated codec).
 
+use crate::sdp::CallSdp;
 use crate::wallclock::rfc3339;
-use media::{Negotiated, SdpSession};
-use signaling::call::CallHandle;
+use media::Negotiated;
+use signaling::CallHandle;
 use std::net::SocketAddr;
 use std::time::SystemTime;
 use wire::{CallQuality, CallState, CallView, Direction, EndReason, Remote};
@@ -29,7 +30,7 @@ pub(crate) struct CallRecord {
     pub on_hold_by_remote: bool,
     pub end_reason: Option<EndReason>,
 
-    pub sdp: SdpSession,
+    pub sdp: CallSdp,
     pub local_rtp: SocketAddr,
     /// The far end's offer of an inbound call, until we answer.
     pub offer: Option<bytes::Bytes>,
@@ -45,6 +46,41 @@ pub(crate) struct CallRecord {
 }
 
 impl CallRecord {
+    /// A call just placed (dialing) or just arrived (ringing), with nothing happened yet.
+    pub fn new(
+        handle: CallHandle,
+        direction: Direction,
+        remote: Remote,
+        started_at: SystemTime,
+        sdp: CallSdp,
+        local_rtp: SocketAddr,
+    ) -> Self {
+        CallRecord {
+            handle,
+            direction,
+            state: match direction {
+                Direction::Outbound => CallState::Dialing,
+                Direction::Inbound => CallState::Ringing,
+            },
+            remote,
+            started_at,
+            answered_at: None,
+            ended_at: None,
+            muted: false,
+            on_hold_by_remote: false,
+            end_reason: None,
+            sdp,
+            local_rtp,
+            offer: None,
+            negotiated: None,
+            media_started: false,
+            hold_pending: None,
+            post_dial: None,
+            transfer_of: None,
+            quality: None,
+        }
+    }
+
     pub fn id(&self) -> String {
         call_id(self.handle)
     }

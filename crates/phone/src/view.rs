@@ -5,7 +5,7 @@
 //! event that changes nothing in the status); the driver only carries the resulting
 //! [`Update`]s to the bridge, which fans them out as they are.
 
-use signaling::registration::RegistrationState as SipRegistration;
+use signaling::RegistrationState as SipRegistration;
 use std::collections::VecDeque;
 use std::time::Instant;
 use wire::{AudioStatus, CallView, EventBody, RegistrationState, RegistrationStatus, Status};
@@ -137,7 +137,7 @@ impl PageView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use signaling::registration::RegistrationError;
+    use signaling::RegistrationError;
     use std::time::Duration;
     use wire::{CallState, Direction, Remote};
 

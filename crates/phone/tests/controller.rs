@@ -7,106 +7,62 @@ use bytes::Bytes;
 use netsim::{LinkConfig, Node, NodeId, Sim};
 use phone::dialplan::{DialPlan, DialPlanConfig};
 use phone::{MediaAction, Phone, PhoneConfig};
-use signaling::auth::Password;
-use signaling::call::{CallEvent, CallSettings, UaConfig, UaEvent, UserAgent};
-use signaling::endpoint::EndpointConfig;
-use signaling::net::Peer;
-use signaling::transaction::TimerConfig;
+use signaling::Peer;
+use signaling::{CallEvent, UaConfig, UserAgent};
+use simua::{addr, Either, SimUa};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
-use wire::{CallState, Command, CommandErrorKind, CommandReply, EventBody};
+use wire::{CallState, CallView, Command, CommandErrorKind, CommandReply, EventBody};
 
 const FAR_SDP_SENDRECV: &str = "v=0\r\no=far 7 7 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n";
 
-fn addr(s: &str) -> SocketAddr {
-    s.parse().expect("test address")
-}
-
-fn ua(user: &str, me: SocketAddr, peer: SocketAddr, seed: u64) -> UserAgent {
-    UserAgent::new(UaConfig {
-        endpoint: EndpointConfig {
-            registration: None,
-            timers: TimerConfig::default(),
-            deliver_calls: true,
-            seed,
-        },
-        proxy: Peer::udp(peer),
-        user: user.into(),
+/// The agent's `UserAgent` (inside `Phone`) or the far end's: `user` at `me`, calling `peer`.
+fn ua_config(user: &str, me: SocketAddr, peer: SocketAddr, seed: u64) -> UaConfig {
+    UaConfig {
         domain: peer.ip().to_string(),
-        display_name: None,
-        auth_user: user.into(),
-        password: Password::new("unused"),
-        local_addr: me,
         user_agent: None,
-        settings: CallSettings {
-            session_expires: 0,
-            min_se: 90,
-        },
-    })
+        ..simua::ua_config(user, me, Peer::udp(peer), seed)
+    }
 }
 
-enum Party {
-    Agent {
-        phone: Box<Phone>,
-        events: Vec<EventBody>,
-        media: Vec<MediaAction>,
-    },
-    Far {
-        ua: Box<UserAgent>,
-        events: Vec<CallEvent>,
-        auto_answer: bool,
-        /// The far end's SDP (answers and re-offer answers).
-        sdp: &'static str,
-    },
+/// The phone under test as a node: what it tells the page and the media, in order.
+struct Agent {
+    addr: SocketAddr,
+    phone: Box<Phone>,
+    events: Vec<EventBody>,
+    media: Vec<MediaAction>,
 }
 
-impl Party {
-    fn collect(&mut self, now: Instant) {
-        match self {
-            Party::Agent {
-                phone,
-                events,
-                media,
-            } => {
-                while let Some(update) = phone.poll_update() {
-                    assert_status_follows(&update);
-                    events.push(update.event);
-                }
-                while let Some(m) = phone.poll_media() {
-                    media.push(m);
-                }
-            }
-            Party::Far {
-                ua,
-                events,
-                auto_answer,
-                sdp: far_sdp,
-            } => {
-                while let Some(UaEvent::Call(e)) = ua.poll_event() {
-                    match &e {
-                        CallEvent::Incoming { call, .. } if *auto_answer => {
-                            ua.answer(now, *call, Bytes::from_static(far_sdp.as_bytes()))
-                                .expect("far end answers");
-                        }
-                        CallEvent::RemoteReoffer { call, offer } => {
-                            // Answer hold with recvonly, anything else with sendrecv.
-                            let held = offer
-                                .as_ref()
-                                .is_some_and(|o| String::from_utf8_lossy(o).contains("a=sendonly"));
-                            let sdp = if held {
-                                far_sdp.replace("a=sendrecv", "a=recvonly")
-                            } else {
-                                far_sdp.to_string()
-                            };
-                            ua.answer_reoffer(now, *call, Bytes::from(sdp))
-                                .expect("answer re-offer");
-                        }
-                        _ => {}
-                    }
-                    events.push(e);
-                }
-            }
+impl Agent {
+    fn collect(&mut self) {
+        while let Some(update) = self.phone.poll_update() {
+            assert_status_follows(&update);
+            self.events.push(update.event);
         }
+        while let Some(m) = self.phone.poll_media() {
+            self.media.push(m);
+        }
+    }
+}
+
+impl Node for Agent {
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, payload: Bytes) {
+        self.phone.handle_datagram(now, Peer::udp(from), payload);
+        self.collect();
+    }
+    fn poll_transmit(&mut self, _now: Instant) -> Option<(SocketAddr, Bytes)> {
+        let t = self.phone.poll_transmit()?;
+        Some((t.dest.addr, t.bytes))
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.phone.poll_timeout()
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.phone.handle_timeout(now);
+        self.collect();
     }
 }
 
@@ -126,48 +82,11 @@ fn assert_status_follows(update: &phone::Update) {
     assert!(handles.windows(2).all(|w| w[0] < w[1]), "{handles:?}");
 }
 
-struct Node2 {
-    addr: SocketAddr,
-    party: Party,
-}
-
-impl Node for Node2 {
-    fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, payload: Bytes) {
-        match &mut self.party {
-            Party::Agent { phone, .. } => phone.handle_datagram(now, Peer::udp(from), &payload),
-            Party::Far { ua, .. } => ua.handle_datagram(now, Peer::udp(from), &payload),
-        }
-        self.party.collect(now);
-    }
-    fn poll_transmit(&mut self, _now: Instant) -> Option<(SocketAddr, Bytes)> {
-        let t = match &mut self.party {
-            Party::Agent { phone, .. } => phone.poll_transmit(),
-            Party::Far { ua, .. } => ua.poll_transmit(),
-        }?;
-        Some((t.dest.addr, t.bytes))
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        match &self.party {
-            Party::Agent { phone, .. } => phone.poll_timeout(),
-            Party::Far { ua, .. } => ua.poll_timeout(),
-        }
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        match &mut self.party {
-            Party::Agent { phone, .. } => phone.handle_timeout(now),
-            Party::Far { ua, .. } => ua.handle_timeout(now),
-        }
-        self.party.collect(now);
-    }
-}
-
 const AGENT: NodeId = NodeId(0);
+const FAR: NodeId = NodeId(1);
 
 struct World {
-    sim: Sim<Node2>,
+    sim: Sim<Either<Agent, SimUa>>,
 }
 
 impl World {
@@ -182,7 +101,7 @@ impl World {
         let now = sim.now();
         let dial_plan = DialPlan::new(DialPlanConfig::default()).expect("default plan");
         let mut phone = Phone::new(
-            ua("1001", a, f, 1),
+            UserAgent::new(ua_config("1001", a, f, 1)),
             PhoneConfig {
                 caps: media::AudioCaps::default(),
                 auto_answer: false,
@@ -200,81 +119,57 @@ impl World {
         );
         phone.add_rtp_address(addr("10.0.0.1:30000"));
         phone.add_rtp_address(addr("10.0.0.1:30002"));
-        sim.add_node(Node2 {
+        sim.add_node(Either::Left(Agent {
             addr: a,
-            party: Party::Agent {
-                phone: Box::new(phone),
-                events: Vec::new(),
-                media: Vec::new(),
-            },
-        });
-        sim.add_node(Node2 {
-            addr: f,
-            party: Party::Far {
-                ua: Box::new(ua("far", f, a, 2)),
-                events: Vec::new(),
-                auto_answer,
-                sdp: far_sdp,
-            },
-        });
+            phone: Box::new(phone),
+            events: Vec::new(),
+            media: Vec::new(),
+        }));
+        let mut far = SimUa::new(ua_config("far", f, a, 2));
+        far.auto_answer = auto_answer;
+        far.answer = Bytes::from_static(far_sdp.as_bytes());
+        sim.add_node(Either::Right(far));
         World { sim }
     }
 
     fn command(&mut self, command: Command) -> Result<CommandReply, wire::CommandError> {
         let now = self.sim.now();
-        let node = self.sim.node_mut(AGENT);
-        let Party::Agent { phone, .. } = &mut node.party else {
-            unreachable!()
-        };
-        let r = phone.command(now, command);
-        node.party.collect(now);
+        let agent = self.sim.node_mut(AGENT).left_mut();
+        let r = agent.phone.command(now, command);
+        agent.collect();
         r
     }
 
     fn phone_mut(&mut self) -> &mut Phone {
-        match &mut self.sim.node_mut(AGENT).party {
-            Party::Agent { phone, .. } => phone,
-            Party::Far { .. } => unreachable!(),
-        }
+        &mut self.sim.node_mut(AGENT).left_mut().phone
     }
 
     /// Moves the agent's pending events and media actions into the collected lists.
     fn collect(&mut self) {
-        let now = self.sim.now();
-        self.sim.node_mut(AGENT).party.collect(now);
+        self.sim.node_mut(AGENT).left_mut().collect();
     }
 
-    fn far_events(&self) -> &Vec<CallEvent> {
-        match &self.sim.node(NodeId(1)).party {
-            Party::Far { events, .. } => events,
-            Party::Agent { .. } => unreachable!(),
-        }
+    fn far_events(&self) -> Vec<&CallEvent> {
+        self.sim.node(FAR).right().event_list()
     }
 
     fn agent(&self) -> (&Phone, &Vec<EventBody>, &Vec<MediaAction>) {
-        match &self.sim.node(AGENT).party {
-            Party::Agent {
-                phone,
-                events,
-                media,
-            } => (phone, events, media),
-            Party::Far { .. } => unreachable!(),
-        }
+        let agent = self.sim.node(AGENT).left();
+        (&agent.phone, &agent.events, &agent.media)
     }
 
     fn run(&mut self, secs: f64) {
         let _ = self.sim.run_for(Duration::from_secs_f64(secs), |_| false);
     }
 
+    /// The call `id` as the page's status lists it.
+    fn view(&self, id: &str) -> Option<CallView> {
+        let calls = &self.agent().0.status().calls;
+        calls.iter().find(|c| c.id == id).cloned()
+    }
+
     fn state_of(&self, id: &str) -> Option<CallState> {
-        self.agent()
-            .0
-            .status()
-            .calls
-            .iter()
-            .find(|c| c.id == id)
-            .cloned()
-            .map(|c| c.state)
+        self.view(id).map(|c| c.state)
     }
 }
 
@@ -419,7 +314,7 @@ fn refused_commands_change_nothing() {
 
 const FAR_SDP_NO_EVENTS: &str = "v=0\r\no=far 7 7 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n";
 
-fn connected_call(w: &mut World) -> (String, signaling::call::CallHandle) {
+fn connected_call(w: &mut World) -> (String, signaling::CallHandle) {
     let CommandReply::Created { id } = w.command(Command::Dial { to: "1002".into() }).unwrap()
     else {
         panic!("dial creates a call")
@@ -515,15 +410,7 @@ fn media_digits_and_quality_reach_the_page() {
         (quality.jitter_ms, quality.rtt_ms, quality.mos),
         (1.2, Some(12.1), 4.41)
     );
-    let view = w
-        .agent()
-        .0
-        .status()
-        .calls
-        .iter()
-        .find(|c| c.id == id)
-        .cloned()
-        .unwrap();
+    let view = w.view(&id).unwrap();
     assert_eq!(view.quality, Some(quality));
 
     // The final figures arrive after the call ended and stay on its record.
@@ -535,15 +422,7 @@ fn media_digits_and_quality_reach_the_page() {
     };
     w.phone_mut().media_quality(handle, &last, true);
     w.collect();
-    let view = w
-        .agent()
-        .0
-        .status()
-        .calls
-        .iter()
-        .find(|c| c.id == id)
-        .cloned()
-        .unwrap();
+    let view = w.view(&id).unwrap();
     assert_eq!(view.state, CallState::Ended);
     assert_eq!(view.quality.map(|q| q.packets_sent), Some(400));
     assert!(matches!(

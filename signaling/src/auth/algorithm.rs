@@ -8,11 +8,17 @@ use std::fmt;
 /// into HA1 (RFC 7616 §3.4.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DigestAlgorithm {
+    /// `MD5`: the RFC 2617 default.
     Md5,
+    /// `MD5-sess`.
     Md5Sess,
+    /// `SHA-256` (RFC 7616).
     Sha256,
+    /// `SHA-256-sess`.
     Sha256Sess,
+    /// `SHA-512-256` (RFC 7616).
     Sha512_256,
+    /// `SHA-512-256-sess`.
     Sha512_256Sess,
 }
 
@@ -45,6 +51,7 @@ impl DigestAlgorithm {
         }
     }
 
+    /// Whether HA1 folds in the nonce and cnonce (the `-sess` forms).
     pub fn is_session(self) -> bool {
         matches!(
             self,
@@ -90,11 +97,14 @@ impl fmt::Display for DigestAlgorithm {
 /// The quality of protection we use (RFC 7616 §3.3). `auth-int` also covers the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Qop {
+    /// `auth`: the request line and the credentials only.
     Auth,
+    /// `auth-int`: the body too.
     AuthInt,
 }
 
 impl Qop {
+    /// Recognises a `qop` token (case-insensitively).
     pub fn from_token(token: &str) -> Option<Self> {
         if token.eq_ignore_ascii_case("auth") {
             Some(Qop::Auth)
@@ -105,6 +115,7 @@ impl Qop {
         }
     }
 
+    /// The token as we send it.
     pub fn as_str(self) -> &'static str {
         match self {
             Qop::Auth => "auth",

@@ -10,16 +10,22 @@ use crate::message::SipStr;
 /// `Proxy-Authorization` (a proxy on the path).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ChallengeKind {
+    /// `WWW-Authenticate` (401), answered with `Authorization`.
     Www,
+    /// `Proxy-Authenticate` (407), answered with `Proxy-Authorization`.
     Proxy,
 }
 
 /// A Digest challenge we know how to answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DigestChallenge {
+    /// The protection space; names which password to use.
     pub realm: String,
+    /// The server's nonce, echoed in the answer.
     pub nonce: String,
+    /// Echoed unchanged when present.
     pub opaque: Option<String>,
+    /// The hash to answer with.
     pub algorithm: DigestAlgorithm,
     /// Whether the challenge named the algorithm; we echo `algorithm=` only then, since
     /// RFC 2069-era servers that omit it may not expect it back.
@@ -35,6 +41,7 @@ pub struct DigestChallenge {
 
 /// Why a challenge cannot be answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ChallengeError {
     /// Another scheme (`Basic`, `Bearer`, ...): not ours to answer.
     NotDigest(String),
@@ -65,11 +72,13 @@ impl DigestChallenge {
         }
     }
 
+    /// The same challenge with an `opaque` value.
     pub fn with_opaque(mut self, opaque: impl Into<String>) -> Self {
         self.opaque = Some(opaque.into());
         self
     }
 
+    /// The same challenge with `stale` set: the answer was right but the nonce expired.
     pub fn with_stale(mut self, stale: bool) -> Self {
         self.stale = stale;
         self

@@ -72,6 +72,7 @@ impl fmt::Debug for Authenticator {
 }
 
 impl Authenticator {
+    /// An authenticator for `username` (the digest user name) with `password`.
     pub fn new(username: impl Into<String>, password: impl Into<Password>) -> Self {
         Authenticator {
             username: username.into(),

@@ -5,9 +5,9 @@
 //! - [`Authenticator`]: the client side. Fed a 401/407 and the request it answered, adds
 //!   `Authorization` / `Proxy-Authorization`, tracks nonce counts, tells a wrong password
 //!   ([`AuthError::Rejected`]) from an expired nonce (`stale=true`).
-//! - [`verify`] / [`verify_request`] and [`DigestChallenge::to_challenge`]: the verifying
-//!   side, enough for a simulated registrar in tests.
-//! - [`digest_response`]: the pure computation under both.
+//! - [`verify_request`] and [`DigestChallenge::to_challenge`]: the verifying side, enough
+//!   for a simulated registrar in tests.
+//! - `compute`: the pure computation under both.
 //!
 //! The password is a [`Password`], which never prints. No I/O and no clock in here.
 
@@ -21,29 +21,41 @@ mod server;
 pub use algorithm::{DigestAlgorithm, Qop};
 pub use challenge::{ChallengeError, ChallengeKind, DigestChallenge};
 pub use client::Authenticator;
-pub use compute::{digest_response, format_nc, ha1, ha2, user_hash, DigestInput};
 pub use secret::Password;
-pub use server::{verify, verify_request};
+pub use server::verify_request;
 
 /// Why a challenge could not be answered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AuthError {
     /// The response handed to the authenticator is not a 401 or 407.
     #[error("a {status} response is not an authentication challenge (401 or 407 expected)")]
-    NotAChallenge { status: u16 },
+    NotAChallenge {
+        /// The status handed in.
+        status: u16,
+    },
     /// Nothing offered is a Digest challenge we can answer.
     #[error("no challenge we can answer (offered: {offered})")]
-    NoAnswerableChallenge { offered: String },
+    NoAnswerableChallenge {
+        /// The schemes and algorithms offered, for the log.
+        offered: String,
+    },
     /// Digest was offered, but only with algorithms we do not implement.
     #[error("unsupported digest algorithm {algorithm}")]
-    UnsupportedAlgorithm { algorithm: String },
+    UnsupportedAlgorithm {
+        /// The algorithm token offered.
+        algorithm: String,
+    },
     /// The realm challenged our answer again without `stale=true`.
     #[error("credentials for realm {realm:?} were rejected: wrong username or password")]
-    Rejected { realm: String },
+    Rejected {
+        /// The realm that refused our answer.
+        realm: String,
+    },
     /// The only Digest challenges offered do not parse or lack realm/nonce.
     #[error("malformed authentication challenge: {reason}")]
-    MalformedChallenge { reason: String },
+    MalformedChallenge {
+        /// What is wrong with it.
+        reason: String,
+    },
 }
-
-#[cfg(test)]
-mod sim_tests;

@@ -9,6 +9,7 @@ use std::fmt;
 pub struct Password(String);
 
 impl Password {
+    /// A password; it never prints (`Debug` shows it redacted).
     pub fn new(secret: impl Into<String>) -> Self {
         Password(secret.into())
     }
@@ -18,6 +19,7 @@ impl Password {
         &self.0
     }
 
+    /// Whether no password was configured.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

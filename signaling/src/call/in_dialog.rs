@@ -2,10 +2,12 @@
 //! UPDATE) for hold and session refresh, DTMF by INFO, OPTIONS, and transfer (REFER and its
 //! NOTIFYs).
 
+use super::body::refuse_non_sdp;
 use super::dtmf::{dtmf_relay_body, parse_dtmf_relay};
 use super::reason::{EndKind, EndReason};
 use super::session_timer::{self, UasTimer};
-use super::ua::{sipfrag_status, Pending2xx, Phase, Purpose, UserAgent, ALLOW, SUPPORTED};
+use super::ua::{sipfrag_status, Pending2xx, Phase, Purpose, Resend, UserAgent, ALLOW, SUPPORTED};
+use super::uas::ok_with_sdp;
 use super::{CallDirection, CallError, CallEvent, CallHandle};
 use crate::message::typed::{CSeq, Event, ReferTo, SessionExpires, SubscriptionState};
 use crate::message::{HeaderName, Method, Request, Response, Uri};
@@ -91,33 +93,27 @@ impl UserAgent {
                 state: "without a pending re-offer",
             });
         };
-        let mut ok = response_to(&request, 200, "OK", Some(&call.dialog.local_tag));
-        super::uas::copy_record_route(&request, &mut ok);
-        ok.headers.push(HeaderName::Contact, ctx.contact.as_str());
-        ok.headers.push(HeaderName::Allow, ALLOW);
-        ok.headers.push(HeaderName::Supported, SUPPORTED);
-        if let UasTimer::Use(timer, se, require) = session_timer::negotiate_uas(&request, &settings)
-        {
-            ok.headers.push_typed(&se);
-            if require {
-                ok.headers.push(HeaderName::Require, "timer");
-            }
+        let negotiated = session_timer::negotiate_uas(&request, &settings);
+        let ok = ok_with_sdp(
+            &request,
+            &call.dialog.local_tag,
+            &ctx.contact,
+            &negotiated,
+            sdp.clone(),
+        );
+        if let UasTimer::Use(timer, ..) = negotiated {
             call.session_timer = Some(timer);
-            call.session_deadline = Some(timer.deadline(now));
-        } else if let Some(timer) = call.session_timer {
+        }
+        if let Some(timer) = call.session_timer {
             call.session_deadline = Some(timer.deadline(now));
         }
-        ok.headers.push(HeaderName::ContentType, "application/sdp");
-        ok.body = sdp.clone();
         call.local_sdp = Some(sdp);
         if request.method == Method::Invite {
             call.pending_2xx = Some(Pending2xx {
                 tx,
                 response: ok.clone(),
                 cseq: request.cseq().map(|c| c.seq).unwrap_or(0),
-                next: now + t1,
-                interval: t1,
-                give_up: now + t1 * 64,
+                resend: Resend::start(now, t1),
                 offer_in_2xx: request.body.is_empty(),
             });
         }
@@ -437,9 +433,7 @@ impl UserAgent {
             self.respond(now, tx, response);
             return;
         }
-        if !request.body.is_empty() && !is_sdp_body(&request.headers) {
-            let mut response = response_to(&request, 415, "Unsupported Media Type", Some(&tag));
-            response.headers.push(HeaderName::Accept, "application/sdp");
+        if let Some(response) = refuse_non_sdp(&request, &tag) {
             self.respond(now, tx, response);
             return;
         }
@@ -593,23 +587,10 @@ impl UserAgent {
             }
         }
         match purpose {
-            Purpose::Refer if status >= 300 => {
-                if let Some(call) = self.calls.get_mut(&handle) {
-                    call.refer_out = false;
-                }
-                self.emit(CallEvent::TransferProgress {
-                    call: handle,
-                    status,
-                    done: true,
-                });
-            }
+            Purpose::Refer if status >= 300 => self.refer_failed(handle, status),
             Purpose::Update if status >= 300 => {
                 if matches!(status, 481 | 408) {
-                    self.send_bye(
-                        now,
-                        handle,
-                        EndReason::new(EndKind::Network, Some(status), "the far end lost the call"),
-                    );
+                    self.bye_lost(now, handle, status, "the far end lost the call");
                 }
             }
             Purpose::Update => {
@@ -710,14 +691,6 @@ fn unescape_uri_header(value: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Whether a message's body is SDP by its Content-Type (a body must name its type, §20.15;
-/// the initial INVITE is held to the same rule in `uas.rs`).
-fn is_sdp_body(headers: &crate::message::Headers) -> bool {
-    headers
-        .get(&HeaderName::ContentType)
-        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/sdp"))
 }
 
 fn hex_value(digit: u8) -> Option<u8> {

@@ -7,6 +7,7 @@
 //! (`dial`, `answer`, `hangup`, `reinvite`, `refer`, ...) with SDP bodies it built itself, and
 //! polls [`CallEvent`]s. Signaling never looks inside SDP: offers and answers are opaque bytes.
 
+mod body;
 mod dialog;
 mod dtmf;
 mod in_dialog;
@@ -17,10 +18,6 @@ mod ua;
 mod uac;
 mod uas;
 
-#[cfg(test)]
-mod malformed_tests;
-
-pub use dtmf::parse_dtmf_relay;
 pub use reason::{EndKind, EndReason};
 pub use ua::{UaConfig, UaEvent, UserAgent};
 pub use uac::DialOptions;
@@ -42,7 +39,9 @@ impl fmt::Display for CallHandle {
 /// Which side started the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallDirection {
+    /// The far end called us.
     Inbound,
+    /// We called the far end.
     Outbound,
 }
 
@@ -68,60 +67,88 @@ impl Default for CallSettings {
 // Events are moved once from the core to the driver; boxing would cost an allocation each.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CallEvent {
     /// A new inbound call; it is ringing (180 sent). `offer` is the caller's SDP (None for a
     /// late-offer INVITE: then `answer` must carry our offer). `replaces` names the call this
     /// one replaces (RFC 3891, attended transfer landing on us).
     Incoming {
+        /// The new call.
         call: CallHandle,
+        /// The caller (From).
         from: NameAddr,
+        /// Whom it called (To).
         to: NameAddr,
+        /// The caller's SDP offer, if the INVITE carried one.
         offer: Option<Bytes>,
+        /// The call this one replaces, if any.
         replaces: Option<CallHandle>,
     },
     /// An outbound call progressed: 180/183. `sdp` is early media's answer, if any.
     Progress {
+        /// The call.
         call: CallHandle,
+        /// The provisional status (180, 183).
         status: u16,
+        /// Early media's SDP answer, if any.
         sdp: Option<Bytes>,
     },
     /// The call is answered. Outbound: `sdp` is the far end's answer from the 2xx. Inbound:
     /// `sdp` is the answer from the ACK when we made the offer in the 2xx (late offer).
     Answered {
+        /// The call.
         call: CallHandle,
+        /// The SDP answer that completes offer/answer, if this message carried it.
         sdp: Option<Bytes>,
     },
     /// The far end sent a new offer (re-INVITE or UPDATE with SDP), or asked for one
     /// (`offer` None); reply with [`UserAgent::answer_reoffer`] or
     /// [`UserAgent::reject_reoffer`].
     RemoteReoffer {
+        /// The call.
         call: CallHandle,
+        /// The far end's new offer; None when it asks us for one.
         offer: Option<Bytes>,
     },
     /// Our re-INVITE was answered (2xx with the far end's SDP answer).
     ReofferAccepted {
+        /// The call.
         call: CallHandle,
+        /// The far end's SDP answer.
         sdp: Option<Bytes>,
     },
     /// Our re-INVITE was refused; the previous session description stays.
-    ReofferRejected { call: CallHandle, status: u16 },
+    ReofferRejected {
+        /// The call.
+        call: CallHandle,
+        /// The far end's refusal.
+        status: u16,
+    },
     /// A DTMF digit arrived by SIP INFO.
     Dtmf {
+        /// The call.
         call: CallHandle,
+        /// The digit (`0`-`9`, `*`, `#`, `A`-`D`).
         digit: char,
+        /// How long the key was pressed.
         duration_ms: u32,
     },
     /// Our DTMF INFO was refused (`status`) or not answered (408, 503): `digits` did not
     /// arrive (the refused one, then those dropped after it).
     DtmfFailed {
+        /// The call.
         call: CallHandle,
+        /// The refusal's status (408 or 503 when unanswered).
         status: u16,
+        /// The digits that did not arrive.
         digits: String,
     },
     /// Progress of a transfer we asked for (REFER): `status` is the transfer target's SIP
     /// status as reported by NOTIFY (100, 180, 200, 486...), or the REFER's own failure.
     TransferProgress {
+        /// The call whose far end we asked to transfer.
         call: CallHandle,
+        /// The transfer target's status (or the REFER's failure).
         status: u16,
         /// The transfer is over (succeeded or failed); `status` says which.
         done: bool,
@@ -130,25 +157,47 @@ pub enum CallEvent {
     /// application dials it and the user agent reports the result to the referrer when the
     /// new call ends its setup.
     TransferRequested {
+        /// The call whose far end sent the REFER.
         call: CallHandle,
+        /// Whom to call.
         target: crate::message::Uri,
+        /// A `Replaces` value for the new call (attended transfer), if any.
         replaces: Option<String>,
     },
     /// The call is over; the handle is no longer valid.
-    Ended { call: CallHandle, reason: EndReason },
+    Ended {
+        /// The call (its handle is now invalid).
+        call: CallHandle,
+        /// Why it ended.
+        reason: EndReason,
+    },
 }
 
 /// Why a call command was refused. The call is unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CallError {
     #[error("no such call")]
+    /// The handle names no call (it ended, or never existed).
     UnknownCall,
     #[error("not possible while the call is {state}")]
-    InvalidState { state: &'static str },
+    /// The call is not in a state that allows this command.
+    InvalidState {
+        /// The call's state, in words (`ringing`, `connected`...).
+        state: &'static str,
+    },
     #[error("cannot call {target}: {reason}")]
-    BadTarget { target: String, reason: String },
+    /// The dial target cannot be called.
+    BadTarget {
+        /// The target as given.
+        target: String,
+        /// Why not.
+        reason: String,
+    },
     #[error("another offer/answer exchange is still in progress")]
+    /// An offer/answer exchange is still under way; try again when it ends.
     OfferPending,
     #[error("internal: {0}")]
+    /// The request could not be built or sent (a bug, or the transaction layer refused it).
     Internal(String),
 }

@@ -4,6 +4,7 @@ use std::fmt;
 
 /// The kind of ending: a stable code for the page and call records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EndKind {
     /// We hung up (BYE sent, or CANCEL before answer).
     LocalHangup,
@@ -13,10 +14,15 @@ pub enum EndKind {
     Missed,
     /// We declined an incoming call.
     Rejected,
+    /// The far end was busy (486, 600).
     Busy,
+    /// The far end or the PBX declined (603, 607, 608, 403).
     Declined,
+    /// No such number (404, 410, 484, 485, 604).
     NotFound,
+    /// The person or the route is not available now (480, 503).
     Unavailable,
+    /// Nobody answered (408).
     NoAnswer,
     /// The PBX could not be reached or stopped answering.
     Network,
@@ -28,10 +34,12 @@ pub enum EndKind {
     Transferred,
     /// Session timer expired without a refresh (RFC 4028).
     SessionExpired,
+    /// Any other failure (the status says which).
     Failed,
 }
 
 impl EndKind {
+    /// The stable code the page and call records use (`hangup_local`, `busy`...).
     pub fn code(self) -> &'static str {
         match self {
             EndKind::LocalHangup => "hangup_local",
@@ -56,13 +64,16 @@ impl EndKind {
 /// Why a call ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndReason {
+    /// The kind of ending.
     pub kind: EndKind,
     /// The SIP status that ended it, when there was one.
     pub status: Option<u16>,
+    /// A sentence for the agent.
     pub message: String,
 }
 
 impl EndReason {
+    /// A reason of `kind`, with the SIP status when one ended the call.
     pub fn new(kind: EndKind, status: Option<u16>, message: impl Into<String>) -> Self {
         EndReason {
             kind,

@@ -12,7 +12,9 @@ use crate::message::typed::{CSeq, To};
 use crate::message::{HeaderName, Method, Request, Response};
 use crate::net::{Peer, Transmit, TransportKind};
 use crate::registration::RegistrationState;
-use crate::transaction::{response_to, ClientTransactionId, ServerTransactionId, TransactionId};
+use crate::transaction::{
+    response_to, ClientTransactionId, ServerTransactionId, TransactionEvent, TransactionId,
+};
 use bytes::Bytes;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -24,19 +26,27 @@ use tracing::debug;
 pub(super) use crate::registration::{ALLOW, SUPPORTED};
 
 #[derive(Debug, Clone)]
+/// Everything a [`UserAgent`] needs: the account, the PBX and call settings.
 pub struct UaConfig {
+    /// Transactions, registration and seeding (see [`EndpointConfig`]).
     pub endpoint: EndpointConfig,
     /// The outbound proxy (the PBX): every request outside a dialog goes here.
     pub proxy: Peer,
     /// Our user part (`1001`) and domain (`pbx.example`): the From of our calls.
     pub user: String,
+    /// Our domain: the host of our From.
     pub domain: String,
+    /// The name shown with our calls, if any.
     pub display_name: Option<String>,
+    /// The digest user name for challenges.
     pub auth_user: String,
+    /// The digest password for challenges.
     pub password: Password,
     /// The local SIP address (Via, and Contact until the registrar tells us better).
     pub local_addr: SocketAddr,
+    /// Our `User-Agent` header, if any.
     pub user_agent: Option<String>,
+    /// Session timers.
     pub settings: CallSettings,
 }
 
@@ -44,9 +54,16 @@ pub struct UaConfig {
 // Events are moved once from the core to the driver; boxing would cost an allocation each.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum UaEvent {
+    /// The registration moved to this state.
     RegistrationChanged(RegistrationState),
-    Unregistered { clean: bool },
+    /// `unregister` finished (`clean`: the registrar confirmed it).
+    Unregistered {
+        /// Whether the registrar confirmed the removal.
+        clean: bool,
+    },
+    /// Something happened to a call.
     Call(CallEvent),
 }
 
@@ -90,15 +107,53 @@ impl Phase {
     }
 }
 
+/// When a response the UA core itself retransmits (a 2xx until its ACK, a reliable 1xx
+/// until its PRACK) goes out again: T1 doubling up to T2, for 64*T1 at most.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Resend {
+    pub next: Instant,
+    interval: Duration,
+    give_up: Instant,
+}
+
+/// What a [`Resend`] says at a wake-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ResendDue {
+    NotYet,
+    Again,
+    GiveUp,
+}
+
+impl Resend {
+    pub fn start(now: Instant, t1: Duration) -> Self {
+        Resend {
+            next: now + t1,
+            interval: t1,
+            give_up: now + t1 * 64,
+        }
+    }
+
+    /// At `now`: whether to send again (the next time is then set) or give up.
+    pub fn due(&mut self, now: Instant, t2: Duration) -> ResendDue {
+        if self.next > now {
+            ResendDue::NotYet
+        } else if now >= self.give_up {
+            ResendDue::GiveUp
+        } else {
+            self.interval = (self.interval * 2).min(t2);
+            self.next = now + self.interval;
+            ResendDue::Again
+        }
+    }
+}
+
 /// A 2xx to an INVITE we retransmit until its ACK (RFC 3261 §13.3.1.4).
 #[derive(Debug, Clone)]
 pub(super) struct Pending2xx {
     pub tx: ServerTransactionId,
     pub response: Response,
     pub cseq: u32,
-    pub next: Instant,
-    pub interval: Duration,
-    pub give_up: Instant,
+    pub resend: Resend,
     /// We made the offer in this 2xx; the ACK carries the answer.
     pub offer_in_2xx: bool,
 }
@@ -108,9 +163,7 @@ pub(super) struct Pending2xx {
 pub(super) struct PendingReliable {
     pub response: Response,
     pub rseq: u32,
-    pub next: Instant,
-    pub interval: Duration,
-    pub give_up: Instant,
+    pub resend: Resend,
 }
 
 /// Our outstanding INVITE as UAC.
@@ -190,10 +243,10 @@ impl Call {
 
     pub fn next_deadline(&self) -> Option<Instant> {
         [
-            self.pending_2xx.as_ref().map(|p| p.next),
+            self.pending_2xx.as_ref().map(|p| p.resend.next),
             self.uas
                 .as_ref()
-                .and_then(|u| u.pending_reliable.as_ref().map(|p| p.next)),
+                .and_then(|u| u.pending_reliable.as_ref().map(|p| p.resend.next)),
             self.session_deadline,
             self.dtmf.deadline(),
         ]
@@ -203,7 +256,14 @@ impl Call {
     }
 }
 
-/// See the module documentation of [`crate::call`].
+/// The user agent: INVITE dialogs as UAC and UAS (RFC 3261 §12-15), reliable provisional
+/// responses (RFC 3262), session timers (RFC 4028), in-dialog INFO/OPTIONS/UPDATE, and
+/// transfer by REFER (RFC 3515, with Replaces from RFC 3891).
+///
+/// It owns the [`Endpoint`] (transactions and registration) and every call. The
+/// application gives it commands (`dial`, `answer`, `hangup`, `reinvite`, `refer`, ...) with
+/// SDP bodies it built itself, and polls [`CallEvent`]s. Signaling never looks inside SDP:
+/// offers and answers are opaque bytes.
 #[derive(Debug)]
 pub struct UserAgent {
     pub(super) endpoint: Endpoint,
@@ -220,6 +280,7 @@ pub struct UserAgent {
 }
 
 impl UserAgent {
+    /// A user agent with no calls; registration starts with [`UserAgent::register`].
     pub fn new(mut config: UaConfig) -> Self {
         config.endpoint.deliver_calls = true;
         let mut rng = StdRng::seed_from_u64(config.endpoint.seed ^ 0x5eed_ca11);
@@ -241,16 +302,19 @@ impl UserAgent {
 
     // ----- driver interface -----
 
-    pub fn handle_datagram(&mut self, now: Instant, source: Peer, bytes: &[u8]) {
+    /// A message from `source`: a UDP datagram or one framed TCP message.
+    pub fn handle_datagram(&mut self, now: Instant, source: Peer, bytes: Bytes) {
         self.endpoint.handle_datagram(now, source, bytes);
         self.pump(now);
     }
 
+    /// The driver could not send to (or lost its connection to) `peer`.
     pub fn handle_transport_error(&mut self, now: Instant, peer: Peer) {
         self.endpoint.handle_transport_error(now, peer);
         self.pump(now);
     }
 
+    /// Runs what is due at `now` (call `poll_timeout` for when).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.endpoint.handle_timeout(now);
         let due: Vec<CallHandle> = self
@@ -265,6 +329,7 @@ impl UserAgent {
         self.pump(now);
     }
 
+    /// When [`UserAgent::handle_timeout`] is next due.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let calls = self.calls.values().filter_map(Call::next_deadline).min();
         match (self.endpoint.poll_timeout(), calls) {
@@ -273,24 +338,29 @@ impl UserAgent {
         }
     }
 
+    /// The next bytes to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()
     }
 
+    /// The next thing to tell the application.
     pub fn poll_event(&mut self) -> Option<UaEvent> {
         self.events.pop_front()
     }
 
+    /// Starts registering (and keeps the registration fresh) when an account is configured.
     pub fn register(&mut self, now: Instant) {
         self.endpoint.register(now);
         self.pump(now);
     }
 
+    /// Removes our registration; [`UaEvent::Unregistered`] says when it is done.
     pub fn unregister(&mut self, now: Instant) {
         self.endpoint.unregister(now);
         self.pump(now);
     }
 
+    /// The endpoint underneath (registration and transactions), for reading.
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
     }
@@ -480,32 +550,38 @@ impl UserAgent {
                 EndpointEvent::Unregistered { clean } => {
                     self.events.push_back(UaEvent::Unregistered { clean })
                 }
-                EndpointEvent::IncomingRequest {
-                    id,
-                    request,
-                    source,
-                } => self.on_request(now, id, request, source),
-                EndpointEvent::Cancelled {
-                    invite,
-                    cancel,
-                    request,
-                } => self.on_cancel(now, invite, cancel, request),
-                EndpointEvent::AckFor2xx { request, .. } => self.on_ack(now, request),
-                EndpointEvent::Response { id, response } => self.on_response(now, id, response),
-                EndpointEvent::Timeout { id } => self.on_tx_failure(now, id, 408),
-                EndpointEvent::TransportError { id } => self.on_tx_failure(now, id, 503),
-                EndpointEvent::Terminated { id } => {
-                    if let TransactionId::Client(id) = id {
-                        self.sent.remove(&id);
-                        if let Some((handle, _)) = self.client_txs.remove(&id) {
-                            self.finish_ending(handle);
-                        }
-                    }
-                }
+                EndpointEvent::Transaction(event) => self.on_transaction_event(now, event),
             }
         }
         while let Some(transmit) = self.endpoint.poll_transmit() {
             self.transmits.push_back(transmit);
+        }
+    }
+
+    fn on_transaction_event(&mut self, now: Instant, event: TransactionEvent) {
+        match event {
+            TransactionEvent::IncomingRequest {
+                id,
+                request,
+                source,
+            } => self.on_request(now, id, request, source),
+            TransactionEvent::Cancelled {
+                invite,
+                cancel,
+                request,
+            } => self.on_cancel(now, invite, cancel, request),
+            TransactionEvent::AckFor2xx { request, .. } => self.on_ack(now, request),
+            TransactionEvent::Response { id, response } => self.on_response(now, id, response),
+            TransactionEvent::Timeout { id } => self.on_tx_failure(now, id, 408),
+            TransactionEvent::TransportError { id } => self.on_tx_failure(now, id, 503),
+            TransactionEvent::Terminated { id } => {
+                if let TransactionId::Client(id) = id {
+                    self.sent.remove(&id);
+                    if let Some((handle, _)) = self.client_txs.remove(&id) {
+                        self.finish_ending(handle);
+                    }
+                }
+            }
         }
     }
 
@@ -652,52 +728,58 @@ impl UserAgent {
                     false,
                 );
             }
+            // §14.1: a 408 to a re-INVITE ends the dialog.
             Purpose::Reinvite => {
-                // §14.1: a 408 to a re-INVITE ends the dialog.
-                if let Some(call) = self.calls.get_mut(&handle) {
-                    call.reoffer_out = None;
-                }
-                self.emit(CallEvent::ReofferRejected {
-                    call: handle,
-                    status,
-                });
-                self.send_bye(
-                    now,
-                    handle,
-                    EndReason::new(
-                        EndKind::Network,
-                        Some(status),
-                        "the far end stopped answering",
-                    ),
-                );
+                self.reoffer_failed(now, handle, status, Some("the far end stopped answering"));
             }
-            Purpose::Refer => {
-                if let Some(call) = self.calls.get_mut(&handle) {
-                    call.refer_out = false;
-                }
-                self.emit(CallEvent::TransferProgress {
-                    call: handle,
-                    status,
-                    done: true,
-                });
-            }
-            Purpose::Update => {
-                self.send_bye(
-                    now,
-                    handle,
-                    EndReason::new(
-                        EndKind::Network,
-                        Some(status),
-                        "the far end stopped answering",
-                    ),
-                );
-            }
+            Purpose::Refer => self.refer_failed(handle, status),
+            Purpose::Update => self.bye_lost(now, handle, status, "the far end stopped answering"),
             Purpose::Info => self.on_dtmf_answer(now, handle, id, status),
             _ => {
                 debug!(call = %handle, ?purpose, status, reason, "in-dialog request failed");
             }
         }
         self.finish_ending(handle);
+    }
+
+    /// Hangs up a call the far end lost or stopped answering in (`status`: its answer or
+    /// our timeout).
+    pub(super) fn bye_lost(&mut self, now: Instant, handle: CallHandle, status: u16, why: &str) {
+        let reason = EndReason::new(EndKind::Network, Some(status), why);
+        self.send_bye(now, handle, reason);
+    }
+
+    /// Our re-offer failed with `status`: the call goes on as it was, unless `lost` says
+    /// why the dialog is gone (then we hang up).
+    pub(super) fn reoffer_failed(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        status: u16,
+        lost: Option<&str>,
+    ) {
+        if let Some(call) = self.calls.get_mut(&handle) {
+            call.reoffer_out = None;
+        }
+        self.emit(CallEvent::ReofferRejected {
+            call: handle,
+            status,
+        });
+        if let Some(why) = lost {
+            self.bye_lost(now, handle, status, why);
+        }
+    }
+
+    /// Our REFER failed with `status`: the transfer is over, and the application told.
+    pub(super) fn refer_failed(&mut self, handle: CallHandle, status: u16) {
+        if let Some(call) = self.calls.get_mut(&handle) {
+            call.refer_out = false;
+        }
+        self.emit(CallEvent::TransferProgress {
+            call: handle,
+            status,
+            done: true,
+        });
     }
 
     fn on_call_timer(&mut self, now: Instant, handle: CallHandle) {
@@ -707,24 +789,18 @@ impl UserAgent {
         };
         // 2xx retransmission until ACK (§13.3.1.4).
         if let Some(pending) = &mut call.pending_2xx {
-            if pending.next <= now {
-                if now >= pending.give_up {
+            match pending.resend.due(now, t2) {
+                ResendDue::NotYet => {}
+                ResendDue::Again => {
+                    let (tx, response) = (pending.tx, pending.response.clone());
+                    self.respond(now, tx, response);
+                }
+                ResendDue::GiveUp => {
                     call.pending_2xx = None;
-                    self.send_bye(
-                        now,
-                        handle,
-                        EndReason::new(
-                            EndKind::Network,
-                            None,
-                            "the caller never confirmed the answer (no ACK)",
-                        ),
-                    );
+                    let why = "the caller never confirmed the answer (no ACK)";
+                    self.send_bye(now, handle, EndReason::new(EndKind::Network, None, why));
                     return;
                 }
-                pending.interval = (pending.interval * 2).min(t2);
-                pending.next = now + pending.interval;
-                let (tx, response) = (pending.tx, pending.response.clone());
-                self.respond(now, tx, response);
             }
         }
         let Some(call) = self.calls.get_mut(&handle) else {
@@ -733,15 +809,13 @@ impl UserAgent {
         // Reliable provisional retransmission until PRACK (RFC 3262 §3).
         if let Some(uas) = &mut call.uas {
             if let Some(pending) = &mut uas.pending_reliable {
-                if pending.next <= now {
-                    if now >= pending.give_up {
-                        uas.pending_reliable = None;
-                    } else {
-                        pending.interval = (pending.interval * 2).min(t2);
-                        pending.next = now + pending.interval;
+                match pending.resend.due(now, t2) {
+                    ResendDue::NotYet => {}
+                    ResendDue::Again => {
                         let (tx, response) = (uas.tx, pending.response.clone());
                         self.respond(now, tx, response);
                     }
+                    ResendDue::GiveUp => uas.pending_reliable = None,
                 }
             }
         }

@@ -1,8 +1,9 @@
 //! Outbound calls (UAC): the INVITE, its challenges, provisional responses (with PRACK for
 //! reliable ones), the 2xx and its ACK, CANCEL, and failures.
 
+use super::body::sdp_of;
 use super::dialog::{set_via, via_with_branch, Dialog};
-use super::reason::{EndKind, EndReason};
+use super::reason::EndReason;
 use super::retry::MAX_RETRIES;
 use super::session_timer;
 use super::ua::{Call, Phase, Purpose, UacInvite, UserAgent, ALLOW, SUPPORTED};
@@ -180,7 +181,7 @@ impl UserAgent {
                 if wants_cancel {
                     self.cancel(now, handle);
                 } else if self.calls[&handle].phase != Phase::Ending {
-                    let sdp = is_sdp(&response).then(|| response.body.clone());
+                    let sdp = sdp_of(&response.headers, &response.body);
                     self.emit(CallEvent::Progress {
                         call: handle,
                         status,
@@ -252,7 +253,7 @@ impl UserAgent {
             call.session_timer = Some(timer);
             call.session_deadline = Some(timer.deadline(now));
         }
-        let sdp = is_sdp(&response).then(|| response.body.clone());
+        let sdp = sdp_of(&response.headers, &response.body);
         self.emit(CallEvent::Answered { call: handle, sdp });
     }
 
@@ -402,7 +403,7 @@ impl UserAgent {
                 call.session_deadline = Some(timer.deadline(now));
             }
             if was_ours && call.phase != Phase::Ending {
-                let sdp = is_sdp(&response).then(|| response.body.clone());
+                let sdp = sdp_of(&response.headers, &response.body);
                 self.emit(CallEvent::ReofferAccepted { call: handle, sdp });
             }
             return;
@@ -419,21 +420,9 @@ impl UserAgent {
                 return;
             }
         }
-        if let Some(call) = self.calls.get_mut(&handle) {
-            call.reoffer_out = None;
-        }
-        self.emit(CallEvent::ReofferRejected {
-            call: handle,
-            status,
-        });
         // §12.2.1.2: 481 or 408 means the dialog is gone.
-        if matches!(status, 481 | 408) {
-            self.send_bye(
-                now,
-                handle,
-                EndReason::new(EndKind::Network, Some(status), "the far end lost the call"),
-            );
-        }
+        let lost = matches!(status, 481 | 408).then_some("the far end lost the call");
+        self.reoffer_failed(now, handle, status, lost);
     }
 }
 
@@ -444,14 +433,6 @@ fn copy_credentials(invite: &Request, ack: &mut Request) {
             ack.headers.push(name.clone(), value.clone());
         }
     }
-}
-
-pub(super) fn is_sdp(response: &Response) -> bool {
-    !response.body.is_empty()
-        && response
-            .headers
-            .get(&HeaderName::ContentType)
-            .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/sdp"))
 }
 
 pub(super) fn allows(response: &Response, method: &str) -> bool {

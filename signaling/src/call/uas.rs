@@ -1,13 +1,16 @@
 //! Inbound calls (UAS): checking an INVITE, ringing (reliably when the caller requires
 //! 100rel), answering with a 2xx retransmitted until its ACK, declining, and CANCEL.
 
+use super::body::{refuse_non_sdp, sdp_of};
 use super::dialog::Dialog;
 use super::reason::{EndKind, EndReason};
 use super::session_timer::{self, UasTimer};
-use super::ua::{Call, Pending2xx, PendingReliable, Phase, UasInvite, UserAgent, ALLOW, SUPPORTED};
+use super::ua::{
+    Call, Pending2xx, PendingReliable, Phase, Resend, UasInvite, UserAgent, ALLOW, SUPPORTED,
+};
 use super::{CallDirection, CallError, CallEvent, CallHandle};
 use crate::message::typed::{CSeq, RSeq, Replaces};
-use crate::message::{HeaderName, Method, Request};
+use crate::message::{HeaderName, Method, Request, Response};
 use crate::net::Peer;
 use crate::transaction::{response_to, ServerTransactionId};
 use bytes::Bytes;
@@ -43,14 +46,7 @@ impl UserAgent {
             self.respond(now, tx, response);
             return;
         }
-        let has_body = !request.body.is_empty();
-        let sdp = request
-            .headers
-            .get(&HeaderName::ContentType)
-            .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/sdp"));
-        if has_body && !sdp {
-            let mut response = response_to(&request, 415, "Unsupported Media Type", Some(&tag));
-            response.headers.push(HeaderName::Accept, "application/sdp");
+        if let Some(response) = refuse_non_sdp(&request, &tag) {
             self.respond(now, tx, response);
             return;
         }
@@ -103,7 +99,7 @@ impl UserAgent {
             session_timer: timer,
         });
         self.calls.insert(handle, call);
-        let offer = (has_body && sdp).then(|| request.body.clone());
+        let offer = sdp_of(&request.headers, &request.body);
         self.emit(CallEvent::Incoming {
             call: handle,
             from,
@@ -152,9 +148,7 @@ impl UserAgent {
             uas.pending_reliable = Some(PendingReliable {
                 response: response.clone(),
                 rseq,
-                next: now + t1,
-                interval: t1,
-                give_up: now + t1 * 64,
+                resend: Resend::start(now, t1),
             });
         }
         let tx = uas.tx;
@@ -182,21 +176,17 @@ impl UserAgent {
         };
         uas.pending_reliable = None;
         let local_tag = call.dialog.local_tag.clone();
-        let mut ok = response_to(&uas.request, 200, "OK", Some(&local_tag));
-        copy_record_route(&uas.request, &mut ok);
-        ok.headers.push(HeaderName::Contact, ctx.contact.as_str());
-        ok.headers.push(HeaderName::Allow, ALLOW);
-        ok.headers.push(HeaderName::Supported, SUPPORTED);
-        if let UasTimer::Use(timer, se, require) = &uas.session_timer {
-            ok.headers.push_typed(se);
-            if *require {
-                ok.headers.push(HeaderName::Require, "timer");
-            }
+        let ok = ok_with_sdp(
+            &uas.request,
+            &local_tag,
+            &ctx.contact,
+            &uas.session_timer,
+            sdp.clone(),
+        );
+        if let UasTimer::Use(timer, ..) = &uas.session_timer {
             call.session_timer = Some(*timer);
             call.session_deadline = Some(timer.deadline(now));
         }
-        ok.headers.push(HeaderName::ContentType, "application/sdp");
-        ok.body = sdp.clone();
         let offer_in_2xx = uas.request.body.is_empty();
         let tx = uas.tx;
         let cseq = uas.request.cseq().map(|c| c.seq).unwrap_or(1);
@@ -206,9 +196,7 @@ impl UserAgent {
             tx,
             response: ok.clone(),
             cseq,
-            next: now + t1,
-            interval: t1,
-            give_up: now + t1 * 64,
+            resend: Resend::start(now, t1),
             offer_in_2xx,
         });
         self.respond(now, tx, ok);
@@ -338,9 +326,34 @@ impl UserAgent {
     }
 }
 
+/// Our 2xx with SDP to an INVITE or re-INVITE: the dialog's headers, what we allow and
+/// support, the session timer when one was agreed, and the SDP.
+pub(super) fn ok_with_sdp(
+    request: &Request,
+    local_tag: &str,
+    contact: &str,
+    timer: &UasTimer,
+    sdp: Bytes,
+) -> Response {
+    let mut ok = response_to(request, 200, "OK", Some(local_tag));
+    copy_record_route(request, &mut ok);
+    ok.headers.push(HeaderName::Contact, contact);
+    ok.headers.push(HeaderName::Allow, ALLOW);
+    ok.headers.push(HeaderName::Supported, SUPPORTED);
+    if let UasTimer::Use(_, se, require) = timer {
+        ok.headers.push_typed(se);
+        if *require {
+            ok.headers.push(HeaderName::Require, "timer");
+        }
+    }
+    ok.headers.push(HeaderName::ContentType, "application/sdp");
+    ok.body = sdp;
+    ok
+}
+
 /// A dialog-establishing response carries the request's Record-Route, in order (§12.1.1),
 /// so the caller routes its ACK and later requests through the same proxies.
-pub(super) fn copy_record_route(request: &Request, response: &mut crate::message::Response) {
+pub(super) fn copy_record_route(request: &Request, response: &mut Response) {
     for value in request.headers.get_all(&HeaderName::RecordRoute) {
         response
             .headers

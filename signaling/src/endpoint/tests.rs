@@ -41,7 +41,7 @@ fn request(method: &str, to_tag: Option<&str>) -> Vec<u8> {
 /// Feeds one datagram and returns the single response sent back.
 fn answer(ep: &mut Endpoint, bytes: &[u8]) -> Response {
     let now = Instant::now();
-    ep.handle_datagram(now, far(), bytes);
+    ep.handle_datagram(now, far(), Bytes::copy_from_slice(bytes));
     let t = ep.poll_transmit().expect("an answer");
     assert_eq!(t.dest, far());
     assert!(ep.poll_transmit().is_none());
@@ -91,12 +91,12 @@ fn calls_are_declined_without_an_application_and_delivered_with_one() {
 
     let mut ep = endpoint(true);
     let now = Instant::now();
-    ep.handle_datagram(now, far(), &request("INVITE", None));
-    let Some(EndpointEvent::IncomingRequest {
+    ep.handle_datagram(now, far(), Bytes::from(request("INVITE", None)));
+    let Some(EndpointEvent::Transaction(TransactionEvent::IncomingRequest {
         id,
         request,
         source,
-    }) = ep.poll_event()
+    })) = ep.poll_event()
     else {
         panic!("the INVITE goes to the application")
     };
@@ -120,16 +120,20 @@ fn unparseable_requests_get_400_and_the_rest_is_dropped() {
     assert_eq!(bad.status, 400);
     assert_eq!(ep.counters().answered_400, 1);
 
-    ep.handle_datagram(Instant::now(), far(), b"\x00\x01 definitely not SIP");
     ep.handle_datagram(
         Instant::now(),
         far(),
-        b"SIP/2.0 200 OK\r\nVia: broken\r\n\r\n",
+        Bytes::from_static(b"\x00\x01 definitely not SIP"),
+    );
+    ep.handle_datagram(
+        Instant::now(),
+        far(),
+        Bytes::from_static(b"SIP/2.0 200 OK\r\nVia: broken\r\n\r\n"),
     );
     assert!(ep.poll_transmit().is_none());
     assert_eq!(ep.counters().dropped, 2);
     // Keep-alives are neither.
-    ep.handle_datagram(Instant::now(), far(), b"\r\n\r\n");
+    ep.handle_datagram(Instant::now(), far(), Bytes::from_static(b"\r\n\r\n"));
     assert_eq!(
         ep.counters(),
         EndpointCounters {

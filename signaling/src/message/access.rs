@@ -37,9 +37,11 @@ macro_rules! accessors {
             pub fn top_via(&self) -> Result<Via, ParseError> {
                 required(self.headers())
             }
+            /// The From header (required in every message).
             pub fn from(&self) -> Result<From, ParseError> {
                 required(self.headers())
             }
+            /// The To header (required in every message).
             pub fn to(&self) -> Result<To, ParseError> {
                 required(self.headers())
             }
@@ -48,12 +50,14 @@ macro_rules! accessors {
 }
 
 impl Request {
+    /// The request's headers.
     pub fn headers(&self) -> &Headers {
         &self.headers
     }
 }
 
 impl Response {
+    /// The response's headers.
     pub fn headers(&self) -> &Headers {
         &self.headers
     }
@@ -62,18 +66,7 @@ impl Response {
 accessors!(Message, Request, Response);
 
 impl Message {
-    pub fn as_request(&self) -> Option<&Request> {
-        match self {
-            Message::Request(r) => Some(r),
-            Message::Response(_) => None,
-        }
-    }
-    pub fn as_response(&self) -> Option<&Response> {
-        match self {
-            Message::Response(r) => Some(r),
-            Message::Request(_) => None,
-        }
-    }
+    /// Whether it is a request.
     pub fn is_request(&self) -> bool {
         matches!(self, Message::Request(_))
     }

@@ -4,6 +4,7 @@ use std::fmt;
 
 /// Why a message (or one header of it) could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ParseErrorKind {
     /// Neither a request line nor a status line.
     StartLine,
@@ -35,11 +36,14 @@ pub enum ParseErrorKind {
 /// A parse error: what was wrong, with a short human-readable detail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
+    /// What kind of problem.
     pub kind: ParseErrorKind,
+    /// Where and what, in words.
     pub detail: String,
 }
 
 impl ParseError {
+    /// An error of `kind` with `detail`.
     pub fn new(kind: ParseErrorKind, detail: impl Into<String>) -> Self {
         ParseError {
             kind,

@@ -16,7 +16,8 @@ macro_rules! header_names {
         /// form (RFC 3261 §7.3.3); anything else is kept verbatim in `Other`.
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         pub enum HeaderName {
-            $( $variant, )*
+            $( #[doc = concat!("`", $canon, "`")] $variant, )*
+            /// A name we do not know, as written.
             Other(SipStr),
         }
 
@@ -35,14 +36,6 @@ macro_rules! header_names {
                 match HeaderName::from_name_known(name) {
                     Some(h) => h,
                     None => HeaderName::Other(SipStr::from(name)),
-                }
-            }
-
-            /// Like `from_name`, but an unknown name shares `raw`'s buffer instead of copying.
-            pub fn from_sip_str(raw: SipStr) -> HeaderName {
-                match HeaderName::from_name_known(raw.as_str()) {
-                    Some(h) => h,
-                    None => HeaderName::Other(raw),
                 }
             }
 
@@ -416,10 +409,12 @@ pub struct HeaderValue<'a> {
 
 impl<'a> HeaderValue<'a> {
     #[inline]
+    /// The value as text.
     pub fn as_str(&self) -> &'a str {
         self.text
     }
     #[inline]
+    /// The value's bytes.
     pub fn as_bytes(&self) -> &'a [u8] {
         self.text.as_bytes()
     }
@@ -507,7 +502,9 @@ impl From<HeaderValue<'_>> for String {
 /// One header line: a name and its value with folding removed and surrounding LWS trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header<'a> {
+    /// The header's name.
     pub name: &'a HeaderName,
+    /// Its value.
     pub value: HeaderValue<'a>,
 }
 
@@ -548,10 +545,12 @@ static EMPTY: SipStr = SipStr::from_static("");
 static NO_NAME: HeaderName = HeaderName::Other(SipStr::from_static(""));
 
 impl Headers {
+    /// No headers.
     pub fn new() -> Self {
         Headers::default()
     }
     #[inline]
+    /// No headers, with room for `n`.
     pub fn with_capacity(n: usize) -> Self {
         Headers {
             entries: Vec::with_capacity(n),
@@ -559,6 +558,7 @@ impl Headers {
         }
     }
     #[inline]
+    /// Every header line in message order.
     pub fn iter(&self) -> Iter<'_> {
         Iter {
             headers: self,
@@ -566,9 +566,11 @@ impl Headers {
         }
     }
     #[inline]
+    /// How many header lines.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -645,6 +647,7 @@ impl Headers {
             .map(|e| self.value_of(e.value))
     }
 
+    /// Whether a header `name` is present.
     pub fn contains(&self, name: &HeaderName) -> bool {
         self.get(name).is_some()
     }

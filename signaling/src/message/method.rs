@@ -6,24 +6,40 @@ use std::fmt;
 /// A SIP method. Methods are case-sensitive tokens (RFC 3261 §7.1); unknown ones are kept.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Method {
+    /// `INVITE`: starts a call or changes its session.
     Invite,
+    /// `ACK`: confirms a final response to an INVITE.
     Ack,
+    /// `BYE`: ends a call.
     Bye,
+    /// `CANCEL`: stops a pending INVITE.
     Cancel,
+    /// `REGISTER`: binds an address of record to a contact.
     Register,
+    /// `OPTIONS`: asks for capabilities.
     Options,
+    /// `INFO`: carries mid-call information (DTMF).
     Info,
+    /// `UPDATE`: changes a session without an INVITE (RFC 3311).
     Update,
+    /// `PRACK`: acknowledges a reliable provisional response (RFC 3262).
     Prack,
+    /// `SUBSCRIBE`: asks for event notifications (RFC 6665).
     Subscribe,
+    /// `NOTIFY`: reports an event (RFC 6665).
     Notify,
+    /// `REFER`: asks for a transfer (RFC 3515).
     Refer,
+    /// `MESSAGE`: carries an instant message (RFC 3428).
     Message,
+    /// `PUBLISH`: publishes event state (RFC 3903).
     Publish,
+    /// Any other method, as written.
     Other(SipStr),
 }
 
 impl Method {
+    /// The method as written on the wire.
     pub fn as_str(&self) -> &str {
         match self {
             Method::Invite => "INVITE",

@@ -71,9 +71,11 @@ impl std::fmt::Debug for Params {
 
 impl Params {
     #[inline]
+    /// No parameters.
     pub fn new() -> Self {
         Params(Repr::List(Vec::new()))
     }
+    /// Every `(name, value)` in order; a flag has no value.
     pub fn iter(&self) -> ParamsIter<'_> {
         ParamsIter(match &self.0 {
             Repr::List(v) => IterRepr::List(v.iter()),
@@ -84,12 +86,14 @@ impl Params {
             }
         })
     }
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         match &self.0 {
             Repr::List(v) => v.is_empty(),
             Repr::Plain(s) => s.is_empty(),
         }
     }
+    /// How many.
     pub fn len(&self) -> usize {
         match &self.0 {
             Repr::List(v) => v.len(),
@@ -106,6 +110,7 @@ impl Params {
     pub fn value(&self, name: &str) -> Option<&str> {
         self.get(name).flatten()
     }
+    /// Whether parameter `name` is present (case-insensitively).
     pub fn contains(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
@@ -132,9 +137,11 @@ impl Params {
         )
     }
     #[inline]
+    /// Appends a parameter.
     pub fn push(&mut self, name: SipStr, value: Option<SipStr>) {
         self.edit(|list| list.push((name, value)));
     }
+    /// Removes every parameter `name` (case-insensitively).
     pub fn remove(&mut self, name: &str) {
         self.edit(|list| list.retain(|(k, _)| !k.eq_ignore_ascii_case(name)));
     }

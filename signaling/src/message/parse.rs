@@ -29,7 +29,9 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// held only keep-alives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Frame {
+    /// Keep-alive bytes to drop first.
     pub skip: usize,
+    /// The message's length after them.
     pub len: usize,
 }
 
@@ -42,6 +44,12 @@ fn leading_crlf(buf: &[u8]) -> usize {
     buf.iter()
         .position(|&b| b != b'\r' && b != b'\n')
         .unwrap_or(buf.len())
+}
+
+/// Whether a datagram is only a keep-alive (CRLFs, or its pong; RFC 5626 §3.5.1): it
+/// carries no message.
+pub fn is_keepalive(bytes: &[u8]) -> bool {
+    leading_crlf(bytes) == bytes.len()
 }
 
 use scan::find_head_end;

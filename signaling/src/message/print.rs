@@ -58,6 +58,7 @@ impl Response {
         }
     }
 
+    /// Appends the response as sent on the wire.
     pub fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"SIP/2.0 ");
         out.extend_from_slice(self.status.to_string().as_bytes());
@@ -67,6 +68,7 @@ impl Response {
         write_headers_and_body(&self.headers, &self.body, out);
     }
 
+    /// The response as sent on the wire.
     pub fn to_bytes(&self) -> Bytes {
         let mut out = Vec::with_capacity(estimate(&self.headers, &self.body));
         self.write_to(&mut out);
@@ -83,14 +85,10 @@ impl Response {
             )),
         }
     }
-
-    /// Whether the status is 1xx.
-    pub fn is_provisional(&self) -> bool {
-        self.status < 200
-    }
 }
 
 impl Message {
+    /// Appends the message as sent on the wire.
     pub fn write_to(&self, out: &mut Vec<u8>) {
         match self {
             Message::Request(r) => r.write_to(out),

@@ -384,6 +384,8 @@ fn host_port(b: &[u8], i: usize) -> Option<usize> {
 
 /// Header parameters from `i` to the end: `*( ";" token [ "=" hval ] )` with no LWS and no
 /// quoted values (a subset of `Params::parse_header`).
+// Not `params`: running to the end lets the loop index without bounds checks, and this is
+// on every message's parse path (From, To, the top Via).
 #[inline]
 fn header_params_to_end(b: &[u8], mut i: usize) -> bool {
     while i < b.len() {
@@ -425,9 +427,10 @@ pub(crate) fn via_ok(v: &str) -> bool {
 }
 
 /// URI parameters from `i` up to the first byte that is none of theirs:
-/// `*( ";" pname [ "=" pvalue ] )` without escapes; returns that index.
+/// `*( ";" pname [ "=" pvalue ] )` without escapes; returns that index. Shared by the
+/// plain-URI check here and `SipUri::parse_plain`.
 #[inline]
-fn uri_params(b: &[u8], mut i: usize) -> Option<usize> {
+pub(crate) fn uri_params(b: &[u8], mut i: usize) -> Option<usize> {
     while b.get(i) == Some(&b';') {
         let name_end = run(b, i + 1, UPARAM);
         if name_end == i + 1 {

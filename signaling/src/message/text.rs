@@ -10,6 +10,7 @@ use std::ops::Deref;
 pub struct SipStr(Bytes);
 
 impl SipStr {
+    /// Text from a static string (no allocation).
     pub const fn from_static(s: &'static str) -> Self {
         SipStr(Bytes::from_static(s.as_bytes()))
     }
@@ -27,10 +28,12 @@ impl SipStr {
         SipStr(b)
     }
     #[inline]
+    /// The text.
     pub fn as_str(&self) -> &str {
         // SAFETY: the invariant of the type: constructors only accept UTF-8.
         unsafe { std::str::from_utf8_unchecked(&self.0) }
     }
+    /// The bytes underneath (shared, not copied).
     pub fn as_bytes(&self) -> &Bytes {
         &self.0
     }
@@ -58,6 +61,7 @@ impl SipStr {
         self.0.len()
     }
 
+    /// Whether it is empty.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

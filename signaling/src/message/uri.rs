@@ -7,8 +7,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// A host: a domain name, an IPv4 address or an IPv6 reference (printed in brackets).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Host {
+    /// A domain name.
     Domain(SipStr),
+    /// An IPv4 address.
     V4(Ipv4Addr),
+    /// An IPv6 address (written in brackets).
     V6(Ipv6Addr),
 }
 
@@ -16,11 +19,17 @@ pub enum Host {
 /// what must be escaped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SipUri {
+    /// `sips:` rather than `sip:`.
     pub secure: bool,
+    /// The user part, unescaped.
     pub user: Option<SipStr>,
+    /// The password part (deprecated, RFC 3261 §19.1.1), unescaped.
     pub password: Option<SipStr>,
+    /// The host.
     pub host: Host,
+    /// The port, when given.
     pub port: Option<u16>,
+    /// URI parameters (`transport`, `lr`...).
     pub params: Params,
     /// `?name=value&...` URI headers, kept as written.
     pub headers: Option<SipStr>,
@@ -29,7 +38,9 @@ pub struct SipUri {
 /// A tel: URI (RFC 3966). `number` is as written, visual separators included.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TelUri {
+    /// The number (global `+...` or local).
     pub number: SipStr,
+    /// Parameters (`phone-context`...).
     pub params: Params,
 }
 
@@ -37,8 +48,11 @@ pub struct TelUri {
 /// (e.g. `mailto:`, `http:`) verbatim: legal in Contact and elsewhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Uri {
+    /// A `sip:` or `sips:` URI.
     Sip(SipUri),
+    /// A `tel:` URI.
     Tel(TelUri),
+    /// Any other scheme, kept as written.
     Other(SipStr),
 }
 
@@ -197,11 +211,13 @@ impl SipUri {
         }
     }
 
+    /// The same with a user part.
     pub fn with_user(mut self, user: impl Into<SipStr>) -> SipUri {
         self.user = Some(user.into());
         self
     }
 
+    /// The same with a port.
     pub fn with_port(mut self, port: u16) -> SipUri {
         self.port = Some(port);
         self
@@ -247,7 +263,7 @@ impl SipUri {
     /// result is the one the general parser gives.
     #[inline]
     pub(crate) fn parse_plain(src: &SipStr, s: &str, secure: bool) -> Option<SipUri> {
-        use super::scan::{ipv4_at, parse_ipv4, run, HOST, UPARAM, USER};
+        use super::scan::{ipv4_at, parse_ipv4, run, uri_params, HOST, USER};
         let b = s.as_bytes();
         // A user run ending at `@` is the userinfo (USER excludes `@`, so it is the first
         // `@`); one ending elsewhere means no `@` in a plain URI, since the host, port and
@@ -296,20 +312,7 @@ impl SipUri {
         }
         // UPARAM holds neither `;` nor `=`, so the checked text is what `plain_uri` needs.
         let params_start = i;
-        while b.get(i) == Some(&b';') {
-            let name_end = run(b, i + 1, UPARAM);
-            if name_end == i + 1 {
-                return None;
-            }
-            i = name_end;
-            if b.get(i) == Some(&b'=') {
-                let v_end = run(b, i + 1, UPARAM);
-                if v_end == i + 1 {
-                    return None;
-                }
-                i = v_end;
-            }
-        }
+        i = uri_params(b, i)?;
         if i != b.len() {
             return None;
         }
@@ -485,6 +488,7 @@ fn unescaped(src: &SipStr, s: &str) -> Result<SipStr, ParseError> {
 }
 
 impl TelUri {
+    /// A tel URI of `number`.
     pub fn new(number: impl Into<SipStr>) -> TelUri {
         TelUri {
             number: number.into(),
@@ -592,6 +596,7 @@ impl Uri {
         }
     }
 
+    /// The SIP URI, if it is one.
     pub fn as_sip(&self) -> Option<&SipUri> {
         match self {
             Uri::Sip(u) => Some(u),
@@ -599,16 +604,10 @@ impl Uri {
         }
     }
 
+    /// The SIP URI, if it is one, to change.
     pub fn as_sip_mut(&mut self) -> Option<&mut SipUri> {
         match self {
             Uri::Sip(u) => Some(u),
-            _ => None,
-        }
-    }
-
-    pub fn as_tel(&self) -> Option<&TelUri> {
-        match self {
-            Uri::Tel(u) => Some(u),
             _ => None,
         }
     }

@@ -5,51 +5,81 @@ use std::time::Duration;
 
 /// A registration failure. `Display` is a sentence an agent can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RegistrationError {
     /// We answered the PBX's challenge and it challenged again: the password (or auth
     /// user) is wrong.
     #[error("wrong password for {user} at {domain}")]
-    WrongPassword { user: String, domain: String },
+    WrongPassword {
+        /// The account.
+        user: String,
+        /// Its domain.
+        domain: String,
+    },
     /// 403: the PBX knows the account but will not let it register.
     #[error("the PBX refused {user} ({status} {reason})")]
     Forbidden {
+        /// The account.
         user: String,
+        /// The PBX's status.
         status: u16,
+        /// Its reason phrase.
         reason: String,
     },
     /// 404: the PBX does not know the account.
     #[error("the PBX does not know {user} at {domain} ({status} {reason})")]
     NotFound {
+        /// The account.
         user: String,
+        /// Its domain.
         domain: String,
+        /// The PBX's status.
         status: u16,
+        /// Its reason phrase.
         reason: String,
     },
     /// The challenge asks for something we cannot answer (e.g. an unknown digest algorithm).
     #[error("cannot answer the PBX's authentication challenge for {user}: {detail}")]
-    UnsupportedAuth { user: String, detail: String },
+    UnsupportedAuth {
+        /// The account.
+        user: String,
+        /// What we cannot answer.
+        detail: String,
+    },
     /// Another final error that retrying the same request will not fix (400, 420, 6xx...).
     #[error("the PBX rejected the registration of {user} ({status} {reason})")]
     Rejected {
+        /// The account.
         user: String,
+        /// The PBX's status.
         status: u16,
+        /// Its reason phrase.
         reason: String,
     },
     /// No response at all (Timer F).
     #[error("no answer from {registrar} (timed out)")]
-    NoAnswer { registrar: String },
+    NoAnswer {
+        /// The registrar.
+        registrar: String,
+    },
     /// The driver could not send to the registrar (TCP refused, unreachable).
     #[error("cannot reach {registrar} over {transport}")]
     Transport {
+        /// The registrar.
         registrar: String,
+        /// The transport we tried.
         transport: String,
     },
     /// A transient error from the PBX (5xx, 408, 480); `retry_after` is its Retry-After.
     #[error("the PBX at {registrar} is unavailable ({status} {reason})")]
     Unavailable {
+        /// The registrar.
         registrar: String,
+        /// The PBX's status.
         status: u16,
+        /// Its reason phrase.
         reason: String,
+        /// How long the PBX asked us to wait, if it said.
         retry_after: Option<Duration>,
     },
 }

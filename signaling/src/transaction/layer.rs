@@ -21,27 +21,42 @@ use tracing::debug;
 
 /// Why a request could not start a client transaction.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SendError {
     #[error("an ACK is not a transaction; send it with send_stateless")]
+    /// An ACK is not a transaction; send it with `send_stateless`.
     Ack,
     #[error("the request has no usable Via header")]
+    /// The request has no usable Via.
     MissingVia,
     #[error("the request has no usable CSeq header")]
+    /// The request has no usable CSeq.
     MissingCSeq,
     #[error("the CSeq method {cseq} does not match the request method {method}")]
-    CSeqMismatch { method: Method, cseq: Method },
+    /// The CSeq method differs from the request's.
+    CSeqMismatch {
+        /// The request's method.
+        method: Method,
+        /// The CSeq's method.
+        cseq: Method,
+    },
     #[error("a transaction with branch {0} is already running")]
+    /// A transaction with this branch is already running.
     DuplicateBranch(String),
 }
 
 /// Why a response could not be sent on a server transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RespondError {
     #[error("no such server transaction (it has terminated)")]
+    /// No such server transaction (it has terminated).
     UnknownTransaction,
     #[error("{0} is not a response status (100-699)")]
+    /// Not a response status (100-699).
     InvalidStatus(u16),
     #[error("the transaction already sent its final response")]
+    /// The transaction already sent its final response.
     AlreadyFinal,
 }
 
@@ -80,16 +95,16 @@ macro_rules! each {
 
 impl Client {
     fn next_timeout(&self) -> Option<Instant> {
-        each!(self, Client, t => t.next_timeout())
+        each!(self, Client, t => t.core.next_timeout())
     }
     fn is_terminated(&self) -> bool {
-        each!(self, Client, t => t.is_terminated())
+        each!(self, Client, t => t.core.is_terminated())
     }
     fn dest(&self) -> Peer {
-        each!(self, Client, t => t.dest)
+        each!(self, Client, t => t.core.peer)
     }
     fn request(&self) -> &Request {
-        each!(self, Client, t => t.request())
+        each!(self, Client, t => &t.core.request)
     }
     fn handle_timeout(&mut self, now: Instant, out: &mut Output) {
         each!(self, Client, t => t.handle_timeout(now, out))
@@ -104,16 +119,16 @@ impl Client {
 
 impl Server {
     fn next_timeout(&self) -> Option<Instant> {
-        each!(self, Server, t => t.next_timeout())
+        each!(self, Server, t => t.core.next_timeout())
     }
     fn is_terminated(&self) -> bool {
-        each!(self, Server, t => t.is_terminated())
+        each!(self, Server, t => t.core.is_terminated())
     }
     fn source(&self) -> Peer {
-        each!(self, Server, t => t.source)
+        each!(self, Server, t => t.core.peer)
     }
     fn request(&self) -> &Request {
-        each!(self, Server, t => t.request())
+        each!(self, Server, t => &t.core.request)
     }
     fn handle_timeout(&mut self, now: Instant, out: &mut Output) {
         each!(self, Server, t => t.handle_timeout(now, out))
@@ -171,6 +186,7 @@ impl TransactionLayer {
         }
     }
 
+    /// The timer constants it runs with.
     pub fn timer_config(&self) -> TimerConfig {
         self.config
     }
@@ -445,10 +461,12 @@ impl TransactionLayer {
         self.schedule.next()
     }
 
+    /// The next bytes to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.out.transmits.pop_front()
     }
 
+    /// The next thing to tell the transaction user.
     pub fn poll_event(&mut self) -> Option<TransactionEvent> {
         self.out.events.pop_front()
     }
@@ -468,10 +486,12 @@ impl TransactionLayer {
         self.clients.len() + self.servers.len()
     }
 
+    /// Whether no transaction is running.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// What was dropped or absorbed so far.
     pub fn stats(&self) -> LayerStats {
         self.stats
     }

@@ -8,11 +8,11 @@
 
 use super::build::{encode_response, response_to};
 use super::layer::RespondError;
-use super::timer::{Timer, TimerConfig, TimerTable};
-use super::{Output, ServerTransactionId, TransactionEvent, TransactionId};
+use super::machine::{Machine, Phase};
+use super::timer::{Timer, TimerConfig};
+use super::{Output, ServerTransactionId, TransactionId};
 use crate::message::{Request, Response};
-use crate::net::{Peer, Transmit};
-use bytes::Bytes;
+use crate::net::Peer;
 use std::time::{Duration, Instant};
 
 /// How long the TU may stay silent before we send 100 Trying (§17.2.1).
@@ -27,18 +27,18 @@ pub(crate) enum State {
     Terminated,
 }
 
+impl Phase for State {
+    const TERMINATED: Self = State::Terminated;
+    fn tu_waits(self) -> bool {
+        matches!(self, State::Proceeding | State::Completed)
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct InviteServer {
     pub id: ServerTransactionId,
-    pub source: Peer,
-    pub state: State,
-    request: Request,
-    config: TimerConfig,
-    timers: TimerTable,
-    /// The current Timer G interval.
-    interval: Duration,
-    /// The last response sent, re-sent when the INVITE is retransmitted.
-    last_response: Option<Bytes>,
+    /// `resend` is the last response sent, re-sent when the INVITE is retransmitted.
+    pub core: Machine<State>,
 }
 
 impl InviteServer {
@@ -49,30 +49,9 @@ impl InviteServer {
         config: TimerConfig,
         now: Instant,
     ) -> Self {
-        let mut timers = TimerTable::default();
-        timers.set(Timer::Trying, now + TRYING_DELAY);
-        InviteServer {
-            id,
-            source,
-            state: State::Proceeding,
-            request,
-            config,
-            timers,
-            interval: config.t1,
-            last_response: None,
-        }
-    }
-
-    pub fn request(&self) -> &Request {
-        &self.request
-    }
-
-    pub fn next_timeout(&self) -> Option<Instant> {
-        self.timers.next_timeout()
-    }
-
-    pub fn is_terminated(&self) -> bool {
-        self.state == State::Terminated
+        let mut core = Machine::new(State::Proceeding, request, source, config);
+        core.timers.set(Timer::Trying, now + TRYING_DELAY);
+        InviteServer { id, core }
     }
 
     pub fn respond(
@@ -81,69 +60,48 @@ impl InviteServer {
         response: &Response,
         out: &mut Output,
     ) -> Result<(), RespondError> {
-        let status = response.status;
-        match (self.state, status) {
+        let core = &mut self.core;
+        match (core.state, response.status) {
             (State::Proceeding, 100..=199) => {
-                self.timers.stop(Timer::Trying);
-                self.send(response, out);
+                core.timers.stop(Timer::Trying);
+                core.send(encode_response(response), out);
             }
             (State::Proceeding, 200..=299) => {
-                self.timers.stop_all();
-                self.send(response, out);
-                self.timers.set(Timer::L, now + self.config.timeout());
-                self.state = State::Accepted;
+                core.timers.stop_all();
+                core.send(encode_response(response), out);
+                core.timers.set(Timer::L, now + core.config.timeout());
+                core.state = State::Accepted;
             }
             (State::Proceeding, _) => {
-                self.timers.stop_all();
-                self.send(response, out);
-                if !self.source.transport.is_reliable() {
-                    self.timers.set(Timer::G, now + self.interval);
-                }
-                self.timers.set(Timer::H, now + self.config.timeout());
-                self.state = State::Completed;
+                core.timers.stop_all();
+                core.send(encode_response(response), out);
+                core.start_retransmissions(Timer::G, now);
+                core.timers.set(Timer::H, now + core.config.timeout());
+                core.state = State::Completed;
             }
             // RFC 6026: the TU retransmits its 2xx through the Accepted transaction.
-            (State::Accepted, 200..=299) => self.send(response, out),
+            (State::Accepted, 200..=299) => core.send(encode_response(response), out),
             _ => return Err(RespondError::AlreadyFinal),
         }
         Ok(())
     }
 
-    fn send(&mut self, response: &Response, out: &mut Output) {
-        let bytes = encode_response(response);
-        out.transmits.push_back(Transmit {
-            dest: self.source,
-            bytes: bytes.clone(),
-        });
-        self.last_response = Some(bytes);
-    }
-
     /// The INVITE arrived again: re-send the last provisional or final response.
     /// In Accepted the TU owns 2xx retransmission, so the request is just absorbed.
     pub fn on_retransmission(&mut self, out: &mut Output) {
-        if matches!(self.state, State::Proceeding | State::Completed) {
-            if let Some(bytes) = &self.last_response {
-                out.transmits.push_back(Transmit {
-                    dest: self.source,
-                    bytes: bytes.clone(),
-                });
-            }
+        if matches!(self.core.state, State::Proceeding | State::Completed) {
+            self.core.resend(out);
         }
     }
 
     /// An ACK with this transaction's branch. Returns whether the TU must see it: only in
     /// Accepted (RFC 6026 §8.7), where it can only be the ACK for our 2xx.
     pub fn on_ack(&mut self, now: Instant) -> bool {
-        match self.state {
+        let core = &mut self.core;
+        match core.state {
             State::Completed => {
-                self.timers.stop_all();
-                if self.source.transport.is_reliable() {
-                    // Timer I is zero on reliable transports.
-                    self.state = State::Terminated;
-                } else {
-                    self.timers.set(Timer::I, now + self.config.t4);
-                    self.state = State::Confirmed;
-                }
+                core.timers.stop_all();
+                core.linger(State::Confirmed, Timer::I, core.config.t4, now);
                 false
             }
             State::Accepted => true,
@@ -152,45 +110,28 @@ impl InviteServer {
     }
 
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Output) {
-        while let Some(timer) = self.timers.pop_expired(now) {
-            match (timer, self.state) {
-                (Timer::Trying, State::Proceeding) if self.last_response.is_none() => {
-                    let trying = response_to(&self.request, 100, "Trying", None);
-                    self.send(&trying, out);
+        let core = &mut self.core;
+        while let Some(timer) = core.timers.pop_expired(now) {
+            match (timer, core.state) {
+                (Timer::Trying, State::Proceeding) if core.resend.is_none() => {
+                    let trying = response_to(&core.request, 100, "Trying", None);
+                    core.send(encode_response(&trying), out);
                 }
                 (Timer::G, State::Completed) => {
-                    if let Some(bytes) = &self.last_response {
-                        out.transmits.push_back(Transmit {
-                            dest: self.source,
-                            bytes: bytes.clone(),
-                        });
-                    }
-                    self.interval = (self.interval * 2).min(self.config.t2);
-                    self.timers.set(Timer::G, now + self.interval);
+                    let next = (core.interval * 2).min(core.config.t2);
+                    core.retransmit(Timer::G, now, next, out);
                 }
                 (Timer::H, State::Completed) => {
-                    self.terminate();
-                    out.events.push_back(TransactionEvent::Timeout {
-                        id: TransactionId::Server(self.id),
-                    });
+                    core.time_out(TransactionId::Server(self.id), out);
                 }
-                (Timer::I, _) | (Timer::L, _) => self.terminate(),
+                (Timer::I, _) | (Timer::L, _) => core.terminate(),
                 _ => {}
             }
         }
     }
 
     pub fn on_transport_error(&mut self, out: &mut Output) {
-        if matches!(self.state, State::Proceeding | State::Completed) {
-            out.events.push_back(TransactionEvent::TransportError {
-                id: TransactionId::Server(self.id),
-            });
-        }
-        self.terminate();
-    }
-
-    fn terminate(&mut self) {
-        self.timers.stop_all();
-        self.state = State::Terminated;
+        self.core
+            .on_transport_error(TransactionId::Server(self.id), out);
     }
 }

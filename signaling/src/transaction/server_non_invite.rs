@@ -6,30 +6,19 @@
 
 use super::build::encode_response;
 use super::layer::RespondError;
-use super::timer::{Timer, TimerConfig, TimerTable};
-use super::{Output, ServerTransactionId, TransactionEvent, TransactionId};
+use super::machine::NonInviteState as State;
+use super::machine::{Machine, Phase};
+use super::timer::{Timer, TimerConfig};
+use super::{Output, ServerTransactionId, TransactionId};
 use crate::message::{Request, Response};
-use crate::net::{Peer, Transmit};
-use bytes::Bytes;
+use crate::net::Peer;
 use std::time::Instant;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum State {
-    Trying,
-    Proceeding,
-    Completed,
-    Terminated,
-}
 
 #[derive(Debug)]
 pub(crate) struct NonInviteServer {
     pub id: ServerTransactionId,
-    pub source: Peer,
-    pub state: State,
-    request: Request,
-    config: TimerConfig,
-    timers: TimerTable,
-    last_response: Option<Bytes>,
+    /// `resend` is the last response sent, re-sent when the request is retransmitted.
+    pub core: Machine<State>,
 }
 
 impl NonInviteServer {
@@ -41,25 +30,8 @@ impl NonInviteServer {
     ) -> Self {
         NonInviteServer {
             id,
-            source,
-            state: State::Trying,
-            request,
-            config,
-            timers: TimerTable::default(),
-            last_response: None,
+            core: Machine::new(State::Trying, request, source, config),
         }
-    }
-
-    pub fn request(&self) -> &Request {
-        &self.request
-    }
-
-    pub fn next_timeout(&self) -> Option<Instant> {
-        self.timers.next_timeout()
-    }
-
-    pub fn is_terminated(&self) -> bool {
-        self.state == State::Terminated
     }
 
     pub fn respond(
@@ -68,56 +40,34 @@ impl NonInviteServer {
         response: &Response,
         out: &mut Output,
     ) -> Result<(), RespondError> {
-        if !matches!(self.state, State::Trying | State::Proceeding) {
+        let core = &mut self.core;
+        if !core.state.tu_waits() {
             return Err(RespondError::AlreadyFinal);
         }
-        let bytes = encode_response(response);
-        out.transmits.push_back(Transmit {
-            dest: self.source,
-            bytes: bytes.clone(),
-        });
-        self.last_response = Some(bytes);
+        core.send(encode_response(response), out);
         if response.status < 200 {
-            self.state = State::Proceeding;
-        } else if self.source.transport.is_reliable() {
-            // Timer J is zero on reliable transports.
-            self.state = State::Terminated;
+            core.state = State::Proceeding;
         } else {
-            self.timers.set(Timer::J, now + self.config.timeout());
-            self.state = State::Completed;
+            core.linger(State::Completed, Timer::J, core.config.timeout(), now);
         }
         Ok(())
     }
 
     /// The request arrived again: re-send the last response, if any.
     pub fn on_retransmission(&mut self, out: &mut Output) {
-        if let Some(bytes) = &self.last_response {
-            out.transmits.push_back(Transmit {
-                dest: self.source,
-                bytes: bytes.clone(),
-            });
-        }
+        self.core.resend(out);
     }
 
     pub fn handle_timeout(&mut self, now: Instant, _out: &mut Output) {
-        while let Some(timer) = self.timers.pop_expired(now) {
+        while let Some(timer) = self.core.timers.pop_expired(now) {
             if timer == Timer::J {
-                self.terminate();
+                self.core.terminate();
             }
         }
     }
 
     pub fn on_transport_error(&mut self, out: &mut Output) {
-        if matches!(self.state, State::Trying | State::Proceeding) {
-            out.events.push_back(TransactionEvent::TransportError {
-                id: TransactionId::Server(self.id),
-            });
-        }
-        self.terminate();
-    }
-
-    fn terminate(&mut self) {
-        self.timers.stop_all();
-        self.state = State::Terminated;
+        self.core
+            .on_transport_error(TransactionId::Server(self.id), out);
     }
 }

@@ -16,9 +16,19 @@ use tokio::sync::mpsc;
 #[derive(Debug)]
 pub enum Inbound {
     /// One complete SIP message (a datagram, or one framed message of a stream).
-    Message { source: Peer, bytes: Bytes },
+    Message {
+        /// Where it came from.
+        source: Peer,
+        /// The message.
+        bytes: Bytes,
+    },
     /// A stream connection to `peer` closed or broke; cores may want to re-register.
-    Closed { peer: Peer, reason: String },
+    Closed {
+        /// The connection's far end.
+        peer: Peer,
+        /// Why, in words.
+        reason: String,
+    },
 }
 
 /// The agent's sockets: one UDP socket and one TCP listener on the same local port, plus

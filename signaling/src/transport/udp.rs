@@ -1,6 +1,7 @@
 //! The UDP driver: one socket, one receive task.
 
 use super::Inbound;
+use crate::message::is_keepalive;
 use crate::net::Peer;
 use bytes::Bytes;
 use std::io;
@@ -39,10 +40,12 @@ pub(super) fn spawn_receiver(driver: Arc<UdpDriver>, tx: mpsc::Sender<Inbound>) 
         loop {
             match driver.socket.recv_from(&mut buf).await {
                 Ok((n, from)) => {
-                    // A lone CRLF (keep-alive) carries no message.
-                    if buf[..n].iter().all(|b| *b == b'\r' || *b == b'\n') {
+                    if is_keepalive(&buf[..n]) {
                         continue;
                     }
+                    // The one copy between the socket and the parsed message: the receive
+                    // buffer is reused, and a message kept for a transaction's lifetime
+                    // should hold only its own bytes.
                     let msg = Inbound::Message {
                         source: Peer::udp(from),
                         bytes: Bytes::copy_from_slice(&buf[..n]),

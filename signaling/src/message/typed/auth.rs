@@ -20,6 +20,7 @@ pub struct Challenge {
 /// `Digest username="1001",realm="pbx",nonce="...",uri="sip:pbx",response="...",...`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
+    /// The scheme (`Digest`).
     pub scheme: SipStr,
     /// `(name, unquoted value, was_quoted)` in order; printing quotes what was quoted.
     pub params: Vec<(SipStr, SipStr, bool)>,
@@ -150,6 +151,7 @@ impl Challenge {
         self
     }
 
+    /// Sets a parameter (quoted).
     pub fn set(&mut self, name: &str, value: &str) {
         set(&mut self.params, name, value, quoted_by_rfc(name, true));
     }
@@ -159,15 +161,19 @@ impl Challenge {
         find(&self.params, name)
     }
 
+    /// Whether the scheme is `Digest`.
     pub fn is_digest(&self) -> bool {
         self.scheme.eq_ignore_ascii_case("Digest")
     }
+    /// The `realm` parameter.
     pub fn realm(&self) -> Option<&str> {
         self.param("realm")
     }
+    /// The `nonce` parameter.
     pub fn nonce(&self) -> Option<&str> {
         self.param("nonce")
     }
+    /// The `opaque` parameter.
     pub fn opaque(&self) -> Option<&str> {
         self.param("opaque")
     }
@@ -193,6 +199,7 @@ impl Challenge {
         parse_auth(value, header).map(|(scheme, params)| Challenge { scheme, params })
     }
 
+    /// Appends the challenge as a header value.
     pub fn print(&self, out: &mut String) {
         print_auth(&self.scheme, &self.params, out)
     }
@@ -215,23 +222,29 @@ impl Credentials {
         self
     }
 
+    /// Sets a parameter, quoted as [`Credentials::with`] says.
     pub fn set(&mut self, name: &str, value: &str) {
         set(&mut self.params, name, value, quoted_by_rfc(name, false));
     }
 
+    /// The unquoted value of a parameter, name compared case-insensitively.
     pub fn param(&self, name: &str) -> Option<&str> {
         find(&self.params, name)
     }
 
+    /// The `username` parameter.
     pub fn username(&self) -> Option<&str> {
         self.param("username")
     }
+    /// The `realm` parameter.
     pub fn realm(&self) -> Option<&str> {
         self.param("realm")
     }
+    /// The `nonce` parameter.
     pub fn nonce(&self) -> Option<&str> {
         self.param("nonce")
     }
+    /// The `response` parameter.
     pub fn response(&self) -> Option<&str> {
         self.param("response")
     }
@@ -243,6 +256,7 @@ impl Credentials {
         parse_auth(value, header).map(|(scheme, params)| Credentials { scheme, params })
     }
 
+    /// Appends the credentials as a header value.
     pub fn print(&self, out: &mut String) {
         print_auth(&self.scheme, &self.params, out)
     }

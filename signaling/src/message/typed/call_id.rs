@@ -4,12 +4,15 @@ use super::{display_typed, invalid, TypedHeader};
 use crate::message::{lex, HeaderName, ParseError, SipStr};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// `Call-ID`: the dialog's (or registration's) identifier.
 pub struct CallId(pub SipStr);
 
 impl CallId {
+    /// A Call-ID of `id`.
     pub fn new(id: impl Into<SipStr>) -> CallId {
         CallId(id.into())
     }
+    /// The identifier.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -4,9 +4,11 @@ use super::{display_typed, invalid, TypedHeader};
 use crate::message::{lex, HeaderName, Params, ParseError, SipStr};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// `Content-Type`: the body's media type.
 pub struct ContentType {
     /// Lower-cased `type/subtype`, e.g. `application/sdp`.
     pub media_type: SipStr,
+    /// Parameters (`charset`, `boundary`...).
     pub params: Params,
 }
 
@@ -18,6 +20,7 @@ impl ContentType {
             params: Params::new(),
         }
     }
+    /// `application/sdp`.
     pub fn sdp() -> ContentType {
         ContentType {
             media_type: SipStr::from_static("application/sdp"),

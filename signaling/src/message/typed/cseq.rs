@@ -6,7 +6,9 @@ use crate::message::{lex, HeaderName, Method, ParseError, SipStr};
 /// `CSeq: 4711 INVITE`. The number is below 2**31 (RFC 3261 §8.1.1.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CSeq {
+    /// The sequence number.
     pub seq: u32,
+    /// The method it counts (the request's own).
     pub method: Method,
 }
 
@@ -14,6 +16,7 @@ pub struct CSeq {
 pub const MAX_CSEQ: u32 = (1 << 31) - 1;
 
 impl CSeq {
+    /// A CSeq of `seq` for `method`.
     pub fn new(seq: u32, method: Method) -> CSeq {
         CSeq { seq, method }
     }

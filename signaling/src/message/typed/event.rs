@@ -6,14 +6,18 @@ use crate::message::{lex, HeaderName, Params, ParseError, SipStr};
 /// `Event: refer;id=93809824`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
+    /// The event package (`refer`, `dialog`...).
     pub package: SipStr,
+    /// Its parameters (`id`).
     pub params: Params,
 }
 
 /// `Subscription-State: active;expires=60` / `terminated;reason=noresource`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscriptionState {
+    /// `active`, `pending` or `terminated`.
     pub state: SipStr,
+    /// Its parameters (`expires`, `reason`).
     pub params: Params,
 }
 
@@ -35,6 +39,7 @@ fn print_token_with_params(tok: &str, params: &Params, out: &mut String) {
 }
 
 impl Event {
+    /// An Event of `package` without parameters.
     pub fn new(package: impl Into<SipStr>) -> Event {
         Event {
             package: package.into(),
@@ -48,18 +53,22 @@ impl Event {
 }
 
 impl SubscriptionState {
+    /// A state without parameters.
     pub fn new(state: impl Into<SipStr>) -> SubscriptionState {
         SubscriptionState {
             state: state.into(),
             params: Params::new(),
         }
     }
+    /// The `expires` parameter, in seconds.
     pub fn expires(&self) -> Option<u32> {
         self.params.value("expires")?.parse().ok()
     }
+    /// The `reason` parameter.
     pub fn reason(&self) -> Option<&str> {
         self.params.value("reason")
     }
+    /// Whether the subscription is over.
     pub fn is_terminated(&self) -> bool {
         self.state.eq_ignore_ascii_case("terminated")
     }

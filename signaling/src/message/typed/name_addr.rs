@@ -8,8 +8,11 @@ use crate::message::{lex, HeaderName, Params, ParseError, SipStr, Uri};
 /// `display_name` holds the unquoted, unescaped text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameAddr {
+    /// The display name, unquoted.
     pub display_name: Option<SipStr>,
+    /// The address.
     pub uri: Uri,
+    /// Header parameters (`tag`, `expires`...), outside the `<>`.
     pub params: Params,
 }
 
@@ -23,6 +26,7 @@ impl NameAddr {
         }
     }
 
+    /// The same with a display name.
     pub fn with_display_name(mut self, name: impl Into<SipStr>) -> NameAddr {
         self.display_name = Some(name.into());
         self
@@ -34,10 +38,12 @@ impl NameAddr {
         self
     }
 
+    /// The same with a `tag` parameter.
     pub fn with_tag(self, tag: &str) -> NameAddr {
         self.with_param("tag", Some(tag))
     }
 
+    /// The `tag` parameter (the dialog identifier's half).
     pub fn tag(&self) -> Option<&str> {
         self.params.value("tag")
     }
@@ -210,11 +216,14 @@ name_addr_header!(
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Contact {
+    /// `*` (remove every binding, in a REGISTER with Expires 0).
     Wildcard,
+    /// One contact address.
     Addr(NameAddr),
 }
 
 impl Contact {
+    /// The address, unless it is the wildcard.
     pub fn addr(&self) -> Option<&NameAddr> {
         match self {
             Contact::Wildcard => None,

@@ -5,9 +5,13 @@ use super::{display_typed, invalid, TypedHeader};
 use crate::message::{lex, HeaderName, Method, ParseError, SipStr};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// `RAck` (RFC 3262): which reliable provisional response a PRACK acknowledges.
 pub struct RAck {
+    /// The response's RSeq.
     pub rseq: u32,
+    /// The INVITE's CSeq number.
     pub cseq: u32,
+    /// The INVITE's method.
     pub method: Method,
 }
 

@@ -5,16 +5,22 @@ use super::{display_typed, invalid, TypedHeader};
 use crate::message::{lex, HeaderName, Params, ParseError, SipStr};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// `Replaces` (RFC 3891): the dialog a new INVITE replaces.
 pub struct Replaces {
+    /// The replaced dialog's Call-ID.
     pub call_id: SipStr,
+    /// Its `to-tag`.
     pub to_tag: SipStr,
+    /// Its `from-tag`.
     pub from_tag: SipStr,
+    /// `early-only`: replace only a dialog that is not yet confirmed.
     pub early_only: bool,
     /// Any other parameters, kept.
     pub params: Params,
 }
 
 impl Replaces {
+    /// A Replaces naming a dialog.
     pub fn new(
         call_id: impl Into<SipStr>,
         to_tag: impl Into<SipStr>,

@@ -4,20 +4,27 @@ use super::{display_typed, invalid, TypedHeader};
 use crate::message::{lex, HeaderName, Params, ParseError, SipStr};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which side refreshes the session (RFC 4028).
 pub enum Refresher {
+    /// The caller (`uac`).
     Uac,
+    /// The callee (`uas`).
     Uas,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// `Session-Expires` (RFC 4028): the session interval and its refresher.
 pub struct SessionExpires {
+    /// The session interval, in seconds.
     pub delta_seconds: u32,
+    /// Who refreshes, when named.
     pub refresher: Option<Refresher>,
     /// Other parameters, kept.
     pub params: Params,
 }
 
 impl SessionExpires {
+    /// A Session-Expires of `delta_seconds`.
     pub fn new(delta_seconds: u32, refresher: Option<Refresher>) -> SessionExpires {
         SessionExpires {
             delta_seconds,

@@ -13,6 +13,7 @@ fn token(value: &SipStr, header: &'static str) -> Result<SipStr, ParseError> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// One `Allow` element: a method the sender accepts.
 pub struct Allow(pub Method);
 
 impl TypedHeader for Allow {

@@ -7,12 +7,19 @@ use crate::message::{lex, HeaderName, Host, Params, ParseError, SipStr};
 /// The transport token of a Via sent-protocol (`SIP/2.0/UDP`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Transport {
+    /// `UDP`.
     Udp,
+    /// `TCP`.
     Tcp,
+    /// `TLS`.
     Tls,
+    /// `SCTP`.
     Sctp,
+    /// `WS`: WebSocket (RFC 7118).
     Ws,
+    /// `WSS`: secure WebSocket.
     Wss,
+    /// Any other transport token, as written.
     Other(SipStr),
 }
 
@@ -43,11 +50,6 @@ impl Transport {
             Transport::Other(s) => s,
         }
     }
-
-    /// Whether messages on this transport are framed by Content-Length (a stream).
-    pub fn is_stream(&self) -> bool {
-        !matches!(self, Transport::Udp)
-    }
 }
 
 impl std::fmt::Display for Transport {
@@ -59,9 +61,13 @@ impl std::fmt::Display for Transport {
 /// One Via element: `SIP/2.0/UDP host:port;branch=z9hG4bK...;rport;received=...`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Via {
+    /// The transport (`SIP/2.0/UDP`).
     pub transport: Transport,
+    /// The sent-by host.
     pub host: Host,
+    /// The sent-by port, when given.
     pub port: Option<u16>,
+    /// Parameters (`branch`, `received`, `rport`...).
     pub params: Params,
 }
 
@@ -84,9 +90,11 @@ impl Via {
         self
     }
 
+    /// The `branch` parameter (the transaction id, RFC 3261 §17.2.3).
     pub fn branch(&self) -> Option<&str> {
         self.params.value("branch")
     }
+    /// The `received` parameter (where the server saw the request come from).
     pub fn received(&self) -> Option<&str> {
         self.params.value("received")
     }
@@ -106,9 +114,11 @@ impl Via {
             .get("rport")
             .map(|v| v.and_then(|p| p.parse().ok()))
     }
+    /// The `maddr` parameter.
     pub fn maddr(&self) -> Option<&str> {
         self.params.value("maddr")
     }
+    /// The `ttl` parameter.
     pub fn ttl(&self) -> Option<u8> {
         self.params.value("ttl")?.parse().ok()
     }
@@ -152,29 +162,17 @@ impl TypedHeader for Via {
             .bytes()
             .position(|b| b == b';' || lex::is_ws(b))
             .unwrap_or(rest.len());
-        let (mut sent_by, mut after) = rest.split_at(end);
+        let (sent_by, mut after) = rest.split_at(end);
         let tail = lex::trim_ws_start(after);
-        if let Some(p) = tail.strip_prefix(':') {
-            // `host : port` form.
-            let p = lex::trim_ws_start(p);
-            let (digits, more) = lex::take_while(p, |b| b.is_ascii_digit());
+        // `host : port` or `host: port`: the port follows LWS.
+        let spaced = match tail.strip_prefix(':') {
+            Some(p) => Some((sent_by, p)),
+            None => sent_by.strip_suffix(':').map(|host| (host, after)),
+        };
+        if let Some((host, p)) = spaced {
+            let (digits, more) = lex::take_while(lex::trim_ws_start(p), |b| b.is_ascii_digit());
             let port = parse_port(digits).map_err(|_| bad("bad port"))?;
-            let host = Host::parse_in(value, sent_by).map_err(|e| bad(&e.detail))?;
-            let params = Params::parse_header(value, more).map_err(|_| bad("bad parameters"))?;
-            return Ok(Via {
-                transport,
-                host,
-                port: Some(port),
-                params,
-            });
-        }
-        if sent_by.ends_with(':') {
-            // `host: port` form.
-            let p = lex::trim_ws_start(after);
-            let (digits, more) = lex::take_while(p, |b| b.is_ascii_digit());
-            sent_by = &sent_by[..sent_by.len() - 1];
-            let port = parse_port(digits).map_err(|_| bad("bad port"))?;
-            let host = Host::parse_in(value, sent_by).map_err(|e| bad(&e.detail))?;
+            let host = Host::parse_in(value, host).map_err(|e| bad(&e.detail))?;
             let params = Params::parse_header(value, more).map_err(|_| bad("bad parameters"))?;
             return Ok(Via {
                 transport,

@@ -4,21 +4,20 @@
 //! authenticator: challenge, answer, stale nonce, wrong password, and duplicates/late
 //! responses on the wire.
 
-use super::*;
-use crate::message::typed::{Authorization, CSeq, WwwAuthenticate};
-use crate::message::{HeaderName, Message, Method, Request, Response, Uri};
 use bytes::Bytes;
-use netsim::{LinkConfig, Node, RunOutcome, Sim};
+use netsim::{LinkConfig, Node, NodeId, RunOutcome, Sim};
+use signaling::typed::{Authorization, CSeq, WwwAuthenticate};
+use signaling::{
+    verify_request, AuthError, Authenticator, DigestAlgorithm, DigestChallenge, Password,
+};
+use signaling::{HeaderName, Message, Method, Request, Response, Uri};
+use simua::{addr, Either, Outbox, Responder, Server};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 const REALM: &str = "pbx.example.com";
 const UA: &str = "10.0.0.1:5060";
 const REGISTRAR: &str = "10.0.0.2:5060";
-
-fn addr(s: &str) -> SocketAddr {
-    s.parse().expect("test address")
-}
 
 /// Registers once, and re-registers (with the cached nonce) when `refresh_at` comes.
 struct Ua {
@@ -139,14 +138,14 @@ struct Registrar {
     nonce_life: Duration,
     /// (nonce, issued at)
     nonces: Vec<(String, Instant)>,
-    out: Vec<(SocketAddr, Bytes)>,
     accepted: u32,
     stale_sent: u32,
 }
 
 impl Registrar {
     fn reply(
-        &mut self,
+        &self,
+        out: &mut Outbox,
         to: SocketAddr,
         req: &Request,
         status: u16,
@@ -172,16 +171,16 @@ impl Registrar {
                 .push_typed(&WwwAuthenticate(md5.to_challenge()));
             resp.headers.push_typed(&WwwAuthenticate(d.to_challenge()));
         }
-        self.out.push((to, resp.to_bytes()));
+        out.push((to, resp.to_bytes()));
     }
 }
 
-impl Node for Registrar {
+impl Responder for Registrar {
     fn addr(&self) -> SocketAddr {
         addr(REGISTRAR)
     }
 
-    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, payload: Bytes) {
+    fn respond(&mut self, now: Instant, from: SocketAddr, payload: Bytes, out: &mut Outbox) {
         let Ok(Message::Request(req)) = Message::parse(&payload) else {
             return;
         };
@@ -202,7 +201,7 @@ impl Node for Registrar {
                     && verify_request(c, &req, &self.password, nonce);
                 if ok && now - *issued <= self.nonce_life {
                     self.accepted += 1;
-                    return self.reply(from, &req, 200, None);
+                    return self.reply(out, from, &req, 200, None);
                 }
                 // Good credentials on an expired nonce: say so, or the UA would think the
                 // password wrong.
@@ -215,70 +214,14 @@ impl Node for Registrar {
         let d = DigestChallenge::new(REALM, nonce, DigestAlgorithm::Sha256)
             .with_opaque("op")
             .with_stale(stale);
-        self.reply(from, &req, 401, Some(d));
-    }
-
-    fn poll_transmit(&mut self, _now: Instant) -> Option<(SocketAddr, Bytes)> {
-        self.out.pop()
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
-    fn handle_timeout(&mut self, _now: Instant) {}
-}
-
-enum Peer {
-    Ua(Box<Ua>),
-    Registrar(Registrar),
-}
-
-impl Peer {
-    fn ua(&self) -> &Ua {
-        match self {
-            Peer::Ua(u) => u,
-            Peer::Registrar(_) => unreachable!("node 0 is the UA"),
-        }
-    }
-    fn registrar(&self) -> &Registrar {
-        match self {
-            Peer::Registrar(r) => r,
-            Peer::Ua(_) => unreachable!("node 1 is the registrar"),
-        }
-    }
-    fn node(&mut self) -> &mut dyn Node {
-        match self {
-            Peer::Ua(u) => u.as_mut(),
-            Peer::Registrar(r) => r,
-        }
+        self.reply(out, from, &req, 401, Some(d));
     }
 }
 
-impl Node for Peer {
-    fn addr(&self) -> SocketAddr {
-        match self {
-            Peer::Ua(u) => u.addr(),
-            Peer::Registrar(r) => r.addr(),
-        }
-    }
-    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, payload: Bytes) {
-        self.node().handle_datagram(now, from, payload)
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<(SocketAddr, Bytes)> {
-        self.node().poll_transmit(now)
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        match self {
-            Peer::Ua(u) => u.poll_timeout(),
-            Peer::Registrar(r) => r.poll_timeout(),
-        }
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.node().handle_timeout(now)
-    }
-}
+type Party = Either<Box<Ua>, Server<Registrar>>;
 
-fn sim(seed: u64, ua_password: &str, refresh_after: Option<Duration>) -> Sim<Peer> {
-    let mut sim: Sim<Peer> = Sim::new(seed);
+fn sim(seed: u64, ua_password: &str, refresh_after: Option<Duration>) -> Sim<Party> {
+    let mut sim: Sim<Party> = Sim::new(seed);
     sim.network_mut().set_default_link(
         LinkConfig::lan()
             .delay(Duration::from_millis(20))
@@ -287,32 +230,35 @@ fn sim(seed: u64, ua_password: &str, refresh_after: Option<Duration>) -> Sim<Pee
             .duplicate(0.1),
     );
     let now = sim.now();
-    sim.add_node(Peer::Ua(Box::new(Ua::new(ua_password, now, refresh_after))));
-    sim.add_node(Peer::Registrar(Registrar {
+    sim.add_node(Either::Left(Box::new(Ua::new(
+        ua_password,
+        now,
+        refresh_after,
+    ))));
+    sim.add_node(Either::Right(Server::new(Registrar {
         password: Password::new("right"),
         nonce_life: Duration::from_secs(3),
         nonces: Vec::new(),
-        out: Vec::new(),
         accepted: 0,
         stale_sent: 0,
-    }));
+    })));
     sim
 }
 
-const UA_ID: netsim::NodeId = netsim::NodeId(0);
-const REG_ID: netsim::NodeId = netsim::NodeId(1);
+const UA_ID: NodeId = NodeId(0);
+const REG_ID: NodeId = NodeId(1);
 
 #[test]
 fn registers_over_a_lossy_network_for_many_seeds() {
     let mut dropped = 0;
     for seed in 0..20 {
         let mut sim = sim(seed, "right", None);
-        let outcome = sim.run_for(Duration::from_secs(60), |s| s.node(UA_ID).ua().done());
+        let outcome = sim.run_for(Duration::from_secs(60), |s| s.node(UA_ID).left().done());
         assert_eq!(outcome, RunOutcome::Stopped, "seed {seed}: {sim:?}");
-        let ua = sim.node(UA_ID).ua();
+        let ua = sim.node(UA_ID).left();
         assert_eq!(ua.failure, None, "seed {seed}");
         assert_eq!(ua.registered, 1, "seed {seed}");
-        assert!(sim.node(REG_ID).registrar().accepted >= 1);
+        assert!(sim.node(REG_ID).right().inner.accepted >= 1);
         // Stray duplicates drain away and nothing keeps a timer running.
         assert_eq!(
             sim.run_for(Duration::from_secs(10), |_| false),
@@ -328,15 +274,18 @@ fn registers_over_a_lossy_network_for_many_seeds() {
 fn a_refresh_on_an_expired_nonce_is_answered_after_stale() {
     for seed in 0..10 {
         let mut sim = sim(seed, "right", Some(Duration::from_secs(10)));
-        let outcome = sim.run_for(Duration::from_secs(120), |s| s.node(UA_ID).ua().done());
+        let outcome = sim.run_for(Duration::from_secs(120), |s| s.node(UA_ID).left().done());
         assert_eq!(outcome, RunOutcome::Stopped, "seed {seed}: {sim:?}");
-        let ua = sim.node(UA_ID).ua();
+        let ua = sim.node(UA_ID).left();
         assert_eq!(
             ua.failure, None,
             "seed {seed}: stale must not read as a wrong password"
         );
         assert_eq!(ua.registered, 2, "seed {seed}");
-        assert!(sim.node(REG_ID).registrar().stale_sent >= 1, "seed {seed}");
+        assert!(
+            sim.node(REG_ID).right().inner.stale_sent >= 1,
+            "seed {seed}"
+        );
     }
 }
 
@@ -344,9 +293,9 @@ fn a_refresh_on_an_expired_nonce_is_answered_after_stale() {
 fn a_wrong_password_ends_in_rejected_not_a_loop() {
     for seed in 0..10 {
         let mut sim = sim(seed, "wrong", None);
-        let outcome = sim.run_for(Duration::from_secs(60), |s| s.node(UA_ID).ua().done());
+        let outcome = sim.run_for(Duration::from_secs(60), |s| s.node(UA_ID).left().done());
         assert_eq!(outcome, RunOutcome::Stopped, "seed {seed}: {sim:?}");
-        let ua = sim.node(UA_ID).ua();
+        let ua = sim.node(UA_ID).left();
         assert_eq!(
             ua.failure,
             Some(AuthError::Rejected {
@@ -363,8 +312,8 @@ fn a_wrong_password_ends_in_rejected_not_a_loop() {
 #[test]
 fn credentials_on_the_wire_never_carry_the_password() {
     let mut sim = sim(1, "right", None);
-    let _ = sim.run_for(Duration::from_secs(60), |s| s.node(UA_ID).ua().done());
-    let wire = String::from_utf8_lossy(&sim.node(UA_ID).ua().current.to_bytes()).into_owned();
+    let _ = sim.run_for(Duration::from_secs(60), |s| s.node(UA_ID).left().done());
+    let wire = String::from_utf8_lossy(&sim.node(UA_ID).left().current.to_bytes()).into_owned();
     assert!(wire.contains("Authorization: Digest"), "{wire}");
     assert!(!wire.contains("right"), "{wire}");
 }

@@ -2,18 +2,14 @@
 //! placed to a scripted far end that answers and sends in-dialog requests with broken
 //! parts (missing Contact, bad CSeq, non-SDP or garbage re-offers, broken escapes, ...).
 
-use super::{CallEvent, CallHandle, CallSettings, DialOptions, UaConfig, UaEvent, UserAgent};
-use crate::auth::Password;
-use crate::endpoint::EndpointConfig;
-use crate::message::{HeaderName, Message, Method, Request, Response, Uri};
-use crate::net::Peer;
-use crate::transaction::{response_to, TimerConfig};
 use bytes::Bytes;
+use signaling::response_to;
+use signaling::Peer;
+use signaling::{CallEvent, CallHandle, CallSettings, DialOptions, UaConfig};
+use signaling::{HeaderName, Message, Method, Request, Response, Uri};
+use simua::{ua_config, SimUa, ANSWER, OFFER};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-
-const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
-const ANSWER: &str = "v=0\r\no=- 2 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
 
 fn far() -> SocketAddr {
     "10.0.0.2:5060".parse().expect("test address")
@@ -21,11 +17,11 @@ fn far() -> SocketAddr {
 
 /// Our user agent with one outbound call to a far end the test scripts by hand.
 struct Bench {
-    ua: UserAgent,
+    /// Our user agent, fed by hand (no network): it answers nothing on its own.
+    alice: SimUa,
     now: Instant,
     call: CallHandle,
     invite: Request,
-    events: Vec<CallEvent>,
     /// The far end's next CSeq for its in-dialog requests.
     far_cseq: u32,
 }
@@ -33,38 +29,28 @@ struct Bench {
 impl Bench {
     fn dial() -> Self {
         let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
-        let mut ua = UserAgent::new(UaConfig {
-            endpoint: EndpointConfig {
-                registration: None,
-                timers: TimerConfig::default(),
-                deliver_calls: true,
-                seed: 3,
-            },
-            proxy: Peer::udp(far()),
-            user: "alice".into(),
-            domain: "10.0.0.1".into(),
-            display_name: None,
-            auth_user: "alice".into(),
-            password: Password::new("unused"),
-            local_addr: me,
+        let mut alice = SimUa::new(UaConfig {
             user_agent: None,
             settings: CallSettings::default(),
+            ..ua_config("alice", me, Peer::udp(far()), 3)
         });
+        alice.answer_reoffers = false;
         let now = Instant::now();
-        let call = ua
-            .dial(
-                now,
-                Uri::parse("sip:bob@10.0.0.2:5060").expect("uri"),
-                Bytes::from_static(OFFER.as_bytes()),
-                DialOptions::default(),
-            )
+        let call = alice
+            .with(now, |now, ua| {
+                ua.dial(
+                    now,
+                    Uri::parse("sip:bob@10.0.0.2:5060").expect("uri"),
+                    Bytes::from_static(OFFER.as_bytes()),
+                    DialOptions::default(),
+                )
+            })
             .expect("dial");
         let mut bench = Bench {
-            ua,
+            alice,
             now,
             call,
             invite: Request::new(Method::Invite, Uri::parse("sip:x@y").expect("uri")),
-            events: Vec::new(),
             far_cseq: 100,
         };
         bench.invite = bench
@@ -92,7 +78,7 @@ impl Bench {
 
     fn connected() -> Self {
         let bench = Self::dial().answer(&[(HeaderName::Contact, "<sip:bob@10.0.0.2:5060>")]);
-        assert!(bench.answered(), "{:?}", bench.events);
+        assert!(bench.alice.answered(), "{:?}", bench.alice.events);
         bench
     }
 
@@ -101,22 +87,16 @@ impl Bench {
     }
 
     fn feed(&mut self, bytes: &[u8]) {
-        self.ua.handle_datagram(self.now, Peer::udp(far()), bytes);
-        self.collect();
-    }
-
-    fn collect(&mut self) {
-        while let Some(event) = self.ua.poll_event() {
-            if let UaEvent::Call(event) = event {
-                self.events.push(event);
-            }
-        }
+        self.alice
+            .ua
+            .handle_datagram(self.now, Peer::udp(far()), Bytes::copy_from_slice(bytes));
+        self.alice.collect(self.now);
     }
 
     /// Everything the user agent sent since the last look, parsed.
     fn sent(&mut self) -> Vec<Message> {
         let mut out = Vec::new();
-        while let Some(t) = self.ua.poll_transmit() {
+        while let Some(t) = self.alice.ua.poll_transmit() {
             assert_eq!(t.dest.addr, far(), "sent elsewhere");
             out.push(Message::parse(&t.bytes).expect("we send what we can parse"));
         }
@@ -127,7 +107,7 @@ impl Bench {
     /// (a 400 echoes the broken header it refuses, so it need not parse).
     fn statuses(&mut self) -> Vec<u16> {
         let mut out = Vec::new();
-        while let Some(t) = self.ua.poll_transmit() {
+        while let Some(t) = self.alice.ua.poll_transmit() {
             let text = String::from_utf8_lossy(&t.bytes).into_owned();
             if let Some(status) = text.strip_prefix("SIP/2.0 ") {
                 out.push(status[..3].parse().expect("a status code"));
@@ -160,20 +140,10 @@ impl Bench {
         .into_bytes()
     }
 
-    fn answered(&self) -> bool {
-        self.events
-            .iter()
-            .any(|e| matches!(e, CallEvent::Answered { .. }))
-    }
-
-    fn count(&self, pred: impl Fn(&CallEvent) -> bool) -> usize {
-        self.events.iter().filter(|e| pred(e)).count()
-    }
-
     /// The call still works: hanging up sends a BYE to the far end.
     fn assert_hangs_up(&mut self) {
         self.sent();
-        self.ua.hangup(self.now, self.call).expect("hang up");
+        self.alice.ua.hangup(self.now, self.call).expect("hang up");
         let byes = self
             .sent()
             .into_iter()
@@ -191,7 +161,11 @@ fn a_2xx_without_contact_or_with_a_broken_one_still_connects() {
             .into_iter()
             .collect();
         let mut bench = Bench::dial().answer(&extra);
-        assert!(bench.answered(), "{contact:?}: {:?}", bench.events);
+        assert!(
+            bench.alice.answered(),
+            "{contact:?}: {:?}",
+            bench.alice.events
+        );
         // The ACK and the BYE go to the address we called.
         bench.assert_hangs_up();
     }
@@ -204,16 +178,16 @@ fn a_2xx_with_a_zero_session_interval_does_not_make_us_refresh_every_second() {
         (HeaderName::SessionExpires, "0;refresher=uac"),
         (HeaderName::Require, "timer"),
     ]);
-    assert!(bench.answered());
+    assert!(bench.alice.answered());
     bench.sent();
     let end = bench.now + Duration::from_secs(40);
     // Bounded: a deadline that never moves forward must fail the test, not hang it.
     for _ in 0..1000 {
-        let Some(at) = bench.ua.poll_timeout().filter(|t| *t <= end) else {
+        let Some(at) = bench.alice.ua.poll_timeout().filter(|t| *t <= end) else {
             break;
         };
         bench.now = bench.now.max(at);
-        bench.ua.handle_timeout(bench.now);
+        bench.alice.ua.handle_timeout(bench.now);
     }
     let refreshes = bench
         .sent()
@@ -245,7 +219,10 @@ fn an_in_dialog_request_with_a_bad_or_old_cseq_is_refused_not_obeyed() {
     let old = bench.request("BYE", Some("1 BYE"), "", "");
     bench.feed(&old);
     assert_eq!(bench.statuses(), [500]);
-    assert_eq!(bench.count(|e| matches!(e, CallEvent::Ended { .. })), 0);
+    assert_eq!(
+        bench.alice.count(|e| matches!(e, CallEvent::Ended { .. })),
+        0
+    );
     bench.assert_hangs_up();
 }
 
@@ -265,7 +242,9 @@ fn a_reinvite_with_a_body_that_is_not_sdp_gets_415_and_garbage_sdp_is_the_apps_t
     bench.feed(&missing_type);
     assert_eq!(bench.statuses(), [415]);
     assert_eq!(
-        bench.count(|e| matches!(e, CallEvent::RemoteReoffer { .. })),
+        bench
+            .alice
+            .count(|e| matches!(e, CallEvent::RemoteReoffer { .. })),
         0
     );
     // SDP by its type but garbage inside: the application judges it (the controller's
@@ -278,10 +257,13 @@ fn a_reinvite_with_a_body_that_is_not_sdp_gets_415_and_garbage_sdp_is_the_apps_t
     );
     bench.feed(&garbage);
     assert_eq!(
-        bench.count(|e| matches!(e, CallEvent::RemoteReoffer { .. })),
+        bench
+            .alice
+            .count(|e| matches!(e, CallEvent::RemoteReoffer { .. })),
         1
     );
     bench
+        .alice
         .ua
         .reject_reoffer(bench.now, bench.call, 488, "no \"m=\" line")
         .expect("reject");
@@ -327,7 +309,9 @@ fn broken_info_notify_and_refer_bodies_get_answers_not_panics() {
     bench.feed(&notify);
     assert_eq!(bench.statuses(), [200]);
     assert_eq!(
-        bench.count(|e| matches!(e, CallEvent::TransferProgress { .. })),
+        bench
+            .alice
+            .count(|e| matches!(e, CallEvent::TransferProgress { .. })),
         0
     );
     let no_target = bench.request("REFER", None, "", "");
@@ -344,7 +328,9 @@ fn broken_info_notify_and_refer_bodies_get_answers_not_panics() {
     bench.feed(&refer);
     assert_eq!(bench.statuses(), [400]);
     assert_eq!(
-        bench.count(|e| matches!(e, CallEvent::TransferRequested { .. })),
+        bench
+            .alice
+            .count(|e| matches!(e, CallEvent::TransferRequested { .. })),
         0
     );
     bench.assert_hangs_up();
@@ -373,6 +359,6 @@ fn broken_provisional_responses_and_a_2xx_without_a_to_tag_do_not_panic() {
     ok.headers.push(HeaderName::ContentType, "application/sdp");
     ok.body = Bytes::from_static(ANSWER.as_bytes());
     bench.feed_response(&ok);
-    assert!(bench.answered(), "{:?}", bench.events);
+    assert!(bench.alice.answered(), "{:?}", bench.alice.events);
     bench.assert_hangs_up();
 }
