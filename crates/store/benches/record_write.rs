@@ -1,0 +1,53 @@
+//! What one call record write costs: creating a record and moving it to a new state, each a
+//! synced commit (WAL, synchronous=FULL). The agent runs the store on its own thread because
+//! these are well above the ~100 µs its loop can spare.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use store::Store;
+use wire::{CallState, CallView, Direction, Remote};
+
+const NOW: &str = "2026-12-06T18:00:00Z";
+
+fn view(id: String, state: CallState) -> CallView {
+    CallView {
+        id,
+        direction: Direction::Inbound,
+        state,
+        remote: Remote {
+            number: "+15550102000".into(),
+            display_name: Some("Ada Lovelace".into()),
+            uri: "sip:+15550102000@carrier.test".into(),
+        },
+        started_at: NOW.into(),
+        answered_at: None,
+        ended_at: None,
+        muted: false,
+        on_hold_by_remote: false,
+        end_reason: None,
+        quality: None,
+    }
+}
+
+fn writes(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = Store::open(dir.path(), NOW).expect("store").store;
+    let mut n = 0u64;
+    c.bench_function("record_insert", |b| {
+        b.iter(|| {
+            n += 1;
+            store
+                .record(&view(format!("r1c{n}"), CallState::Ringing), NOW)
+                .expect("written")
+        })
+    });
+    let answered = view("r1c1".into(), CallState::Connected);
+    c.bench_function("record_update", |b| {
+        b.iter(|| store.record(&answered, NOW).expect("written"))
+    });
+    c.bench_function("heartbeat_one_live_call", |b| {
+        b.iter(|| store.heartbeat(NOW).expect("written"))
+    });
+}
+
+criterion_group!(benches, writes);
+criterion_main!(benches);
