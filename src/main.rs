@@ -5,6 +5,7 @@ mod audio_devices;
 mod config;
 mod logging;
 mod media_driver;
+mod records;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

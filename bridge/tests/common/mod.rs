@@ -31,6 +31,7 @@ pub fn status(state: RegistrationState, error: Option<&str>) -> Status {
         },
         calls: Vec::new(),
         audio: None,
+        records: None,
     }
 }
 

@@ -8,7 +8,9 @@
 use signaling::registration::RegistrationState as SipRegistration;
 use std::collections::VecDeque;
 use std::time::Instant;
-use wire::{AudioStatus, CallView, EventBody, RegistrationState, RegistrationStatus, Status};
+use wire::{
+    AudioStatus, CallView, EventBody, RecordsStatus, RegistrationState, RegistrationStatus, Status,
+};
 
 /// One event for the page and the status document right after it.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +51,7 @@ impl PageView {
                 },
                 calls: Vec::new(),
                 audio: None,
+                records: None,
             },
             outbox: VecDeque::new(),
         }
@@ -116,6 +119,11 @@ impl PageView {
     /// The audio devices' counters: part of the status, announced by no event.
     pub fn set_audio(&mut self, audio: Option<AudioStatus>) {
         self.status.audio = audio;
+    }
+
+    /// Whether call records are kept: part of the status, announced by no event.
+    pub fn set_records(&mut self, records: Option<RecordsStatus>) {
+        self.status.records = records;
     }
 
     /// Calls are listed in the order they were created; a new one goes last.

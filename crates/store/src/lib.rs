@@ -21,7 +21,9 @@ pub use recorder::{Health, Recorder, RecorderHandle};
 
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 use std::path::{Path, PathBuf};
-use wire::{CallQuality, CallView, Direction, EndReason, HistoryEntry, HistoryPage, LogState, Remote};
+use wire::{
+    CallQuality, CallView, Direction, EndReason, HistoryEntry, HistoryPage, LogState, Remote,
+};
 
 /// The store's file in the data directory.
 pub const FILE_NAME: &str = "calls.db";
@@ -49,6 +51,8 @@ pub enum StoreError {
     Full,
     #[error("the data directory is read-only")]
     ReadOnly,
+    #[error("cannot start the call records thread: {0}")]
+    Thread(std::io::Error),
     #[error("the call records thread has stopped")]
     Stopped,
     #[error("no call {0:?} in the history")]
@@ -203,7 +207,9 @@ impl Store {
         let wanted = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut calls: Vec<HistoryEntry> = self
             .conn
-            .prepare_cached(&format!("{SELECT_ENTRY} WHERE n < ?1 ORDER BY n DESC LIMIT ?2"))?
+            .prepare_cached(&format!(
+                "{SELECT_ENTRY} WHERE n < ?1 ORDER BY n DESC LIMIT ?2"
+            ))?
             .query_map(params![below, wanted.saturating_add(1)], entry)?
             .collect::<Result<_, _>>()?;
         let next_before = if calls.len() > limit {

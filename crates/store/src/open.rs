@@ -43,13 +43,16 @@ pub(crate) fn open_file(path: &Path) -> Result<Connection, OpenFailure> {
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(OpenFailure::Fatal(StoreError::NoWal(mode)));
     }
-    conn.pragma_update(None, "synchronous", "FULL").map_err(sql)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(sql)?;
     conn.busy_timeout(Duration::from_secs(2)).map_err(sql)?;
     let check: String = conn
         .query_row("PRAGMA quick_check", [], |r| r.get(0))
         .map_err(sql)?;
     if check != "ok" {
-        return Err(OpenFailure::Damaged(Damaged(format!("integrity check: {check}"))));
+        return Err(OpenFailure::Damaged(Damaged(format!(
+            "integrity check: {check}"
+        ))));
     }
     match schema::migrate(&mut conn) {
         Ok(_) => Ok(conn),
@@ -67,8 +70,11 @@ fn not_sqlite(path: &Path) -> Option<String> {
     const MAGIC: &[u8; 16] = b"SQLite format 3\0";
     let mut header = Vec::with_capacity(MAGIC.len());
     let file = std::fs::File::open(path).ok()?;
-    file.take(MAGIC.len() as u64).read_to_end(&mut header).ok()?;
-    (!header.is_empty() && header != MAGIC).then(|| "not an SQLite database (bad header)".to_owned())
+    file.take(MAGIC.len() as u64)
+        .read_to_end(&mut header)
+        .ok()?;
+    (!header.is_empty() && header != MAGIC)
+        .then(|| "not an SQLite database (bad header)".to_owned())
 }
 
 /// A damaged or unreadable existing file is moved aside; anything else (a read-only

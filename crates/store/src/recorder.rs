@@ -15,9 +15,18 @@ pub enum Health {
 }
 
 enum Job {
-    Call { view: CallView, now: String },
-    Quality { id: String, quality: CallQuality },
-    Heartbeat { now: String },
+    // Boxed: a view is ten times the size of the other jobs.
+    Call {
+        view: Box<CallView>,
+        now: String,
+    },
+    Quality {
+        id: String,
+        quality: CallQuality,
+    },
+    Heartbeat {
+        now: String,
+    },
     History {
         limit: usize,
         before: Option<String>,
@@ -98,7 +107,10 @@ impl Recorder {
 impl RecorderHandle {
     /// Records a call's view (see [`Store::record`]).
     pub fn call(&self, view: CallView, now: String) {
-        self.send(Job::Call { view, now });
+        self.send(Job::Call {
+            view: Box::new(view),
+            now,
+        });
     }
 
     /// New audio figures of a call.

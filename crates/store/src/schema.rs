@@ -75,7 +75,12 @@ pub(crate) fn migrate_to(conn: &mut Connection, target: usize) -> Result<i64, Mi
     if found > known {
         return Err(MigrationError::TooNew { found, known });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().take(target).skip(found as usize) {
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(target)
+        .skip(found as usize)
+    {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
@@ -124,7 +129,11 @@ mod tests {
         assert!(migrate(&mut conn).is_err());
         assert_eq!(version(&conn).expect("version"), 0);
         assert!(conn
-            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'calls'", [], |r| r.get::<_, i64>(0))
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'calls'",
+                [],
+                |r| r.get::<_, i64>(0)
+            )
             .is_ok_and(|n| n == 0));
     }
 }

@@ -39,17 +39,32 @@ fn open(dir: &Path) -> Opened {
 fn a_call_is_recorded_at_each_transition() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut store = open(dir.path()).store;
-    store.record(&view("r1c1", CallState::Ringing), T0).expect("created");
-    let e = store.get("r1c1").expect("read").expect("recorded on creation");
-    assert_eq!((e.ended_at.as_deref(), e.duration_s, e.end_reason), (None, 0, None));
+    store
+        .record(&view("r1c1", CallState::Ringing), T0)
+        .expect("created");
+    let e = store
+        .get("r1c1")
+        .expect("read")
+        .expect("recorded on creation");
+    assert_eq!(
+        (e.ended_at.as_deref(), e.duration_s, e.end_reason),
+        (None, 0, None)
+    );
 
     store
-        .record(&answered("r1c1", CallState::Connected), "2026-12-06T18:00:05Z")
+        .record(
+            &answered("r1c1", CallState::Connected),
+            "2026-12-06T18:00:05Z",
+        )
         .expect("answered");
     store
         .record(&answered("r1c1", CallState::Held), "2026-12-06T18:00:30Z")
         .expect("held");
-    assert_eq!(store.get("r1c1").expect("read").expect("there").duration_s, 25, "talk time so far");
+    assert_eq!(
+        store.get("r1c1").expect("read").expect("there").duration_s,
+        25,
+        "talk time so far"
+    );
 
     let ended = CallView {
         ended_at: Some("2026-12-06T18:01:05Z".into()),
@@ -76,7 +91,9 @@ fn a_call_is_recorded_at_each_transition() {
 fn final_audio_figures_land_after_the_end() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut store = open(dir.path()).store;
-    store.record(&answered("r1c1", CallState::Ended), T0).expect("recorded");
+    store
+        .record(&answered("r1c1", CallState::Ended), T0)
+        .expect("recorded");
     let q = CallQuality {
         packets_sent: 10,
         packets_received: 9,
@@ -92,8 +109,13 @@ fn final_audio_figures_land_after_the_end() {
     };
     store.quality("r1c1", &q).expect("quality");
     // A later view without figures keeps them.
-    store.record(&answered("r1c1", CallState::Ended), T0).expect("recorded");
-    assert_eq!(store.get("r1c1").expect("read").expect("there").quality, Some(q));
+    store
+        .record(&answered("r1c1", CallState::Ended), T0)
+        .expect("recorded");
+    assert_eq!(
+        store.get("r1c1").expect("read").expect("there").quality,
+        Some(q)
+    );
 }
 
 #[test]
@@ -102,10 +124,18 @@ fn a_call_left_live_by_a_crash_is_closed_as_interrupted_at_its_last_heartbeat() 
     {
         let mut store = open(dir.path()).store;
         store
-            .record(&answered("r1c1", CallState::Connected), "2026-12-06T18:00:05Z")
+            .record(
+                &answered("r1c1", CallState::Connected),
+                "2026-12-06T18:00:05Z",
+            )
             .expect("answered");
-        store.record(&view("r1c2", CallState::Ringing), T0).expect("ringing");
-        assert_eq!(store.heartbeat("2026-12-06T18:00:47Z").expect("heartbeat"), 2);
+        store
+            .record(&view("r1c2", CallState::Ringing), T0)
+            .expect("ringing");
+        assert_eq!(
+            store.heartbeat("2026-12-06T18:00:47Z").expect("heartbeat"),
+            2
+        );
         // Dropped without ending the calls: the agent was killed.
     }
     let opened = open(dir.path());
@@ -116,7 +146,10 @@ fn a_call_left_live_by_a_crash_is_closed_as_interrupted_at_its_last_heartbeat() 
     assert_eq!(talked.end_reason.expect("a reason").code, INTERRUPTED);
     assert_eq!(talked.log_state, LogState::Pending);
     let rang = opened.store.get("r1c2").expect("read").expect("there");
-    assert_eq!((rang.duration_s, rang.end_reason.map(|r| r.code)), (0, Some(INTERRUPTED.into())));
+    assert_eq!(
+        (rang.duration_s, rang.end_reason.map(|r| r.code)),
+        (0, Some(INTERRUPTED.into()))
+    );
     assert_eq!(open(dir.path()).interrupted, 0, "closed once");
 }
 
@@ -133,33 +166,62 @@ fn history_pages_newest_first() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut store = open(dir.path()).store;
     for i in 1..=5 {
-        store.record(&view(&format!("r1c{i}"), CallState::Ringing), T0).expect("recorded");
+        store
+            .record(&view(&format!("r1c{i}"), CallState::Ringing), T0)
+            .expect("recorded");
     }
     let ids = |p: &HistoryPage| p.calls.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
     let page = store.history(2, None).expect("page 1");
     assert_eq!(ids(&page), ["r1c5", "r1c4"]);
-    let page = store.history(2, page.next_before.as_deref()).expect("page 2");
+    let page = store
+        .history(2, page.next_before.as_deref())
+        .expect("page 2");
     assert_eq!(ids(&page), ["r1c3", "r1c2"]);
-    let page = store.history(2, page.next_before.as_deref()).expect("page 3");
-    assert_eq!((ids(&page), page.next_before), (vec!["r1c1".to_string()], None));
-    assert!(matches!(store.history(2, Some("nope")), Err(StoreError::UnknownCall(_))));
+    let page = store
+        .history(2, page.next_before.as_deref())
+        .expect("page 3");
+    assert_eq!(
+        (ids(&page), page.next_before),
+        (vec!["r1c1".to_string()], None)
+    );
+    assert!(matches!(
+        store.history(2, Some("nope")),
+        Err(StoreError::UnknownCall(_))
+    ));
 }
 
 #[test]
 fn log_states_move_and_a_task_id_is_kept() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut store = open(dir.path()).store;
-    store.record(&answered("r1c1", CallState::Ended), T0).expect("recorded");
+    store
+        .record(&answered("r1c1", CallState::Ended), T0)
+        .expect("recorded");
     store.mark_delivered("r1c1").expect("delivered");
-    assert_eq!(store.outbox().expect("outbox").len(), 1, "offered again until acknowledged");
-    store.mark_failed("r1c1", "INSUFFICIENT_ACCESS").expect("failed");
+    assert_eq!(
+        store.outbox().expect("outbox").len(),
+        1,
+        "offered again until acknowledged"
+    );
+    store
+        .mark_failed("r1c1", "INSUFFICIENT_ACCESS")
+        .expect("failed");
     let e = store.get("r1c1").expect("read").expect("there");
-    assert_eq!((e.log_state, e.log_error.as_deref()), (LogState::Failed, Some("INSUFFICIENT_ACCESS")));
+    assert_eq!(
+        (e.log_state, e.log_error.as_deref()),
+        (LogState::Failed, Some("INSUFFICIENT_ACCESS"))
+    );
     store.mark_saved("r1c1", "00T000000000001").expect("saved");
     store.mark_delivered("r1c1").expect("delivered again");
     let e = store.get("r1c1").expect("read").expect("there");
-    assert_eq!((e.task_id.as_deref(), e.log_error), (Some("00T000000000001"), None));
-    assert!(matches!(store.mark_saved("nope", "x"), Err(StoreError::UnknownCall(_))));
+    assert_eq!(
+        (e.task_id.as_deref(), e.log_error),
+        (Some("00T000000000001"), None)
+    );
+    assert!(matches!(
+        store.mark_saved("nope", "x"),
+        Err(StoreError::UnknownCall(_))
+    ));
 }
 
 #[test]
@@ -170,12 +232,21 @@ fn a_damaged_file_is_moved_aside_with_its_log_and_a_fresh_store_made() {
     std::fs::write(dir.path().join("calls.db-wal"), b"stale log").expect("write");
     let opened = open(dir.path());
     let moved = opened.moved_aside.expect("moved aside");
-    assert_eq!(std::fs::read(&moved.to).expect("kept"), garbage, "never deleted");
+    assert_eq!(
+        std::fs::read(&moved.to).expect("kept"),
+        garbage,
+        "never deleted"
+    );
     let mut wal = moved.to.clone().into_os_string();
     wal.push("-wal");
-    assert_eq!(std::fs::read(wal).expect("log kept beside it"), b"stale log");
+    assert_eq!(
+        std::fs::read(wal).expect("log kept beside it"),
+        b"stale log"
+    );
     let mut store = opened.store;
-    store.record(&view("r1c1", CallState::Ringing), T0).expect("the fresh store works");
+    store
+        .record(&view("r1c1", CallState::Ringing), T0)
+        .expect("the fresh store works");
     assert!(open(dir.path()).moved_aside.is_none());
 }
 
@@ -219,7 +290,12 @@ fn a_full_disk_fails_writes_with_a_typed_error() {
     let mut store = open(dir.path()).store;
     fill_up(&store);
     let result = (1..=1000)
-        .map(|i| store.record(&view(&format!("r1c{i}-{}", "x".repeat(500)), CallState::Ringing), T0))
+        .map(|i| {
+            store.record(
+                &view(&format!("r1c{i}-{}", "x".repeat(500)), CallState::Ringing),
+                T0,
+            )
+        })
         .find(Result::is_err);
     assert!(matches!(result, Some(Err(StoreError::Full))), "{result:?}");
     assert!(store.history(10, None).is_ok(), "reads still work");
@@ -248,7 +324,10 @@ fn the_recorder_writes_on_its_thread_and_reports_failing_writes() {
         .expect("thread");
     let handle = recorder.handle().clone();
     for i in 1..=200 {
-        handle.call(view(&format!("r1c{i}-{}", "x".repeat(500)), CallState::Ringing), T0.into());
+        handle.call(
+            view(&format!("r1c{i}-{}", "x".repeat(500)), CallState::Ringing),
+            T0.into(),
+        );
     }
     assert!(handle.history(1, None).is_ok());
     drop(handle);

@@ -54,7 +54,7 @@ pub struct EndReason {
 /// One call as the page sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallView {
-    /// Opaque, stable for the call's life, unique within the agent's run.
+    /// Opaque, stable for the call's life, unique across agent runs (e.g. `r12c3`).
     pub id: String,
     pub direction: Direction,
     pub state: CallState,
