@@ -1,7 +1,7 @@
 //! Call records end to end: calls from SIPp through the real agent land in
 //! `GET /api/v1/history`; a call cut short by killing the agent (SIGKILL) is closed as
 //! `interrupted` at the next start with its talk time up to the kill; a damaged store is moved
-//! aside, and an unusable data directory costs the records, not the calls.
+//! aside, and a read-only data directory costs the records, not the calls.
 
 mod common;
 
@@ -176,14 +176,64 @@ fn a_damaged_store_is_moved_aside_and_the_status_says_so() {
     assert_eq!(history(&agent, "").0, 200);
 }
 
+/// Makes a directory read-only for whoever runs the test (root ignores permission bits, but
+/// not the immutable attribute); undone on drop so the temp dir can be removed.
+struct ReadOnly {
+    dir: PathBuf,
+    immutable: bool,
+}
+
+impl ReadOnly {
+    fn make(dir: &std::path::Path) -> Option<ReadOnly> {
+        use std::os::unix::fs::PermissionsExt;
+        let writable = |d: &std::path::Path| {
+            let probe = d.join("probe");
+            let ok = std::fs::write(&probe, b"").is_ok();
+            let _ = std::fs::remove_file(probe);
+            ok
+        };
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).ok()?;
+        let mut guard = ReadOnly {
+            dir: dir.to_owned(),
+            immutable: false,
+        };
+        if writable(dir) {
+            guard.immutable = std::process::Command::new("chattr")
+                .arg("+i")
+                .arg(dir)
+                .status()
+                .is_ok_and(|s| s.success());
+        }
+        (!writable(dir)).then_some(guard)
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        if self.immutable {
+            let _ = std::process::Command::new("chattr")
+                .arg("-i")
+                .arg(&self.dir)
+                .status();
+        }
+        let _ = std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o755));
+    }
+}
+
 #[test]
-fn an_unusable_data_directory_costs_the_records_not_the_calls() {
+fn a_read_only_data_directory_costs_the_records_not_the_calls() {
     testbed::require!("sipp");
     let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("a-file");
-    std::fs::write(&file, b"").expect("write");
-    // A directory cannot be made under a file, whoever runs the test.
-    let agent = Agent::start(options().with_data_dir(file.join("data")));
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("mkdir");
+    // The log file is there already (the agent appends to it); nothing new can be created.
+    std::fs::write(data.join("softphone.log"), b"").expect("log file");
+    let Some(_read_only) = ReadOnly::make(&data) else {
+        eprintln!("skipped: cannot make a read-only directory here");
+        return;
+    };
+    let agent = Agent::start(options().with_data_dir(data.clone()));
     let records = agent.status()["records"].clone();
     assert_eq!(records["ok"], false, "{records}");
     assert!(records["error"].is_string(), "{records}");
