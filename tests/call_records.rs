@@ -88,6 +88,8 @@ fn a_call_through_the_agent_lands_in_the_history() {
         (400, &"bad_request".into()),
         "{err}"
     );
+    let mut agent = agent;
+    assert!(agent.terminate().success(), "a clean stop: {}", agent.log());
 }
 
 /// The newest history entry once it is `id` and ended (records are written on their own

@@ -32,6 +32,8 @@ enum Job {
         before: Option<String>,
         reply: mpsc::Sender<Result<HistoryPage, StoreError>>,
     },
+    /// Ends the thread once the jobs before it are done, whoever still holds a handle.
+    Stop,
 }
 
 /// Sends work to the store's thread; cheap to clone.
@@ -71,6 +73,7 @@ impl Recorder {
                             let _ = reply.send(store.history(limit, before.as_deref()));
                             continue;
                         }
+                        Job::Stop => return,
                     };
                     match written {
                         Ok(()) if !healthy => {
@@ -95,10 +98,10 @@ impl Recorder {
         &self.handle
     }
 
-    /// Stops taking work and waits until everything queued is written. The thread ends once
-    /// every clone of the handle is dropped too.
+    /// Waits until everything queued is written, then ends the thread; work sent later
+    /// through a remaining handle is dropped (a history request answers `Stopped`).
     pub fn finish(self) {
-        drop(self.handle);
+        self.handle.send(Job::Stop);
         // A panic on the store's thread has already been reported by the panic hook.
         let _ = self.thread.join();
     }

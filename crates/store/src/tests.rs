@@ -330,11 +330,50 @@ fn the_recorder_writes_on_its_thread_and_reports_failing_writes() {
         );
     }
     assert!(handle.history(1, None).is_ok());
-    drop(handle);
     recorder.finish();
+    assert!(
+        matches!(handle.history(1, None), Err(StoreError::Stopped)),
+        "a handle outliving the thread gets an answer, not a hang"
+    );
     let heard = heard.lock().expect("not poisoned");
     assert!(
         matches!(heard.as_slice(), [Health::Failing(e)] if e.contains("full")),
         "told once: {heard:?}"
     );
+}
+
+#[test]
+fn a_store_damaged_inside_is_moved_aside() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    {
+        let mut store = open(dir.path()).store;
+        for i in 1..=50 {
+            store
+                .record(
+                    &view(&format!("r1c{i}-{}", "x".repeat(200)), CallState::Ringing),
+                    T0,
+                )
+                .expect("recorded");
+        }
+        // Closing the last connection folds the log into the file.
+    }
+    let path = dir.path().join(FILE_NAME);
+    let mut bytes = std::fs::read(&path).expect("read");
+    assert!(bytes.starts_with(b"SQLite format 3\0"));
+    // Scribble over the header of every page after the first: the file still looks like a
+    // database, but its tables are gone.
+    let page = 4096;
+    for start in (page..bytes.len()).step_by(page) {
+        bytes[start..start + 8].fill(0xff);
+    }
+    std::fs::write(&path, &bytes).expect("write");
+    let opened = open(dir.path());
+    let moved = opened.moved_aside.expect("moved aside");
+    assert_eq!(std::fs::read(&moved.to).expect("kept"), bytes);
+    assert!(opened
+        .store
+        .history(10, None)
+        .expect("fresh")
+        .calls
+        .is_empty());
 }
