@@ -110,13 +110,17 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
     let device_control: std::sync::Arc<dyn bridge::DeviceControl> = std::sync::Arc::new(
         crate::audio_devices::Control::new(devices.clone(), device_tx),
     );
-    let bridge_task = tokio::spawn(bridge::serve_with_history(
-        listener,
+    let app = bridge::router_with_history(
         hub.clone(),
         command_tx,
         security,
         Some(device_control),
         records.history(),
+    );
+    let bridge_task = tokio::spawn(bridge::serve_router(
+        listener,
+        hub.clone(),
+        app,
         async move {
             let _ = bridge_stop_rx.await;
         },

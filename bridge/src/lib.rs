@@ -102,7 +102,7 @@ pub async fn serve_with_devices(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router_with_devices(hub.clone(), commands, security, devices);
-    serve_app(listener, hub, app, shutdown).await
+    serve_router(listener, hub, app, shutdown).await
 }
 
 /// [`router_with_devices`] with `GET /api/v1/history` served by `history`.
@@ -117,23 +117,10 @@ pub fn router_with_history(
     router_with_devices(hub, commands, security, devices).merge(history)
 }
 
-/// [`serve_with_devices`] with `GET /api/v1/history` served by `history`.
-pub async fn serve_with_history(
-    listener: TcpListener,
-    hub: Arc<Hub>,
-    commands: mpsc::Sender<CommandRequest>,
-    security: Security,
-    devices: Option<Arc<dyn DeviceControl>>,
-    history: Arc<dyn CallHistory>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = router_with_history(hub.clone(), commands, security, devices, history);
-    serve_app(listener, hub, app, shutdown).await
-}
-
-/// Serves `app` until `shutdown` resolves; then closes the event sockets and finishes the
-/// requests in flight.
-async fn serve_app(
+/// Serves `app` (a router built by this crate around `hub`, e.g. [`router_with_history`])
+/// until `shutdown` resolves; then closes the event sockets and finishes the requests in
+/// flight.
+pub async fn serve_router(
     listener: TcpListener,
     hub: Arc<Hub>,
     app: Router,

@@ -158,23 +158,13 @@ mod tests {
     }
 
     fn call(id: &str, state: CallState) -> CallView {
-        CallView {
-            id: id.into(),
-            direction: Direction::Inbound,
-            state,
-            remote: Remote {
-                number: "+15550102000".into(),
-                display_name: None,
-                uri: "sip:+15550102000@carrier.test".into(),
-            },
-            started_at: "2026-12-06T18:00:00Z".into(),
-            answered_at: None,
-            ended_at: None,
-            muted: false,
-            on_hold_by_remote: false,
-            end_reason: None,
-            quality: None,
-        }
+        let remote = Remote {
+            number: "+15550102000".into(),
+            display_name: None,
+            uri: "sip:+15550102000@carrier.test".into(),
+        };
+        let started_at = "2026-12-06T18:00:00Z".into();
+        CallView::new(id.into(), Direction::Inbound, state, remote, started_at)
     }
 
     #[test]

@@ -9,23 +9,12 @@ use wire::{CallState, CallView, Direction, Remote};
 const NOW: &str = "2026-12-06T18:00:00Z";
 
 fn view(id: String, state: CallState) -> CallView {
-    CallView {
-        id,
-        direction: Direction::Inbound,
-        state,
-        remote: Remote {
-            number: "+15550102000".into(),
-            display_name: Some("Ada Lovelace".into()),
-            uri: "sip:+15550102000@carrier.test".into(),
-        },
-        started_at: NOW.into(),
-        answered_at: None,
-        ended_at: None,
-        muted: false,
-        on_hold_by_remote: false,
-        end_reason: None,
-        quality: None,
-    }
+    let remote = Remote {
+        number: "+15550102000".into(),
+        display_name: None,
+        uri: "sip:+15550102000@pbx.test".into(),
+    };
+    CallView::new(id, Direction::Outbound, state, remote, NOW.into())
 }
 
 fn writes(c: &mut Criterion) {

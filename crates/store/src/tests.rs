@@ -5,23 +5,12 @@ use wire::{CallState, Remote};
 const T0: &str = "2026-12-06T18:00:00Z";
 
 fn view(id: &str, state: CallState) -> CallView {
-    CallView {
-        id: id.into(),
-        direction: Direction::Inbound,
-        state,
-        remote: Remote {
-            number: "+15550102000".into(),
-            display_name: Some("Ada Lovelace".into()),
-            uri: "sip:+15550102000@carrier.test".into(),
-        },
-        started_at: T0.into(),
-        answered_at: None,
-        ended_at: None,
-        muted: false,
-        on_hold_by_remote: false,
-        end_reason: None,
-        quality: None,
-    }
+    let remote = Remote {
+        number: "+15550102000".into(),
+        display_name: Some("Ada Lovelace".into()),
+        uri: "sip:+15550102000@carrier.test".into(),
+    };
+    CallView::new(id.into(), Direction::Inbound, state, remote, T0.into())
 }
 
 fn answered(id: &str, state: CallState) -> CallView {
@@ -31,40 +20,49 @@ fn answered(id: &str, state: CallState) -> CallView {
     }
 }
 
+/// Records `id` answered and in `state`, as of the answer.
+fn record_answered(store: &mut Store, id: &str, state: CallState) {
+    store
+        .record(&answered(id, state), "2026-12-06T18:00:05Z")
+        .expect("recorded");
+}
+
 fn open(dir: &Path) -> Opened {
     Store::open(dir, T0).expect("the store opens")
 }
 
+/// A fresh store in a temp dir (kept alive by the first half).
+fn fresh() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = open(dir.path()).store;
+    (dir, store)
+}
+
+/// The record of call `id`, which must exist.
+fn record_of(store: &Store, id: &str) -> HistoryEntry {
+    store
+        .get(id)
+        .expect("read")
+        .unwrap_or_else(|| panic!("{id} is recorded"))
+}
+
 #[test]
 fn a_call_is_recorded_at_each_transition() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut store = open(dir.path()).store;
+    let (_dir, mut store) = fresh();
     store
         .record(&view("r1c1", CallState::Ringing), T0)
         .expect("created");
-    let e = store
-        .get("r1c1")
-        .expect("read")
-        .expect("recorded on creation");
+    let e = record_of(&store, "r1c1");
     assert_eq!(
         (e.ended_at.as_deref(), e.duration_s, e.end_reason),
         (None, 0, None)
     );
 
-    store
-        .record(
-            &answered("r1c1", CallState::Connected),
-            "2026-12-06T18:00:05Z",
-        )
-        .expect("answered");
+    record_answered(&mut store, "r1c1", CallState::Connected);
     store
         .record(&answered("r1c1", CallState::Held), "2026-12-06T18:00:30Z")
         .expect("held");
-    assert_eq!(
-        store.get("r1c1").expect("read").expect("there").duration_s,
-        25,
-        "talk time so far"
-    );
+    assert_eq!(record_of(&store, "r1c1").duration_s, 25, "talk time so far");
 
     let ended = CallView {
         ended_at: Some("2026-12-06T18:01:05Z".into()),
@@ -76,7 +74,7 @@ fn a_call_is_recorded_at_each_transition() {
         ..answered("r1c1", CallState::Ended)
     };
     store.record(&ended, "2026-12-06T18:01:05Z").expect("ended");
-    let e = store.get("r1c1").expect("read").expect("there");
+    let e = record_of(&store, "r1c1");
     assert_eq!(e.direction, Direction::Inbound);
     assert_eq!(e.remote.display_name.as_deref(), Some("Ada Lovelace"));
     assert_eq!(e.started_at, T0);
@@ -89,8 +87,7 @@ fn a_call_is_recorded_at_each_transition() {
 
 #[test]
 fn final_audio_figures_land_after_the_end() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut store = open(dir.path()).store;
+    let (_dir, mut store) = fresh();
     store
         .record(&answered("r1c1", CallState::Ended), T0)
         .expect("recorded");
@@ -112,10 +109,7 @@ fn final_audio_figures_land_after_the_end() {
     store
         .record(&answered("r1c1", CallState::Ended), T0)
         .expect("recorded");
-    assert_eq!(
-        store.get("r1c1").expect("read").expect("there").quality,
-        Some(q)
-    );
+    assert_eq!(record_of(&store, "r1c1").quality, Some(q));
 }
 
 #[test]
@@ -123,12 +117,7 @@ fn a_call_left_live_by_a_crash_is_closed_as_interrupted_at_its_last_heartbeat() 
     let dir = tempfile::tempdir().expect("temp dir");
     {
         let mut store = open(dir.path()).store;
-        store
-            .record(
-                &answered("r1c1", CallState::Connected),
-                "2026-12-06T18:00:05Z",
-            )
-            .expect("answered");
+        record_answered(&mut store, "r1c1", CallState::Connected);
         store
             .record(&view("r1c2", CallState::Ringing), T0)
             .expect("ringing");
@@ -140,12 +129,12 @@ fn a_call_left_live_by_a_crash_is_closed_as_interrupted_at_its_last_heartbeat() 
     }
     let opened = open(dir.path());
     assert_eq!(opened.interrupted, 2);
-    let talked = opened.store.get("r1c1").expect("read").expect("there");
+    let talked = record_of(&opened.store, "r1c1");
     assert_eq!(talked.ended_at.as_deref(), Some("2026-12-06T18:00:47Z"));
     assert_eq!(talked.duration_s, 42);
     assert_eq!(talked.end_reason.expect("a reason").code, INTERRUPTED);
     assert_eq!(talked.log_state, LogState::Pending);
-    let rang = opened.store.get("r1c2").expect("read").expect("there");
+    let rang = record_of(&opened.store, "r1c2");
     assert_eq!(
         (rang.duration_s, rang.end_reason.map(|r| r.code)),
         (0, Some(INTERRUPTED.into()))
@@ -163,8 +152,7 @@ fn runs_are_numbered_across_restarts() {
 
 #[test]
 fn history_pages_newest_first() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut store = open(dir.path()).store;
+    let (_dir, mut store) = fresh();
     for i in 1..=5 {
         store
             .record(&view(&format!("r1c{i}"), CallState::Ringing), T0)
@@ -192,8 +180,7 @@ fn history_pages_newest_first() {
 
 #[test]
 fn log_states_move_and_a_task_id_is_kept() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut store = open(dir.path()).store;
+    let (_dir, mut store) = fresh();
     store
         .record(&answered("r1c1", CallState::Ended), T0)
         .expect("recorded");
@@ -206,14 +193,14 @@ fn log_states_move_and_a_task_id_is_kept() {
     store
         .mark_failed("r1c1", "INSUFFICIENT_ACCESS")
         .expect("failed");
-    let e = store.get("r1c1").expect("read").expect("there");
+    let e = record_of(&store, "r1c1");
     assert_eq!(
         (e.log_state, e.log_error.as_deref()),
         (LogState::Failed, Some("INSUFFICIENT_ACCESS"))
     );
     store.mark_saved("r1c1", "00T000000000001").expect("saved");
     store.mark_delivered("r1c1").expect("delivered again");
-    let e = store.get("r1c1").expect("read").expect("there");
+    let e = record_of(&store, "r1c1");
     assert_eq!(
         (e.task_id.as_deref(), e.log_error),
         (Some("00T000000000001"), None)
@@ -286,8 +273,7 @@ fn a_read_only_data_directory_is_an_error_not_a_panic() {
 
 #[test]
 fn a_full_disk_fails_writes_with_a_typed_error() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut store = open(dir.path()).store;
+    let (_dir, mut store) = fresh();
     fill_up(&store);
     let result = (1..=1000)
         .map(|i| {
@@ -315,8 +301,7 @@ fn fill_up(store: &Store) {
 
 #[test]
 fn the_recorder_writes_on_its_thread_and_reports_failing_writes() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = open(dir.path()).store;
+    let (_dir, store) = fresh();
     fill_up(&store);
     let heard = Arc::new(Mutex::new(Vec::new()));
     let sink = heard.clone();

@@ -75,6 +75,31 @@ pub struct CallView {
     pub quality: Option<CallQuality>,
 }
 
+impl CallView {
+    /// A call as it starts: not answered, not ended, not muted or held, no audio figures.
+    pub fn new(
+        id: String,
+        direction: Direction,
+        state: CallState,
+        remote: Remote,
+        started_at: String,
+    ) -> CallView {
+        CallView {
+            id,
+            direction,
+            state,
+            remote,
+            started_at,
+            answered_at: None,
+            ended_at: None,
+            muted: false,
+            on_hold_by_remote: false,
+            end_reason: None,
+            quality: None,
+        }
+    }
+}
+
 /// Audio figures of a call, receive direction unless said otherwise.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CallQuality {
