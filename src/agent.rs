@@ -67,6 +67,25 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
     let local = transports.local_addr();
     tracing::info!("SIP listening on udp+tcp {local}");
 
+    // The bridge port is taken first: a second agent on the same data directory stops here,
+    // before it could close the first one's live calls as interrupted.
+    let token = match &config.bridge.token {
+        Some(t) => t.clone(),
+        None => {
+            bridge::token::load_or_create(&config.data_dir).map_err(|source| AgentError::Token {
+                dir: config.data_dir.clone(),
+                source,
+            })?
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(config.bridge.listen)
+        .await
+        .map_err(|source| AgentError::BridgeBind {
+            addr: config.bridge.listen,
+            source,
+        })?;
+    let bridge_addr = listener.local_addr().unwrap_or(config.bridge.listen);
+
     let (health_tx, mut health) = mpsc::unbounded_channel();
     let records = Records::open(&config.data_dir, health_tx);
     let mut phone = build_phone(&config, registrar, local, records.run_prefix())?;
@@ -87,22 +106,6 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
     );
     media.refill(&mut phone).await;
 
-    let token = match &config.bridge.token {
-        Some(t) => t.clone(),
-        None => {
-            bridge::token::load_or_create(&config.data_dir).map_err(|source| AgentError::Token {
-                dir: config.data_dir.clone(),
-                source,
-            })?
-        }
-    };
-    let listener = tokio::net::TcpListener::bind(config.bridge.listen)
-        .await
-        .map_err(|source| AgentError::BridgeBind {
-            addr: config.bridge.listen,
-            source,
-        })?;
-    let bridge_addr = listener.local_addr().unwrap_or(config.bridge.listen);
     let hub = Hub::new(phone.status().clone());
     let (command_tx, mut commands) = mpsc::channel::<CommandRequest>(64);
     let (bridge_stop_tx, bridge_stop_rx) = tokio::sync::oneshot::channel::<()>();
