@@ -7,6 +7,7 @@
 use crate::config::Config;
 use crate::logging::SIP_TRACE;
 use crate::media_driver::MediaDriver;
+use crate::records::Records;
 use bridge::protocol::CommandError;
 use bridge::{CommandRequest, Hub, Security};
 use media::AudioCaps;
@@ -66,22 +67,8 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
     let local = transports.local_addr();
     tracing::info!("SIP listening on udp+tcp {local}");
 
-    let mut phone = build_phone(&config, registrar, local)?;
-    // One device pair for the agent, shared by its calls (when [audio] names devices).
-    let devices = crate::audio_devices::open(&config.audio);
-    let (device_tx, mut device_changes) = tokio::sync::mpsc::unbounded_channel();
-    if let Some(d) = &devices {
-        crate::audio_devices::watch(d.clone(), device_tx.clone());
-    }
-    let mut levels = tokio::time::interval(crate::audio_devices::LEVELS_EVERY);
-    let mut media = MediaDriver::with_devices(
-        media_ip(local.ip(), server),
-        &config.audio.input,
-        &config.audio.output,
-        devices.clone(),
-    );
-    media.refill(&mut phone).await;
-
+    // The bridge port is taken first: a second agent on the same data directory stops here,
+    // before it could close the first one's live calls as interrupted.
     let token = match &config.bridge.token {
         Some(t) => t.clone(),
         None => {
@@ -98,6 +85,27 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
             source,
         })?;
     let bridge_addr = listener.local_addr().unwrap_or(config.bridge.listen);
+
+    let (health_tx, mut health) = mpsc::unbounded_channel();
+    let records = Records::open(&config.data_dir, health_tx);
+    let mut phone = build_phone(&config, registrar, local, records.run_prefix())?;
+    phone.set_records(Some(records.status()));
+    let mut heartbeat = tokio::time::interval(crate::records::HEARTBEAT_EVERY);
+    // One device pair for the agent, shared by its calls (when [audio] names devices).
+    let devices = crate::audio_devices::open(&config.audio);
+    let (device_tx, mut device_changes) = tokio::sync::mpsc::unbounded_channel();
+    if let Some(d) = &devices {
+        crate::audio_devices::watch(d.clone(), device_tx.clone());
+    }
+    let mut levels = tokio::time::interval(crate::audio_devices::LEVELS_EVERY);
+    let mut media = MediaDriver::with_devices(
+        media_ip(local.ip(), server),
+        &config.audio.input,
+        &config.audio.output,
+        devices.clone(),
+    );
+    media.refill(&mut phone).await;
+
     let hub = Hub::new(phone.status().clone());
     let (command_tx, mut commands) = mpsc::channel::<CommandRequest>(64);
     let (bridge_stop_tx, bridge_stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -105,12 +113,17 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
     let device_control: std::sync::Arc<dyn bridge::DeviceControl> = std::sync::Arc::new(
         crate::audio_devices::Control::new(devices.clone(), device_tx),
     );
-    let bridge_task = tokio::spawn(bridge::serve_with_devices(
-        listener,
+    let app = bridge::router_with_history(
         hub.clone(),
         command_tx,
         security,
         Some(device_control),
+        records.history(),
+    );
+    let bridge_task = tokio::spawn(bridge::serve_router(
+        listener,
+        hub.clone(),
+        app,
         async move {
             let _ = bridge_stop_rx.await;
         },
@@ -120,7 +133,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
     phone.register(Instant::now());
     let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
-        flush(&mut phone, &transports, &mut media, &hub).await;
+        flush(&mut phone, &transports, &mut media, &hub, &records).await;
         media.refill(&mut phone).await;
         let deadline = phone.poll_timeout();
         tokio::select! {
@@ -129,7 +142,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
                 let result = phone.command(Instant::now(), request.command.clone());
                 // Send and publish what the command did before replying, so the INVITE
                 // leaves first and a client that reads the status after the reply sees it.
-                flush(&mut phone, &transports, &mut media, &hub).await;
+                flush(&mut phone, &transports, &mut media, &hub, &records).await;
                 request.respond(result);
             }
             _ = sleep_until(deadline) => phone.handle_timeout(Instant::now()),
@@ -145,6 +158,15 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
                 phone.set_audio(devices.as_ref().map(crate::audio_devices::audio_status));
                 hub.set_status(phone.status().clone());
             }
+            _ = heartbeat.tick() => {
+                if phone.status().calls.iter().any(|c| c.state != bridge::CallState::Ended) {
+                    records.heartbeat();
+                }
+            }
+            Some(change) = health.recv() => {
+                phone.set_records(Some(Records::status_after(change)));
+                hub.set_status(phone.status().clone());
+            }
             _ = &mut shutdown => break,
         }
     }
@@ -156,7 +178,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
     phone.shutdown(Instant::now());
     let give_up = Instant::now() + UNREGISTER_GRACE;
     loop {
-        flush(&mut phone, &transports, &mut media, &hub).await;
+        flush(&mut phone, &transports, &mut media, &hub, &records).await;
         if let Some(clean) = phone.unregistered() {
             tracing::info!(clean, "unregistered");
             break;
@@ -175,6 +197,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
         }
     }
     media.stop_all().await;
+    records.finish().await;
     transports.shutdown();
     let _ = bridge_stop_tx.send(());
     let _ = tokio::time::timeout(Duration::from_secs(2), bridge_task).await;
@@ -182,7 +205,12 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
 }
 
 /// The call controller with its user agent, from the configuration.
-fn build_phone(config: &Config, registrar: Peer, local: SocketAddr) -> Result<Phone, AgentError> {
+fn build_phone(
+    config: &Config,
+    registrar: Peer,
+    local: SocketAddr,
+    run_prefix: &str,
+) -> Result<Phone, AgentError> {
     let password = Password::new(config.sip.password.clone());
     let user_agent = format!("softphone/{}", env!("CARGO_PKG_VERSION"));
     let mut reg = RegistrationConfig::new(
@@ -241,6 +269,7 @@ fn build_phone(config: &Config, registrar: Peer, local: SocketAddr) -> Result<Ph
         dial_plan,
         Instant::now(),
         SystemTime::now(),
+        run_prefix,
     ))
 }
 
@@ -279,8 +308,14 @@ fn feed(phone: &mut Phone, input: Inbound) {
 }
 
 /// Sends every pending transmit, carries out media actions and hands every page update
-/// (an event with the status it leads to) to the bridge.
-async fn flush(phone: &mut Phone, transports: &Transports, media: &mut MediaDriver, hub: &Hub) {
+/// (an event with the status it leads to) to the call records and the bridge.
+async fn flush(
+    phone: &mut Phone,
+    transports: &Transports,
+    media: &mut MediaDriver,
+    hub: &Hub,
+    records: &Records,
+) {
     loop {
         let mut progressed = false;
         while let Some(t) = phone.poll_transmit() {
@@ -297,6 +332,7 @@ async fn flush(phone: &mut Phone, transports: &Transports, media: &mut MediaDriv
         }
         while let Some(update) = phone.poll_update() {
             progressed = true;
+            records.feed(&update.event);
             hub.publish(update.status, update.event);
         }
         if !progressed {

@@ -6,6 +6,7 @@ mod callcenter;
 mod config;
 mod logging;
 mod media_driver;
+mod records;
 
 use clap::{Parser, Subcommand};
 use std::io::Write as _;

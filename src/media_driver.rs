@@ -204,7 +204,7 @@ impl MediaDriver {
         }
     }
 
-    /// The first call writes the configured file; later ones `NAME-c7.wav` beside it, so no
+    /// The first call writes the configured file; later ones `NAME-<call id>.wav` (e.g. `NAME-r3c7.wav`) beside it, so no
     /// recording overwrites another.
     fn sink_for(&mut self, call: CallHandle) -> SinkSpec {
         match &self.sink {

@@ -9,6 +9,7 @@ mod commands;
 pub mod devices;
 mod error;
 mod events;
+pub mod history;
 mod hub;
 mod page;
 pub mod protocol;
@@ -18,6 +19,7 @@ pub mod token;
 pub use commands::{CommandRequest, COMMAND_TIMEOUT};
 pub use devices::{DeviceControl, DeviceControlError, DeviceEntry, DeviceList};
 pub use error::ApiError;
+pub use history::{CallHistory, HistoryError};
 pub use hub::{Hub, DEFAULT_HISTORY};
 pub use protocol::{
     AudioStatus, CallState, CallView, Command, CommandError, CommandErrorKind, CommandReply,
@@ -102,6 +104,30 @@ pub async fn serve_with_devices(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router_with_devices(hub.clone(), commands, security, devices);
+    serve_router(listener, hub, app, shutdown).await
+}
+
+/// [`router_with_devices`] with `GET /api/v1/history` served by `history`.
+pub fn router_with_history(
+    hub: Arc<Hub>,
+    commands: mpsc::Sender<CommandRequest>,
+    security: Security,
+    devices: Option<Arc<dyn DeviceControl>>,
+    history: Arc<dyn CallHistory>,
+) -> Router {
+    let history = history::routes(history, security.clone());
+    router_with_devices(hub, commands, security, devices).merge(history)
+}
+
+/// Serves `app` (a router built by this crate around `hub`, e.g. [`router_with_history`])
+/// until `shutdown` resolves; then closes the event sockets and finishes the requests in
+/// flight.
+pub async fn serve_router(
+    listener: TcpListener,
+    hub: Arc<Hub>,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

@@ -23,6 +23,8 @@ pub struct AgentOptions {
     pub extra_bridge: String,
     /// Extra TOML sections appended at the end (`[calls]`, `[audio]`, `[dial_plan]`).
     pub extra: String,
+    /// `SOFTPHONE_DATA_DIR`; default: `data` in the agent's own temp dir.
+    pub data_dir: Option<PathBuf>,
 }
 
 /// The bridge token every test agent is configured with.
@@ -39,7 +41,14 @@ impl AgentOptions {
             extra_sip: String::new(),
             extra_bridge: String::new(),
             extra: String::new(),
+            data_dir: None,
         }
+    }
+
+    /// Runs the agent on `dir` as its data directory (e.g. another agent's, to restart it).
+    pub fn with_data_dir(mut self, dir: PathBuf) -> Self {
+        self.data_dir = Some(dir);
+        self
     }
 
     /// Adds lines to the generated `[bridge]` section.
@@ -62,6 +71,7 @@ pub struct Agent {
     child: Child,
     pub bridge: SocketAddr,
     pub dir: tempfile::TempDir,
+    data_dir: PathBuf,
     log: Arc<Mutex<String>>,
 }
 
@@ -79,12 +89,13 @@ impl Agent {
             opts.extra_bridge,
             opts.extra
         );
+        let data_dir = opts.data_dir.unwrap_or_else(|| dir.path().join("data"));
         let config_path = dir.path().join("agent.toml");
         std::fs::write(&config_path, config).expect("write agent config");
         let mut child = Command::new(env!("CARGO_BIN_EXE_softphone"))
             .args(["run", "--config"])
             .arg(&config_path)
-            .env("SOFTPHONE_DATA_DIR", dir.path().join("data"))
+            .env("SOFTPHONE_DATA_DIR", &data_dir)
             .env_remove("SOFTPHONE_SIP_PASSWORD")
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
@@ -105,6 +116,7 @@ impl Agent {
             child,
             bridge: "127.0.0.1:0".parse().unwrap(),
             dir,
+            data_dir,
             log,
         };
         agent.bridge = agent.wait_for_bridge();
@@ -219,7 +231,13 @@ impl Agent {
     }
 
     pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
+        self.data_dir.clone()
+    }
+
+    /// Kills the process with SIGKILL (no chance to clean up, as in a crash) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// `POST path` with a JSON body and the token; the status code and the JSON answer.

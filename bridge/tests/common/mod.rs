@@ -31,27 +31,18 @@ pub fn status(state: RegistrationState, error: Option<&str>) -> Status {
         },
         calls: Vec::new(),
         audio: None,
+        records: None,
     }
 }
 
 pub fn call(id: &str, state: CallState) -> CallView {
-    CallView {
-        id: id.into(),
-        direction: Direction::Outbound,
-        state,
-        remote: Remote {
-            number: "+4930123456".into(),
-            display_name: None,
-            uri: "sip:+4930123456@pbx.test".into(),
-        },
-        started_at: "2025-01-31T09:15:02Z".into(),
-        answered_at: None,
-        ended_at: None,
-        muted: false,
-        on_hold_by_remote: false,
-        end_reason: None,
-        quality: None,
-    }
+    let remote = Remote {
+        number: "+4930123456".into(),
+        display_name: None,
+        uri: "sip:+4930123456@pbx.test".into(),
+    };
+    let started_at = "2025-01-31T09:15:02Z".into();
+    CallView::new(id.into(), Direction::Outbound, state, remote, started_at)
 }
 
 pub fn security() -> Security {

@@ -93,13 +93,17 @@ pub struct Phone {
 }
 
 impl Phone {
+    /// `run_prefix` names this agent run in call ids (see [`crate::call_id`]): pass a value
+    /// no earlier run used, e.g. from a persistent run counter.
     pub fn new(
         ua: UserAgent,
         config: PhoneConfig,
         dial_plan: DialPlan,
         now: Instant,
         wall: SystemTime,
+        run_prefix: &str,
     ) -> Self {
+        crate::record::set_run_prefix(run_prefix);
         Phone {
             ua,
             view: PageView::new(config.registrar.clone()),
@@ -191,6 +195,11 @@ impl Phone {
     /// an event.
     pub fn set_audio(&mut self, audio: Option<AudioStatus>) {
         self.view.set_audio(audio);
+    }
+
+    /// Whether call records are kept (the status's `records`); announced by no event.
+    pub fn set_records(&mut self, records: Option<wire::RecordsStatus>) {
+        self.view.set_records(records);
     }
 
     /// An event from outside the calls (an audio device switched): queued in order with the

@@ -6,6 +6,7 @@ use crate::wallclock::rfc3339;
 use media::Negotiated;
 use signaling::CallHandle;
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::SystemTime;
 use wire::{CallQuality, CallState, CallView, Direction, EndReason, Remote};
 
@@ -106,14 +107,51 @@ impl CallRecord {
     }
 }
 
-/// The page's id of a call: `c` and the handle (`c7`).
-pub fn call_id(handle: CallHandle) -> String {
-    format!("c{}", handle.0)
+/// The longest run prefix kept: ids stay short (the bridge takes up to 128 characters).
+const MAX_RUN_PREFIX: usize = 32;
+
+/// The prefix naming this agent run in call ids. One agent process is one run with one
+/// [`crate::Phone`], whose constructor sets it; a process-wide value lets every place that
+/// names a call (events, logs, the media driver's file names) do so the same way. The first
+/// prefix set stays.
+static RUN_PREFIX: OnceLock<String> = OnceLock::new();
+
+/// Sets the run prefix (letters, digits, `-` and `_` kept; at most 32 characters).
+pub(crate) fn set_run_prefix(prefix: &str) {
+    let clean: String = prefix
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(MAX_RUN_PREFIX)
+        .collect();
+    let _ = RUN_PREFIX.set(clean);
 }
 
-/// The handle an id names, if it is one of ours in form.
+fn run_prefix() -> &'static str {
+    RUN_PREFIX.get().map_or("", String::as_str)
+}
+
+/// The page's id of a call: the run prefix, `c` and the handle (`r12c7`), so ids are unique
+/// across agent runs, URL-safe and short.
+pub fn call_id(handle: CallHandle) -> String {
+    format_id(run_prefix(), handle)
+}
+
+/// The handle an id names, if it is one of this run's in form (an id from an earlier run
+/// names no call of this one).
 pub fn parse_call_id(id: &str) -> Option<CallHandle> {
-    id.strip_prefix('c')?.parse().ok().map(CallHandle)
+    parse_id(run_prefix(), id)
+}
+
+fn format_id(run: &str, handle: CallHandle) -> String {
+    format!("{run}c{}", handle.0)
+}
+
+fn parse_id(run: &str, id: &str) -> Option<CallHandle> {
+    let digits = id.strip_prefix(run)?.strip_prefix('c')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().map(CallHandle)
 }
 
 pub(crate) fn state_name(state: CallState) -> &'static str {
@@ -124,5 +162,24 @@ pub(crate) fn state_name(state: CallState) -> &'static str {
         CallState::Connected => "connected",
         CallState::Held => "held",
         CallState::Ended => "ended",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_name_the_run_and_parse_back_only_within_it() {
+        let id = format_id("r12", CallHandle(7));
+        assert_eq!(id, "r12c7");
+        assert_eq!(parse_id("r12", &id), Some(CallHandle(7)));
+        for other_run in ["r1", "r123", ""] {
+            assert_eq!(parse_id(other_run, &id), None, "{other_run}");
+        }
+        for bad in ["r12c", "r12c+7", "r12c7x", "r12x7", "c7"] {
+            assert_eq!(parse_id("r12", bad), None, "{bad}");
+        }
+        assert_eq!(parse_id("", "c7"), Some(CallHandle(7)));
     }
 }

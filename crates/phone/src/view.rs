@@ -8,7 +8,9 @@
 use signaling::RegistrationState as SipRegistration;
 use std::collections::VecDeque;
 use std::time::Instant;
-use wire::{AudioStatus, CallView, EventBody, RegistrationState, RegistrationStatus, Status};
+use wire::{
+    AudioStatus, CallView, EventBody, RecordsStatus, RegistrationState, RegistrationStatus, Status,
+};
 
 /// One event for the page and the status document right after it.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +51,7 @@ impl PageView {
                 },
                 calls: Vec::new(),
                 audio: None,
+                records: None,
             },
             outbox: VecDeque::new(),
         }
@@ -118,6 +121,11 @@ impl PageView {
         self.status.audio = audio;
     }
 
+    /// Whether call records are kept: part of the status, announced by no event.
+    pub fn set_records(&mut self, records: Option<RecordsStatus>) {
+        self.status.records = records;
+    }
+
     /// Calls are listed in the order they were created; a new one goes last.
     fn store(&mut self, view: CallView) {
         match self.status.calls.iter_mut().find(|c| c.id == view.id) {
@@ -150,23 +158,13 @@ mod tests {
     }
 
     fn call(id: &str, state: CallState) -> CallView {
-        CallView {
-            id: id.into(),
-            direction: Direction::Inbound,
-            state,
-            remote: Remote {
-                number: "+15550102000".into(),
-                display_name: None,
-                uri: "sip:+15550102000@carrier.test".into(),
-            },
-            started_at: "2026-12-06T18:00:00Z".into(),
-            answered_at: None,
-            ended_at: None,
-            muted: false,
-            on_hold_by_remote: false,
-            end_reason: None,
-            quality: None,
-        }
+        let remote = Remote {
+            number: "+15550102000".into(),
+            display_name: None,
+            uri: "sip:+15550102000@carrier.test".into(),
+        };
+        let started_at = "2026-12-06T18:00:00Z".into();
+        CallView::new(id.into(), Direction::Inbound, state, remote, started_at)
     }
 
     #[test]

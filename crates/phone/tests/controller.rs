@@ -84,6 +84,8 @@ fn assert_status_follows(update: &phone::Update) {
 
 const AGENT: NodeId = NodeId(0);
 const FAR: NodeId = NodeId(1);
+/// Names this test process's agent run in call ids.
+const RUN_PREFIX: &str = "r7";
 
 struct World {
     sim: Sim<Either<Agent, SimUa>>,
@@ -116,6 +118,7 @@ impl World {
             dial_plan,
             now,
             SystemTime::UNIX_EPOCH + Duration::from_secs(1_738_314_902),
+            RUN_PREFIX,
         );
         phone.add_rtp_address(addr("10.0.0.1:30000"));
         phone.add_rtp_address(addr("10.0.0.1:30002"));
@@ -194,6 +197,7 @@ fn dial_answer_hold_resume_hangup() {
     else {
         panic!("dial creates a call")
     };
+    assert!(id.starts_with("r7c"), "ids name the run: {id}");
     assert_eq!(w.state_of(&id), Some(CallState::Dialing));
     w.run(2.0);
     assert_eq!(w.state_of(&id), Some(CallState::Connected));

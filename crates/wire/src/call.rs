@@ -54,7 +54,7 @@ pub struct EndReason {
 /// One call as the page sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallView {
-    /// Opaque, stable for the call's life, unique within the agent's run.
+    /// Opaque, stable for the call's life, unique across agent runs (e.g. `r12c3`).
     pub id: String,
     pub direction: Direction,
     pub state: CallState,
@@ -73,6 +73,31 @@ pub struct CallView {
     /// once it stopped). Null before the media starts.
     #[serde(default)]
     pub quality: Option<CallQuality>,
+}
+
+impl CallView {
+    /// A call as it starts: not answered, not ended, not muted or held, no audio figures.
+    pub fn new(
+        id: String,
+        direction: Direction,
+        state: CallState,
+        remote: Remote,
+        started_at: String,
+    ) -> CallView {
+        CallView {
+            id,
+            direction,
+            state,
+            remote,
+            started_at,
+            answered_at: None,
+            ended_at: None,
+            muted: false,
+            on_hold_by_remote: false,
+            end_reason: None,
+            quality: None,
+        }
+    }
 }
 
 /// Audio figures of a call, receive direction unless said otherwise.

@@ -33,6 +33,9 @@ impl EventBody {
 }
 
 /// What happened. The agent publishes every kind but `Snapshot`, which the bridge makes.
+// `Snapshot` (a whole status) is the large one; it is made once per connection, so boxing
+// it would cost every match for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventBody {

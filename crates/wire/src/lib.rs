@@ -1,5 +1,5 @@
 //! The wire types of the bridge API: the status document, call views, commands, command
-//! replies and events. SIP-agnostic: the call controller (`phone`) builds them from its own
+//! replies, events and the call history. SIP-agnostic: the call controller (`phone`) builds them from its own
 //! state, and the bridge serves them as JSON.
 //!
 //! A crate of its own, with no networking dependency, so that the sans-IO controller and the
@@ -9,9 +9,11 @@
 mod call;
 mod command;
 mod event;
+mod history;
 mod status;
 
 pub use call::{CallQuality, CallState, CallView, Direction, EndReason, Remote};
 pub use command::{Command, CommandError, CommandErrorKind, CommandReply};
 pub use event::{Event, EventBody, TransferState};
+pub use history::{HistoryEntry, HistoryPage, LogState, RecordsStatus};
 pub use status::{AudioStatus, DeviceFigures, RegistrationState, RegistrationStatus, Status};

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::call::CallView;
+use crate::history::RecordsStatus;
 
 /// Registration state as the page sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +50,10 @@ pub struct Status {
     /// omitted when the config uses no device.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audio: Option<AudioStatus>,
+    /// Whether call records are kept (`GET /api/v1/history`); omitted until the agent has
+    /// opened its store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<RecordsStatus>,
 }
 
 /// The audio devices' part of the status document.

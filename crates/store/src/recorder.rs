@@ -1,0 +1,145 @@
+//! The store on a thread of its own, fed by a channel: a write syncs to disk (about a
+//! millisecond, far more on a busy disk), which the agent loop must not wait for.
+
+use crate::{Store, StoreError};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use wire::{CallQuality, CallView, HistoryPage};
+
+/// Whether writes succeed, reported to the owner each time it changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    /// Writes fail (full disk, read-only directory, I/O error): records are not being kept.
+    Failing(String),
+}
+
+enum Job {
+    // Boxed: a view is ten times the size of the other jobs.
+    Call {
+        view: Box<CallView>,
+        now: String,
+    },
+    Quality {
+        id: String,
+        quality: CallQuality,
+    },
+    Heartbeat {
+        now: String,
+    },
+    History {
+        limit: usize,
+        before: Option<String>,
+        reply: mpsc::Sender<Result<HistoryPage, StoreError>>,
+    },
+    /// Ends the thread once the jobs before it are done, whoever still holds a handle.
+    Stop,
+}
+
+/// Sends work to the store's thread; cheap to clone.
+#[derive(Clone)]
+pub struct RecorderHandle {
+    jobs: mpsc::Sender<Job>,
+}
+
+/// Owns the store's thread: [`Recorder::finish`] waits for the writes queued before it.
+pub struct Recorder {
+    handle: RecorderHandle,
+    thread: JoinHandle<()>,
+}
+
+impl Recorder {
+    /// Runs `store` on a new thread; `on_health` hears each change of [`Health`] (called on
+    /// that thread).
+    pub fn spawn(
+        mut store: Store,
+        on_health: impl Fn(Health) + Send + 'static,
+    ) -> std::io::Result<Recorder> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("call-records".into())
+            .spawn(move || {
+                let mut healthy = true;
+                for job in queue {
+                    let written = match job {
+                        Job::Call { view, now } => store.record(&view, &now),
+                        Job::Quality { id, quality } => store.quality(&id, &quality),
+                        Job::Heartbeat { now } => store.heartbeat(&now).map(drop),
+                        Job::History {
+                            limit,
+                            before,
+                            reply,
+                        } => {
+                            let _ = reply.send(store.history(limit, before.as_deref()));
+                            continue;
+                        }
+                        Job::Stop => return,
+                    };
+                    match written {
+                        Ok(()) if !healthy => {
+                            healthy = true;
+                            on_health(Health::Ok);
+                        }
+                        Err(e) if healthy => {
+                            healthy = false;
+                            on_health(Health::Failing(e.to_string()));
+                        }
+                        _ => {}
+                    }
+                }
+            })?;
+        Ok(Recorder {
+            handle: RecorderHandle { jobs },
+            thread,
+        })
+    }
+
+    pub fn handle(&self) -> &RecorderHandle {
+        &self.handle
+    }
+
+    /// Waits until everything queued is written, then ends the thread; work sent later
+    /// through a remaining handle is dropped (a history request answers `Stopped`).
+    pub fn finish(self) {
+        self.handle.send(Job::Stop);
+        // A panic on the store's thread has already been reported by the panic hook.
+        let _ = self.thread.join();
+    }
+}
+
+impl RecorderHandle {
+    /// Records a call's view (see [`Store::record`]).
+    pub fn call(&self, view: CallView, now: String) {
+        self.send(Job::Call {
+            view: Box::new(view),
+            now,
+        });
+    }
+
+    /// New audio figures of a call.
+    pub fn quality(&self, id: String, quality: CallQuality) {
+        self.send(Job::Quality { id, quality });
+    }
+
+    /// Marks the live calls as seen at `now`.
+    pub fn heartbeat(&self, now: String) {
+        self.send(Job::Heartbeat { now });
+    }
+
+    /// A page of the history (see [`Store::history`]); blocks until the thread answers.
+    pub fn history(&self, limit: usize, before: Option<String>) -> Result<HistoryPage, StoreError> {
+        let (reply, answer) = mpsc::channel();
+        self.send(Job::History {
+            limit,
+            before,
+            reply,
+        });
+        answer.recv().unwrap_or_else(|_| Err(StoreError::Stopped))
+    }
+
+    fn send(&self, job: Job) {
+        // The thread lives as long as a sender does, so this only fails if it panicked;
+        // a history request then answers `Stopped`.
+        let _ = self.jobs.send(job);
+    }
+}

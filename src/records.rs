@@ -1,0 +1,182 @@
+//! The agent's call records: the store (`crates/store`) on its own thread, fed with every
+//! view of a call the page is told about, a heartbeat while calls are live, and the history
+//! the bridge serves. A store that cannot be opened or written costs the records, never a
+//! call: the status's `records` says so.
+
+use bridge::history::{CallHistory, HistoryError};
+use bridge::EventBody;
+use phone::wallclock::rfc3339;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use store::{Health, Recorder, RecorderHandle, Store, StoreError};
+use tokio::sync::mpsc;
+use wire::{HistoryPage, RecordsStatus};
+
+/// How often live calls are marked as seen: what an agent crash can lose of a call's length.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+
+pub struct Records {
+    recorder: Option<Recorder>,
+    /// The status's `records` as of opening.
+    status: RecordsStatus,
+    /// Names this run in call ids.
+    run_prefix: String,
+}
+
+impl Records {
+    /// Opens the store in `data_dir`; health changes later arrive on `health`.
+    pub fn open(data_dir: &Path, health: mpsc::UnboundedSender<Health>) -> Records {
+        let now = rfc3339(SystemTime::now());
+        let opened = match Store::open(data_dir, &now) {
+            Ok(opened) => opened,
+            Err(e) => return Records::without_store(data_dir, &e),
+        };
+        let mut status = RecordsStatus {
+            ok: true,
+            error: None,
+        };
+        if let Some(moved) = &opened.moved_aside {
+            let message = format!(
+                "the call records file was damaged ({}); it was moved to {} and a fresh one started",
+                moved.why,
+                moved.to.display()
+            );
+            tracing::error!("{message}");
+            status.error = Some(message);
+        }
+        if opened.interrupted > 0 {
+            tracing::warn!(
+                calls = opened.interrupted,
+                "calls left open by the agent's last run closed as interrupted"
+            );
+        }
+        let run_prefix = format!("r{}", opened.store.run());
+        let recorder = Recorder::spawn(opened.store, move |h| {
+            let _ = health.send(h);
+        });
+        match recorder {
+            Ok(recorder) => Records {
+                recorder: Some(recorder),
+                status,
+                run_prefix,
+            },
+            Err(e) => Records::without_store(data_dir, &StoreError::Thread(e)),
+        }
+    }
+
+    fn without_store(data_dir: &Path, error: &StoreError) -> Records {
+        tracing::error!(
+            "call records cannot be kept in {}: {error}; calls work, but are not recorded",
+            data_dir.display()
+        );
+        // No run counter: the start time in ms names the run instead (base 36, 8 characters).
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        Records {
+            recorder: None,
+            status: RecordsStatus {
+                ok: false,
+                error: Some(format!("call records cannot be kept: {error}")),
+            },
+            run_prefix: format!("t{}", base36(ms)),
+        }
+    }
+
+    pub fn run_prefix(&self) -> &str {
+        &self.run_prefix
+    }
+
+    pub fn status(&self) -> RecordsStatus {
+        self.status.clone()
+    }
+
+    /// The status's `records` after a change of health.
+    pub fn status_after(health: Health) -> RecordsStatus {
+        match health {
+            Health::Ok => RecordsStatus {
+                ok: true,
+                error: None,
+            },
+            Health::Failing(e) => {
+                tracing::error!(
+                    "call records cannot be written: {e}; calls work, but are not recorded"
+                );
+                RecordsStatus {
+                    ok: false,
+                    error: Some(format!("call records cannot be written: {e}")),
+                }
+            }
+        }
+    }
+
+    /// Records what a page event says about a call.
+    pub fn feed(&self, event: &EventBody) {
+        let Some(r) = self.handle() else { return };
+        match event {
+            EventBody::Incoming { call } | EventBody::Call { call } => {
+                r.call(call.clone(), rfc3339(SystemTime::now()))
+            }
+            EventBody::CallQuality {
+                call_id, quality, ..
+            } => r.quality(call_id.clone(), quality.clone()),
+            _ => {}
+        }
+    }
+
+    /// Marks the live calls as seen now.
+    pub fn heartbeat(&self) {
+        if let Some(r) = self.handle() {
+            r.heartbeat(rfc3339(SystemTime::now()));
+        }
+    }
+
+    /// What the bridge serves at `/api/v1/history`.
+    pub fn history(&self) -> std::sync::Arc<dyn CallHistory> {
+        std::sync::Arc::new(History(self.handle().cloned()))
+    }
+
+    /// Waits until every record queued is written.
+    pub async fn finish(self) {
+        if let Some(recorder) = self.recorder {
+            let _ = tokio::task::spawn_blocking(move || recorder.finish()).await;
+        }
+    }
+
+    fn handle(&self) -> Option<&RecorderHandle> {
+        self.recorder.as_ref().map(Recorder::handle)
+    }
+}
+
+struct History(Option<RecorderHandle>);
+
+impl CallHistory for History {
+    fn page(&self, limit: usize, before: Option<&str>) -> Result<HistoryPage, HistoryError> {
+        let Some(r) = &self.0 else {
+            return Err(HistoryError::Unavailable(
+                "call records are not kept: see the status's records".into(),
+            ));
+        };
+        r.history(limit, before.map(str::to_owned))
+            .map_err(|e| match e {
+                StoreError::UnknownCall(_) => HistoryError::UnknownCursor(format!("before: {e}")),
+                e => HistoryError::Unavailable(format!("call records cannot be read: {e}")),
+            })
+    }
+}
+
+fn base36(mut n: u128) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    loop {
+        out.push(DIGITS[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    // Only ASCII digits and letters were pushed.
+    String::from_utf8(out).unwrap_or_default()
+}
