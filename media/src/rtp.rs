@@ -119,6 +119,18 @@ impl RtpSender {
         }
     }
 
+    /// A stream with the given SSRC, first sequence number and first timestamp (for
+    /// replayable simulations; calls use [`RtpSender::new`]).
+    pub fn starting_at(ssrc: u32, sequence: u16, timestamp: u32) -> Self {
+        RtpSender {
+            ssrc,
+            sequence,
+            timestamp,
+            marker: true,
+        }
+    }
+
+    /// Our SSRC.
     pub fn ssrc(&self) -> u32 {
         self.ssrc
     }
