@@ -7,13 +7,13 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use media::codec::{decoder, encoder, OpusSettings};
 use media::device::{FilterPhase, RateConverter};
 use media::Codec;
+use media::{decoder, encoder, OpusSettings};
 
 /// Speech-like test signal, 1 s at `rate`.
 fn voice(rate: u32) -> Vec<i16> {
-    media::analysis::voice(rate, 0, rate as usize)
+    media::test_support::voice(rate, 0, rate as usize)
 }
 
 fn bench_codec(c: &mut Criterion, codec: Codec) {

@@ -18,13 +18,13 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use media::codec::{encoder, OpusSettings};
-use media::jitter::{JitterBuffer, JitterConfig, Playout, ReceivedFrame};
-use media::rtcp::{RtcpConfig, RtcpSession};
-use media::rtp::{RtpPacket, RtpSender};
-use media::session::{Port, RtpSession};
-use media::source::SourceSpec;
+use media::SourceSpec;
+use media::{encoder, OpusSettings};
 use media::{Codec, Direction, Negotiated};
+use media::{JitterBuffer, JitterConfig, Playout, ReceivedFrame};
+use media::{Port, RtpSession};
+use media::{RtcpConfig, RtcpSession};
+use media::{RtpPacket, RtpSender};
 
 const FRAME: Duration = Duration::from_millis(20);
 

@@ -49,6 +49,7 @@ pub const MAX_HOLD_MS: i32 = 60;
 const MAX_QUEUED_MS: i32 = 200;
 
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum AecError {
     #[error("echo canceller could not start: {0}")]
     Init(String),
@@ -394,7 +395,7 @@ mod tests {
         for delay_ms in [60, 280, 400] {
             let mut aec = EchoCanceller::new().unwrap();
             let n = SAMPLE_RATE as usize * 8;
-            let far = crate::analysis::voice(SAMPLE_RATE, 0, n);
+            let far = crate::test_support::voice(SAMPLE_RATE, 0, n);
             let mic = echo_of(&far, 48 * delay_ms);
             let out = run(&mut aec, &far, &mic);
             let tail = SAMPLE_RATE as usize * 3;
@@ -432,7 +433,7 @@ mod tests {
             loss_db.abs() < 3.0,
             "the agent's voice changed by {loss_db:.1} dB"
         );
-        let f = crate::analysis::dominant_frequency(&out[n - tail..], SAMPLE_RATE);
+        let f = crate::test_support::dominant_frequency(&out[n - tail..], SAMPLE_RATE);
         assert!(f.is_some_and(|f| (f - 440.0).abs() < 10.0), "{f:?}");
     }
 

@@ -56,6 +56,7 @@ impl Default for OpusSettings {
 
 /// A codec could not be created or failed on a frame.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CodecError {
     #[error("opus: {0}")]
     Opus(String),
@@ -373,7 +374,7 @@ impl AudioDecoder for OpusDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::{dominant_frequency, rms_dbfs};
+    use crate::test_support::{dominant_frequency, rms_dbfs};
 
     fn tone(freq: f64, rate: u32, n: usize, offset: usize) -> Vec<i16> {
         (offset..offset + n)
@@ -474,7 +475,7 @@ mod tests {
         // Voice-like (`analysis::voice`): libopus codes FEC only for what its VAD calls
         // speech, and a steady tone gets almost none.
         let frames: Vec<Vec<i16>> = (0..30)
-            .map(|f| crate::analysis::voice(OPUS_RATE, f * 960, 960))
+            .map(|f| crate::test_support::voice(OPUS_RATE, f * 960, 960))
             .collect();
         let packets: Vec<Vec<u8>> = frames
             .iter()

@@ -45,9 +45,6 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-/// RFC 4733 payload length of one event block.
-pub const PAYLOAD_LEN: usize = 4;
-
 /// Volume we send: -10 dBm0 (RFC 4733 §2.3.4 "volume" is the power level in -dBm0, 0..=63;
 /// typical DTMF generators use -10 dBm0 or thereabouts).
 pub const DEFAULT_VOLUME: u8 = 10;
@@ -102,6 +99,7 @@ impl std::fmt::Display for Digit {
 
 /// Why a telephone-event payload or a sender request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DtmfError {
     #[error(
         "telephone-event payload of {0} bytes (expected 4; multi-event packets are not supported)"

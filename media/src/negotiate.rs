@@ -204,6 +204,7 @@ pub struct Negotiated {
 
 /// Why an offer or answer cannot be used. The Display text goes into a 488 reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum NegotiationError {
     #[error("malformed SDP: {0}")]
     Malformed(#[from] SdpError),

@@ -8,6 +8,7 @@ pub const HEADER_LEN: usize = 12;
 
 /// Why a datagram is not a usable RTP packet.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RtpError {
     #[error("packet of {0} bytes is shorter than the 12-byte RTP header")]
     TooShort(usize),

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 
 /// A parse error: which line (1-based) and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SdpError {
     #[error("SDP body is empty")]
     Empty,

@@ -236,8 +236,8 @@ mod tests {
 #[cfg(test)]
 mod rate_tests {
     use super::*;
-    use crate::analysis::dominant_frequency;
     use crate::device::SharedDevices;
+    use crate::test_support::dominant_frequency;
 
     fn tone(freq: f64, rate: u32, n: usize) -> Vec<i16> {
         (0..n)

@@ -253,7 +253,7 @@ impl Source {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::{dominant_frequency, rms_dbfs};
+    use crate::test_support::{dominant_frequency, rms_dbfs};
 
     #[test]
     fn parse_forms() {

@@ -4,6 +4,7 @@ use std::path::Path;
 
 /// Why a WAV file could not be read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum WavError {
     #[error("cannot read WAV file {path}: {source}")]
     Read {

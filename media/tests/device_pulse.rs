@@ -8,11 +8,11 @@ use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use media::analysis::{dominant_frequency, rms_dbfs};
 use media::device::{
     list_devices, list_devices_on, CaptureBackend, DeviceCapture, DevicePlayout, DeviceSpec,
     FrameStatus, HostChoice, PlayoutBackend,
 };
+use media::test_support::{dominant_frequency, rms_dbfs};
 use testbed::pulse::{write_tone_wav, Pulse, RATE};
 
 const FRAME: Duration = Duration::from_millis(20);

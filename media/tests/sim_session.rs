@@ -9,13 +9,13 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use media::analysis::dominant_frequency;
-use media::dtmf::Digit;
-use media::rtcp::{parse_compound, RtcpPacket};
-use media::rtp::{RtpHeader, RtpPacket, RtpSender};
-use media::session::{Port, RtpSession};
-use media::source::{Source, SourceSpec};
+use media::test_support::dominant_frequency;
+use media::Digit;
+use media::{parse_compound, RtcpPacket};
 use media::{Codec, Direction, Negotiated, OpusSettings, RtpStats, StreamEvent};
+use media::{Port, RtpSession};
+use media::{RtpHeader, RtpPacket, RtpSender};
+use media::{Source, SourceSpec};
 use netsim::{LinkConfig, Node, NodeId, RunOutcome, Sim};
 
 const A: &str = "10.0.0.1:4000";

@@ -7,9 +7,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::{against_raw_peer, negotiated, recv_rtp, start, LO};
-use media::analysis::{dominant_frequency, read_wav_mono, rms_dbfs};
-use media::rtp::{RtpPacket, RtpSender};
+use media::test_support::{dominant_frequency, read_wav_mono, rms_dbfs};
 use media::{AudioStream, Codec, Direction, Negotiated, OpusSettings, SinkSpec, SourceSpec};
+use media::{RtpPacket, RtpSender};
 use tokio::net::UdpSocket;
 use tokio::time::{sleep, timeout};
 
@@ -230,7 +230,7 @@ async fn gaps_in_the_peer_stream_are_concealed() {
 
 #[tokio::test]
 async fn opus_loss_is_recovered_from_fec() {
-    use media::codec::{AudioEncoder, OpusEncoder};
+    use media::{AudioEncoder, OpusEncoder};
     let (ours, our_addr, peer) =
         against_raw_peer(Codec::Opus, SourceSpec::Silence, SinkSpec::Null).await;
     // Voice-like frames (libopus codes FEC only for what its VAD takes for speech).
@@ -357,7 +357,7 @@ async fn dtmf_goes_out_as_rfc4733_events_in_place_of_audio() {
     recv_rtp(&peer).await;
     assert_eq!(
         h.send_dtmf("1x"),
-        Err(media::dtmf::DtmfError::BadKey('x')),
+        Err(media::DtmfError::BadKey('x')),
         "a bad key refuses the whole string"
     );
     h.send_dtmf("1#").unwrap();

@@ -8,12 +8,12 @@ use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
 use common::{start, LO};
-use media::analysis::{dominant_frequency, read_wav_mono, rms_dbfs};
-use media::rtcp::{
+use media::test_support::{dominant_frequency, read_wav_mono, rms_dbfs};
+use media::{
     parse_compound, write_compound, NtpTime, ReceiverReport, ReportBlock, RtcpPacket, SenderReport,
 };
-use media::rtp::{RtpPacket, RtpSender};
 use media::{AudioStream, Codec, Negotiated, SinkSpec, SourceSpec};
+use media::{RtpPacket, RtpSender};
 use tokio::net::UdpSocket;
 use tokio::time::{sleep, timeout};
 

@@ -156,7 +156,7 @@ impl PlayoutBackend for HeadlessPlayout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::dominant_frequency;
+    use crate::test_support::dominant_frequency;
 
     #[test]
     fn tone_at_8k_and_48k() {

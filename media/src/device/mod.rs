@@ -211,6 +211,7 @@ pub struct DeviceInfo {
 
 /// Why audio could not be opened or carried on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DeviceError {
     #[error("no audio {direction} device matches {spec}; devices: {available}")]
     NotFound {

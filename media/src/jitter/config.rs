@@ -142,6 +142,7 @@ impl Default for JitterConfig {
 
 /// A configuration value out of range.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     #[error("clock rate {0} Hz is out of range (1000-384000)")]
     ClockRate(u32),

@@ -4,7 +4,7 @@
 //! # Use
 //!
 //! ```
-//! use media::jitter::{JitterBuffer, JitterConfig, Playout, ReceivedFrame};
+//! use media::{JitterBuffer, JitterConfig, Playout, ReceivedFrame};
 //! use std::time::{Duration, Instant};
 //!
 //! let t0 = Instant::now();

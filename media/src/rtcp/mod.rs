@@ -20,4 +20,4 @@ mod stats;
 
 pub use packet::*;
 pub use session::{RtcpConfig, RtcpEvent, RtcpSession};
-pub use stats::{round_trip_time, ReceptionStats};
+pub use stats::ReceptionStats;

@@ -7,7 +7,6 @@ pub const PT_SR: u8 = 200;
 pub const PT_RR: u8 = 201;
 pub const PT_SDES: u8 = 202;
 pub const PT_BYE: u8 = 203;
-pub const PT_APP: u8 = 204;
 
 /// SDES item types (§6.5).
 pub const SDES_END: u8 = 0;
@@ -15,6 +14,7 @@ pub const SDES_CNAME: u8 = 1;
 
 /// Why a datagram is not valid RTCP.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RtcpError {
     #[error("empty RTCP datagram")]
     Empty,

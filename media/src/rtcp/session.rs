@@ -47,6 +47,7 @@ impl RtcpConfig {
 
 /// What [`RtcpSession::handle_rtcp`] noticed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RtcpEvent {
     /// The far end left (BYE naming its SSRC).
     Bye { ssrc: u32, reason: Option<String> },

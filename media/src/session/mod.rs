@@ -22,7 +22,7 @@ mod outgoing_dtmf;
 mod receive;
 
 pub use events::{RtpStats, StreamEvent};
-pub use receive::{ReceiveCounters, Receiver};
+use receive::Receiver;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

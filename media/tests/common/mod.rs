@@ -6,8 +6,8 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use media::dtmf::ReceivedDigit;
-use media::rtp::RtpPacket;
+use media::ReceivedDigit;
+use media::RtpPacket;
 use media::{
     AudioStream, Codec, Direction, EventSender, MediaHandle, Negotiated, OpusSettings, RtpStats,
     SinkSpec, SourceSpec, StreamEvent,
