@@ -23,15 +23,10 @@ fn bench_codec(c: &mut Criterion, codec: Codec) {
     let frames: Vec<&[i16]> = pcm.chunks_exact(frame).collect();
     let settings = OpusSettings::default();
 
-    let mut enc = encoder(codec, &settings).unwrap();
-    let packets: Vec<Vec<u8>> = frames
-        .iter()
-        .map(|f| {
-            let mut p = Vec::new();
-            enc.encode(f, &mut p).unwrap();
-            p
-        })
-        .collect();
+    let packets = media::test_support::encode_all(
+        encoder(codec, &settings).unwrap().as_mut(),
+        frames.iter().copied(),
+    );
 
     let mut g = c.benchmark_group(format!("codec/{}", codec.name()));
     g.throughput(Throughput::Elements(1));

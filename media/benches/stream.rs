@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use media::SourceSpec;
 use media::{encoder, OpusSettings};
-use media::{Codec, Direction, Negotiated};
+use media::{Codec, Negotiated};
 use media::{JitterBuffer, JitterConfig, Playout, ReceivedFrame};
 use media::{Port, RtpSession};
 use media::{RtcpConfig, RtcpSession};
@@ -39,17 +39,10 @@ fn rtcp(rate: u32) -> RtcpSession {
 /// A session sending to and receiving from one far end with `codec`.
 fn session_for(codec: Codec) -> RtpSession {
     let neg = Negotiated {
-        remote_rtp: Some(FAR),
-        codec,
-        payload_type: codec.default_payload_type(),
         telephone_event: None,
-        telephone_event_rate: 8000,
         rtcp_mux: true,
         remote_rtcp: None,
-        ptime_ms: 20,
-        local_direction: Direction::SendRecv,
-        remote_direction: Direction::SendRecv,
-        opus: OpusSettings::default(),
+        ..media::test_support::negotiated(FAR, codec)
     };
     RtpSession::new(
         Instant::now(),
@@ -102,17 +95,19 @@ fn bench_send(c: &mut Criterion, codec: Option<Codec>) {
 /// Encoded 20 ms frames of a tone, one second of them.
 fn packets(codec: Codec) -> Vec<Vec<u8>> {
     let rate = codec.clock_rate();
-    let mut source = SourceSpec::Tone(440.0).open_at(rate).unwrap();
+    let frame = (rate / 50) as usize;
+    let mut pcm = vec![0i16; frame * 50];
+    SourceSpec::Tone(440.0)
+        .open_at(rate)
+        .unwrap()
+        .read(&mut pcm);
     let mut enc = encoder(codec, &OpusSettings::default()).unwrap();
     let mut sender = RtpSender::new();
-    let mut frame = vec![0i16; (rate / 50) as usize];
-    (0..50)
-        .map(|_| {
-            source.read(&mut frame);
-            let mut payload = Vec::new();
-            enc.encode(&frame, &mut payload).unwrap();
+    media::test_support::encode_all(enc.as_mut(), pcm.chunks_exact(frame))
+        .iter()
+        .map(|payload| {
             let mut p = Vec::new();
-            sender.packet(codec.default_payload_type(), &payload, rate / 50, &mut p);
+            sender.packet(codec.default_payload_type(), payload, rate / 50, &mut p);
             p
         })
         .collect()

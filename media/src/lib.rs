@@ -16,7 +16,7 @@
 //! - With the `test-support` feature (tests and benches only): `test_support`, signal
 //!   measurements and the shapes tests share.
 
-#![allow(missing_docs)] // TEMP
+#![warn(missing_docs)]
 
 mod aec;
 mod codec;

@@ -26,7 +26,9 @@ use crate::source::SourceSpec;
 /// (e.g. with the call it belongs to).
 #[derive(Debug, Clone)]
 pub struct EventSender {
+    /// Tagged on every event (e.g. the call).
     pub tag: u64,
+    /// Where the tagged events go.
     pub tx: mpsc::UnboundedSender<(u64, StreamEvent)>,
 }
 
@@ -76,6 +78,7 @@ impl AudioStream {
         })
     }
 
+    /// The local RTP address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local
     }

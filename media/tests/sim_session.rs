@@ -12,7 +12,7 @@ use bytes::Bytes;
 use media::test_support::dominant_frequency;
 use media::Digit;
 use media::{parse_compound, RtcpPacket};
-use media::{Codec, Direction, Negotiated, OpusSettings, RtpStats, StreamEvent};
+use media::{Codec, Negotiated, RtpStats, StreamEvent};
 use media::{Port, RtpSession};
 use media::{RtpHeader, RtpPacket, RtpSender};
 use media::{Source, SourceSpec};
@@ -29,17 +29,9 @@ fn addr(s: &str) -> SocketAddr {
 /// PCMU, rtcp-mux (one address per node), telephone-event 101.
 fn negotiated(remote: SocketAddr) -> Negotiated {
     Negotiated {
-        remote_rtp: Some(remote),
-        codec: Codec::Pcmu,
-        payload_type: 0,
-        telephone_event: Some(101),
-        telephone_event_rate: 8000,
         rtcp_mux: true,
         remote_rtcp: None,
-        ptime_ms: 20,
-        local_direction: Direction::SendRecv,
-        remote_direction: Direction::SendRecv,
-        opus: OpusSettings::default(),
+        ..media::test_support::negotiated(remote, Codec::Pcmu)
     }
 }
 

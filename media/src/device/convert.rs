@@ -289,10 +289,12 @@ impl RateConverter {
         })
     }
 
+    /// The input rate.
     pub fn from_rate(&self) -> u32 {
         self.from
     }
 
+    /// The output rate.
     pub fn to_rate(&self) -> u32 {
         self.to
     }

@@ -13,7 +13,7 @@ use cpal::{FromSample, Sample, SampleFormat, SizedSample};
 use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
-use super::convert::{f32_to_i16, i16_to_f32, RateConverter};
+use super::convert::RateConverter;
 use super::ring::{RingReader, RingTuning, RingWriter};
 use super::{
     frame_len, CaptureBackend, DeviceError, DeviceInfo, DeviceSpec, DeviceStats, ErrorCode,
@@ -613,7 +613,7 @@ impl<R> Device<R> {
 pub struct DeviceCapture {
     d: Device<HeapCons<f32>>,
     scratch: Vec<f32>,
-    pending: Vec<i16>,
+    pending: Vec<f32>,
     dropped: u64,
     short_reads: u64,
     /// Device samples the frames left out (trimmed backlog, lost to a full ring) minus
@@ -705,7 +705,7 @@ impl CaptureBackend for DeviceCapture {
         self.d.rate
     }
 
-    fn read_frame(&mut self, frame: &mut [i16]) -> FrameStatus {
+    fn read_frame(&mut self, frame: &mut [f32]) -> FrameStatus {
         let s = &mut self.d.s;
         let dev_rate = s.opened.rate;
         let backlog = s.ring.occupied_len();
@@ -722,9 +722,8 @@ impl CaptureBackend for DeviceCapture {
                 break;
             }
             let pending = &mut self.pending;
-            s.conv.process(&self.scratch[..n], |out| {
-                pending.extend(out.iter().map(|&v| f32_to_i16(v)));
-            });
+            s.conv
+                .process(&self.scratch[..n], |out| pending.extend_from_slice(out));
         }
         if self.pending.len() >= frame.len() {
             frame.copy_from_slice(&self.pending[..frame.len()]);
@@ -733,7 +732,7 @@ impl CaptureBackend for DeviceCapture {
         } else {
             let have = self.pending.len();
             frame[..have].copy_from_slice(&self.pending);
-            frame[have..].fill(0);
+            frame[have..].fill(0.0);
             self.pending.clear();
             self.short_reads += 1;
             self.gap_padded += (frame.len() - have) as i64;
@@ -769,7 +768,6 @@ impl CaptureBackend for DeviceCapture {
 /// A playout device taking 20 ms mono frames at the codec rate.
 pub struct DevicePlayout {
     d: Device<PlayoutRings>,
-    scratch: Vec<f32>,
     dropped: u64,
     corrected: i64,
 }
@@ -794,7 +792,6 @@ impl DevicePlayout {
                 spec: spec.clone(),
                 s: Open::playout(spec, rate, host)?,
             },
-            scratch: Vec::with_capacity(frame_len(rate) * 2),
             dropped: 0,
             corrected: 0,
         })
@@ -835,13 +832,11 @@ impl PlayoutBackend for DevicePlayout {
         self.d.rate
     }
 
-    fn write_frame(&mut self, frame: &[i16]) -> Result<(), DeviceError> {
-        self.scratch.clear();
-        self.scratch.extend(frame.iter().map(|&v| i16_to_f32(v)));
+    fn write_frame(&mut self, frame: &[f32]) -> Result<(), DeviceError> {
         let s = &mut self.d.s;
         let writer = &mut s.ring.writer;
         let (dropped, corrected) = (&mut self.dropped, &mut self.corrected);
-        s.conv.process(&self.scratch, |out| {
+        s.conv.process(frame, |out| {
             let r = writer.write(out);
             *dropped += r.dropped as u64;
             *corrected += r.corrected;

@@ -75,6 +75,7 @@ impl JitterConfig {
         JitterConfig::new(48000, 20)
     }
 
+    /// These settings with adaptation `a`.
     pub fn adaptation(mut self, a: Adaptation) -> Self {
         self.adaptation = a;
         self

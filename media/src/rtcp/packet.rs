@@ -17,24 +17,51 @@ pub const SDES_CNAME: u8 = 1;
 #[non_exhaustive]
 pub enum RtcpError {
     #[error("empty RTCP datagram")]
+    /// Nothing in the datagram.
     Empty,
+    /// Fewer than 4 bytes where a packet header should start.
     #[error("{len} bytes left at offset {offset}: shorter than an RTCP header")]
-    ShortHeader { offset: usize, len: usize },
+    ShortHeader {
+        /// Where the packet starts in the datagram.
+        offset: usize,
+        /// Bytes left from there.
+        len: usize,
+    },
+    /// A version other than 2.
     #[error("RTCP version {version} at offset {offset} (expected 2)")]
-    BadVersion { offset: usize, version: u8 },
+    BadVersion {
+        /// Where the packet starts in the datagram.
+        offset: usize,
+        /// The version it gives.
+        version: u8,
+    },
+    /// A length field past the end of the datagram.
     #[error("RTCP packet at offset {offset} claims {claimed} bytes, only {available} left")]
     Truncated {
+        /// Where the packet starts in the datagram.
         offset: usize,
+        /// Its length field, in bytes.
         claimed: usize,
+        /// Bytes left from there.
         available: usize,
     },
+    /// Padding on a packet other than the last (A.2); the packet's offset.
     #[error("padding bit set on the RTCP packet at offset {0}, which is not the last")]
     PaddingNotLast(usize),
+    /// A padding count of zero or longer than the packet.
     #[error("bad padding count {pad} in the RTCP packet at offset {offset}")]
-    BadPadding { offset: usize, pad: usize },
+    BadPadding {
+        /// Where the packet starts in the datagram.
+        offset: usize,
+        /// The padding count it gives.
+        pad: usize,
+    },
+    /// A known packet type whose body does not add up.
     #[error("malformed RTCP packet type {packet_type}: {reason}")]
     Malformed {
+        /// The packet type (200 SR, 201 RR, 202 SDES, 203 BYE).
         packet_type: u8,
+        /// What is wrong.
         reason: &'static str,
     },
 }
@@ -145,10 +172,15 @@ impl ReportBlock {
 /// Sender report (§6.4.1).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SenderReport {
+    /// The sender's SSRC.
     pub ssrc: u32,
+    /// Wall-clock time of the report.
     pub ntp: NtpTime,
+    /// The same instant on the RTP clock.
     pub rtp_timestamp: u32,
+    /// RTP packets sent so far (wraps).
     pub packet_count: u32,
+    /// RTP payload octets sent so far (wraps).
     pub octet_count: u32,
     /// At most 31 are written.
     pub reports: Vec<ReportBlock>,
@@ -157,6 +189,7 @@ pub struct SenderReport {
 /// Receiver report (§6.4.2).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ReceiverReport {
+    /// The reporter's SSRC.
     pub ssrc: u32,
     /// At most 31 are written.
     pub reports: Vec<ReportBlock>,
@@ -165,20 +198,25 @@ pub struct ReceiverReport {
 /// One SDES item: type (1 = CNAME ... 8 = PRIV) and its text (at most 255 bytes written).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SdesItem {
+    /// Item type (1 CNAME, 2 NAME, ... 8 PRIV).
     pub kind: u8,
+    /// Item text.
     pub value: Vec<u8>,
 }
 
 /// One SDES chunk: a source and its items.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SdesChunk {
+    /// The source described.
     pub ssrc: u32,
+    /// Its items.
     pub items: Vec<SdesItem>,
 }
 
 /// Source description (§6.5). At most 31 chunks are written.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Sdes {
+    /// One chunk per source.
     pub chunks: Vec<SdesChunk>,
 }
 
@@ -210,21 +248,30 @@ impl Sdes {
 /// Goodbye (§6.6). At most 31 sources and 255 reason bytes are written.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Bye {
+    /// The sources leaving.
     pub sources: Vec<u32>,
+    /// Why, if given (at most 255 bytes written).
     pub reason: Option<Vec<u8>>,
 }
 
 /// One RTCP packet of a compound datagram.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RtcpPacket {
+    /// Sender report (PT 200).
     SenderReport(SenderReport),
+    /// Receiver report (PT 201).
     ReceiverReport(ReceiverReport),
+    /// Source description (PT 202).
     Sdes(Sdes),
+    /// Goodbye (PT 203).
     Bye(Bye),
     /// APP, feedback, XR...: header count field and body (padding removed).
     Other {
+        /// Its packet type.
         packet_type: u8,
+        /// The header's count field.
         count: u8,
+        /// The body after the 4-byte header.
         body: Vec<u8>,
     },
 }

@@ -32,6 +32,7 @@ pub struct RtcpConfig {
 }
 
 impl RtcpConfig {
+    /// Settings for `ssrc` with `cname`, at `clock_rate`: a 5 s randomized interval, G.711 with PLC for the MOS, 20 ms frames.
     pub fn new(ssrc: u32, cname: impl Into<String>, clock_rate: u32) -> Self {
         RtcpConfig {
             ssrc,
@@ -50,11 +51,21 @@ impl RtcpConfig {
 #[non_exhaustive]
 pub enum RtcpEvent {
     /// The far end left (BYE naming its SSRC).
-    Bye { ssrc: u32, reason: Option<String> },
+    Bye {
+        /// The source leaving.
+        ssrc: u32,
+        /// Why, if said (lossy UTF-8).
+        reason: Option<String>,
+    },
     /// A new round-trip time from a report block about us.
     Rtt(Duration),
     /// The far end's CNAME.
-    Cname { ssrc: u32, cname: String },
+    Cname {
+        /// The source.
+        ssrc: u32,
+        /// Its CNAME (lossy UTF-8).
+        cname: String,
+    },
 }
 
 /// Sans-IO RTCP for one RTP session with one far-end source: see the module docs.
@@ -115,6 +126,7 @@ impl RtcpSession {
         s
     }
 
+    /// The settings it runs with.
     pub fn config(&self) -> &RtcpConfig {
         &self.cfg
     }

@@ -73,6 +73,7 @@ impl ReceptionStats {
         self.expected_prior = 0;
     }
 
+    /// The source these statistics are about.
     pub fn ssrc(&self) -> u32 {
         self.ssrc
     }

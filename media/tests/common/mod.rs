@@ -9,8 +9,8 @@ use std::time::Duration;
 use media::ReceivedDigit;
 use media::RtpPacket;
 use media::{
-    AudioStream, Codec, Direction, EventSender, MediaHandle, Negotiated, OpusSettings, RtpStats,
-    SinkSpec, SourceSpec, StreamEvent,
+    AudioStream, Codec, EventSender, MediaHandle, Negotiated, RtpStats, SinkSpec, SourceSpec,
+    StreamEvent,
 };
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -18,25 +18,7 @@ use tokio::time::timeout;
 
 pub const LO: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
-/// Send-receive with `remote`, RTCP on its next port, telephone-event 101 at 8 kHz.
-pub fn negotiated(remote: SocketAddr, codec: Codec) -> Negotiated {
-    Negotiated {
-        remote_rtp: Some(remote),
-        codec,
-        payload_type: codec.default_payload_type(),
-        telephone_event: Some(101),
-        telephone_event_rate: 8000,
-        rtcp_mux: false,
-        remote_rtcp: remote
-            .port()
-            .checked_add(1)
-            .map(|p| SocketAddr::new(remote.ip(), p)),
-        ptime_ms: 20,
-        local_direction: Direction::SendRecv,
-        remote_direction: Direction::SendRecv,
-        opus: OpusSettings::default(),
-    }
-}
+pub use media::test_support::negotiated;
 
 /// A running stream and what it reports.
 pub struct Running {
