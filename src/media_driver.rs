@@ -159,15 +159,6 @@ impl MediaDriver {
                     link.detach();
                 }
                 if let Some(handle) = self.running.remove(&call) {
-                    let stats = handle.stats();
-                    tracing::info!(
-                        call = %call_id(call),
-                        sent = stats.packets_sent,
-                        received = stats.packets_received,
-                        lost = stats.lost,
-                        dropped = stats.dropped,
-                        "media stopped"
-                    );
                     handle.stop();
                 }
                 self.spare.remove(&local);
@@ -186,7 +177,18 @@ impl MediaDriver {
         match event {
             StreamEvent::Digit(d) => phone.media_digit(call, d.digit.as_char()),
             StreamEvent::Quality(stats) => phone.media_quality(call, &stats, false),
-            StreamEvent::Stopped(stats) => phone.media_quality(call, &stats, true),
+            StreamEvent::Stopped(stats) => {
+                tracing::info!(
+                    call = %call_id(call),
+                    sent = stats.packets_sent,
+                    received = stats.packets_received,
+                    lost = stats.lost,
+                    dropped = stats.dropped,
+                    "media stopped"
+                );
+                phone.media_quality(call, &stats, true);
+            }
+            _ => {}
         }
     }
 

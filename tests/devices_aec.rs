@@ -4,7 +4,7 @@
 //! and captures `mic.monitor`), and the room is a `module-loopback` from `speaker.monitor` into
 //! `mic` (`Pulse::couple_speaker_to_mic`): whatever the agent plays comes back into its
 //! microphone, later and quieter, as from a desk speaker. The customer is a baresip far end
-//! that talks (`media::analysis::voice`, a speech-like signal with harmonics up to ~1.4 kHz,
+//! that talks (`media::test_support::voice`, a speech-like signal with harmonics up to ~1.4 kHz,
 //! from a WAV) and records what it receives. For the first seconds only the customer talks
 //! (the echo, and time for the canceller to converge); then the agent talks too (a 2 kHz
 //! tone into `mic`, above the customer's voice: double talk).
@@ -20,7 +20,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{pulse, pulse_turn, Agent, AgentOptions};
-use media::analysis::{read_wav_mono, rms_dbfs, voice};
+use media::test_support::{read_wav_mono, rms_dbfs, voice};
 use testbed::pulse::{write_tone_wav, write_wav, RATE};
 use testbed::{BaresipAudio, BaresipOptions, Kamailio, KamailioOptions};
 

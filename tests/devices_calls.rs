@@ -14,7 +14,7 @@ mod common;
 use std::time::Duration;
 
 use common::{http_get, pulse, pulse_turn, Agent, AgentOptions, EventStream};
-use media::analysis::{dominant_frequency, rms_dbfs};
+use media::test_support::{dominant_frequency, rms_dbfs};
 use testbed::pulse::{write_tone_wav, Playback, RATE};
 use testbed::{Baresip, BaresipAudio, BaresipOptions, Kamailio, KamailioOptions};
 

@@ -8,7 +8,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use media::aec::{EchoCanceller, SAMPLE_RATE};
+use media::{EchoCanceller, AEC_SAMPLE_RATE as SAMPLE_RATE};
 
 fn signal(n: usize) -> Vec<i16> {
     use std::f64::consts::TAU;

@@ -7,13 +7,13 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use media::codec::{decoder, encoder, OpusSettings};
 use media::device::{FilterPhase, RateConverter};
 use media::Codec;
+use media::{decoder, encoder, OpusSettings};
 
 /// Speech-like test signal, 1 s at `rate`.
 fn voice(rate: u32) -> Vec<i16> {
-    media::analysis::voice(rate, 0, rate as usize)
+    media::test_support::voice(rate, 0, rate as usize)
 }
 
 fn bench_codec(c: &mut Criterion, codec: Codec) {
@@ -23,15 +23,10 @@ fn bench_codec(c: &mut Criterion, codec: Codec) {
     let frames: Vec<&[i16]> = pcm.chunks_exact(frame).collect();
     let settings = OpusSettings::default();
 
-    let mut enc = encoder(codec, &settings).unwrap();
-    let packets: Vec<Vec<u8>> = frames
-        .iter()
-        .map(|f| {
-            let mut p = Vec::new();
-            enc.encode(f, &mut p).unwrap();
-            p
-        })
-        .collect();
+    let packets = media::test_support::encode_all(
+        encoder(codec, &settings).unwrap().as_mut(),
+        frames.iter().copied(),
+    );
 
     let mut g = c.benchmark_group(format!("codec/{}", codec.name()));
     g.throughput(Throughput::Elements(1));

@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use media::jitter::{Adaptation, JitterBuffer, JitterConfig, Playout, ReceivedFrame};
+use media::{Adaptation, JitterBuffer, JitterConfig, Playout, ReceivedFrame};
 
 /// A steady stream: packet k sent every 20 ms, arriving with up to 40 ms of jitter
 /// (xorshift), pulled on a 20 ms device clock.

@@ -14,7 +14,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use media::device::RateConverter;
-use media::probe::Probe;
+use media::Probe;
 use media::{AudioStream, Codec, Direction, Negotiated, OpusSettings, SinkSpec, SourceSpec};
 
 const PHASES_MS: u64 = 10; // offsets 0, 2, ..., 18 ms

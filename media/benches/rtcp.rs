@@ -6,8 +6,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use media::dtmf::TelephoneEvent;
-use media::rtcp::{
+use media::TelephoneEvent;
+use media::{
     parse_compound, write_compound, NtpTime, ReceptionStats, ReportBlock, RtcpConfig, RtcpPacket,
     RtcpSession, Sdes, SenderReport,
 };

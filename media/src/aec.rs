@@ -30,6 +30,8 @@ mod lead;
 use std::collections::VecDeque;
 
 use thiserror::Error;
+
+use crate::device::{f32_to_i16, i16_to_f32};
 use webrtc_audio_processing as apm;
 
 /// The rate every sample passed in must have.
@@ -49,8 +51,11 @@ pub const MAX_HOLD_MS: i32 = 60;
 const MAX_QUEUED_MS: i32 = 200;
 
 #[derive(Debug, Error)]
+#[non_exhaustive]
+/// Why the echo canceller cannot run.
 pub enum AecError {
     #[error("echo canceller could not start: {0}")]
+    /// WebRTC audio processing would not start (what it said).
     Init(String),
 }
 
@@ -84,6 +89,7 @@ pub struct EchoCanceller {
 }
 
 impl EchoCanceller {
+    /// A canceller at [`SAMPLE_RATE`], mono, delay-agnostic with the extended filter.
     pub fn new() -> Result<Self, AecError> {
         let mut processor = apm::Processor::new(&apm::InitializationConfig {
             num_capture_channels: 1,
@@ -119,7 +125,7 @@ impl EchoCanceller {
     /// Feeds what was played (48 kHz mono), in order and without gaps: ideally what the
     /// device was handed, so the pairing with the microphone follows the device's clock.
     pub fn render(&mut self, pcm: &[i16]) {
-        self.render_f32(pcm.iter().map(|&s| to_f32(s)));
+        self.render_f32(pcm.iter().map(|&s| i16_to_f32(s)));
     }
 
     /// [`render`](Self::render) for samples already in `f32` (full scale ±1.0).
@@ -199,10 +205,20 @@ impl EchoCanceller {
         let _ = self.processor.process_render_frame(&mut self.frame);
     }
 
-    /// Replaces the microphone's samples (48 kHz mono) with the echo-cancelled ones, in place.
-    /// The first call returns up to one frame of silence while the first frame fills.
+    /// [`capture_f32`](Self::capture_f32) for integer samples.
     pub fn capture(&mut self, pcm: &mut [i16]) {
-        self.capture_in.extend(pcm.iter().map(|&s| to_f32(s)));
+        let mut f: Vec<f32> = pcm.iter().map(|&s| i16_to_f32(s)).collect();
+        self.capture_f32(&mut f);
+        for (o, s) in pcm.iter_mut().zip(f) {
+            *o = f32_to_i16(s);
+        }
+    }
+
+    /// Replaces the microphone's samples (48 kHz mono, full scale ±1.0) with the
+    /// echo-cancelled ones, in place. The first call returns up to one frame of silence
+    /// while the first frame fills.
+    pub fn capture_f32(&mut self, pcm: &mut [f32]) {
+        self.capture_in.extend_from_slice(pcm);
         let most_held = FRAME + samples(MAX_HOLD_MS);
         let mut whole = 0;
         while self.capture_in.len() - whole >= FRAME {
@@ -234,12 +250,12 @@ impl EchoCanceller {
         // Output what is ready; pad the start with silence until the first frame is out.
         let ready = self.capture_out.len().min(pcm.len());
         let silence = pcm.len() - ready;
-        pcm[..silence].fill(0);
+        pcm[..silence].fill(0.0);
         for (out, s) in pcm[silence..]
             .iter_mut()
             .zip(self.capture_out.drain(..ready))
         {
-            *out = to_i16(s);
+            *out = s;
         }
     }
 
@@ -307,14 +323,6 @@ impl EchoCanceller {
 /// Samples at [`SAMPLE_RATE`] in `ms`.
 fn samples(ms: i32) -> usize {
     usize::try_from(ms).unwrap_or(0) * (SAMPLE_RATE as usize / 1000)
-}
-
-fn to_f32(s: i16) -> f32 {
-    f32::from(s) / 32768.0
-}
-
-fn to_i16(s: f32) -> i16 {
-    (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16
 }
 
 #[cfg(test)]
@@ -394,7 +402,7 @@ mod tests {
         for delay_ms in [60, 280, 400] {
             let mut aec = EchoCanceller::new().unwrap();
             let n = SAMPLE_RATE as usize * 8;
-            let far = crate::analysis::voice(SAMPLE_RATE, 0, n);
+            let far = crate::test_support::voice(SAMPLE_RATE, 0, n);
             let mic = echo_of(&far, 48 * delay_ms);
             let out = run(&mut aec, &far, &mic);
             let tail = SAMPLE_RATE as usize * 3;
@@ -432,7 +440,7 @@ mod tests {
             loss_db.abs() < 3.0,
             "the agent's voice changed by {loss_db:.1} dB"
         );
-        let f = crate::analysis::dominant_frequency(&out[n - tail..], SAMPLE_RATE);
+        let f = crate::test_support::dominant_frequency(&out[n - tail..], SAMPLE_RATE);
         assert!(f.is_some_and(|f| (f - 440.0).abs() < 10.0), "{f:?}");
     }
 

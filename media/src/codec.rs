@@ -56,11 +56,19 @@ impl Default for OpusSettings {
 
 /// A codec could not be created or failed on a frame.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CodecError {
+    /// libopus refused (what it said).
     #[error("opus: {0}")]
     Opus(String),
+    /// A frame of a length the codec cannot take.
     #[error("{codec} cannot encode a frame of {samples} samples")]
-    FrameSize { codec: Codec, samples: usize },
+    FrameSize {
+        /// The codec.
+        codec: Codec,
+        /// The frame's length.
+        samples: usize,
+    },
 }
 
 impl From<opus::Error> for CodecError {
@@ -71,6 +79,7 @@ impl From<opus::Error> for CodecError {
 
 /// Encodes PCM at the codec's clock rate into one RTP payload.
 pub trait AudioEncoder: Send {
+    /// The codec it encodes.
     fn codec(&self) -> Codec;
     /// Encode one frame (`pcm.len()` samples at the clock rate), appending the payload to
     /// `out`. For Opus the frame must be 2.5, 5, 10, 20, 40, 60, 80, 100 or 120 ms.
@@ -79,6 +88,7 @@ pub trait AudioEncoder: Send {
 
 /// Decodes RTP payloads into PCM at the codec's clock rate, and conceals losses.
 pub trait AudioDecoder: Send {
+    /// The codec it decodes.
     fn codec(&self) -> Codec;
     /// Decode one payload, appending the samples to `out`; returns how many were appended.
     /// On error nothing is appended.
@@ -215,6 +225,7 @@ impl std::fmt::Debug for OpusEncoder {
 }
 
 impl OpusEncoder {
+    /// A 48 kHz mono VoIP encoder with `settings`.
     pub fn new(settings: &OpusSettings) -> Result<Self, CodecError> {
         let mut enc = opus::Encoder::new(OPUS_RATE, opus::Channels::Mono, opus::Application::Voip)?;
         enc.set_bitrate(match settings.bitrate {
@@ -278,6 +289,7 @@ impl std::fmt::Debug for OpusDecoder {
 }
 
 impl OpusDecoder {
+    /// A 48 kHz mono decoder.
     pub fn new() -> Result<Self, CodecError> {
         Ok(OpusDecoder {
             dec: opus::Decoder::new(OPUS_RATE, opus::Channels::Mono)?,
@@ -373,7 +385,7 @@ impl AudioDecoder for OpusDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::{dominant_frequency, rms_dbfs};
+    use crate::test_support::{dominant_frequency, rms_dbfs};
 
     fn tone(freq: f64, rate: u32, n: usize, offset: usize) -> Vec<i16> {
         (offset..offset + n)
@@ -474,16 +486,9 @@ mod tests {
         // Voice-like (`analysis::voice`): libopus codes FEC only for what its VAD calls
         // speech, and a steady tone gets almost none.
         let frames: Vec<Vec<i16>> = (0..30)
-            .map(|f| crate::analysis::voice(OPUS_RATE, f * 960, 960))
+            .map(|f| crate::test_support::voice(OPUS_RATE, f * 960, 960))
             .collect();
-        let packets: Vec<Vec<u8>> = frames
-            .iter()
-            .map(|f| {
-                let mut p = Vec::new();
-                enc.encode(f, &mut p).unwrap();
-                p
-            })
-            .collect();
+        let packets = crate::test_support::encode_all(&mut enc, frames.iter().map(Vec::as_slice));
         let lost = 22; // mid-syllable
         assert!(opus_packet_has_fec(&packets[lost + 1]), "no LBRR in packet");
 

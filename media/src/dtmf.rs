@@ -45,9 +45,6 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-/// RFC 4733 payload length of one event block.
-pub const PAYLOAD_LEN: usize = 4;
-
 /// Volume we send: -10 dBm0 (RFC 4733 §2.3.4 "volume" is the power level in -dBm0, 0..=63;
 /// typical DTMF generators use -10 dBm0 or thereabouts).
 pub const DEFAULT_VOLUME: u8 = 10;
@@ -102,19 +99,26 @@ impl std::fmt::Display for Digit {
 
 /// Why a telephone-event payload or a sender request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DtmfError {
+    /// A payload that is not 4 bytes (its length).
     #[error(
         "telephone-event payload of {0} bytes (expected 4; multi-event packets are not supported)"
     )]
     Length(usize),
+    /// An event code other than 0-15 (the code).
     #[error("telephone-event code {0} is not a DTMF digit (0-15)")]
     NotDtmf(u8),
+    /// A key other than 0-9, *, #, A-D (the key).
     #[error("{0:?} is not a DTMF key (0-9, *, #, A-D)")]
     BadKey(char),
+    /// A telephone-event clock rate of zero or out of range.
     #[error("clock rate {0} Hz is not usable for telephone-event")]
     ClockRate(u32),
+    /// An update interval outside 5-500 ms.
     #[error("packet interval must be between 5 and 500 ms")]
     Interval,
+    /// A shortest tone of zero or longer than the longest.
     #[error("minimum tone duration must be above zero and at most the maximum")]
     DurationBounds,
 }
@@ -178,6 +182,7 @@ pub struct DtmfConfig {
     pub volume: u8,
     /// Shortest and longest tone accepted by [`DtmfSender::start`] (clamped).
     pub min_duration: Duration,
+    /// See `min_duration`.
     pub max_duration: Duration,
 }
 
@@ -292,6 +297,7 @@ impl DtmfSender {
         })
     }
 
+    /// Its settings.
     pub fn config(&self) -> &DtmfConfig {
         &self.cfg
     }
@@ -443,6 +449,7 @@ fn packet(cfg: &DtmfConfig, a: &Active, duration: u16, end: bool) -> DtmfPacket 
 /// A digit reported by [`DtmfReceiver`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReceivedDigit {
+    /// The key.
     pub digit: Digit,
     /// RTP timestamp of the event start (first segment).
     pub timestamp: u32,
@@ -487,6 +494,7 @@ impl DtmfReceiver {
     /// How long without packets before an event whose end was lost is reported.
     pub const END_TIMEOUT: Duration = Duration::from_millis(1000);
 
+    /// A receiver for events counted at `clock_rate` (the negotiated telephone-event rate).
     pub fn new(clock_rate: u32) -> Result<Self, DtmfError> {
         if !(1000..=192_000).contains(&clock_rate) {
             return Err(DtmfError::ClockRate(clock_rate));

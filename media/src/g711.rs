@@ -142,15 +142,15 @@ pub fn alaw_encode(sample: i16) -> u8 {
     LINEAR12_TO_ALAW[((sample >> 4) as i32 + 2048) as usize]
 }
 
-/// Decode one mu-law byte.
-#[inline]
-pub fn ulaw_decode(byte: u8) -> i16 {
+/// Decode one mu-law byte (the decoder reads [`ULAW_TO_LINEAR`] directly).
+#[cfg(test)]
+pub(crate) fn ulaw_decode(byte: u8) -> i16 {
     ULAW_TO_LINEAR[byte as usize]
 }
 
-/// Decode one A-law byte.
-#[inline]
-pub fn alaw_decode(byte: u8) -> i16 {
+/// Decode one A-law byte (the decoder reads [`ALAW_TO_LINEAR`] directly).
+#[cfg(test)]
+pub(crate) fn alaw_decode(byte: u8) -> i16 {
     ALAW_TO_LINEAR[byte as usize]
 }
 

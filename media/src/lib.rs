@@ -1,41 +1,71 @@
-//! The media side of the softphone: SDP offer/answer, G.711, RTP, headless audio sources and
-//! sinks, and the tokio task that carries one call's audio.
+//! The media side of the softphone: SDP offer/answer, codecs, RTP/RTCP, RFC 4733 DTMF,
+//! headless audio sources and sinks, the shared audio devices, and the per-call stream.
 //!
-//! - [`sdp`]: SDP model, parser, printer.
-//! - [`negotiate`]: RFC 3264 offer/answer for one audio stream ([`SdpSession`]).
-//! - [`g711`]: PCMU/PCMA tables.
-//! - [`codec`]: encoder/decoder traits for PCMU, PCMA and Opus (PLC, in-band FEC).
-//! - [`probe`]: a click timed from mouth to ear (latency benches, QA).
-//! - [`rtp`]: RTP fixed header and the sender's sequence/timestamp state.
-//! - [`source`], [`sink`]: `tone:`/`file:`/`silence` inputs, `file:`/`null` outputs.
-//! - [`stream`]: [`AudioStream`] (the socket) and [`MediaHandle`] (control of the task).
-//! - [`analysis`]: frequency and level measurements for tests.
-//! - [`aec`]: acoustic echo cancellation (WebRTC AEC2) for agents on speakers.
-//! - [`jitter`]: the adaptive jitter buffer (sans-IO), which [`stream`] plays out through.
-//! - [`dtmf`], [`rtcp`], [`quality`]: RFC 4733 events, RTCP reports and statistics, MOS.
+//! The modules are private; what other crates use is re-exported here:
+//!
+//! - SDP and offer/answer: [`SessionDescription`], [`SdpSession`], [`Negotiated`].
+//! - One call's RTP: [`RtpSession`] (sans-IO: latching, DTMF, RTCP, statistics, playout)
+//!   driven by [`AudioStream`]'s tokio task, controlled through [`MediaHandle`], reporting
+//!   [`StreamEvent`]s.
+//! - The parts a session is made of, usable alone: [`RtpPacket`]/[`RtpSender`],
+//!   RTCP ([`RtcpSession`], [`parse_compound`]), RFC 4733 ([`DtmfSender`],
+//!   [`DtmfReceiver`]), the jitter buffer ([`JitterBuffer`]), codecs ([`encoder`],
+//!   [`decoder`]), the E-model ([`CodecModel`]).
+//! - Audio in and out: [`SourceSpec`], [`SinkSpec`], the echo canceller
+//!   ([`EchoCanceller`]), and the devices ([`device`]).
+//! - With the `test-support` feature (tests and benches only): `test_support`, signal
+//!   measurements and the shapes tests share.
 
-pub mod aec;
-pub mod analysis;
-pub mod codec;
+#![warn(missing_docs)]
+
+mod aec;
+mod codec;
 pub mod device;
-pub mod dtmf;
-pub mod g711;
-pub mod jitter;
-pub mod negotiate;
-pub mod probe;
-pub mod quality;
-pub mod rtcp;
-pub mod rtp;
-pub mod sdp;
-pub mod sink;
-pub mod source;
-pub mod stream;
-pub mod wav;
+mod dtmf;
+mod g711;
+mod jitter;
+mod negotiate;
+mod probe;
+mod quality;
+mod rtcp;
+mod rtp;
+mod sdp;
+mod session;
+mod sink;
+mod source;
+mod stream;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
+mod wav;
 
-pub use codec::{AudioDecoder, AudioEncoder, CodecError, OpusSettings};
-pub use jitter::{JitterBuffer, JitterConfig, Playout, ReceivedFrame};
+pub use aec::{AecError, AecStats, EchoCanceller, SAMPLE_RATE as AEC_SAMPLE_RATE};
+pub use codec::{
+    decoder, encoder, opus_packet_has_fec, AudioDecoder, AudioEncoder, CodecError, OpusDecoder,
+    OpusEncoder, OpusSettings, OPUS_RATE,
+};
+pub use dtmf::{
+    Digit, DtmfConfig, DtmfError, DtmfPacket, DtmfReceiver, DtmfSender, ReceivedDigit,
+    TelephoneEvent,
+};
+pub use jitter::{
+    Adaptation, Inserted, JitterBuffer, JitterConfig, JitterStats, Playout, ReceivedFrame,
+    TimeScale,
+};
 pub use negotiate::{AudioCaps, Codec, Direction, Negotiated, NegotiationError, SdpSession};
+pub use probe::Probe;
+pub use quality::{CallQuality, CodecModel};
+pub use rtcp::{
+    parse_compound, write_compound, Bye, NtpTime, ReceiverReport, ReceptionStats, ReportBlock,
+    RtcpConfig, RtcpError, RtcpEvent, RtcpPacket, RtcpSession, Sdes, SdesChunk, SdesItem,
+    SenderReport,
+};
+pub use rtp::{RtpError, RtpHeader, RtpPacket, RtpSender};
 pub use sdp::{SdpError, SessionDescription};
+pub use session::{
+    Port, Received, RtpSession, RtpStats, StreamEvent, Transmit, DTMF_TONE_MS, MAX_OPUS_PAYLOAD,
+    MAX_PAYLOAD,
+};
 pub use sink::SinkSpec;
-pub use source::{SourceSpec, SpecError};
-pub use stream::{AudioStream, EventSender, MediaHandle, RtpStats, StreamEvent};
+pub use source::{Source, SourceSpec, SpecError};
+pub use stream::{AudioStream, EventSender, MediaHandle};
+pub use wav::WavError;

@@ -10,7 +10,9 @@ use crate::sdp::{Attribute, Connection, MediaDescription, Origin, SdpError, Sess
 /// Audio codecs we can carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Codec {
+    /// G.711 mu-law (PT 0), 8 kHz.
     Pcmu,
+    /// G.711 A-law (PT 8), 8 kHz.
     Pcma,
     /// Opus at 48 kHz; we send and receive mono (`stereo=0`).
     Opus,
@@ -91,9 +93,13 @@ impl fmt::Display for Codec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Direction {
     #[default]
+    /// Both ways.
     SendRecv,
+    /// Only sending.
     SendOnly,
+    /// Only receiving.
     RecvOnly,
+    /// Neither (held both ways).
     Inactive,
 }
 
@@ -106,12 +112,15 @@ impl Direction {
             d => d,
         }
     }
+    /// Whether this side sends RTP.
     pub fn sends(self) -> bool {
         matches!(self, Direction::SendRecv | Direction::SendOnly)
     }
+    /// Whether this side receives RTP.
     pub fn receives(self) -> bool {
         matches!(self, Direction::SendRecv | Direction::RecvOnly)
     }
+    /// The direction that sends if `send` and receives if `recv`.
     pub fn from_flags(send: bool, recv: bool) -> Direction {
         match (send, recv) {
             (true, true) => Direction::SendRecv,
@@ -154,7 +163,9 @@ pub struct AudioCaps {
     /// Codecs in our preference order (the order of our offers; an answer keeps the
     /// offerer's order). Default: Opus, PCMU, PCMA.
     pub codecs: Vec<Codec>,
+    /// Whether we offer and accept RFC 4733 telephone-event.
     pub telephone_event: bool,
+    /// The packet time we ask for, ms.
     pub ptime_ms: u32,
     /// How we encode Opus; `fec` is also our `useinbandfec`.
     pub opus: OpusSettings,
@@ -176,6 +187,7 @@ impl Default for AudioCaps {
 pub struct Negotiated {
     /// Where the peer wants RTP; `None` when it gave port 0 or `c=0.0.0.0` (RFC 2543 hold).
     pub remote_rtp: Option<SocketAddr>,
+    /// The codec both sides send.
     pub codec: Codec,
     /// The payload type for `codec` on the wire.
     pub payload_type: u8,
@@ -204,26 +216,46 @@ pub struct Negotiated {
 
 /// Why an offer or answer cannot be used. The Display text goes into a 488 reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum NegotiationError {
+    /// The SDP does not parse.
     #[error("malformed SDP: {0}")]
     Malformed(#[from] SdpError),
+    /// No `m=audio` line.
     #[error("the SDP has no audio stream")]
     NoAudio,
+    /// Audio only over a transport we do not speak (SRTP, DTLS...).
     #[error("audio is offered only over {proto}, which is not supported (plain RTP/AVP only)")]
-    UnsupportedTransport { proto: String },
+    UnsupportedTransport {
+        /// The transport offered.
+        proto: String,
+    },
+    /// None of the offered codecs is one of ours.
     #[error("no common audio codec: offered {}; we support {}", list_or_none(.offered), .supported.join(", "))]
     NoCommonCodec {
+        /// The codecs offered.
         offered: Vec<String>,
+        /// Ours.
         supported: Vec<String>,
     },
+    /// No `c=` line for the audio stream.
     #[error("the audio stream has no connection address (no c= line)")]
     NoConnection,
+    /// A `c=` address that is not an IP address.
     #[error("connection address {0:?} is not an IP address")]
     BadAddress(String),
+    /// The answer set the audio port to 0.
     #[error("the answer rejected the audio stream (port 0)")]
     Rejected,
+    /// The answer's media lines do not pair with the offer's.
     #[error("the answer has {answered} media lines but the offer had {offered}")]
-    MediaCountMismatch { offered: usize, answered: usize },
+    MediaCountMismatch {
+        /// Media lines in our offer.
+        offered: usize,
+        /// Media lines in the answer.
+        answered: usize,
+    },
+    /// An answer without an offer of ours.
     #[error("an answer arrived but no offer of ours is pending")]
     NoOfferPending,
 }
@@ -256,6 +288,7 @@ pub struct SdpSession {
 }
 
 impl SdpSession {
+    /// A session receiving RTP at `local_rtp`, with `caps`; `session_id` goes into `o=`.
     pub fn new(local_rtp: SocketAddr, caps: AudioCaps, session_id: u64) -> Self {
         SdpSession {
             local_rtp,
@@ -266,10 +299,12 @@ impl SdpSession {
         }
     }
 
+    /// Our RTP address, as we put it in SDP.
     pub fn local_rtp(&self) -> SocketAddr {
         self.local_rtp
     }
 
+    /// What we offer and accept.
     pub fn caps(&self) -> &AudioCaps {
         &self.caps
     }

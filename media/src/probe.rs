@@ -10,6 +10,8 @@ use std::f64::consts::TAU;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::device::{f32_to_i16, i16_to_f32};
+
 /// Burst: 10 ms of 1 kHz starting at its peak (a sharp onset), -6 dBFS.
 const BURST_MS: u32 = 10;
 const BURST_HZ: f64 = 1000.0;
@@ -40,6 +42,7 @@ impl PartialEq for Probe {
 impl Eq for Probe {}
 
 impl Probe {
+    /// A probe not fired yet.
     pub fn new() -> Probe {
         Probe::default()
     }
@@ -64,8 +67,8 @@ impl Probe {
     }
 
     /// Source side: fills `out` (`rate` Hz) with silence or the burst, read at `now`.
-    pub(crate) fn read(&self, now: Instant, rate: u32, out: &mut [i16]) {
-        out.fill(0);
+    pub(crate) fn read(&self, now: Instant, rate: u32, out: &mut [f32]) {
+        out.fill(0.0);
         let mut s = self.state();
         if s.armed {
             s.armed = false;
@@ -78,19 +81,22 @@ impl Probe {
             if s.left == 0 {
                 break;
             }
-            *o = ((s.done as f64 * step).cos() * BURST_PEAK) as i16;
+            *o = i16_to_f32(((s.done as f64 * step).cos() * BURST_PEAK) as i16);
             s.done += 1;
             s.left -= 1;
         }
     }
 
     /// Sink side: `samples` (`rate` Hz) start playing at `now`.
-    pub(crate) fn write(&self, now: Instant, rate: u32, samples: &[i16]) {
+    pub(crate) fn write(&self, now: Instant, rate: u32, samples: &[f32]) {
         let mut s = self.state();
         if s.spoken.is_none() || s.heard.is_some() {
             return;
         }
-        if let Some(k) = samples.iter().position(|x| x.unsigned_abs() >= ONSET) {
+        if let Some(k) = samples
+            .iter()
+            .position(|&x| f32_to_i16(x).unsigned_abs() >= ONSET)
+        {
             s.heard = Some(now + self::samples(k, rate));
         }
     }
@@ -108,15 +114,15 @@ mod tests {
     fn times_the_onset_from_the_frames_capture_to_its_playout() {
         let p = Probe::new();
         let t0 = Instant::now();
-        let mut frame = vec![0i16; 160];
+        let mut frame = vec![0.0f32; 160];
         p.read(t0, 8000, &mut frame);
-        assert!(frame.iter().all(|&s| s == 0), "not fired: silence");
+        assert!(frame.iter().all(|&s| s == 0.0), "not fired: silence");
         p.fire();
         p.read(t0 + Duration::from_millis(20), 8000, &mut frame);
-        assert!(frame[0] > 16000 && frame[80..].iter().all(|&s| s == 0));
+        assert!(frame[0] > 0.48 && frame[80..].iter().all(|&s| s == 0.0));
         // Played 50 ms later, 2 samples (0.25 ms) into a frame: 20 + 50 + 0.25 ms.
         assert_eq!(p.delay(), None);
-        let mut heard = vec![0i16; 160];
+        let mut heard = vec![0.0f32; 160];
         heard[2..].copy_from_slice(&frame[..158]);
         p.write(t0 + Duration::from_millis(70), 8000, &heard);
         assert_eq!(p.delay(), Some(Duration::from_micros(70_250)));
@@ -131,13 +137,13 @@ mod tests {
     fn the_burst_spans_frames_at_48k() {
         let p = Probe::new();
         p.fire();
-        let mut a = vec![0i16; 240];
-        let mut b = vec![0i16; 480];
+        let mut a = vec![0.0f32; 240];
+        let mut b = vec![0.0f32; 480];
         p.read(Instant::now(), 48000, &mut a);
         p.read(Instant::now(), 48000, &mut b);
         // 10 ms = 480 samples: 240 here, 240 there, then silence.
-        assert!(a[0] > 16000);
-        assert!(b[..240].iter().filter(|&&s| s != 0).count() > 200);
-        assert!(b[240..].iter().all(|&s| s == 0));
+        assert!(a[0] > 0.48);
+        assert!(b[..240].iter().filter(|&&s| s != 0.0).count() > 200);
+        assert!(b[240..].iter().all(|&s| s == 0.0));
     }
 }

@@ -22,7 +22,10 @@
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum CodecModel {
     /// G.711 (PCMU/PCMA), with or without packet loss concealment at the receiver.
-    G711 { plc: bool },
+    G711 {
+        /// The receiver conceals lost packets.
+        plc: bool,
+    },
     /// Opus at the given bitrate (bit/s). **Approximation, not an ITU-T value** (G.113 lists
     /// no Opus factors). Scored on the narrowband R scale (max 93.2): Ie = 0 at ≥ 16 kbit/s
     /// (listening tests of Opus, e.g. Rämö & Toukomaa, "Voice quality characterization of
@@ -30,9 +33,17 @@ pub enum CodecModel {
     /// 12–16 kbit/s, Ie = 11 at 8–12 kbit/s (on a par with G.729A, G.113 App. I Ie = 11),
     /// Ie = 20 below; Bpl = 25 (built-in PLC, taken equal to G.711 with PLC, 25.1). In-band
     /// FEC would make it more robust than this.
-    Opus { bitrate: u32 },
+    Opus {
+        /// Encoder bitrate, bit/s.
+        bitrate: u32,
+    },
     /// Explicit factors.
-    Custom { ie: f32, bpl: f32 },
+    Custom {
+        /// Equipment impairment factor Ie.
+        ie: f32,
+        /// Packet-loss robustness factor Bpl.
+        bpl: f32,
+    },
 }
 
 impl CodecModel {

@@ -8,31 +8,48 @@ pub const HEADER_LEN: usize = 12;
 
 /// Why a datagram is not a usable RTP packet.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RtpError {
+    /// Shorter than the fixed header; its length.
     #[error("packet of {0} bytes is shorter than the 12-byte RTP header")]
     TooShort(usize),
+    /// A version other than 2 (the version given).
     #[error("RTP version {0} (expected 2)")]
     BadVersion(u8),
+    /// The CSRC list or the header extension runs past the end.
     #[error("CSRC list or header extension runs past the end of the packet")]
     Truncated,
+    /// More padding than payload.
     #[error("padding count {pad} is larger than the {available}-byte payload")]
-    BadPadding { pad: usize, available: usize },
+    BadPadding {
+        /// The padding count.
+        pad: usize,
+        /// Payload bytes there are.
+        available: usize,
+    },
 }
 
 /// The fields of the fixed header that the media path uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RtpHeader {
+    /// Marker bit: the first packet of a talkspurt (or of an RFC 4733 event).
     pub marker: bool,
+    /// Payload type (7 bits).
     pub payload_type: u8,
+    /// Sequence number (wraps).
     pub sequence: u16,
+    /// Media timestamp, in clock-rate ticks (wraps).
     pub timestamp: u32,
+    /// Synchronization source.
     pub ssrc: u32,
 }
 
 /// A parsed packet borrowing its payload (CSRCs, extension and padding skipped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RtpPacket<'a> {
+    /// The fixed header.
     pub header: RtpHeader,
+    /// The payload, without padding.
     pub payload: &'a [u8],
 }
 
@@ -119,6 +136,18 @@ impl RtpSender {
         }
     }
 
+    /// A stream with the given SSRC, first sequence number and first timestamp (for
+    /// replayable simulations; calls use [`RtpSender::new`]).
+    pub fn starting_at(ssrc: u32, sequence: u16, timestamp: u32) -> Self {
+        RtpSender {
+            ssrc,
+            sequence,
+            timestamp,
+            marker: true,
+        }
+    }
+
+    /// Our SSRC.
     pub fn ssrc(&self) -> u32 {
         self.ssrc
     }

@@ -11,23 +11,55 @@ use std::net::IpAddr;
 
 /// A parse error: which line (1-based) and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SdpError {
+    /// No text at all.
     #[error("SDP body is empty")]
     Empty,
+    /// The first line is not `v=`.
     #[error("SDP must start with \"v=0\", found {found:?}")]
-    MissingVersion { found: String },
+    MissingVersion {
+        /// The first line.
+        found: String,
+    },
+    /// A version other than 0.
     #[error("SDP version {0:?} is not supported (only v=0)")]
     BadVersion(String),
+    /// A line that is not `<letter>=<value>`.
     #[error("SDP line {line} is not of the form <letter>=<value>: {text:?}")]
-    BadLine { line: usize, text: String },
+    BadLine {
+        /// Its number, from 1.
+        line: usize,
+        /// The line.
+        text: String,
+    },
+    /// An `o=` line without its six fields.
     #[error("SDP line {line} (o=) needs 6 fields (username sess-id sess-version nettype addrtype address): {text:?}")]
-    BadOrigin { line: usize, text: String },
+    BadOrigin {
+        /// Its number, from 1.
+        line: usize,
+        /// The line.
+        text: String,
+    },
+    /// A `c=` line that is not `IN IP4|IP6 address`.
     #[error("SDP line {line} (c=) needs \"IN IP4|IP6 address\": {text:?}")]
-    BadConnection { line: usize, text: String },
+    BadConnection {
+        /// Its number, from 1.
+        line: usize,
+        /// The line.
+        text: String,
+    },
+    /// An `m=` line without media, numeric port, proto and formats.
     #[error(
         "SDP line {line} (m=) needs \"media port proto fmt...\" with a numeric port: {text:?}"
     )]
-    BadMedia { line: usize, text: String },
+    BadMedia {
+        /// Its number, from 1.
+        line: usize,
+        /// The line.
+        text: String,
+    },
+    /// No `o=` line.
     #[error("SDP has no o= line")]
     MissingOrigin,
 }
@@ -131,10 +163,15 @@ fn find_attr<'a>(attrs: &'a [Attribute], name: &str) -> Option<&'a str> {
 /// A whole session description.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionDescription {
+    /// `o=`: who made it, session id and version.
     pub origin: Origin,
+    /// `s=`.
     pub session_name: String,
+    /// Session-level `c=`, if any.
     pub connection: Option<Connection>,
+    /// Session-level `a=` lines, in order.
     pub attributes: Vec<Attribute>,
+    /// `m=` sections, in order.
     pub media: Vec<MediaDescription>,
     /// Unmodelled session-level lines (`i u e p b t r z k`), verbatim, in order.
     pub other: Vec<(char, String)>,

@@ -32,6 +32,7 @@ pub enum SinkSpec {
 const SINK_FORMS: &str = "\"file:PATH.wav\" or \"null\"";
 
 impl SinkSpec {
+    /// Parses `file:PATH.wav` or `null`.
     pub fn parse(s: &str) -> Result<SinkSpec, SpecError> {
         let err = |reason: &str| SpecError {
             what: "output",
@@ -87,16 +88,19 @@ impl fmt::Display for SinkSpec {
     }
 }
 
-/// Frames of any rate to one fixed rate. The converter is built for the first frames'
-/// rate and rebuilt if it changes (a codec change mid-call); equal rates pass through.
+/// Decoded frames (integer samples, any rate) to `f32` at one fixed rate: the integer
+/// samples become `f32` once here, and stay so through the rate conversion and the device.
+/// The converter is built for the first frames' rate and rebuilt if it changes (a codec
+/// change mid-call); equal rates are only converted to `f32`.
 pub struct ToRate {
     to: u32,
     conv: Option<RateConverter>,
     scratch: Vec<f32>,
-    out: Vec<i16>,
+    out: Vec<f32>,
 }
 
 impl ToRate {
+    /// Converting to `to` Hz.
     pub fn new(to: u32) -> ToRate {
         ToRate {
             to,
@@ -107,9 +111,12 @@ impl ToRate {
     }
 
     /// `samples` at `rate`, at this converter's rate (empty if no converter can be built).
-    pub fn convert<'a>(&'a mut self, rate: u32, samples: &'a [i16]) -> &'a [i16] {
+    pub fn convert(&mut self, rate: u32, samples: &[i16]) -> &[f32] {
+        self.scratch.clear();
+        self.scratch
+            .extend(samples.iter().map(|&s| crate::device::i16_to_f32(s)));
         if rate == self.to {
-            return samples;
+            return &self.scratch;
         }
         if self.conv.as_ref().map(RateConverter::from_rate) != Some(rate) {
             self.conv = RateConverter::new(rate, self.to)
@@ -120,13 +127,8 @@ impl ToRate {
         let Some(conv) = self.conv.as_mut() else {
             return &self.out;
         };
-        self.scratch.clear();
-        self.scratch
-            .extend(samples.iter().map(|&s| crate::device::i16_to_f32(s)));
         let out = &mut self.out;
-        conv.process(&self.scratch, |o| {
-            out.extend(o.iter().map(|&s| crate::device::f32_to_i16(s)))
-        });
+        conv.process(&self.scratch, |o| out.extend_from_slice(o));
         &self.out
     }
 }
@@ -158,11 +160,18 @@ impl Sink {
     /// Plays (or stores) `samples` of `rate` Hz audio.
     pub fn write(&mut self, rate: u32, samples: &[i16]) -> Result<(), hound::Error> {
         match self {
+            Sink::Wav(w, _) if rate == SAMPLE_RATE => {
+                let mut w16 = w.get_i16_writer(samples.len() as u32);
+                for &s in samples {
+                    w16.write_sample(s);
+                }
+                w16.flush()?;
+            }
             Sink::Wav(w, to) => {
                 let samples = to.convert(rate, samples);
                 let mut w16 = w.get_i16_writer(samples.len() as u32);
                 for &s in samples {
-                    w16.write_sample(s);
+                    w16.write_sample(crate::device::f32_to_i16(s));
                 }
                 w16.flush()?;
             }
@@ -236,8 +245,8 @@ mod tests {
 #[cfg(test)]
 mod rate_tests {
     use super::*;
-    use crate::analysis::dominant_frequency;
     use crate::device::SharedDevices;
+    use crate::test_support::dominant_frequency;
 
     fn tone(freq: f64, rate: u32, n: usize) -> Vec<i16> {
         (0..n)
@@ -275,17 +284,18 @@ mod rate_tests {
     fn the_device_gets_48k_frames() {
         let mut to = ToRate::new(SHARED_PLAYOUT_RATE);
         let wide = tone(6000.0, 48000, 960);
-        assert_eq!(
-            to.convert(48000, &wide),
-            &wide[..],
-            "no detour through 8 kHz"
-        );
+        let back: Vec<i16> = to
+            .convert(48000, &wide)
+            .iter()
+            .map(|&s| crate::device::f32_to_i16(s))
+            .collect();
+        assert_eq!(back, wide, "no detour through 8 kHz");
         let narrow = tone(1000.0, 8000, 8000);
         let mut out = Vec::new();
         for frame in narrow.chunks(160) {
             let o = to.convert(8000, frame);
             assert_eq!(o.len(), 960);
-            out.extend_from_slice(o);
+            out.extend(o.iter().map(|&s| crate::device::f32_to_i16(s)));
         }
         let f = dominant_frequency(&out[12000..], 48000).unwrap();
         assert!((f - 1000.0).abs() < 2.0, "{f}");

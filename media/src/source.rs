@@ -7,7 +7,7 @@ use std::f64::consts::TAU;
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::device::{f32_to_i16, i16_to_f32, DeviceLink, RateConverter, SHARED_CAPTURE_RATE};
+use crate::device::{f32_to_i16, DeviceLink, RateConverter, SHARED_CAPTURE_RATE};
 use crate::probe::Probe;
 use crate::wav::{read_wav_mono, resample_linear, WavError};
 
@@ -37,15 +37,20 @@ pub enum SourceSpec {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid audio {what} {given:?}: {reason}; accepted forms are {accepted}")]
 pub struct SpecError {
+    /// `source` or `sink`.
     pub what: &'static str,
+    /// The text given.
     pub given: String,
+    /// What is wrong with it.
     pub reason: String,
+    /// The forms accepted.
     pub accepted: &'static str,
 }
 
 const SOURCE_FORMS: &str = "\"tone:FREQ\" (e.g. \"tone:440\"), \"file:PATH.wav\" or \"silence\"";
 
 impl SourceSpec {
+    /// Parses `tone:FREQ`, `file:PATH.wav` or `silence`.
     pub fn parse(s: &str) -> Result<SourceSpec, SpecError> {
         let err = |reason: &str| SpecError {
             what: "input",
@@ -129,14 +134,21 @@ impl fmt::Display for SourceSpec {
 /// An open source producing mono samples at the rate it was opened at.
 #[derive(Debug)]
 pub enum Source {
+    /// A sine: its phase now and its step per sample, radians.
     Tone {
+        /// Phase of the next sample.
         phase: f64,
+        /// Phase step per sample.
         step: f64,
     },
+    /// A file's samples, looped.
     Samples {
+        /// The samples, at the rate opened at.
         samples: Vec<i16>,
+        /// The next one to read.
         pos: usize,
     },
+    /// Zeros.
     Silence,
     /// The shared capture device or a probe standing in for it.
     Device(Box<DeviceReader>),
@@ -152,7 +164,7 @@ enum Mic {
 
 impl Mic {
     /// `out` at [`SHARED_CAPTURE_RATE`]; false when this call does not have the device.
-    fn read(&self, out: &mut [i16]) -> bool {
+    fn read(&self, out: &mut [f32]) -> bool {
         match self {
             Mic::Link(link) => link.read(out),
             Mic::Probe(p) => {
@@ -169,8 +181,7 @@ pub struct DeviceReader {
     mic: Mic,
     /// `None` when the codec runs at the device rate.
     convert: Option<RateConverter>,
-    captured: Vec<i16>,
-    captured_f: Vec<f32>,
+    captured: Vec<f32>,
     /// Converted samples not yet read (the converter works in whole 20 ms chunks).
     converted: std::collections::VecDeque<i16>,
 }
@@ -190,21 +201,27 @@ impl DeviceReader {
             mic,
             convert,
             captured: Vec::new(),
-            captured_f: Vec::new(),
             converted: std::collections::VecDeque::new(),
         })
     }
 
+    /// The device's `f32` audio becomes integer samples here, once, after any rate
+    /// conversion.
     fn read(&mut self, out: &mut [i16]) {
         let Some(convert) = self.convert.as_mut() else {
-            if !self.mic.read(out) {
+            self.captured.resize(out.len(), 0.0);
+            if !self.mic.read(&mut self.captured) {
                 out.fill(0);
+                return;
+            }
+            for (o, &s) in out.iter_mut().zip(&self.captured) {
+                *o = f32_to_i16(s);
             }
             return;
         };
         // Capture time in, codec time out: ask the device for exactly `out`'s duration.
         let want = out.len() * SHARED_CAPTURE_RATE as usize / convert.to_rate().max(1) as usize;
-        self.captured.resize(want, 0);
+        self.captured.resize(want, 0.0);
         if !self.mic.read(&mut self.captured) {
             // Not the active call: silence, and no stale audio when it becomes active.
             self.converted.clear();
@@ -212,11 +229,8 @@ impl DeviceReader {
             out.fill(0);
             return;
         }
-        self.captured_f.clear();
-        self.captured_f
-            .extend(self.captured.iter().map(|&s| i16_to_f32(s)));
         let converted = &mut self.converted;
-        convert.process(&self.captured_f, |o| {
+        convert.process(&self.captured, |o| {
             converted.extend(o.iter().map(|&s| f32_to_i16(s)))
         });
         for s in out.iter_mut() {
@@ -253,7 +267,7 @@ impl Source {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::{dominant_frequency, rms_dbfs};
+    use crate::test_support::{dominant_frequency, rms_dbfs};
 
     #[test]
     fn parse_forms() {

@@ -4,15 +4,25 @@ use std::path::Path;
 
 /// Why a WAV file could not be read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum WavError {
+    /// The file cannot be opened or read.
     #[error("cannot read WAV file {path}: {source}")]
     Read {
+        /// The file.
         path: String,
+        /// What the WAV reader said.
         #[source]
         source: hound::Error,
     },
+    /// A sample format we do not read.
     #[error("WAV file {path} has {bits}-bit samples; only 8, 16, 24, 32-bit integer and 32-bit float are supported")]
-    Format { path: String, bits: u16 },
+    Format {
+        /// The file.
+        path: String,
+        /// Its bits per sample.
+        bits: u16,
+    },
 }
 
 /// Read any common WAV (8/16/24/32-bit integer or 32-bit float, any channel count) as

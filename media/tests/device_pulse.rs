@@ -8,11 +8,11 @@ use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use media::analysis::{dominant_frequency, rms_dbfs};
 use media::device::{
-    list_devices, list_devices_on, CaptureBackend, DeviceCapture, DevicePlayout, DeviceSpec,
-    FrameStatus, HostChoice, PlayoutBackend,
+    f32_to_i16, i16_to_f32, list_devices, list_devices_on, CaptureBackend, DeviceCapture,
+    DevicePlayout, DeviceSpec, FrameStatus, HostChoice, PlayoutBackend,
 };
+use media::test_support::{dominant_frequency, rms_dbfs};
 use testbed::pulse::{write_tone_wav, Pulse, RATE};
 
 const FRAME: Duration = Duration::from_millis(20);
@@ -105,7 +105,7 @@ fn capture_tone(host: HostChoice, spec: DeviceSpec, rate: u32) -> Duration {
     let _turn = turn(&MIC);
     let mut cap = DeviceCapture::open(&spec, rate, host).unwrap();
     let n = cap.frame_len();
-    let mut frame = vec![0i16; n];
+    let mut frame = vec![0.0f32; n];
     // Let the stream start, then drop what came before the tone.
     every_frame(Duration::from_millis(300), |_| {
         cap.read_frame(&mut frame);
@@ -124,11 +124,12 @@ fn capture_tone(host: HostChoice, spec: DeviceSpec, rate: u32) -> Duration {
             FrameStatus::Full => statuses.0 += 1,
             FrameStatus::Short => statuses.1 += 1,
         }
-        if onset.is_none() && rms_dbfs(&frame) > ONSET_DBFS {
+        let pcm: Vec<i16> = frame.iter().map(|&s| f32_to_i16(s)).collect();
+        if onset.is_none() && rms_dbfs(&pcm) > ONSET_DBFS {
             onset = Some(now);
         }
         if onset.is_some() {
-            heard.extend_from_slice(&frame);
+            heard.extend_from_slice(&pcm);
         }
         heard.len() < rate as usize // 1 s of tone
     });
@@ -205,6 +206,7 @@ fn play_tone(host: HostChoice, rate: u32) -> Duration {
         if i == 15 {
             tone_start = Some(now);
         }
+        let frame: Vec<f32> = frame.iter().map(|&s| i16_to_f32(s)).collect();
         out.write_frame(&frame).unwrap();
         i += 1;
         i < total
@@ -280,7 +282,7 @@ fn load_sink(p: &Pulse, name: &str) -> String {
 }
 
 fn run_both(cap: &mut DeviceCapture, out: &mut DevicePlayout, d: Duration) {
-    let mut frame = vec![0i16; cap.frame_len()];
+    let mut frame = vec![0.0f32; cap.frame_len()];
     every_frame(d, |_| {
         cap.read_frame(&mut frame);
         out.write_frame(&frame).unwrap();

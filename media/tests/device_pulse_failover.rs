@@ -12,7 +12,7 @@ use media::device::{
 use testbed::pulse::{Pulse, PulseOptions};
 
 fn run_both(cap: &mut DeviceCapture, out: &mut DevicePlayout, d: Duration) {
-    let mut frame = vec![0i16; cap.frame_len()];
+    let mut frame = vec![0.0f32; cap.frame_len()];
     let start = Instant::now();
     while start.elapsed() < d {
         cap.read_frame(&mut frame);
@@ -42,7 +42,7 @@ fn server_loss_is_reported_and_reopen_default_recovers() {
 
     p.kill();
     let (mut cap_err, mut out_err) = (None, None);
-    let mut frame = vec![0i16; 160];
+    let mut frame = vec![0.0f32; 160];
     let t = Instant::now();
     while (cap_err.is_none() || out_err.is_none()) && t.elapsed() < Duration::from_secs(5) {
         // The media side goes on reading and writing: nothing blocks.

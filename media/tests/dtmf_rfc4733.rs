@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use media::dtmf::{
+use media::{
     Digit, DtmfConfig, DtmfError, DtmfPacket, DtmfReceiver, DtmfSender, ReceivedDigit,
     TelephoneEvent,
 };

@@ -9,10 +9,10 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use media::jitter::{
+use media::{
     Adaptation, JitterBuffer, JitterConfig, JitterStats, Playout, ReceivedFrame, TimeScale,
 };
-use media::rtp::{RtpHeader, RtpPacket};
+use media::{RtpHeader, RtpPacket};
 use netsim::{LinkConfig, Network};
 
 struct Scenario {

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use media::jitter::{JitterBuffer, JitterConfig, JitterStats, Playout, ReceivedFrame};
+use media::{JitterBuffer, JitterConfig, JitterStats, Playout, ReceivedFrame};
 
 /// (arrival ms, seq, timestamp, ssrc)
 type Arrival = (u64, u16, u32, u32);

@@ -4,12 +4,12 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use media::dtmf::{Digit, DtmfConfig, DtmfReceiver, DtmfSender, TelephoneEvent};
-use media::rtcp::{
+use media::RtpPacket;
+use media::{
     parse_compound, write_compound, Bye, NtpTime, ReceiverReport, ReceptionStats, ReportBlock,
     RtcpConfig, RtcpPacket, RtcpSession, Sdes, SenderReport,
 };
-use media::rtp::RtpPacket;
+use media::{Digit, DtmfConfig, DtmfReceiver, DtmfSender, TelephoneEvent};
 
 /// xorshift64*: small, deterministic, good enough to shake parsers.
 struct Rng(u64);

@@ -1,9 +1,12 @@
 //! RTCP packets: build/parse round trips, wire bytes, validation errors.
 
-use media::rtcp::{
+use media::{
     parse_compound, write_compound, Bye, NtpTime, ReceiverReport, ReportBlock, RtcpError,
-    RtcpPacket, Sdes, SdesChunk, SdesItem, SenderReport, PT_APP,
+    RtcpPacket, Sdes, SdesChunk, SdesItem, SenderReport,
 };
+
+/// RTCP APP (RFC 3550 §6.7), a type the session keeps opaque.
+const PT_APP: u8 = 204;
 
 fn block(ssrc: u32) -> ReportBlock {
     ReportBlock {

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use media::quality::CodecModel;
-use media::rtcp::{parse_compound, ReceptionStats, RtcpConfig, RtcpEvent, RtcpPacket, RtcpSession};
+use media::CodecModel;
+use media::{parse_compound, ReceptionStats, RtcpConfig, RtcpEvent, RtcpPacket, RtcpSession};
 
 const MS: Duration = Duration::from_millis(1);
 

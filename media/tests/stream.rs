@@ -1,46 +1,17 @@
 //! Two AudioStreams on 127.0.0.1 carrying audio, plus latching, hold, mute and garbage
 //! handling against a raw UDP peer.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+mod common;
+
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use media::analysis::{dominant_frequency, read_wav_mono, rms_dbfs};
-use media::rtp::{RtpPacket, RtpSender};
+use common::{against_raw_peer, negotiated, recv_rtp, start, LO};
+use media::test_support::{dominant_frequency, read_wav_mono, rms_dbfs};
 use media::{AudioStream, Codec, Direction, Negotiated, OpusSettings, SinkSpec, SourceSpec};
+use media::{RtpPacket, RtpSender};
 use tokio::net::UdpSocket;
 use tokio::time::{sleep, timeout};
-
-const LO: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
-
-fn negotiated(remote: SocketAddr, codec: Codec) -> Negotiated {
-    Negotiated {
-        remote_rtp: Some(remote),
-        codec,
-        payload_type: codec.default_payload_type(),
-        telephone_event: Some(101),
-        telephone_event_rate: 8000,
-        rtcp_mux: false,
-        remote_rtcp: remote
-            .port()
-            .checked_add(1)
-            .map(|p| SocketAddr::new(remote.ip(), p)),
-        ptime_ms: 20,
-        local_direction: Direction::SendRecv,
-        remote_direction: Direction::SendRecv,
-        opus: OpusSettings::default(),
-    }
-}
-
-/// Receive one RTP packet on `sock` (within 1 s); returns its PT, payload and source.
-async fn recv_rtp(sock: &UdpSocket) -> (u8, Vec<u8>, SocketAddr) {
-    let mut buf = [0u8; 2048];
-    let (n, from) = timeout(Duration::from_secs(1), sock.recv_from(&mut buf))
-        .await
-        .expect("no RTP within 1 s")
-        .unwrap();
-    let p = RtpPacket::parse(&buf[..n]).unwrap();
-    (p.header.payload_type, p.payload.to_vec(), from)
-}
 
 #[tokio::test]
 async fn tone_travels_from_a_to_b() {
@@ -51,27 +22,22 @@ async fn tone_travels_from_a_to_b() {
         let b = AudioStream::bind(LO).await.unwrap();
         assert_eq!(a.local_addr().ip(), LO);
         let (a_addr, b_addr) = (a.local_addr(), b.local_addr());
-        let ha = a.start(
+        let ra = start(
+            a,
             negotiated(b_addr, codec),
             SourceSpec::Tone(1000.0),
             SinkSpec::Null,
         );
-        let hb = b.start(
+        let rb = start(
+            b,
             negotiated(a_addr, codec),
             SourceSpec::Silence,
             SinkSpec::File(wav.clone()),
         );
         sleep(Duration::from_millis(600)).await;
-        ha.stop();
-        hb.stop();
-        timeout(Duration::from_secs(1), async {
-            ha.stopped().await;
-            hb.stopped().await;
-        })
-        .await
-        .expect("streams did not stop");
-
-        let (sa, sb) = (ha.stats(), hb.stats());
+        ra.handle.stop();
+        rb.handle.stop();
+        let (sa, sb) = (ra.finish().await, rb.finish().await);
         assert!((20..=40).contains(&sa.packets_sent), "{sa:?}");
         if codec == Codec::Opus {
             // ~51 kbit/s is ~128 bytes per 20 ms.
@@ -106,7 +72,8 @@ async fn replies_go_to_where_the_peer_sends_from() {
     // The SDP said `sdp_sock`; the peer actually sends from `peer_sock`.
     let sdp_sock = UdpSocket::bind((LO, 0)).await.unwrap();
     let peer_sock = UdpSocket::bind((LO, 0)).await.unwrap();
-    let h = ours.start(
+    let ours = start(
+        ours,
         negotiated(sdp_sock.local_addr().unwrap(), Codec::Pcmu),
         SourceSpec::Tone(440.0),
         SinkSpec::Null,
@@ -121,30 +88,24 @@ async fn replies_go_to_where_the_peer_sends_from() {
     peer_sock.send_to(&pkt, our_addr).await.unwrap();
     let (pt, payload, from) = recv_rtp(&peer_sock).await;
     assert_eq!((pt, payload.len(), from), (0, 160, our_addr));
-    let st = h.stats();
-    assert!(st.latched);
-    assert_eq!(st.remote_addr, Some(peer_sock.local_addr().unwrap()));
 
     // A re-offer with a new address drops the latch until the peer's RTP shows up again.
     let moved = UdpSocket::bind((LO, 0)).await.unwrap();
-    h.update(negotiated(moved.local_addr().unwrap(), Codec::Pcmu));
+    ours.handle
+        .update(negotiated(moved.local_addr().unwrap(), Codec::Pcmu));
     let (_, _, from) = recv_rtp(&moved).await;
     assert_eq!(from, our_addr);
-    h.stop();
-    h.stopped().await;
+    let st = ours.finish().await;
+    assert_eq!(st.remote_addr, Some(moved.local_addr().unwrap()));
+    assert!(!st.latched);
 }
 
 #[tokio::test]
 async fn garbage_and_unknown_payload_types_are_dropped_and_counted() {
-    let ours = AudioStream::bind(LO).await.unwrap();
-    let our_addr = ours.local_addr();
+    let (ours, our_addr, unused) =
+        against_raw_peer(Codec::Pcma, SourceSpec::Silence, SinkSpec::Null).await;
     let peer = UdpSocket::bind((LO, 0)).await.unwrap();
-    let unused = UdpSocket::bind((LO, 0)).await.unwrap();
-    let h = ours.start(
-        negotiated(unused.local_addr().unwrap(), Codec::Pcma),
-        SourceSpec::Silence,
-        SinkSpec::Null,
-    );
+    let unused = unused.local_addr().unwrap();
     let mut sender = RtpSender::new();
     let mut pkt = Vec::new();
     peer.send_to(b"hello", our_addr).await.unwrap(); // too short
@@ -160,28 +121,23 @@ async fn garbage_and_unknown_payload_types_are_dropped_and_counted() {
     peer.send_to(&pkt, our_addr).await.unwrap();
     peer.send_to(&pkt, our_addr).await.unwrap(); // duplicate
     sleep(Duration::from_millis(100)).await;
-    let st = h.stats();
+    let st = ours.finish().await;
     assert_eq!(st.dropped, 5, "{st:?}");
     assert_eq!(st.telephone_events, 1, "{st:?}");
     assert_eq!(st.packets_received, 3, "{st:?}");
     assert_eq!(st.late, 1, "{st:?}");
     assert_eq!(st.lost, 0, "{st:?}");
     // Only valid RTP latches: replies now go to the peer.
+    assert_ne!(st.remote_addr, Some(unused));
     assert_eq!(st.remote_addr, Some(peer.local_addr().unwrap()));
-    h.stop();
-    h.stopped().await;
 }
 
 #[tokio::test]
 async fn hold_stops_sending_and_mute_sends_silence() {
-    let ours = AudioStream::bind(LO).await.unwrap();
-    let peer = UdpSocket::bind((LO, 0)).await.unwrap();
+    let (ours, _, peer) =
+        against_raw_peer(Codec::Pcmu, SourceSpec::Tone(440.0), SinkSpec::Null).await;
     let peer_addr = peer.local_addr().unwrap();
-    let h = ours.start(
-        negotiated(peer_addr, Codec::Pcmu),
-        SourceSpec::Tone(440.0),
-        SinkSpec::Null,
-    );
+    let h = &ours.handle;
     let (_, payload, _) = recv_rtp(&peer).await;
     assert!(payload.iter().any(|&b| b != 0xFF), "tone is not silence");
 
@@ -202,9 +158,9 @@ async fn hold_stops_sending_and_mute_sends_silence() {
     held.remote_direction = Direction::SendOnly;
     h.update(held);
     sleep(Duration::from_millis(60)).await;
-    let sent = h.stats().packets_sent;
-    sleep(Duration::from_millis(200)).await;
-    assert_eq!(h.stats().packets_sent, sent, "no RTP while on hold");
+    while peer.try_recv_from(&mut buf).is_ok() {}
+    let quiet = timeout(Duration::from_millis(200), peer.recv_from(&mut buf)).await;
+    assert!(quiet.is_err(), "no RTP while on hold");
 
     // Resume; the first packet after the pause carries the marker bit.
     while peer.try_recv_from(&mut buf).is_ok() {}
@@ -214,8 +170,7 @@ async fn hold_stops_sending_and_mute_sends_silence() {
         .unwrap()
         .unwrap();
     assert!(RtpPacket::parse(&buf[..n]).unwrap().header.marker);
-    h.stop();
-    h.stopped().await;
+    ours.finish().await;
 }
 
 /// Sends `packets` from `sock` to `to`, one every 20 ms (`None`: a lost packet's slot).
@@ -233,14 +188,12 @@ async fn paced(sock: &UdpSocket, to: SocketAddr, packets: &[Option<Vec<u8>>]) {
 async fn gaps_in_the_peer_stream_are_concealed() {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("gap.wav");
-    let ours = AudioStream::bind(LO).await.unwrap();
-    let our_addr = ours.local_addr();
-    let peer = UdpSocket::bind((LO, 0)).await.unwrap();
-    let h = ours.start(
-        negotiated(peer.local_addr().unwrap(), Codec::Pcmu),
+    let (ours, our_addr, peer) = against_raw_peer(
+        Codec::Pcmu,
         SourceSpec::Silence,
         SinkSpec::File(wav.clone()),
-    );
+    )
+    .await;
     let mut sender = RtpSender::new();
     let packets: Vec<Option<Vec<u8>>> = (0..8)
         .map(|i| {
@@ -251,9 +204,7 @@ async fn gaps_in_the_peer_stream_are_concealed() {
         .collect();
     paced(&peer, our_addr, &packets).await;
     sleep(Duration::from_millis(60)).await;
-    h.stop();
-    h.stopped().await;
-    let st = h.stats();
+    let st = ours.finish().await;
     assert_eq!(st.lost, 2, "{st:?}");
     assert!(st.concealed_ms >= 40, "{st:?}");
     assert_eq!(st.fec_recovered, 0, "G.711 has no FEC");
@@ -279,15 +230,9 @@ async fn gaps_in_the_peer_stream_are_concealed() {
 
 #[tokio::test]
 async fn opus_loss_is_recovered_from_fec() {
-    use media::codec::{AudioEncoder, OpusEncoder};
-    let ours = AudioStream::bind(LO).await.unwrap();
-    let our_addr = ours.local_addr();
-    let peer = UdpSocket::bind((LO, 0)).await.unwrap();
-    let h = ours.start(
-        negotiated(peer.local_addr().unwrap(), Codec::Opus),
-        SourceSpec::Silence,
-        SinkSpec::Null,
-    );
+    use media::{AudioEncoder, OpusEncoder};
+    let (ours, our_addr, peer) =
+        against_raw_peer(Codec::Opus, SourceSpec::Silence, SinkSpec::Null).await;
     // Voice-like frames (libopus codes FEC only for what its VAD takes for speech).
     let mut enc = OpusEncoder::new(&OpusSettings::default()).unwrap();
     let mut sender = RtpSender::new();
@@ -314,26 +259,18 @@ async fn opus_loss_is_recovered_from_fec() {
     packets[21] = packets[22].take();
     paced(&peer, our_addr, &packets).await;
     sleep(Duration::from_millis(60)).await;
-    let st = h.stats();
+    let st = ours.finish().await;
     assert_eq!(
         (st.lost, st.fec_recovered, st.decode_errors),
         (1, 1, 0),
         "{st:?}"
     );
-    h.stop();
-    h.stopped().await;
 }
 
 #[tokio::test]
 async fn other_payload_types_of_the_peer_stream_do_not_count_as_loss() {
-    let ours = AudioStream::bind(LO).await.unwrap();
-    let our_addr = ours.local_addr();
-    let peer = UdpSocket::bind((LO, 0)).await.unwrap();
-    let h = ours.start(
-        negotiated(peer.local_addr().unwrap(), Codec::Pcmu),
-        SourceSpec::Silence,
-        SinkSpec::Null,
-    );
+    let (ours, our_addr, peer) =
+        against_raw_peer(Codec::Pcmu, SourceSpec::Silence, SinkSpec::Null).await;
     let mut sender = RtpSender::new();
     let mut pkt = Vec::new();
     for pt in [0, 13, 0] {
@@ -341,14 +278,12 @@ async fn other_payload_types_of_the_peer_stream_do_not_count_as_loss() {
         peer.send_to(&pkt, our_addr).await.unwrap();
     }
     sleep(Duration::from_millis(50)).await;
-    let st = h.stats();
+    let st = ours.finish().await;
     assert_eq!(
         (st.packets_received, st.dropped, st.lost),
         (2, 1, 0),
         "{st:?}"
     );
-    h.stop();
-    h.stopped().await;
 }
 
 #[tokio::test]
@@ -358,30 +293,28 @@ async fn a_re_offer_switches_the_codec_mid_call() {
     let a = AudioStream::bind(LO).await.unwrap();
     let b = AudioStream::bind(LO).await.unwrap();
     let (a_addr, b_addr) = (a.local_addr(), b.local_addr());
-    let ha = a.start(
+    let ra = start(
+        a,
         negotiated(b_addr, Codec::Pcmu),
         SourceSpec::Tone(700.0),
         SinkSpec::Null,
     );
-    let hb = b.start(
+    let rb = start(
+        b,
         negotiated(a_addr, Codec::Pcmu),
         SourceSpec::Silence,
         SinkSpec::File(wav.clone()),
     );
     sleep(Duration::from_millis(300)).await;
-    hb.update(negotiated(a_addr, Codec::Opus));
-    ha.update(negotiated(b_addr, Codec::Opus));
-    let before = hb.stats();
+    rb.handle.update(negotiated(a_addr, Codec::Opus));
+    ra.handle.update(negotiated(b_addr, Codec::Opus));
     sleep(Duration::from_millis(400)).await;
-    ha.stop();
-    hb.stop();
-    ha.stopped().await;
-    hb.stopped().await;
-    let after = hb.stats();
-    assert!(
-        after.packets_received >= before.packets_received + 15,
-        "{after:?}"
-    );
+    ra.handle.stop();
+    rb.handle.stop();
+    ra.finish().await;
+    let after = rb.finish().await;
+    // About 35 packets in 700 ms, through both codecs.
+    assert!(after.packets_received >= 30, "{after:?}");
     assert!(
         after.dropped <= 2,
         "packets in flight at the switch: {after:?}"
@@ -418,23 +351,19 @@ async fn capture(sock: &UdpSocket, window: Duration) -> Vec<(bool, u8, u16, u32,
 
 #[tokio::test]
 async fn dtmf_goes_out_as_rfc4733_events_in_place_of_audio() {
-    let ours = AudioStream::bind(LO).await.unwrap();
-    let peer = UdpSocket::bind((LO, 0)).await.unwrap();
-    let h = ours.start(
-        negotiated(peer.local_addr().unwrap(), Codec::Pcmu),
-        SourceSpec::Tone(440.0),
-        SinkSpec::Null,
-    );
+    let (ours, _, peer) =
+        against_raw_peer(Codec::Pcmu, SourceSpec::Tone(440.0), SinkSpec::Null).await;
+    let h = &ours.handle;
     recv_rtp(&peer).await;
     assert_eq!(
         h.send_dtmf("1x"),
-        Err(media::dtmf::DtmfError::BadKey('x')),
+        Err(media::DtmfError::BadKey('x')),
         "a bad key refuses the whole string"
     );
     h.send_dtmf("1#").unwrap();
     let packets = capture(&peer, Duration::from_millis(900)).await;
-    h.stop();
-    assert_eq!(h.stats().digits_sent, 2, "{:?}", h.stats());
+    let st = ours.finish().await;
+    assert_eq!(st.digits_sent, 2, "{st:?}");
 
     // One sequence space: no gaps between audio and events.
     for w in packets.windows(2) {
@@ -491,41 +420,23 @@ async fn dtmf_travels_between_two_streams_at_the_negotiated_rate() {
             telephone_event_rate: rate,
             ..negotiated(remote, codec)
         };
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let ha = a.start(with_rate(b_addr), SourceSpec::Tone(600.0), SinkSpec::Null);
-        let hb = b.start_with_events(
-            with_rate(a_addr),
-            SourceSpec::Silence,
+        let ra = start(
+            a,
+            with_rate(b_addr),
+            SourceSpec::Tone(600.0),
             SinkSpec::Null,
-            Some(media::EventSender { tag: 7, tx }),
         );
+        let mut rb = start(b, with_rate(a_addr), SourceSpec::Silence, SinkSpec::Null);
         sleep(Duration::from_millis(100)).await;
-        ha.send_dtmf("5*").unwrap();
-        let mut got = Vec::new();
-        while got.len() < 2 {
-            let (tag, ev) = timeout(Duration::from_secs(2), rx.recv())
-                .await
-                .expect("digits within 2 s")
-                .unwrap();
-            assert_eq!(tag, 7);
-            if let media::StreamEvent::Digit(d) = ev {
-                got.push(d);
-            }
-        }
+        ra.handle.send_dtmf("5*").unwrap();
+        let got = [rb.next_digit().await, rb.next_digit().await];
         let keys: String = got.iter().map(|d| d.digit.as_char()).collect();
         assert_eq!(keys, "5*", "{codec:?}");
         assert!(
             got.iter().all(|d| d.duration_ms == 100 && !d.end_lost),
             "{got:?}"
         );
-        assert_eq!(hb.poll_digit().map(|d| d.digit.as_char()), Some('5'));
-        assert_eq!(hb.poll_digit().map(|d| d.digit.as_char()), Some('*'));
-        assert_eq!(hb.poll_digit(), None);
-        sleep(Duration::from_millis(60)).await;
-        assert_eq!(hb.stats().digits_received, 2);
-        ha.stop();
-        hb.stop();
-        ha.stopped().await;
-        hb.stopped().await;
+        ra.finish().await;
+        assert_eq!(rb.finish().await.digits_received, 2, "each digit once");
     }
 }

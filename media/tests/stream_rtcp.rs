@@ -2,33 +2,26 @@
 //! round-trip time, BYE on stop, rtcp-mux; junk on the RTP and RTCP ports is dropped and
 //! counted while a tone keeps flowing.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+mod common;
+
+use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
-use media::analysis::{dominant_frequency, read_wav_mono, rms_dbfs};
-use media::rtcp::{
+use common::{start, LO};
+use media::test_support::{dominant_frequency, read_wav_mono, rms_dbfs};
+use media::{
     parse_compound, write_compound, NtpTime, ReceiverReport, ReportBlock, RtcpPacket, SenderReport,
 };
-use media::rtp::{RtpPacket, RtpSender};
-use media::{AudioStream, Codec, Direction, Negotiated, OpusSettings, SinkSpec, SourceSpec};
+use media::{AudioStream, Codec, Negotiated, SinkSpec, SourceSpec};
+use media::{RtpPacket, RtpSender};
 use tokio::net::UdpSocket;
 use tokio::time::{sleep, timeout};
 
-const LO: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
-
+/// [`common::negotiated`] with the peer's RTCP at `remote_rtcp`.
 fn negotiated(remote: SocketAddr, remote_rtcp: SocketAddr, codec: Codec) -> Negotiated {
     Negotiated {
-        remote_rtp: Some(remote),
-        codec,
-        payload_type: codec.default_payload_type(),
-        telephone_event: Some(101),
-        telephone_event_rate: 8000,
-        rtcp_mux: false,
         remote_rtcp: Some(remote_rtcp),
-        ptime_ms: 20,
-        local_direction: Direction::SendRecv,
-        remote_direction: Direction::SendRecv,
-        opus: OpusSettings::default(),
+        ..common::negotiated(remote, codec)
     }
 }
 
@@ -54,7 +47,8 @@ async fn reports_flow_both_ways_and_give_a_round_trip_time() {
     assert_eq!(our_rtcp.port(), our_rtp.port() + 1, "RTCP on RTP port + 1");
     let peer_rtp = UdpSocket::bind((LO, 0)).await.unwrap();
     let peer_rtcp = UdpSocket::bind((LO, 0)).await.unwrap();
-    let h = ours.start(
+    let ours = start(
+        ours,
         negotiated(
             peer_rtp.local_addr().unwrap(),
             peer_rtcp.local_addr().unwrap(),
@@ -125,16 +119,14 @@ async fn reports_flow_both_ways_and_give_a_round_trip_time() {
     );
     peer_rtcp.send_to(&rr, our_rtcp).await.unwrap();
     sleep(Duration::from_millis(60)).await;
-    let st = h.stats();
+
+    // Stopping says BYE.
+    let st = ours.finish().await;
     let rtt = st.rtt_ms.expect("an RTT from the RR");
     assert!((0.0..1000.0).contains(&rtt), "{st:?}");
     assert_eq!((st.rtcp_received, st.rtcp_dropped), (2, 2), "{st:?}");
-    assert!(st.rtcp_sent >= 1);
+    assert!(st.rtcp_sent >= 2, "a report and the BYE: {st:?}");
     assert!(st.mos > 4.0, "a clean call scores high: {st:?}");
-
-    // Stopping says BYE.
-    h.stop();
-    h.stopped().await;
     let last = next_rtcp(&peer_rtcp).await;
     assert!(
         last.iter()
@@ -153,7 +145,8 @@ async fn with_rtcp_mux_reports_share_the_rtp_port() {
     let our_rtp = ours.local_addr();
     let peer = UdpSocket::bind((LO, 0)).await.unwrap();
     let peer_addr = peer.local_addr().unwrap();
-    let h = ours.start(
+    let ours = start(
+        ours,
         Negotiated {
             rtcp_mux: true,
             ..negotiated(peer_addr, peer_addr, Codec::Pcma)
@@ -192,10 +185,8 @@ async fn with_rtcp_mux_reports_share_the_rtp_port() {
         matches!(report[0], RtcpPacket::SenderReport(_)),
         "{report:?}"
     );
-    let st = h.stats();
+    let st = ours.finish().await;
     assert_eq!((st.rtcp_received, st.dropped), (1, 0), "{st:?}");
-    h.stop();
-    h.stopped().await;
 }
 
 /// A tone flows from A to B while junk is sprayed at B's RTP and RTCP ports: B's output
@@ -208,12 +199,14 @@ async fn junk_on_the_media_ports_is_dropped_and_counted_while_the_tone_plays() {
     let b = AudioStream::bind(LO).await.unwrap();
     let (a_addr, b_addr) = (a.local_addr(), b.local_addr());
     let (a_rtcp, b_rtcp) = (a.local_rtcp_addr().unwrap(), b.local_rtcp_addr().unwrap());
-    let ha = a.start(
+    let ra = start(
+        a,
         negotiated(b_addr, b_rtcp, Codec::Pcmu),
         SourceSpec::Tone(1000.0),
         SinkSpec::Null,
     );
-    let hb = b.start(
+    let rb = start(
+        b,
         negotiated(a_addr, a_rtcp, Codec::Pcmu),
         SourceSpec::Silence,
         SinkSpec::File(wav.clone()),
@@ -249,11 +242,10 @@ async fn junk_on_the_media_ports_is_dropped_and_counted_while_the_tone_plays() {
         sleep(Duration::from_millis(20)).await;
     }
     sleep(Duration::from_millis(100)).await;
-    ha.stop();
-    hb.stop();
-    ha.stopped().await;
-    hb.stopped().await;
-    let st = hb.stats();
+    ra.handle.stop();
+    rb.handle.stop();
+    ra.finish().await;
+    let st = rb.finish().await;
     assert_eq!(st.dropped, sent - rtcp_junk, "{st:?}");
     assert_eq!(st.rtcp_dropped, rtcp_junk, "{st:?}");
     assert_eq!((st.lost, st.late, st.decode_errors), (0, 0, 0), "{st:?}");

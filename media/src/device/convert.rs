@@ -289,10 +289,12 @@ impl RateConverter {
         })
     }
 
+    /// The input rate.
     pub fn from_rate(&self) -> u32 {
         self.from
     }
 
+    /// The output rate.
     pub fn to_rate(&self) -> u32 {
         self.to
     }
@@ -404,7 +406,7 @@ pub fn f32_to_i16(s: f32) -> i16 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::dominant_frequency;
+    use crate::test_support::dominant_frequency;
 
     fn sine(freq: f64, rate: u32, n: usize) -> Vec<f32> {
         (0..n)

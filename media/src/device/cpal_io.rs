@@ -13,7 +13,7 @@ use cpal::{FromSample, Sample, SampleFormat, SizedSample};
 use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
-use super::convert::{f32_to_i16, i16_to_f32, RateConverter};
+use super::convert::RateConverter;
 use super::ring::{RingReader, RingTuning, RingWriter};
 use super::{
     frame_len, CaptureBackend, DeviceError, DeviceInfo, DeviceSpec, DeviceStats, ErrorCode,
@@ -477,31 +477,143 @@ fn open_stream(
     })
 }
 
-fn take_error(counters: &SharedCounters, input: bool, device: &str) -> Option<DeviceError> {
-    counters.take().map(|code| DeviceError::Stream {
-        direction: direction(input),
-        device: device.to_string(),
-        reason: code.reason().to_string(),
-    })
-}
-
-struct CaptureStream {
+/// One open direction, the shape capture and playout share: the cpal stream, the media
+/// side's end of its ring(s) (`R`), the callback's counters, the rate converter between the
+/// device and the frames, and what was opened.
+struct Open<R> {
     // Dropped first: stops the callback before the ring goes.
     _stream: cpal::Stream,
-    cons: HeapCons<f32>,
+    ring: R,
     counters: Arc<SharedCounters>,
     conv: RateConverter,
     opened: Opened,
 }
 
-/// A capture device delivering 20 ms mono frames at the codec rate.
-pub struct DeviceCapture {
+/// The media side of a playout stream: the ring it writes and what the callback played.
+struct PlayoutRings {
+    writer: RingWriter<HeapProd<f32>>,
+    /// What the callback handed the device, at its rate (mono).
+    played: HeapCons<f32>,
+}
+
+impl Open<HeapCons<f32>> {
+    /// A capture stream on `spec`, converting from the device's rate to `rate`.
+    fn capture(spec: &DeviceSpec, rate: u32, host: HostChoice) -> Result<Self, DeviceError> {
+        let counters = Arc::new(SharedCounters::default());
+        let (stream, cons, _, opened) = open_stream(spec, host, true, &counters)?;
+        let ring = cons.ok_or_else(|| DeviceError::Resampler("no capture ring".into()))?;
+        let conv = RateConverter::new(opened.rate, rate)?;
+        Ok(Open {
+            _stream: stream,
+            ring,
+            counters,
+            conv,
+            opened,
+        })
+    }
+}
+
+impl Open<PlayoutRings> {
+    /// A playout stream on `spec`, converting from `rate` to the device's rate.
+    fn playout(spec: &DeviceSpec, rate: u32, host: HostChoice) -> Result<Self, DeviceError> {
+        let counters = Arc::new(SharedCounters::default());
+        let (stream, _, rings, opened) = open_stream(spec, host, false, &counters)?;
+        let (writer, played) =
+            rings.ok_or_else(|| DeviceError::Resampler("no playout ring".into()))?;
+        let conv = RateConverter::new(rate, opened.rate)?;
+        Ok(Open {
+            _stream: stream,
+            ring: PlayoutRings { writer, played },
+            counters,
+            conv,
+            opened,
+        })
+    }
+}
+
+/// What the media side counts itself, beside the callback's counters.
+#[derive(Default)]
+struct MediaSideCounts {
+    /// Device samples waiting between the callback and the frames.
+    buffered: usize,
+    dropped: u64,
+    corrected: i64,
+    short_reads: u64,
+}
+
+impl<R> Open<R> {
+    fn stats(&self, own: MediaSideCounts) -> DeviceStats {
+        let c = &self.counters;
+        let rate = u64::from(self.opened.rate.max(1));
+        DeviceStats {
+            description: self.opened.description.clone(),
+            device_rate: self.opened.rate,
+            callbacks: c.callbacks.load(Ordering::Relaxed),
+            callback_samples: c.callback_samples.load(Ordering::Relaxed),
+            largest_callback: c.largest_callback.load(Ordering::Relaxed),
+            overrun_samples: c.overrun_samples.load(Ordering::Relaxed),
+            underruns: c.underruns.load(Ordering::Relaxed),
+            // Counted by the playout callback only (zero for capture).
+            silence_samples: c.silence_samples.load(Ordering::Relaxed),
+            skipped_samples: c.skipped_samples.load(Ordering::Relaxed),
+            corrected_samples: own.corrected,
+            dropped_samples: own.dropped,
+            short_reads: own.short_reads,
+            xruns: c.xruns.load(Ordering::Relaxed),
+            device_latency_us: c.device_latency_us.load(Ordering::Relaxed),
+            buffered_us: (own.buffered as u64 * 1_000_000 / rate) as u32,
+            failed: c.failed.load(Ordering::Acquire),
+            last_error: c.last_error(),
+        }
+    }
+
+    fn take_error(&self, input: bool) -> Option<DeviceError> {
+        self.counters.take().map(|code| DeviceError::Stream {
+            direction: direction(input),
+            device: self.opened.device.clone(),
+            reason: code.reason().to_string(),
+        })
+    }
+}
+
+/// A device of either direction: where it was asked for and its open stream.
+struct Device<R> {
+    /// Rate of the frames the media side reads or writes.
     rate: u32,
     host: HostChoice,
     spec: DeviceSpec,
-    s: CaptureStream,
+    s: Open<R>,
+}
+
+impl<R> Device<R> {
+    fn debug(&self, name: &str, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct(name)
+            .field("spec", &self.spec)
+            .field("opened", &self.s.opened.description)
+            .field("rate", &self.rate)
+            .finish()
+    }
+
+    fn format(&self) -> (u32, usize) {
+        (self.s.opened.rate, self.s.opened.channels)
+    }
+
+    /// Reopens on the host's default device with `open` (the same direction's opener).
+    fn reopen_default(
+        &mut self,
+        open: fn(&DeviceSpec, u32, HostChoice) -> Result<Open<R>, DeviceError>,
+    ) -> Result<(), DeviceError> {
+        self.s = open(&DeviceSpec::Default, self.rate, self.host)?;
+        self.spec = DeviceSpec::Default;
+        Ok(())
+    }
+}
+
+/// A capture device delivering 20 ms mono frames at the codec rate.
+pub struct DeviceCapture {
+    d: Device<HeapCons<f32>>,
     scratch: Vec<f32>,
-    pending: Vec<i16>,
+    pending: Vec<f32>,
     dropped: u64,
     short_reads: u64,
     /// Device samples the frames left out (trimmed backlog, lost to a full ring) minus
@@ -513,28 +625,27 @@ pub struct DeviceCapture {
 
 impl std::fmt::Debug for DeviceCapture {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeviceCapture")
-            .field("spec", &self.spec)
-            .field("opened", &self.s.opened.description)
-            .field("rate", &self.rate)
-            .finish()
+        self.d.debug("DeviceCapture", f)
     }
 }
 
 impl DeviceCapture {
+    /// Opens the capture device `spec` names on `host`, delivering frames at `rate`.
     pub fn open(
         spec: &DeviceSpec,
         rate: u32,
         host: HostChoice,
     ) -> Result<DeviceCapture, DeviceError> {
-        let s = Self::open_stream(spec, rate, host)?;
+        let s = Open::capture(spec, rate, host)?;
         let scratch = vec![0.0; s.conv.input_wanted().max(frame_len(s.opened.rate))];
         let pending = Vec::with_capacity(frame_len(rate) * 2 + s.conv.output_max());
         Ok(DeviceCapture {
-            rate,
-            host,
-            spec: spec.clone(),
-            s,
+            d: Device {
+                rate,
+                host,
+                spec: spec.clone(),
+                s,
+            },
             scratch,
             pending,
             dropped: 0,
@@ -545,32 +656,14 @@ impl DeviceCapture {
         })
     }
 
-    fn open_stream(
-        spec: &DeviceSpec,
-        rate: u32,
-        host: HostChoice,
-    ) -> Result<CaptureStream, DeviceError> {
-        let counters = Arc::new(SharedCounters::default());
-        let (stream, cons, _, opened) = open_stream(spec, host, true, &counters)?;
-        let cons = cons.ok_or_else(|| DeviceError::Resampler("no capture ring".into()))?;
-        let conv = RateConverter::new(opened.rate, rate)?;
-        Ok(CaptureStream {
-            _stream: stream,
-            cons,
-            counters,
-            conv,
-            opened,
-        })
-    }
-
     /// The device's own rate and channel count.
     pub fn device_format(&self) -> (u32, usize) {
-        (self.s.opened.rate, self.s.opened.channels)
+        self.d.format()
     }
 
     /// The host's name of the open device (`mic.monitor`), whatever the spec said.
     pub fn device_name(&self) -> &str {
-        &self.s.opened.device
+        &self.d.s.opened.device
     }
 
     /// How far the frames read since the last call moved against the device's own timeline,
@@ -578,11 +671,11 @@ impl DeviceCapture {
     /// lost to a full ring), < 0 when silence was made up (short reads). The echo canceller
     /// moves its reference by as much, so played and captured audio stay paired.
     pub fn take_timeline_gap(&mut self) -> i64 {
-        let overruns = self.s.counters.overrun_samples.load(Ordering::Relaxed);
+        let overruns = self.d.s.counters.overrun_samples.load(Ordering::Relaxed);
         self.gap_device += overruns.saturating_sub(self.overruns_seen) as i64;
         self.overruns_seen = overruns;
-        let dev_rate = i64::from(self.s.opened.rate.max(1));
-        let left_out = self.gap_device * i64::from(self.rate) / dev_rate;
+        let dev_rate = i64::from(self.d.s.opened.rate.max(1));
+        let left_out = self.gap_device * i64::from(self.d.rate) / dev_rate;
         let gap = left_out - self.gap_padded;
         self.gap_device = 0;
         self.gap_padded = 0;
@@ -591,45 +684,46 @@ impl DeviceCapture {
 
     /// Audio captured but not read yet, in samples at the frame rate.
     pub fn backlog(&self) -> usize {
-        let waiting = self.s.cons.occupied_len() + self.s.conv.pending_input();
-        let dev_rate = self.s.opened.rate.max(1) as usize;
-        waiting * self.rate as usize / dev_rate + self.pending.len()
+        let s = &self.d.s;
+        let waiting = s.ring.occupied_len() + s.conv.pending_input();
+        let dev_rate = s.opened.rate.max(1) as usize;
+        waiting * self.d.rate as usize / dev_rate + self.pending.len()
     }
 
     /// Drops whatever has been captured so far (e.g. just before a call starts sending).
     pub fn flush(&mut self) {
-        let n = self.s.cons.occupied_len();
-        self.s.cons.skip(n);
-        self.s.conv.reset();
+        let s = &mut self.d.s;
+        let n = s.ring.occupied_len();
+        s.ring.skip(n);
+        s.conv.reset();
         self.pending.clear();
     }
 }
 
 impl CaptureBackend for DeviceCapture {
     fn rate(&self) -> u32 {
-        self.rate
+        self.d.rate
     }
 
-    fn read_frame(&mut self, frame: &mut [i16]) -> FrameStatus {
-        let s = &mut self.s;
+    fn read_frame(&mut self, frame: &mut [f32]) -> FrameStatus {
+        let s = &mut self.d.s;
         let dev_rate = s.opened.rate;
-        let backlog = s.cons.occupied_len();
+        let backlog = s.ring.occupied_len();
         if backlog > samples_for_ms(dev_rate, CAPTURE_MAX_BACKLOG_MS) {
             let n = backlog - samples_for_ms(dev_rate, CAPTURE_TRIM_TO_MS);
-            let skipped = s.cons.skip(n);
+            let skipped = s.ring.skip(n);
             self.dropped += skipped as u64;
             self.gap_device += skipped as i64;
         }
         while self.pending.len() < frame.len() {
             let want = s.conv.input_wanted().min(self.scratch.len());
-            let n = s.cons.pop_slice(&mut self.scratch[..want]);
+            let n = s.ring.pop_slice(&mut self.scratch[..want]);
             if n == 0 {
                 break;
             }
             let pending = &mut self.pending;
-            s.conv.process(&self.scratch[..n], |out| {
-                pending.extend(out.iter().map(|&v| f32_to_i16(v)));
-            });
+            s.conv
+                .process(&self.scratch[..n], |out| pending.extend_from_slice(out));
         }
         if self.pending.len() >= frame.len() {
             frame.copy_from_slice(&self.pending[..frame.len()]);
@@ -638,7 +732,7 @@ impl CaptureBackend for DeviceCapture {
         } else {
             let have = self.pending.len();
             frame[..have].copy_from_slice(&self.pending);
-            frame[have..].fill(0);
+            frame[have..].fill(0.0);
             self.pending.clear();
             self.short_reads += 1;
             self.gap_padded += (frame.len() - have) as i64;
@@ -647,123 +741,70 @@ impl CaptureBackend for DeviceCapture {
     }
 
     fn stats(&self) -> DeviceStats {
-        let c = &self.s.counters;
-        let buffered = self.s.cons.occupied_len() + self.s.conv.pending_input();
-        DeviceStats {
-            description: self.s.opened.description.clone(),
-            device_rate: self.s.opened.rate,
-            callbacks: c.callbacks.load(Ordering::Relaxed),
-            callback_samples: c.callback_samples.load(Ordering::Relaxed),
-            largest_callback: c.largest_callback.load(Ordering::Relaxed),
-            overrun_samples: c.overrun_samples.load(Ordering::Relaxed),
-            underruns: c.underruns.load(Ordering::Relaxed),
-            silence_samples: 0,
-            skipped_samples: 0,
-            corrected_samples: 0,
-            dropped_samples: self.dropped,
+        let s = &self.d.s;
+        s.stats(MediaSideCounts {
+            buffered: s.ring.occupied_len() + s.conv.pending_input(),
+            dropped: self.dropped,
             short_reads: self.short_reads,
-            xruns: c.xruns.load(Ordering::Relaxed),
-            device_latency_us: c.device_latency_us.load(Ordering::Relaxed),
-            buffered_us: (buffered as u64 * 1_000_000 / u64::from(self.s.opened.rate.max(1)))
-                as u32,
-            failed: c.failed.load(Ordering::Acquire),
-            last_error: c.last_error(),
-        }
+            ..MediaSideCounts::default()
+        })
     }
 
     fn take_error(&mut self) -> Option<DeviceError> {
-        take_error(&self.s.counters, true, &self.s.opened.device)
+        self.d.s.take_error(true)
     }
 
     fn reopen_default(&mut self) -> Result<(), DeviceError> {
-        let s = Self::open_stream(&DeviceSpec::Default, self.rate, self.host)?;
-        if self.scratch.len() < s.conv.input_wanted() {
-            self.scratch.resize(s.conv.input_wanted(), 0.0);
+        self.d.reopen_default(Open::capture)?;
+        let wanted = self.d.s.conv.input_wanted();
+        if self.scratch.len() < wanted {
+            self.scratch.resize(wanted, 0.0);
         }
-        self.s = s;
-        self.spec = DeviceSpec::Default;
         self.pending.clear();
         Ok(())
     }
 }
 
-struct PlayoutStream {
-    _stream: cpal::Stream,
-    ring: RingWriter<HeapProd<f32>>,
-    /// What the callback handed the device, at its rate (mono).
-    played: HeapCons<f32>,
-    counters: Arc<SharedCounters>,
-    conv: RateConverter,
-    opened: Opened,
-}
-
 /// A playout device taking 20 ms mono frames at the codec rate.
 pub struct DevicePlayout {
-    rate: u32,
-    host: HostChoice,
-    spec: DeviceSpec,
-    s: PlayoutStream,
-    scratch: Vec<f32>,
+    d: Device<PlayoutRings>,
     dropped: u64,
     corrected: i64,
 }
 
 impl std::fmt::Debug for DevicePlayout {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DevicePlayout")
-            .field("spec", &self.spec)
-            .field("opened", &self.s.opened.description)
-            .field("rate", &self.rate)
-            .finish()
+        self.d.debug("DevicePlayout", f)
     }
 }
 
 impl DevicePlayout {
+    /// Opens the playout device `spec` names on `host`, taking frames at `rate`.
     pub fn open(
         spec: &DeviceSpec,
         rate: u32,
         host: HostChoice,
     ) -> Result<DevicePlayout, DeviceError> {
-        let s = Self::open_stream(spec, rate, host)?;
         Ok(DevicePlayout {
-            rate,
-            host,
-            spec: spec.clone(),
-            s,
-            scratch: Vec::with_capacity(frame_len(rate) * 2),
+            d: Device {
+                rate,
+                host,
+                spec: spec.clone(),
+                s: Open::playout(spec, rate, host)?,
+            },
             dropped: 0,
             corrected: 0,
         })
     }
 
-    fn open_stream(
-        spec: &DeviceSpec,
-        rate: u32,
-        host: HostChoice,
-    ) -> Result<PlayoutStream, DeviceError> {
-        let counters = Arc::new(SharedCounters::default());
-        let (stream, _, ring, opened) = open_stream(spec, host, false, &counters)?;
-        let (ring, played) =
-            ring.ok_or_else(|| DeviceError::Resampler("no playout ring".into()))?;
-        let conv = RateConverter::new(rate, opened.rate)?;
-        Ok(PlayoutStream {
-            _stream: stream,
-            ring,
-            played,
-            counters,
-            conv,
-            opened,
-        })
-    }
-
     /// The device's own rate and channel count.
     pub fn device_format(&self) -> (u32, usize) {
-        (self.s.opened.rate, self.s.opened.channels)
+        self.d.format()
     }
 
     /// The host's name of the open device (`speaker`), whatever the spec said.
     pub fn device_name(&self) -> &str {
-        &self.s.opened.device
+        &self.d.s.opened.device
     }
 
     /// Hands `f` what the device was given since the last call (mono, at the device's rate,
@@ -772,7 +813,7 @@ impl DevicePlayout {
     pub fn take_played(&mut self, mut f: impl FnMut(&[f32])) {
         let mut buf = [0.0f32; 480];
         loop {
-            let n = self.s.played.pop_slice(&mut buf);
+            let n = self.d.s.ring.played.pop_slice(&mut buf);
             if n == 0 {
                 break;
             }
@@ -782,23 +823,21 @@ impl DevicePlayout {
 
     /// How much of what was played is waiting for [`take_played`](Self::take_played).
     pub fn played_waiting(&self) -> usize {
-        self.s.played.occupied_len()
+        self.d.s.ring.played.occupied_len()
     }
 }
 
 impl PlayoutBackend for DevicePlayout {
     fn rate(&self) -> u32 {
-        self.rate
+        self.d.rate
     }
 
-    fn write_frame(&mut self, frame: &[i16]) -> Result<(), DeviceError> {
-        self.scratch.clear();
-        self.scratch.extend(frame.iter().map(|&v| i16_to_f32(v)));
-        let s = &mut self.s;
-        let ring = &mut s.ring;
+    fn write_frame(&mut self, frame: &[f32]) -> Result<(), DeviceError> {
+        let s = &mut self.d.s;
+        let writer = &mut s.ring.writer;
         let (dropped, corrected) = (&mut self.dropped, &mut self.corrected);
-        s.conv.process(&self.scratch, |out| {
-            let r = ring.write(out);
+        s.conv.process(frame, |out| {
+            let r = writer.write(out);
             *dropped += r.dropped as u64;
             *corrected += r.corrected;
         });
@@ -806,38 +845,20 @@ impl PlayoutBackend for DevicePlayout {
     }
 
     fn stats(&self) -> DeviceStats {
-        let c = &self.s.counters;
-        let buffered = self.s.ring.buffered();
-        DeviceStats {
-            description: self.s.opened.description.clone(),
-            device_rate: self.s.opened.rate,
-            callbacks: c.callbacks.load(Ordering::Relaxed),
-            callback_samples: c.callback_samples.load(Ordering::Relaxed),
-            largest_callback: c.largest_callback.load(Ordering::Relaxed),
-            overrun_samples: c.overrun_samples.load(Ordering::Relaxed),
-            underruns: c.underruns.load(Ordering::Relaxed),
-            silence_samples: c.silence_samples.load(Ordering::Relaxed),
-            skipped_samples: c.skipped_samples.load(Ordering::Relaxed),
-            corrected_samples: self.corrected,
-            dropped_samples: self.dropped,
-            short_reads: 0,
-            xruns: c.xruns.load(Ordering::Relaxed),
-            device_latency_us: c.device_latency_us.load(Ordering::Relaxed),
-            buffered_us: (buffered as u64 * 1_000_000 / u64::from(self.s.opened.rate.max(1)))
-                as u32,
-            failed: c.failed.load(Ordering::Acquire),
-            last_error: c.last_error(),
-        }
+        self.d.s.stats(MediaSideCounts {
+            buffered: self.d.s.ring.writer.buffered(),
+            dropped: self.dropped,
+            corrected: self.corrected,
+            ..MediaSideCounts::default()
+        })
     }
 
     fn take_error(&mut self) -> Option<DeviceError> {
-        take_error(&self.s.counters, false, &self.s.opened.device)
+        self.d.s.take_error(false)
     }
 
     fn reopen_default(&mut self) -> Result<(), DeviceError> {
-        self.s = Self::open_stream(&DeviceSpec::Default, self.rate, self.host)?;
-        self.spec = DeviceSpec::Default;
-        Ok(())
+        self.d.reopen_default(Open::playout)
     }
 
     fn finish(self: Box<Self>) -> Result<(), DeviceError> {

@@ -17,10 +17,11 @@ pub struct HeadlessCapture {
     scratch: Vec<i16>,
     scratch_f: Vec<f32>,
     /// Converted samples not yet read (rate != 8000 only).
-    pending: Vec<i16>,
+    pending: Vec<f32>,
 }
 
 impl HeadlessCapture {
+    /// Opens `spec` as a capture side delivering frames at `rate`.
     pub fn open(spec: &SourceSpec, rate: u32) -> Result<HeadlessCapture, DeviceError> {
         let source = spec.open().map_err(|e| DeviceError::File {
             path: spec.to_string(),
@@ -46,21 +47,25 @@ impl CaptureBackend for HeadlessCapture {
         self.rate
     }
 
-    fn read_frame(&mut self, frame: &mut [i16]) -> FrameStatus {
+    fn read_frame(&mut self, frame: &mut [f32]) -> FrameStatus {
         if self.rate == SAMPLE_RATE {
-            self.source.read(frame);
+            self.scratch.resize(frame.len(), 0);
+            self.source.read(&mut self.scratch);
+            for (f, &s) in frame.iter_mut().zip(&self.scratch) {
+                *f = i16_to_f32(s);
+            }
             return FrameStatus::Full;
         }
         while self.pending.len() < frame.len() {
             let n = self.conv.input_wanted();
+            self.scratch.resize(n, 0);
             self.source.read(&mut self.scratch[..n]);
             for (f, &s) in self.scratch_f.iter_mut().zip(&self.scratch[..n]) {
                 *f = i16_to_f32(s);
             }
             let pending = &mut self.pending;
-            self.conv.process(&self.scratch_f[..n], |out| {
-                pending.extend(out.iter().map(|&s| f32_to_i16(s)));
-            });
+            self.conv
+                .process(&self.scratch_f[..n], |out| pending.extend_from_slice(out));
         }
         frame.copy_from_slice(&self.pending[..frame.len()]);
         self.pending.drain(..frame.len());
@@ -82,11 +87,11 @@ pub struct HeadlessPlayout {
     sink: Sink,
     rate: u32,
     conv: RateConverter,
-    scratch_f: Vec<f32>,
     out: Vec<i16>,
 }
 
 impl HeadlessPlayout {
+    /// Opens `spec` as a playout side taking frames at `rate`.
     pub fn open(spec: &SinkSpec, rate: u32) -> Result<HeadlessPlayout, DeviceError> {
         let sink = spec.open().map_err(|e| DeviceError::File {
             path: spec.to_string(),
@@ -97,7 +102,6 @@ impl HeadlessPlayout {
             spec: spec.to_string(),
             sink,
             rate,
-            scratch_f: Vec::with_capacity(super::frame_len(rate) * 2),
             out: Vec::with_capacity(conv.output_max() * 2),
             conv,
         })
@@ -116,20 +120,16 @@ impl PlayoutBackend for HeadlessPlayout {
         self.rate
     }
 
-    fn write_frame(&mut self, frame: &[i16]) -> Result<(), DeviceError> {
-        if self.rate == SAMPLE_RATE {
-            return self
-                .sink
-                .write(SAMPLE_RATE, frame)
-                .map_err(|e| self.file_error(e));
-        }
-        self.scratch_f.clear();
-        self.scratch_f.extend(frame.iter().map(|&s| i16_to_f32(s)));
+    fn write_frame(&mut self, frame: &[f32]) -> Result<(), DeviceError> {
         self.out.clear();
-        let out = &mut self.out;
-        self.conv.process(&self.scratch_f, |o| {
-            out.extend(o.iter().map(|&s| f32_to_i16(s)));
-        });
+        if self.rate == SAMPLE_RATE {
+            self.out.extend(frame.iter().map(|&s| f32_to_i16(s)));
+        } else {
+            let out = &mut self.out;
+            self.conv.process(frame, |o| {
+                out.extend(o.iter().map(|&s| f32_to_i16(s)));
+            });
+        }
         if self.out.is_empty() {
             return Ok(());
         }
@@ -156,7 +156,7 @@ impl PlayoutBackend for HeadlessPlayout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::dominant_frequency;
+    use crate::test_support::dominant_frequency;
 
     #[test]
     fn tone_at_8k_and_48k() {
@@ -164,10 +164,10 @@ mod tests {
             let mut c = HeadlessCapture::open(&SourceSpec::Tone(1000.0), rate).unwrap();
             assert_eq!(c.frame_len(), rate as usize / 50);
             let mut all = Vec::new();
-            let mut frame = vec![0i16; c.frame_len()];
+            let mut frame = vec![0.0f32; c.frame_len()];
             for _ in 0..50 {
                 assert_eq!(c.read_frame(&mut frame), FrameStatus::Full);
-                all.extend_from_slice(&frame);
+                all.extend(frame.iter().map(|&s| f32_to_i16(s)));
             }
             let f = dominant_frequency(&all[all.len() / 2..], rate).unwrap();
             assert!((f - 1000.0).abs() < 3.0, "{rate}: {f}");
@@ -181,7 +181,7 @@ mod tests {
         let mut p: Box<dyn PlayoutBackend> =
             Box::new(HeadlessPlayout::open(&SinkSpec::File(path.clone()), 48000).unwrap());
         let mut src = HeadlessCapture::open(&SourceSpec::Tone(440.0), 48000).unwrap();
-        let mut frame = vec![0i16; 960];
+        let mut frame = vec![0.0f32; 960];
         for _ in 0..50 {
             src.read_frame(&mut frame);
             p.write_frame(&frame).unwrap();

@@ -20,7 +20,7 @@
 //! let input = InputSpec::parse("device:default").unwrap();
 //! let output = OutputSpec::parse("device:speaker").unwrap();
 //! let mut audio = AudioBackend::open(&input, &output, 8000).unwrap();
-//! let mut frame = vec![0i16; audio.capture.frame_len()];
+//! let mut frame = vec![0.0f32; audio.capture.frame_len()];
 //! // every 20 ms:
 //! audio.capture.read_frame(&mut frame);
 //! audio.playout.write_frame(&frame).unwrap();
@@ -118,7 +118,9 @@ impl fmt::Display for DeviceSpec {
 /// `[audio] input`: a headless source or a capture device.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InputSpec {
+    /// A tone, a file or silence (`tone:`, `file:`, `silence`).
     Headless(SourceSpec),
+    /// A capture device (`device:`).
     Device(DeviceSpec),
 }
 
@@ -150,7 +152,9 @@ impl fmt::Display for InputSpec {
 /// `[audio] output`: a headless sink or a playout device.
 #[derive(Debug, Clone, PartialEq)]
 pub enum OutputSpec {
+    /// A WAV file or nothing (`file:`, `null`).
     Headless(SinkSpec),
+    /// A playout device (`device:`).
     Device(DeviceSpec),
 }
 
@@ -199,7 +203,9 @@ pub struct DeviceInfo {
     pub name: String,
     /// Human description (may equal `name`).
     pub description: String,
+    /// It can capture.
     pub is_input: bool,
+    /// It can play.
     pub is_output: bool,
     /// The default input or output of its host.
     pub is_default: bool,
@@ -211,39 +217,74 @@ pub struct DeviceInfo {
 
 /// Why audio could not be opened or carried on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DeviceError {
+    /// No device of the host matches the spec.
     #[error("no audio {direction} device matches {spec}; devices: {available}")]
     NotFound {
+        /// `input` or `output`.
         direction: &'static str,
+        /// What was asked for.
         spec: String,
+        /// The host's devices of that direction.
         available: String,
     },
+    /// The audio host (ALSA, PulseAudio) cannot be reached.
     #[error("audio host {host} is not available: {reason}")]
-    Host { host: String, reason: String },
+    Host {
+        /// The host's name.
+        host: String,
+        /// What it said.
+        reason: String,
+    },
+    /// The device was found but would not open.
     #[error("cannot open audio {direction} device {device:?}: {reason}")]
     Open {
+        /// `input` or `output`.
         direction: &'static str,
+        /// The device.
         device: String,
+        /// What the host said.
         reason: String,
     },
+    /// An open stream failed (device gone, server gone).
     #[error("audio {direction} device {device:?} failed: {reason}")]
     Stream {
+        /// `input` or `output`.
         direction: &'static str,
+        /// The device.
         device: String,
+        /// What went wrong.
         reason: String,
     },
+    /// A headless side's file cannot be read or written.
     #[error("audio file {path}: {reason}")]
-    File { path: String, reason: String },
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A frame rate that is not a positive multiple of 50 Hz.
     #[error("unsupported audio rate {rate} Hz (the codec rate must be a positive multiple of 50)")]
-    Rate { rate: u32 },
+    Rate {
+        /// The rate asked for.
+        rate: u32,
+    },
+    /// The rate converter cannot be built for these rates.
     #[error("resampler: {0}")]
     Resampler(String),
+    /// The echo canceller cannot be started.
     #[error("echo cancellation: {0}")]
     EchoCancellation(String),
+    /// Asked to switch a side that is configured headless.
     #[error(
         "[audio] {direction} is not a device (set it to \"device:default\" to choose devices)"
     )]
-    NotADevice { direction: &'static str },
+    NotADevice {
+        /// `input` or `output`.
+        direction: &'static str,
+    },
 }
 
 /// What [`CaptureBackend::read_frame`] delivered.
@@ -309,8 +350,11 @@ pub trait CaptureBackend: Send {
         frame_len(self.rate())
     }
     /// Fills `frame` (any length; normally [`frame_len`](Self::frame_len)) with the next
-    /// audio. Never blocks; pads with silence when too little was captured.
-    fn read_frame(&mut self, frame: &mut [i16]) -> FrameStatus;
+    /// audio, full scale ±1.0 (devices, the echo canceller and the rate converters work in
+    /// `f32`; the call converts to integer samples once, for the codec). Never blocks; pads
+    /// with silence when too little was captured.
+    fn read_frame(&mut self, frame: &mut [f32]) -> FrameStatus;
+    /// Its counters now.
     fn stats(&self) -> DeviceStats;
     /// The stream's fatal error, once (device gone, server gone). `None` for headless ones.
     fn take_error(&mut self) -> Option<DeviceError> {
@@ -326,16 +370,20 @@ pub trait CaptureBackend: Send {
 pub trait PlayoutBackend: Send {
     /// Rate of the frames (the codec rate asked for at open).
     fn rate(&self) -> u32;
+    /// Samples per 20 ms frame.
     fn frame_len(&self) -> usize {
         frame_len(self.rate())
     }
     /// Queues one frame for playout. Never blocks: when the device is far behind the frame
     /// is dropped and counted. `Err` only for a headless sink's I/O error.
-    fn write_frame(&mut self, frame: &[i16]) -> Result<(), DeviceError>;
+    fn write_frame(&mut self, frame: &[f32]) -> Result<(), DeviceError>;
+    /// Its counters now.
     fn stats(&self) -> DeviceStats;
+    /// The stream's fatal error, once (device gone, server gone). `None` for headless ones.
     fn take_error(&mut self) -> Option<DeviceError> {
         None
     }
+    /// Reopens on the host's default device (after [`take_error`](Self::take_error)).
     fn reopen_default(&mut self) -> Result<(), DeviceError> {
         Ok(())
     }
@@ -345,7 +393,9 @@ pub trait PlayoutBackend: Send {
 
 /// Both sides of one call's audio.
 pub struct AudioBackend {
+    /// Where frames to send come from.
     pub capture: Box<dyn CaptureBackend>,
+    /// Where received frames go.
     pub playout: Box<dyn PlayoutBackend>,
 }
 

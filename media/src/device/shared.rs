@@ -37,11 +37,14 @@ pub const SILENCE_DBFS: i32 = -96;
 /// Capture or playout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
+    /// The microphone side.
     Input,
+    /// The speaker side.
     Output,
 }
 
 impl Direction {
+    /// `input` or `output`, as in `[audio]` and on the bridge.
     pub fn as_str(self) -> &'static str {
         match self {
             Direction::Input => "input",
@@ -53,6 +56,7 @@ impl Direction {
 /// A device was replaced without being asked to (it failed or disappeared), or was switched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceChange {
+    /// Which side.
     pub direction: Direction,
     /// The device used before (`""` if none was open).
     pub from: String,
@@ -65,21 +69,27 @@ pub struct DeviceChange {
 /// The devices in use now (`None`: that side is not a device, or none could be opened).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InUse {
+    /// The capture device.
     pub input: Option<String>,
+    /// The playout device.
     pub output: Option<String>,
 }
 
 /// Peak levels since the last [`SharedDevices::take_levels`], in whole dBFS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Levels {
+    /// Loudest microphone sample.
     pub input_dbfs: i32,
+    /// Loudest speaker sample.
     pub output_dbfs: i32,
 }
 
 /// [`SharedDevices::stats`]: (device name, counters) of each side open.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DevicePairStats {
+    /// The capture side.
     pub input: Option<(String, DeviceStats)>,
+    /// The playout side.
     pub output: Option<(String, DeviceStats)>,
 }
 
@@ -227,10 +237,11 @@ fn peak_dbfs(peak: u32) -> i32 {
     (db.round() as i32).clamp(SILENCE_DBFS, 0)
 }
 
-fn peak_of(samples: &[i16]) -> u32 {
+/// The 16-bit peak of `f32` samples (full scale ±1.0).
+fn peak_of(samples: &[f32]) -> u32 {
     samples
         .iter()
-        .map(|s| s.unsigned_abs() as u32)
+        .map(|&s| u32::from(super::f32_to_i16(s).unsigned_abs()))
         .max()
         .unwrap_or(0)
 }
@@ -553,7 +564,7 @@ impl SharedDevices {
 
     /// Microphone audio at [`SHARED_CAPTURE_RATE`] for the call `token`; false (and `out`
     /// untouched) when that call is not the active one or no capture device is open.
-    fn read(&self, token: u64, out: &mut [i16]) -> bool {
+    fn read(&self, token: u64, out: &mut [f32]) -> bool {
         if self.inner.active.load(Ordering::Acquire) != token {
             return false;
         }
@@ -568,7 +579,7 @@ impl SharedDevices {
         // The canceller works at the capture rate (both 48 kHz).
         if let Some(aec) = lock(&self.inner.aec).as_mut() {
             aec.take_reference(lock(&self.inner.playout).open.as_mut(), gap, backlog);
-            aec.canceller.capture(out);
+            aec.canceller.capture_f32(out);
         }
         self.inner
             .input_peak
@@ -577,7 +588,7 @@ impl SharedDevices {
     }
 
     /// Plays `samples` ([`SHARED_PLAYOUT_RATE`]) if `token` is the active call.
-    fn write(&self, token: u64, samples: &[i16]) {
+    fn write(&self, token: u64, samples: &[f32]) {
         if self.inner.active.load(Ordering::Acquire) != token {
             return;
         }
@@ -640,12 +651,12 @@ impl DeviceLink {
     }
 
     /// Fills `out` with microphone audio at [`SHARED_CAPTURE_RATE`] if this call is active.
-    pub fn read(&self, out: &mut [i16]) -> bool {
+    pub fn read(&self, out: &mut [f32]) -> bool {
         self.devices.read(self.token, out)
     }
 
     /// Sends [`SHARED_PLAYOUT_RATE`] audio to the speaker if this call is active.
-    pub fn write(&self, samples: &[i16]) {
+    pub fn write(&self, samples: &[f32]) {
         self.devices.write(self.token, samples)
     }
 }
@@ -690,9 +701,9 @@ mod tests {
     fn a_call_without_the_devices_reads_nothing() {
         let d = headless();
         let a = d.attach();
-        let mut buf = [7i16; 4];
+        let mut buf = [0.5f32; 4];
         assert!(!a.read(&mut buf));
-        assert_eq!(buf, [7; 4]);
+        assert_eq!(buf, [0.5; 4]);
         // Active but no capture device open (headless config): still nothing.
         a.set_receiving(true);
         assert!(!a.read(&mut buf));
@@ -703,16 +714,16 @@ mod tests {
         let d = headless();
         let a = d.attach();
         a.set_receiving(true);
-        a.write(&[0, 16384, -8192]);
+        a.write(&[0.0, 0.5, -0.25]);
         let l = d.take_levels();
         assert_eq!(l.output_dbfs, -6);
         assert_eq!(l.input_dbfs, SILENCE_DBFS);
         assert_eq!(d.take_levels().output_dbfs, SILENCE_DBFS);
-        a.write(&[i16::MIN]);
+        a.write(&[-1.0]);
         assert_eq!(d.take_levels().output_dbfs, 0);
         // A call without the devices does not move the meters.
         let b = d.attach();
-        b.write(&[20000]);
+        b.write(&[0.6]);
         assert_eq!(d.take_levels().output_dbfs, SILENCE_DBFS);
     }
 
@@ -733,7 +744,7 @@ mod tests {
         a.set_receiving(true);
         // No devices here, so no reference and nothing to cancel: nothing breaks and the
         // output meter still sees what is played.
-        a.write(&[1000; 160]);
+        a.write(&[crate::device::i16_to_f32(1000); 160]);
         assert_eq!(d.take_levels().output_dbfs, -30);
     }
 

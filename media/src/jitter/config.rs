@@ -75,6 +75,7 @@ impl JitterConfig {
         JitterConfig::new(48000, 20)
     }
 
+    /// These settings with adaptation `a`.
     pub fn adaptation(mut self, a: Adaptation) -> Self {
         self.adaptation = a;
         self
@@ -142,6 +143,7 @@ impl Default for JitterConfig {
 
 /// A configuration value out of range.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     #[error("clock rate {0} Hz is out of range (1000-384000)")]
     ClockRate(u32),

@@ -11,9 +11,15 @@ pub enum TimeScale {
     #[default]
     Normal,
     /// Shrink the decoded frame by about this many samples (NetEq "accelerate").
-    Accelerate { samples: u32 },
+    Accelerate {
+        /// Samples to take out.
+        samples: u32,
+    },
     /// Stretch the decoded frame by about this many samples (NetEq "preemptive expand").
-    Expand { samples: u32 },
+    Expand {
+        /// Samples to add.
+        samples: u32,
+    },
 }
 
 /// What to do with the packet due now.

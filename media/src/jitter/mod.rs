@@ -4,7 +4,7 @@
 //! # Use
 //!
 //! ```
-//! use media::jitter::{JitterBuffer, JitterConfig, Playout, ReceivedFrame};
+//! use media::{JitterBuffer, JitterConfig, Playout, ReceivedFrame};
 //! use std::time::{Duration, Instant};
 //!
 //! let t0 = Instant::now();
@@ -107,10 +107,15 @@ use store::{PacketStore, Stored};
 /// An RTP packet of the stream's audio payload type, as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivedFrame {
+    /// RTP sequence number.
     pub seq: u16,
+    /// RTP timestamp.
     pub timestamp: u32,
+    /// RTP SSRC.
     pub ssrc: u32,
+    /// RTP marker bit.
     pub marker: bool,
+    /// The payload, as sent.
     pub payload: Vec<u8>,
 }
 
@@ -132,20 +137,31 @@ pub enum Inserted {
 pub enum Playout {
     /// Decode and play `payload`, shrunk or stretched as `time_scale` says.
     Frame {
+        /// Its sequence number.
         seq: u16,
+        /// Its RTP timestamp.
         timestamp: u32,
+        /// Its marker bit.
         marker: bool,
+        /// The payload to decode.
         payload: Vec<u8>,
+        /// How to shrink or stretch it.
         time_scale: TimeScale,
     },
     /// Run the decoder's packet-loss concealment for one frame. `timestamp`: the missing
     /// frame's, or for an underrun or a deliberate insert the frame still awaited.
-    Conceal { timestamp: u32 },
+    Conceal {
+        /// The timestamp of the frame concealed.
+        timestamp: u32,
+    },
     /// The frame at `timestamp` is missing but the next packet is held: recover it from the
     /// next packet's in-band FEC (Opus), or conceal. The next packet is still played next.
     Recover {
+        /// The missing frame's timestamp.
         timestamp: u32,
+        /// The next packet's sequence number.
         next_seq: u16,
+        /// The next packet's payload (carrying the FEC).
         next_payload: Vec<u8>,
     },
     /// Nothing to play (buffering): output silence.
@@ -206,6 +222,7 @@ pub struct JitterBuffer {
 }
 
 impl JitterBuffer {
+    /// A buffer with `cfg`; errors name the setting out of range.
     pub fn new(cfg: JitterConfig) -> Result<Self, ConfigError> {
         cfg.validate()?;
         let rate = cfg.clock_rate as i64;
@@ -241,6 +258,7 @@ impl JitterBuffer {
         })
     }
 
+    /// Its settings.
     pub fn config(&self) -> &JitterConfig {
         &self.cfg
     }
@@ -267,6 +285,7 @@ impl JitterBuffer {
         self.store.len()
     }
 
+    /// Its counters so far.
     pub fn stats(&self) -> JitterStats {
         JitterStats {
             drift_ppm: self.base.drift_ppm(),

@@ -32,9 +32,11 @@ pub struct JitterStats {
     pub silence: u64,
     /// Accelerate hints given, and their total in samples.
     pub accelerated: u64,
+    /// See `accelerated`.
     pub accelerated_samples: u64,
     /// Preemptive-expand hints given, and their total in samples.
     pub expanded: u64,
+    /// See `expanded`.
     pub expanded_samples: u64,
     /// Whole frames dropped to shrink the delay.
     pub frames_dropped: u64,

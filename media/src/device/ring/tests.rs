@@ -2,7 +2,7 @@
 //! callback of another period and clock; what comes out must be the tone that went in.
 
 use super::*;
-use crate::analysis::dominant_frequency;
+use crate::test_support::dominant_frequency;
 use ringbuf::traits::Split;
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 

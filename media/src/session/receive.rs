@@ -55,10 +55,6 @@ impl Receiver {
         }
     }
 
-    pub fn codec(&self) -> Codec {
-        self.codec
-    }
-
     /// Rate of the frames [`pull`](Self::pull) gives: the codec's (48 kHz for Opus).
     pub fn rate(&self) -> u32 {
         self.codec.clock_rate()
@@ -174,7 +170,7 @@ mod tests {
         let mut enc = encoder(codec, &OpusSettings::default()).unwrap();
         (0..count)
             .map(|n| {
-                let pcm = crate::analysis::voice(rate as u32, n * rate / 50, rate / 50);
+                let pcm = crate::test_support::voice(rate as u32, n * rate / 50, rate / 50);
                 let mut out = Vec::new();
                 enc.encode(&pcm, &mut out).unwrap();
                 out

@@ -1,6 +1,55 @@
-//! Signal measurements for tests: dominant frequency (Goertzel sweep), RMS level in dBFS.
+//! What tests and benches share (the `test-support` feature): signal measurements
+//! (dominant frequency by a Goertzel sweep, RMS level in dBFS), a speech-like test signal,
+//! a negotiation to start streams with, and encoding a run of frames.
+
+use std::net::SocketAddr;
+
+use crate::codec::AudioEncoder;
+use crate::negotiate::{Codec, Direction, Negotiated};
+use crate::OpusSettings;
 
 pub use crate::wav::{read_wav_mono, WavError};
+
+/// Send-receive with `remote` in `codec` (its default payload type), RTCP on the next port,
+/// telephone-event 101 at 8 kHz, 20 ms packets.
+pub fn negotiated(remote: SocketAddr, codec: Codec) -> Negotiated {
+    Negotiated {
+        remote_rtp: Some(remote),
+        codec,
+        payload_type: codec.default_payload_type(),
+        telephone_event: Some(101),
+        telephone_event_rate: 8000,
+        rtcp_mux: false,
+        remote_rtcp: remote
+            .port()
+            .checked_add(1)
+            .map(|p| SocketAddr::new(remote.ip(), p)),
+        ptime_ms: 20,
+        local_direction: Direction::SendRecv,
+        remote_direction: Direction::SendRecv,
+        opus: OpusSettings::default(),
+    }
+}
+
+/// Each of `frames` encoded by `encoder`, one payload each.
+///
+/// # Panics
+/// When the encoder refuses a frame: test input is expected to fit the codec.
+pub fn encode_all<'a>(
+    encoder: &mut dyn AudioEncoder,
+    frames: impl IntoIterator<Item = &'a [i16]>,
+) -> Vec<Vec<u8>> {
+    frames
+        .into_iter()
+        .map(|f| {
+            let mut p = Vec::new();
+            encoder
+                .encode(f, &mut p)
+                .expect("test frames fit the codec");
+            p
+        })
+        .collect()
+}
 
 /// Goertzel power of `freq` in `samples`.
 fn goertzel_power(samples: &[i16], sample_rate: u32, freq: f32) -> f64 {
