@@ -555,3 +555,43 @@ fn an_rtcp_silent_far_end_still_gets_reports_and_the_call_its_figures() {
         Some(RtcpPacket::Bye(_))
     ));
 }
+
+#[test]
+fn two_lost_frames_are_repeated_and_faded_then_full_level_plays_again() {
+    // Full-level PCMU (0x80 decodes to 32124), eight frames, the fourth and fifth lost.
+    let mut sender = RtpSender::starting_at(0xF00D, 1_000, 80_000);
+    let (mut sim, a, b) = against_script(9, Vec::new());
+    let start = sim.now() + FRAME;
+    let script: Vec<(Instant, Vec<u8>)> = (0..8u32)
+        .filter_map(|i| {
+            let mut pkt = Vec::new();
+            sender.packet(0, &[0x80; 160], 160, &mut pkt);
+            (i != 3 && i != 4).then_some((start + FRAME * i, pkt))
+        })
+        .collect();
+    if let Role::Scripted(sc) = &mut sim.node_mut(b).role {
+        sc.script = script.into();
+    }
+    run(&mut sim, Duration::from_secs(1));
+    let heard = sim.node(a).t().heard.clone();
+    let first = heard
+        .iter()
+        .position(|&s| s == 32124)
+        .expect("audio played");
+    let full = |s: &[i16]| s.iter().all(|&x| x == 32124);
+    assert!(full(&heard[first..first + 3 * 160]));
+    // The repeat-and-fade of the last frame: it starts at the level and falls.
+    let gap = &heard[first + 3 * 160..first + 5 * 160];
+    assert!(gap.windows(2).all(|w| w[1] <= w[0]), "fading");
+    assert!(
+        gap[0] > 32000 && gap[319] < 32124 / 2,
+        "{} {}",
+        gap[0],
+        gap[319]
+    );
+    assert!(full(&heard[first + 5 * 160..first + 8 * 160]));
+    finish(&mut sim);
+    let st = sim.node(a).final_stats();
+    assert_eq!(st.lost, 2, "{st:?}");
+    assert!(st.concealed_ms >= 40, "{st:?}");
+}

@@ -208,24 +208,18 @@ async fn gaps_in_the_peer_stream_are_concealed() {
     assert_eq!(st.lost, 2, "{st:?}");
     assert!(st.concealed_ms >= 40, "{st:?}");
     assert_eq!(st.fec_recovered, 0, "G.711 has no FEC");
+    // The concealment itself (repeat-and-fade, then full level again) is checked sample by
+    // sample on virtual time (`sim_session.rs`); over real UDP a loaded machine may deliver
+    // a later packet too late as well, so here: the fade reached the file.
     let (samples, _) = read_wav_mono(&wav).unwrap();
-    // Full-level frames, then the repeat-and-fade of the last one for the two lost frames
-    // (it starts at the level and falls), then full level again.
     let first = samples
         .iter()
         .position(|&s| s == 32124)
         .expect("audio played");
-    let full = |s: &[i16]| s.iter().all(|&x| x == 32124);
-    assert!(full(&samples[first..first + 3 * 160]));
-    let gap = &samples[first + 3 * 160..first + 5 * 160];
-    assert!(gap.windows(2).all(|w| w[1] <= w[0]), "fading");
-    assert!(
-        gap[0] > 32000 && gap[319] < 32124 / 2,
-        "{} {}",
-        gap[0],
-        gap[319]
-    );
-    assert!(full(&samples[first + 5 * 160..first + 8 * 160]));
+    let faded = samples[first..]
+        .windows(320)
+        .any(|w| w[0] > 32000 && w[319] < 32124 / 2 && w.windows(2).all(|p| p[1] <= p[0]));
+    assert!(faded, "no repeat-and-fade in the played audio");
 }
 
 #[tokio::test]
