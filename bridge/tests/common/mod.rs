@@ -1,6 +1,10 @@
-//! Helpers shared by the bridge tests: statuses, calls, a router with a fake agent, and
-//! one-shot requests.
+//! Helpers shared by the bridge tests: statuses, calls, a router with a fake agent,
+//! one-shot requests, and the event WebSocket ([`ws`]).
 #![allow(dead_code)]
+
+mod ws;
+#[allow(unused_imports)] // not every test binary opens the event socket
+pub use ws::*;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
