@@ -11,7 +11,7 @@
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
@@ -24,7 +24,7 @@ use crate::loopback::{self, BoundSocket};
 use crate::paths::scratch_dir;
 use crate::process::{describe, Guarded};
 use crate::tools::tool;
-use crate::{free_port, TestbedError, USERS};
+use crate::{free_port, wait_until, TestbedError, USERS};
 
 /// How to start a [`Linphone`]: `LinphoneOptions::user("1003", &kam)`, then adjust.
 #[derive(Debug, Clone)]
@@ -124,7 +124,7 @@ impl Linphone {
             if opts.auto_answer { "-a" } else { "" }.into(),
             fifo.into(),
         ];
-        let process = Guarded::spawn(
+        let mut process = Guarded::spawn(
             &tool("env")?,
             &args,
             opts.lifetime,
@@ -133,13 +133,24 @@ impl Linphone {
             Stdio::from(log_err),
         )?;
         let mut l = Linphone {
-            process: Some(process),
+            process: None,
             commands: Mutex::new(commands),
             dir,
             sip_port,
             opts,
         };
-        l.wait_ready()?;
+        process.wait_ready(
+            &format!("linphonec {} on 127.0.0.1:{sip_port}", l.opts.user),
+            READY_WITHIN,
+            Duration::from_millis(50),
+            || l.output(),
+            || {
+                let prompt = l.output().contains("linphonec>");
+                let sip = || TcpStream::connect_timeout(&l.sip_addr(), Duration::from_millis(200));
+                (prompt && sip().is_ok()).then_some(())
+            },
+        )?;
+        l.process = Some(process);
         Ok(l)
     }
 
@@ -234,67 +245,20 @@ impl Linphone {
         }
     }
 
-    fn wait_ready(&mut self) -> Result<(), TestbedError> {
-        let started = Instant::now();
-        let what = format!(
-            "linphonec {} on 127.0.0.1:{}",
-            self.opts.user, self.sip_port
-        );
-        loop {
-            if let Some(status) = self.process.as_mut().and_then(|p| p.try_wait()) {
-                self.process = None;
-                return Err(TestbedError::ExitedEarly {
-                    what,
-                    status: describe(Some(status)),
-                    log: self.output(),
-                });
-            }
-            if self.output().contains("linphonec>")
-                && std::net::TcpStream::connect_timeout(
-                    &self.sip_addr(),
-                    Duration::from_millis(200),
-                )
-                .is_ok()
-            {
-                return Ok(());
-            }
-            if started.elapsed() > READY_WITHIN {
-                let log = self.output();
-                self.shutdown();
-                return Err(TestbedError::NotReady {
-                    what,
-                    waited: READY_WITHIN,
-                    log,
-                });
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-
     fn wait_for<T>(
         &self,
         what: &str,
         timeout: Duration,
         mut found: impl FnMut() -> Option<T>,
     ) -> Result<T, TestbedError> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(t) = found() {
-                return Ok(t);
-            }
-            if Instant::now() >= deadline {
-                return Err(TestbedError::Timeout {
-                    what: format!(
-                        "{what} from linphonec {} ({})",
-                        self.opts.user,
-                        self.sip_addr()
-                    ),
-                    waited: timeout,
-                    detail: format!("--- output ---\n{}", self.output()),
-                });
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
+        let what = format!(
+            "{what} from linphonec {} ({})",
+            self.opts.user,
+            self.sip_addr()
+        );
+        wait_until(&what, timeout, Duration::from_millis(50), || Ok(found())).map_err(
+            |e: TestbedError| e.with_detail(|| format!("--- output ---\n{}", self.output())),
+        )
     }
 
     fn log_path(&self) -> PathBuf {

@@ -7,11 +7,10 @@
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::tools::tool;
-use crate::TestbedError;
+use crate::{wait_until, TestbedError, TimedOut};
 
 const SIGKILL: i32 = 9;
 const SIGTERM: i32 = 15;
@@ -85,16 +84,29 @@ impl Guarded {
 
     /// Waits up to `limit` for the process to exit on its own.
     pub(crate) fn wait_for(&mut self, limit: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(s) = self.try_wait() {
-                return Some(s);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            thread::sleep(Duration::from_millis(20));
+        let exited = || Ok::<_, TimedOut>(self.try_wait());
+        wait_until("an exit", limit, Duration::from_millis(20), exited).ok()
+    }
+
+    /// Polls `ready` every `every` until the peer this process runs says it is ready. Fails
+    /// with [`TestbedError::ExitedEarly`] when the process exits first, or stops it and fails
+    /// with [`TestbedError::NotReady`] after `within`; `log` reads the peer's log for both.
+    pub(crate) fn wait_ready<T>(
+        &mut self,
+        what: &str,
+        within: Duration,
+        every: Duration,
+        log: impl Fn() -> String,
+        mut ready: impl FnMut() -> Option<T>,
+    ) -> Result<T, TestbedError> {
+        let result = wait_until(what, within, every, || match self.try_wait() {
+            Some(status) => Err(TestbedError::exited_early(what, status, log())),
+            None => Ok(ready()),
+        });
+        if result.is_err() {
+            self.terminate(Duration::from_secs(5));
         }
+        result.map_err(|e| e.not_ready(log))
     }
 
     /// SIGTERM (which `timeout` passes to the whole group); after a quarter of `grace` SIGTERM
