@@ -472,6 +472,26 @@ pub fn pulse_turn() -> std::sync::MutexGuard<'static, ()> {
     PULSE_TURN.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// What a call on the private PulseAudio needs: the PBX, baresip, the sound server and its
+/// player and recorder.
+pub const DEVICE_CALL_TOOLS: [&str; 8] = [
+    "kamailio",
+    "kamcmd",
+    "baresip",
+    "pulseaudio",
+    "pacat",
+    "pactl",
+    "paplay",
+    "parec",
+];
+
+/// First line of a call test on the sound devices: checks [`DEVICE_CALL_TOOLS`] as
+/// `testbed::require!` does (`None`: skip the test), then waits for the test's turn at `mic`
+/// and `speaker`; hold the guard for the whole test.
+pub fn device_call_turn(test: &str) -> Option<std::sync::MutexGuard<'static, ()>> {
+    testbed::require_tools(test, &DEVICE_CALL_TOOLS).then(pulse_turn)
+}
+
 /// The private headless PulseAudio (`testbed::pulse`), started on first use.
 pub fn pulse() -> &'static testbed::pulse::Pulse {
     testbed::pulse::Pulse::shared().unwrap_or_else(|e| panic!("private PulseAudio: {e}"))

@@ -13,7 +13,6 @@ use std::ffi::OsString;
 use std::fs::{self, File};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::thread;
 use std::time::Duration;
 
@@ -23,9 +22,9 @@ use crate::baresip_ctrl::{BaresipEvent, Ctrl};
 use crate::loopback::{self, BoundSocket};
 use crate::paths::scratch_dir;
 use crate::port::{on_fresh_ports, Attempt};
-use crate::process::Guarded;
+use crate::process::{print_log_tail, Guarded};
 use crate::tools::tool;
-use crate::{free_port, wait_until, TestbedError, USERS};
+use crate::{free_port, wait_until, TestbedError};
 
 /// What baresip sends into a call.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -84,11 +83,7 @@ impl BaresipOptions {
     /// One of the test users of [`crate::USERS`] (password looked up), registering at `kam`.
     /// An unknown user gets an empty password (its registration then fails).
     pub fn user(user: &str, kam: &crate::Kamailio) -> BaresipOptions {
-        let password = USERS
-            .iter()
-            .find(|(u, _)| *u == user)
-            .map(|(_, p)| *p)
-            .unwrap_or("");
+        let password = crate::kamailio::password_of(user).unwrap_or("");
         Self::new(user, password, kam.addr())
     }
 }
@@ -407,18 +402,8 @@ impl Drop for Baresip {
     fn drop(&mut self) {
         self.shutdown();
         if thread::panicking() {
-            let log = self.log();
-            let tail: Vec<&str> = log.lines().rev().take(60).collect();
-            eprintln!(
-                "--- baresip {} ({}) log, last {} lines ---",
-                self.opts.user,
-                self.sip_addr(),
-                tail.len()
-            );
-            for line in tail.iter().rev() {
-                eprintln!("{line}");
-            }
-            eprintln!("--- end of baresip log (SOFTPHONE_KEEP_TESTBED=1 keeps the file) ---");
+            let name = format!("baresip {} ({}) log", self.opts.user, self.sip_addr());
+            print_log_tail(&name, &self.log(), 60);
         }
     }
 }
@@ -435,9 +420,6 @@ fn launch(dir: &TempDir, opts: &BaresipOptions) -> Result<(Guarded, Ctrl, u16, u
     write(&d.join("accounts"), &render_account(opts))?;
     let log_path = d.join("baresip.log");
     let log = File::create(&log_path).map_err(|e| TestbedError::io("create baresip.log", e))?;
-    let log_err = log
-        .try_clone()
-        .map_err(|e| TestbedError::io("open baresip.log", e))?;
     let shim = loopback::shim()?;
     let args: Vec<OsString> = vec![
         format!("LD_PRELOAD={}", shim.display()).into(),
@@ -447,14 +429,7 @@ fn launch(dir: &TempDir, opts: &BaresipOptions) -> Result<(Guarded, Ctrl, u16, u
         // SIP trace into the log (TracedMessage, wait_received).
         "-s".into(),
     ];
-    let mut process = Guarded::spawn(
-        &tool("env")?,
-        &args,
-        opts.lifetime,
-        d,
-        Stdio::from(log),
-        Stdio::from(log_err),
-    )?;
+    let mut process = Guarded::spawn_logging(&tool("env")?, &args, opts.lifetime, d, log)?;
     let ctrl_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, ctrl_port));
     let log = || fs::read_to_string(&log_path).unwrap_or_default();
     let ctrl = process.wait_ready(

@@ -8,7 +8,6 @@ use std::fs;
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::thread;
 use std::time::Duration;
 
@@ -16,7 +15,7 @@ use tempfile::TempDir;
 
 use crate::paths::{kamailio_dir, scratch_dir};
 use crate::port::{on_fresh_ports, Attempt};
-use crate::process::{describe, run_bounded, Guarded};
+use crate::process::{describe, print_log_tail, run_bounded, Guarded};
 use crate::rawsip::{options_request, options_request_via, status_code, tcp_request, udp_request};
 use crate::tools::tool;
 use crate::uldump::{self, UlContact, UlRecord};
@@ -81,6 +80,11 @@ pub const USERS: [(&str, &str); 3] = [
     ("1002", "secret1002"),
     ("1003", "secret1003"),
 ];
+
+/// The password of test user `user` (see [`USERS`]).
+pub fn password_of(user: &str) -> Option<&'static str> {
+    USERS.iter().find(|(u, _)| *u == user).map(|(_, p)| *p)
+}
 
 /// How long a start may take before it is a failure (it takes ~0.1 s here).
 const READY_WITHIN: Duration = Duration::from_secs(10);
@@ -289,9 +293,6 @@ impl Kamailio {
             self.port,
             self.opts.algorithm.sip_name()
         );
-        let log_err = log
-            .try_clone()
-            .map_err(|e| TestbedError::io("open kamailio.log", e))?;
         let args: Vec<std::ffi::OsString> = vec![
             "-f".into(),
             cfg.into(),
@@ -308,14 +309,7 @@ impl Kamailio {
             "-m".into(),
             "32".into(),
         ];
-        let mut process = Guarded::spawn(
-            &kamailio,
-            &args,
-            self.lifetime,
-            &dir,
-            Stdio::from(log),
-            Stdio::from(log_err),
-        )?;
+        let mut process = Guarded::spawn_logging(&kamailio, &args, self.lifetime, &dir, log)?;
         process.wait_ready(
             &format!("kamailio on {}", self.addr()),
             READY_WITHIN,
@@ -351,18 +345,8 @@ impl Drop for Kamailio {
     fn drop(&mut self) {
         let _ = self.stop();
         if thread::panicking() {
-            let log = self.log();
-            let tail: Vec<&str> = log.lines().rev().take(80).collect();
-            eprintln!(
-                "--- kamailio {} log (last {} lines of {}) ---",
-                self.addr(),
-                tail.len(),
-                self.log_path().display()
-            );
-            for line in tail.iter().rev() {
-                eprintln!("{line}");
-            }
-            eprintln!("--- end of kamailio log (SOFTPHONE_KEEP_TESTBED=1 keeps the file) ---");
+            let name = format!("kamailio {} log {}", self.addr(), self.log_path().display());
+            print_log_tail(&name, &self.log(), 80);
         }
     }
 }

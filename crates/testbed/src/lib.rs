@@ -43,7 +43,7 @@ mod wait;
 pub use baresip::{Baresip, BaresipAudio, BaresipOptions, Recording, TracedMessage};
 pub use baresip_ctrl::BaresipEvent;
 pub use error::TestbedError;
-pub use kamailio::{Algorithm, Kamailio, KamailioOptions, DEFAULT_LIFETIME, USERS};
+pub use kamailio::{password_of, Algorithm, Kamailio, KamailioOptions, DEFAULT_LIFETIME, USERS};
 pub use linphone::{Linphone, LinphoneOptions};
 pub use port::{free_port, is_bound};
 pub use sipp::{Sipp, SippOutcome, SippProcess};

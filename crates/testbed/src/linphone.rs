@@ -13,7 +13,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -22,9 +22,9 @@ use tempfile::TempDir;
 
 use crate::loopback::{self, BoundSocket};
 use crate::paths::scratch_dir;
-use crate::process::{describe, Guarded};
+use crate::process::{describe, print_log_tail, Guarded};
 use crate::tools::tool;
-use crate::{free_port, wait_until, TestbedError, USERS};
+use crate::{free_port, wait_until, TestbedError};
 
 /// How to start a [`Linphone`]: `LinphoneOptions::user("1003", &kam)`, then adjust.
 #[derive(Debug, Clone)]
@@ -55,11 +55,7 @@ impl LinphoneOptions {
 
     /// One of the test users of [`crate::USERS`], registering at `kam`.
     pub fn user(user: &str, kam: &crate::Kamailio) -> LinphoneOptions {
-        let password = USERS
-            .iter()
-            .find(|(u, _)| *u == user)
-            .map(|(_, p)| *p)
-            .unwrap_or("");
+        let password = crate::kamailio::password_of(user).unwrap_or("");
         Self::new(user, password, kam.addr())
     }
 }
@@ -109,9 +105,6 @@ impl Linphone {
             .map_err(|e| TestbedError::io("open the linphonec command FIFO", e))?;
         let log = File::create(d.join("linphonec.log"))
             .map_err(|e| TestbedError::io("create linphonec.log", e))?;
-        let log_err = log
-            .try_clone()
-            .map_err(|e| TestbedError::io("open linphonec.log", e))?;
         let args: Vec<OsString> = vec![
             format!("HOME={}", home.display()).into(),
             format!("LD_PRELOAD={}", loopback::shim()?.display()).into(),
@@ -124,14 +117,7 @@ impl Linphone {
             if opts.auto_answer { "-a" } else { "" }.into(),
             fifo.into(),
         ];
-        let mut process = Guarded::spawn(
-            &tool("env")?,
-            &args,
-            opts.lifetime,
-            d,
-            Stdio::from(log),
-            Stdio::from(log_err),
-        )?;
+        let mut process = Guarded::spawn_logging(&tool("env")?, &args, opts.lifetime, d, log)?;
         let mut l = Linphone {
             process: None,
             commands: Mutex::new(commands),
@@ -270,17 +256,8 @@ impl Drop for Linphone {
     fn drop(&mut self) {
         self.shutdown();
         if thread::panicking() {
-            let out = self.output();
-            let tail: Vec<&str> = out.lines().rev().take(60).collect();
-            eprintln!(
-                "--- linphonec {} output, last {} lines ---",
-                self.opts.user,
-                tail.len()
-            );
-            for line in tail.iter().rev() {
-                eprintln!("{line}");
-            }
-            eprintln!("--- end of linphonec output ---");
+            let name = format!("linphonec {} output", self.opts.user);
+            print_log_tail(&name, &self.output(), 60);
         }
     }
 }

@@ -5,6 +5,7 @@
 //! (no `Drop` runs) the peer and its children are gone after their lifetime.
 
 use std::ffi::OsString;
+use std::fs::File;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
@@ -72,6 +73,20 @@ impl Guarded {
             child,
             status: None,
         })
+    }
+
+    /// Like [`spawn`](Self::spawn), with stdout and stderr both written to `log`.
+    pub(crate) fn spawn_logging(
+        bin: &Path,
+        args: &[OsString],
+        lifetime: Duration,
+        cwd: &Path,
+        log: File,
+    ) -> Result<Guarded, TestbedError> {
+        let err = log
+            .try_clone()
+            .map_err(|e| TestbedError::io("open the log file again for stderr", e))?;
+        Self::spawn(bin, args, lifetime, cwd, Stdio::from(log), Stdio::from(err))
     }
 
     /// The exit status if it has exited (then the group is swept and the leader reaped).
@@ -158,6 +173,16 @@ impl Drop for Guarded {
     fn drop(&mut self) {
         self.terminate(Duration::from_secs(4));
     }
+}
+
+/// Prints the last `lines` lines of a peer's `log` to stderr, for a failing test's output.
+pub(crate) fn print_log_tail(name: &str, log: &str, lines: usize) {
+    let tail: Vec<&str> = log.lines().rev().take(lines).collect();
+    eprintln!("--- {name}, last {} lines ---", tail.len());
+    for line in tail.iter().rev() {
+        eprintln!("{line}");
+    }
+    eprintln!("--- end of {name} (SOFTPHONE_KEEP_TESTBED=1 keeps the file) ---");
 }
 
 /// "exit 1", "killed by signal 9", "lifetime expired" for messages.

@@ -569,9 +569,6 @@ fn launch(
     let log_path = d.join("pulseaudio.log");
     let log = File::create(&log_path)
         .map_err(|e| TestbedError::io(format!("create {}", log_path.display()), e))?;
-    let log_err = log
-        .try_clone()
-        .map_err(|e| TestbedError::io("clone the log handle", e))?;
     let mut args: Vec<OsString> = vec![
         kv("HOME", &home),
         kv("XDG_RUNTIME_DIR", &runtime),
@@ -593,14 +590,7 @@ fn launch(
     if std::env::var_os("SOFTPHONE_PULSE_VERBOSE").is_some() {
         args.push("-v".into());
     }
-    let mut daemon = Guarded::spawn(
-        &tool("env")?,
-        &args,
-        opts.lifetime,
-        d,
-        Stdio::from(log),
-        Stdio::from(log_err),
-    )?;
+    let mut daemon = Guarded::spawn_logging(&tool("env")?, &args, opts.lifetime, d, log)?;
     daemon.wait_ready(
         "pulseaudio",
         READY_WITHIN,

@@ -159,6 +159,22 @@ impl Sipp {
     }
 }
 
+/// The arguments of SIPp as a client of `server` (`IP:PORT`) that sends to `service` (`-s`,
+/// the Request-URI's user: a user to register, a number to call) and answers digest
+/// challenges as `user` with `password` (`-au`, `-ap`); `extra` (e.g. `["-t", "t1"]`) go
+/// before the address.
+pub fn client_args<'a>(
+    service: &'a str,
+    (user, password): (&'a str, &'a str),
+    extra: &[&'a str],
+    server: &'a str,
+) -> Vec<&'a str> {
+    let mut args = vec!["-s", service, "-au", user, "-ap", password];
+    args.extend_from_slice(extra);
+    args.push(server);
+    args
+}
+
 /// A SIPp running in the background; killed on drop.
 pub struct SippProcess {
     process: Guarded,
