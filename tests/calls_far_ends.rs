@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::{Agent, AgentOptions, EventStream};
-use testbed::audio::{dominant_frequency, read_wav, rms, Wav};
+use testbed::audio::{dominant_frequency, rms, Wav};
 use testbed::baresip::user_uri;
 use testbed::{
     Baresip, BaresipAudio, BaresipOptions, Kamailio, KamailioOptions, Linphone, LinphoneOptions,
@@ -59,28 +59,7 @@ impl Heard {
 
     /// The WAV once it is complete (finalized when the call's stream stops).
     fn wav(&self, agent: &Agent) -> Wav {
-        let path = self.path();
-        let mut last = None;
-        let found =
-            testbed::wait_until(
-                "a complete WAV",
-                T,
-                Duration::from_millis(100),
-                || match read_wav(&path) {
-                    Ok(w) if !w.samples.is_empty() => Ok(Some(w)),
-                    r => {
-                        last = Some(r);
-                        Ok(None)
-                    }
-                },
-            );
-        found.unwrap_or_else(|e: testbed::TimedOut| {
-            panic!(
-                "{e}: no complete WAV at {}: {last:?}\nagent log:\n{}",
-                path.display(),
-                agent.log()
-            )
-        })
+        common::complete_wav(&self.path(), T, || format!("agent log:\n{}", agent.log()))
     }
 }
 

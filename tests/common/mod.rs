@@ -464,6 +464,28 @@ pub fn http_request(
     Ok((code, body))
 }
 
+/// The WAV at `path` once it is complete (an agent's `file:` output is finalized when the
+/// call's stream stops); panics after `within` with what was there and `context()`.
+pub fn complete_wav(
+    path: &std::path::Path,
+    within: Duration,
+    context: impl Fn() -> String,
+) -> testbed::audio::Wav {
+    let mut last = None;
+    let found = testbed::wait_until("a complete WAV", within, Duration::from_millis(100), || {
+        match testbed::audio::read_wav(path) {
+            Ok(w) if !w.samples.is_empty() => Ok(Some(w)),
+            r => {
+                last = Some(r);
+                Ok(None)
+            }
+        }
+    });
+    found.unwrap_or_else(|e: testbed::TimedOut| {
+        panic!("{e}: {}: {last:?}\n{}", path.display(), context())
+    })
+}
+
 /// The tests of one binary share the private PulseAudio's `mic` and `speaker`: one at a time.
 static PULSE_TURN: Mutex<()> = Mutex::new(());
 
