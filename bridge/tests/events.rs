@@ -7,6 +7,13 @@ use bridge::{CallState, EventBody, Hub, RegistrationState};
 use common::*;
 use std::sync::Arc;
 
+/// The event socket opened by the Salesforce page, `query` like `?since=3&instance=...`.
+async fn as_page(server: &Server, query: &str) -> Ws {
+    connect(server.addr, query, Client::Page(SF_ORIGIN))
+        .await
+        .unwrap()
+}
+
 fn publish_call(hub: &Hub, id: &str, state: CallState) -> u64 {
     let mut s = hub.status();
     let view = call(id, state);
@@ -25,9 +32,7 @@ async fn snapshot_on_connect_then_live_events_in_order() {
     publish_call(&hub, "c1", CallState::Dialing);
     publish_call(&hub, "c1", CallState::Ringing);
     let server = serve(hub.clone(), security()).await;
-    let mut ws = connect(server.addr, "", Client::Page(SF_ORIGIN))
-        .await
-        .unwrap();
+    let mut ws = as_page(&server, "").await;
 
     let snap = next_event(&mut ws).await;
     assert_eq!(snap["event"], "snapshot");
@@ -76,9 +81,7 @@ async fn snapshot_on_connect_then_live_events_in_order() {
 async fn reconnecting_with_since_gets_exactly_the_missed_events() {
     let hub = new_hub();
     let server = serve(hub.clone(), security()).await;
-    let mut ws = connect(server.addr, "", Client::Page(SF_ORIGIN))
-        .await
-        .unwrap();
+    let mut ws = as_page(&server, "").await;
     let snap = next_event(&mut ws).await;
     assert_eq!(snap["seq"], 0);
     let instance = snap["instance"].as_str().unwrap().to_owned();
@@ -97,13 +100,7 @@ async fn reconnecting_with_since_gets_exactly_the_missed_events() {
     publish_call(&hub, "c1", CallState::Held);
     publish_call(&hub, "c1", CallState::Connected);
 
-    let mut ws = connect(
-        server.addr,
-        &format!("?since={last}&instance={instance}"),
-        Client::Page(SF_ORIGIN),
-    )
-    .await
-    .unwrap();
+    let mut ws = as_page(&server, &format!("?since={last}&instance={instance}")).await;
     for (want, state) in [(4, "connected"), (5, "held"), (6, "connected")] {
         let e = next_event(&mut ws).await;
         assert_eq!(e["event"], "call");
@@ -116,13 +113,7 @@ async fn reconnecting_with_since_gets_exactly_the_missed_events() {
     quiet(&mut ws).await;
 
     // Up to date: nothing is replayed, live follows.
-    let mut ws = connect(
-        server.addr,
-        &format!("?since=7&instance={instance}"),
-        Client::Page(SF_ORIGIN),
-    )
-    .await
-    .unwrap();
+    let mut ws = as_page(&server, &format!("?since=7&instance={instance}")).await;
     quiet(&mut ws).await;
     publish_call(&hub, "c2", CallState::Dialing);
     assert_eq!(next_event(&mut ws).await["seq"], 8);
@@ -142,22 +133,14 @@ async fn since_too_old_in_the_future_or_from_another_run_gets_a_snapshot() {
         format!("?since=99&instance={instance}"),
         "?since=4&instance=another-run".to_string(),
     ] {
-        let mut ws = connect(server.addr, &query, Client::Page(SF_ORIGIN))
-            .await
-            .unwrap();
+        let mut ws = as_page(&server, &query).await;
         let e = next_event(&mut ws).await;
         assert_eq!(e["event"], "snapshot", "{query}");
         assert_eq!(e["seq"], 5, "{query}");
         quiet(&mut ws).await;
     }
     // Still inside the history (events 4 and 5 kept): replay.
-    let mut ws = connect(
-        server.addr,
-        &format!("?since=3&instance={instance}"),
-        Client::Page(SF_ORIGIN),
-    )
-    .await
-    .unwrap();
+    let mut ws = as_page(&server, &format!("?since=3&instance={instance}")).await;
     assert_eq!(next_event(&mut ws).await["seq"], 4);
     assert_eq!(next_event(&mut ws).await["seq"], 5);
 }
@@ -166,9 +149,7 @@ async fn since_too_old_in_the_future_or_from_another_run_gets_a_snapshot() {
 async fn a_lagging_client_catches_up_without_gaps_or_duplicates() {
     let hub = new_hub();
     let server = serve(hub.clone(), security()).await;
-    let mut ws = connect(server.addr, "", Client::Page(SF_ORIGIN))
-        .await
-        .unwrap();
+    let mut ws = as_page(&server, "").await;
     assert_eq!(next_event(&mut ws).await["event"], "snapshot");
     // On one thread the session cannot run while this burst overflows its live channel.
     for _ in 0..600 {
@@ -186,9 +167,7 @@ async fn a_lagging_client_catches_up_without_gaps_or_duplicates() {
 async fn a_client_lagging_past_the_history_gets_a_fresh_snapshot() {
     let hub = Hub::with_history(status(RegistrationState::Registered, None), 10);
     let server = serve(hub.clone(), security()).await;
-    let mut ws = connect(server.addr, "", Client::Page(SF_ORIGIN))
-        .await
-        .unwrap();
+    let mut ws = as_page(&server, "").await;
     assert_eq!(next_event(&mut ws).await["event"], "snapshot");
     for _ in 0..600 {
         publish_call(&hub, "c1", CallState::Ringing);
@@ -224,9 +203,7 @@ async fn the_upgrade_is_guarded() {
 async fn shutdown_closes_event_sockets_with_going_away() {
     let hub = new_hub();
     let mut server = serve(hub, security()).await;
-    let mut ws = connect(server.addr, "", Client::Page(SF_ORIGIN))
-        .await
-        .unwrap();
+    let mut ws = as_page(&server, "").await;
     assert_eq!(next_event(&mut ws).await["event"], "snapshot");
     server.stop();
     assert_eq!(

@@ -106,6 +106,20 @@ export function search(searchParams) {
 const summary = (r) => ({ Id: r.Id, Name: r.Name, RecordType: r.RecordType, Phone: r.Phone });
 export const recordById = (id) => RECORDS.find((r) => r.Id === id || r.Id.slice(0, 15) === id);
 
+// What the softphone inside a console page has set up when the page (re)loads: nothing yet.
+const softphoneAtStart = () => ({
+  initialized: false,
+  clickToDialEnabled: false,
+  panelVisible: false,
+  panelHeight: 600,
+  panelWidth: 360,
+  panelLabel: 'Phone',
+  panelIcon: 'call',
+  itemLabel: 'Phone',
+  itemIcon: 'call',
+  view: { kind: 'home' },
+});
+
 export class Org {
   constructor({ adapterUrl = '', bridgePort = null } = {}) {
     this.defaults = { adapterUrl, bridgePort };
@@ -117,34 +131,14 @@ export class Org {
       calls: [],
       clicks: [],
       records: RECORDS,
-      initialized: false,
-      clickToDialEnabled: false,
-      panelVisible: false,
-      panelHeight: 600,
-      panelWidth: 360,
-      panelLabel: 'Phone',
-      panelIcon: 'call',
-      itemLabel: 'Phone',
-      itemIcon: 'call',
+      ...softphoneAtStart(),
       refreshCount: 0,
-      view: { kind: 'home' },
     };
   }
 
   // A console page (re)loaded: the softphone inside it starts over, the org's data stays.
   pageLoaded() {
-    Object.assign(this.state, {
-      initialized: false,
-      clickToDialEnabled: false,
-      panelVisible: false,
-      panelHeight: 600,
-      panelWidth: 360,
-      panelLabel: 'Phone',
-      panelIcon: 'call',
-      itemLabel: 'Phone',
-      itemIcon: 'call',
-      view: { kind: 'home' },
-    });
+    Object.assign(this.state, softphoneAtStart());
   }
 
   reset() {
