@@ -79,6 +79,28 @@ fn agent(kam: &Kamailio, input: &str) -> (Agent, Heard) {
     (agent, heard)
 }
 
+/// The PBX, a registered baresip 1002 (auto-answer) and the registered agent 1001. Bind
+/// every field: one left in the struct is dropped (stopped) at once.
+struct WithBaresip {
+    agent: Agent,
+    heard: Heard,
+    far: Baresip,
+    kam: Kamailio,
+}
+
+/// baresip sends `audio` (Opus offered first and accepted when `opus`), the agent `input`.
+fn with_baresip(audio: BaresipAudio, opus: bool, input: &str) -> WithBaresip {
+    let kam = kamailio();
+    let far = baresip_with_opus(&kam, "1002", audio, opus);
+    let (agent, heard) = agent(&kam, input);
+    WithBaresip {
+        agent,
+        heard,
+        far,
+        kam,
+    }
+}
+
 /// Polls `found` until it gives a value; panics naming `what` (and `context()`) after `T`.
 fn wait_for<V>(
     what: &str,
@@ -157,9 +179,12 @@ fn opus_call_out_to_echoing_baresip_hears_own_tone_back() {
 /// and the agent's 440 Hz tone comes back.
 fn dial_out_and_hear_own_tone_back(opus: bool, want: &str) {
     testbed::require!("kamailio", "kamcmd", "baresip");
-    let kam = kamailio();
-    let far = baresip_with_opus(&kam, "1002", BaresipAudio::Echo, opus);
-    let (agent, heard) = agent(&kam, "tone:440");
+    let WithBaresip {
+        kam: _kam,
+        far,
+        agent,
+        heard,
+    } = with_baresip(BaresipAudio::Echo, opus, "tone:440");
 
     let id = agent.dial("1002");
     agent.wait_call_state(&id, "connected", T);
@@ -235,9 +260,13 @@ fn incoming_opus_call_from_baresip_is_answered_and_heard() {
 /// with `want` and hears baresip's 1000 Hz tone.
 fn incoming_call_answered_and_heard(opus: bool, want: &str) {
     testbed::require!("kamailio", "kamcmd", "baresip");
-    let kam = kamailio();
-    let far = baresip_with_opus(&kam, "1002", BaresipAudio::Tone { freq: 1000 }, opus);
-    let (agent, heard) = agent(&kam, "silence");
+    let tone = BaresipAudio::Tone { freq: 1000 };
+    let WithBaresip {
+        kam,
+        far,
+        agent,
+        heard,
+    } = with_baresip(tone, opus, "silence");
     let mut events = agent.events("");
 
     far.dial(&user_uri("1001", kam.addr())).unwrap();
@@ -307,9 +336,12 @@ fn connected_call(agent: &Agent, far: &Baresip) -> (String, usize) {
 #[test]
 fn hold_is_seen_by_baresip_as_sendonly() {
     testbed::require!("kamailio", "kamcmd", "baresip");
-    let kam = kamailio();
-    let far = baresip(&kam, "1002", BaresipAudio::Echo);
-    let (agent, _heard) = agent(&kam, "tone:440");
+    let WithBaresip {
+        kam: _kam,
+        far,
+        agent,
+        heard: _heard,
+    } = with_baresip(BaresipAudio::Echo, false, "tone:440");
     let (id, before) = connected_call(&agent, &far);
 
     agent.call_command(&id, "hold", "");
@@ -324,10 +356,14 @@ fn hold_is_seen_by_baresip_as_sendonly() {
 #[test]
 fn hold_and_resume_are_seen_by_baresip_as_sendonly_then_sendrecv() {
     testbed::require!("kamailio", "kamcmd", "baresip");
-    let kam = kamailio();
     // A tone, not an echo: baresip's aubridge echo does not restart after a hold.
-    let far = baresip(&kam, "1002", BaresipAudio::Tone { freq: 1000 });
-    let (agent, heard) = agent(&kam, "tone:440");
+    let tone = BaresipAudio::Tone { freq: 1000 };
+    let WithBaresip {
+        kam: _kam,
+        far,
+        agent,
+        heard,
+    } = with_baresip(tone, false, "tone:440");
     let (id, before) = connected_call(&agent, &far);
 
     agent.call_command(&id, "hold", "");
@@ -547,9 +583,12 @@ fn agent_calls_linphonec_and_hangs_up() {
 #[test]
 fn rfc4733_digits_from_the_agent_reach_baresip_in_the_media() {
     testbed::require!("kamailio", "kamcmd", "baresip");
-    let kam = kamailio();
-    let far = baresip(&kam, "1002", BaresipAudio::Echo);
-    let (agent, _heard) = agent(&kam, "tone:440");
+    let WithBaresip {
+        kam: _kam,
+        far,
+        agent,
+        heard: _heard,
+    } = with_baresip(BaresipAudio::Echo, false, "tone:440");
     let (id, _) = connected_call(&agent, &far);
 
     agent.call_command(&id, "dtmf", r#"{"digits": "123#"}"#);
