@@ -336,20 +336,16 @@ fn connected_call(agent: &Agent, far: &Baresip) -> (String, usize) {
 #[test]
 fn hold_is_seen_by_baresip_as_sendonly() {
     testbed::require!("kamailio", "kamcmd", "baresip");
-    let WithBaresip {
-        kam: _kam,
-        far,
-        agent,
-        heard: _heard,
-    } = with_baresip(BaresipAudio::Echo, false, "tone:440");
-    let (id, before) = connected_call(&agent, &far);
+    let call = with_baresip(BaresipAudio::Echo, false, "tone:440");
+    let (agent, far) = (&call.agent, &call.far);
+    let (id, before) = connected_call(agent, far);
 
     agent.call_command(&id, "hold", "");
-    let hold = wait_invite_after(&far, before, "a=sendonly");
+    let hold = wait_invite_after(far, before, "a=sendonly");
     assert!(hold.contains("a=sendonly"), "{hold}");
     agent.wait_call_state(&id, "held", T);
 
-    hang_up(&agent, &id);
+    hang_up(agent, &id);
     far.wait_event("CALL_CLOSED", T).unwrap();
 }
 
@@ -583,13 +579,9 @@ fn agent_calls_linphonec_and_hangs_up() {
 #[test]
 fn rfc4733_digits_from_the_agent_reach_baresip_in_the_media() {
     testbed::require!("kamailio", "kamcmd", "baresip");
-    let WithBaresip {
-        kam: _kam,
-        far,
-        agent,
-        heard: _heard,
-    } = with_baresip(BaresipAudio::Echo, false, "tone:440");
-    let (id, _) = connected_call(&agent, &far);
+    let call = with_baresip(BaresipAudio::Echo, false, "tone:440");
+    let (agent, far) = (&call.agent, &call.far);
+    let (id, _) = connected_call(agent, far);
 
     agent.call_command(&id, "dtmf", r#"{"digits": "123#"}"#);
     // baresip reports each telephone-event it decodes as CALL_DTMF_START with the digit.

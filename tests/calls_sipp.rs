@@ -228,39 +228,29 @@ fn sipp_answers_the_agents_call_and_the_agent_hangs_up() {
 #[test]
 fn sipp_cancels_while_the_agent_rings() {
     testbed::require!("sipp");
-    let FromSipp {
-        agent,
-        events: _events,
-        sipp,
-        call: _,
-        id,
-    } = sipp_calls_in("call_uac_cancel.xml", false);
-    let reason = agent.wait_call_state(&id, "ended", LONG)["end_reason"].clone();
+    let call = sipp_calls_in("call_uac_cancel.xml", false);
+    let (agent, id) = (&call.agent, call.id.as_str());
+    let reason = agent.wait_call_state(id, "ended", LONG)["end_reason"].clone();
     assert_eq!(reason["code"], "cancelled", "{reason}");
     assert!(
         reason["message"].as_str().is_some_and(|m| !m.is_empty()),
         "{reason}"
     );
-    assert_sipp_passed(sipp, &agent);
-    let view = agent.call(&id).expect("the ended call is still listed");
+    assert_sipp_passed(call.sipp, agent);
+    let view = agent.call(id).expect("the ended call is still listed");
     assert!(view["answered_at"].is_null(), "{view}");
 }
 
 #[test]
 fn the_agent_hangs_up_a_call_from_sipp() {
     testbed::require!("sipp");
-    let FromSipp {
-        agent,
-        events: _events,
-        sipp,
-        call: _,
-        id,
-    } = sipp_calls_in("call_uac_agent_hangs_up.xml", true);
-    agent.wait_call_state(&id, "connected", SHORT);
+    let call = sipp_calls_in("call_uac_agent_hangs_up.xml", true);
+    let (agent, id) = (&call.agent, call.id.as_str());
+    agent.wait_call_state(id, "connected", SHORT);
     after_the_ack();
-    agent.call_command(&id, "hangup", "{}");
-    assert_ended(&agent, &id, "hangup_local");
-    assert_sipp_passed(sipp, &agent);
+    agent.call_command(id, "hangup", "{}");
+    assert_ended(agent, id, "hangup_local");
+    assert_sipp_passed(call.sipp, agent);
 }
 
 #[test]
