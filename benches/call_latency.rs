@@ -21,18 +21,21 @@
 //! `CALL_LATENCY_LOG` (the agent's `[log] level`, default `info` as shipped),
 //! `CALL_LATENCY_AGENT` (path of the `softphone` binary to run instead of this build's).
 //!
-//! The agent is started from `CARGO_BIN_EXE_softphone` with a generated config and killed
-//! when the bench ends, also on a panic (a drop guard).
+//! The agent is started by the end-to-end tests' harness (`tests/common`) from
+//! `CARGO_BIN_EXE_softphone` with a generated config and killed when the bench ends, also on
+//! a panic (a drop guard).
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::{Agent, AgentOptions, TEST_TOKEN};
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const TOKEN: &str = "bench-token-0123456789abcdef";
 const USER: &str = "1001";
 /// How long any single step may take before the bench gives up (with the agent's log).
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
@@ -295,7 +298,7 @@ impl Http {
 
     fn send(&mut self, method: &str, path: &str, body: &str) {
         let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\n\
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TEST_TOKEN}\r\n\
 Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             self.host,
             body.len()
@@ -309,34 +312,38 @@ Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
     fn response(&mut self) -> (u16, String) {
         let mut chunk = [0u8; 4096];
         loop {
-            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&self.buf[..end]).into_owned();
-                let len: usize = head
-                    .split("\r\n")
-                    .find_map(|l| {
-                        let (n, v) = l.split_once(':')?;
-                        n.trim()
-                            .eq_ignore_ascii_case("content-length")
-                            .then(|| v.trim().parse().ok())?
-                    })
+            if let Some((head, start, len)) = complete_message(&self.buf) {
+                let body = String::from_utf8_lossy(&self.buf[start..start + len]).into_owned();
+                self.buf.drain(..start + len);
+                let code = head
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|c| c.parse().ok())
                     .unwrap_or(0);
-                if self.buf.len() >= end + 4 + len {
-                    let body =
-                        String::from_utf8_lossy(&self.buf[end + 4..end + 4 + len]).into_owned();
-                    self.buf.drain(..end + 4 + len);
-                    let code = head
-                        .split_whitespace()
-                        .nth(1)
-                        .and_then(|c| c.parse().ok())
-                        .unwrap_or(0);
-                    return (code, body);
-                }
+                return (code, body);
             }
             let n = self.stream.read(&mut chunk).expect("read the response");
             assert!(n > 0, "the server closed the HTTP connection");
             self.buf.extend_from_slice(&chunk[..n]);
         }
     }
+}
+
+/// The first HTTP message in `buf` once all of it has arrived: its head (start line and
+/// headers), where its body starts and the body's length (`Content-Length`, 0 without).
+fn complete_message(buf: &[u8]) -> Option<(String, usize, usize)> {
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+    let len: usize = head
+        .split("\r\n")
+        .find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim()
+                .eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    (buf.len() >= end + 4 + len).then_some((head, end + 4, len))
 }
 
 /// The event WebSocket, read synchronously.
@@ -346,18 +353,9 @@ struct Events {
 
 impl Events {
     fn connect(addr: SocketAddr) -> Events {
-        let url = format!("ws://{addr}/api/v1/events");
-        let mut request = tungstenite::client::IntoClientRequest::into_client_request(url.as_str())
-            .expect("a valid URL");
-        request.headers_mut().insert(
-            "Authorization",
-            format!("Bearer {TOKEN}").parse().expect("a valid header"),
-        );
-        let stream = TcpStream::connect(addr).expect("connect for the WebSocket");
-        stream.set_nodelay(true).expect("nodelay");
-        stream.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
-        let (ws, _) = tungstenite::client(request, stream).expect("WebSocket handshake");
-        Events { ws }
+        Events {
+            ws: common::event_socket(addr, "", IO_TIMEOUT),
+        }
     }
 
     /// The next text message and when it was read.
@@ -398,115 +396,6 @@ fn ended(event: &serde_json::Value, id: &str) -> bool {
 // The agent
 // ---------------------------------------------------------------------------------------
 
-/// The agent process; killed when dropped (also while unwinding from a panic, when its log
-/// is printed).
-struct AgentProcess {
-    child: Child,
-    log: Arc<Mutex<String>>,
-    _dir: tempfile::TempDir,
-}
-
-impl AgentProcess {
-    fn start(pbx: SocketAddr, level: &str) -> AgentProcess {
-        let dir = tempfile::tempdir().expect("temp dir for the agent");
-        let config = format!(
-            "[sip]\nserver = \"{pbx}\"\ntransport = \"udp\"\nuser = \"{USER}\"\npassword = \"bench\"\n\
-expires = 600\nlisten = \"127.0.0.1:0\"\n\n[bridge]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n\n\
-[log]\nlevel = \"{level}\"\nsip_trace = false\n"
-        );
-        let path = dir.path().join("agent.toml");
-        std::fs::write(&path, config).expect("write the agent config");
-        // `CALL_LATENCY_AGENT` runs another build (e.g. a saved "before" binary).
-        let exe = std::env::var_os("CALL_LATENCY_AGENT").map_or_else(
-            || env!("CARGO_BIN_EXE_softphone").into(),
-            std::path::PathBuf::from,
-        );
-        let mut child = Command::new(exe)
-            .args(["run", "--config"])
-            .arg(&path)
-            .env("SOFTPHONE_DATA_DIR", dir.path().join("data"))
-            .env_remove("SOFTPHONE_SIP_PASSWORD")
-            .env_remove("RUST_LOG")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn the softphone binary");
-        let log = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().expect("piped stderr");
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut l = sink.lock().unwrap();
-                // Keep the start and a bounded tail.
-                if l.len() > 1 << 20 {
-                    let cut = l.len() - (1 << 19);
-                    l.drain(..cut);
-                }
-                l.push_str(&line);
-                l.push('\n');
-            }
-        });
-        AgentProcess {
-            child,
-            log,
-            _dir: dir,
-        }
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    /// Waits for `<marker>ADDR` in the log.
-    fn addr_after(&mut self, marker: &str) -> SocketAddr {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(addr) = self.log().lines().find_map(|l| {
-                l.split(marker)
-                    .nth(1)?
-                    .split_whitespace()
-                    .next()?
-                    .trim_end_matches('/')
-                    .parse()
-                    .ok()
-            }) {
-                return addr;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("agent exited with {status}:\n{}", self.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "agent never logged {marker:?}:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for AgentProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            let log = self.log();
-            let tail: String = log
-                .lines()
-                .rev()
-                .take(60)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect::<Vec<_>>()
-                .join("\n");
-            eprintln!("---- agent log (tail) ----\n{tail}");
-        }
-    }
-}
-
 /// What a latency target offers: the two measured paths (each leaves the target clean).
 trait Target {
     fn dial_to_invite(&mut self) -> Duration;
@@ -524,34 +413,41 @@ struct AgentTarget {
     sip: SocketAddr,
     calls: u64,
     // Last: dropped after the sockets, so the agent sees them close first.
-    process: AgentProcess,
+    process: Agent,
 }
 
 impl AgentTarget {
     fn start(level: &str) -> AgentTarget {
         let mut pbx = Pbx::bind();
-        let mut process = AgentProcess::start(pbx.addr(), level);
-        let bridge = process.addr_after("bridge listening on http://");
-        eprintln!("agent pid {} (for `perf record -g -p`)", process.child.id());
-        let sip = process.addr_after("SIP listening on udp+tcp ");
+        let mut opts = AgentOptions::new(pbx.addr(), USER, "bench");
+        opts.log_level = level.to_owned();
+        opts.sip_trace = false;
+        // `CALL_LATENCY_AGENT` runs another build (e.g. a saved "before" binary).
+        opts.program = std::env::var_os("CALL_LATENCY_AGENT").map(Into::into);
+        // Thousands of calls: keep the log's start and a bounded tail.
+        opts.log_limit = Some(1 << 20);
+        let process = Agent::start(opts);
+        let bridge = process.bridge;
+        eprintln!("agent pid {} (for `perf record -g -p`)", process.pid());
+        let sip = process.sip_addr();
         // Let registration settle: answer the REGISTER, then wait for `registered`.
         let mut http = Http::connect(bridge);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            pbx.recv_within(Duration::from_millis(50));
-            http.send("GET", "/api/v1/status", "");
-            let (code, body) = http.response();
-            assert_eq!(code, 200, "status: {body}");
-            let status: serde_json::Value = serde_json::from_str(&body).expect("JSON status");
-            if status["registration"]["state"] == "registered" {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "agent did not register: {status}\n{}",
-                process.log()
-            );
-        }
+        let mut status = serde_json::Value::Null;
+        let registered = testbed::wait_until(
+            "the agent's registration",
+            Duration::from_secs(10),
+            Duration::ZERO,
+            || {
+                pbx.recv_within(Duration::from_millis(50));
+                http.send("GET", "/api/v1/status", "");
+                let (code, body) = http.response();
+                assert_eq!(code, 200, "status: {body}");
+                status = serde_json::from_str(&body).expect("JSON status");
+                Ok((status["registration"]["state"] == "registered").then_some(()))
+            },
+        );
+        registered
+            .unwrap_or_else(|e: testbed::TimedOut| panic!("{e}: {status}\n{}", process.log()));
         let mut events = Events::connect(bridge);
         let (snapshot, _) = events.next();
         assert_eq!(snapshot["event"], "snapshot", "first event: {snapshot}");
@@ -757,28 +653,16 @@ async fn floor_connection(
     let mut chunk = [0u8; 4096];
     loop {
         // One request: head, then Content-Length bytes.
-        let (head, len, end) = loop {
-            if let Some(end) = buf.windows(4).position(|w: &[u8]| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-                let len: usize = head
-                    .split("\r\n")
-                    .find_map(|l| {
-                        let (n, v) = l.split_once(':')?;
-                        n.trim()
-                            .eq_ignore_ascii_case("content-length")
-                            .then(|| v.trim().parse().ok())?
-                    })
-                    .unwrap_or(0);
-                if buf.len() >= end + 4 + len {
-                    break (head, len, end);
-                }
+        let (head, start, len) = loop {
+            if let Some(message) = complete_message(&buf) {
+                break message;
             }
             match stream.read(&mut chunk).await {
                 Ok(0) | Err(_) => return,
                 Ok(n) => buf.extend_from_slice(&chunk[..n]),
             }
         };
-        buf.drain(..end + 4 + len);
+        buf.drain(..start + len);
         if head.starts_with("GET /api/v1/events") {
             let key = head
                 .split("\r\n")

@@ -820,10 +820,12 @@ impl Drop for Script {
         if matches!(self.child.try_wait(), Ok(None)) {
             let pid = self.child.id().to_string();
             let _ = Command::new("kill").args(["-TERM", &pid]).status();
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
-                std::thread::sleep(Duration::from_millis(50));
-            }
+            let exited = || {
+                let running = matches!(self.child.try_wait(), Ok(None));
+                Ok::<_, testbed::TimedOut>((!running).then_some(()))
+            };
+            let within = Duration::from_secs(5);
+            let _ = testbed::wait_until("node to exit", within, Duration::from_millis(50), exited);
             let _ = self.child.kill();
             let _ = self.child.wait();
         }

@@ -4,11 +4,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Duration;
 
-use common::{Agent, AgentOptions};
-use testbed::audio::{dominant_frequency, read_wav, rms, Wav};
+use common::{Agent, AgentOptions, EventStream};
+use testbed::audio::{dominant_frequency, rms, Wav};
 use testbed::baresip::user_uri;
 use testbed::{
     Baresip, BaresipAudio, BaresipOptions, Kamailio, KamailioOptions, Linphone, LinphoneOptions,
@@ -47,33 +47,68 @@ fn linphone(kam: &Kamailio, user: &str) -> Linphone {
     l
 }
 
-/// The agent as 1001, registered, sending `input` and writing what it hears to `out`.
-fn agent(kam: &Kamailio, input: &str, out: &Path) -> Agent {
+/// Where the agent writes what it hears: a WAV in a directory of its own.
+struct Heard {
+    dir: tempfile::TempDir,
+}
+
+impl Heard {
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("out.wav")
+    }
+
+    /// The WAV once it is complete (finalized when the call's stream stops).
+    fn wav(&self, agent: &Agent) -> Wav {
+        common::complete_wav(&self.path(), T, || format!("agent log:\n{}", agent.log()))
+    }
+}
+
+/// The agent as 1001, registered, sending `input`; what it hears goes to a WAV.
+fn agent(kam: &Kamailio, input: &str) -> (Agent, Heard) {
+    let heard = Heard {
+        dir: tempfile::tempdir().unwrap(),
+    };
     let agent = Agent::start(
         AgentOptions::new(kam.addr(), "1001", "secret1001").with_extra(&format!(
             "[audio]\ninput = \"{input}\"\noutput = \"file:{}\"",
-            out.display()
+            heard.path().display()
         )),
     );
     agent.wait_registered(T);
     kam.wait_registered("1001", T).unwrap();
-    agent
+    (agent, heard)
 }
 
-/// The agent's output WAV once it is complete (finalized when the call's stream stops).
-fn wait_wav(path: &Path, agent: &Agent) -> Wav {
-    let deadline = Instant::now() + T;
-    loop {
-        match read_wav(path) {
-            Ok(w) if !w.samples.is_empty() => return w,
-            r if Instant::now() > deadline => panic!(
-                "no complete WAV at {}: {r:?}\nagent log:\n{}",
-                path.display(),
-                agent.log()
-            ),
-            _ => std::thread::sleep(Duration::from_millis(100)),
-        }
+/// The PBX, a registered baresip 1002 (auto-answer) and the registered agent 1001. Bind
+/// every field: one left in the struct is dropped (stopped) at once.
+struct WithBaresip {
+    agent: Agent,
+    heard: Heard,
+    far: Baresip,
+    kam: Kamailio,
+}
+
+/// baresip sends `audio` (Opus offered first and accepted when `opus`), the agent `input`.
+fn with_baresip(audio: BaresipAudio, opus: bool, input: &str) -> WithBaresip {
+    let kam = kamailio();
+    let far = baresip_with_opus(&kam, "1002", audio, opus);
+    let (agent, heard) = agent(&kam, input);
+    WithBaresip {
+        agent,
+        heard,
+        far,
+        kam,
     }
+}
+
+/// Polls `found` until it gives a value; panics naming `what` (and `context()`) after `T`.
+fn wait_for<V>(
+    what: &str,
+    context: impl Fn() -> String,
+    mut found: impl FnMut() -> Option<V>,
+) -> V {
+    testbed::wait_until(what, T, Duration::from_millis(50), || Ok(found()))
+        .unwrap_or_else(|e: testbed::TimedOut| panic!("{e}\n{}", context()))
 }
 
 fn dbfs(level: f64) -> f64 {
@@ -110,8 +145,24 @@ fn end_reason(call: &serde_json::Value) -> String {
     call["end_reason"]["code"].as_str().unwrap_or("").to_owned()
 }
 
-fn out_path(dir: &tempfile::TempDir) -> PathBuf {
-    dir.path().join("out.wav")
+/// Waits for call `id` to end; asserts it ended for `code`.
+fn assert_ended(agent: &Agent, id: &str, code: &str) {
+    let call = agent.wait_call_state(id, "ended", T);
+    assert_eq!(end_reason(&call), code, "{call}");
+}
+
+/// The agent hangs up call `id`, which ends `hangup_local`.
+fn hang_up(agent: &Agent, id: &str) {
+    agent.call_command(id, "hangup", "");
+    assert_ended(agent, id, "hangup_local");
+}
+
+/// Waits for the `incoming` event; the call it shows and its id.
+fn incoming_call(events: &mut EventStream) -> (serde_json::Value, String) {
+    let seen = events.until(T, |e| e["event"] == "incoming");
+    let call = seen.last().unwrap()["call"].clone();
+    let id = call["id"].as_str().unwrap().to_owned();
+    (call, id)
 }
 
 #[test]
@@ -128,11 +179,12 @@ fn opus_call_out_to_echoing_baresip_hears_own_tone_back() {
 /// and the agent's 440 Hz tone comes back.
 fn dial_out_and_hear_own_tone_back(opus: bool, want: &str) {
     testbed::require!("kamailio", "kamcmd", "baresip");
-    let kam = kamailio();
-    let far = baresip_with_opus(&kam, "1002", BaresipAudio::Echo, opus);
-    let tmp = tempfile::tempdir().unwrap();
-    let out = out_path(&tmp);
-    let agent = agent(&kam, "tone:440", &out);
+    let WithBaresip {
+        kam: _kam,
+        far,
+        agent,
+        heard,
+    } = with_baresip(BaresipAudio::Echo, opus, "tone:440");
 
     let id = agent.dial("1002");
     agent.wait_call_state(&id, "connected", T);
@@ -140,12 +192,10 @@ fn dial_out_and_hear_own_tone_back(opus: bool, want: &str) {
     assert!(incoming.peer_uri.starts_with("sip:1001@"), "{incoming:?}");
     assert_eq!(answered_codec(&far, false), want);
     std::thread::sleep(Duration::from_secs(3));
-    agent.call_command(&id, "hangup", "");
-    let call = agent.wait_call_state(&id, "ended", T);
-    assert_eq!(end_reason(&call), "hangup_local", "{call}");
+    hang_up(&agent, &id);
     far.wait_event("CALL_CLOSED", T).unwrap();
 
-    let wav = wait_wav(&out, &agent);
+    let wav = heard.wav(&agent);
     let (_, level) = assert_tone(&wav, 440.0, &format!("agent heard its echo over {want}"));
     // `tone:` sends a -12 dBFS peak sine (-15 dBFS RMS). Measured back: -15.0 over PCMU,
     // -17.6 over Opus (baresip's echo path mixes its stereo Opus down).
@@ -159,23 +209,21 @@ fn dial_out_and_hear_own_tone_back(opus: bool, want: &str) {
 /// 200 OK that baresip sent (`received == false`) or received.
 fn answered_codec(far: &Baresip, received: bool) -> String {
     // baresip's trace reaches its log file a little after the call event that reported it.
-    let deadline = Instant::now() + T;
-    let answer = loop {
-        let found = far.sip_messages().into_iter().find(|m| {
-            m.received == received
-                && m.text.starts_with("SIP/2.0 200")
-                && m.text.contains("m=audio")
-        });
-        match found {
-            Some(m) => break m,
-            None if Instant::now() > deadline => panic!(
-                "no 200 OK with SDP {} by baresip\n{}",
-                if received { "received" } else { "sent" },
-                far.log()
-            ),
-            None => std::thread::sleep(Duration::from_millis(50)),
-        }
-    };
+    let what = format!(
+        "a 200 OK with SDP {} by baresip",
+        if received { "received" } else { "sent" }
+    );
+    let answer = wait_for(
+        &what,
+        || far.log(),
+        || {
+            far.sip_messages().into_iter().find(|m| {
+                m.received == received
+                    && m.text.starts_with("SIP/2.0 200")
+                    && m.text.contains("m=audio")
+            })
+        },
+    );
     let pt = answer
         .text
         .lines()
@@ -212,20 +260,20 @@ fn incoming_opus_call_from_baresip_is_answered_and_heard() {
 /// with `want` and hears baresip's 1000 Hz tone.
 fn incoming_call_answered_and_heard(opus: bool, want: &str) {
     testbed::require!("kamailio", "kamcmd", "baresip");
-    let kam = kamailio();
-    let far = baresip_with_opus(&kam, "1002", BaresipAudio::Tone { freq: 1000 }, opus);
-    let tmp = tempfile::tempdir().unwrap();
-    let out = out_path(&tmp);
-    let agent = agent(&kam, "silence", &out);
+    let tone = BaresipAudio::Tone { freq: 1000 };
+    let WithBaresip {
+        kam,
+        far,
+        agent,
+        heard,
+    } = with_baresip(tone, opus, "silence");
     let mut events = agent.events("");
 
     far.dial(&user_uri("1001", kam.addr())).unwrap();
-    let seen = events.until(T, |e| e["event"] == "incoming");
-    let call = &seen.last().unwrap()["call"];
+    let (call, id) = incoming_call(&mut events);
     assert_eq!(call["remote"]["number"], "1002", "{call}");
     assert_eq!(call["direction"], "inbound", "{call}");
     assert_eq!(call["state"], "ringing", "{call}");
-    let id = call["id"].as_str().unwrap().to_owned();
 
     agent.call_command(&id, "answer", "");
     agent.wait_call_state(&id, "connected", T);
@@ -238,9 +286,8 @@ fn incoming_call_answered_and_heard(opus: bool, want: &str) {
     std::thread::sleep(Duration::from_secs(3));
 
     far.hangup().unwrap();
-    let call = agent.wait_call_state(&id, "ended", T);
-    assert_eq!(end_reason(&call), "hangup_remote", "{call}");
-    let wav = wait_wav(&out, &agent);
+    assert_ended(&agent, &id, "hangup_remote");
+    let wav = heard.wav(&agent);
     assert_tone(
         &wav,
         1000.0,
@@ -251,21 +298,20 @@ fn incoming_call_answered_and_heard(opus: bool, want: &str) {
 /// Waits until baresip has received an INVITE containing `pattern` after the first `skip`
 /// INVITEs it received; returns it.
 fn wait_invite_after(far: &Baresip, skip: usize, pattern: &str) -> String {
-    let deadline = Instant::now() + T;
-    loop {
-        let invites = received_invites(far);
-        if let Some(m) = invites.iter().skip(skip).find(|m| m.contains(pattern)) {
-            return m.clone();
-        }
-        if Instant::now() > deadline {
-            panic!(
-                "no INVITE with {pattern:?} after the first {skip}; received INVITEs:\n{}\n--- baresip log ---\n{}",
-                invites.join("\n----\n"),
+    wait_for(
+        &format!("an INVITE with {pattern:?} after the first {skip}"),
+        || {
+            format!(
+                "received INVITEs:\n{}\n--- baresip log ---\n{}",
+                received_invites(far).join("\n----\n"),
                 far.log()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+            )
+        },
+        || {
+            let invites = received_invites(far);
+            invites.into_iter().skip(skip).find(|m| m.contains(pattern))
+        },
+    )
 }
 
 fn received_invites(far: &Baresip) -> Vec<String> {
@@ -290,32 +336,30 @@ fn connected_call(agent: &Agent, far: &Baresip) -> (String, usize) {
 #[test]
 fn hold_is_seen_by_baresip_as_sendonly() {
     testbed::require!("kamailio", "kamcmd", "baresip");
-    let kam = kamailio();
-    let far = baresip(&kam, "1002", BaresipAudio::Echo);
-    let tmp = tempfile::tempdir().unwrap();
-    let agent = agent(&kam, "tone:440", &out_path(&tmp));
-    let (id, before) = connected_call(&agent, &far);
+    let call = with_baresip(BaresipAudio::Echo, false, "tone:440");
+    let (agent, far) = (&call.agent, &call.far);
+    let (id, before) = connected_call(agent, far);
 
     agent.call_command(&id, "hold", "");
-    let hold = wait_invite_after(&far, before, "a=sendonly");
+    let hold = wait_invite_after(far, before, "a=sendonly");
     assert!(hold.contains("a=sendonly"), "{hold}");
     agent.wait_call_state(&id, "held", T);
 
-    agent.call_command(&id, "hangup", "");
-    let call = agent.wait_call_state(&id, "ended", T);
-    assert_eq!(end_reason(&call), "hangup_local", "{call}");
+    hang_up(agent, &id);
     far.wait_event("CALL_CLOSED", T).unwrap();
 }
 
 #[test]
 fn hold_and_resume_are_seen_by_baresip_as_sendonly_then_sendrecv() {
     testbed::require!("kamailio", "kamcmd", "baresip");
-    let kam = kamailio();
     // A tone, not an echo: baresip's aubridge echo does not restart after a hold.
-    let far = baresip(&kam, "1002", BaresipAudio::Tone { freq: 1000 });
-    let tmp = tempfile::tempdir().unwrap();
-    let out = out_path(&tmp);
-    let agent = agent(&kam, "tone:440", &out);
+    let tone = BaresipAudio::Tone { freq: 1000 };
+    let WithBaresip {
+        kam: _kam,
+        far,
+        agent,
+        heard,
+    } = with_baresip(tone, false, "tone:440");
     let (id, before) = connected_call(&agent, &far);
 
     agent.call_command(&id, "hold", "");
@@ -337,11 +381,9 @@ fn hold_and_resume_are_seen_by_baresip_as_sendonly_then_sendrecv() {
     // After the resume the customer is heard again.
     std::thread::sleep(Duration::from_secs(3));
 
-    agent.call_command(&id, "hangup", "");
-    let call = agent.wait_call_state(&id, "ended", T);
-    assert_eq!(end_reason(&call), "hangup_local", "{call}");
+    hang_up(&agent, &id);
     far.wait_event("CALL_CLOSED", T).unwrap();
-    let wav = wait_wav(&out, &agent);
+    let wav = heard.wav(&agent);
     let tail = &wav.samples[wav.samples.len().saturating_sub(16_000)..];
     let level = dbfs(rms(tail));
     let f = dominant_frequency(tail, wav.sample_rate);
@@ -358,8 +400,7 @@ fn blind_transfer(to: impl Fn(&Kamailio) -> String) {
     let kam = kamailio();
     let customer = baresip(&kam, "1002", BaresipAudio::Echo);
     let third = baresip(&kam, "1003", BaresipAudio::Tone { freq: 700 });
-    let tmp = tempfile::tempdir().unwrap();
-    let agent = agent(&kam, "tone:440", &out_path(&tmp));
+    let (agent, _heard) = agent(&kam, "tone:440");
     let mut events = agent.events("");
     let (id, _) = connected_call(&agent, &customer);
 
@@ -383,8 +424,7 @@ fn blind_transfer(to: impl Fn(&Kamailio) -> String) {
         "{established:?}"
     );
 
-    let call = agent.wait_call_state(&id, "ended", T);
-    assert_eq!(end_reason(&call), "transferred", "{call}");
+    assert_ended(&agent, &id, "transferred");
     let seen = events.until(T, |e| {
         e["event"] == "transfer" && e["call_id"] == id.as_str() && e["state"] == "succeeded"
     });
@@ -439,8 +479,7 @@ fn attended_transfer_joins_the_customer_and_the_consulted_party() {
     // linphonec on both sides: baresip 1.0 neither sends nor accepts Replaces.
     let customer = linphone_direct(&kam, "1002");
     let consulted = linphone_direct(&kam, "1003");
-    let tmp = tempfile::tempdir().unwrap();
-    let agent = agent(&kam, "tone:440", &out_path(&tmp));
+    let (agent, _heard) = agent(&kam, "tone:440");
     let mut events = agent.events("");
 
     let first = agent.dial(&direct_uri(&customer, "1002"));
@@ -465,11 +504,9 @@ fn attended_transfer_joins_the_customer_and_the_consulted_party() {
             .map(|e| format!("{} {}", e["state"], e["sip_status"]))
             .collect::<Vec<_>>()
     );
-    let call = agent.wait_call_state(&first, "ended", T);
-    assert_eq!(end_reason(&call), "transferred", "{call}");
+    assert_ended(&agent, &first, "transferred");
     // The consulted party dropped the consult leg when the customer's INVITE replaced it.
-    let call = agent.wait_call_state(&second, "ended", T);
-    assert_eq!(end_reason(&call), "hangup_remote", "{call}");
+    assert_ended(&agent, &second, "hangup_remote");
 
     // The customer called 1003 with Replaces, and the two are connected.
     let replacing = linphone_line(&customer, &["sip:1003@", "?Replaces=", "connected"]);
@@ -488,20 +525,16 @@ fn attended_transfer_joins_the_customer_and_the_consulted_party() {
 
 /// Waits until linphonec printed a line containing every one of `parts`; returns it.
 fn linphone_line(l: &Linphone, parts: &[&str]) -> String {
-    let deadline = Instant::now() + T;
-    loop {
-        let out = l.output();
-        if let Some(line) = out
-            .lines()
-            .find(|line| parts.iter().all(|p| line.contains(p)))
-        {
-            return line.to_string();
-        }
-        if Instant::now() > deadline {
-            panic!("linphonec never printed a line with {parts:?}:\n{out}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(
+        &format!("linphonec to print a line with {parts:?}"),
+        || l.output(),
+        || {
+            let out = l.output();
+            out.lines()
+                .find(|line| parts.iter().all(|p| line.contains(p)))
+                .map(str::to_string)
+        },
+    )
 }
 
 #[test]
@@ -509,23 +542,19 @@ fn linphonec_calls_the_agent_which_answers_and_linphonec_hangs_up() {
     testbed::require!("kamailio", "kamcmd", "linphonec");
     let kam = kamailio();
     let far = linphone(&kam, "1003");
-    let tmp = tempfile::tempdir().unwrap();
-    let agent = agent(&kam, "tone:440", &out_path(&tmp));
+    let (agent, _heard) = agent(&kam, "tone:440");
     let mut events = agent.events("");
 
     far.dial(&user_uri("1001", kam.addr())).unwrap();
-    let seen = events.until(T, |e| e["event"] == "incoming");
-    let call = &seen.last().unwrap()["call"];
+    let (call, id) = incoming_call(&mut events);
     assert_eq!(call["remote"]["number"], "1003", "{call}");
-    let id = call["id"].as_str().unwrap().to_owned();
     agent.call_command(&id, "answer", "");
     agent.wait_call_state(&id, "connected", T);
     linphone_line(&far, &["with sip:1001@", "connected"]);
     std::thread::sleep(Duration::from_secs(1));
 
     far.hangup().unwrap();
-    let call = agent.wait_call_state(&id, "ended", T);
-    assert_eq!(end_reason(&call), "hangup_remote", "{call}");
+    assert_ended(&agent, &id, "hangup_remote");
     linphone_line(&far, &["with sip:1001@", "ended"]);
 }
 
@@ -535,17 +564,14 @@ fn agent_calls_linphonec_and_hangs_up() {
     let kam = kamailio();
     // Reached directly (TCP, through Kamailio): see linphone_direct for why not by number.
     let far = linphone_direct(&kam, "1003");
-    let tmp = tempfile::tempdir().unwrap();
-    let agent = agent(&kam, "tone:440", &out_path(&tmp));
+    let (agent, _heard) = agent(&kam, "tone:440");
 
     let id = agent.dial(&direct_uri(&far, "1003"));
     agent.wait_call_state(&id, "connected", T);
     linphone_line(&far, &["with sip:1001@", "connected"]);
     std::thread::sleep(Duration::from_secs(1));
 
-    agent.call_command(&id, "hangup", "");
-    let call = agent.wait_call_state(&id, "ended", T);
-    assert_eq!(end_reason(&call), "hangup_local", "{call}");
+    hang_up(&agent, &id);
     let ended = linphone_line(&far, &["with sip:1001@", "ended"]);
     assert!(ended.contains("No error"), "{ended}");
 }
@@ -553,27 +579,23 @@ fn agent_calls_linphonec_and_hangs_up() {
 #[test]
 fn rfc4733_digits_from_the_agent_reach_baresip_in_the_media() {
     testbed::require!("kamailio", "kamcmd", "baresip");
-    let kam = kamailio();
-    let far = baresip(&kam, "1002", BaresipAudio::Echo);
-    let tmp = tempfile::tempdir().unwrap();
-    let agent = agent(&kam, "tone:440", &out_path(&tmp));
-    let (id, _) = connected_call(&agent, &far);
+    let call = with_baresip(BaresipAudio::Echo, false, "tone:440");
+    let (agent, far) = (&call.agent, &call.far);
+    let (id, _) = connected_call(agent, far);
 
     agent.call_command(&id, "dtmf", r#"{"digits": "123#"}"#);
     // baresip reports each telephone-event it decodes as CALL_DTMF_START with the digit.
-    let deadline = Instant::now() + T;
-    let digits = loop {
-        let digits: String = far
-            .events()
+    let decoded = || -> String {
+        far.events()
             .iter()
             .filter(|e| e.kind == "CALL_DTMF_START")
             .map(|e| e.param.trim().to_owned())
-            .collect();
-        if digits.len() >= 4 || Instant::now() > deadline {
-            break digits;
-        }
-        std::thread::sleep(Duration::from_millis(50));
+            .collect()
     };
+    let four = || Ok::<_, testbed::TimedOut>(Some(decoded()).filter(|d| d.len() >= 4));
+    // Fewer than four by the deadline: the assertion below shows which arrived.
+    let digits = testbed::wait_until("four digits", T, Duration::from_millis(50), four)
+        .unwrap_or_else(|_| decoded());
     assert_eq!(digits, "123#", "digits baresip decoded\n{}", far.log());
     let infos = far
         .sip_messages()

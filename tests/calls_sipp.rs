@@ -72,19 +72,75 @@ fn ended(agent: &Agent, id: &str) -> Value {
     agent.wait_call_state(id, "ended", SHORT)["end_reason"].clone()
 }
 
+/// Waits for call `id` to end; asserts it ended for `code`.
+fn assert_ended(agent: &Agent, id: &str, code: &str) {
+    let reason = ended(agent, id);
+    assert_eq!(reason["code"], code, "{reason}");
+}
+
+/// SIPp's scenario (run to its end) passed.
+fn assert_sipp_passed(sipp: SippProcess, agent: &Agent) {
+    let out = sipp.wait();
+    assert_sipp_ok(&out, agent);
+}
+
+/// A call from SIPp to a fresh agent, as far as the agent's `incoming` event. Bind the
+/// agent, events and SIPp when taking it apart: a field left in it is dropped at once.
+struct FromSipp {
+    agent: Agent,
+    events: EventStream,
+    sipp: SippProcess,
+    /// The call as the `incoming` event showed it.
+    call: Value,
+    id: String,
+}
+
+/// Starts an agent (answering by itself or not), SIPp calling it with `scenario`, and waits
+/// for the call to come in.
+fn sipp_calls_in(scenario: &str, auto_answer: bool) -> FromSipp {
+    let agent = callee(auto_answer);
+    let mut events = agent.events("");
+    let sipp = sipp_calls(scenario, &agent);
+    let call = incoming(&mut events);
+    let id = id_of(&call);
+    FromSipp {
+        agent,
+        events,
+        sipp,
+        call,
+        id,
+    }
+}
+
+impl FromSipp {
+    /// SIPp's scenario passes and ends the call with its BYE; the agent, for more checks.
+    fn sipp_hangs_up(self) -> Agent {
+        assert_sipp_passed(self.sipp, &self.agent);
+        assert_ended(&self.agent, &self.id, "hangup_remote");
+        self.agent
+    }
+}
+
+/// Lets the ACK of the last INVITE reach its side before the next request in the dialog
+/// (a BYE, INFO or re-INVITE is then a plain in-dialog request).
+fn after_the_ack() {
+    std::thread::sleep(Duration::from_millis(300));
+}
+
 #[test]
 fn sipp_calls_and_hangs_up_answered_over_the_bridge() {
     testbed::require!("sipp");
-    let agent = callee(false);
-    let mut events = agent.events("");
-    let sipp = sipp_calls("call_uac_answer_bye.xml", &agent);
-
-    let call = incoming(&mut events);
+    let FromSipp {
+        agent,
+        events: _events,
+        sipp,
+        call,
+        id,
+    } = sipp_calls_in("call_uac_answer_bye.xml", false);
     assert_eq!(call["direction"], "inbound", "{call}");
     assert_eq!(call["state"], "ringing", "{call}");
     assert_eq!(call["remote"]["number"], "+4930123456", "{call}");
     assert_eq!(call["remote"]["display_name"], "QA Caller", "{call}");
-    let id = id_of(&call);
     let view = agent.wait_call_state(&id, "ringing", SHORT);
     assert_eq!(view["direction"], "inbound", "{view}");
     assert_eq!(view["remote"]["number"], "+4930123456", "{view}");
@@ -94,28 +150,21 @@ fn sipp_calls_and_hangs_up_answered_over_the_bridge() {
     let view = agent.wait_call_state(&id, "connected", SHORT);
     assert!(view["answered_at"].is_string(), "{view}");
 
-    let out = sipp.wait();
-    assert_sipp_ok(&out, &agent);
-    let reason = ended(&agent, &id);
-    assert_eq!(reason["code"], "hangup_remote", "{reason}");
+    assert_sipp_passed(sipp, &agent);
+    assert_ended(&agent, &id, "hangup_remote");
 }
 
 #[test]
 fn sipp_calls_and_hangs_up_auto_answered() {
     testbed::require!("sipp");
-    let agent = callee(true);
-    let mut events = agent.events("");
-    let sipp = sipp_calls("call_uac_answer_bye.xml", &agent);
-
-    let call = incoming(&mut events);
-    assert_eq!(call["remote"]["number"], "+4930123456", "{call}");
-    let id = id_of(&call);
-    agent.wait_call_state(&id, "connected", SHORT);
-
-    let out = sipp.wait();
-    assert_sipp_ok(&out, &agent);
-    let reason = ended(&agent, &id);
-    assert_eq!(reason["code"], "hangup_remote", "{reason}");
+    let call = sipp_calls_in("call_uac_answer_bye.xml", true);
+    assert_eq!(
+        call.call["remote"]["number"], "+4930123456",
+        "{}",
+        call.call
+    );
+    call.agent.wait_call_state(&call.id, "connected", SHORT);
+    call.sipp_hangs_up();
 }
 
 /// The `call` events of call `id` (and its `incoming`), in the order they came.
@@ -156,10 +205,8 @@ fn sipp_answers_the_agents_call_and_the_agent_hangs_up() {
     assert!(view["answered_at"].is_string(), "{view}");
 
     agent.call_command(&id, "hangup", "{}");
-    let reason = ended(&agent, &id);
-    assert_eq!(reason["code"], "hangup_local", "{reason}");
-    let out = sipp.wait();
-    assert_sipp_ok(&out, &agent);
+    assert_ended(&agent, &id, "hangup_local");
+    assert_sipp_passed(sipp, &agent);
 
     let seen = events.until(SHORT, |e| {
         e["event"] == "call" && e["call"]["id"] == id && e["call"]["state"] == "ended"
@@ -181,39 +228,29 @@ fn sipp_answers_the_agents_call_and_the_agent_hangs_up() {
 #[test]
 fn sipp_cancels_while_the_agent_rings() {
     testbed::require!("sipp");
-    let agent = callee(false);
-    let mut events = agent.events("");
-    let sipp = sipp_calls("call_uac_cancel.xml", &agent);
-
-    let id = id_of(&incoming(&mut events));
-    let reason = agent.wait_call_state(&id, "ended", LONG)["end_reason"].clone();
+    let call = sipp_calls_in("call_uac_cancel.xml", false);
+    let (agent, id) = (&call.agent, call.id.as_str());
+    let reason = agent.wait_call_state(id, "ended", LONG)["end_reason"].clone();
     assert_eq!(reason["code"], "cancelled", "{reason}");
     assert!(
         reason["message"].as_str().is_some_and(|m| !m.is_empty()),
         "{reason}"
     );
-    let out = sipp.wait();
-    assert_sipp_ok(&out, &agent);
-    let view = agent.call(&id).expect("the ended call is still listed");
+    assert_sipp_passed(call.sipp, agent);
+    let view = agent.call(id).expect("the ended call is still listed");
     assert!(view["answered_at"].is_null(), "{view}");
 }
 
 #[test]
 fn the_agent_hangs_up_a_call_from_sipp() {
     testbed::require!("sipp");
-    let agent = callee(true);
-    let mut events = agent.events("");
-    let sipp = sipp_calls("call_uac_agent_hangs_up.xml", &agent);
-
-    let id = id_of(&incoming(&mut events));
-    agent.wait_call_state(&id, "connected", SHORT);
-    // Let SIPp's ACK arrive first: the BYE is then a plain in-dialog request.
-    std::thread::sleep(Duration::from_millis(300));
-    agent.call_command(&id, "hangup", "{}");
-    let reason = ended(&agent, &id);
-    assert_eq!(reason["code"], "hangup_local", "{reason}");
-    let out = sipp.wait();
-    assert_sipp_ok(&out, &agent);
+    let call = sipp_calls_in("call_uac_agent_hangs_up.xml", true);
+    let (agent, id) = (&call.agent, call.id.as_str());
+    agent.wait_call_state(id, "connected", SHORT);
+    after_the_ack();
+    agent.call_command(id, "hangup", "{}");
+    assert_ended(agent, id, "hangup_local");
+    assert_sipp_passed(call.sipp, agent);
 }
 
 #[test]
@@ -232,24 +269,16 @@ fn sipp_is_busy() {
         "a message a person reads: {reason}"
     );
     assert!(!message.contains("SIP/2.0"), "{reason}");
-    let out = sipp.wait();
-    assert_sipp_ok(&out, &agent);
+    assert_sipp_passed(sipp, &agent);
 }
 
 #[test]
 fn sipp_holds_and_resumes_the_agent_by_reinvite() {
     testbed::require!("sipp");
-    let agent = callee(true);
-    let mut events = agent.events("");
-    let sipp = sipp_calls("call_uac_remote_hold.xml", &agent);
-
     // SIPp checks the SIP side: a=recvonly answers its a=sendonly, a=sendrecv its resume.
-    let id = id_of(&incoming(&mut events));
-    agent.wait_call_state(&id, "connected", SHORT);
-    let out = sipp.wait();
-    assert_sipp_ok(&out, &agent);
-    let reason = ended(&agent, &id);
-    assert_eq!(reason["code"], "hangup_remote", "{reason}");
+    let call = sipp_calls_in("call_uac_remote_hold.xml", true);
+    call.agent.wait_call_state(&call.id, "connected", SHORT);
+    call.sipp_hangs_up();
 }
 
 /// Whether call `id` is listed with `on_hold_by_remote == held` and state connected.
@@ -264,11 +293,13 @@ fn held_by_remote(status: &Value, id: &str, held: bool) -> bool {
 #[test]
 fn sipp_hold_by_reinvite_shows_on_hold_by_remote() {
     testbed::require!("sipp");
-    let agent = callee(true);
-    let mut events = agent.events("");
-    let sipp = sipp_calls("call_uac_remote_hold.xml", &agent);
-
-    let id = id_of(&incoming(&mut events));
+    let FromSipp {
+        agent,
+        mut events,
+        sipp,
+        call: _,
+        id,
+    } = sipp_calls_in("call_uac_remote_hold.xml", true);
     let view = agent.wait_call_state(&id, "connected", SHORT);
     assert_eq!(view["on_hold_by_remote"], false, "{view}");
     // Held BY the far end: our own state stays connected.
@@ -279,8 +310,7 @@ fn sipp_hold_by_reinvite_shows_on_hold_by_remote() {
         held_by_remote(s, &id, false)
     });
 
-    let out = sipp.wait();
-    assert_sipp_ok(&out, &agent);
+    assert_sipp_passed(sipp, &agent);
     let seen = events.until(SHORT, |e| {
         e["event"] == "call" && e["call"]["state"] == "ended"
     });
@@ -299,35 +329,19 @@ fn sipp_hold_by_reinvite_shows_on_hold_by_remote() {
 #[test]
 fn sipp_requires_100rel() {
     testbed::require!("sipp");
-    let agent = callee(false);
-    let mut events = agent.events("");
-    let sipp = sipp_calls("call_uac_100rel.xml", &agent);
-
-    let id = id_of(&incoming(&mut events));
-    agent.wait_call_state(&id, "ringing", SHORT);
+    let call = sipp_calls_in("call_uac_100rel.xml", false);
+    call.agent.wait_call_state(&call.id, "ringing", SHORT);
     // Give the PRACK time to arrive before the answer (SIPp sends it on the 180 at once).
     std::thread::sleep(Duration::from_millis(500));
-    agent.call_command(&id, "answer", "{}");
-    agent.wait_call_state(&id, "connected", SHORT);
-
-    let out = sipp.wait();
-    assert_sipp_ok(&out, &agent);
-    let reason = ended(&agent, &id);
-    assert_eq!(reason["code"], "hangup_remote", "{reason}");
+    call.agent.call_command(&call.id, "answer", "{}");
+    call.agent.wait_call_state(&call.id, "connected", SHORT);
+    call.sipp_hangs_up();
 }
 
 #[test]
 fn sipp_asks_for_a_session_timer_and_refreshes_it() {
     testbed::require!("sipp");
-    let agent = callee(true);
-    let mut events = agent.events("");
-    let sipp = sipp_calls("call_uac_session_timer.xml", &agent);
-
-    let id = id_of(&incoming(&mut events));
-    let out = sipp.wait();
-    assert_sipp_ok(&out, &agent);
-    let reason = ended(&agent, &id);
-    assert_eq!(reason["code"], "hangup_remote", "{reason}");
+    sipp_calls_in("call_uac_session_timer.xml", true).sipp_hangs_up();
 }
 
 #[test]
@@ -336,8 +350,7 @@ fn sipp_session_interval_below_min_se_gets_422() {
     let agent = callee(true);
     let sipp = sipp_calls("call_uac_session_too_small.xml", &agent);
 
-    let out = sipp.wait();
-    assert_sipp_ok(&out, &agent);
+    assert_sipp_passed(sipp, &agent);
     let calls = agent.status()["calls"].clone();
     assert_eq!(calls, serde_json::json!([]), "a refused INVITE is no call");
 }
@@ -355,8 +368,7 @@ fn sipp_is_transferred_by_refer_and_reports_by_notify() {
 
     let reason = agent.wait_call_state(&id, "ended", LONG)["end_reason"].clone();
     assert_eq!(reason["code"], "transferred", "{reason}");
-    let out = sipp.wait();
-    assert_sipp_ok(&out, &agent);
+    assert_sipp_passed(sipp, &agent);
 
     let seen = events.until(SHORT, |e| {
         e["event"] == "call" && e["call"]["id"] == id && e["call"]["state"] == "ended"
@@ -402,126 +414,109 @@ fn assert_refused(agent: &Agent, path: &str, body: &str, status: u16, code: &str
 #[test]
 fn refused_bridge_commands_leave_a_live_call_alone_and_dtmf_reaches_sipp_as_info() {
     testbed::require!("sipp");
-    let agent = callee(false);
-    let mut events = agent.events("");
-    let sipp = sipp_calls("call_uac_dtmf_info.xml", &agent);
-
-    let id = id_of(&incoming(&mut events));
-    let before = agent.wait_call_state(&id, "ringing", SHORT);
-    let call = |action: &str| format!("/api/v1/calls/{id}/{action}");
-    assert_refused(&agent, &call("hold"), "", 409, "invalid_state");
-    assert_refused(&agent, &call("resume"), "", 409, "invalid_state");
+    let call = sipp_calls_in("call_uac_dtmf_info.xml", false);
+    let (agent, id) = (&call.agent, call.id.as_str());
+    let before = agent.wait_call_state(id, "ringing", SHORT);
+    let path = |action: &str| format!("/api/v1/calls/{id}/{action}");
+    assert_refused(agent, &path("hold"), "", 409, "invalid_state");
+    assert_refused(agent, &path("resume"), "", 409, "invalid_state");
     assert_refused(
-        &agent,
-        &call("dtmf"),
+        agent,
+        &path("dtmf"),
         r#"{"digits": "1"}"#,
         409,
         "invalid_state",
     );
     assert_refused(
-        &agent,
-        &call("transfer"),
+        agent,
+        &path("transfer"),
         r#"{"to": "1003"}"#,
         409,
         "invalid_state",
     );
-    assert_refused(&agent, &call("dtmf"), "{not json", 400, "malformed_json");
+    assert_refused(agent, &path("dtmf"), "{not json", 400, "malformed_json");
     assert_refused(
-        &agent,
-        &call("dtmf"),
+        agent,
+        &path("dtmf"),
         r#"{"digits": 12}"#,
         400,
         "malformed_json",
     );
     assert_refused(
-        &agent,
-        &call("dtmf"),
+        agent,
+        &path("dtmf"),
         r#"{"digits": "1", "x": 1}"#,
         400,
         "malformed_json",
     );
     assert_refused(
-        &agent,
-        &call("dtmf"),
+        agent,
+        &path("dtmf"),
         r#"{"digits": "12x"}"#,
         400,
         "bad_request",
     );
     assert_refused(
-        &agent,
-        &call("transfer"),
+        agent,
+        &path("transfer"),
         r#"{"to": "1003", "replaces": "c9"}"#,
         400,
         "bad_request",
     );
-    assert_refused(&agent, "/api/v1/calls/c999/hangup", "", 404, "unknown_call");
-    assert_refused(&agent, "/api/v1/calls/c999/answer", "", 404, "unknown_call");
-    assert_refused(&agent, "/api/v1/calls", r#"{"to": ""}"#, 400, "bad_request");
-    let after = agent.call(&id).expect("the call is still listed");
+    assert_refused(agent, "/api/v1/calls/c999/hangup", "", 404, "unknown_call");
+    assert_refused(agent, "/api/v1/calls/c999/answer", "", 404, "unknown_call");
+    assert_refused(agent, "/api/v1/calls", r#"{"to": ""}"#, 400, "bad_request");
+    let after = agent.call(id).expect("the call is still listed");
     assert_eq!(after, before, "refused commands changed the call");
 
-    agent.call_command(&id, "answer", "{}");
-    agent.wait_call_state(&id, "connected", SHORT);
-    assert_refused(&agent, &call("answer"), "", 409, "invalid_state");
-    assert_refused(&agent, &call("reject"), "", 409, "invalid_state");
-    assert_refused(&agent, &call("resume"), "", 409, "invalid_state");
-    // Let SIPp's ACK arrive: DTMF is sent in the confirmed dialog.
-    std::thread::sleep(Duration::from_millis(300));
-    agent.call_command(&id, "dtmf", r#"{"digits": "12#"}"#);
+    agent.call_command(id, "answer", "{}");
+    agent.wait_call_state(id, "connected", SHORT);
+    assert_refused(agent, &path("answer"), "", 409, "invalid_state");
+    assert_refused(agent, &path("reject"), "", 409, "invalid_state");
+    assert_refused(agent, &path("resume"), "", 409, "invalid_state");
+    // DTMF is sent in the confirmed dialog.
+    after_the_ack();
+    agent.call_command(id, "dtmf", r#"{"digits": "12#"}"#);
 
-    let out = sipp.wait();
-    assert_sipp_ok(&out, &agent);
-    let reason = ended(&agent, &id);
-    assert_eq!(reason["code"], "hangup_remote", "{reason}");
-    assert_refused(&agent, &call("hangup"), "", 409, "invalid_state");
+    let hangup = path("hangup");
+    let agent = call.sipp_hangs_up();
+    assert_refused(&agent, &hangup, "", 409, "invalid_state");
 }
 
 #[test]
 fn rfc4733_digits_from_sipp_reach_the_page_as_dtmf_events() {
     testbed::require!("sipp");
-    let agent = callee(true);
-    let mut events = agent.events("");
-    let sipp = sipp_calls("call_uac_dtmf_rfc4733.xml", &agent);
-    let id = id_of(&incoming(&mut events));
+    let mut call = sipp_calls_in("call_uac_dtmf_rfc4733.xml", true);
 
     let mut digits = String::new();
     for _ in 0..3 {
-        let seen = events.until(LONG, |e| {
-            e["event"] == "dtmf" && e["call_id"] == id.as_str()
+        let seen = call.events.until(LONG, |e| {
+            e["event"] == "dtmf" && e["call_id"] == call.id.as_str()
         });
         let last = seen.last().expect("a dtmf event");
         digits.push_str(last["digits"].as_str().unwrap_or("?"));
     }
-    let out = sipp.wait();
-    assert_sipp_ok(&out, &agent);
     assert_eq!(digits, "123", "RFC 4733 digits seen by the page");
-    let reason = ended(&agent, &id);
-    assert_eq!(reason["code"], "hangup_remote", "{reason}");
+    call.sipp_hangs_up();
 }
 
 #[test]
 fn refused_dtmf_info_is_reported_to_the_page_and_the_call_goes_on() {
     testbed::require!("sipp");
-    let agent = callee(true);
-    let mut events = agent.events("");
-    let sipp = sipp_calls("call_uac_dtmf_info_refused.xml", &agent);
-    let id = id_of(&incoming(&mut events));
-    agent.wait_call_state(&id, "connected", SHORT);
-    // Let SIPp's ACK arrive: DTMF is sent in the confirmed dialog.
-    std::thread::sleep(Duration::from_millis(300));
-    agent.call_command(&id, "dtmf", r#"{"digits": "12"}"#);
+    let mut call = sipp_calls_in("call_uac_dtmf_info_refused.xml", true);
+    let (agent, id) = (&call.agent, call.id.as_str());
+    agent.wait_call_state(id, "connected", SHORT);
+    // DTMF is sent in the confirmed dialog.
+    after_the_ack();
+    agent.call_command(id, "dtmf", r#"{"digits": "12"}"#);
 
-    let seen = events.until(LONG, |e| e["event"] == "dtmf_failed");
+    let seen = call.events.until(LONG, |e| e["event"] == "dtmf_failed");
     let failed = seen.last().expect("dtmf_failed");
-    assert_eq!(failed["call_id"], id.as_str(), "{failed}");
+    assert_eq!(failed["call_id"], id, "{failed}");
     assert_eq!(failed["digits"], "12", "{failed}");
     assert_eq!(failed["sip_status"], 415, "{failed}");
-    assert_eq!(agent.call(&id).expect("listed")["state"], "connected");
-
-    let out = sipp.wait();
-    assert_sipp_ok(&out, &agent);
-    let reason = ended(&agent, &id);
-    assert_eq!(reason["code"], "hangup_remote", "{reason}");
+    assert_eq!(agent.call(id).expect("listed")["state"], "connected");
+    call.sipp_hangs_up();
 }
 
 #[test]
@@ -532,8 +527,7 @@ fn the_agent_holds_and_resumes_sipp() {
 
     let id = agent.dial("1002");
     agent.wait_call_state(&id, "connected", LONG);
-    // Let our ACK reach SIPp before the re-INVITE.
-    std::thread::sleep(Duration::from_millis(300));
+    after_the_ack();
     agent.call_command(&id, "hold", "{}");
     let held = agent.wait_call_state(&id, "held", SHORT);
     assert_eq!(
@@ -543,11 +537,9 @@ fn the_agent_holds_and_resumes_sipp() {
     agent.call_command(&id, "resume", "{}");
     let resumed = agent.wait_call_state(&id, "connected", SHORT);
     assert_eq!(resumed["on_hold_by_remote"], false, "{resumed}");
-    std::thread::sleep(Duration::from_millis(300));
+    after_the_ack();
     agent.call_command(&id, "hangup", "{}");
-    let reason = ended(&agent, &id);
-    assert_eq!(reason["code"], "hangup_local", "{reason}");
+    assert_ended(&agent, &id, "hangup_local");
     // SIPp checks the offers: a=sendonly to hold, a=sendrecv to resume.
-    let out = sipp.wait();
-    assert_sipp_ok(&out, &agent);
+    assert_sipp_passed(sipp, &agent);
 }

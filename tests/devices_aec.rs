@@ -19,7 +19,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{pulse, pulse_turn, Agent, AgentOptions};
+use common::{pulse, Agent, AgentOptions};
 use media::test_support::{read_wav_mono, rms_dbfs, voice};
 use testbed::pulse::{write_tone_wav, write_wav, RATE};
 use testbed::{BaresipAudio, BaresipOptions, Kamailio, KamailioOptions};
@@ -205,33 +205,13 @@ fn profile(samples: &[i16], rate: u32) -> String {
 
 /// The test PBX's password for `user` (`testbed::USERS`).
 fn password(user: &str) -> &'static str {
-    testbed::USERS
-        .iter()
-        .find(|(u, _)| *u == user)
-        .map(|(_, p)| *p)
-        .unwrap_or_else(|| panic!("no test user {user}"))
+    testbed::password_of(user).unwrap_or_else(|| panic!("no test user {user}"))
 }
 
 /// A WAV as (rate, samples).
 fn read(path: &Path) -> (u32, Vec<i16>) {
     let (samples, rate) = read_wav_mono(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     (rate, samples)
-}
-
-/// The tools every test here needs.
-macro_rules! require_all {
-    () => {
-        testbed::require!(
-            "kamailio",
-            "kamcmd",
-            "baresip",
-            "pulseaudio",
-            "pacat",
-            "pactl",
-            "paplay",
-            "parec"
-        )
-    };
 }
 
 /// The same customer through the same room twice, without the canceller (user 1001) and
@@ -268,8 +248,9 @@ fn calls_without_and_with_the_canceller() -> (Heard, Heard, String) {
 
 #[test]
 fn the_customer_no_longer_hears_themselves() {
-    require_all!();
-    let _turn = pulse_turn();
+    let Some(_turn) = common::device_call_turn(module_path!()) else {
+        return;
+    };
     let (off, on, summary) = calls_without_and_with_the_canceller();
     // With the canceller the customer's own voice is down by a margin anyone hears (measured
     // 21-39 dB on this testbed)...
@@ -286,8 +267,9 @@ fn the_customer_no_longer_hears_themselves() {
 #[ignore = "AEC2's suppressor ducks the agent's voice 9-18 dB during double talk (6 dB \
             allowed): run with --ignored (docs/testing.md)"]
 fn under_double_talk_the_agent_keeps_their_level() {
-    require_all!();
-    let _turn = pulse_turn();
+    let Some(_turn) = common::device_call_turn(module_path!()) else {
+        return;
+    };
     let (off, on, summary) = calls_without_and_with_the_canceller();
     assert!(off.echo - on.echo >= 20.0, "echo not removed: {summary}");
     assert!(

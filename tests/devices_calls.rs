@@ -165,15 +165,9 @@ fn hang_up(s: &Setup, id: &str) {
 
 #[test]
 fn microphone_tone_reaches_the_echo_and_is_heard_on_the_speaker() {
-    testbed::require!(
-        "kamailio",
-        "kamcmd",
-        "baresip",
-        "pulseaudio",
-        "pacat",
-        "pactl"
-    );
-    let _turn = pulse_turn();
+    let Some(_turn) = common::device_call_turn(module_path!()) else {
+        return;
+    };
     let s = setup("device:default", "device:speaker");
     let mut events = s.agent.events("");
     let id = connected_call(&s);
@@ -225,15 +219,9 @@ fn microphone_tone_reaches_the_echo_and_is_heard_on_the_speaker() {
 
 #[test]
 fn output_switched_mid_call_then_unplugged_falls_back_to_the_default() {
-    testbed::require!(
-        "kamailio",
-        "kamcmd",
-        "baresip",
-        "pulseaudio",
-        "pacat",
-        "pactl"
-    );
-    let _turn = pulse_turn();
+    let Some(_turn) = common::device_call_turn(module_path!()) else {
+        return;
+    };
     let headset = pulse().add_null_sink("headset").unwrap();
     let s = setup("device:mic.monitor", "device:speaker");
     let mut events = s.agent.events("");
@@ -358,16 +346,10 @@ fn strongest(samples: &[i16], rate: u32) -> (f64, f64) {
 /// audio carries, is what the agent's speaker plays.
 #[test]
 fn an_opus_call_is_wideband_on_the_speaker() {
-    testbed::require!(
-        "kamailio",
-        "kamcmd",
-        "baresip",
-        "pulseaudio",
-        "pacat",
-        "pactl"
-    );
     const WIDE_HZ: f64 = 6000.0;
-    let _turn = pulse_turn();
+    let Some(_turn) = common::device_call_turn(module_path!()) else {
+        return;
+    };
     pulse();
     let kam = Kamailio::start_with_lifetime(KamailioOptions::md5(), LIFETIME).unwrap();
     let mut o = BaresipOptions::user("1002", &kam);

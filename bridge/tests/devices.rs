@@ -7,16 +7,7 @@ use axum::body::Body;
 use bridge::protocol::EventBody;
 use bridge::{DeviceControl, DeviceControlError, DeviceEntry, DeviceList, Hub, RegistrationState};
 use common::*;
-use futures_util::StreamExt;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Inputs `mic` (default) and `headset-mic`; outputs `speaker` (default) and `headset`.
 /// Switching to `busy` fails as a device that cannot be opened would.
@@ -267,29 +258,6 @@ async fn device_routes_have_the_same_security_as_the_others() {
     assert_eq!(a.json["output"], "speaker");
 }
 
-async fn next_text(ws: &mut Ws) -> serde_json::Value {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .expect("no event within 5 s")
-            .expect("socket ended")
-            .expect("socket error");
-        if let Message::Text(t) = msg {
-            return serde_json::from_str(&t).unwrap();
-        }
-    }
-}
-
-async fn connect(addr: SocketAddr, query: &str) -> Ws {
-    let mut request = format!("ws://{addr}/api/v1/events{query}")
-        .into_client_request()
-        .unwrap();
-    request
-        .headers_mut()
-        .insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
-    tokio_tungstenite::connect_async(request).await.unwrap().0
-}
-
 fn dtmf(digits: &str) -> EventBody {
     EventBody::Dtmf {
         call_id: "c1".into(),
@@ -300,40 +268,29 @@ fn dtmf(digits: &str) -> EventBody {
 #[tokio::test]
 async fn levels_are_sent_live_but_never_replayed() {
     let hub = Hub::new(status(RegistrationState::Registered, None));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(bridge::serve(
-        listener,
-        hub.clone(),
-        fake_agent(),
-        security(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    let mut ws = connect(addr, "").await;
-    assert_eq!(next_text(&mut ws).await["event"], "snapshot");
+    let server = serve(hub.clone(), security()).await;
+    let mut ws = connect(server.addr, "", Client::Token).await.unwrap();
+    expect_event(&mut ws, "snapshot").await;
     hub.publish(status(RegistrationState::Registered, None), dtmf("1"));
     hub.publish_volatile(EventBody::Levels {
         input_dbfs: -20,
         output_dbfs: -96,
     });
     assert_eq!(hub.seq(), 1, "a volatile event takes no seq");
-    assert_eq!(next_text(&mut ws).await["seq"], 1);
+    assert_eq!(next_event(&mut ws).await["seq"], 1);
     assert_eq!(
-        next_text(&mut ws).await,
+        next_event(&mut ws).await,
         serde_json::json!({"seq": 1, "event": "levels", "input_dbfs": -20, "output_dbfs": -96})
     );
     // Resuming replays the real events only.
-    let mut again = connect(addr, &format!("?since=0&instance={}", hub.instance())).await;
-    assert_eq!(next_text(&mut again).await["event"], "dtmf");
+    let query = format!("?since=0&instance={}", hub.instance());
+    let mut again = connect(server.addr, &query, Client::Token).await.unwrap();
+    expect_event(&mut again, "dtmf").await;
     hub.publish(status(RegistrationState::Registered, None), dtmf("2"));
-    let e = next_text(&mut again).await;
+    let e = next_event(&mut again).await;
     assert_eq!(
         (e["event"].as_str(), e["seq"].as_u64()),
         (Some("dtmf"), Some(2))
     );
-    let _ = stop.send(());
-    let _ = server.await;
+    let _ = server.stopped().await;
 }

@@ -5,87 +5,13 @@ mod common;
 
 use bridge::{CallState, EventBody, Hub, RegistrationState};
 use common::*;
-use futures_util::StreamExt;
-use serde_json::Value;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::net::TcpStream;
-use tokio::sync::oneshot;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-struct Server {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-async fn start(hub: Arc<Hub>) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(bridge::serve(
-        listener,
-        hub,
-        fake_agent(),
-        security(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    Server {
-        addr,
-        stop: Some(stop),
-        task,
-    }
-}
-
-async fn connect(server: &Server, query: &str, origin: Option<&str>) -> Result<Ws, String> {
-    let mut request = format!("ws://{}/api/v1/events{query}", server.addr)
-        .into_client_request()
-        .unwrap();
-    match origin {
-        Some(o) => request.headers_mut().insert("origin", o.parse().unwrap()),
-        None => request
-            .headers_mut()
-            .insert("authorization", format!("Bearer {TOKEN}").parse().unwrap()),
-    };
-    match tokio_tungstenite::connect_async(request).await {
-        Ok((ws, _)) => Ok(ws),
-        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
-            Err(resp.status().as_u16().to_string())
-        }
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-/// The next event (skipping pings); panics after 5 s.
-async fn next(ws: &mut Ws) -> Value {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .expect("no event within 5 s")
-            .expect("socket ended")
-            .expect("socket error");
-        match msg {
-            Message::Text(t) => return serde_json::from_str(&t).unwrap(),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("unexpected message {other:?}"),
-        }
-    }
-}
-
-/// Asserts nothing arrives within a short while.
-async fn quiet(ws: &mut Ws) {
-    if let Ok(Some(Ok(Message::Text(t)))) =
-        tokio::time::timeout(Duration::from_millis(200), ws.next()).await
-    {
-        panic!("unexpected event {t}");
-    }
+/// The event socket opened by the Salesforce page, `query` like `?since=3&instance=...`.
+async fn as_page(server: &Server, query: &str) -> Ws {
+    connect(server.addr, query, Client::Page(SF_ORIGIN))
+        .await
+        .unwrap()
 }
 
 fn publish_call(hub: &Hub, id: &str, state: CallState) -> u64 {
@@ -105,10 +31,10 @@ async fn snapshot_on_connect_then_live_events_in_order() {
     let hub = new_hub();
     publish_call(&hub, "c1", CallState::Dialing);
     publish_call(&hub, "c1", CallState::Ringing);
-    let server = start(hub.clone()).await;
-    let mut ws = connect(&server, "", Some(SF_ORIGIN)).await.unwrap();
+    let server = serve(hub.clone(), security()).await;
+    let mut ws = as_page(&server, "").await;
 
-    let snap = next(&mut ws).await;
+    let snap = next_event(&mut ws).await;
     assert_eq!(snap["event"], "snapshot");
     assert_eq!(snap["seq"], 2);
     assert_eq!(snap["instance"], hub.instance());
@@ -132,18 +58,18 @@ async fn snapshot_on_connect_then_live_events_in_order() {
             message: "transfer accepted".into(),
         },
     );
-    let e = next(&mut ws).await;
+    let e = next_event(&mut ws).await;
     assert_eq!(
         (e["event"].as_str(), e["seq"].as_u64()),
         (Some("call"), Some(3))
     );
     assert_eq!(e["call"]["state"], "connected");
-    let e = next(&mut ws).await;
+    let e = next_event(&mut ws).await;
     assert_eq!(
         e,
         serde_json::json!({"event": "dtmf", "seq": 4, "call_id": "c1", "digits": "5"})
     );
-    let e = next(&mut ws).await;
+    let e = next_event(&mut ws).await;
     assert_eq!(
         e,
         serde_json::json!({"event": "transfer", "seq": 5, "call_id": "c1", "state": "trying", "sip_status": 202, "message": "transfer accepted"})
@@ -154,9 +80,9 @@ async fn snapshot_on_connect_then_live_events_in_order() {
 #[tokio::test]
 async fn reconnecting_with_since_gets_exactly_the_missed_events() {
     let hub = new_hub();
-    let server = start(hub.clone()).await;
-    let mut ws = connect(&server, "", Some(SF_ORIGIN)).await.unwrap();
-    let snap = next(&mut ws).await;
+    let server = serve(hub.clone(), security()).await;
+    let mut ws = as_page(&server, "").await;
+    let snap = next_event(&mut ws).await;
     assert_eq!(snap["seq"], 0);
     let instance = snap["instance"].as_str().unwrap().to_owned();
     for _ in 0..3 {
@@ -164,7 +90,7 @@ async fn reconnecting_with_since_gets_exactly_the_missed_events() {
     }
     let mut last = 0;
     for want in 1..=3 {
-        let e = next(&mut ws).await;
+        let e = next_event(&mut ws).await;
         assert_eq!(e["seq"], want);
         last = want;
     }
@@ -174,35 +100,23 @@ async fn reconnecting_with_since_gets_exactly_the_missed_events() {
     publish_call(&hub, "c1", CallState::Held);
     publish_call(&hub, "c1", CallState::Connected);
 
-    let mut ws = connect(
-        &server,
-        &format!("?since={last}&instance={instance}"),
-        Some(SF_ORIGIN),
-    )
-    .await
-    .unwrap();
+    let mut ws = as_page(&server, &format!("?since={last}&instance={instance}")).await;
     for (want, state) in [(4, "connected"), (5, "held"), (6, "connected")] {
-        let e = next(&mut ws).await;
+        let e = next_event(&mut ws).await;
         assert_eq!(e["event"], "call");
         assert_eq!(e["seq"], want);
         assert_eq!(e["call"]["state"], state);
     }
     publish_call(&hub, "c1", CallState::Ended);
-    let e = next(&mut ws).await;
+    let e = next_event(&mut ws).await;
     assert_eq!(e["seq"], 7);
     quiet(&mut ws).await;
 
     // Up to date: nothing is replayed, live follows.
-    let mut ws = connect(
-        &server,
-        &format!("?since=7&instance={instance}"),
-        Some(SF_ORIGIN),
-    )
-    .await
-    .unwrap();
+    let mut ws = as_page(&server, &format!("?since=7&instance={instance}")).await;
     quiet(&mut ws).await;
     publish_call(&hub, "c2", CallState::Dialing);
-    assert_eq!(next(&mut ws).await["seq"], 8);
+    assert_eq!(next_event(&mut ws).await["seq"], 8);
 }
 
 #[tokio::test]
@@ -211,7 +125,7 @@ async fn since_too_old_in_the_future_or_from_another_run_gets_a_snapshot() {
     for _ in 0..5 {
         publish_call(&hub, "c1", CallState::Ringing);
     }
-    let server = start(hub.clone()).await;
+    let server = serve(hub.clone(), security()).await;
     let instance = hub.instance().to_owned();
     for query in [
         format!("?since=1&instance={instance}"),
@@ -219,36 +133,30 @@ async fn since_too_old_in_the_future_or_from_another_run_gets_a_snapshot() {
         format!("?since=99&instance={instance}"),
         "?since=4&instance=another-run".to_string(),
     ] {
-        let mut ws = connect(&server, &query, Some(SF_ORIGIN)).await.unwrap();
-        let e = next(&mut ws).await;
+        let mut ws = as_page(&server, &query).await;
+        let e = next_event(&mut ws).await;
         assert_eq!(e["event"], "snapshot", "{query}");
         assert_eq!(e["seq"], 5, "{query}");
         quiet(&mut ws).await;
     }
     // Still inside the history (events 4 and 5 kept): replay.
-    let mut ws = connect(
-        &server,
-        &format!("?since=3&instance={instance}"),
-        Some(SF_ORIGIN),
-    )
-    .await
-    .unwrap();
-    assert_eq!(next(&mut ws).await["seq"], 4);
-    assert_eq!(next(&mut ws).await["seq"], 5);
+    let mut ws = as_page(&server, &format!("?since=3&instance={instance}")).await;
+    assert_eq!(next_event(&mut ws).await["seq"], 4);
+    assert_eq!(next_event(&mut ws).await["seq"], 5);
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_lagging_client_catches_up_without_gaps_or_duplicates() {
     let hub = new_hub();
-    let server = start(hub.clone()).await;
-    let mut ws = connect(&server, "", Some(SF_ORIGIN)).await.unwrap();
-    assert_eq!(next(&mut ws).await["event"], "snapshot");
+    let server = serve(hub.clone(), security()).await;
+    let mut ws = as_page(&server, "").await;
+    assert_eq!(next_event(&mut ws).await["event"], "snapshot");
     // On one thread the session cannot run while this burst overflows its live channel.
     for _ in 0..600 {
         publish_call(&hub, "c1", CallState::Ringing);
     }
     for want in 1..=600 {
-        let e = next(&mut ws).await;
+        let e = next_event(&mut ws).await;
         assert_eq!(e["seq"], want);
         assert_eq!(e["event"], "call");
     }
@@ -258,64 +166,50 @@ async fn a_lagging_client_catches_up_without_gaps_or_duplicates() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_client_lagging_past_the_history_gets_a_fresh_snapshot() {
     let hub = Hub::with_history(status(RegistrationState::Registered, None), 10);
-    let server = start(hub.clone()).await;
-    let mut ws = connect(&server, "", Some(SF_ORIGIN)).await.unwrap();
-    assert_eq!(next(&mut ws).await["event"], "snapshot");
+    let server = serve(hub.clone(), security()).await;
+    let mut ws = as_page(&server, "").await;
+    assert_eq!(next_event(&mut ws).await["event"], "snapshot");
     for _ in 0..600 {
         publish_call(&hub, "c1", CallState::Ringing);
     }
-    let e = next(&mut ws).await;
+    let e = next_event(&mut ws).await;
     assert_eq!(e["event"], "snapshot");
     assert_eq!(e["seq"], 600);
     publish_call(&hub, "c1", CallState::Connected);
-    assert_eq!(next(&mut ws).await["seq"], 601);
+    assert_eq!(next_event(&mut ws).await["seq"], 601);
 }
 
 #[tokio::test]
 async fn the_upgrade_is_guarded() {
     let hub = new_hub();
-    let server = start(hub).await;
+    let server = serve(hub, security()).await;
     assert_eq!(
-        connect(&server, "", Some("https://evil.example"))
+        connect(server.addr, "", Client::Page("https://evil.example"))
             .await
             .err(),
         Some("403".to_string())
     );
     // Local tools: no Origin, the token.
-    let mut ws = connect(&server, "", None).await.unwrap();
-    assert_eq!(next(&mut ws).await["event"], "snapshot");
+    let mut ws = connect(server.addr, "", Client::Token).await.unwrap();
+    assert_eq!(next_event(&mut ws).await["event"], "snapshot");
     // No Origin, no token.
-    let request = format!("ws://{}/api/v1/events", server.addr)
-        .into_client_request()
-        .unwrap();
-    match tokio_tungstenite::connect_async(request).await {
-        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
-            assert_eq!(resp.status(), 401)
-        }
-        other => panic!("expected 401, got {:?}", other.map(|_| ())),
-    }
+    assert_eq!(
+        connect(server.addr, "", Client::Anonymous).await.err(),
+        Some("401".to_string())
+    );
 }
 
 #[tokio::test]
 async fn shutdown_closes_event_sockets_with_going_away() {
     let hub = new_hub();
-    let mut server = start(hub).await;
-    let mut ws = connect(&server, "", Some(SF_ORIGIN)).await.unwrap();
-    assert_eq!(next(&mut ws).await["event"], "snapshot");
-    let _ = server.stop.take().unwrap().send(());
-    let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
-        .await
-        .expect("no close within 5 s");
-    match msg {
-        Some(Ok(Message::Close(Some(frame)))) => {
-            assert_eq!(u16::from(frame.code), 1001);
-            assert_eq!(frame.reason.as_str(), "agent shutting down");
-        }
-        other => panic!("expected a close frame, got {other:?}"),
-    }
+    let mut server = serve(hub, security()).await;
+    let mut ws = as_page(&server, "").await;
+    assert_eq!(next_event(&mut ws).await["event"], "snapshot");
+    server.stop();
+    assert_eq!(
+        close_frame(&mut ws).await,
+        (1001, "agent shutting down".to_string())
+    );
     drop(ws);
-    let done = tokio::time::timeout(Duration::from_secs(5), server.task)
-        .await
-        .expect("server did not stop");
-    assert!(done.unwrap().is_ok());
+    assert!(server.stopped().await.is_ok());
 }

@@ -7,11 +7,7 @@ use axum::body::Body;
 use axum::http::Request;
 use bridge::{Hub, OriginPolicy, RegistrationState, Security};
 use common::*;
-use futures_util::StreamExt;
 use http_body_util::BodyExt;
-use std::time::Duration;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::Message;
 use tower::ServiceExt;
 
 /// A request as the browser makes it for an iframe navigation: Host only.
@@ -323,49 +319,22 @@ async fn origins_that_only_look_like_the_agents_are_refused() {
 
 #[tokio::test]
 async fn the_event_socket_accepts_the_agents_own_page() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let hub = Hub::new(status(RegistrationState::Registered, None));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let policy = OriginPolicy::parse(&["https://acme.lightning.force.com".to_string()]).unwrap();
-    let server = tokio::spawn(bridge::serve(
-        listener,
-        hub,
-        fake_agent(),
-        Security::new(policy, TOKEN),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    let connect = |origin: String| async move {
-        let mut request = format!("ws://{addr}/api/v1/events")
-            .into_client_request()
-            .unwrap();
-        request
-            .headers_mut()
-            .insert("origin", origin.parse().unwrap());
-        tokio_tungstenite::connect_async(request).await
-    };
+    let server = serve(hub, Security::new(policy, TOKEN)).await;
+    let addr = server.addr;
 
-    let (mut ws, _) = connect(format!("http://{addr}")).await.expect("own origin");
-    let first = loop {
-        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .expect("no snapshot within 5 s")
-            .expect("socket ended")
-            .expect("socket error");
-        if let Message::Text(t) = msg {
-            break serde_json::from_str::<serde_json::Value>(&t).unwrap();
-        }
-    };
-    assert_eq!(first["event"], "snapshot");
+    let own = format!("http://{addr}");
+    let mut ws = connect(addr, "", Client::Page(&own))
+        .await
+        .expect("own origin");
+    expect_event(&mut ws, "snapshot").await;
 
-    match connect(format!("http://127.0.0.1:{}", addr.port() + 1)).await {
-        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
-            assert_eq!(resp.status().as_u16(), 403)
-        }
-        other => panic!("another port's page got {other:?}"),
-    }
-    let _ = stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    let other_port = format!("http://127.0.0.1:{}", addr.port() + 1);
+    assert_eq!(
+        connect(addr, "", Client::Page(&other_port)).await.err(),
+        Some("403".to_string()),
+        "another port's page"
+    );
+    let _ = server.stopped().await;
 }

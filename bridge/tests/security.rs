@@ -6,11 +6,11 @@ use axum::body::Body;
 use axum::http::Request;
 use common::*;
 
-fn get(path: &str) -> axum::http::request::Builder {
-    Request::builder()
-        .method("GET")
-        .uri(path)
-        .header("host", HOST)
+/// `GET /api/v1/status` on the loopback Host with `headers`.
+async fn status_with(router: &axum::Router, headers: &[(&str, &str)]) -> Answer {
+    let mut all = vec![("host", HOST)];
+    all.extend_from_slice(headers);
+    get_with(router, "/api/v1/status", &all).await
 }
 
 #[tokio::test]
@@ -23,26 +23,13 @@ async fn a_foreign_origin_is_refused() {
         "null",
     ] {
         // Even with the right token: a browser page from elsewhere must not get in.
-        let a = send(
-            &router,
-            req("GET", "/api/v1/status")
-                .header("origin", origin)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+        let a = status_with(&router, &[("authorization", &bearer()), ("origin", origin)]).await;
         assert_error(&a, 403, "forbidden_origin");
         assert!(a.headers.get("access-control-allow-origin").is_none());
     }
     // Unknown paths and commands are guarded too.
-    let a = send(
-        &router,
-        get("/api/v1/nope")
-            .header("origin", "https://evil.example")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let evil = [("host", HOST), ("origin", "https://evil.example")];
+    let a = get_with(&router, "/api/v1/nope", &evil).await;
     assert_error(&a, 403, "forbidden_origin");
 }
 
@@ -54,14 +41,7 @@ async fn an_allowed_wildcard_origin_gets_in_with_cors_headers() {
         "https://acme--uat.sandbox.lightning.force.com",
         "https://acme--c.vf.force.com",
     ] {
-        let a = send(
-            &router,
-            get("/api/v1/status")
-                .header("origin", origin)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+        let a = status_with(&router, &[("origin", origin)]).await;
         assert_eq!(a.status, 200, "{origin}: {}", a.json);
         assert_eq!(a.headers["access-control-allow-origin"], origin);
         assert!(a
@@ -86,32 +66,18 @@ async fn an_allowed_wildcard_origin_gets_in_with_cors_headers() {
 #[tokio::test]
 async fn no_origin_needs_the_token() {
     let (_hub, router) = app();
-    let a = send(&router, get("/api/v1/status").body(Body::empty()).unwrap()).await;
+    let a = status_with(&router, &[]).await;
     assert_error(&a, 401, "unauthorized");
     assert!(a.headers["www-authenticate"]
         .to_str()
         .unwrap()
         .starts_with("Bearer"));
 
-    let a = send(
-        &router,
-        get("/api/v1/status")
-            .header("authorization", "Bearer wrong")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let a = status_with(&router, &[("authorization", "Bearer wrong")]).await;
     assert_error(&a, 401, "unauthorized");
     assert!(!a.json.to_string().contains(TOKEN));
 
-    let a = send(
-        &router,
-        get("/api/v1/status")
-            .header("authorization", format!("Bearer {TOKEN}"))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let a = status_with(&router, &[("authorization", &bearer())]).await;
     assert_eq!(a.status, 200);
     assert!(a.headers.get("access-control-allow-origin").is_none());
 }
@@ -119,29 +85,17 @@ async fn no_origin_needs_the_token() {
 #[tokio::test]
 async fn a_foreign_host_is_refused() {
     let (_hub, router) = app();
+    let token = bearer();
+    let with_host = |host: &'static str| {
+        let headers = [("host", host), ("authorization", token.as_str())];
+        let router = &router;
+        async move { get_with(router, "/api/v1/status", &headers).await }
+    };
     for host in ["evil.example", "evil.example:18088", "192.168.1.5:18088"] {
-        let a = send(
-            &router,
-            Request::get("/api/v1/status")
-                .header("host", host)
-                .header("authorization", format!("Bearer {TOKEN}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-        assert_error(&a, 403, "forbidden_host");
+        assert_error(&with_host(host).await, 403, "forbidden_host");
     }
     for host in ["localhost:18088", "[::1]:18088", "127.0.0.1"] {
-        let a = send(
-            &router,
-            Request::get("/api/v1/status")
-                .header("host", host)
-                .header("authorization", format!("Bearer {TOKEN}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-        assert_eq!(a.status, 200, "{host}");
+        assert_eq!(with_host(host).await.status, 200, "{host}");
     }
 }
 
@@ -193,22 +147,8 @@ async fn configured_origins_replace_the_defaults() {
         bridge::OriginPolicy::parse(&["https://crm.example.com:8443".to_string()]).unwrap();
     let hub = bridge::Hub::new(status(bridge::RegistrationState::Registered, None));
     let router = bridge::router(hub, fake_agent(), bridge::Security::new(policy, TOKEN));
-    let ok = send(
-        &router,
-        get("/api/v1/status")
-            .header("origin", "https://crm.example.com:8443")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let ok = status_with(&router, &[("origin", "https://crm.example.com:8443")]).await;
     assert_eq!(ok.status, 200);
-    let no = send(
-        &router,
-        get("/api/v1/status")
-            .header("origin", SF_ORIGIN)
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let no = status_with(&router, &[("origin", SF_ORIGIN)]).await;
     assert_error(&no, 403, "forbidden_origin");
 }

@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What the generated config says.
 pub struct AgentOptions {
@@ -25,7 +25,23 @@ pub struct AgentOptions {
     pub extra: String,
     /// `SOFTPHONE_DATA_DIR`; default: `data` in the agent's own temp dir.
     pub data_dir: Option<PathBuf>,
+    /// `[log] level`: debug for the SIP and call layers, so a failing test's log says why.
+    pub log_level: String,
+    /// `[log] sip_trace`: every SIP message in the log.
+    pub sip_trace: bool,
+    /// The `softphone` binary to run: this build's unless set (a bench compares builds).
+    pub program: Option<PathBuf>,
+    /// Keep at most about this many bytes of the agent's log (its start and its latest
+    /// lines), for runs long enough to log gigabytes; `None` keeps everything.
+    pub log_limit: Option<usize>,
 }
+
+/// How often the harness looks at the agent while it waits.
+const POLL: Duration = Duration::from_millis(20);
+/// How long the agent may take to start (a loaded machine builds and runs much at once).
+const LONG_WAIT: Duration = Duration::from_secs(20);
+/// How long the agent may take to exit after SIGTERM.
+const STOP_WAIT: Duration = Duration::from_secs(15);
 
 /// The bridge token every test agent is configured with.
 pub const TEST_TOKEN: &str = "test-token-0123456789abcdef";
@@ -42,6 +58,10 @@ impl AgentOptions {
             extra_bridge: String::new(),
             extra: String::new(),
             data_dir: None,
+            log_level: "info,signaling=debug,phone=debug".to_owned(),
+            sip_trace: true,
+            program: None,
+            log_limit: None,
         }
     }
 
@@ -79,7 +99,7 @@ impl Agent {
     pub fn start(opts: AgentOptions) -> Agent {
         let dir = tempfile::tempdir().expect("temp dir for the agent");
         let config = format!(
-            "[sip]\nserver = \"{}\"\ntransport = \"{}\"\nuser = \"{}\"\npassword = \"{}\"\nexpires = {}\nlisten = \"127.0.0.1:0\"\n{}\n\n[bridge]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TEST_TOKEN}\"\n{}\n[log]\nlevel = \"info,signaling=debug,phone=debug\"\nsip_trace = true\n\n{}\n",
+            "[sip]\nserver = \"{}\"\ntransport = \"{}\"\nuser = \"{}\"\npassword = \"{}\"\nexpires = {}\nlisten = \"127.0.0.1:0\"\n{}\n\n[bridge]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TEST_TOKEN}\"\n{}\n[log]\nlevel = \"{}\"\nsip_trace = {}\n\n{}\n",
             opts.server,
             opts.transport,
             opts.user,
@@ -87,17 +107,25 @@ impl Agent {
             opts.expires,
             opts.extra_sip,
             opts.extra_bridge,
+            opts.log_level,
+            opts.sip_trace,
             opts.extra
         );
         let data_dir = opts.data_dir.unwrap_or_else(|| dir.path().join("data"));
         let config_path = dir.path().join("agent.toml");
         std::fs::write(&config_path, config).expect("write agent config");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_softphone"))
+        let program = opts
+            .program
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_softphone").into());
+        let mut child = Command::new(program)
             .args(["run", "--config"])
             .arg(&config_path)
             .env("SOFTPHONE_DATA_DIR", &data_dir)
             .env_remove("SOFTPHONE_SIP_PASSWORD")
+            // The config alone sets what is logged.
+            .env_remove("RUST_LOG")
             .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -105,9 +133,20 @@ impl Agent {
         let log = Arc::new(Mutex::new(String::new()));
         let stderr = child.stderr.take().expect("piped stderr");
         let sink = log.clone();
+        let limit = opts.log_limit;
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 let mut l = sink.lock().unwrap();
+                if let Some(limit) = limit.filter(|limit| l.len() > *limit) {
+                    // Keep the first lines (the addresses the agent listens on) and the
+                    // latest half.
+                    let line_end = |at: usize| {
+                        let nl = l.as_bytes()[..at].iter().rposition(|b| *b == b'\n');
+                        nl.map_or(0, |i| i + 1)
+                    };
+                    let (keep_start, cut) = (line_end(limit / 8), line_end(l.len() - limit / 2));
+                    l.replace_range(keep_start..cut, "[...]\n");
+                }
                 l.push_str(&line);
                 l.push('\n');
             }
@@ -125,17 +164,9 @@ impl Agent {
 
     /// The agent logs `bridge listening on http://ADDR`; port 0 means we must read it.
     fn wait_for_bridge(&mut self) -> SocketAddr {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Some(addr) = self.log().lines().find_map(|l| {
-                let rest = l.split("bridge listening on http://").nth(1)?;
-                rest.split_whitespace()
-                    .next()?
-                    .trim_end_matches('/')
-                    .parse()
-                    .ok()
-            }) {
-                return addr;
+        let found = testbed::wait_until("the bridge address", LONG_WAIT, POLL, || {
+            if let Some(addr) = self.logged_addr("bridge listening on http://") {
+                return Ok(Some(addr));
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!(
@@ -143,22 +174,32 @@ impl Agent {
                     self.log()
                 );
             }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("agent never logged its bridge address:\n{}", self.log());
+            Ok(None)
+        });
+        found.unwrap_or_else(|e: testbed::TimedOut| panic!("{e}: agent log:\n{}", self.log()))
+    }
+
+    /// The address the agent logged after `marker` (`... listening on ADDR`), if it has.
+    fn logged_addr(&self, marker: &str) -> Option<SocketAddr> {
+        self.log().lines().find_map(|l| {
+            l.split(marker)
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .trim_end_matches('/')
+                .parse()
+                .ok()
+        })
+    }
+
+    /// Its process id (to attach a profiler).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The local SIP address (UDP and TCP), from the `SIP listening on udp+tcp ADDR` line.
     pub fn sip_addr(&self) -> SocketAddr {
-        self.log()
-            .lines()
-            .find_map(|l| {
-                l.split("SIP listening on udp+tcp ")
-                    .nth(1)?
-                    .trim()
-                    .parse()
-                    .ok()
-            })
+        self.logged_addr("SIP listening on udp+tcp ")
             .unwrap_or_else(|| panic!("agent never logged its SIP address:\n{}", self.log()))
     }
 
@@ -187,20 +228,14 @@ impl Agent {
         what: &str,
         pred: impl Fn(&serde_json::Value) -> bool,
     ) -> serde_json::Value {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let s = self.status();
-            if pred(&s) {
-                return s;
-            }
-            if Instant::now() > deadline {
-                panic!(
-                    "timed out waiting for {what}; last status {s}\nagent log:\n{}",
-                    self.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let mut last = serde_json::Value::Null;
+        let found = testbed::wait_until(what, timeout, Duration::from_millis(50), || {
+            last = self.status();
+            Ok(pred(&last).then(|| last.clone()))
+        });
+        found.unwrap_or_else(|e: testbed::TimedOut| {
+            panic!("{e}; last status {last}\nagent log:\n{}", self.log())
+        })
     }
 
     pub fn wait_registered(&self, timeout: Duration) -> serde_json::Value {
@@ -213,17 +248,13 @@ impl Agent {
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("agent did not exit within 15 s of SIGTERM:\n{}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let exited = testbed::wait_until("the exit after SIGTERM", STOP_WAIT, POLL, || {
+            Ok::<_, testbed::TimedOut>(self.child.try_wait().ok().flatten())
+        });
+        exited.unwrap_or_else(|e| {
+            let _ = self.child.kill();
+            panic!("agent: {e}:\n{}", self.log())
+        })
     }
 
     pub fn is_running(&mut self) -> bool {
@@ -315,22 +346,35 @@ impl Agent {
 
     /// Opens the event WebSocket (with the token); `query` like `?since=5&instance=...`.
     pub fn events(&self, query: &str) -> EventStream {
-        let url = format!("ws://{}/api/v1/events{query}", self.bridge);
-        let mut request = tungstenite::client::IntoClientRequest::into_client_request(url.as_str())
-            .expect("a valid URL");
-        request.headers_mut().insert(
-            "Authorization",
-            format!("Bearer {TEST_TOKEN}")
-                .parse()
-                .expect("a valid header"),
-        );
-        let stream = TcpStream::connect(self.bridge).expect("connect to the bridge");
-        stream
-            .set_read_timeout(Some(Duration::from_millis(200)))
-            .expect("set timeout");
-        let (socket, _) = tungstenite::client(request, stream).expect("WebSocket handshake");
+        let socket = event_socket(self.bridge, query, Duration::from_millis(200));
         EventStream { socket }
     }
+}
+
+/// The bridge's event WebSocket at `bridge` with the test token, `query` like `?since=5`;
+/// a read waits at most `read_timeout`.
+pub fn event_socket(
+    bridge: SocketAddr,
+    query: &str,
+    read_timeout: Duration,
+) -> tungstenite::WebSocket<TcpStream> {
+    let url = format!("ws://{bridge}/api/v1/events{query}");
+    let mut request = tungstenite::client::IntoClientRequest::into_client_request(url.as_str())
+        .expect("a valid URL");
+    request.headers_mut().insert(
+        "Authorization",
+        format!("Bearer {TEST_TOKEN}")
+            .parse()
+            .expect("a valid header"),
+    );
+    let stream = TcpStream::connect(bridge).expect("connect to the bridge");
+    // Events are small and latency is measured on them: no Nagle delay.
+    stream.set_nodelay(true).expect("set nodelay");
+    stream
+        .set_read_timeout(Some(read_timeout))
+        .expect("set timeout");
+    let (socket, _) = tungstenite::client(request, stream).expect("WebSocket handshake");
+    socket
 }
 
 /// The bridge's event stream, read synchronously.
@@ -341,25 +385,10 @@ pub struct EventStream {
 impl EventStream {
     /// The next event, or None after `timeout`.
     pub fn next(&mut self, timeout: Duration) -> Option<serde_json::Value> {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            match self.socket.read() {
-                Ok(tungstenite::Message::Text(text)) => {
-                    return serde_json::from_str(text.as_str()).ok();
-                }
-                Ok(_) => continue,
-                Err(tungstenite::Error::Io(e))
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    continue
-                }
-                Err(_) => return None,
-            }
-        }
-        None
+        let read = || Ok::<_, testbed::TimedOut>(self.read_one());
+        testbed::wait_until("an event", timeout, Duration::ZERO, read)
+            .ok()
+            .flatten()
     }
 
     /// Reads events until one satisfies `pred`; every event read is returned in order.
@@ -368,18 +397,37 @@ impl EventStream {
         timeout: Duration,
         pred: impl Fn(&serde_json::Value) -> bool,
     ) -> Vec<serde_json::Value> {
-        let deadline = Instant::now() + timeout;
         let mut seen = Vec::new();
-        while Instant::now() < deadline {
-            if let Some(event) = self.next(deadline.saturating_duration_since(Instant::now())) {
+        let found = testbed::wait_until("a matching event", timeout, Duration::ZERO, || {
+            if let Some(Some(event)) = self.read_one() {
                 let done = pred(&event);
                 seen.push(event);
-                if done {
-                    return seen;
-                }
+                return Ok::<_, testbed::TimedOut>(done.then_some(()));
             }
+            Ok(None)
+        });
+        if found.is_err() {
+            panic!("no matching event within {timeout:?}; saw {seen:#?}");
         }
-        panic!("no matching event within {timeout:?}; saw {seen:#?}");
+        seen
+    }
+
+    /// One read, blocking up to the socket's read timeout: `Some(Some(event))`, `Some(None)`
+    /// when the socket failed or the text was not JSON, `None` when nothing came.
+    fn read_one(&mut self) -> Option<Option<serde_json::Value>> {
+        match self.socket.read() {
+            Ok(tungstenite::Message::Text(text)) => Some(serde_json::from_str(text.as_str()).ok()),
+            Ok(_) => None,
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                None
+            }
+            Err(_) => Some(None),
+        }
     }
 }
 
@@ -434,12 +482,54 @@ pub fn http_request(
     Ok((code, body))
 }
 
+/// The WAV at `path` once it is complete (an agent's `file:` output is finalized when the
+/// call's stream stops); panics after `within` with what was there and `context()`.
+pub fn complete_wav(
+    path: &std::path::Path,
+    within: Duration,
+    context: impl Fn() -> String,
+) -> testbed::audio::Wav {
+    let mut last = None;
+    let found = testbed::wait_until("a complete WAV", within, Duration::from_millis(100), || {
+        match testbed::audio::read_wav(path) {
+            Ok(w) if !w.samples.is_empty() => Ok(Some(w)),
+            r => {
+                last = Some(r);
+                Ok(None)
+            }
+        }
+    });
+    found.unwrap_or_else(|e: testbed::TimedOut| {
+        panic!("{e}: {}: {last:?}\n{}", path.display(), context())
+    })
+}
+
 /// The tests of one binary share the private PulseAudio's `mic` and `speaker`: one at a time.
 static PULSE_TURN: Mutex<()> = Mutex::new(());
 
 /// Waits for the shared sound devices; hold the guard for the whole test.
 pub fn pulse_turn() -> std::sync::MutexGuard<'static, ()> {
     PULSE_TURN.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What a call on the private PulseAudio needs: the PBX, baresip, the sound server and its
+/// player and recorder.
+pub const DEVICE_CALL_TOOLS: [&str; 8] = [
+    "kamailio",
+    "kamcmd",
+    "baresip",
+    "pulseaudio",
+    "pacat",
+    "pactl",
+    "paplay",
+    "parec",
+];
+
+/// First line of a call test on the sound devices: checks [`DEVICE_CALL_TOOLS`] as
+/// `testbed::require!` does (`None`: skip the test), then waits for the test's turn at `mic`
+/// and `speaker`; hold the guard for the whole test.
+pub fn device_call_turn(test: &str) -> Option<std::sync::MutexGuard<'static, ()>> {
+    testbed::require_tools(test, &DEVICE_CALL_TOOLS).then(pulse_turn)
 }
 
 /// The private headless PulseAudio (`testbed::pulse`), started on first use.

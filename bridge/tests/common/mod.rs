@@ -1,6 +1,10 @@
-//! Helpers shared by the bridge tests: statuses, calls, a router with a fake agent, and
-//! one-shot requests.
+//! Helpers shared by the bridge tests: statuses, calls, a router with a fake agent,
+//! one-shot requests, and the event WebSocket ([`ws`]).
 #![allow(dead_code)]
+
+mod ws;
+#[allow(unused_imports)] // not every test binary opens the event socket
+pub use ws::*;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -121,6 +125,21 @@ pub async fn send(router: &axum::Router, request: Request<Body>) -> Answer {
         headers,
         json,
     }
+}
+
+/// `GET path` with exactly `headers` (name, value) and nothing else: no Host, no token
+/// unless given.
+pub async fn get_with(router: &axum::Router, path: &str, headers: &[(&str, &str)]) -> Answer {
+    let mut request = Request::get(path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    send(router, request.body(Body::empty()).unwrap()).await
+}
+
+/// `Bearer TOKEN`, the value of the `authorization` header that lets a local tool in.
+pub fn bearer() -> String {
+    format!("Bearer {TOKEN}")
 }
 
 pub async fn post_json(router: &axum::Router, path: &str, body: &str) -> Answer {

@@ -13,18 +13,18 @@ use std::ffi::OsString;
 use std::fs::{self, File};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tempfile::TempDir;
 
 use crate::baresip_ctrl::{BaresipEvent, Ctrl};
 use crate::loopback::{self, BoundSocket};
 use crate::paths::scratch_dir;
-use crate::process::{describe, Guarded};
+use crate::port::{on_fresh_ports, Attempt};
+use crate::process::{print_log_tail, Guarded};
 use crate::tools::tool;
-use crate::{free_port, TestbedError, USERS};
+use crate::{free_port, wait_until, TestbedError};
 
 /// What baresip sends into a call.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -83,11 +83,7 @@ impl BaresipOptions {
     /// One of the test users of [`crate::USERS`] (password looked up), registering at `kam`.
     /// An unknown user gets an empty password (its registration then fails).
     pub fn user(user: &str, kam: &crate::Kamailio) -> BaresipOptions {
-        let password = USERS
-            .iter()
-            .find(|(u, _)| *u == user)
-            .map(|(_, p)| *p)
-            .unwrap_or("");
+        let password = crate::kamailio::password_of(user).unwrap_or("");
         Self::new(user, password, kam.addr())
     }
 }
@@ -123,7 +119,6 @@ pub struct TracedMessage {
 const READY_WITHIN: Duration = Duration::from_secs(10);
 /// How long a ctrl_tcp command may take.
 const COMMAND_WITHIN: Duration = Duration::from_secs(5);
-const START_ATTEMPTS: usize = 3;
 
 /// A running baresip; stopped on drop (SIGTERM: it unregisters first).
 pub struct Baresip {
@@ -149,28 +144,21 @@ impl Baresip {
         if opts.audio == BaresipAudio::Silence {
             write_silence(&dir.path().join("silence.wav"), opts.lifetime)?;
         }
-        let mut attempt = 1;
-        loop {
-            match launch(&dir, &opts) {
-                Ok((process, ctrl, sip_port, ctrl_port)) => {
-                    return Ok(Baresip {
-                        ctrl,
-                        process: Some(process),
-                        dir,
-                        sip_port,
-                        ctrl_port,
-                        opts,
-                    })
+        let (process, ctrl, sip_port, ctrl_port) =
+            on_fresh_ports("baresip", |_| match launch(&dir, &opts) {
+                Err(TestbedError::ExitedEarly { what, status, log }) if log.contains("in use") => {
+                    Attempt::PortTaken(Err(TestbedError::ExitedEarly { what, status, log }))
                 }
-                Err(TestbedError::ExitedEarly { log, .. })
-                    if attempt < START_ATTEMPTS && log.contains("in use") =>
-                {
-                    eprintln!("note: baresip: a port was taken; retrying on others");
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+                result => Attempt::Done(result),
+            })?;
+        Ok(Baresip {
+            ctrl,
+            process: Some(process),
+            dir,
+            sip_port,
+            ctrl_port,
+            opts,
+        })
     }
 
     /// Its SIP address (UDP and TCP), `127.0.0.1:PORT`.
@@ -205,8 +193,7 @@ impl Baresip {
     /// Waits for `REGISTER_OK` (event, or the "200 OK ... binding" log line); fails at once on
     /// `REGISTER_FAIL`.
     pub fn wait_registered(&self, timeout: Duration) -> Result<(), TestbedError> {
-        let deadline = Instant::now() + timeout;
-        loop {
+        self.poll("its registration (REGISTER_OK)", timeout, || {
             let history = self.ctrl.history();
             if history.iter().any(|e| e.kind == "REGISTER_OK")
                 || self
@@ -214,7 +201,7 @@ impl Baresip {
                     .lines()
                     .any(|l| l.contains("} 200 OK") && l.contains("binding"))
             {
-                return Ok(());
+                return Ok(Some(()));
             }
             // The event, or its log line "reg: sip:1002@...: 401 Unauthorized (...)" (the
             // failure may come before the ctrl_tcp connection).
@@ -231,18 +218,15 @@ impl Baresip {
                             .to_string(),
                     )
                 });
-            if let Some(why) = failure {
-                return Err(TestbedError::Command {
+            match failure {
+                Some(why) => Err(TestbedError::Command {
                     command: format!("baresip REGISTER of {}", self.aor()),
                     status: format!("REGISTER_FAIL: {why}"),
                     output: self.log(),
-                });
+                }),
+                None => Ok(None),
             }
-            if Instant::now() >= deadline {
-                return Err(self.timeout("its registration (REGISTER_OK)", timeout));
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
+        })
     }
 
     /// Calls `uri` (e.g. [`user_uri`]`("1002", kam.addr())` or `sip:x@127.0.0.1:PORT`).
@@ -306,10 +290,11 @@ impl Baresip {
             &format!("a log line containing {pattern:?}"),
             timeout,
             || {
-                self.log()
+                Ok(self
+                    .log()
                     .lines()
                     .find(|l| l.contains(pattern))
-                    .map(str::to_string)
+                    .map(str::to_string))
             },
         )
     }
@@ -327,10 +312,11 @@ impl Baresip {
             &format!("a received SIP message containing {pattern:?}"),
             timeout,
             || {
-                self.sip_messages()
+                Ok(self
+                    .sip_messages()
                     .into_iter()
                     .find(|m| m.received && m.text.contains(pattern))
-                    .map(|m| m.text)
+                    .map(|m| m.text))
             },
         )
     }
@@ -380,18 +366,12 @@ impl Baresip {
         &self,
         what: &str,
         timeout: Duration,
-        mut found: impl FnMut() -> Option<T>,
+        found: impl FnMut() -> Result<Option<T>, TestbedError>,
     ) -> Result<T, TestbedError> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(t) = found() {
-                return Ok(t);
-            }
-            if Instant::now() >= deadline {
-                return Err(self.timeout(what, timeout));
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
+        wait_until(what, timeout, Duration::from_millis(50), found).map_err(|e| match e {
+            TestbedError::Timeout { .. } => self.timeout(what, timeout),
+            e => e,
+        })
     }
 
     fn timeout(&self, what: &str, waited: Duration) -> TestbedError {
@@ -422,18 +402,8 @@ impl Drop for Baresip {
     fn drop(&mut self) {
         self.shutdown();
         if thread::panicking() {
-            let log = self.log();
-            let tail: Vec<&str> = log.lines().rev().take(60).collect();
-            eprintln!(
-                "--- baresip {} ({}) log, last {} lines ---",
-                self.opts.user,
-                self.sip_addr(),
-                tail.len()
-            );
-            for line in tail.iter().rev() {
-                eprintln!("{line}");
-            }
-            eprintln!("--- end of baresip log (SOFTPHONE_KEEP_TESTBED=1 keeps the file) ---");
+            let name = format!("baresip {} ({}) log", self.opts.user, self.sip_addr());
+            print_log_tail(&name, &self.log(), 60);
         }
     }
 }
@@ -450,9 +420,6 @@ fn launch(dir: &TempDir, opts: &BaresipOptions) -> Result<(Guarded, Ctrl, u16, u
     write(&d.join("accounts"), &render_account(opts))?;
     let log_path = d.join("baresip.log");
     let log = File::create(&log_path).map_err(|e| TestbedError::io("create baresip.log", e))?;
-    let log_err = log
-        .try_clone()
-        .map_err(|e| TestbedError::io("open baresip.log", e))?;
     let shim = loopback::shim()?;
     let args: Vec<OsString> = vec![
         format!("LD_PRELOAD={}", shim.display()).into(),
@@ -462,41 +429,20 @@ fn launch(dir: &TempDir, opts: &BaresipOptions) -> Result<(Guarded, Ctrl, u16, u
         // SIP trace into the log (TracedMessage, wait_received).
         "-s".into(),
     ];
-    let mut process = Guarded::spawn(
-        &tool("env")?,
-        &args,
-        opts.lifetime,
-        d,
-        Stdio::from(log),
-        Stdio::from(log_err),
-    )?;
-    let what = format!("baresip {} on 127.0.0.1:{sip_port}", opts.user);
-    let started = Instant::now();
+    let mut process = Guarded::spawn_logging(&tool("env")?, &args, opts.lifetime, d, log)?;
     let ctrl_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, ctrl_port));
-    loop {
-        let log = || fs::read_to_string(&log_path).unwrap_or_default();
-        if let Some(status) = process.try_wait() {
-            return Err(TestbedError::ExitedEarly {
-                what,
-                status: describe(Some(status)),
-                log: log(),
-            });
-        }
-        if log().contains("baresip is ready") {
-            if let Ok(ctrl) = Ctrl::connect(ctrl_addr) {
-                return Ok((process, ctrl, sip_port, ctrl_port));
-            }
-        }
-        if started.elapsed() > READY_WITHIN {
-            process.terminate(Duration::from_secs(2));
-            return Err(TestbedError::NotReady {
-                what,
-                waited: READY_WITHIN,
-                log: log(),
-            });
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
+    let log = || fs::read_to_string(&log_path).unwrap_or_default();
+    let ctrl = process.wait_ready(
+        &format!("baresip {} on 127.0.0.1:{sip_port}", opts.user),
+        READY_WITHIN,
+        Duration::from_millis(20),
+        log,
+        || match log().contains("baresip is ready") {
+            true => Ctrl::connect(ctrl_addr).ok(),
+            false => None,
+        },
+    )?;
+    Ok((process, ctrl, sip_port, ctrl_port))
 }
 
 fn write(path: &Path, text: &str) -> Result<(), TestbedError> {

@@ -75,6 +75,31 @@ impl Shared {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    /// Waits until `found` takes what it wants out of the state, or `timeout` passes. The
+    /// reader thread signals every change, so this sleeps on the condition variable.
+    fn wait_for<T>(
+        &self,
+        timeout: Duration,
+        mut found: impl FnMut(&mut State) -> Option<T>,
+    ) -> Option<T> {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.lock();
+        loop {
+            if let Some(t) = found(&mut state) {
+                return Some(t);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            state = self
+                .changed
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+    }
 }
 
 /// A connected ctrl_tcp client.
@@ -115,35 +140,23 @@ impl Ctrl {
         (&self.stream)
             .write_all(&encode(body.as_bytes()))
             .map_err(|e| format!("send to ctrl_tcp: {e}"))?;
-        let deadline = Instant::now() + timeout;
-        let mut state = self.shared.lock();
-        loop {
+        let answer = self.shared.wait_for(timeout, |state| {
             if let Some(resp) = state.responses.remove(&token) {
                 let data = resp
                     .get("data")
                     .and_then(Value::as_str)
                     .unwrap_or("")
                     .to_string();
-                return if resp.get("ok").and_then(Value::as_bool) == Some(true) {
+                return Some(if resp.get("ok").and_then(Value::as_bool) == Some(true) {
                     Ok(data)
                 } else {
                     Err(format!("baresip refused it: {data}"))
-                };
+                });
             }
-            if let Some(why) = &state.closed {
-                return Err(format!("ctrl_tcp connection closed: {why}"));
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(format!("no response within {timeout:?}"));
-            }
-            state = self
-                .shared
-                .changed
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .0;
-        }
+            let closed = state.closed.as_ref();
+            closed.map(|why| Err(format!("ctrl_tcp connection closed: {why}")))
+        });
+        answer.unwrap_or_else(|| Err(format!("no response within {timeout:?}")))
     }
 
     /// Removes and returns the first queued event that `matches`, waiting up to `timeout`.
@@ -152,23 +165,14 @@ impl Ctrl {
         matches: impl Fn(&BaresipEvent) -> bool,
         timeout: Duration,
     ) -> Option<BaresipEvent> {
-        let deadline = Instant::now() + timeout;
-        let mut state = self.shared.lock();
-        loop {
-            if let Some(i) = state.pending.iter().position(&matches) {
-                return state.pending.remove(i);
-            }
-            let now = Instant::now();
-            if now >= deadline || state.closed.is_some() {
-                return None;
-            }
-            state = self
-                .shared
-                .changed
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .0;
-        }
+        self.shared
+            .wait_for(timeout, |state| {
+                match state.pending.iter().position(&matches) {
+                    Some(i) => Some(state.pending.remove(i)),
+                    None => state.closed.is_some().then_some(None),
+                }
+            })
+            .flatten()
     }
 
     /// Every event received so far, in order (including those already waited for).

@@ -50,6 +50,40 @@ impl TestbedError {
             source,
         }
     }
+
+    /// `status` ended the process before it was ready.
+    pub(crate) fn exited_early(what: &str, status: std::process::ExitStatus, log: String) -> Self {
+        TestbedError::ExitedEarly {
+            what: what.to_string(),
+            status: crate::process::describe(Some(status)),
+            log,
+        }
+    }
+
+    /// A start that ran out of time is `NotReady`, with the peer's log; other errors stay.
+    pub(crate) fn not_ready(self, log: impl FnOnce() -> String) -> Self {
+        match self {
+            TestbedError::Timeout { what, waited, .. } => TestbedError::NotReady {
+                what,
+                waited,
+                log: log(),
+            },
+            e => e,
+        }
+    }
+
+    /// A wait that ran out of time, with `detail` (what the peer had done by then); other
+    /// errors stay as they are.
+    pub(crate) fn with_detail(self, detail: impl FnOnce() -> String) -> Self {
+        match self {
+            TestbedError::Timeout { what, waited, .. } => TestbedError::Timeout {
+                what,
+                waited,
+                detail: detail(),
+            },
+            e => e,
+        }
+    }
 }
 
 impl fmt::Display for TestbedError {

@@ -8,17 +8,18 @@ use std::fs;
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tempfile::TempDir;
 
 use crate::paths::{kamailio_dir, scratch_dir};
-use crate::process::{describe, run_bounded, Guarded};
+use crate::port::{on_fresh_ports, Attempt};
+use crate::process::{describe, print_log_tail, run_bounded, Guarded};
 use crate::rawsip::{options_request, options_request_via, status_code, tcp_request, udp_request};
 use crate::tools::tool;
 use crate::uldump::{self, UlContact, UlRecord};
+use crate::wait::wait_until;
 use crate::{free_port, TestbedError};
 
 /// The digest algorithm of every challenge this instance sends.
@@ -80,10 +81,13 @@ pub const USERS: [(&str, &str); 3] = [
     ("1003", "secret1003"),
 ];
 
+/// The password of test user `user` (see [`USERS`]).
+pub fn password_of(user: &str) -> Option<&'static str> {
+    USERS.iter().find(|(u, _)| *u == user).map(|(_, p)| *p)
+}
+
 /// How long a start may take before it is a failure (it takes ~0.1 s here).
 const READY_WITHIN: Duration = Duration::from_secs(10);
-/// Attempts on a fresh port when another process took ours before Kamailio bound it.
-const PORT_ATTEMPTS: usize = 5;
 
 /// A running Kamailio; stopped on drop (its log is printed if the test is failing).
 pub struct Kamailio {
@@ -126,28 +130,26 @@ impl Kamailio {
             lifetime,
             process: None,
         };
-        let mut attempt = 1;
-        loop {
+        on_fresh_ports("kamailio", |attempt| {
+            if attempt > 1 {
+                match free_port() {
+                    Ok(port) => k.port = port,
+                    Err(e) => return Attempt::Done(Err(e)),
+                }
+            }
             let log_before = k.log().len();
             match k.launch() {
-                Ok(()) => return Ok(k),
-                // Another process took the port between free_port() and Kamailio's bind.
-                Err(TestbedError::ExitedEarly { .. })
-                    if attempt < PORT_ATTEMPTS
-                        && k.log()
-                            .get(log_before..)
-                            .is_some_and(|l| l.contains("Address already in use")) =>
+                Err(e @ TestbedError::ExitedEarly { .. })
+                    if k.log()
+                        .get(log_before..)
+                        .is_some_and(|l| l.contains("Address already in use")) =>
                 {
-                    eprintln!(
-                        "note: kamailio: port {} was taken; retrying on another",
-                        k.port
-                    );
-                    k.port = free_port()?;
-                    attempt += 1;
+                    Attempt::PortTaken(Err(e))
                 }
-                Err(e) => return Err(e),
+                result => Attempt::Done(result),
             }
-        }
+        })?;
+        Ok(k)
     }
 
     /// UDP and TCP address, `127.0.0.1:PORT`.
@@ -245,22 +247,16 @@ impl Kamailio {
         what: &str,
         done: impl Fn(&[UlContact]) -> bool,
     ) -> Result<Vec<UlContact>, TestbedError> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let dump = self.ul_dump()?;
+        let mut dump = String::new();
+        let what = format!("{what} of {user} in Kamailio {}", self.addr());
+        wait_until(&what, timeout, Duration::from_millis(50), || {
+            dump = self.ul_dump()?;
             let contacts = uldump::contacts_of(&dump, user);
-            if done(&contacts) {
-                return Ok(contacts);
-            }
-            if Instant::now() >= deadline {
-                return Err(TestbedError::Timeout {
-                    what: format!("{what} of {user} in Kamailio {}", self.addr()),
-                    waited: timeout,
-                    detail: format!("--- ul.dump ---\n{dump}\n--- log ---\n{}", self.log()),
-                });
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
+            Ok(done(&contacts).then_some(contacts))
+        })
+        .map_err(|e: TestbedError| {
+            e.with_detail(|| format!("--- ul.dump ---\n{dump}\n--- log ---\n{}", self.log()))
+        })
     }
 
     /// Stops Kamailio (SIGTERM, SIGKILL after 5 s). Registrations are in memory: a restart
@@ -297,9 +293,6 @@ impl Kamailio {
             self.port,
             self.opts.algorithm.sip_name()
         );
-        let log_err = log
-            .try_clone()
-            .map_err(|e| TestbedError::io("open kamailio.log", e))?;
         let args: Vec<std::ffi::OsString> = vec![
             "-f".into(),
             cfg.into(),
@@ -316,44 +309,16 @@ impl Kamailio {
             "-m".into(),
             "32".into(),
         ];
-        let process = Guarded::spawn(
-            &kamailio,
-            &args,
-            self.lifetime,
-            &dir,
-            Stdio::from(log),
-            Stdio::from(log_err),
+        let mut process = Guarded::spawn_logging(&kamailio, &args, self.lifetime, &dir, log)?;
+        process.wait_ready(
+            &format!("kamailio on {}", self.addr()),
+            READY_WITHIN,
+            Duration::from_millis(20),
+            || self.log(),
+            || (self.ctl_path().exists() && self.probe()).then_some(()),
         )?;
         self.process = Some(process);
-        self.wait_ready()
-    }
-
-    fn wait_ready(&mut self) -> Result<(), TestbedError> {
-        let started = Instant::now();
-        let what = format!("kamailio on {}", self.addr());
-        loop {
-            if let Some(status) = self.process.as_mut().and_then(|p| p.try_wait()) {
-                self.process = None;
-                return Err(TestbedError::ExitedEarly {
-                    what,
-                    status: describe(Some(status)),
-                    log: self.log(),
-                });
-            }
-            if self.ctl_path().exists() && self.probe() {
-                return Ok(());
-            }
-            if started.elapsed() > READY_WITHIN {
-                let log = self.log();
-                self.stop()?;
-                return Err(TestbedError::NotReady {
-                    what,
-                    waited: READY_WITHIN,
-                    log,
-                });
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
+        Ok(())
     }
 
     /// OPTIONS gets 200 over UDP and over TCP. A TCP connect alone is not enough: the kernel
@@ -380,18 +345,8 @@ impl Drop for Kamailio {
     fn drop(&mut self) {
         let _ = self.stop();
         if thread::panicking() {
-            let log = self.log();
-            let tail: Vec<&str> = log.lines().rev().take(80).collect();
-            eprintln!(
-                "--- kamailio {} log (last {} lines of {}) ---",
-                self.addr(),
-                tail.len(),
-                self.log_path().display()
-            );
-            for line in tail.iter().rev() {
-                eprintln!("{line}");
-            }
-            eprintln!("--- end of kamailio log (SOFTPHONE_KEEP_TESTBED=1 keeps the file) ---");
+            let name = format!("kamailio {} log {}", self.addr(), self.log_path().display());
+            print_log_tail(&name, &self.log(), 80);
         }
     }
 }

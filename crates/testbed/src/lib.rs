@@ -38,16 +38,18 @@ pub mod rawsip;
 pub mod sipp;
 pub mod tools;
 pub mod uldump;
+mod wait;
 
 pub use baresip::{Baresip, BaresipAudio, BaresipOptions, Recording, TracedMessage};
 pub use baresip_ctrl::BaresipEvent;
 pub use error::TestbedError;
-pub use kamailio::{Algorithm, Kamailio, KamailioOptions, DEFAULT_LIFETIME, USERS};
+pub use kamailio::{password_of, Algorithm, Kamailio, KamailioOptions, DEFAULT_LIFETIME, USERS};
 pub use linphone::{Linphone, LinphoneOptions};
 pub use port::{free_port, is_bound};
 pub use sipp::{Sipp, SippOutcome, SippProcess};
 pub use tools::{require_tools, skip_e2e, which};
 pub use uldump::{UlContact, UlRecord};
+pub use wait::{wait_until, TimedOut};
 
 /// First line of an end-to-end test: `testbed::require!("kamailio", "sipp");`.
 ///

@@ -11,9 +11,9 @@
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -22,9 +22,9 @@ use tempfile::TempDir;
 
 use crate::loopback::{self, BoundSocket};
 use crate::paths::scratch_dir;
-use crate::process::{describe, Guarded};
+use crate::process::{describe, print_log_tail, Guarded};
 use crate::tools::tool;
-use crate::{free_port, TestbedError, USERS};
+use crate::{free_port, wait_until, TestbedError};
 
 /// How to start a [`Linphone`]: `LinphoneOptions::user("1003", &kam)`, then adjust.
 #[derive(Debug, Clone)]
@@ -55,11 +55,7 @@ impl LinphoneOptions {
 
     /// One of the test users of [`crate::USERS`], registering at `kam`.
     pub fn user(user: &str, kam: &crate::Kamailio) -> LinphoneOptions {
-        let password = USERS
-            .iter()
-            .find(|(u, _)| *u == user)
-            .map(|(_, p)| *p)
-            .unwrap_or("");
+        let password = crate::kamailio::password_of(user).unwrap_or("");
         Self::new(user, password, kam.addr())
     }
 }
@@ -109,9 +105,6 @@ impl Linphone {
             .map_err(|e| TestbedError::io("open the linphonec command FIFO", e))?;
         let log = File::create(d.join("linphonec.log"))
             .map_err(|e| TestbedError::io("create linphonec.log", e))?;
-        let log_err = log
-            .try_clone()
-            .map_err(|e| TestbedError::io("open linphonec.log", e))?;
         let args: Vec<OsString> = vec![
             format!("HOME={}", home.display()).into(),
             format!("LD_PRELOAD={}", loopback::shim()?.display()).into(),
@@ -124,22 +117,26 @@ impl Linphone {
             if opts.auto_answer { "-a" } else { "" }.into(),
             fifo.into(),
         ];
-        let process = Guarded::spawn(
-            &tool("env")?,
-            &args,
-            opts.lifetime,
-            d,
-            Stdio::from(log),
-            Stdio::from(log_err),
-        )?;
+        let mut process = Guarded::spawn_logging(&tool("env")?, &args, opts.lifetime, d, log)?;
         let mut l = Linphone {
-            process: Some(process),
+            process: None,
             commands: Mutex::new(commands),
             dir,
             sip_port,
             opts,
         };
-        l.wait_ready()?;
+        process.wait_ready(
+            &format!("linphonec {} on 127.0.0.1:{sip_port}", l.opts.user),
+            READY_WITHIN,
+            Duration::from_millis(50),
+            || l.output(),
+            || {
+                let prompt = l.output().contains("linphonec>");
+                let sip = || TcpStream::connect_timeout(&l.sip_addr(), Duration::from_millis(200));
+                (prompt && sip().is_ok()).then_some(())
+            },
+        )?;
+        l.process = Some(process);
         Ok(l)
     }
 
@@ -234,67 +231,20 @@ impl Linphone {
         }
     }
 
-    fn wait_ready(&mut self) -> Result<(), TestbedError> {
-        let started = Instant::now();
-        let what = format!(
-            "linphonec {} on 127.0.0.1:{}",
-            self.opts.user, self.sip_port
-        );
-        loop {
-            if let Some(status) = self.process.as_mut().and_then(|p| p.try_wait()) {
-                self.process = None;
-                return Err(TestbedError::ExitedEarly {
-                    what,
-                    status: describe(Some(status)),
-                    log: self.output(),
-                });
-            }
-            if self.output().contains("linphonec>")
-                && std::net::TcpStream::connect_timeout(
-                    &self.sip_addr(),
-                    Duration::from_millis(200),
-                )
-                .is_ok()
-            {
-                return Ok(());
-            }
-            if started.elapsed() > READY_WITHIN {
-                let log = self.output();
-                self.shutdown();
-                return Err(TestbedError::NotReady {
-                    what,
-                    waited: READY_WITHIN,
-                    log,
-                });
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-
     fn wait_for<T>(
         &self,
         what: &str,
         timeout: Duration,
         mut found: impl FnMut() -> Option<T>,
     ) -> Result<T, TestbedError> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(t) = found() {
-                return Ok(t);
-            }
-            if Instant::now() >= deadline {
-                return Err(TestbedError::Timeout {
-                    what: format!(
-                        "{what} from linphonec {} ({})",
-                        self.opts.user,
-                        self.sip_addr()
-                    ),
-                    waited: timeout,
-                    detail: format!("--- output ---\n{}", self.output()),
-                });
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
+        let what = format!(
+            "{what} from linphonec {} ({})",
+            self.opts.user,
+            self.sip_addr()
+        );
+        wait_until(&what, timeout, Duration::from_millis(50), || Ok(found())).map_err(
+            |e: TestbedError| e.with_detail(|| format!("--- output ---\n{}", self.output())),
+        )
     }
 
     fn log_path(&self) -> PathBuf {
@@ -306,17 +256,8 @@ impl Drop for Linphone {
     fn drop(&mut self) {
         self.shutdown();
         if thread::panicking() {
-            let out = self.output();
-            let tail: Vec<&str> = out.lines().rev().take(60).collect();
-            eprintln!(
-                "--- linphonec {} output, last {} lines ---",
-                self.opts.user,
-                tail.len()
-            );
-            for line in tail.iter().rev() {
-                eprintln!("{line}");
-            }
-            eprintln!("--- end of linphonec output ---");
+            let name = format!("linphonec {} output", self.opts.user);
+            print_log_tail(&name, &self.output(), 60);
         }
     }
 }

@@ -4,7 +4,8 @@
 //! The port is found by binding port 0 and released before the peer binds it, so another
 //! process can in principle take it in between. Two things keep that rare: the kernel hands
 //! out ephemeral ports at random, and this process never hands out the same port twice. A
-//! peer that still loses the race fails to bind; `Kamailio::start` then retries on a new port.
+//! peer that still loses the race fails to bind; its starter then tries again on fresh ports
+//! ([`on_fresh_ports`]).
 
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, TcpListener, UdpSocket};
@@ -44,6 +45,37 @@ pub fn free_port() -> Result<u16, TestbedError> {
     Err(TestbedError::NoFreePort)
 }
 
+/// One start of a peer, as [`on_fresh_ports`] sees it.
+pub(crate) enum Attempt<T> {
+    /// Started, or failed for a reason a fresh port would not cure.
+    Done(Result<T, TestbedError>),
+    /// Another process bound one of its ports first; this is the result to give back when
+    /// no attempt is left.
+    PortTaken(Result<T, TestbedError>),
+}
+
+/// How many times a peer is started before a taken port is its caller's failure.
+pub(crate) const PORT_ATTEMPTS: usize = 5;
+
+/// Calls `start(attempt)` (1, 2, ...) until it is [`Attempt::Done`] or [`PORT_ATTEMPTS`] have
+/// lost their port. `start` picks fresh ports for every attempt after the first.
+pub(crate) fn on_fresh_ports<T>(
+    what: &str,
+    mut start: impl FnMut(usize) -> Attempt<T>,
+) -> Result<T, TestbedError> {
+    let mut attempt = 1;
+    loop {
+        match start(attempt) {
+            Attempt::Done(result) => return result,
+            Attempt::PortTaken(result) if attempt >= PORT_ATTEMPTS => return result,
+            Attempt::PortTaken(_) => {
+                eprintln!("note: {what}: a port was taken; retrying on fresh ports");
+                attempt += 1;
+            }
+        }
+    }
+}
+
 /// Whether some process has bound `port` on 127.0.0.1 or a wildcard address (a UDP socket, or
 /// a listening TCP socket), read from `/proc/net`. Probing by binding the port ourselves would
 /// race with the very process we are waiting for and could make its own bind fail.
@@ -74,6 +106,22 @@ mod tests {
         assert_ne!(a, b);
         UdpSocket::bind((Ipv4Addr::LOCALHOST, a)).unwrap();
         TcpListener::bind((Ipv4Addr::LOCALHOST, a)).unwrap();
+    }
+
+    #[test]
+    fn retries_only_a_taken_port_and_gives_up_with_the_last_result() {
+        let mut tried = Vec::new();
+        let r = on_fresh_ports("peer", |n| {
+            tried.push(n);
+            Attempt::PortTaken(Ok::<_, TestbedError>(n))
+        });
+        assert_eq!(r.unwrap(), PORT_ATTEMPTS);
+        assert_eq!(tried, (1..=PORT_ATTEMPTS).collect::<Vec<_>>());
+        let r = on_fresh_ports("peer", |n| match n {
+            1 => Attempt::PortTaken(Err(TestbedError::NoFreePort)),
+            _ => Attempt::Done(Err::<(), _>(TestbedError::NoFreePort)),
+        });
+        assert!(matches!(r, Err(TestbedError::NoFreePort)));
     }
 
     #[test]

@@ -5,13 +5,13 @@
 //! (no `Drop` runs) the peer and its children are gone after their lifetime.
 
 use std::ffi::OsString;
+use std::fs::File;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::tools::tool;
-use crate::TestbedError;
+use crate::{wait_until, TestbedError, TimedOut};
 
 const SIGKILL: i32 = 9;
 const SIGTERM: i32 = 15;
@@ -75,6 +75,20 @@ impl Guarded {
         })
     }
 
+    /// Like [`spawn`](Self::spawn), with stdout and stderr both written to `log`.
+    pub(crate) fn spawn_logging(
+        bin: &Path,
+        args: &[OsString],
+        lifetime: Duration,
+        cwd: &Path,
+        log: File,
+    ) -> Result<Guarded, TestbedError> {
+        let err = log
+            .try_clone()
+            .map_err(|e| TestbedError::io("open the log file again for stderr", e))?;
+        Self::spawn(bin, args, lifetime, cwd, Stdio::from(log), Stdio::from(err))
+    }
+
     /// The exit status if it has exited (then the group is swept and the leader reaped).
     pub(crate) fn try_wait(&mut self) -> Option<ExitStatus> {
         if self.status.is_none() && self.leader_exited() {
@@ -85,16 +99,29 @@ impl Guarded {
 
     /// Waits up to `limit` for the process to exit on its own.
     pub(crate) fn wait_for(&mut self, limit: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(s) = self.try_wait() {
-                return Some(s);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            thread::sleep(Duration::from_millis(20));
+        let exited = || Ok::<_, TimedOut>(self.try_wait());
+        wait_until("an exit", limit, Duration::from_millis(20), exited).ok()
+    }
+
+    /// Polls `ready` every `every` until the peer this process runs says it is ready. Fails
+    /// with [`TestbedError::ExitedEarly`] when the process exits first, or stops it and fails
+    /// with [`TestbedError::NotReady`] after `within`; `log` reads the peer's log for both.
+    pub(crate) fn wait_ready<T>(
+        &mut self,
+        what: &str,
+        within: Duration,
+        every: Duration,
+        log: impl Fn() -> String,
+        mut ready: impl FnMut() -> Option<T>,
+    ) -> Result<T, TestbedError> {
+        let result = wait_until(what, within, every, || match self.try_wait() {
+            Some(status) => Err(TestbedError::exited_early(what, status, log())),
+            None => Ok(ready()),
+        });
+        if result.is_err() {
+            self.terminate(Duration::from_secs(5));
         }
+        result.map_err(|e| e.not_ready(log))
     }
 
     /// SIGTERM (which `timeout` passes to the whole group); after a quarter of `grace` SIGTERM
@@ -146,6 +173,16 @@ impl Drop for Guarded {
     fn drop(&mut self) {
         self.terminate(Duration::from_secs(4));
     }
+}
+
+/// Prints the last `lines` lines of a peer's `log` to stderr, for a failing test's output.
+pub(crate) fn print_log_tail(name: &str, log: &str, lines: usize) {
+    let tail: Vec<&str> = log.lines().rev().take(lines).collect();
+    eprintln!("--- {name}, last {} lines ---", tail.len());
+    for line in tail.iter().rev() {
+        eprintln!("{line}");
+    }
+    eprintln!("--- end of {name} (SOFTPHONE_KEEP_TESTBED=1 keeps the file) ---");
 }
 
 /// "exit 1", "killed by signal 9", "lifetime expired" for messages.

@@ -39,7 +39,7 @@ use tempfile::TempDir;
 use crate::paths::scratch_dir;
 use crate::process::{describe, run_bounded, Guarded};
 use crate::tools::tool;
-use crate::TestbedError;
+use crate::{wait_until, TestbedError};
 
 /// Sample rate of both null sinks (and of [`Pulse::record_speaker`]'s output).
 pub const RATE: u32 = 48_000;
@@ -439,20 +439,24 @@ impl Recorder {
     /// the recorder and returns exactly that much (less if it ran out of time).
     pub fn finish(mut self, duration: Duration) -> Result<Vec<i16>, TestbedError> {
         let want = (duration.as_secs_f64() * f64::from(RATE)).round() as u64 * 2;
-        let deadline = Instant::now() + duration + Duration::from_secs(5);
-        loop {
-            let len = fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
-            if len >= want || Instant::now() >= deadline {
-                break;
+        let recorded = || fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+        let within = duration + Duration::from_secs(5);
+        // Running out of time is not a failure: the caller gets less audio and says so.
+        match wait_until("a recording", within, Duration::from_millis(10), || {
+            if recorded() >= want {
+                return Ok(Some(()));
             }
-            if let Some(s) = self.process.try_wait() {
-                return Err(TestbedError::ExitedEarly {
-                    what: "parec (recorder)".into(),
-                    status: describe(Some(s)),
-                    log: String::new(),
-                });
+            match self.process.try_wait() {
+                Some(s) => Err(TestbedError::exited_early(
+                    "parec (recorder)",
+                    s,
+                    String::new(),
+                )),
+                None => Ok(None),
             }
-            thread::sleep(Duration::from_millis(10));
+        }) {
+            Ok(()) | Err(TestbedError::Timeout { .. }) => {}
+            Err(e) => return Err(e),
         }
         self.process.terminate(Duration::from_secs(2));
         let bytes = fs::read(&self.path)
@@ -565,9 +569,6 @@ fn launch(
     let log_path = d.join("pulseaudio.log");
     let log = File::create(&log_path)
         .map_err(|e| TestbedError::io(format!("create {}", log_path.display()), e))?;
-    let log_err = log
-        .try_clone()
-        .map_err(|e| TestbedError::io("clone the log handle", e))?;
     let mut args: Vec<OsString> = vec![
         kv("HOME", &home),
         kv("XDG_RUNTIME_DIR", &runtime),
@@ -589,36 +590,14 @@ fn launch(
     if std::env::var_os("SOFTPHONE_PULSE_VERBOSE").is_some() {
         args.push("-v".into());
     }
-    let mut daemon = Guarded::spawn(
-        &tool("env")?,
-        &args,
-        opts.lifetime,
-        d,
-        Stdio::from(log),
-        Stdio::from(log_err),
+    let mut daemon = Guarded::spawn_logging(&tool("env")?, &args, opts.lifetime, d, log)?;
+    daemon.wait_ready(
+        "pulseaudio",
+        READY_WITHIN,
+        Duration::from_millis(50),
+        || fs::read_to_string(&log_path).unwrap_or_default(),
+        || (socket.exists() && pactl_with(env, &["info"]).is_ok()).then_some(()),
     )?;
-    let started = Instant::now();
-    loop {
-        let read_log = || fs::read_to_string(&log_path).unwrap_or_default();
-        if let Some(status) = daemon.try_wait() {
-            return Err(TestbedError::ExitedEarly {
-                what: "pulseaudio".into(),
-                status: describe(Some(status)),
-                log: read_log(),
-            });
-        }
-        if socket.exists() && pactl_with(env, &["info"]).is_ok() {
-            break;
-        }
-        if started.elapsed() > READY_WITHIN {
-            return Err(TestbedError::NotReady {
-                what: "pulseaudio".into(),
-                waited: READY_WITHIN,
-                log: read_log(),
-            });
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
     let mut keepers = Vec::new();
     for monitor in ["speaker.monitor", "mic.monitor"] {
         let mut args = env_args(env);

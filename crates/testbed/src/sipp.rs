@@ -18,9 +18,10 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 use crate::paths::{scratch_dir, sipp_scenario};
+use crate::port::{on_fresh_ports, Attempt};
 use crate::process::{describe, Guarded};
 use crate::tools::tool;
-use crate::{free_port, is_bound, TestbedError};
+use crate::{free_port, is_bound, wait_until, TestbedError, TimedOut};
 
 /// Extra time after SIPp's own `-timeout` before the testbed kills it.
 const GRACE: Duration = Duration::from_secs(5);
@@ -52,17 +53,20 @@ impl Sipp {
         timeout: Duration,
     ) -> Result<SippProcess, TestbedError> {
         let port_given = args.contains(&"-p");
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let mut p = Self::spawn_once(scenario.as_ref(), args, timeout)?;
-            // A port we picked can be taken by another process before SIPp binds it; then
-            // SIPp exits at once and is started again on a fresh port.
+        on_fresh_ports("sipp", |_| {
+            let mut p = match Self::spawn_once(scenario.as_ref(), args, timeout) {
+                Ok(p) => p,
+                e => return Attempt::Done(e),
+            };
+            // SIPp exits at once when it cannot bind its port; a port it was given is the
+            // caller's to fix, one we picked gets a fresh one.
             let lost_the_port = p.process.try_wait().and_then(|s| s.code()) == Some(EXIT_NO_BIND);
-            if !lost_the_port || port_given || attempts == 3 {
-                return Ok(p);
+            if lost_the_port && !port_given {
+                Attempt::PortTaken(Ok(p))
+            } else {
+                Attempt::Done(Ok(p))
             }
-        }
+        })
     }
 
     fn spawn_once(
@@ -155,6 +159,22 @@ impl Sipp {
     }
 }
 
+/// The arguments of SIPp as a client of `server` (`IP:PORT`) that sends to `service` (`-s`,
+/// the Request-URI's user: a user to register, a number to call) and answers digest
+/// challenges as `user` with `password` (`-au`, `-ap`); `extra` (e.g. `["-t", "t1"]`) go
+/// before the address.
+pub fn client_args<'a>(
+    service: &'a str,
+    (user, password): (&'a str, &'a str),
+    extra: &[&'a str],
+    server: &'a str,
+) -> Vec<&'a str> {
+    let mut args = vec!["-s", service, "-au", user, "-ap", password];
+    args.extend_from_slice(extra);
+    args.push(server);
+    args
+}
+
 /// A SIPp running in the background; killed on drop.
 pub struct SippProcess {
     process: Guarded,
@@ -229,13 +249,13 @@ impl SippProcess {
     /// Until SIPp holds its port (so a peer started next does not hit a closed port), or it
     /// exited, or 5 s passed. Binding the port ourselves fails exactly when SIPp has it.
     fn wait_bound(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline && self.is_running() {
-            if is_bound(self.port) {
-                return;
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
+        let port = self.port;
+        let _ = wait_until::<_, TimedOut>(
+            &format!("SIPp to bind port {port}"),
+            Duration::from_secs(5),
+            Duration::from_millis(10),
+            || Ok((is_bound(port) || !self.is_running()).then_some(())),
+        );
     }
 }
 

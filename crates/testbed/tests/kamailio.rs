@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use testbed::rawsip::{header, options_request, register_request, status_code, udp_request};
+use testbed::sipp::client_args;
 use testbed::{Algorithm, Kamailio, KamailioOptions, Sipp};
 
 const T: Duration = Duration::from_secs(10);
@@ -26,7 +27,7 @@ fn sipp_registers_1002_and_it_shows_in_ul_dump() {
     let server = kam.addr().to_string();
     let out = Sipp::run(
         "sipp_register_auth.xml",
-        &["-s", "1002", "-au", "1002", "-ap", "secret1002", &server],
+        &client_args("1002", ("1002", "secret1002"), &[], &server),
         T,
     )
     .unwrap();
@@ -49,15 +50,7 @@ fn wrong_password_is_refused() {
     let server = kam.addr().to_string();
     let out = Sipp::run(
         "sipp_register_reject.xml",
-        &[
-            "-s",
-            "1003",
-            "-au",
-            "1003",
-            "-ap",
-            "not-the-password",
-            &server,
-        ],
+        &client_args("1003", ("1003", "not-the-password"), &[], &server),
         T,
     )
     .unwrap();
@@ -96,15 +89,7 @@ fn restart_keeps_the_port_and_forgets_registrations() {
     let addr = kam.addr();
     let out = Sipp::run(
         "sipp_register_auth.xml",
-        &[
-            "-s",
-            "1001",
-            "-au",
-            "1001",
-            "-ap",
-            "secret1001",
-            &addr.to_string(),
-        ],
+        &client_args("1001", ("1001", "secret1001"), &[], &addr.to_string()),
         T,
     )
     .unwrap();
@@ -151,17 +136,12 @@ fn listens_on_tcp_too() {
     let kam = Kamailio::start(KamailioOptions::default()).unwrap();
     let out = Sipp::run(
         "sipp_register_auth.xml",
-        &[
-            "-t",
-            "t1",
-            "-s",
+        &client_args(
             "1002",
-            "-au",
-            "1002",
-            "-ap",
-            "secret1002",
+            ("1002", "secret1002"),
+            &["-t", "t1"],
             &kam.addr().to_string(),
-        ],
+        ),
         T,
     )
     .unwrap();

@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use testbed::rawsip::{status_code, udp_request};
-use testbed::{free_port, Kamailio, KamailioOptions, Sipp};
+use testbed::sipp::client_args;
+use testbed::{free_port, Kamailio, KamailioOptions, Sipp, SippOutcome};
 
 const T: Duration = Duration::from_secs(20);
 
@@ -15,23 +16,7 @@ fn an_outside_number_leaves_through_the_trunk_as_dialled() {
     testbed::require!("kamailio", "kamcmd", "sipp");
     let far_end = Sipp::spawn("trunk_uas_answer.xml", &[], T).unwrap();
     let kam = Kamailio::start(KamailioOptions::md5().with_trunk(far_end.addr())).unwrap();
-    let caller = Sipp::run(
-        "pbx_user_uac_call.xml",
-        &[
-            "-s",
-            "+15550103000",
-            "-set",
-            "caller",
-            "1002",
-            "-au",
-            "1002",
-            "-ap",
-            "secret1002",
-            &kam.addr().to_string(),
-        ],
-        T,
-    )
-    .unwrap();
+    let caller = user_1002_calls("pbx_user_uac_call.xml", "+15550103000", &kam);
     assert!(caller.success, "{caller}");
     let far = far_end.wait();
     assert!(far.success, "{far}");
@@ -51,23 +36,7 @@ fn an_outside_number_leaves_through_the_trunk_as_dialled() {
 fn without_a_trunk_an_outside_number_gets_404_no_trunk() {
     testbed::require!("kamailio", "kamcmd", "sipp");
     let kam = Kamailio::start(KamailioOptions::md5()).unwrap();
-    let caller = Sipp::run(
-        "pbx_user_uac_no_trunk.xml",
-        &[
-            "-s",
-            "5550103000",
-            "-set",
-            "caller",
-            "1002",
-            "-au",
-            "1002",
-            "-ap",
-            "secret1002",
-            &kam.addr().to_string(),
-        ],
-        T,
-    )
-    .unwrap();
+    let caller = user_1002_calls("pbx_user_uac_no_trunk.xml", "5550103000", &kam);
     assert!(caller.success, "{caller}");
     assert!(
         caller.logs.contains("refused: SIP/2.0 404 No trunk"),
@@ -98,17 +67,7 @@ fn a_carrier_call_reaches_a_registered_user() {
     let port = free_port().unwrap().to_string();
     let reg = Sipp::run(
         "sipp_register_auth.xml",
-        &[
-            "-p",
-            &port,
-            "-s",
-            "1002",
-            "-au",
-            "1002",
-            "-ap",
-            "secret1002",
-            &server,
-        ],
+        &client_args("1002", ("1002", "secret1002"), &["-p", &port], &server),
         T,
     )
     .unwrap();
@@ -130,6 +89,14 @@ fn a_carrier_call_reaches_a_registered_user() {
         "{user}"
     );
     assert!(!kam.log().contains("TRUNK INVITE"), "{}", kam.log());
+}
+
+/// PBX user 1002 calls `number` through the PBX with SIPp's `scenario`, run to its end.
+fn user_1002_calls(scenario: &str, number: &str, kam: &Kamailio) -> SippOutcome {
+    let server = kam.addr().to_string();
+    let extra = ["-set", "caller", "1002"];
+    let args = client_args(number, ("1002", "secret1002"), &extra, &server);
+    Sipp::run(scenario, &args, T).unwrap()
 }
 
 /// An INVITE from a carrier (a foreign From domain) for `number` at the PBX, without SDP.

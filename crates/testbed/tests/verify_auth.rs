@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use testbed::sipp::client_args;
 use testbed::Sipp;
 
 const T: Duration = Duration::from_secs(10);
@@ -13,15 +14,12 @@ fn right_password_registers_and_unregisters() {
     let registrar = Sipp::spawn("registrar_verify_auth.xml", &[], T).unwrap();
     let client = Sipp::run(
         "sipp_register_unregister.xml",
-        &[
-            "-s",
+        &client_args(
             "1001",
-            "-au",
-            "1001",
-            "-ap",
-            "secret1001",
+            ("1001", "secret1001"),
+            &[],
             &registrar.addr().to_string(),
-        ],
+        ),
         T,
     )
     .unwrap();
@@ -40,15 +38,12 @@ fn wrong_password_gets_403_and_fails_the_registrar() {
     let registrar = Sipp::spawn("registrar_verify_auth.xml", &[], T).unwrap();
     let client = Sipp::run(
         "sipp_register_reject.xml",
-        &[
-            "-s",
+        &client_args(
             "1001",
-            "-au",
-            "1001",
-            "-ap",
-            "wrong",
+            ("1001", "wrong"),
+            &[],
             &registrar.addr().to_string(),
-        ],
+        ),
         T,
     )
     .unwrap();
@@ -66,15 +61,12 @@ fn wrong_user_fails_too() {
     let registrar = Sipp::spawn("registrar_verify_auth.xml", &[], T).unwrap();
     let client = Sipp::run(
         "sipp_register_reject.xml",
-        &[
-            "-s",
+        &client_args(
             "1002",
-            "-au",
-            "1002",
-            "-ap",
-            "secret1002",
+            ("1002", "secret1002"),
+            &[],
             &registrar.addr().to_string(),
-        ],
+        ),
         T,
     )
     .unwrap();

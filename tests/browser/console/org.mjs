@@ -1,21 +1,23 @@
 // The stand-in org: a tiny CRM, the Tasks saved through Open CTI, and what the console shows.
 // Every sforce.opencti method call the console page receives lands in `Org.call`, which
 // validates it the way Salesforce does and answers {success, returnValue, errors}.
-// No I/O here: server.mjs owns HTTP, console.js owns the DOM.
+// No I/O here (beyond reading the library's constants at load): server.mjs owns HTTP,
+// console.js owns the DOM.
+
+import fs from 'node:fs';
+import vm from 'node:vm';
 
 export const API_VERSION = '66.0';
 
-// Values of sforce.opencti.CALL_TYPE / SCREENPOP_TYPE (opencti_min.js defines the same).
-export const CALL_TYPE = { INBOUND: 'inbound', OUTBOUND: 'outbound', INTERNAL: 'internal' };
-export const SCREENPOP_TYPE = {
-  SOBJECT: 'sobject',
-  URL: 'url',
-  OBJECTHOME: 'objecthome',
-  LIST: 'list',
-  SEARCH: 'search',
-  NEW_RECORD_MODAL: 'newRecord',
-  FLOW: 'flow',
-};
+// Values of sforce.opencti.CALL_TYPE / SCREENPOP_TYPE as the library stand-in defines them:
+// read from opencti_min.js itself (run once in an empty sandbox, where it only defines them
+// and declines to start), so the org validates exactly what the page can send.
+export const { CALL_TYPE, SCREENPOP_TYPE } = (() => {
+  const window = { location: { search: '' }, addEventListener() {} };
+  const library = fs.readFileSync(new URL('./opencti_min.js', import.meta.url), 'utf8');
+  vm.runInNewContext(library, { window, URLSearchParams, URL, console: { error() {} }, setTimeout });
+  return window.sforce.opencti;
+})();
 
 // The CRM of docs and tests; phones stored in mixed formats on purpose.
 export const RECORDS = [
@@ -104,6 +106,20 @@ export function search(searchParams) {
 const summary = (r) => ({ Id: r.Id, Name: r.Name, RecordType: r.RecordType, Phone: r.Phone });
 export const recordById = (id) => RECORDS.find((r) => r.Id === id || r.Id.slice(0, 15) === id);
 
+// What the softphone inside a console page has set up when the page (re)loads: nothing yet.
+const softphoneAtStart = () => ({
+  initialized: false,
+  clickToDialEnabled: false,
+  panelVisible: false,
+  panelHeight: 600,
+  panelWidth: 360,
+  panelLabel: 'Phone',
+  panelIcon: 'call',
+  itemLabel: 'Phone',
+  itemIcon: 'call',
+  view: { kind: 'home' },
+});
+
 export class Org {
   constructor({ adapterUrl = '', bridgePort = null } = {}) {
     this.defaults = { adapterUrl, bridgePort };
@@ -115,34 +131,14 @@ export class Org {
       calls: [],
       clicks: [],
       records: RECORDS,
-      initialized: false,
-      clickToDialEnabled: false,
-      panelVisible: false,
-      panelHeight: 600,
-      panelWidth: 360,
-      panelLabel: 'Phone',
-      panelIcon: 'call',
-      itemLabel: 'Phone',
-      itemIcon: 'call',
+      ...softphoneAtStart(),
       refreshCount: 0,
-      view: { kind: 'home' },
     };
   }
 
   // A console page (re)loaded: the softphone inside it starts over, the org's data stays.
   pageLoaded() {
-    Object.assign(this.state, {
-      initialized: false,
-      clickToDialEnabled: false,
-      panelVisible: false,
-      panelHeight: 600,
-      panelWidth: 360,
-      panelLabel: 'Phone',
-      panelIcon: 'call',
-      itemLabel: 'Phone',
-      itemIcon: 'call',
-      view: { kind: 'home' },
-    });
+    Object.assign(this.state, softphoneAtStart());
   }
 
   reset() {
@@ -265,6 +261,31 @@ const isString = (v) => typeof v === 'string';
 const optional = (v, pred) => v === undefined || pred(v);
 
 // Method handlers: `this` is the Org, each returns {success, returnValue, errors}.
+// The panel's and the item's setters differ only in the argument they read and the field
+// they set; `this` is the Org, as in every handler.
+function sizeSetter(param, field, min, max) {
+  return function (a) {
+    const v = a[param];
+    if (!Number.isFinite(v) || v < min || v > max) return invalid(param, `A number from ${min} to ${max}`, v);
+    this.state[field] = Math.round(v);
+    return ok();
+  };
+}
+function iconSetter(field) {
+  return function (a) {
+    if (!isString(a.key) || !a.key) return invalid('key', 'A string', a.key);
+    this.state[field] = a.key;
+    return ok();
+  };
+}
+function labelSetter(field) {
+  return function (a) {
+    if (!isString(a.label)) return invalid('label', 'A string', a.label);
+    this.state[field] = a.label;
+    return ok();
+  };
+}
+
 const HANDLERS = {
   notifyInitializationComplete() {
     this.state.initialized = true;
@@ -434,41 +455,12 @@ const HANDLERS = {
   isSoftphonePanelVisible() {
     return ok({ visible: this.state.panelVisible });
   },
-  setSoftphonePanelHeight(a) {
-    if (!Number.isFinite(a.heightPX) || a.heightPX < 240 || a.heightPX > 2560) {
-      return invalid('heightPX', 'A number from 240 to 2560', a.heightPX);
-    }
-    this.state.panelHeight = Math.round(a.heightPX);
-    return ok();
-  },
-  setSoftphonePanelWidth(a) {
-    if (!Number.isFinite(a.widthPX) || a.widthPX < 200 || a.widthPX > 1920) {
-      return invalid('widthPX', 'A number from 200 to 1920', a.widthPX);
-    }
-    this.state.panelWidth = Math.round(a.widthPX);
-    return ok();
-  },
-  setSoftphoneItemIcon(a) {
-    if (!isString(a.key) || !a.key) return invalid('key', 'A string', a.key);
-    this.state.itemIcon = a.key;
-    return ok();
-  },
-  setSoftphoneItemLabel(a) {
-    if (!isString(a.label)) return invalid('label', 'A string', a.label);
-    this.state.itemLabel = a.label;
-    return ok();
-  },
-  setSoftphonePanelIcon(a) {
-    if (!isString(a.key) || !a.key) return invalid('key', 'A string', a.key);
-    this.state.panelIcon = a.key;
-    return ok();
-  },
-  setSoftphonePanelLabel(a) {
-    if (!isString(a.label)) return invalid('label', 'A string', a.label);
-    this.state.panelLabel = a.label;
-    return ok();
-  },
-
+  setSoftphonePanelHeight: sizeSetter('heightPX', 'panelHeight', 240, 2560),
+  setSoftphonePanelWidth: sizeSetter('widthPX', 'panelWidth', 200, 1920),
+  setSoftphoneItemIcon: iconSetter('itemIcon'),
+  setSoftphoneItemLabel: labelSetter('itemLabel'),
+  setSoftphonePanelIcon: iconSetter('panelIcon'),
+  setSoftphonePanelLabel: labelSetter('panelLabel'),
   getCallCenterSettings(_a, _at, context) {
     return ok(this.settings(context));
   },
