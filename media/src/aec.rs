@@ -10,11 +10,11 @@
 //! The two are paired sample for sample on the devices' clock: one 10 ms reference frame goes
 //! in just before each capture frame. The pairing starts with the newest played sample
 //! against the newest captured one ([`EchoCanceller::align_reference`]) and is kept through
-//! the capture side's trims and short reads ([`EchoCanceller::skip_capture`]). Feeding the
-//! reference when the media side *writes* it (as before) paired it with the microphone by
-//! the stream task's timer instead: the playout ring's stretching, its underruns and skips,
-//! the sound server's lost time and the capture trims moved the echo by tens to hundreds of
-//! ms at a time, and on the PulseAudio testbed the canceller removed 0.9 dB.
+//! the capture side's trims and short reads ([`EchoCanceller::skip_capture`]). Why at the
+//! device's edge and not where the media side writes its frames: between the two, the playout
+//! ring's stretching, its underruns and skips, the sound server's lost time and the capture
+//! trims move the echo by tens to hundreds of ms at a time, which the canceller cannot follow
+//! (paired by the stream's timer, it removed 0.9 dB on the PulseAudio testbed).
 //! A capture frame waits briefly for its reference (it comes in the playout callback's
 //! bursts); callers may pass any length: the remainder waits in a small buffer, so capture
 //! output lags its input by about a frame, plus up to [`MAX_HOLD_MS`] once.

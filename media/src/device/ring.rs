@@ -4,7 +4,8 @@
 //! on the sound card's clock, in its own period (10 ms, or whatever the server asks for).
 //! The two clocks differ a little (drift), the task's timer jitters and a sound server may
 //! lose time. A tone must come out at the pitch it went in, so no audio is dropped in blocks
-//! at a cap (each drop was a phase jump: 661-677 Hz for 660) and every skip keeps the timeline:
+//! at a cap (each such drop is a phase jump: a 660 Hz tone measured 661-677 Hz that way) and
+//! every skip keeps the timeline:
 //!
 //! - [`RingWriter`] keeps the ring's low-water mark (the least audio waiting just before a
 //!   frame is written, over half a second) near a target, by stretching or shrinking frames

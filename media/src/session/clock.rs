@@ -4,10 +4,10 @@
 //! whole frame, half of one on average. This clock starts on the task's timer and, when the
 //! first packet of a timeline lands, moves to just after it: from then on each packet
 //! (landing a frame after the last on a clean network) is pulled [`PLAY_MARGIN`] after it
-//! lands. Jitter beyond the margin is the jitter buffer's business, as before.
+//! lands. Jitter beyond the margin is the jitter buffer's business.
 //!
-//! Moving the clock earlier hands the sink one frame sooner than the old rhythm would have,
-//! once per timeline, while it still plays silence.
+//! Moving the clock earlier hands the sink one extra frame once per timeline, while it still
+//! plays silence: harmless, and it keeps the rhythm simple.
 
 use std::time::{Duration, Instant};
 
