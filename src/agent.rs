@@ -103,6 +103,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
         &config.audio.input,
         &config.audio.output,
         devices.clone(),
+        phone.ids().clone(),
     );
     media.refill(&mut phone).await;
 

@@ -6,7 +6,7 @@
 
 use media::device::{DeviceLink, InputSpec, OutputSpec, SharedDevices};
 use media::{AudioStream, EventSender, MediaHandle, SinkSpec, SourceSpec, StreamEvent};
-use phone::{call_id, MediaAction, Phone};
+use phone::{CallIds, MediaAction, Phone};
 use signaling::CallHandle;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -32,12 +32,15 @@ pub struct MediaDriver {
     /// What every stream reports, tagged with its call.
     events_tx: mpsc::UnboundedSender<(u64, StreamEvent)>,
     events: mpsc::UnboundedReceiver<(u64, StreamEvent)>,
+    /// Names calls in logs and file names as the page knows them.
+    ids: CallIds,
 }
 
 impl MediaDriver {
-    pub fn new(ip: IpAddr, source: SourceSpec, sink: SinkSpec) -> Self {
+    pub fn new(ip: IpAddr, source: SourceSpec, sink: SinkSpec, ids: CallIds) -> Self {
         let (events_tx, events) = mpsc::unbounded_channel();
         MediaDriver {
+            ids,
             events_tx,
             events,
             ip,
@@ -58,6 +61,7 @@ impl MediaDriver {
         input: &InputSpec,
         output: &OutputSpec,
         devices: Option<SharedDevices>,
+        ids: CallIds,
     ) -> Self {
         // Device sides are filled in per call (`SourceSpec::Device`); these are unused then.
         let source = match input {
@@ -68,7 +72,7 @@ impl MediaDriver {
             OutputSpec::Headless(s) => s.clone(),
             OutputSpec::Device(_) => SinkSpec::Null,
         };
-        let mut driver = Self::new(ip, source, sink);
+        let mut driver = Self::new(ip, source, sink, ids);
         if matches!(input, InputSpec::Device(_)) || matches!(output, OutputSpec::Device(_)) {
             driver.devices = devices;
         }
@@ -104,11 +108,11 @@ impl MediaDriver {
                 negotiated,
             } => {
                 let Some(stream) = self.spare.remove(&local) else {
-                    tracing::warn!(call = %call_id(call), %local, "no stream bound at this address");
+                    tracing::warn!(call = %self.ids.id(call), %local, "no stream bound at this address");
                     return;
                 };
                 tracing::info!(
-                    call = %call_id(call),
+                    call = %self.ids.id(call),
                     codec = negotiated.codec.name(),
                     remote = ?negotiated.remote_rtp,
                     "media started on {local}"
@@ -149,10 +153,10 @@ impl MediaDriver {
             MediaAction::SendDtmf { call, digits } => match self.running.get(&call) {
                 Some(handle) => {
                     if let Err(e) = handle.send_dtmf(&digits) {
-                        tracing::warn!(call = %call_id(call), "DTMF not sent: {e}");
+                        tracing::warn!(call = %self.ids.id(call), "DTMF not sent: {e}");
                     }
                 }
-                None => tracing::warn!(call = %call_id(call), "DTMF for a call without media"),
+                None => tracing::warn!(call = %self.ids.id(call), "DTMF for a call without media"),
             },
             MediaAction::Stop { call, local } => {
                 if let Some(link) = self.links.remove(&call) {
@@ -179,7 +183,7 @@ impl MediaDriver {
             StreamEvent::Quality(stats) => phone.media_quality(call, &stats, false),
             StreamEvent::Stopped(stats) => {
                 tracing::info!(
-                    call = %call_id(call),
+                    call = %phone.ids().id(call),
                     sent = stats.packets_sent,
                     received = stats.packets_received,
                     lost = stats.lost,
@@ -212,7 +216,7 @@ impl MediaDriver {
         match &self.sink {
             SinkSpec::File(path) => {
                 let path = if self.used_outputs.contains(path) {
-                    with_suffix(path, &call_id(call))
+                    with_suffix(path, &self.ids.id(call))
                 } else {
                     path.clone()
                 };

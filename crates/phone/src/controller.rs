@@ -7,7 +7,7 @@
 //! ([`Phone::add_rtp_address`]) and carries out [`MediaAction`]s on the streams bound there.
 
 use crate::dialplan::{DialPlan, DialTarget};
-use crate::record::{call_id, parse_call_id, state_name, CallRecord, TransferOf};
+use crate::record::{state_name, CallIds, CallRecord, TransferOf};
 use crate::sdp::CallSdp;
 use crate::view::{PageView, RegistrarView, Update};
 use crate::wallclock::WallClock;
@@ -88,12 +88,14 @@ pub struct Phone {
     spare_rtp: VecDeque<SocketAddr>,
     media: VecDeque<MediaAction>,
     view: PageView,
+    /// How this run names its calls for the page.
+    ids: CallIds,
     unregistered: Option<bool>,
     session_ids: u64,
 }
 
 impl Phone {
-    /// `run_prefix` names this agent run in call ids (see [`crate::call_id`]): pass a value
+    /// `run_prefix` names this agent run in call ids (see [`CallIds`]): pass a value
     /// no earlier run used, e.g. from a persistent run counter.
     pub fn new(
         ua: UserAgent,
@@ -103,10 +105,10 @@ impl Phone {
         wall: SystemTime,
         run_prefix: &str,
     ) -> Self {
-        crate::record::set_run_prefix(run_prefix);
         Phone {
             ua,
             view: PageView::new(config.registrar.clone()),
+            ids: CallIds::new(run_prefix),
             config,
             dial_plan,
             clock: WallClock::new(now, wall),
@@ -123,6 +125,11 @@ impl Phone {
     }
 
     // ----- driver interface -----
+
+    /// How this run names its calls (the driver names streams and files after them).
+    pub fn ids(&self) -> &CallIds {
+        &self.ids
+    }
 
     pub fn ua(&self) -> &UserAgent {
         &self.ua
@@ -218,7 +225,7 @@ impl Phone {
     pub fn media_digit(&mut self, call: CallHandle, digit: char) {
         if self.calls.contains_key(&call) {
             self.view.event(EventBody::Dtmf {
-                call_id: call_id(call),
+                call_id: self.ids.id(call),
                 digits: digit.to_string(),
             });
         }
@@ -238,7 +245,7 @@ impl Phone {
         record.quality = Some(quality.clone());
         self.view.call_quietly(record.view());
         self.view.event(EventBody::CallQuality {
-            call_id: call_id(call),
+            call_id: self.ids.id(call),
             quality,
             last,
         });
@@ -265,7 +272,7 @@ impl Phone {
         match command {
             Command::Dial { to } => self
                 .dial(now, &to)
-                .map(|h| CommandReply::Created { id: call_id(h) }),
+                .map(|h| CommandReply::Created { id: self.ids.id(h) }),
             Command::Answer { id } => self
                 .answer(now, self.find(&id)?)
                 .map(|_| CommandReply::Accepted),
@@ -344,10 +351,11 @@ impl Phone {
     }
 
     fn find(&self, id: &str) -> Result<CallHandle, CommandError> {
-        parse_call_id(id)
+        self.ids
+            .parse(id)
             .filter(|h| self.calls.contains_key(h))
             .ok_or_else(|| {
-                if self.ended.iter().any(|c| c.id() == id) {
+                if self.ended.iter().any(|c| c.id == id) {
                     CommandError::invalid_state(format!("call {id} has ended"))
                 } else {
                     CommandError::unknown_call(id)
@@ -438,6 +446,7 @@ impl Phone {
         let remote = self.remote_of(&NameAddr::new(target));
         let mut record = CallRecord::new(
             handle,
+            self.ids.id(handle),
             PageDirection::Outbound,
             remote,
             self.clock.at(now),
@@ -446,14 +455,14 @@ impl Phone {
         );
         record.post_dial = post_dial;
         record.transfer_of = transfer_of;
-        info!(call = %call_id(handle), to = %record.remote.uri, "dialing");
+        info!(call = %self.ids.id(handle), to = %record.remote.uri, "dialing");
         self.calls.insert(handle, record);
         self.publish_call(handle, false);
         Ok(handle)
     }
 
     fn answer(&mut self, now: Instant, handle: CallHandle) -> Result<(), CommandError> {
-        let id = call_id(handle);
+        let id = self.ids.id(handle);
         let record = &self.calls[&handle];
         if record.direction != PageDirection::Inbound || record.state != CallState::Ringing {
             return Err(CommandError::invalid_state(format!(
@@ -623,7 +632,7 @@ impl Phone {
                             self.start_media(call, negotiated);
                         }
                         Err(error) => {
-                            debug!(call = %call_id(call), %error, "early media answer not usable")
+                            debug!(call = %self.ids.id(call), %error, "early media answer not usable")
                         }
                     }
                 }
@@ -641,7 +650,7 @@ impl Phone {
                         // The 2xx repeats the answer of early media: nothing new.
                         Err(media::NegotiationError::NoOfferPending) => {}
                         Err(error) => {
-                            warn!(call = %call_id(call), %error, "the far end's answer does not fit; hanging up");
+                            warn!(call = %self.ids.id(call), %error, "the far end's answer does not fit; hanging up");
                             let _ = self.ua.hangup(now, call);
                             return;
                         }
@@ -675,7 +684,7 @@ impl Phone {
                                 .push_back(MediaAction::Update { call, negotiated });
                         }
                         Err(error) => {
-                            debug!(call = %call_id(call), %error, "re-offer answer not usable")
+                            debug!(call = %self.ids.id(call), %error, "re-offer answer not usable")
                         }
                     }
                 }
@@ -690,12 +699,12 @@ impl Phone {
             CallEvent::ReofferRejected { call, status } => {
                 if let Some(record) = self.calls.get_mut(&call) {
                     record.hold_pending = None;
-                    debug!(call = %call_id(call), status, "re-offer refused");
+                    debug!(call = %self.ids.id(call), status, "re-offer refused");
                     self.publish_call(call, false);
                 }
             }
             CallEvent::Dtmf { call, digit, .. } => self.view.event(EventBody::Dtmf {
-                call_id: call_id(call),
+                call_id: self.ids.id(call),
                 digits: digit.to_string(),
             }),
             CallEvent::DtmfFailed {
@@ -703,14 +712,14 @@ impl Phone {
                 status,
                 digits,
             } => {
-                warn!(call = %call_id(call), status, %digits, "DTMF digits were not delivered");
+                warn!(call = %self.ids.id(call), status, %digits, "DTMF digits were not delivered");
                 let message = if status == 408 {
                     "the far end did not answer the DTMF request".to_owned()
                 } else {
                     format!("the far end refused the DTMF request ({status})")
                 };
                 self.view.event(EventBody::DtmfFailed {
-                    call_id: call_id(call),
+                    call_id: self.ids.id(call),
                     digits,
                     sip_status: status,
                     message,
@@ -732,7 +741,7 @@ impl Phone {
                         .replace(" ( )", ""),
                 };
                 self.view.event(EventBody::Transfer {
-                    call_id: call_id(call),
+                    call_id: self.ids.id(call),
                     state,
                     sip_status: Some(status),
                     message,
@@ -752,7 +761,7 @@ impl Phone {
                     reported: false,
                 };
                 if let Err(error) = self.place_call(now, target, None, options, Some(of)) {
-                    warn!(call = %call_id(call), %error, "cannot place the call the far end asked for");
+                    warn!(call = %self.ids.id(call), %error, "cannot place the call the far end asked for");
                     self.ua
                         .notify_transfer(now, call, 503, "Service Unavailable");
                 }
@@ -772,18 +781,19 @@ impl Phone {
     ) {
         let busy = self.calls.values().any(|c| c.is_live());
         if busy && !self.config.call_waiting && replaces.is_none() {
-            info!(call = %call_id(call), "busy: declining a second call");
+            info!(call = %self.ids.id(call), "busy: declining a second call");
             let _ = self.ua.reject(now, call, 486);
             return;
         }
         let Some(local) = self.spare_rtp.pop_front() else {
-            warn!(call = %call_id(call), "no audio port ready: declining the call");
+            warn!(call = %self.ids.id(call), "no audio port ready: declining the call");
             let _ = self.ua.reject(now, call, 480);
             return;
         };
         let sdp = self.new_sdp(local);
         let mut record = CallRecord::new(
             call,
+            self.ids.id(call),
             PageDirection::Inbound,
             self.remote_of(&from),
             self.clock.at(now),
@@ -791,12 +801,12 @@ impl Phone {
             local,
         );
         record.offer = offer;
-        info!(call = %call_id(call), from = %record.remote.uri, "incoming call");
+        info!(call = %self.ids.id(call), from = %record.remote.uri, "incoming call");
         self.calls.insert(call, record);
         self.publish_call(call, true);
         if replaces.is_some() || self.config.auto_answer {
             if let Err(error) = self.answer(now, call) {
-                warn!(call = %call_id(call), %error, "could not answer automatically");
+                warn!(call = %self.ids.id(call), %error, "could not answer automatically");
             }
             // RFC 3891: the replaced call ends once the new one is answered.
             if let Some(old) = replaces {
@@ -829,12 +839,12 @@ impl Phone {
                 self.media
                     .push_back(MediaAction::Update { call, negotiated });
                 if changed {
-                    info!(call = %call_id(call), held_by_remote, "remote hold changed");
+                    info!(call = %self.ids.id(call), held_by_remote, "remote hold changed");
                     self.publish_call(call, false);
                 }
             }
             Err(error) => {
-                warn!(call = %call_id(call), %error, "refusing the far end's new offer");
+                warn!(call = %self.ids.id(call), %error, "refusing the far end's new offer");
                 let _ = self.ua.reject_reoffer(now, call, 488, &error.to_string());
             }
         }
@@ -844,7 +854,7 @@ impl Phone {
         let Some(mut record) = self.calls.remove(&call) else {
             return;
         };
-        info!(call = %call_id(call), reason = %reason, "call ended");
+        info!(call = %self.ids.id(call), reason = %reason, "call ended");
         record.state = CallState::Ended;
         record.ended_at = Some(self.clock.at(now));
         record.end_reason = Some(PageEndReason {
@@ -866,7 +876,7 @@ impl Phone {
         self.ended.push_back(record);
         while self.ended.len() > ENDED_KEPT {
             if let Some(old) = self.ended.pop_front() {
-                self.view.forget_call(&old.id());
+                self.view.forget_call(&old.id);
             }
         }
         self.view.call(view, false);

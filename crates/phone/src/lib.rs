@@ -11,5 +11,5 @@ mod view;
 pub mod wallclock;
 
 pub use controller::{MediaAction, Phone, PhoneConfig};
-pub use record::{call_id, parse_call_id};
+pub use record::CallIds;
 pub use view::{RegistrarView, Update};

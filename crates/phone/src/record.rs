@@ -6,7 +6,6 @@ use crate::wallclock::rfc3339;
 use media::Negotiated;
 use signaling::CallHandle;
 use std::net::SocketAddr;
-use std::sync::OnceLock;
 use std::time::SystemTime;
 use wire::{CallQuality, CallState, CallView, Direction, EndReason, Remote};
 
@@ -21,6 +20,8 @@ pub(crate) struct TransferOf {
 #[derive(Debug)]
 pub(crate) struct CallRecord {
     pub handle: CallHandle,
+    /// The page's id of the call (see [`CallIds`]), made once.
+    pub id: String,
     pub direction: Direction,
     pub state: CallState,
     pub remote: Remote,
@@ -50,6 +51,7 @@ impl CallRecord {
     /// A call just placed (dialing) or just arrived (ringing), with nothing happened yet.
     pub fn new(
         handle: CallHandle,
+        id: String,
         direction: Direction,
         remote: Remote,
         started_at: SystemTime,
@@ -58,6 +60,7 @@ impl CallRecord {
     ) -> Self {
         CallRecord {
             handle,
+            id,
             direction,
             state: match direction {
                 Direction::Outbound => CallState::Dialing,
@@ -82,17 +85,13 @@ impl CallRecord {
         }
     }
 
-    pub fn id(&self) -> String {
-        call_id(self.handle)
-    }
-
     pub fn is_live(&self) -> bool {
         self.state != CallState::Ended
     }
 
     pub fn view(&self) -> CallView {
         CallView {
-            id: self.id(),
+            id: self.id.clone(),
             direction: self.direction,
             state: self.state,
             remote: self.remote.clone(),
@@ -110,48 +109,39 @@ impl CallRecord {
 /// The longest run prefix kept: ids stay short (the bridge takes up to 128 characters).
 const MAX_RUN_PREFIX: usize = 32;
 
-/// The prefix naming this agent run in call ids. One agent process is one run with one
-/// [`crate::Phone`], whose constructor sets it; a process-wide value lets every place that
-/// names a call (events, logs, the media driver's file names) do so the same way. The first
-/// prefix set stays.
-static RUN_PREFIX: OnceLock<String> = OnceLock::new();
-
-/// Sets the run prefix (letters, digits, `-` and `_` kept; at most 32 characters).
-pub(crate) fn set_run_prefix(prefix: &str) {
-    let clean: String = prefix
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .take(MAX_RUN_PREFIX)
-        .collect();
-    let _ = RUN_PREFIX.set(clean);
+/// How this agent run names its calls for the page: the run prefix, `c` and the handle
+/// (`r12c7`), so ids are unique across agent runs (the prefix comes from a persistent run
+/// counter), URL-safe and short. An id from another run names no call of this one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallIds {
+    run: String,
 }
 
-fn run_prefix() -> &'static str {
-    RUN_PREFIX.get().map_or("", String::as_str)
-}
-
-/// The page's id of a call: the run prefix, `c` and the handle (`r12c7`), so ids are unique
-/// across agent runs, URL-safe and short.
-pub fn call_id(handle: CallHandle) -> String {
-    format_id(run_prefix(), handle)
-}
-
-/// The handle an id names, if it is one of this run's in form (an id from an earlier run
-/// names no call of this one).
-pub fn parse_call_id(id: &str) -> Option<CallHandle> {
-    parse_id(run_prefix(), id)
-}
-
-fn format_id(run: &str, handle: CallHandle) -> String {
-    format!("{run}c{}", handle.0)
-}
-
-fn parse_id(run: &str, id: &str) -> Option<CallHandle> {
-    let digits = id.strip_prefix(run)?.strip_prefix('c')?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+impl CallIds {
+    /// Ids prefixed with `run` (letters, digits, `-` and `_` kept; at most 32 characters).
+    pub fn new(run: &str) -> CallIds {
+        CallIds {
+            run: run
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .take(MAX_RUN_PREFIX)
+                .collect(),
+        }
     }
-    digits.parse().ok().map(CallHandle)
+
+    /// The page's id of a call.
+    pub fn id(&self, handle: CallHandle) -> String {
+        format!("{}c{}", self.run, handle.0)
+    }
+
+    /// The call an id names, if it is one of this run's in form.
+    pub fn parse(&self, id: &str) -> Option<CallHandle> {
+        let digits = id.strip_prefix(self.run.as_str())?.strip_prefix('c')?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok().map(CallHandle)
+    }
 }
 
 pub(crate) fn state_name(state: CallState) -> &'static str {
@@ -171,15 +161,21 @@ mod tests {
 
     #[test]
     fn ids_name_the_run_and_parse_back_only_within_it() {
-        let id = format_id("r12", CallHandle(7));
+        let ids = CallIds::new("r12");
+        let id = ids.id(CallHandle(7));
         assert_eq!(id, "r12c7");
-        assert_eq!(parse_id("r12", &id), Some(CallHandle(7)));
+        assert_eq!(ids.parse(&id), Some(CallHandle(7)));
         for other_run in ["r1", "r123", ""] {
-            assert_eq!(parse_id(other_run, &id), None, "{other_run}");
+            assert_eq!(CallIds::new(other_run).parse(&id), None, "{other_run}");
         }
         for bad in ["r12c", "r12c+7", "r12c7x", "r12x7", "c7"] {
-            assert_eq!(parse_id("r12", bad), None, "{bad}");
+            assert_eq!(ids.parse(bad), None, "{bad}");
         }
-        assert_eq!(parse_id("", "c7"), Some(CallHandle(7)));
+        assert_eq!(CallIds::new("").parse("c7"), Some(CallHandle(7)));
+        assert_eq!(
+            CallIds::new("r<1>\n").id(CallHandle(2)),
+            "r1nc2",
+            "only URL-safe characters"
+        );
     }
 }

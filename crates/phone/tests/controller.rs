@@ -77,7 +77,12 @@ fn assert_status_follows(update: &phone::Update) {
         .status
         .calls
         .iter()
-        .map(|c| phone::parse_call_id(&c.id).expect("our id").0)
+        .map(|c| {
+            phone::CallIds::new(RUN_PREFIX)
+                .parse(&c.id)
+                .expect("our id")
+                .0
+        })
         .collect();
     assert!(handles.windows(2).all(|w| w[0] < w[1]), "{handles:?}");
 }
@@ -325,7 +330,10 @@ fn connected_call(w: &mut World) -> (String, signaling::CallHandle) {
     };
     w.run(2.0);
     assert_eq!(w.state_of(&id), Some(CallState::Connected));
-    (id.clone(), phone::parse_call_id(&id).unwrap())
+    (
+        id.clone(),
+        phone::CallIds::new(RUN_PREFIX).parse(&id).unwrap(),
+    )
 }
 
 #[test]
