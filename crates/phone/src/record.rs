@@ -174,7 +174,7 @@ mod tests {
         assert_eq!(CallIds::new("").parse("c7"), Some(CallHandle(7)));
         assert_eq!(
             CallIds::new("r<1>\n").id(CallHandle(2)),
-            "r1nc2",
+            "r1c2",
             "only URL-safe characters"
         );
     }
