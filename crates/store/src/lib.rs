@@ -177,6 +177,28 @@ impl Store {
         Ok(())
     }
 
+    /// Runs `writes` in one transaction: one sync to disk for all of them. On an error
+    /// nothing of it is kept (the caller may retry the writes one by one).
+    pub fn in_one_transaction(
+        &mut self,
+        writes: impl FnOnce(&mut Store) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        match writes(self) {
+            Ok(()) => match self.conn.execute_batch("COMMIT") {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    Err(e.into())
+                }
+            },
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
     /// New audio figures of a call (the final ones arrive after it ended).
     pub fn quality(&mut self, id: &str, quality: &CallQuality) -> Result<(), StoreError> {
         self.conn

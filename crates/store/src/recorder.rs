@@ -59,33 +59,34 @@ impl Recorder {
         let thread = std::thread::Builder::new()
             .name("call-records".into())
             .spawn(move || {
-                let mut healthy = true;
-                for job in queue {
-                    let written = match job {
-                        Job::Call { view, now } => store.record(&view, &now),
-                        Job::Quality { id, quality } => store.quality(&id, &quality),
-                        Job::Heartbeat { now } => store.heartbeat(&now).map(drop),
-                        Job::History {
-                            limit,
-                            before,
-                            reply,
-                        } => {
-                            let _ = reply.send(store.history(limit, before.as_deref()));
-                            continue;
+                let mut health = HealthReport::new(on_health);
+                let mut writes: Vec<Job> = Vec::new();
+                // Writes that queued up while the last ones were syncing go to disk together
+                // (group commit): one sync instead of one each, so a burst of calls costs
+                // the machine little; when it is quiet, each write is its own batch.
+                while let Ok(first) = queue.recv() {
+                    let mut next = Some(first);
+                    while let Some(job) = next.take() {
+                        match job {
+                            Job::History {
+                                limit,
+                                before,
+                                reply,
+                            } => {
+                                health.note(write_all(&mut store, &mut writes));
+                                let _ = reply.send(store.history(limit, before.as_deref()));
+                            }
+                            Job::Stop => {
+                                health.note(write_all(&mut store, &mut writes));
+                                return;
+                            }
+                            write => writes.push(write),
                         }
-                        Job::Stop => return,
-                    };
-                    match written {
-                        Ok(()) if !healthy => {
-                            healthy = true;
-                            on_health(Health::Ok);
+                        if writes.len() < MAX_BATCH {
+                            next = queue.try_recv().ok();
                         }
-                        Err(e) if healthy => {
-                            healthy = false;
-                            on_health(Health::Failing(e.to_string()));
-                        }
-                        _ => {}
                     }
+                    health.note(write_all(&mut store, &mut writes));
                 }
             })?;
         Ok(Recorder {
@@ -104,6 +105,76 @@ impl Recorder {
         self.handle.send(Job::Stop);
         // A panic on the store's thread has already been reported by the panic hook.
         let _ = self.thread.join();
+    }
+}
+
+/// The most writes committed together.
+const MAX_BATCH: usize = 256;
+
+/// Writes `jobs` (writes only) in one transaction; if that fails, one by one, so a bad write
+/// costs only itself. Returns the first error, if any; `None` when there was nothing to
+/// write (which says nothing about the store's health).
+fn write_all(store: &mut Store, jobs: &mut Vec<Job>) -> Option<Result<(), StoreError>> {
+    if jobs.is_empty() {
+        return None;
+    }
+    let batch = std::mem::take(jobs);
+    if batch.len() > 1
+        && store
+            .in_one_transaction(|store| batch.iter().try_for_each(|job| write(store, job)))
+            .is_ok()
+    {
+        return Some(Ok(()));
+    }
+    let mut first_error = Ok(());
+    for job in &batch {
+        if let Err(e) = write(store, job) {
+            if first_error.is_ok() {
+                first_error = Err(e);
+            }
+        }
+    }
+    Some(first_error)
+}
+
+fn write(store: &mut Store, job: &Job) -> Result<(), StoreError> {
+    match job {
+        Job::Call { view, now } => store.record(view, now),
+        Job::Quality { id, quality } => store.quality(id, quality),
+        Job::Heartbeat { now } => store.heartbeat(now).map(drop),
+        Job::History { .. } | Job::Stop => Ok(()),
+    }
+}
+
+/// Tells the owner when writes start failing and when they work again.
+struct HealthReport<F: Fn(Health)> {
+    healthy: bool,
+    on_health: F,
+}
+
+impl<F: Fn(Health)> HealthReport<F> {
+    fn new(on_health: F) -> Self {
+        HealthReport {
+            healthy: true,
+            on_health,
+        }
+    }
+
+    fn note(&mut self, written: Option<Result<(), StoreError>>) {
+        let Some(written) = written else {
+            return;
+        };
+        match written {
+            Ok(()) if !self.healthy => {
+                self.healthy = true;
+                (self.on_health)(Health::Ok);
+            }
+            Err(e) if self.healthy => {
+                self.healthy = false;
+                (self.on_health)(Health::Failing(e.to_string()));
+            }
+            _ => {}
+        }
     }
 }
 

@@ -362,3 +362,36 @@ fn a_store_damaged_inside_is_moved_aside() {
         .calls
         .is_empty());
 }
+
+#[test]
+fn a_burst_of_writes_is_committed_together_and_every_one_lands() {
+    let (dir, store) = fresh();
+    let recorder = Recorder::spawn(store, |_| {}).expect("thread");
+    let handle = recorder.handle().clone();
+    // Queued faster than the thread syncs: they go to disk in batches.
+    for i in 1..=600 {
+        handle.call(view(&format!("r1c{i}"), CallState::Ringing), T0.into());
+        if i % 3 == 0 {
+            handle.call(answered(&format!("r1c{}", i - 1), CallState::Connected), T0.into());
+        }
+    }
+    // A read in the middle of the burst sees everything queued before it.
+    let page = handle.history(200, None).expect("history");
+    assert_eq!(page.calls.len(), 200);
+    recorder.finish();
+    let store = open(dir.path()).store;
+    assert_eq!(store.history(200, None).expect("history").calls.len(), 200);
+    let mut all = 0;
+    let mut before: Option<String> = None;
+    loop {
+        let page = store.history(200, before.as_deref()).expect("history");
+        all += page.calls.len();
+        match page.next_before {
+            Some(next) => before = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(all, 600, "every call of the burst was written");
+    assert!(record_of(&store, "r1c599").answered_at.is_some(), "the later write of a call wins");
+    assert!(record_of(&store, "r1c600").answered_at.is_none());
+}
