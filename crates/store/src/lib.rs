@@ -122,7 +122,20 @@ impl Store {
             }
         };
         let interrupted = close_interrupted(&conn)?;
-        conn.execute("INSERT INTO runs (started_at) VALUES (?1)", [now])?;
+        if moved_aside.is_some() {
+            // Call ids name the run; the moved file's runs counted from 1 too, and their ids
+            // may already be in Salesforce (`CallObject`). Start this store's runs where
+            // those cannot have reached: at the current Unix time.
+            let seed = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_secs());
+            conn.execute(
+                "INSERT INTO runs (id, started_at) VALUES (?1, ?2)",
+                params![i64::try_from(seed).unwrap_or(i64::MAX / 2), now],
+            )?;
+        } else {
+            conn.execute("INSERT INTO runs (started_at) VALUES (?1)", [now])?;
+        }
         let run = conn.last_insert_rowid();
         Ok(Opened {
             store: Store { conn, run },

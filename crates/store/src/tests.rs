@@ -231,10 +231,15 @@ fn a_damaged_file_is_moved_aside_with_its_log_and_a_fresh_store_made() {
         b"stale log"
     );
     let mut store = opened.store;
+    // The moved file's runs counted from 1: the fresh store's run numbers (and so its call
+    // ids) start where those cannot have reached.
+    assert!(store.run() > 1_700_000_000, "run {}", store.run());
     store
         .record(&view("r1c1", CallState::Ringing), T0)
         .expect("the fresh store works");
-    assert!(open(dir.path()).moved_aside.is_none());
+    let next = open(dir.path());
+    assert!(next.moved_aside.is_none());
+    assert_eq!(next.store.run(), store.run() + 1, "runs go on counting");
 }
 
 #[test]
