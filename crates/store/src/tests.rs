@@ -377,7 +377,10 @@ fn a_burst_of_writes_is_committed_together_and_every_one_lands() {
     for i in 1..=600 {
         handle.call(view(&format!("r1c{i}"), CallState::Ringing), T0.into());
         if i % 3 == 0 {
-            handle.call(answered(&format!("r1c{}", i - 1), CallState::Connected), T0.into());
+            handle.call(
+                answered(&format!("r1c{}", i - 1), CallState::Connected),
+                T0.into(),
+            );
         }
     }
     // A read in the middle of the burst sees everything queued before it.
@@ -397,6 +400,9 @@ fn a_burst_of_writes_is_committed_together_and_every_one_lands() {
         }
     }
     assert_eq!(all, 600, "every call of the burst was written");
-    assert!(record_of(&store, "r1c599").answered_at.is_some(), "the later write of a call wins");
+    assert!(
+        record_of(&store, "r1c599").answered_at.is_some(),
+        "the later write of a call wins"
+    );
     assert!(record_of(&store, "r1c600").answered_at.is_none());
 }
