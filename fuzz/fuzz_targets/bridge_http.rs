@@ -1,7 +1,8 @@
 //! The bridge's HTTP API as a local process (or a page the browser lets through) can call
 //! it: the JSON bodies of the command endpoints, call ids in paths, and the events
 //! WebSocket's `?since=&instance=` query, through the whole router (security guard, routing,
-//! extractors, handlers) with a stand-in agent answering commands.
+//! extractors, handlers) with a stand-in agent answering commands and stand-in audio
+//! devices.
 //!
 //! Input: byte 0 picks the method (bits 0-1), a WebSocket handshake (bit 2), an Origin
 //! header instead of the token (bit 3) and a JSON content type (bit 4); then the path and
@@ -12,15 +13,15 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::mpsc;
 use tower::ServiceExt;
 // All the crate paths this target uses, in one place.
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use bridge::{
-    Command, CommandReply, CommandRequest, Hub, OriginPolicy, RegistrationState,
-    RegistrationStatus, Security, Status,
+    Command, CommandReply, CommandRequest, DeviceControl, DeviceControlError, DeviceList, Hub,
+    OriginPolicy, RegistrationState, RegistrationStatus, Security, Status,
 };
 
 const TOKEN: &str = "fuzz-token-0123456789";
@@ -41,7 +42,8 @@ fn bridge() -> &'static Bridge {
         let router = runtime.block_on(async {
             let hub = Hub::new(status());
             let security = Security::new(OriginPolicy::salesforce_default(), TOKEN);
-            bridge::router(hub, stand_in_agent(), security)
+            let devices: Arc<dyn DeviceControl> = Arc::new(StandInDevices);
+            bridge::router_with_devices(hub, stand_in_agent(), security, Some(devices))
         });
         Bridge { runtime, router }
     })
@@ -77,6 +79,26 @@ fn stand_in_agent() -> mpsc::Sender<CommandRequest> {
         }
     });
     tx
+}
+
+/// Lists no devices and switches to whatever it is given.
+struct StandInDevices;
+
+impl DeviceControl for StandInDevices {
+    fn list(&self) -> Result<DeviceList, DeviceControlError> {
+        Ok(DeviceList::default())
+    }
+    fn select(
+        &self,
+        input: Option<&str>,
+        output: Option<&str>,
+    ) -> Result<DeviceList, DeviceControlError> {
+        Ok(DeviceList {
+            input: input.map(str::to_owned),
+            output: output.map(str::to_owned),
+            ..DeviceList::default()
+        })
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
