@@ -50,11 +50,13 @@ build:
 
 lint:
 	$(CARGO) fmt --all --check
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # One `cargo test` invocation, so the last lines are cargo's own summary; --no-fail-fast so
-# one run reports every failing test binary, not only the first.
-test: deps browser-deps lint build
+# one run reports every failing test binary, not only the first. The fuzz smoke runs before
+# it (about 80 s once fuzz/ is built).
+test: deps browser-deps lint build fuzz-smoke
 	$(CARGO) test --workspace --no-fail-fast
 
 # Tiers (a)+(b): library unit tests and netsim simulations, no external process.
@@ -124,4 +126,5 @@ demo: deps
 
 clean:
 	$(CARGO) clean
+	rm -rf fuzz/target
 	rm -rf run
