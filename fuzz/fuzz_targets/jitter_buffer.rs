@@ -10,14 +10,16 @@
 //!   payload length (0-3 bytes);
 //! - a payload byte, and a queue depth for `pull_with_queue`, in frames (u8).
 //!
-//! Properties: nothing panics; the buffer never holds more than `max_packets`.
+//! Properties: nothing panics; the buffer never holds more than `max_packets`; it never
+//! plays a frame more often than it was stored (no duplicated audio).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 // All the crate paths this target uses, in one place.
-use media::jitter::Adaptation;
-use media::{JitterBuffer, JitterConfig, ReceivedFrame};
+use media::jitter::{Adaptation, Inserted};
+use media::{JitterBuffer, JitterConfig, Playout, ReceivedFrame};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, records)) = data.split_first() else {
@@ -38,6 +40,8 @@ fuzz_target!(|data: &[u8]| {
     let max_packets = cfg.max_packets;
     let mut buffer = JitterBuffer::new(cfg).expect("the built-in configs are valid");
 
+    // (seq, timestamp) -> times stored minus times played.
+    let mut held: HashMap<(u16, u32), i64> = HashMap::new();
     let start = Instant::now();
     let mut arrival = start;
     let mut clock = start;
@@ -61,13 +65,13 @@ fuzz_target!(|data: &[u8]| {
             }
             clock += frame;
             if mode & 2 == 0 {
-                let _ = buffer.pull(clock);
+                played(&mut held, buffer.pull(clock));
             } else {
-                let _ = buffer.pull_with_queue(clock, queued);
+                played(&mut held, buffer.pull_with_queue(clock, queued));
             }
         }
         let len = ((flags >> 4) & 3) as usize;
-        let _ = buffer.insert(
+        let inserted = buffer.insert(
             arrival,
             ReceivedFrame {
                 seq,
@@ -77,6 +81,9 @@ fuzz_target!(|data: &[u8]| {
                 payload: vec![r[6]; len],
             },
         );
+        if inserted == Inserted::Stored {
+            *held.entry((seq, timestamp)).or_default() += 1;
+        }
         assert!(
             buffer.buffered() <= max_packets,
             "the buffer outgrew its bound"
@@ -88,6 +95,18 @@ fuzz_target!(|data: &[u8]| {
     // Drain: the clock runs on for a second after the last packet.
     for _ in 0..(Duration::from_secs(1).as_micros() / frame.as_micros().max(1)) {
         clock = clock.max(arrival) + frame;
-        let _ = buffer.pull(clock);
+        played(&mut held, buffer.pull(clock));
     }
 });
+
+/// Counts a played frame against the times it was stored.
+fn played(held: &mut HashMap<(u16, u32), i64>, playout: Playout) {
+    if let Playout::Frame { seq, timestamp, .. } = playout {
+        let n = held.entry((seq, timestamp)).or_default();
+        *n -= 1;
+        assert!(
+            *n >= 0,
+            "frame {seq}/{timestamp} played more often than stored"
+        );
+    }
+}
