@@ -10,7 +10,8 @@ export PATH := $(HOME)/.cargo/bin:$(PATH):/usr/sbin:/sbin
 
 CARGO ?= cargo
 
-.PHONY: all deps browser-deps build lint test test-unit test-e2e test-testbed bench demo clean help
+.PHONY: all deps browser-deps build lint test test-unit test-e2e test-testbed bench demo clean help \
+	fuzz-deps fuzz-build fuzz-seeds fuzz-smoke fuzz-run
 
 all: build
 
@@ -23,6 +24,8 @@ help:
 	@echo "make test-unit unit tests and simulations only (no external peers)"
 	@echo "make test-e2e  end-to-end tests of the agent (tests/*.rs) against Kamailio/SIPp"
 	@echo "make test-testbed  self-tests of the test peers (crates/testbed)"
+	@echo "make fuzz-smoke  build the fuzz targets (fuzz/) and run each for FUZZ_SECONDS (10)"
+	@echo "make fuzz-run FUZZ_TARGET=sip_message FUZZ_SECONDS=3600  one long fuzz run"
 	@echo "make bench     criterion benches"
 	@echo "make demo      Kamailio + the agent registered as 1001; Ctrl-C stops"
 	@echo "make clean     remove build output and run/"
@@ -47,11 +50,13 @@ build:
 
 lint:
 	$(CARGO) fmt --all --check
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # One `cargo test` invocation, so the last lines are cargo's own summary; --no-fail-fast so
-# one run reports every failing test binary, not only the first.
-test: deps browser-deps lint build
+# one run reports every failing test binary, not only the first. The fuzz smoke runs before
+# it (about 80 s once fuzz/ is built).
+test: deps browser-deps lint build fuzz-smoke
 	$(CARGO) test --workspace --no-fail-fast
 
 # Tiers (a)+(b): library unit tests and netsim simulations, no external process.
@@ -69,10 +74,57 @@ test-testbed: deps
 bench:
 	$(CARGO) bench
 
+# Fuzzing (docs/testing.md, "Fuzzing"): cargo-fuzz on the nightly toolchain, in fuzz/, a
+# workspace of its own. No sanitizer: the targets are safe Rust, and without ASan the build
+# and the runs are several times faster on a small machine; overflow checks and debug
+# assertions are on (-a).
+FUZZ_TARGETS := sip_message sdp rtp_rtcp telephone_event jitter_buffer bridge_http config
+FUZZ_SECONDS ?= 10
+FUZZ_TARGET ?= sip_message
+FUZZ_FLAGS := --sanitizer none --debug-assertions
+# Generous limits: a loaded CI machine must not turn a slow input into a failure; a real
+# hang (minutes) or a runaway allocation still is one.
+FUZZ_LIBFUZZER := -timeout=120 -rss_limit_mb=4096 -print_final_stats=1
+
+fuzz-deps:
+	@rustup toolchain list 2>/dev/null | grep -q '^nightly' || { \
+	  echo "fuzzing needs the nightly Rust toolchain (libFuzzer's instrumentation flags are"; \
+	  echo "nightly-only); install it with: rustup toolchain install nightly --profile minimal"; \
+	  exit 1; }
+	@cargo fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+
+fuzz-build: fuzz-deps
+	cd fuzz && $(CARGO) +nightly fuzz build $(FUZZ_FLAGS)
+
+fuzz-seeds:
+	python3 fuzz/scripts/seeds.py
+
+# Each target for FUZZ_SECONDS from its seeds (and whatever earlier runs added to
+# fuzz/corpus/<target>). A crash fails the run and leaves its input in
+# fuzz/artifacts/<target>/.
+fuzz-smoke: fuzz-build fuzz-seeds
+	mkdir -p fuzz/logs
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  echo "== fuzz $$t ($(FUZZ_SECONDS) s, log in fuzz/logs/smoke-$$t.log)"; \
+	  if ! $(CARGO) +nightly fuzz run $(FUZZ_FLAGS) $$t -- -max_total_time=$(FUZZ_SECONDS) \
+	      $(FUZZ_LIBFUZZER) >logs/smoke-$$t.log 2>&1; then \
+	    tail -n 40 logs/smoke-$$t.log; \
+	    echo "fuzz target $$t failed: its input is in fuzz/artifacts/$$t/ (docs/testing.md, Fuzzing)"; \
+	    exit 1; \
+	  fi; \
+	  grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)|^#[0-9]+ +DONE' logs/smoke-$$t.log || true; \
+	done
+
+# One target, for as long as FUZZ_SECONDS says, on one core.
+fuzz-run: fuzz-build fuzz-seeds
+	cd fuzz && $(CARGO) +nightly fuzz run $(FUZZ_FLAGS) $(FUZZ_TARGET) -- \
+	  -max_total_time=$(FUZZ_SECONDS) $(FUZZ_LIBFUZZER)
+
 demo: deps
 	$(CARGO) build --bin softphone
 	scripts/demo.sh
 
 clean:
 	$(CARGO) clean
+	rm -rf fuzz/target
 	rm -rf run

@@ -3,12 +3,13 @@
 mod agent;
 mod audio_devices;
 mod callcenter;
-mod config;
 mod logging;
 mod media_driver;
 mod records;
 
 use clap::{Parser, Subcommand};
+// The config parser is the crate's library (src/lib.rs), shared with the fuzz targets.
+use softphone::config;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
