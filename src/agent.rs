@@ -91,6 +91,9 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
     let mut phone = build_phone(&config, registrar, local, records.run_prefix())?;
     phone.set_records(Some(records.status()));
     let mut heartbeat = tokio::time::interval(crate::records::HEARTBEAT_EVERY);
+    // While no call is live the tick is not polled; when one starts, go on from now rather
+    // than firing every tick missed meanwhile.
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     // One device pair for the agent, shared by its calls (when [audio] names devices).
     let devices = crate::audio_devices::open(&config.audio);
     let (device_tx, mut device_changes) = tokio::sync::mpsc::unbounded_channel();
@@ -137,6 +140,12 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
         flush(&mut phone, &transports, &mut media, &hub, &records).await;
         media.refill(&mut phone).await;
         let deadline = phone.poll_timeout();
+        // Only live calls need the heartbeat: an idle agent must not wake for it.
+        let calls_live = phone
+            .status()
+            .calls
+            .iter()
+            .any(|c| c.state != bridge::CallState::Ended);
         tokio::select! {
             Some(input) = inbound.recv() => feed(&mut phone, input),
             Some(request) = commands.recv() => {
@@ -159,11 +168,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
                 phone.set_audio(devices.as_ref().map(crate::audio_devices::audio_status));
                 hub.set_status(phone.status().clone());
             }
-            _ = heartbeat.tick() => {
-                if phone.status().calls.iter().any(|c| c.state != bridge::CallState::Ended) {
-                    records.heartbeat();
-                }
-            }
+            _ = heartbeat.tick(), if calls_live => records.heartbeat(),
             Some(change) = health.recv() => {
                 phone.set_records(Some(Records::status_after(change)));
                 hub.set_status(phone.status().clone());
