@@ -141,11 +141,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
         media.refill(&mut phone).await;
         let deadline = phone.poll_timeout();
         // Only live calls need the heartbeat: an idle agent must not wake for it.
-        let calls_live = phone
-            .status()
-            .calls
-            .iter()
-            .any(|c| c.state != bridge::CallState::Ended);
+        let calls_live = phone.has_live_calls();
         tokio::select! {
             Some(input) = inbound.recv() => feed(&mut phone, input),
             Some(request) = commands.recv() => {

@@ -126,6 +126,11 @@ impl Phone {
 
     // ----- driver interface -----
 
+    /// Whether any call is not yet over (the driver's call-records heartbeat runs only then).
+    pub fn has_live_calls(&self) -> bool {
+        self.calls.values().any(CallRecord::is_live)
+    }
+
     /// How this run names its calls (the driver names streams and files after them).
     pub fn ids(&self) -> &CallIds {
         &self.ids
@@ -779,7 +784,7 @@ impl Phone {
         offer: Option<Bytes>,
         replaces: Option<CallHandle>,
     ) {
-        let busy = self.calls.values().any(|c| c.is_live());
+        let busy = self.has_live_calls();
         if busy && !self.config.call_waiting && replaces.is_none() {
             info!(call = %self.ids.id(call), "busy: declining a second call");
             let _ = self.ua.reject(now, call, 486);
