@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use store::{Health, Recorder, RecorderHandle, Store, StoreError};
 use tokio::sync::mpsc;
-use wire::{HistoryPage, RecordsStatus};
+use wire::{CrmRecord, HistoryEntry, HistoryPage, RecordsStatus};
 
 /// How often live calls are marked as seen: what an agent crash can lose of a call's length.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
@@ -151,18 +151,67 @@ impl Records {
 
 struct History(Option<RecorderHandle>);
 
+impl History {
+    fn recorder(&self) -> Result<&RecorderHandle, HistoryError> {
+        self.0.as_ref().ok_or_else(|| {
+            HistoryError::Unavailable("call records are not kept: see the status's records".into())
+        })
+    }
+
+    /// Runs `f` on the store's thread; errors in the bridge's terms.
+    fn ask<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, HistoryError> {
+        self.recorder()?.ask(f).map_err(|e| match e {
+            StoreError::UnknownCall(id) => HistoryError::UnknownCall(id),
+            e => HistoryError::Unavailable(format!("call records cannot be used: {e}")),
+        })
+    }
+}
+
 impl CallHistory for History {
     fn page(&self, limit: usize, before: Option<&str>) -> Result<HistoryPage, HistoryError> {
-        let Some(r) = &self.0 else {
-            return Err(HistoryError::Unavailable(
-                "call records are not kept: see the status's records".into(),
-            ));
-        };
-        r.history(limit, before.map(str::to_owned))
+        self.recorder()?
+            .history(limit, before.map(str::to_owned))
             .map_err(|e| match e {
                 StoreError::UnknownCall(_) => HistoryError::UnknownCursor(format!("before: {e}")),
                 e => HistoryError::Unavailable(format!("call records cannot be read: {e}")),
             })
+    }
+
+    fn outbox(&self) -> Result<Vec<HistoryEntry>, HistoryError> {
+        self.ask(|s| s.outbox())
+    }
+
+    fn mark_delivered(&self, ids: &[String]) -> Result<(), HistoryError> {
+        let ids = ids.to_vec();
+        self.ask(move |s| {
+            s.in_one_transaction(|s| ids.iter().try_for_each(|id| s.mark_delivered(id)))
+        })
+    }
+
+    fn logged(&self, id: &str, outcome: Result<String, String>) -> Result<(), HistoryError> {
+        let id = id.to_owned();
+        self.ask(move |s| match outcome {
+            Ok(task) => s.mark_saved(&id, &task),
+            Err(why) => s.mark_failed(&id, &why),
+        })
+    }
+
+    fn set_crm(&self, id: &str, record: CrmRecord) -> Result<(), HistoryError> {
+        let id = id.to_owned();
+        self.ask(move |s| s.set_crm(&id, &record))
+    }
+
+    fn set_wrapup(
+        &self,
+        id: &str,
+        disposition: Option<String>,
+        notes: Option<String>,
+    ) -> Result<(), HistoryError> {
+        let id = id.to_owned();
+        self.ask(move |s| s.set_wrapup(&id, disposition.as_deref(), notes.as_deref()))
     }
 }
 

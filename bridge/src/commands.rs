@@ -167,7 +167,7 @@ fn valid_id(id: &str) -> bool {
 }
 
 /// The call id from the path; ids no agent could have issued are unknown calls.
-fn call_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+pub(crate) fn call_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
     let Path(id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
     if !valid_id(&id) {
         let shown: String = id.chars().take(MAX_ID_LEN).collect();

@@ -29,6 +29,9 @@ const POLICY: u16 = 1008;
 pub(crate) struct EventsQuery {
     since: Option<u64>,
     instance: Option<String>,
+    /// `1`: this socket is a page's tab, which may lead (see [`crate::tabs`]). Local tools
+    /// leave it out: they watch, and never hold up screen pops or call logs.
+    tab: Option<String>,
 }
 
 pub(crate) async fn events(
@@ -49,6 +52,15 @@ pub(crate) async fn events(
             r.body_text()
         ))
     })?;
+    let as_tab = match query.tab.as_deref() {
+        None => false,
+        Some("1") => true,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "tab: 1 when the client is a page's tab, else leave it out",
+            ))
+        }
+    };
     let hub = state.hub.clone();
     // A `since` from another agent run means nothing here: start from a snapshot.
     let since = match &query.instance {
@@ -57,7 +69,7 @@ pub(crate) async fn events(
     };
     Ok(upgrade
         .max_message_size(64 * 1024)
-        .on_upgrade(move |socket| session(socket, hub, since)))
+        .on_upgrade(move |socket| session(socket, hub, since, as_tab)))
 }
 
 /// Why a session ended, for the close frame.
@@ -67,8 +79,8 @@ enum End {
     Close(u16, &'static str),
 }
 
-async fn session(mut socket: WebSocket, hub: Arc<Hub>, since: Option<u64>) {
-    let end = run(&mut socket, &hub, since).await;
+async fn session(mut socket: WebSocket, hub: Arc<Hub>, since: Option<u64>, as_tab: bool) {
+    let end = run(&mut socket, &hub, since, as_tab).await;
     if let End::Close(code, reason) = end {
         let frame = CloseFrame {
             code,
@@ -78,7 +90,20 @@ async fn session(mut socket: WebSocket, hub: Arc<Hub>, since: Option<u64>) {
     }
 }
 
-async fn run(socket: &mut WebSocket, hub: &Hub, since: Option<u64>) -> End {
+/// This connection's tab in [`crate::tabs::Tabs`], left when the session ends however it
+/// ends.
+struct TabSeat<'a> {
+    hub: &'a Hub,
+    id: u64,
+}
+
+impl Drop for TabSeat<'_> {
+    fn drop(&mut self) {
+        self.hub.tabs().leave(self.id);
+    }
+}
+
+async fn run(socket: &mut WebSocket, hub: &Hub, since: Option<u64>, as_tab: bool) -> End {
     let mut closing = hub.closing();
     if *closing.borrow_and_update() {
         return End::Close(GOING_AWAY, "agent shutting down");
@@ -87,6 +112,17 @@ async fn run(socket: &mut WebSocket, hub: &Hub, since: Option<u64>) -> End {
     let mut last = since.unwrap_or(0);
     if send_start(socket, start, &mut last).await.is_err() {
         return End::Gone;
+    }
+    let mut tab_changes = hub.tabs().subscribe();
+    let seat = as_tab.then(|| TabSeat {
+        hub,
+        id: hub.tabs().join(),
+    });
+    let mut told = seat.as_ref().map(|s| hub.tabs().view(s.id));
+    if let (Some(seat), Some(told)) = (&seat, told) {
+        if send_tab(socket, seat.id, told.leader, last).await.is_err() {
+            return End::Gone;
+        }
     }
     let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
     let mut heard = Instant::now();
@@ -117,11 +153,30 @@ async fn run(socket: &mut WebSocket, hub: &Hub, since: Option<u64>) -> End {
                 }
                 Err(RecvError::Closed) => return End::Close(GOING_AWAY, "agent shutting down"),
             },
+            _ = tab_changes.changed(), if seat.is_some() => {
+                if let (Some(seat), Some(before)) = (&seat, told) {
+                    let now = hub.tabs().view(seat.id);
+                    if now.leader != before.leader && send_tab(socket, seat.id, now.leader, last).await.is_err() {
+                        return End::Gone;
+                    }
+                    if now.leader && now.outbox != before.outbox && send_plain(socket, &serde_json::json!({"event": "outbox", "seq": last})).await.is_err() {
+                        return End::Gone;
+                    }
+                    told = Some(now);
+                }
+            }
             incoming = socket.recv() => match incoming {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return End::Gone,
-                // Pings are answered by the library; text and binary messages are ignored:
-                // commands go over HTTP.
-                Some(Ok(_)) => heard = Instant::now(),
+                // Pings are answered by the library. The one message a page sends is that
+                // its tab is in front; anything else is ignored: commands go over HTTP.
+                Some(Ok(message)) => {
+                    heard = Instant::now();
+                    if let (Message::Text(text), Some(seat)) = (message, &seat) {
+                        if is_active_message(&text) {
+                            hub.tabs().active(seat.id);
+                        }
+                    }
+                }
             },
             _ = ping.tick() => {
                 if heard.elapsed() > 2 * PING_INTERVAL {
@@ -152,7 +207,30 @@ async fn send_start(socket: &mut WebSocket, start: Start, last: &mut u64) -> Res
     Ok(())
 }
 
+/// `{"op": "active"}`: the page's tab is in front.
+fn is_active_message(text: &str) -> bool {
+    #[derive(Deserialize)]
+    struct PageMessage<'a> {
+        op: &'a str,
+    }
+    serde_json::from_str::<PageMessage<'_>>(text).is_ok_and(|m| m.op == "active")
+}
+
+/// This connection's tab and whether it leads (sent to it alone; not resumable).
+async fn send_tab(socket: &mut WebSocket, id: u64, leader: bool, seq: u64) -> Result<(), ()> {
+    let tab = crate::tabs::tab_name(id);
+    send_plain(
+        socket,
+        &serde_json::json!({"event": "tab", "seq": seq, "tab": tab, "leader": leader}),
+    )
+    .await
+}
+
 async fn send(socket: &mut WebSocket, event: &Event) -> Result<(), ()> {
+    send_plain(socket, event).await
+}
+
+async fn send_plain(socket: &mut WebSocket, event: &impl serde::Serialize) -> Result<(), ()> {
     let text = serde_json::to_string(event).map_err(|_| ())?;
     match timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await {
         Ok(Ok(())) => Ok(()),

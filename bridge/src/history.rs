@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use std::collections::HashMap;
 use std::sync::Arc;
-use wire::HistoryPage;
+use wire::{CrmRecord, HistoryEntry, HistoryPage};
 
 /// Calls per page when `limit` is not given.
 pub const DEFAULT_LIMIT: usize = 20;
@@ -28,6 +28,9 @@ pub enum HistoryError {
     /// Records cannot be read (no store, or it failed): 503 `unavailable`.
     #[error("{0}")]
     Unavailable(String),
+    /// No recorded call has this id: 404 `unknown_call`.
+    #[error("no call with id {0} in the call records")]
+    UnknownCall(String),
 }
 
 impl From<HistoryError> for ApiError {
@@ -35,14 +38,35 @@ impl From<HistoryError> for ApiError {
         match e {
             HistoryError::UnknownCursor(m) => ApiError::bad_request(m),
             HistoryError::Unavailable(m) => ApiError::unavailable(m),
+            HistoryError::UnknownCall(id) => ApiError::unknown_call(&id),
         }
     }
 }
 
-/// What the agent provides. May block.
+/// The agent's call records, as the bridge reads and updates them. May block.
 pub trait CallHistory: Send + Sync + 'static {
     /// Up to `limit` calls, newest first, older than the call `before` when given.
     fn page(&self, limit: usize, before: Option<&str>) -> Result<HistoryPage, HistoryError>;
+
+    /// Ended calls whose Task is not saved yet, oldest first.
+    fn outbox(&self) -> Result<Vec<HistoryEntry>, HistoryError>;
+
+    /// These calls' logs were handed to a page.
+    fn mark_delivered(&self, ids: &[String]) -> Result<(), HistoryError>;
+
+    /// A page saved call `id`'s Task (`Ok(task id)`) or could not (`Err(why)`).
+    fn logged(&self, id: &str, outcome: Result<String, String>) -> Result<(), HistoryError>;
+
+    /// The Salesforce record call `id` matched.
+    fn set_crm(&self, id: &str, record: CrmRecord) -> Result<(), HistoryError>;
+
+    /// The agent's disposition and notes for call `id`.
+    fn set_wrapup(
+        &self,
+        id: &str,
+        disposition: Option<String>,
+        notes: Option<String>,
+    ) -> Result<(), HistoryError>;
 }
 
 /// The history route, behind the same checks and error shape as the rest of the API.

@@ -7,6 +7,7 @@
 //! repeats an event.
 
 use crate::protocol::{Event, EventBody, Status};
+use crate::tabs::Tabs;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{broadcast, watch};
@@ -23,6 +24,7 @@ pub struct Hub {
     live: broadcast::Sender<Arc<Event>>,
     closing: watch::Sender<bool>,
     instance: String,
+    tabs: Tabs,
 }
 
 struct Inner {
@@ -61,6 +63,7 @@ impl Hub {
             live,
             closing,
             instance: bytes.iter().map(|b| format!("{b:02x}")).collect(),
+            tabs: Tabs::new(),
         })
     }
 
@@ -122,6 +125,11 @@ impl Hub {
     /// this when it shuts down.
     pub fn close(&self) {
         self.closing.send_replace(true);
+    }
+
+    /// The connected pages and which one leads.
+    pub(crate) fn tabs(&self) -> &Tabs {
+        &self.tabs
     }
 
     pub(crate) fn closing(&self) -> watch::Receiver<bool> {

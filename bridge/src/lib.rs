@@ -6,6 +6,7 @@
 //! behind the checks of [`Security`]. `docs/bridge-protocol.md` is the contract.
 
 mod commands;
+mod delivery;
 pub mod devices;
 mod error;
 mod events;
@@ -14,6 +15,7 @@ mod hub;
 mod page;
 pub mod protocol;
 mod security;
+mod tabs;
 pub mod token;
 
 pub use commands::{CommandRequest, COMMAND_TIMEOUT};
@@ -107,7 +109,8 @@ pub async fn serve_with_devices(
     serve_router(listener, hub, app, shutdown).await
 }
 
-/// [`router_with_devices`] with `GET /api/v1/history` served by `history`.
+/// [`router_with_devices`] with `GET /api/v1/history` and the call log delivery routes
+/// served from `history`.
 pub fn router_with_history(
     hub: Arc<Hub>,
     commands: mpsc::Sender<CommandRequest>,
@@ -115,8 +118,11 @@ pub fn router_with_history(
     devices: Option<Arc<dyn DeviceControl>>,
     history: Arc<dyn CallHistory>,
 ) -> Router {
+    let delivery = delivery::routes(hub.clone(), history.clone(), security.clone());
     let history = history::routes(history, security.clone());
-    router_with_devices(hub, commands, security, devices).merge(history)
+    router_with_devices(hub, commands, security, devices)
+        .merge(history)
+        .merge(delivery)
 }
 
 /// Serves `app` (a router built by this crate around `hub`, e.g. [`router_with_history`])

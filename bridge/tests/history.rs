@@ -51,6 +51,31 @@ impl CallHistory for FakeHistory {
             next_before: None,
         })
     }
+
+    fn outbox(&self) -> Result<Vec<HistoryEntry>, HistoryError> {
+        Err(HistoryError::Unavailable("not in this test".into()))
+    }
+
+    fn mark_delivered(&self, _: &[String]) -> Result<(), HistoryError> {
+        Err(HistoryError::Unavailable("not in this test".into()))
+    }
+
+    fn logged(&self, _: &str, _: Result<String, String>) -> Result<(), HistoryError> {
+        Err(HistoryError::Unavailable("not in this test".into()))
+    }
+
+    fn set_crm(&self, _: &str, _: wire::CrmRecord) -> Result<(), HistoryError> {
+        Err(HistoryError::Unavailable("not in this test".into()))
+    }
+
+    fn set_wrapup(
+        &self,
+        _: &str,
+        _: Option<String>,
+        _: Option<String>,
+    ) -> Result<(), HistoryError> {
+        Err(HistoryError::Unavailable("not in this test".into()))
+    }
 }
 
 fn app(history: Arc<FakeHistory>) -> axum::Router {

@@ -14,7 +14,7 @@
   const RECENT_MAX = 20;
   const BACKOFF_FIRST_MS = 1000;
   const BACKOFF_MAX_MS = 30000;
-  const KEEP_RECORDS_MS = 7 * 24 * 3600 * 1000;
+  const ACTIVE_EVERY_MS = 2000;
   const CALL_STATES = ["dialing", "ringing", "early", "connected", "held", "ended"];
   const RECORD_ID = /^[a-zA-Z0-9]{15,18}$/;
 
@@ -141,36 +141,6 @@
     },
   };
 
-  // One tab at a time may claim a call's screen pop or log (two Salesforce tabs must not pop
-  // or log the same call twice): the claim is a record in localStorage, checked and written
-  // under a Web Lock.
-  async function claim(key) {
-    const take = () => {
-      if (store.get(LOCAL, key)) return false;
-      store.set(LOCAL, key, { state: "claimed", at: Date.now() });
-      return true;
-    };
-    if (navigator.locks && LOCAL !== frameStore) {
-      try {
-        return await navigator.locks.request("softphone-claims", take);
-      } catch (e) {
-        console.warn("softphone: lock failed", e);
-      }
-    }
-    return take();
-  }
-
-  function pruneRecords() {
-    if (!LOCAL) return;
-    const now = Date.now();
-    for (let i = LOCAL.length - 1; i >= 0; i--) {
-      const k = LOCAL.key(i);
-      if (!k || !k.startsWith(PREFIX) || k === `${PREFIX}recent`) continue;
-      const v = store.get(LOCAL, k.slice(PREFIX.length));
-      if (!v || typeof v.at !== "number" || now - v.at > KEEP_RECORDS_MS) LOCAL.removeItem(k);
-    }
-  }
-
   // ------------------------------------------------------------------ state
 
   const state = {
@@ -196,8 +166,15 @@
     busy: new Set(),
     devices: null,
     levelsAt: 0,
-    wrapup: null, // {key, call, summary, disposition}
+    wrapup: null, // {id, call, dirty}
     lastDialed: "",
+    // This page's tab at the agent; only the leading tab pops records and saves call logs.
+    tab: null,
+    leader: false,
+    agent: null, // the status's agent object (available, on_call, ...)
+    records: null, // the status's records: {ok, error}
+    popAsked: new Set(), // inbound calls this tab asked to pop
+    recent: [], // GET /api/v1/history
   };
 
   const isLive = (c) => c.state !== "ended";
@@ -278,15 +255,6 @@
     return m;
   }
 
-  // Only a call this page saw while it was live is logged from a snapshot: the agent keeps
-  // its last ended calls, and a page opened later must not log them again.
-  const seen = new Set();
-  function markSeen(c) {
-    const key = callKey(c.id);
-    if (seen.has(key)) return;
-    seen.add(key);
-    if (!meta(key).seen) saveMeta(key, { seen: true });
-  }
 
   function displayName(c) {
     const m = meta(callKey(c.id));
@@ -412,6 +380,8 @@
     state.panel = null;
     if (ctx.source === "pad") field("number").value = "";
     const key = callKey(id);
+    // The tab that dialled (the agent clicked in it) opens the record; the call's Task
+    // names it wherever it is saved from.
     if (ctx.recordId) {
       saveMeta(key, {
         recordId: ctx.recordId,
@@ -419,11 +389,12 @@
         recordName: ctx.recordName,
         direction: "outbound",
       });
-      if (cti.ready && (await claim(`pop:${key}`))) {
+      sendRecord(id, { Id: ctx.recordId, Name: ctx.recordName, RecordType: ctx.objectType });
+      if (cti.ready) {
         cti.call("screenPop", { type: cti.const("SCREENPOP_TYPE", "SOBJECT", "sobject"), params: { recordId: ctx.recordId } }, "Salesforce could not open the record");
       }
-    } else if (cti.ready && (await claim(`pop:${key}`))) {
-      search(key, to, cti.const("CALL_TYPE", "OUTBOUND", "outbound"));
+    } else if (cti.ready) {
+      search(id, to, cti.const("CALL_TYPE", "OUTBOUND", "outbound"));
     }
     render();
   }
@@ -463,7 +434,6 @@
       const call = cleanCall(c);
       if (call) {
         state.calls.set(call.id, call);
-        if (isLive(call)) markSeen(call);
       }
     }
     if (typeof r.focusId === "string" && state.calls.has(r.focusId)) state.focusId = r.focusId;
@@ -475,8 +445,8 @@
     if (state.ws) return;
     const q =
       state.instance && state.seq != null
-        ? `?since=${state.seq}&instance=${encodeURIComponent(state.instance)}`
-        : "";
+        ? `?tab=1&since=${state.seq}&instance=${encodeURIComponent(state.instance)}`
+        : "?tab=1";
     const url = `${state.bridge.replace(/^http/, "ws")}/api/v1/events${q}`;
     let ws;
     try {
@@ -496,6 +466,8 @@
       state.backoff = BACKOFF_FIRST_MS;
       setBlocked(false);
       loadDevices();
+      refreshRecent();
+      if (document.visibilityState === "visible" && document.hasFocus()) sayActive(true);
       render();
     };
     ws.onmessage = (m) => onMessage(m.data);
@@ -503,11 +475,28 @@
       if (state.ws !== ws) return;
       state.ws = null;
       state.link = "down";
+      state.tab = null;
+      state.leader = false;
       // 1006 before open: nothing answered, or the browser refused (Local Network Access).
       if (!opened && e.code === 1006) setBlocked(true);
       scheduleReconnect();
       render();
     };
+  }
+
+  // Tells the agent this tab is in front, so it leads: the agent's focused tab pops the
+  // caller's record where the agent is looking. At most every ACTIVE_EVERY_MS.
+  let activeSaidAt = 0;
+  function sayActive(force) {
+    const ws = state.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    if (!force && (state.leader || Date.now() - activeSaidAt < ACTIVE_EVERY_MS)) return;
+    activeSaidAt = Date.now();
+    try {
+      ws.send(JSON.stringify({ op: "active" }));
+    } catch (e) {
+      console.warn("softphone: cannot tell the agent this tab is active", e);
+    }
   }
 
   function scheduleReconnect() {
@@ -553,26 +542,42 @@
       }
     }
     // `levels` repeats the last seq and is not kept for resuming.
-    if (ev.event !== "levels" && Number.isSafeInteger(ev.seq) && ev.seq >= 0) {
+    if (!PER_TAB_EVENTS.includes(ev.event) && Number.isSafeInteger(ev.seq) && ev.seq >= 0) {
       state.seq = ev.seq;
       saveResume();
     }
     render();
   }
 
+  // Events that repeat the last seq and are not kept for resuming.
+  const PER_TAB_EVENTS = ["levels", "tab", "outbox"];
+
   const HANDLERS = {
+    tab(ev) {
+      if (typeof ev.tab !== "string" || typeof ev.leader !== "boolean") throw new Error("tab without id or leader");
+      const was = state.leader;
+      state.tab = ev.tab;
+      state.leader = ev.leader;
+      if (state.leader && !was) takeLead();
+    },
+    outbox() {
+      if (state.leader) claimOutbox();
+    },
+    agent_status(ev) {
+      setAgent(ev.agent);
+    },
     snapshot(ev) {
       if (typeof ev.instance !== "string" || !ev.status || typeof ev.status !== "object") {
         throw new Error("snapshot without instance or status");
       }
-      const before = state.calls;
-      const sameRun = ev.instance === state.instance;
       state.instance = ev.instance;
       try {
         setRegistration(ev.status.registration);
       } catch (e) {
         console.warn("softphone: ignoring a bad registration in the snapshot", e);
       }
+      setAgent(ev.status.agent);
+      state.records = ev.status.records && typeof ev.status.records === "object" ? ev.status.records : null;
       state.calls = new Map();
       for (const c of Array.isArray(ev.status.calls) ? ev.status.calls : []) {
         const call = cleanCall(c);
@@ -580,29 +585,10 @@
         else console.warn("softphone: ignoring a malformed call in the snapshot", c);
       }
       for (const c of state.calls.values()) {
-        if (c.state === "ended") {
-          finished(c, "snapshot");
-          continue;
-        }
-        markSeen(c);
         if (c.direction === "inbound" && c.state === "ringing") popIncoming(c);
       }
-      // Calls we saw live that the agent no longer lists ended while we were away.
-      if (sameRun) {
-        for (const [id, c] of before) {
-          if (isLive(c) && !state.calls.has(id)) {
-            finished(
-              {
-                ...c,
-                state: "ended",
-                ended_at: new Date().toISOString(),
-                end_reason: { code: "failed", message: "ended while the softphone was disconnected", sip_status: null },
-              },
-              "vanished",
-            );
-          }
-        }
-      }
+      refreshRecent();
+      if (state.leader) claimOutbox();
       if (state.focusId && !state.calls.has(state.focusId)) state.focusId = null;
     },
     registration(ev) {
@@ -661,6 +647,14 @@
     },
   };
 
+  const AGENT_STATES = ["available", "away", "dnd", "on_call", "after_call_work"];
+  function setAgent(a) {
+    if (a == null) return;
+    if (typeof a !== "object" || !AGENT_STATES.includes(a.state)) throw new Error("agent status without a state");
+    state.agent = a;
+    fillDispositions();
+  }
+
   function setRegistration(r) {
     if (!r || typeof r !== "object" || typeof r.state !== "string") {
       throw new Error("registration without a state");
@@ -674,9 +668,8 @@
   function applyCall(c, incoming) {
     const prev = state.calls.get(c.id);
     state.calls.set(c.id, c);
-    markSeen(c);
     if (c.state === "ended") {
-      if (!prev || prev.state !== "ended") finished(c, "event");
+      if (!prev || prev.state !== "ended") finished(c);
       return;
     }
     if (!prev) {
@@ -697,20 +690,19 @@
     }
   }
 
-  // A call is over: keep it in the recent list, show "ended" for a moment, log it.
-  function finished(c, how) {
-    addRecent(c);
-    if (how === "event") {
-      const others = [...state.calls.values()].some((o) => o.id !== c.id && isLive(o));
-      if (!others) state.endedHold = { id: c.id, until: Date.now() + ENDED_SHOWN_MS };
-      if (state.focusId === c.id) state.panel = null;
-      announce(`Call ended${c.end_reason && c.end_reason.message ? `: ${c.end_reason.message}` : ""}`);
-      if (cti.ready) openWrapup(c);
-    }
-    if (how !== "snapshot" || meta(callKey(c.id)).seen) {
-      logCall(c, how === "vanished" ? "The call ended while the softphone was disconnected; the duration is an estimate." : "");
-    }
+  // A call is over: show "ended" for a moment, offer the wrap-up; the leading tab saves its
+  // log from the agent's outbox (the agent recorded it before telling us).
+  function finished(c) {
+    const others = [...state.calls.values()].some((o) => o.id !== c.id && isLive(o));
+    if (!others) state.endedHold = { id: c.id, until: Date.now() + ENDED_SHOWN_MS };
+    if (state.focusId === c.id) state.panel = null;
+    announce(`Call ended${c.end_reason && c.end_reason.message ? `: ${c.end_reason.message}` : ""}`);
+    if (c.answered_at) openWrapup(c);
     state.dtmfSent.delete(c.id);
+    refreshRecent();
+    if (!state.leader) return;
+    if (recordsKept()) claimOutbox();
+    else logDirect(c);
   }
 
   // Which call the page shows and controls.
@@ -804,7 +796,8 @@
     status: "",
     label: null,
     icon: null,
-    pending: [], // calls to pop or log once ready
+    settings: null, // getCallCenterSettings' map, once read
+    apexClass: "", // the Call Center's Apex upsert class, when the admin installed it
     api() {
       return window.sforce && window.sforce.opencti;
     },
@@ -910,14 +903,22 @@
     }
     cti.ready = true;
     cti.status = "Connected to Salesforce";
+    await readCallCenterSettings();
     // What happened while the library loaded: ringing calls pop, ended ones are logged.
-    for (const c of state.calls.values()) {
-      if (c.direction === "inbound" && c.state === "ringing") popIncoming(c);
-    }
-    const queued = cti.pending.splice(0);
-    for (const [c, extra] of queued) logCall(c, extra);
+    if (state.leader) takeLead();
     render();
     return true;
+  }
+
+  async function readCallCenterSettings() {
+    const r = await Promise.race([
+      cti.call("getCallCenterSettings", {}, "Salesforce could not read the Call Center settings"),
+      new Promise((resolve) => setTimeout(() => resolve(null), 5000)),
+    ]);
+    cti.settings = r && r.success === true && r.returnValue && typeof r.returnValue === "object" ? r.returnValue : {};
+    const apex = str(cti.settings["/softphoneLogging/apexUpsertClass"]).trim();
+    cti.apexClass = /^[A-Za-z][A-Za-z0-9_]{0,39}$/.test(apex) ? apex : "";
+    if (apex && !cti.apexClass) showError(`The Call Center's Apex upsert class "${apex}" is not a class name; saving calls with saveLog`);
   }
 
   function ctiFailed(why) {
@@ -959,7 +960,8 @@
     return records.length === 1 ? records[0] : null;
   }
 
-  function search(key, number, callType) {
+  function search(id, number, callType) {
+    const key = callKey(id);
     const p = cti
       .call(
         "searchAndScreenPop",
@@ -976,6 +978,7 @@
         const rec = r && r.success === true ? pickRecord(r.returnValue) : null;
         if (rec) {
           saveMeta(key, { recordId: rec.Id, recordName: str(rec.Name), objectType: str(rec.RecordType) });
+          sendRecord(id, rec);
           render();
         }
         return rec;
@@ -984,13 +987,47 @@
     return p;
   }
 
+  // The leading tab pops the caller's record, once per call: the agent grants the pop to the
+  // first tab that asks, so a reload or a second tab during ringing does not pop it again.
   async function popIncoming(c) {
-    if (!cti.ready) return;
-    const key = callKey(c.id);
-    if (!(await claim(`pop:${key}`))) return;
-    saveMeta(key, { direction: "inbound" });
+    if (!cti.ready || !state.leader || !state.tab || state.popAsked.has(c.id)) return;
+    state.popAsked.add(c.id);
+    let r;
+    try {
+      r = await api("POST", `/calls/${encodeURIComponent(c.id)}/pop`, { tab: state.tab });
+    } catch (e) {
+      state.popAsked.delete(c.id); // not decided: another tab (or this one, leading again) may
+      if (e.code !== "not_leader" && e.code !== "unknown_call") console.warn("softphone: pop", e);
+      return;
+    }
+    if (!r || r.pop !== true) return;
+    saveMeta(callKey(c.id), { direction: "inbound" });
     cti.call("setSoftphonePanelVisibility", { visible: true }, "Salesforce could not open the phone panel");
-    search(key, c.remote.number, cti.const("CALL_TYPE", "INBOUND", "inbound"));
+    search(c.id, c.remote.number, cti.const("CALL_TYPE", "INBOUND", "inbound"));
+  }
+
+  // Tells the agent which Salesforce record a call belongs to: its Task names it, whichever
+  // tab saves it.
+  function sendRecord(id, rec) {
+    api("PUT", `/calls/${encodeURIComponent(id)}/crm`, {
+      id: rec.Id,
+      name: str(rec.Name),
+      object_type: str(rec.RecordType),
+    }).catch((e) => {
+      if (e.code !== "unavailable") showError(`Could not keep the call's Salesforce record: ${e.message}`);
+    });
+  }
+
+  // This tab leads now: pop what rings, save what waits.
+  function takeLead() {
+    for (const c of state.calls.values()) {
+      if (c.direction === "inbound" && c.state === "ringing") popIncoming(c);
+    }
+    claimOutbox();
+  }
+
+  function recordsKept() {
+    return !(state.records && state.records.ok === false);
   }
 
   function durationSeconds(c) {
@@ -1008,6 +1045,9 @@
       no_answer: "No answer",
       not_found: "Number not found",
       unavailable: "Unavailable",
+      unavailable_rejected: "Missed (not available)",
+      forwarded: "Forwarded",
+      interrupted: "Interrupted",
       cancelled: c.direction === "inbound" ? "Missed" : "Cancelled",
       hangup_local: c.direction === "inbound" ? "Declined" : "Cancelled",
       hangup_remote: c.direction === "inbound" ? "Missed" : "Not answered",
@@ -1015,74 +1055,169 @@
     return words[code] || "Failed";
   }
 
-  function summary(c, m, extra) {
-    const who = [str(m.recordName) || c.remote.display_name, c.remote.number].filter(Boolean).join(", ");
+  // ------------------------------------------------------------------ call logs
+
+  // A call record from the agent's outbox or history (docs/bridge-protocol.md), checked.
+  function cleanEntry(e) {
+    const c = cleanCall({ ...(e && typeof e === "object" ? e : {}), state: "ended" });
+    if (!c) return null;
+    const crm = e.crm_record && typeof e.crm_record === "object" && RECORD_ID.test(str(e.crm_record.id)) ? e.crm_record : null;
+    return {
+      ...c,
+      duration_s: Number.isSafeInteger(e.duration_s) && e.duration_s >= 0 ? e.duration_s : durationSeconds(c),
+      log_state: str(e.log_state),
+      log_error: str(e.log_error),
+      task_id: RECORD_ID.test(str(e.task_id)) ? e.task_id : null,
+      disposition: str(e.disposition),
+      notes: str(e.notes),
+      crm: crm ? { id: crm.id, name: str(crm.name), type: str(crm.object_type) } : null,
+    };
+  }
+
+  // The same shape from a call view this page watched end (used when the agent keeps no
+  // records).
+  function entryFromCall(c) {
+    const m = meta(callKey(c.id));
+    return {
+      ...c,
+      duration_s: durationSeconds(c),
+      task_id: null,
+      disposition: "",
+      notes: "",
+      crm: RECORD_ID.test(str(m.recordId)) ? { id: m.recordId, name: str(m.recordName), type: str(m.objectType) } : null,
+    };
+  }
+
+  function entryName(e) {
+    return (e.crm && e.crm.name) || e.remote.display_name || e.remote.number;
+  }
+
+  function summary(e) {
+    const who = [(e.crm && e.crm.name) || e.remote.display_name, e.remote.number].filter(Boolean).join(", ");
     const lines = [
-      `${c.direction === "inbound" ? "Inbound call from" : "Outbound call to"} ${who || "an unknown number"}.`,
-      `Result: ${outcome(c)}; talk time ${clock(durationSeconds(c) * 1000)}.`,
+      `${e.direction === "inbound" ? "Inbound call from" : "Outbound call to"} ${who || "an unknown number"}.`,
+      `Result: ${outcome(e)}; talk time ${clock(e.duration_s * 1000)}.`,
     ];
-    if (c.end_reason && c.end_reason.message) lines.push(`Ended: ${c.end_reason.message}.`);
-    if (extra) lines.push(extra);
+    if (e.end_reason && e.end_reason.message) lines.push(`Ended: ${e.end_reason.message}.`);
+    if (e.notes) lines.push("", `Notes: ${e.notes}`);
     return lines.join("\n");
   }
 
-  function taskFields(c, m, extra) {
-    const inbound = c.direction === "inbound";
-    const who = str(m.recordName) || c.remote.display_name || c.remote.number;
+  // The Task fields of a call (what saveLog or the Apex upsert is given).
+  function taskFields(e) {
+    const inbound = e.direction === "inbound";
     const value = {
-      entityApiName: "Task",
-      Subject: `${inbound ? "Call from" : "Call to"} ${who}`.slice(0, 255),
+      Subject: `${inbound ? "Call from" : "Call to"} ${entryName(e) || "unknown number"}`.slice(0, 255),
       Status: "Completed",
       Type: "Call",
       CallType: inbound ? "Inbound" : "Outbound",
-      CallDurationInSeconds: durationSeconds(c),
-      CallDisposition: outcome(c),
-      CallObject: c.id.slice(0, 255),
-      Description: summary(c, m, extra),
+      CallDurationInSeconds: e.duration_s,
+      CallDisposition: (e.disposition || outcome(e)).slice(0, 255),
+      CallObject: e.id.slice(0, 255),
+      Description: summary(e),
     };
-    const id = str(m.recordId);
-    if (RECORD_ID.test(id)) {
+    if (e.crm) {
       // Contacts (003) and Leads (00Q) are people: WhoId; anything else (Accounts...) WhatId.
-      if (id.startsWith("003") || id.startsWith("00Q")) value.WhoId = id;
-      else value.WhatId = id;
+      if (e.crm.id.startsWith("003") || e.crm.id.startsWith("00Q")) value.WhoId = e.crm.id;
+      else value.WhatId = e.crm.id;
     }
     return value;
   }
 
-  // Saves one Task per call, once, even across reloads and tabs (the log record in
-  // localStorage is claimed before saveLog is called).
-  async function logCall(c, extra) {
-    if (!cti.ready) {
-      if (cti.wanted) cti.pending.push([c, extra]);
-      return;
+  function ctiError(r) {
+    const e = r && Array.isArray(r.errors) && r.errors[0];
+    return e ? [str(e.code), str(e.description)].filter(Boolean).join(": ") || "no reason given" : "Salesforce did not answer";
+  }
+
+  // Saves a call's Task: through the admin's Apex upsert when installed (one Task per
+  // CallObject, whatever happened before), else saveLog (an update when the Task id is known).
+  async function saveTask(e) {
+    const fields = taskFields(e);
+    if (cti.apexClass) {
+      const methodParams = `callObject=${encodeURIComponent(e.id)}&fields=${encodeURIComponent(JSON.stringify(fields))}`;
+      const r = await cti.call(
+        "runApex",
+        { apexClass: cti.apexClass, methodName: "upsertTask", methodParams },
+        "Could not save the call to Salesforce",
+      );
+      const id = r && r.success === true && r.returnValue ? str(r.returnValue.runApex) : "";
+      if (RECORD_ID.test(id)) return { ok: true, id };
+      return { ok: false, error: r && r.success === true ? `${cti.apexClass} returned no Task id` : ctiError(r) };
     }
-    const key = callKey(c.id);
-    if (!(await claim(`log:${key}`))) return;
-    const search = searches.get(key);
-    if (search) await search;
-    const value = taskFields(c, meta(key), extra);
+    const value = e.task_id ? { Id: e.task_id, ...fields } : { entityApiName: "Task", ...fields };
     const r = await cti.call("saveLog", { value }, "Could not save the call to Salesforce");
-    if (r && r.success === true) {
-      const taskId = savedId(r.returnValue);
-      store.set(LOCAL, `log:${key}`, { state: "saved", taskId, at: Date.now() });
-      if (state.wrapup && state.wrapup.key === key) {
-        state.wrapup.taskId = taskId;
-        setText(field("wrapup-status"), "Call saved to Salesforce.");
-      }
-      cti.call("refreshView", {}, "Salesforce could not refresh the page");
-    } else {
-      // Nothing was created: the after-call form can save it again.
-      store.set(LOCAL, `log:${key}`, { state: "failed", at: Date.now() });
-      if (state.wrapup && state.wrapup.key === key) {
-        setText(field("wrapup-status"), "Not saved yet: fix the problem above, then save.");
-      }
-    }
+    if (!r || r.success !== true) return { ok: false, error: ctiError(r) };
+    const id = e.task_id || savedId(r.returnValue);
+    return id ? { ok: true, id } : { ok: false, error: "Salesforce saved the call but named no Task" };
   }
 
   function savedId(v) {
-    if (typeof v === "string") return v;
-    if (v && typeof v === "object") return str(v.recordId) || str(v.Id) || str(v.id) || null;
+    if (typeof v === "string") return RECORD_ID.test(v) ? v : null;
+    if (v && typeof v === "object") {
+      const id = str(v.recordId) || str(v.Id) || str(v.id);
+      return RECORD_ID.test(id) ? id : null;
+    }
     return null;
+  }
+
+  // The leading tab takes the agent's ended calls whose Task is not saved and saves them,
+  // one at a time, telling the agent each outcome. Calls it does not finish (the tab closes)
+  // go to the next leader.
+  let claiming = false;
+  let claimAgain = false;
+  async function claimOutbox() {
+    if (!state.leader || !state.tab || !cti.ready || !recordsKept()) return;
+    if (claiming) {
+      claimAgain = true;
+      return;
+    }
+    claiming = true;
+    try {
+      do {
+        claimAgain = false;
+        let r;
+        try {
+          r = await api("POST", "/outbox/claim", { tab: state.tab });
+        } catch (e) {
+          if (e.code === "unavailable") state.records = { ok: false, error: e.message };
+          else if (e.code !== "not_leader" && e.code !== "unknown_tab") showError(`Could not fetch the calls to save: ${e.message}`);
+          return;
+        }
+        for (const raw of r && Array.isArray(r.calls) ? r.calls : []) {
+          const e = cleanEntry(raw);
+          if (e) await deliver(e);
+          else console.warn("softphone: ignoring a malformed call record", raw);
+        }
+      } while (claimAgain && state.leader);
+    } finally {
+      claiming = false;
+    }
+  }
+
+  async function deliver(e) {
+    const tab = state.tab;
+    const saved = await saveTask(e);
+    try {
+      await api("POST", `/calls/${encodeURIComponent(e.id)}/log`, saved.ok ? { tab, task_id: saved.id } : { tab, error: saved.error });
+    } catch (err) {
+      console.warn("softphone: the agent did not take the log outcome", err);
+    }
+    if (saved.ok) cti.call("refreshView", {}, "Salesforce could not refresh the page");
+    wrapupSaved(e.id, saved);
+    refreshRecent();
+  }
+
+  // Without call records on this computer the leading tab saves what it sees end, once.
+  const directTasks = new Map(); // call id -> Task id
+  async function logDirect(c, extra) {
+    if (!cti.ready) return;
+    const e = { ...entryFromCall(c), ...extra, task_id: directTasks.get(c.id) || null };
+    const saved = await saveTask(e);
+    if (saved.ok) {
+      directTasks.set(c.id, saved.id);
+      cti.call("refreshView", {}, "Salesforce could not refresh the page");
+    }
+    wrapupSaved(c.id, saved);
   }
 
   // ------------------------------------------------------------------ after-call work
@@ -1090,74 +1225,85 @@
   function openWrapup(c) {
     const w = state.wrapup;
     if (w && w.dirty) return; // do not throw away what the agent is typing
-    state.wrapup = { key: callKey(c.id), call: c, taskId: null, dirty: false };
+    state.wrapup = { id: c.id, call: c, dirty: false };
+    fillDispositions();
     field("disposition").value = "";
     field("notes").value = "";
     setText(field("wrapup-status"), "");
     setText(field("wrapup-call"), `${displayName(c)} · ${clock(durationSeconds(c) * 1000)}`);
   }
 
+  // The disposition codes the admin configured ([agent] dispositions), as the agent reports.
+  function fillDispositions() {
+    const codes = state.agent && Array.isArray(state.agent.dispositions) ? state.agent.dispositions.map(str).filter(Boolean) : [];
+    if (!codes.length) return;
+    const select = field("disposition");
+    const have = [...select.options].slice(1).map((o) => o.value);
+    if (have.length === codes.length && have.every((v, i) => v === codes[i])) return;
+    const keep = select.value;
+    select.replaceChildren(el("option", null, "Choose a result"));
+    select.options[0].value = "";
+    for (const code of codes) select.appendChild(el("option", null, code));
+    if (codes.includes(keep)) select.value = keep;
+  }
+
   async function saveWrapup() {
     const w = state.wrapup;
-    if (!w || !cti.ready) return;
-    const record = store.get(LOCAL, `log:${w.key}`) || {};
-    const m = meta(w.key);
-    const disposition = field("disposition").value || outcome(w.call);
+    if (!w) return;
+    const disposition = field("disposition").value;
     const notes = field("notes").value.trim();
-    const description = [summary(w.call, m, ""), notes && `Notes: ${notes}`].filter(Boolean).join("\n\n");
-    let value;
-    const taskId = w.taskId || record.taskId;
-    if (taskId) {
-      value = { Id: taskId, CallDisposition: disposition.slice(0, 255), Description: description };
-    } else if (record.state === "failed") {
-      value = { ...taskFields(w.call, m, ""), CallDisposition: disposition.slice(0, 255), Description: description };
-    } else {
-      setText(field("wrapup-status"), "Still saving the call; try again in a moment.");
+    setText(field("wrapup-status"), "Saving…");
+    if (!recordsKept()) {
+      await logDirect(w.call, { disposition, notes });
       return;
     }
-    setText(field("wrapup-status"), "Saving…");
-    const r = await cti.call("saveLog", { value }, "Could not save the call to Salesforce");
-    if (r && r.success === true) {
-      const id = taskId || savedId(r.returnValue);
-      store.set(LOCAL, `log:${w.key}`, { state: "saved", taskId: id, at: Date.now() });
-      if (state.wrapup === w) {
-        w.taskId = id;
-        w.dirty = false;
-        setText(field("wrapup-status"), "Saved to Salesforce.");
-      }
-      cti.call("refreshView", {}, "Salesforce could not refresh the page");
-    } else if (state.wrapup === w) {
-      setText(field("wrapup-status"), "Not saved: see the message above.");
+    try {
+      await api("POST", `/calls/${encodeURIComponent(w.id)}/wrapup`, { disposition, notes });
+    } catch (e) {
+      if (state.wrapup === w) setText(field("wrapup-status"), `Not saved: ${e.message}`);
+      return;
     }
+    if (state.wrapup !== w) return;
+    w.dirty = false;
+    setText(field("wrapup-status"), cti.ready ? "Saved. Updating the call in Salesforce…" : "Saved.");
+    if (state.leader) claimOutbox();
+  }
+
+  function wrapupSaved(id, saved) {
+    const w = state.wrapup;
+    if (!w || w.id !== id) return;
+    setText(
+      field("wrapup-status"),
+      saved.ok ? "Saved to Salesforce." : "Not saved to Salesforce yet: see the message above. It is tried again when the page reconnects.",
+    );
   }
 
   // ------------------------------------------------------------------ recent calls
 
-  function loadRecent() {
-    const r = store.get(LOCAL, "recent");
-    return Array.isArray(r) ? r.filter((e) => e && typeof e.key === "string") : [];
-  }
-  let recent = loadRecent();
-
-  function addRecent(c) {
-    const key = callKey(c.id);
-    recent = loadRecent();
-    if (recent.some((e) => e.key === key)) return;
-    const missed = c.direction === "inbound" && !c.answered_at;
-    recent.unshift({
-      key,
-      direction: c.direction,
-      number: c.remote.number,
-      name: str(meta(key).recordName) || c.remote.display_name || "",
-      at: time(c.started_at) || Date.now(),
-      seconds: durationSeconds(c),
-      outcome: outcome(c),
-      missed,
-    });
-    recent.sort((a, b) => b.at - a.at);
-    recent = recent.slice(0, RECENT_MAX);
-    store.set(LOCAL, "recent", recent);
-    renderRecent();
+  let recentLoading = false;
+  let recentAgain = false;
+  async function refreshRecent() {
+    if (!state.bridge) return;
+    if (recentLoading) {
+      recentAgain = true;
+      return;
+    }
+    recentLoading = true;
+    try {
+      do {
+        recentAgain = false;
+        try {
+          const r = await api("GET", `/history?limit=${RECENT_MAX}`);
+          state.recent = (r && Array.isArray(r.calls) ? r.calls : []).map(cleanEntry).filter(Boolean);
+          state.recentError = "";
+        } catch (e) {
+          state.recentError = e.code === "unavailable" ? "Recent calls are not kept on this computer." : "";
+        }
+        renderRecent();
+      } while (recentAgain);
+    } finally {
+      recentLoading = false;
+    }
   }
 
   function when(ms) {
@@ -1172,32 +1318,67 @@
   function renderRecent() {
     const list = field("recent");
     list.replaceChildren();
-    for (const e of recent) {
-      const kind = e.missed ? "missed" : e.direction === "outbound" ? "out" : "in";
+    for (const e of state.recent) {
+      const missed = e.direction === "inbound" && !e.answered_at;
+      const kind = missed ? "missed" : e.direction === "outbound" ? "out" : "in";
       const li = el("li", "recent-item");
       li.dataset.kind = kind;
+      li.dataset.callId = e.id;
+      li.dataset.logState = e.log_state;
       const badge = el("span", "recent-icon");
       badge.dataset.kind = kind;
       badge.appendChild(icon(kind === "missed" ? "missed" : kind === "out" ? "outgoing" : "incoming"));
       const main = el("div", "recent-main");
-      main.appendChild(el("span", "row-name", str(e.name) || str(e.number) || "Unknown"));
-      const what = e.seconds > 0 ? `${e.direction === "outbound" ? "Outbound" : "Inbound"} · ${clock(e.seconds * 1000)}` : str(e.outcome);
-      main.appendChild(el("span", "row-sub", e.name ? `${str(e.number)} · ${what}` : what));
-      const side = el("span", "row-time", when(Number(e.at) || 0));
+      const name = (e.crm && e.crm.name) || e.remote.display_name || "";
+      main.appendChild(el("span", "row-name", name || e.remote.number || "Unknown"));
+      const what = e.duration_s > 0 ? `${e.direction === "outbound" ? "Outbound" : "Inbound"} · ${clock(e.duration_s * 1000)}` : outcome(e);
+      main.appendChild(el("span", "row-sub", name ? `${e.remote.number} · ${what}` : what));
+      if (e.log_state === "failed") {
+        const bad = el("span", "row-log-failed", "Not saved to Salesforce");
+        bad.title = e.log_error;
+        main.appendChild(bad);
+      }
+      const side = el("span", "row-time", when(time(e.started_at) || 0));
       li.append(badge, main, side);
-      if (e.number) {
+      if (e.log_state === "failed") {
+        const b = el("button", "icon-btn");
+        b.type = "button";
+        b.dataset.ui = "relog";
+        b.dataset.callId = e.id;
+        b.setAttribute("aria-label", `Save the call with ${name || e.remote.number} to Salesforce again`);
+        b.title = `Save to Salesforce again (${e.log_error})`;
+        b.appendChild(icon("refresh"));
+        li.appendChild(b);
+      }
+      if (e.remote.number) {
         const b = el("button", "icon-btn");
         b.type = "button";
         b.dataset.ui = "redial";
-        b.dataset.number = str(e.number);
-        b.setAttribute("aria-label", `Call ${str(e.name) || str(e.number)}`);
-        b.title = `Call ${str(e.number)}`;
+        b.dataset.number = e.remote.number;
+        b.setAttribute("aria-label", `Call ${name || e.remote.number}`);
+        b.title = `Call ${e.remote.number}`;
         b.appendChild(icon("phone"));
         li.appendChild(b);
       }
       list.appendChild(li);
     }
-    ui("recent-empty").hidden = recent.length > 0;
+    const empty = ui("recent-empty");
+    empty.hidden = state.recent.length > 0;
+    setText(empty, state.recentError || "No calls yet.");
+  }
+
+  // A failed log goes back to the agent's outbox (with its disposition and notes).
+  async function relog(id) {
+    const e = state.recent.find((r) => r.id === id);
+    if (!e) return;
+    try {
+      await api("POST", `/calls/${encodeURIComponent(id)}/wrapup`, { disposition: e.disposition, notes: e.notes });
+    } catch (err) {
+      showError(`Could not save the call again: ${err.message}`);
+      return;
+    }
+    if (state.leader) claimOutbox();
+    refreshRecent();
   }
 
   // ------------------------------------------------------------------ rendering
@@ -1420,7 +1601,51 @@
   }
 
   function renderWrapup() {
-    ui("wrapup").hidden = !(state.wrapup && cti.ready);
+    ui("wrapup").hidden = !state.wrapup;
+    setText(ui("wrapup-save"), cti.ready ? "Save to Salesforce" : "Save");
+    const a = state.agent;
+    const left = a && a.state === "after_call_work" ? time(a.wrapup_ends_at) : null;
+    setText(field("wrapup-timer"), left != null ? `Wrap-up time left: ${clock(Math.max(0, left - Date.now()))}` : "");
+  }
+
+  const AGENT_WORDS = {
+    available: "Available",
+    away: "Away",
+    dnd: "Do not disturb",
+    on_call: "On a call",
+    after_call_work: "Wrap-up",
+  };
+
+  // What the agent's status is (the select shows what they chose; the dot what is in force).
+  function agentWords() {
+    const a = state.agent;
+    if (!a) return "";
+    if (a.state === "after_call_work") {
+      const left = time(a.wrapup_ends_at);
+      return left != null ? `Wrap-up ${clock(Math.max(0, left - Date.now()))}` : "Wrap-up";
+    }
+    return AGENT_WORDS[a.state] || "";
+  }
+
+  function renderPresence() {
+    const a = state.agent;
+    const box = field("presence");
+    box.hidden = !a;
+    if (!a) return;
+    setAttr(box, "data-agent-state", a.state);
+    const select = field("agent-status");
+    const chosen = ["available", "away", "dnd"].includes(a.chosen) ? a.chosen : "available";
+    if (document.activeElement !== select) select.value = chosen;
+    box.title = `Status: ${agentWords()}`;
+  }
+
+  async function chooseStatus(value) {
+    try {
+      await api("POST", "/agent/status", { state: value });
+    } catch (e) {
+      showError(`Could not change your status: ${e.message}`);
+      renderPresence();
+    }
   }
 
   function renderFooter() {
@@ -1429,7 +1654,7 @@
 
   function ctiFollow(f, ps) {
     if (!cti.ready) return;
-    let label = "Phone";
+    let label = agentWords() || "Phone";
     let key = "call";
     if (ps === "ringing") label = "Incoming call";
     else if (ps === "dialing") [label, key] = ["Calling", "end_call"];
@@ -1460,6 +1685,7 @@
         state.dialerOpen = false;
       }
       renderHeader();
+      renderPresence();
       renderBanner();
       renderCall(f, ps);
       renderCalls(f);
@@ -1615,8 +1841,13 @@
       case "wrapup-save":
         saveWrapup();
         break;
+      case "relog":
+        relog(b.dataset.callId || "");
+        break;
       case "wrapup-done":
         state.wrapup = null;
+        // Done with the wrap-up: ready for the next call.
+        if (state.agent && state.agent.state === "after_call_work") chooseStatus("available");
         render();
         break;
       default:
@@ -1690,10 +1921,18 @@
         if (state.wrapup) state.wrapup.dirty = true;
       });
     }
+    field("agent-status").addEventListener("change", (e) => chooseStatus(e.target.value));
     window.addEventListener("online", reconnectNow);
     document.addEventListener("visibilitychange", () => {
-      if (document.visibilityState === "visible") reconnectNow();
+      if (document.visibilityState === "visible") {
+        reconnectNow();
+        sayActive(true);
+      }
     });
+    // The tab the agent works in leads (see sayActive).
+    window.addEventListener("focus", () => sayActive(true));
+    document.addEventListener("pointerdown", () => sayActive(false), true);
+    document.addEventListener("keydown", () => sayActive(false), true);
     const retry = el("button", "btn btn-neutral", "Retry now");
     retry.type = "button";
     retry.dataset.ui = "retry";
@@ -1721,11 +1960,7 @@
     }
     if (state.servedByAgent) return location.origin;
     if (cti.wanted && (await ctiStarted)) {
-      const r = await Promise.race([
-        cti.call("getCallCenterSettings", {}, "Salesforce could not read the Call Center settings"),
-        new Promise((resolve) => setTimeout(() => resolve(null), 5000)),
-      ]);
-      const settings = r && r.success === true && r.returnValue && typeof r.returnValue === "object" ? r.returnValue : {};
+      const settings = cti.settings || {};
       const port = String(settings["/softphoneBridge/port"] ?? "").trim();
       if (/^\d{1,5}$/.test(port) && Number(port) > 0 && Number(port) < 65536) return `http://127.0.0.1:${Number(port)}`;
     }
@@ -1734,8 +1969,6 @@
 
   async function main() {
     wire();
-    pruneRecords();
-    renderRecent();
     state.servedByAgent =
       location.protocol === "http:" && isLoopbackHost(location.hostname) && location.pathname.startsWith("/softphone/");
     render();

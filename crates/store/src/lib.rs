@@ -22,7 +22,8 @@ pub use recorder::{Health, Recorder, RecorderHandle};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 use std::path::{Path, PathBuf};
 use wire::{
-    CallQuality, CallView, Direction, EndReason, HistoryEntry, HistoryPage, LogState, Remote,
+    CallQuality, CallView, CrmRecord, Direction, EndReason, HistoryEntry, HistoryPage, LogState,
+    Remote,
 };
 
 /// The store's file in the data directory.
@@ -291,6 +292,43 @@ impl Store {
         self.set_log(id, LogState::Failed, None, Some(error))
     }
 
+    /// The Salesforce record the page matched the call to (its Task names it).
+    pub fn set_crm(&mut self, id: &str, record: &CrmRecord) -> Result<(), StoreError> {
+        let json = serde_json::to_string(record).unwrap_or_default();
+        let changed = self
+            .conn
+            .prepare_cached("UPDATE calls SET crm_record = ?2 WHERE id = ?1")?
+            .execute(params![id, json])?;
+        if changed == 0 {
+            return Err(StoreError::UnknownCall(id.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// The agent's wrap-up of an ended call. A log already saved or failed goes back to the
+    /// outbox, keeping its Task id, so the page updates that Task with the disposition and
+    /// notes.
+    pub fn set_wrapup(
+        &mut self,
+        id: &str,
+        disposition: Option<&str>,
+        notes: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE calls SET disposition = ?2, notes = ?3,
+                    log_state = CASE WHEN state = 'ended' THEN 'pending' ELSE log_state END,
+                    log_error = NULL
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, disposition, notes])?;
+        if changed == 0 {
+            return Err(StoreError::UnknownCall(id.to_owned()));
+        }
+        Ok(())
+    }
+
     fn set_log(
         &mut self,
         id: &str,
@@ -369,7 +407,9 @@ fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<HistoryEntry> {
         log_error: r.get(14)?,
         disposition: r.get(15)?,
         notes: r.get(16)?,
-        crm_record: r.get(17)?,
+        crm_record: r
+            .get::<_, Option<String>>(17)?
+            .and_then(|c| serde_json::from_str(&c).ok()),
         quality: r
             .get::<_, Option<String>>(18)?
             .and_then(|q| serde_json::from_str(&q).ok()),

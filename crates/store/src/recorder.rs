@@ -32,6 +32,9 @@ enum Job {
         before: Option<String>,
         reply: mpsc::Sender<Result<HistoryPage, StoreError>>,
     },
+    /// Runs once the writes before it are on disk (the answer goes back through a channel
+    /// the closure owns).
+    Apply(Box<dyn FnOnce(&mut Store) + Send>),
     /// Ends the thread once the jobs before it are done, whoever still holds a handle.
     Stop,
 }
@@ -75,6 +78,10 @@ impl Recorder {
                             } => {
                                 health.note(write_all(&mut store, &mut writes));
                                 let _ = reply.send(store.history(limit, before.as_deref()));
+                            }
+                            Job::Apply(apply) => {
+                                health.note(write_all(&mut store, &mut writes));
+                                apply(&mut store);
                             }
                             Job::Stop => {
                                 health.note(write_all(&mut store, &mut writes));
@@ -142,7 +149,7 @@ fn write(store: &mut Store, job: &Job) -> Result<(), StoreError> {
         Job::Call { view, now } => store.record(view, now),
         Job::Quality { id, quality } => store.quality(id, quality),
         Job::Heartbeat { now } => store.heartbeat(now).map(drop),
-        Job::History { .. } | Job::Stop => Ok(()),
+        Job::History { .. } | Job::Apply(_) | Job::Stop => Ok(()),
     }
 }
 
@@ -205,6 +212,20 @@ impl RecorderHandle {
             before,
             reply,
         });
+        answer.recv().unwrap_or_else(|_| Err(StoreError::Stopped))
+    }
+
+    /// Runs `f` on the store's thread after the writes queued before it, and waits for its
+    /// answer: for the page's acknowledgements and the outbox, which the caller must hear
+    /// back about.
+    pub fn ask<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = mpsc::channel();
+        self.send(Job::Apply(Box::new(move |store| {
+            let _ = reply.send(f(store));
+        })));
         answer.recv().unwrap_or_else(|_| Err(StoreError::Stopped))
     }
 

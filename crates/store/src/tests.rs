@@ -406,3 +406,71 @@ fn a_burst_of_writes_is_committed_together_and_every_one_lands() {
     );
     assert!(record_of(&store, "r1c600").answered_at.is_none());
 }
+
+#[test]
+fn the_matched_record_and_the_wrap_up_reach_the_record() {
+    let (_dir, mut store) = fresh();
+    store
+        .record(&answered("r1c1", CallState::Connected), T0)
+        .expect("recorded");
+    let ada = CrmRecord {
+        id: "003000000000001AAA".into(),
+        name: "Ada Lovelace".into(),
+        object_type: "Contact".into(),
+    };
+    store.set_crm("r1c1", &ada).expect("crm");
+    // A wrap-up during the call changes no log: it is not in the outbox yet.
+    store
+        .set_wrapup("r1c1", Some("Resolved"), None)
+        .expect("wrap-up");
+    assert!(store.outbox().expect("outbox").is_empty());
+    store
+        .record(&answered("r1c1", CallState::Ended), T0)
+        .expect("ended");
+    store.mark_saved("r1c1", "00T1").expect("saved");
+    assert!(store.outbox().expect("outbox").is_empty());
+    // A wrap-up after the Task was saved sends the call back out, to update that Task.
+    store
+        .set_wrapup("r1c1", Some("Escalated"), Some("asked for a supervisor"))
+        .expect("wrap-up");
+    let out = store.outbox().expect("outbox");
+    assert_eq!(out.len(), 1);
+    let e = &out[0];
+    assert_eq!(
+        (
+            e.crm_record.as_ref(),
+            e.disposition.as_deref(),
+            e.notes.as_deref(),
+            e.task_id.as_deref(),
+            e.log_state
+        ),
+        (
+            Some(&ada),
+            Some("Escalated"),
+            Some("asked for a supervisor"),
+            Some("00T1"),
+            LogState::Pending
+        )
+    );
+    assert!(matches!(
+        store.set_crm("nope", &ada),
+        Err(StoreError::UnknownCall(_))
+    ));
+    assert!(matches!(
+        store.set_wrapup("nope", None, None),
+        Err(StoreError::UnknownCall(_))
+    ));
+}
+
+#[test]
+fn a_question_to_the_recorder_sees_the_writes_queued_before_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = open(dir.path()).store;
+    let recorder = Recorder::spawn(store, |_| {}).expect("thread");
+    let r = recorder.handle().clone();
+    r.call(answered("r1c1", CallState::Ended), T0.into());
+    let out = r.ask(|s| s.outbox()).expect("outbox");
+    assert_eq!(out.len(), 1, "the ended call is offered at once");
+    recorder.finish();
+    assert!(matches!(r.ask(|s| s.outbox()), Err(StoreError::Stopped)));
+}

@@ -48,12 +48,25 @@ pub struct HistoryEntry {
     pub disposition: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
-    /// The Salesforce record the call was matched to (screen pop), if any.
+    /// The Salesforce record the call was matched to (screen pop or click-to-dial), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub crm_record: Option<String>,
+    pub crm_record: Option<CrmRecord>,
     /// The call's last audio figures (as in the call view).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quality: Option<CallQuality>,
+}
+
+/// A Salesforce record a call belongs to, as the page found it (`PUT /api/v1/calls/{id}/crm`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrmRecord {
+    /// The record's 15- or 18-character Salesforce id (`003...` a Contact, `00Q...` a Lead).
+    pub id: String,
+    /// Its name as Salesforce shows it.
+    #[serde(default)]
+    pub name: String,
+    /// Its object type, e.g. `Contact`.
+    #[serde(default)]
+    pub object_type: String,
 }
 
 /// The answer of `GET /api/v1/history`.

@@ -15,5 +15,5 @@ mod status;
 pub use call::{CallQuality, CallState, CallView, Direction, EndReason, Remote};
 pub use command::{Command, CommandError, CommandErrorKind, CommandReply};
 pub use event::{Event, EventBody, TransferState};
-pub use history::{HistoryEntry, HistoryPage, LogState, RecordsStatus};
+pub use history::{CrmRecord, HistoryEntry, HistoryPage, LogState, RecordsStatus};
 pub use status::{AudioStatus, DeviceFigures, RegistrationState, RegistrationStatus, Status};
