@@ -1,7 +1,8 @@
 //! `softphone callcenter-xml`: the Call Center definition file an admin imports into Salesforce
 //! (Setup > Call Centers > Import). Salesforce reads the adapter URL, the panel size and the
-//! Lightning compatibility mode from `reqGeneralInfo`; the `softphoneBridge` section is ours,
-//! read by the page with `getCallCenterSettings` (`/softphoneBridge/port`).
+//! Lightning compatibility mode from `reqGeneralInfo`; the `softphoneBridge` and
+//! `softphoneLogging` sections are ours, read by the page with `getCallCenterSettings`
+//! (`/softphoneBridge/port`, `/softphoneLogging/apexUpsertClass`).
 
 #[cfg(test)]
 mod structure;
@@ -14,6 +15,8 @@ pub const WIDTH_RANGE: (u32, u32) = (200, 1920);
 /// Salesforce: reqInternalName is at most 40 characters; reqDisplayName at most 1000.
 const MAX_INTERNAL_NAME: usize = 40;
 const MAX_DISPLAY_NAME: usize = 1000;
+/// Apex class names are at most 40 characters.
+const MAX_APEX_CLASS: usize = 40;
 
 /// What goes into the file; `Default` holds the command's defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +27,8 @@ pub struct Definition {
     pub bridge_port: u16,
     pub height: u32,
     pub width: u32,
+    /// The Apex class the page logs calls through (`runApex`), empty for `saveLog` only.
+    pub apex_upsert_class: String,
 }
 
 impl Default for Definition {
@@ -35,6 +40,7 @@ impl Default for Definition {
             bridge_port: 18088,
             height: 600,
             width: 360,
+            apex_upsert_class: String::new(),
         }
     }
 }
@@ -105,6 +111,23 @@ fn check_internal_name(name: &str) -> Result<(), Error> {
     }
 }
 
+/// Empty (no class) or an Apex identifier; the page passes it to `runApex` as is.
+fn check_apex_class(name: &str) -> Result<(), Error> {
+    const FLAG: &str = "--apex-upsert-class";
+    let ok = name.is_empty()
+        || (name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && name.len() <= MAX_APEX_CLASS);
+    if ok {
+        Ok(())
+    } else {
+        Err(err(
+            FLAG,
+            format!("{name:?} is not an Apex class name: it must start with a letter and hold only letters, digits and underscores, at most {MAX_APEX_CLASS} characters"),
+        ))
+    }
+}
+
 fn check_display_name(name: &str) -> Result<(), Error> {
     const FLAG: &str = "--name";
     if name.trim().is_empty() {
@@ -139,7 +162,8 @@ pub fn validate(d: &Definition) -> Result<(), Error> {
         return Err(err("--bridge-port", "must be a port from 1 to 65535"));
     }
     check_range("--height", d.height, HEIGHT_RANGE)?;
-    check_range("--width", d.width, WIDTH_RANGE)
+    check_range("--width", d.width, WIDTH_RANGE)?;
+    check_apex_class(&d.apex_upsert_class)
 }
 
 /// Advice that does not stop the file from being written (printed on stderr).
@@ -207,6 +231,16 @@ pub fn build(d: &Definition) -> Result<String, Error> {
             name: "softphoneBridge",
             label: "Softphone Bridge",
             items: vec![("port", "Bridge Port", d.bridge_port.to_string())],
+        },
+        // Always present, so an admin can fill it in Setup later without a new import.
+        Section {
+            name: "softphoneLogging",
+            label: "Call logging",
+            items: vec![(
+                "apexUpsertClass",
+                "Apex upsert class (optional)",
+                d.apex_upsert_class.clone(),
+            )],
         },
     ];
     let mut xml = String::new();
@@ -286,6 +320,56 @@ mod tests {
             ),
             ("port", "Bridge Port", "18088")
         );
+        // No Apex class unless asked for: the page then logs with saveLog.
+        let logging = &cc.sections[2];
+        assert_eq!(
+            (logging.name.as_str(), logging.label.as_str()),
+            ("softphoneLogging", "Call logging")
+        );
+        assert_eq!(logging.items.len(), 1);
+        assert_eq!(
+            (
+                logging.items[0].name.as_str(),
+                logging.items[0].label.as_str(),
+                logging.items[0].value.as_str()
+            ),
+            ("apexUpsertClass", "Apex upsert class (optional)", "")
+        );
+        assert_eq!(cc.sections.len(), 3);
+    }
+
+    #[test]
+    fn the_apex_upsert_class_is_written_and_must_be_an_apex_name() {
+        let with = |name: &str| Definition {
+            apex_upsert_class: name.into(),
+            ..def("https://acme--c.vf.force.com/apex/Softphone")
+        };
+        for good in ["SoftphoneCallLog", "Acme_CallLog2", &"C".repeat(40)] {
+            let xml = build(&with(good)).unwrap();
+            let cc = parse(&xml).unwrap();
+            check(&cc).unwrap();
+            let logging = cc
+                .sections
+                .iter()
+                .find(|s| s.name == "softphoneLogging")
+                .unwrap();
+            assert_eq!(logging.items[0].name, "apexUpsertClass");
+            assert_eq!(logging.items[0].value, good);
+        }
+        for bad in [
+            "2ndClass",
+            "_Leading",
+            "Soft phone",
+            "Softphone.CallLog",
+            "Call-Log",
+            "Log<script>",
+            "Café",
+            &"C".repeat(41),
+        ] {
+            let e = build(&with(bad)).unwrap_err();
+            assert_eq!(e.flag, "--apex-upsert-class", "{bad:?}: {e}");
+            assert!(e.to_string().contains("Apex class name"), "{e}");
+        }
     }
 
     #[test]
@@ -297,6 +381,7 @@ mod tests {
             bridge_port: 18099,
             height: 2560,
             width: 200,
+            apex_upsert_class: "SoftphoneCallLog".into(),
         };
         let xml = build(&d).unwrap();
         assert!(!xml.contains("<EMEA>") && !xml.contains("&b=<2>"));
@@ -309,6 +394,7 @@ mod tests {
         assert_eq!(items[4].value, "2560");
         assert_eq!(items[5].value, "200");
         assert_eq!(cc.sections[1].items[0].value, "18099");
+        assert_eq!(cc.sections[2].items[0].value, "SoftphoneCallLog");
     }
 
     #[test]

@@ -58,6 +58,10 @@ enum Command {
         /// Softphone panel width in px (200-1920).
         #[arg(long, default_value_t = 360)]
         width: u32,
+        /// The Apex class that logs each call exactly once (docs/admin-guide.md), e.g.
+        /// SoftphoneCallLog; without it the page logs calls with saveLog.
+        #[arg(long, default_value = "", hide_default_value = true)]
+        apex_upsert_class: String,
     },
 }
 
@@ -94,6 +98,7 @@ fn main() -> ExitCode {
             bridge_port,
             height,
             width,
+            apex_upsert_class,
         } => {
             return callcenter_xml(callcenter::Definition {
                 adapter_url,
@@ -102,6 +107,7 @@ fn main() -> ExitCode {
                 bridge_port,
                 height,
                 width,
+                apex_upsert_class,
             })
         }
         Command::Run { config } => (config, false),

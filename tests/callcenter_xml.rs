@@ -34,6 +34,8 @@ fn prints_an_importable_call_center_file() {
         "640",
         "--width",
         "380",
+        "--apex-upsert-class",
+        "SoftphoneCallLog",
     ]);
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
     // An https adapter needs no advice.
@@ -43,7 +45,10 @@ fn prints_an_importable_call_center_file() {
     structure::check(&cc).unwrap_or_else(|e| panic!("{e}\n{xml}"));
 
     let names: Vec<_> = cc.sections.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["reqGeneralInfo", "softphoneBridge"]);
+    assert_eq!(
+        names,
+        ["reqGeneralInfo", "softphoneBridge", "softphoneLogging"]
+    );
     let general: Vec<_> = cc.sections[0]
         .items
         .iter()
@@ -74,6 +79,20 @@ fn prints_an_importable_call_center_file() {
         ),
         ("port", "Bridge Port", "18099")
     );
+    let logging = &cc.sections[2];
+    assert_eq!(logging.label, "Call logging");
+    assert_eq!(
+        (
+            logging.items[0].name.as_str(),
+            logging.items[0].label.as_str(),
+            logging.items[0].value.as_str()
+        ),
+        (
+            "apexUpsertClass",
+            "Apex upsert class (optional)",
+            "SoftphoneCallLog"
+        )
+    );
     // Escaped in the file itself, not only read back right.
     assert!(xml.contains("Acme &lt;Support&gt; &amp; Sales"), "{xml}");
 }
@@ -98,6 +117,9 @@ fn defaults_and_the_http_note() {
     assert_eq!(value("reqSoftphoneHeight").as_deref(), Some("600"));
     assert_eq!(value("reqSoftphoneWidth").as_deref(), Some("360"));
     assert_eq!(cc.sections[1].items[0].value, "18088");
+    // No Apex class by default: the item is there, empty, for Setup to fill in later.
+    assert_eq!(cc.sections[2].items[0].name, "apexUpsertClass");
+    assert_eq!(cc.sections[2].items[0].value, "");
     // An http adapter cannot run inside https Lightning: the admin is told, on stderr.
     let err = text(&out.stderr);
     assert!(err.contains("note:") && err.contains("https"), "{err}");
@@ -137,6 +159,8 @@ fn out_of_range_sizes_and_bad_names_are_refused_naming_the_flag() {
             "x123456789012345678901234567890123456789012",
         ),
         ("--bridge-port", "0"),
+        ("--apex-upsert-class", "Softphone.CallLog"),
+        ("--apex-upsert-class", "9Log"),
     ] {
         let out = softphone(&["callcenter-xml", "--adapter-url", url, flag, value]);
         assert_eq!(out.status.code(), Some(2), "{flag} {value}");

@@ -65,12 +65,31 @@ const TASK_FIELDS = {
 
 const ID_RE = /^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/;
 
+// The Apex class of docs/admin-guide.md ("Logging every call exactly once"), served by the
+// org when the server runs with --apex-upsert: its name, method and the Task fields it accepts.
+export const APEX_CLASS = 'SoftphoneCallLog';
+export const APEX_METHOD = 'upsertTask';
+const APEX_FIELDS = new Set([
+  'Subject',
+  'Status',
+  'Type',
+  'CallType',
+  'CallDurationInSeconds',
+  'CallDisposition',
+  'CallObject',
+  'Description',
+  'WhoId',
+  'WhatId',
+]);
+
 const ok = (returnValue = null) => ({ success: true, returnValue, errors: null });
 const fail = (code, description, details) => ({
   success: false,
   returnValue: null,
   errors: [details === undefined ? { code, description } : { code, description, details }],
 });
+// An exception thrown by the Apex class itself (not a field error of its insert or update).
+const apexError = (message) => fail('SERVER_ERROR', message);
 const describe = (v) => {
   if (v === undefined || v === null) return String(v);
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
@@ -121,8 +140,9 @@ const softphoneAtStart = () => ({
 });
 
 export class Org {
-  constructor({ adapterUrl = '', bridgePort = null } = {}) {
-    this.defaults = { adapterUrl, bridgePort };
+  // `apexUpsert`: the org has the SoftphoneCallLog class and the Call Center names it.
+  constructor({ adapterUrl = '', bridgePort = null, apexUpsert = false } = {}) {
+    this.defaults = { adapterUrl, bridgePort, apexUpsert: Boolean(apexUpsert) };
     this.failNextSaveLog = false;
     this.taskSeq = 0;
     this.state = {
@@ -142,8 +162,7 @@ export class Org {
   }
 
   reset() {
-    const { adapterUrl, bridgePort } = this.defaults;
-    const fresh = new Org({ adapterUrl, bridgePort });
+    const fresh = new Org(this.defaults);
     this.failNextSaveLog = false;
     this.taskSeq = 0;
     this.state = fresh.state;
@@ -208,7 +227,61 @@ export class Org {
     if (bridgePort !== null && bridgePort !== undefined && bridgePort !== '') {
       map['/softphoneBridge/port'] = String(bridgePort);
     }
+    // As `softphone callcenter-xml` writes it: the item is always there, empty without a class.
+    map['/softphoneLogging/apexUpsertClass'] = this.defaults.apexUpsert ? APEX_CLASS : '';
     return map;
+  }
+
+  // POST /__test/fail-next-savelog: the next saveLog or Apex upsert fails, whichever comes first.
+  takeInjectedFailure() {
+    if (!this.failNextSaveLog) return null;
+    this.failNextSaveLog = false;
+    const message = 'Name ID: id value of incorrect type (failure injected by POST /__test/fail-next-savelog)';
+    return fail('FIELD_INTEGRITY_EXCEPTION', message, [
+      { message, errorCode: 'FIELD_INTEGRITY_EXCEPTION', fields: ['WhoId'] },
+    ]);
+  }
+
+  // SoftphoneCallLog.upsertTask(callObject, fields) as the class in docs/admin-guide.md runs
+  // it: the Task with that CallObject (the first created; the console has one user, who owns
+  // every Task) is updated, or a Task is inserted; the answer is its Id.
+  apexUpsertTask(methodParams, at) {
+    const params = new URLSearchParams(methodParams ?? '');
+    const callObject = params.get('callObject');
+    const fieldsJson = params.get('fields');
+    if (callObject === null || callObject.trim() === '') {
+      return apexError('SoftphoneCallLog.CallLogException: callObject is required');
+    }
+    let fields;
+    try {
+      fields = JSON.parse(fieldsJson ?? '');
+    } catch (e) {
+      return apexError(`System.JSONException: fields is not JSON: ${e.message}`);
+    }
+    if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
+      return apexError('System.JSONException: fields must be a JSON object');
+    }
+    for (const name of Object.keys(fields)) {
+      if (!APEX_FIELDS.has(name)) {
+        const message = `SoftphoneCallLog.CallLogException: field not accepted for a call log: ${name}`;
+        return fail('INVALID_FIELD', message, [{ message, errorCode: 'INVALID_FIELD', fields: [name] }]);
+      }
+    }
+    // The class sets CallObject from its parameter, so the Task is found again by it.
+    const values = { ...fields, CallObject: callObject };
+    const error = this.checkTaskFields(values);
+    if (error) return error;
+    // An injected failure stands for the insert or update failing, after the class's checks.
+    const injected = this.takeInjectedFailure();
+    if (injected) return injected;
+    const task = this.state.tasks.find((t) => t.CallObject === callObject);
+    if (task) {
+      Object.assign(task, values, { updatedAt: at });
+      return ok({ runApex: task.Id });
+    }
+    const created = { Id: this.nextTaskId(), ...values, createdAt: at, updatedAt: at };
+    this.state.tasks.push(created);
+    return ok({ runApex: created.Id });
   }
 
   nextTaskId() {
@@ -408,13 +481,8 @@ const HANDLERS = {
   saveLog(a, at) {
     const v = a.value;
     if (v === null || typeof v !== 'object' || Array.isArray(v)) return invalid('value', 'An object', v);
-    if (this.failNextSaveLog) {
-      this.failNextSaveLog = false;
-      const message = 'Name ID: id value of incorrect type (failure injected by POST /__test/fail-next-savelog)';
-      return fail('FIELD_INTEGRITY_EXCEPTION', message, [
-        { message, errorCode: 'FIELD_INTEGRITY_EXCEPTION', fields: ['WhoId'] },
-      ]);
-    }
+    const injected = this.takeInjectedFailure();
+    if (injected) return injected;
     const { Id, entityApiName, ...fields } = v;
     if (Id === undefined && entityApiName === undefined) {
       return invalid('value', 'An object with entityApiName (to create) or Id (to update)', v);
@@ -482,11 +550,18 @@ const HANDLERS = {
     return ok(appViewInfo(this.state.view, context.origin ?? ''));
   },
 
-  runApex(a) {
+  runApex(a, at) {
     if (!isString(a.apexClass) || !a.apexClass) return invalid('apexClass', 'A string', a.apexClass);
     if (!isString(a.methodName) || !a.methodName) return invalid('methodName', 'A string', a.methodName);
     if (!optional(a.methodParams, isString)) return invalid('methodParams', 'A string', a.methodParams);
-    return fail('SERVER_ERROR', `Could not load Apex class: ${a.apexClass}. (The stand-in console has no Apex.)`);
+    if (!this.defaults.apexUpsert || a.apexClass !== APEX_CLASS) {
+      const why = this.defaults.apexUpsert ? `only ${APEX_CLASS} exists here` : 'no Apex here without --apex-upsert';
+      return fail('SERVER_ERROR', `Could not load Apex class: ${a.apexClass}. (The stand-in console has ${why}.)`);
+    }
+    if (a.methodName !== APEX_METHOD) {
+      return fail('SERVER_ERROR', `No such method ${a.methodName} on Apex class ${APEX_CLASS}.`);
+    }
+    return this.apexUpsertTask(a.methodParams, at);
   },
 };
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // A stand-in Salesforce Lightning console for demos and browser tests (development only).
 //
-//   node tests/browser/console/server.mjs --port P --adapter-url URL [--bridge-port N]
+//   node tests/browser/console/server.mjs --port P --adapter-url URL [--bridge-port N] [--apex-upsert]
 //
 // Listens on 127.0.0.1 only and prints one line: `console listening on http://localhost:<port>/`
 // (the console's origin is http://localhost:<port>, never the agent's http://127.0.0.1:<port>).
@@ -17,16 +17,21 @@ const MAX_BODY = 1 << 20;
 
 function usage(message) {
   if (message) console.error(`console: ${message}`);
-  console.error('usage: node server.mjs --port P --adapter-url URL [--bridge-port N]');
+  console.error('usage: node server.mjs --port P --adapter-url URL [--bridge-port N] [--apex-upsert]');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const opts = { port: 0, adapterUrl: null, bridgePort: null };
+  const opts = { port: 0, adapterUrl: null, bridgePort: null, apexUpsert: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[i + 1];
     if (flag === '--help' || flag === '-h') usage();
+    // The org has the SoftphoneCallLog Apex class and the Call Center names it (server-wide).
+    if (flag === '--apex-upsert') {
+      opts.apexUpsert = true;
+      continue;
+    }
     if (value === undefined) usage(`${flag} needs a value`);
     i++;
     if (flag === '--port') opts.port = port(flag, value, true);
@@ -109,7 +114,7 @@ const CSP = [
 ].join('; ');
 
 export function createServer(opts) {
-  const org = new Org({ adapterUrl: opts.adapterUrl, bridgePort: opts.bridgePort });
+  const org = new Org({ adapterUrl: opts.adapterUrl, bridgePort: opts.bridgePort, apexUpsert: opts.apexUpsert });
   const server = http.createServer(async (req, res) => {
     let url;
     try {
@@ -127,7 +132,11 @@ export function createServer(opts) {
       }
       switch (route) {
         case 'GET /__console/config':
-          return json(res, 200, { adapterUrl: opts.adapterUrl, bridgePort: opts.bridgePort });
+          return json(res, 200, {
+            adapterUrl: opts.adapterUrl,
+            bridgePort: opts.bridgePort,
+            apexUpsert: Boolean(opts.apexUpsert),
+          });
         case 'GET /__test/state':
           return json(res, 200, org.state);
         case 'POST /__test/fail-next-savelog':
