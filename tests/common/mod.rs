@@ -34,6 +34,8 @@ pub struct AgentOptions {
     /// Keep at most about this many bytes of the agent's log (its start and its latest
     /// lines), for runs long enough to log gigabytes; `None` keeps everything.
     pub log_limit: Option<usize>,
+    /// `[bridge] listen`; default `127.0.0.1:0` (a port of its own).
+    pub bridge_listen: SocketAddr,
 }
 
 /// How often the harness looks at the agent while it waits.
@@ -62,7 +64,15 @@ impl AgentOptions {
             sip_trace: true,
             program: None,
             log_limit: None,
+            bridge_listen: "127.0.0.1:0".parse().expect("literal"),
         }
+    }
+
+    /// Serves the bridge on `addr` (e.g. the port of an agent that was killed, to restart it
+    /// where its page looks for it).
+    pub fn with_bridge_listen(mut self, addr: SocketAddr) -> Self {
+        self.bridge_listen = addr;
+        self
     }
 
     /// Runs the agent on `dir` as its data directory (e.g. another agent's, to restart it).
@@ -99,13 +109,14 @@ impl Agent {
     pub fn start(opts: AgentOptions) -> Agent {
         let dir = tempfile::tempdir().expect("temp dir for the agent");
         let config = format!(
-            "[sip]\nserver = \"{}\"\ntransport = \"{}\"\nuser = \"{}\"\npassword = \"{}\"\nexpires = {}\nlisten = \"127.0.0.1:0\"\n{}\n\n[bridge]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TEST_TOKEN}\"\n{}\n[log]\nlevel = \"{}\"\nsip_trace = {}\n\n{}\n",
+            "[sip]\nserver = \"{}\"\ntransport = \"{}\"\nuser = \"{}\"\npassword = \"{}\"\nexpires = {}\nlisten = \"127.0.0.1:0\"\n{}\n\n[bridge]\nlisten = \"{}\"\ntoken = \"{TEST_TOKEN}\"\n{}\n[log]\nlevel = \"{}\"\nsip_trace = {}\n\n{}\n",
             opts.server,
             opts.transport,
             opts.user,
             opts.password,
             opts.expires,
             opts.extra_sip,
+            opts.bridge_listen,
             opts.extra_bridge,
             opts.log_level,
             opts.sip_trace,
