@@ -8,9 +8,9 @@
 //! land in `target/browser-artifacts/` (and in `docs/screenshots/` with
 //! `UPDATE_SCREENSHOTS=1`). Run: `cargo test -p softphone --test browser_page -- --nocapture`.
 
-mod common;
 #[path = "common/browser.rs"]
 mod browser;
+mod common;
 
 use browser::{artifacts_dir, one_task, project_root, require_playwright, Console, Script};
 use common::{Agent, AgentOptions};
@@ -555,4 +555,3 @@ fn parse_rfc3339_ms(s: &str) -> Option<f64> {
     let days = era * 146_097 + doe - 719_468;
     Some(((days * 86_400 + h * 3600 + min * 60) as f64 + sec) * 1000.0)
 }
-

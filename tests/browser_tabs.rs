@@ -13,9 +13,9 @@
 //! Run: `cargo test -p softphone --test browser_tabs -- --nocapture` (`TABS_CALLS=N`,
 //! `TABS_SEED=S` to change the run; the seed is printed).
 
-mod common;
 #[path = "common/browser.rs"]
 mod browser;
+mod common;
 
 use browser::{artifacts_dir, require_playwright, Console, Script};
 use common::{Agent, AgentOptions};
@@ -87,7 +87,9 @@ fn every_call_is_logged_once_across_tabs_closed_pages_and_a_killed_agent() {
                 let caller = need["caller"].as_str().ok_or("no caller")?.to_owned();
                 let talk = need["talkMs"].as_u64().unwrap_or(600).to_string();
                 let server = kam.addr().to_string();
-                let args = ["-s", "1001", "-set", "caller", &caller, "-d", &talk, &server];
+                let args = [
+                    "-s", "1001", "-set", "caller", &caller, "-d", &talk, &server,
+                ];
                 let sipp = Sipp::spawn("carrier_uac_talks.xml", &args, SIPP_LIFETIME)
                     .map_err(|e| e.to_string())?;
                 sipps.insert(key, sipp);
@@ -141,7 +143,10 @@ fn every_call_is_logged_once_across_tabs_closed_pages_and_a_killed_agent() {
     };
 
     // Many tabs: one Task per call, none twice; no call popped twice.
-    let tab_calls = results["tabs"]["calls"].as_array().cloned().unwrap_or_default();
+    let tab_calls = results["tabs"]["calls"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(tab_calls.len(), calls, "{}", fail("every call ran"));
     for c in &tab_calls {
         let id = c["callId"].as_str().unwrap_or_default();
@@ -176,18 +181,26 @@ fn every_call_is_logged_once_across_tabs_closed_pages_and_a_killed_agent() {
     println!(
         "tabs: {calls} calls, {} Tasks, {tab_pops} popped once, none twice; tab actions: {}",
         tab_calls.len(),
-        results["tabs"]["actions"]
-            .as_array()
-            .map_or(0, |a| a.len())
+        results["tabs"]["actions"].as_array().map_or(0, |a| a.len())
     );
 
     // The page closed during the call: nothing saved while no page was open, then one Task,
     // for Ada (the record the call was popped with).
     let closed = &results["closed_page"];
     let id = closed["callId"].as_str().unwrap_or_default();
-    assert_eq!(closed["tasksWhileClosed"], 0, "{}", fail("no page, no Task"));
+    assert_eq!(
+        closed["tasksWhileClosed"],
+        0,
+        "{}",
+        fail("no page, no Task")
+    );
     let saved = tasks_of(id);
-    assert_eq!(saved.len(), 1, "{}", fail("one Task after the page reopened"));
+    assert_eq!(
+        saved.len(),
+        1,
+        "{}",
+        fail("one Task after the page reopened")
+    );
     assert_eq!(saved[0]["WhoId"], ADA, "{}", fail("the Task names Ada"));
     let reopened = closed["reopenedAt"].as_f64().unwrap_or(0.0);
     assert!(
@@ -201,7 +214,12 @@ fn every_call_is_logged_once_across_tabs_closed_pages_and_a_killed_agent() {
     let killed = &results["killed"];
     let id = killed["callId"].as_str().unwrap_or_default();
     let saved = tasks_of(id);
-    assert_eq!(saved.len(), 1, "{}", fail("one Task for the interrupted call"));
+    assert_eq!(
+        saved.len(),
+        1,
+        "{}",
+        fail("one Task for the interrupted call")
+    );
     let talked = (killed_at as f64 - killed["answeredAt"].as_f64().unwrap_or(0.0)) / 1000.0;
     let logged = saved[0]["CallDurationInSeconds"].as_f64().unwrap_or(-100.0);
     println!("interrupted call: {logged} s logged, {talked:.1} s talked until the kill");

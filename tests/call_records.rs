@@ -255,3 +255,88 @@ fn a_read_only_data_directory_costs_the_records_not_the_calls() {
     let reason = &agent.wait_call_state(&id, "ended", SHORT)["end_reason"];
     assert_eq!(reason["code"], "hangup_remote", "{reason}");
 }
+
+/// A small tmpfs mounted on a directory for the test's life (tests run as root here; where
+/// mounting is not allowed the test says so and skips).
+struct SmallDisk {
+    dir: PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(dir: &std::path::Path, size: &str) -> Option<SmallDisk> {
+        std::fs::create_dir_all(dir).ok()?;
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        mounted.then(|| SmallDisk {
+            dir: dir.to_owned(),
+        })
+    }
+
+    /// Writes a file until the disk is full; returns its path.
+    fn fill(&self) -> PathBuf {
+        use std::io::Write;
+        let path = self.dir.join("filler");
+        let mut f = std::fs::File::create(&path).expect("create the filler");
+        let block = vec![0u8; 64 * 1024];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.write_all(&block[..4096]);
+        while f.write_all(&[0u8]).is_ok() {}
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+#[test]
+fn a_disk_that_fills_up_during_the_day_costs_the_records_not_the_calls() {
+    testbed::require!("sipp");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let Some(disk) = SmallDisk::mount(&data, "2m") else {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    };
+    let mut agent = Agent::start(options().with_data_dir(data.clone()));
+    assert_eq!(agent.status()["records"]["ok"], true);
+
+    // The disk fills up while the agent runs: the next call works, its record cannot be kept,
+    // and the status says so.
+    let filler = disk.fill();
+    let mut events = agent.events("");
+    let sipp = sipp_calls("call_uac_answer_bye.xml", &agent);
+    let id = incoming_id(&mut events);
+    let out = sipp.wait();
+    assert!(out.success, "{out}\n---- agent log ----\n{}", agent.log());
+    let reason = &agent.wait_call_state(&id, "ended", SHORT)["end_reason"];
+    assert_eq!(reason["code"], "hangup_remote", "{reason}");
+    let status = agent.wait_status(LONG, "records: not ok", |s| s["records"]["ok"] == false);
+    let error = status["records"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("full"), "says why: {error}");
+
+    // Space comes back: records are kept again, from the next call on.
+    std::fs::remove_file(filler).expect("remove the filler");
+    let sipp = sipp_calls("call_uac_answer_bye.xml", &agent);
+    let id = incoming_id(&mut events);
+    assert!(sipp.wait().success);
+    agent.wait_call_state(&id, "ended", SHORT);
+    agent.wait_status(LONG, "records: ok again", |s| s["records"]["ok"] == true);
+    assert_eq!(
+        newest(&agent)["id"],
+        id.as_str(),
+        "the new call is recorded"
+    );
+    assert!(agent.is_running(), "nothing panicked");
+    agent.terminate();
+    drop(disk);
+}

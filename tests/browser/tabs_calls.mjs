@@ -106,10 +106,12 @@ async function tabShowing(state, callId, timeoutMs = 20_000) {
 async function clickIn(tab, action) {
   await tab.page.bringToFront();
   const element = await tab.frame.frameElement();
-  if (!(await element.isVisible())) {
+  // The utility item toggles the panel, which the page may be opening itself (a screen pop
+  // calls setSoftphonePanelVisibility): click, look, and click again if it is still closed.
+  for (let i = 0; i < 5 && !(await element.isVisible()); i++) {
     const item = tab.page.locator('[data-utility-item]').first();
     if (await item.count()) await item.click();
-    await until('the softphone panel to be visible', 10_000, () => element.isVisible());
+    await until('the softphone panel to be visible', 2_000, () => element.isVisible()).catch(() => {});
   }
   await tab.frame.locator(`[data-action="${action}"]:visible`).first().click({ timeout: 10_000 });
 }

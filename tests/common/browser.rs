@@ -140,8 +140,8 @@ impl Console {
         let addr = format!("127.0.0.1:{addr}")
             .parse()
             .expect("console address");
-        let (code, body) =
-            crate::common::http_request(addr, "GET", "/__test/state", &[], "").expect("console answers");
+        let (code, body) = crate::common::http_request(addr, "GET", "/__test/state", &[], "")
+            .expect("console answers");
         assert_eq!(code, 200, "console state: {body}");
         let body = dechunk(&body).unwrap_or(body);
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("console state ({e}): {body}"))

@@ -213,12 +213,13 @@ impl Store {
         }
     }
 
-    /// New audio figures of a call (the final ones arrive after it ended).
-    pub fn quality(&mut self, id: &str, quality: &CallQuality) -> Result<(), StoreError> {
-        self.conn
+    /// New audio figures of a call (the final ones arrive after it ended); how many records
+    /// changed (0 when the call was never recorded).
+    pub fn quality(&mut self, id: &str, quality: &CallQuality) -> Result<usize, StoreError> {
+        Ok(self
+            .conn
             .prepare_cached("UPDATE calls SET quality = ?2 WHERE id = ?1")?
-            .execute(params![id, quality_json(quality)])?;
-        Ok(())
+            .execute(params![id, quality_json(quality)])?)
     }
 
     /// Marks the live calls as seen at `now`: what an agent crash loses is the time since.

@@ -119,37 +119,50 @@ impl Recorder {
 const MAX_BATCH: usize = 256;
 
 /// Writes `jobs` (writes only) in one transaction; if that fails, one by one, so a bad write
-/// costs only itself. Returns the first error, if any; `None` when there was nothing to
-/// write (which says nothing about the store's health).
+/// costs only itself. Returns the first error, if any; `None` when nothing needed writing
+/// (a heartbeat with no live call), which says nothing about the store's health: on a full
+/// disk such a no-op still "succeeds".
 fn write_all(store: &mut Store, jobs: &mut Vec<Job>) -> Option<Result<(), StoreError>> {
     if jobs.is_empty() {
         return None;
     }
     let batch = std::mem::take(jobs);
+    let mut wrote = false;
     if batch.len() > 1
         && store
-            .in_one_transaction(|store| batch.iter().try_for_each(|job| write(store, job)))
+            .in_one_transaction(|store| {
+                batch.iter().try_for_each(|job| {
+                    wrote |= write(store, job)?;
+                    Ok(())
+                })
+            })
             .is_ok()
     {
-        return Some(Ok(()));
+        return wrote.then_some(Ok(()));
     }
-    let mut first_error = Ok(());
+    wrote = false;
+    let mut first_error = None;
     for job in &batch {
-        if let Err(e) = write(store, job) {
-            if first_error.is_ok() {
-                first_error = Err(e);
+        match write(store, job) {
+            Ok(w) => wrote |= w,
+            Err(e) => {
+                first_error.get_or_insert(e);
             }
         }
     }
-    Some(first_error)
+    match first_error {
+        Some(e) => Some(Err(e)),
+        None => wrote.then_some(Ok(())),
+    }
 }
 
-fn write(store: &mut Store, job: &Job) -> Result<(), StoreError> {
+/// Carries out one write; whether it changed anything on disk.
+fn write(store: &mut Store, job: &Job) -> Result<bool, StoreError> {
     match job {
-        Job::Call { view, now } => store.record(view, now),
-        Job::Quality { id, quality } => store.quality(id, quality),
-        Job::Heartbeat { now } => store.heartbeat(now).map(drop),
-        Job::History { .. } | Job::Apply(_) | Job::Stop => Ok(()),
+        Job::Call { view, now } => store.record(view, now).map(|()| true),
+        Job::Quality { id, quality } => store.quality(id, quality).map(|n| n > 0),
+        Job::Heartbeat { now } => store.heartbeat(now).map(|n| n > 0),
+        Job::History { .. } | Job::Apply(_) | Job::Stop => Ok(false),
     }
 }
 
