@@ -10,7 +10,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH):/usr/sbin:/sbin
 
 CARGO ?= cargo
 
-.PHONY: all deps browser-deps build lint test test-unit test-e2e test-testbed bench demo clean help \
+.PHONY: all deps browser-deps build lint test test-unit test-e2e test-testbed bench soak-records demo clean help \
 	fuzz-deps fuzz-build fuzz-seeds fuzz-smoke fuzz-run
 
 all: build
@@ -27,6 +27,7 @@ help:
 	@echo "make fuzz-smoke  build the fuzz targets (fuzz/) and run each for FUZZ_SECONDS (10)"
 	@echo "make fuzz-run FUZZ_TARGET=sip_message FUZZ_SECONDS=3600  one long fuzz run"
 	@echo "make bench     criterion benches"
+	@echo "make soak-records  SOAK_CALLS (200) calls with the page connected: records, Tasks, memory"
 	@echo "make demo      Kamailio + the agent registered as 1001; Ctrl-C stops"
 	@echo "make clean     remove build output and run/"
 
@@ -70,6 +71,11 @@ test-e2e: deps browser-deps
 
 test-testbed: deps
 	$(CARGO) test -p testbed
+
+# Calls through Kamailio with the page connected: one record and one Task per call, memory
+# and store size sampled (docs/benchmarks.md, "Call records soak"). A few minutes.
+soak-records: deps browser-deps
+	$(CARGO) test -p softphone --test browser_tabs -- --ignored --nocapture soak
 
 bench:
 	$(CARGO) bench

@@ -1331,7 +1331,8 @@
       const main = el("div", "recent-main");
       const name = (e.crm && e.crm.name) || e.remote.display_name || "";
       main.appendChild(el("span", "row-name", name || e.remote.number || "Unknown"));
-      const what = e.duration_s > 0 ? `${e.direction === "outbound" ? "Outbound" : "Inbound"} · ${clock(e.duration_s * 1000)}` : outcome(e);
+      let what = e.duration_s > 0 ? `${e.direction === "outbound" ? "Outbound" : "Inbound"} · ${clock(e.duration_s * 1000)}` : outcome(e);
+      if (e.duration_s > 0 && e.end_reason && e.end_reason.code === "interrupted") what += " · cut off";
       main.appendChild(el("span", "row-sub", name ? `${e.remote.number} · ${what}` : what));
       if (e.log_state === "failed") {
         const bad = el("span", "row-log-failed", "Not saved to Salesforce");

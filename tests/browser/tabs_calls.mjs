@@ -178,6 +178,61 @@ async function closedPage() {
   test.result('closed_page', { callId: ring.callId, closedAt, reopenedAt, tasksWhileClosed: before, tasks: found });
 }
 
+/** Wrap-up after an answered call: the chosen result and notes reach the call's Task; the
+ * status the agent picks in the page turns calls away and shows on the utility item. */
+async function wrapupAndStatus() {
+  const tab = tabs[0];
+  await ready(tab);
+  await test.need('call', { key: 'wrapup', caller: '+15550102000', talkMs: 600 });
+  const ring = await tabShowing('ringing');
+  await clickIn(tab, 'answer');
+  await test.need('sipp_wait', { key: 'wrapup' });
+  const f = tab.frame;
+  await until('the after-call work form', 15_000, () => f.locator('[data-ui="wrapup"]').first().isVisible());
+  const codes = await f.locator('[data-field="disposition"] option').allInnerTexts();
+  const presence = await until('the wrap-up status', 10_000, async () => {
+    const s = await f.locator('[data-field="presence"]').first().getAttribute('data-agent-state');
+    return s === 'after_call_work' ? s : false;
+  });
+  const labelInWrapup = (await consoleState(consoleUrl)).itemLabel;
+  await f.locator('[data-field="disposition"]').first().selectOption('Escalated');
+  await f.locator('[data-field="notes"]').first().fill('Asked for a supervisor about the refund.');
+  await shot(f.locator('body'), shots, 'wrapup');
+  await f.locator('[data-ui="wrapup-save"]').first().click();
+  const task = await until('the Task updated with the wrap-up', 20_000, async () => {
+    const found = (await consoleState(consoleUrl)).tasks.filter((t) => t.CallObject === ring.callId);
+    return found.length && found[0].CallDisposition === 'Escalated' ? found : false;
+  });
+  await f.locator('[data-ui="wrapup-done"]').first().click();
+  await until('available again', 10_000, async () =>
+    (await f.locator('[data-field="presence"]').first().getAttribute('data-agent-state')) === 'available');
+
+  await f.locator('[data-field="agent-status"]').first().selectOption('dnd');
+  await until('do not disturb', 10_000, async () =>
+    (await f.locator('[data-field="presence"]').first().getAttribute('data-agent-state')) === 'dnd');
+  const labelDnd = await until('the utility item to say so', 10_000, async () => {
+    const l = (await consoleState(consoleUrl)).itemLabel;
+    return /disturb/i.test(l || '') ? l : false;
+  });
+  await shot(f.locator('body'), shots, 'status-dnd');
+  const rejected = await test.need('call_turned_away', { caller: '+15550104000' });
+  const turnedAway = await until('a Task for the call turned away', 20_000, async () => {
+    const s = await consoleState(consoleUrl);
+    return s.tasks.find((t) => /5550104000/.test(t.Subject || '') || /5550104000/.test(t.Description || ''));
+  });
+  await f.locator('[data-field="agent-status"]').first().selectOption('available');
+  test.result('wrapup', {
+    callId: ring.callId,
+    codes,
+    presence,
+    labelInWrapup,
+    labelDnd,
+    tasks: task,
+    rejected,
+    turnedAway,
+  });
+}
+
 /** The agent is killed mid-call and restarted: the call is logged as interrupted. */
 async function killed() {
   const tab = tabs[0];
@@ -201,6 +256,7 @@ try {
   await openTab();
   await manyTabs();
   await closedPage();
+  await wrapupAndStatus();
   await killed();
   for (const t of tabs) pageErrors.push(...t.errors);
   test.result('done', { pageErrors });
