@@ -264,6 +264,7 @@ fn build_phone(
             server: config.sip.server.clone(),
             transport: config.sip.transport.to_string(),
         },
+        agent: phone::AgentConfig::default(),
     };
     Ok(Phone::new(
         ua,
