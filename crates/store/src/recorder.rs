@@ -27,6 +27,10 @@ enum Job {
     Heartbeat {
         now: String,
     },
+    Setting {
+        key: String,
+        value: String,
+    },
     History {
         limit: usize,
         before: Option<String>,
@@ -142,6 +146,7 @@ fn write(store: &mut Store, job: &Job) -> Result<(), StoreError> {
         Job::Call { view, now } => store.record(view, now),
         Job::Quality { id, quality } => store.quality(id, quality),
         Job::Heartbeat { now } => store.heartbeat(now).map(drop),
+        Job::Setting { key, value } => store.set_setting(key, value),
         Job::History { .. } | Job::Stop => Ok(()),
     }
 }
@@ -195,6 +200,11 @@ impl RecorderHandle {
     /// Marks the live calls as seen at `now`.
     pub fn heartbeat(&self, now: String) {
         self.send(Job::Heartbeat { now });
+    }
+
+    /// Keeps `value` under `key` (see [`Store::set_setting`]).
+    pub fn setting(&self, key: String, value: String) {
+        self.send(Job::Setting { key, value });
     }
 
     /// A page of the history (see [`Store::history`]); blocks until the thread answers.
