@@ -3,9 +3,9 @@
 //! ended calls the page never rings for, holds after-call work after an answered call until
 //! `[agent] wrapup_seconds` ran out, and keeps the chosen status across a restart.
 //!
-//! SIPp calls the agent directly; the agent's registrar is a port nobody listens on
+//! Most tests have SIPp call the agent directly, its registrar a port nobody listens on
 //! (registration fails, calls still work), so "the PBX" a forwarded call is sent to is that
-//! address.
+//! address; the last ones go through Kamailio, where the agent is registered.
 
 mod common;
 
@@ -13,7 +13,7 @@ use common::{Agent, AgentOptions, EventStream};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::time::Duration;
-use testbed::{Sipp, SippProcess};
+use testbed::{Kamailio, KamailioOptions, Sipp, SippProcess};
 
 const SIPP_TIMEOUT: Duration = Duration::from_secs(20);
 const SHORT: Duration = Duration::from_secs(5);
@@ -217,4 +217,62 @@ fn the_chosen_status_survives_a_restart() {
     let status = restarted.status()["agent"].clone();
     assert_eq!(status["state"], "away", "{status}");
     assert_eq!(status["chosen"], "away", "{status}");
+}
+
+/// An agent registered at Kamailio (our PBX) with `agent` as its `[agent]` section.
+fn registered_at(kam: &Kamailio, agent: &str) -> Agent {
+    let agent = Agent::start(
+        AgentOptions::new(kam.addr(), "1001", "secret1001").with_extra(&format!(
+            "[audio]\ninput = \"tone:440\"\n[agent]\n{agent}\n"
+        )),
+    );
+    agent.wait_registered(LONG);
+    kam.wait_registered("1001", LONG).unwrap();
+    agent
+}
+
+/// SIPp calls 1001 at the PBX with `scenario`.
+fn sipp_calls_through(kam: &Kamailio, scenario: &str) -> SippProcess {
+    Sipp::spawn(scenario, &[&kam.addr().to_string()], SIPP_TIMEOUT)
+        .unwrap_or_else(|e| panic!("start SIPp {scenario}: {e}"))
+}
+
+#[test]
+fn through_the_pbx_a_dnd_agent_rejects_486() {
+    testbed::require!("kamailio", "kamcmd", "sipp");
+    let kam = Kamailio::start(KamailioOptions::md5()).unwrap();
+    let agent = registered_at(&kam, "");
+    let mut events = agent.events("");
+    choose(&agent, "dnd");
+    let sipp = sipp_calls_through(&kam, "call_uac_unavailable_486.xml");
+    let call = turned_away_call(&mut events);
+    let out = sipp.wait();
+    assert!(out.success, "{out}\n---- agent log ----\n{}", agent.log());
+    assert_eq!(call["end_reason"]["code"], "unavailable_rejected", "{call}");
+    assert_eq!(call["remote"]["number"], "+4930123456", "{call}");
+}
+
+#[test]
+fn through_the_pbx_a_forwarded_call_is_sent_to_the_target_at_the_pbx() {
+    testbed::require!("kamailio", "kamcmd", "sipp");
+    let kam = Kamailio::start(KamailioOptions::md5()).unwrap();
+    let agent = registered_at(&kam, "forward_to = \"2000\"");
+    let mut events = agent.events("");
+    choose(&agent, "away");
+    let sipp = sipp_calls_through(&kam, "call_uac_forwarded_302.xml");
+    let call = turned_away_call(&mut events);
+    let out = sipp.wait();
+    assert!(out.success, "{out}\n---- agent log ----\n{}", agent.log());
+    // The PBX relays the agent's 302 to the caller: its Contact is the target at the PBX.
+    let contact = format!("Contact: <sip:2000@{}>", kam.addr());
+    assert!(
+        out.messages.contains(&contact),
+        "{contact} not in what SIPp received:\n{}",
+        out.messages
+    );
+    assert_eq!(call["end_reason"]["code"], "forwarded", "{call}");
+    assert_eq!(
+        call["end_reason"]["message"], "forwarded to 2000: the agent is away",
+        "{call}"
+    );
 }
