@@ -32,7 +32,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Recorder, Store, AGENT_CHOSEN};
+    use crate::{schema, Recorder, Store, AGENT_CHOSEN, FILE_NAME};
 
     #[test]
     fn a_setting_survives_a_reopen_and_is_replaced_in_place() {
@@ -52,6 +52,34 @@ mod tests {
             Some("dnd")
         );
         assert_eq!(store.setting("other").expect("read"), None);
+    }
+
+    #[test]
+    fn a_store_of_schema_1_gains_settings_and_keeps_its_calls() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        {
+            let mut conn = rusqlite::Connection::open(dir.path().join(FILE_NAME)).expect("open");
+            schema::migrate_to(&mut conn, 1).expect("schema 1");
+            conn.execute_batch(
+                "INSERT INTO runs (started_at) VALUES ('2026-12-01T09:00:00Z');
+                 INSERT INTO calls (id, run, direction, state, remote_number, remote_uri,
+                    started_at, ended_at, last_seen_at, end_reason_code)
+                 VALUES ('r1c1', 1, 'inbound', 'ended', '+15550102000',
+                    'sip:+15550102000@carrier.test', '2026-12-01T09:00:00Z',
+                    '2026-12-01T09:01:00Z', '2026-12-01T09:01:00Z', 'hangup_remote');",
+            )
+            .expect("a call of the old schema");
+        }
+        let opened = Store::open(dir.path(), "2026-12-06T21:00:00Z").expect("upgrades");
+        assert!(opened.moved_aside.is_none(), "upgraded in place");
+        let mut store = opened.store;
+        assert_eq!(store.setting(AGENT_CHOSEN).expect("read"), None);
+        store.set_setting(AGENT_CHOSEN, "away").expect("write");
+        assert!(
+            store.get("r1c1").expect("read").is_some(),
+            "the call is kept"
+        );
+        assert_eq!(store.run(), 2);
     }
 
     #[test]
