@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{Agent, AgentOptions, EventStream};
+use common::{http_get, Agent, AgentOptions, EventStream};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -18,6 +18,7 @@ use testbed::{Kamailio, KamailioOptions, Sipp, SippProcess};
 const SIPP_TIMEOUT: Duration = Duration::from_secs(20);
 const SHORT: Duration = Duration::from_secs(5);
 const LONG: Duration = Duration::from_secs(10);
+const POLL: Duration = Duration::from_millis(50);
 
 /// A UDP port on 127.0.0.1 with nobody behind it.
 fn nowhere() -> SocketAddr {
@@ -97,6 +98,24 @@ fn on_dnd_a_call_is_rejected_486_and_recorded_without_ringing() {
         "{reason}"
     );
     assert_eq!(agent.status()["agent"]["state"], "dnd", "never on a call");
+
+    // Recorded like any call (the store writes on its own thread: wait for it).
+    let id = call["id"].clone();
+    let mut last = Value::Null;
+    let found = testbed::wait_until("the call in the history", SHORT, POLL, || {
+        let (code, body) = http_get(agent.bridge, "/api/v1/history").expect("bridge answers");
+        assert_eq!(code, 200, "{body}");
+        last = serde_json::from_str(&body).expect("JSON");
+        let newest = &last["calls"][0];
+        Ok::<_, testbed::TimedOut>((newest["id"] == id).then(|| newest.clone()))
+    });
+    let entry = found.unwrap_or_else(|e| panic!("{e}: {last}"));
+    assert_eq!(
+        entry["end_reason"]["code"], "unavailable_rejected",
+        "{entry}"
+    );
+    assert_eq!(entry["duration_s"], 0, "{entry}");
+    assert_eq!(entry["log_state"], "pending", "{entry}");
 }
 
 #[test]
