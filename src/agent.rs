@@ -88,7 +88,12 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
 
     let (health_tx, mut health) = mpsc::unbounded_channel();
     let records = Records::open(&config.data_dir, health_tx);
-    let mut phone = build_phone(&config, registrar, local, records.run_prefix())?;
+    let chosen = records.agent_chosen();
+    tracing::info!(
+        chosen = chosen.name(),
+        "agent status at start (kept from the last run)"
+    );
+    let mut phone = build_phone(&config, registrar, local, records.run_prefix(), chosen)?;
     phone.set_records(Some(records.status()));
     let mut heartbeat = tokio::time::interval(crate::records::HEARTBEAT_EVERY);
     // While no call is live the tick is not polled; when one starts, go on from now rather
@@ -212,6 +217,7 @@ fn build_phone(
     registrar: Peer,
     local: SocketAddr,
     run_prefix: &str,
+    chosen: wire::ChosenState,
 ) -> Result<Phone, AgentError> {
     let password = Password::new(config.sip.password.clone());
     let user_agent = format!("softphone/{}", env!("CARGO_PKG_VERSION"));
@@ -263,6 +269,13 @@ fn build_phone(
             aor: format!("sip:{}@{}", config.sip.user, config.sip.domain),
             server: config.sip.server.clone(),
             transport: config.sip.transport.to_string(),
+        },
+        agent: phone::AgentConfig {
+            wrapup: Duration::from_secs(config.agent.wrapup_seconds.into()),
+            unavailable_response: config.agent.unavailable_response,
+            forward_to: config.agent.forward_to.clone(),
+            dispositions: config.agent.dispositions.clone(),
+            chosen,
         },
     };
     Ok(Phone::new(

@@ -25,9 +25,27 @@ pub struct Config {
     pub calls: CallsConfig,
     pub audio: AudioConfig,
     pub dial_plan: DialPlanConfig,
+    pub agent: AgentSettings,
     pub log: LogConfig,
     pub data_dir: PathBuf,
 }
+
+/// `[agent]`: availability and after-call work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentSettings {
+    /// After-call work after an answered call, in seconds (0..=3600); 0: none.
+    pub wrapup_seconds: u32,
+    /// 486 or 480: what an incoming call gets while the agent is not available.
+    pub unavailable_response: u16,
+    /// Where such calls go instead (302), a dial string the dial plan accepts.
+    pub forward_to: Option<String>,
+    /// The disposition codes the page offers.
+    pub dispositions: Vec<String>,
+}
+
+/// The most disposition codes, and the longest one.
+const MAX_DISPOSITIONS: usize = 50;
+const MAX_DISPOSITION_LEN: usize = 80;
 
 /// `[calls]`: how the agent treats calls.
 #[derive(Debug, Clone)]
@@ -143,7 +161,18 @@ struct RawConfig {
     #[serde(default)]
     dial_plan: Option<toml::Value>,
     #[serde(default)]
+    agent: RawAgent,
+    #[serde(default)]
     log: RawLog,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAgent {
+    wrapup_seconds: Option<i64>,
+    unavailable_response: Option<i64>,
+    forward_to: Option<String>,
+    dispositions: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -370,9 +399,10 @@ impl Config {
                     ),
                 })?,
         };
-        if let Err(e) = DialPlan::new(dial_plan.clone()) {
-            return Err(invalid("dial_plan", e.key, e.problem));
-        }
+        let plan =
+            DialPlan::new(dial_plan.clone()).map_err(|e| invalid("dial_plan", e.key, e.problem))?;
+        let agent = agent_settings(raw.agent, &plan)
+            .map_err(|(key, message)| invalid("agent", key, message))?;
 
         let data_dir = match env(DATA_DIR_ENV) {
             Some(d) if !d.is_empty() => PathBuf::from(d),
@@ -411,6 +441,7 @@ impl Config {
                 output,
             },
             dial_plan,
+            agent,
             log: LogConfig {
                 level: raw.log.level.unwrap_or_else(|| "info".into()),
                 sip_trace: raw.log.sip_trace.unwrap_or(false),
@@ -418,6 +449,71 @@ impl Config {
             data_dir,
         })
     }
+}
+
+/// `[agent]`, checked: on an error, the key and what to write instead.
+fn agent_settings(raw: RawAgent, plan: &DialPlan) -> Result<AgentSettings, (&'static str, String)> {
+    let wrapup_seconds = match raw.wrapup_seconds {
+        None => 30,
+        Some(s) if (0..=3600).contains(&s) => s as u32,
+        Some(s) => {
+            return Err((
+                "wrapup_seconds",
+                format!("{s} is out of range: use seconds between 0 and 3600 (default 30); 0 turns after-call work off"),
+            ))
+        }
+    };
+    let unavailable_response = match raw.unavailable_response {
+        None => 486,
+        Some(code @ (486 | 480)) => code as u16,
+        Some(code) => {
+            return Err((
+                "unavailable_response",
+                format!("{code} is not offered: use 486 (Busy Here, the default) or 480 (Temporarily Unavailable)"),
+            ))
+        }
+    };
+    let forward_to = match raw.forward_to {
+        None => None,
+        Some(to) => {
+            if let Err(e) = plan.normalize(&to) {
+                return Err((
+                    "forward_to",
+                    format!("{to:?} cannot be dialled: {e}; give a number or SIP address such as \"2000\", or remove the key to reject instead"),
+                ));
+            }
+            Some(to.trim().to_owned())
+        }
+    };
+    let dispositions = match raw.dispositions {
+        None => phone::DEFAULT_DISPOSITIONS.map(str::to_owned).to_vec(),
+        Some(list) => {
+            if list.is_empty() || list.len() > MAX_DISPOSITIONS {
+                return Err((
+                    "dispositions",
+                    format!("has {} codes: give 1 to {MAX_DISPOSITIONS}, or remove the key for the defaults", list.len()),
+                ));
+            }
+            let mut codes = Vec::with_capacity(list.len());
+            for code in list {
+                let trimmed = code.trim();
+                if trimmed.is_empty() || trimmed.chars().count() > MAX_DISPOSITION_LEN {
+                    return Err((
+                        "dispositions",
+                        format!("{code:?}: each code needs 1 to {MAX_DISPOSITION_LEN} characters"),
+                    ));
+                }
+                codes.push(trimmed.to_owned());
+            }
+            codes
+        }
+    };
+    Ok(AgentSettings {
+        wrapup_seconds,
+        unavailable_response,
+        forward_to,
+        dispositions,
+    })
 }
 
 fn required(
@@ -573,6 +669,69 @@ mod tests {
         assert_eq!(ok.calls.session_expires, 0);
         assert!(ok.bridge.allowed_origins.allows("https://a.example.com"));
         assert!(!ok.bridge.allowed_origins.allows("https://evil.com"));
+    }
+
+    #[test]
+    fn agent_keys_get_defaults_and_errors_name_the_key() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.agent.wrapup_seconds, 30);
+        assert_eq!(c.agent.unavailable_response, 486);
+        assert_eq!(c.agent.forward_to, None);
+        assert_eq!(c.agent.dispositions[0], "Resolved");
+        assert_eq!(c.agent.dispositions.len(), 5);
+
+        let c = parse(&format!(
+            "{MINIMAL}[agent]\nwrapup_seconds = 0\nunavailable_response = 480\nforward_to = \"2000\"\ndispositions = [\"Sale\", \"No sale\"]\n"
+        ))
+        .unwrap();
+        assert_eq!(c.agent.wrapup_seconds, 0);
+        assert_eq!(c.agent.unavailable_response, 480);
+        assert_eq!(c.agent.forward_to.as_deref(), Some("2000"));
+        assert_eq!(c.agent.dispositions, ["Sale", "No sale"]);
+
+        let long = "x".repeat(81);
+        let many = vec!["\"a\""; 51].join(", ");
+        let cases = [
+            (
+                "wrapup_seconds = 3601",
+                "[agent] wrapup_seconds: 3601 is out of range",
+            ),
+            (
+                "wrapup_seconds = -1",
+                "[agent] wrapup_seconds: -1 is out of range",
+            ),
+            (
+                "unavailable_response = 404",
+                "[agent] unavailable_response: 404 is not offered: use 486",
+            ),
+            (
+                "forward_to = \"<script>\"",
+                "[agent] forward_to: \"<script>\" cannot be dialled",
+            ),
+            (
+                "dispositions = []",
+                "[agent] dispositions: has 0 codes: give 1 to 50",
+            ),
+            (
+                &format!("dispositions = [{many}]"),
+                "[agent] dispositions: has 51 codes",
+            ),
+            (
+                "dispositions = [\"ok\", \" \"]",
+                "[agent] dispositions: \" \": each code needs 1 to 80",
+            ),
+            (
+                &format!("dispositions = [\"{long}\"]"),
+                "each code needs 1 to 80 characters",
+            ),
+            ("wrap_up = 3", "unknown field `wrap_up`"),
+        ];
+        for (line, expected) in cases {
+            let e = parse(&format!("{MINIMAL}[agent]\n{line}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(expected), "{line:?}: {e}");
+        }
     }
 
     #[test]

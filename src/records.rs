@@ -7,10 +7,11 @@ use bridge::history::{CallHistory, HistoryError};
 use bridge::EventBody;
 use phone::wallclock::rfc3339;
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use store::{Health, Recorder, RecorderHandle, Store, StoreError};
+use store::{Health, Recorder, RecorderHandle, Store, StoreError, AGENT_CHOSEN};
 use tokio::sync::mpsc;
-use wire::{CrmRecord, HistoryEntry, HistoryPage, RecordsStatus};
+use wire::{ChosenState, CrmRecord, HistoryEntry, HistoryPage, RecordsStatus};
 
 /// How often live calls are marked as seen: what an agent crash can lose of a call's length.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
@@ -21,6 +22,8 @@ pub struct Records {
     status: RecordsStatus,
     /// Names this run in call ids.
     run_prefix: String,
+    /// The availability the agent chose, as last kept in the store (read at open).
+    chosen: Mutex<ChosenState>,
 }
 
 impl Records {
@@ -51,6 +54,7 @@ impl Records {
             );
         }
         let run_prefix = format!("r{}", opened.store.run());
+        let chosen = kept_choice(&opened.store);
         let recorder = Recorder::spawn(opened.store, move |h| {
             let _ = health.send(h);
         });
@@ -59,6 +63,7 @@ impl Records {
                 recorder: Some(recorder),
                 status,
                 run_prefix,
+                chosen: Mutex::new(chosen),
             },
             Err(e) => Records::without_store(data_dir, &StoreError::Thread(e)),
         }
@@ -68,6 +73,9 @@ impl Records {
         tracing::error!(
             "call records cannot be kept in {}: {error}; calls work, but are not recorded",
             data_dir.display()
+        );
+        tracing::warn!(
+            "the agent's chosen status cannot be read or kept without the store: starting available"
         );
         // No run counter: the start time in ms names the run instead (base 36, 8 characters).
         let ms = SystemTime::now()
@@ -81,6 +89,7 @@ impl Records {
                 error: Some(format!("call records cannot be kept: {error}")),
             },
             run_prefix: format!("t{}", base36(ms)),
+            chosen: Mutex::new(ChosenState::Available),
         }
     }
 
@@ -90,6 +99,11 @@ impl Records {
 
     pub fn status(&self) -> RecordsStatus {
         self.status.clone()
+    }
+
+    /// The availability the agent chose in its last run (available when none was kept).
+    pub fn agent_chosen(&self) -> ChosenState {
+        *self.chosen.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The status's `records` after a change of health.
@@ -121,6 +135,14 @@ impl Records {
             EventBody::CallQuality {
                 call_id, quality, ..
             } => r.quality(call_id.clone(), quality.clone()),
+            // Kept only when the choice changed, not at every call's state change.
+            EventBody::AgentStatus { agent } => {
+                let mut kept = self.chosen.lock().unwrap_or_else(|p| p.into_inner());
+                if *kept != agent.chosen {
+                    *kept = agent.chosen;
+                    r.setting(AGENT_CHOSEN.to_owned(), agent.chosen.name().to_owned());
+                }
+            }
             _ => {}
         }
     }
@@ -146,6 +168,21 @@ impl Records {
 
     fn handle(&self) -> Option<&RecorderHandle> {
         self.recorder.as_ref().map(Recorder::handle)
+    }
+}
+
+/// The choice kept by the last run; available when none was kept or it cannot be read.
+fn kept_choice(store: &Store) -> ChosenState {
+    match store.setting(AGENT_CHOSEN) {
+        Ok(None) => ChosenState::Available,
+        Ok(Some(name)) => ChosenState::from_name(&name).unwrap_or_else(|| {
+            tracing::warn!("the kept agent status {name:?} is unknown: starting available");
+            ChosenState::Available
+        }),
+        Err(e) => {
+            tracing::warn!("the kept agent status cannot be read ({e}): starting available");
+            ChosenState::Available
+        }
     }
 }
 

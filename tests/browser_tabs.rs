@@ -225,7 +225,12 @@ fn every_call_is_logged_once_across_tabs_closed_pages_and_a_killed_agent() {
     let wrapup = &results["wrapup"];
     assert_eq!(
         wrapup["codes"],
-        json!(["Choose a result", "Resolved", "Callback requested", "Escalated"]),
+        json!([
+            "Choose a result",
+            "Resolved",
+            "Callback requested",
+            "Escalated"
+        ]),
         "{}",
         fail("the configured dispositions")
     );
@@ -240,8 +245,18 @@ fn every_call_is_logged_once_across_tabs_closed_pages_and_a_killed_agent() {
     );
     let id = wrapup["callId"].as_str().unwrap_or_default();
     let saved = tasks_of(id);
-    assert_eq!(saved.len(), 1, "{}", fail("one Task for the wrapped-up call"));
-    assert_eq!(saved[0]["CallDisposition"], "Escalated", "{}", fail("result"));
+    assert_eq!(
+        saved.len(),
+        1,
+        "{}",
+        fail("one Task for the wrapped-up call")
+    );
+    assert_eq!(
+        saved[0]["CallDisposition"],
+        "Escalated",
+        "{}",
+        fail("result")
+    );
     assert!(
         saved[0]["Description"]
             .as_str()
@@ -365,11 +380,24 @@ fn soak_every_call_recorded_and_logged_with_flat_memory() {
         let server = kam.addr().to_string();
         let m = calls.to_string();
         let args = [
-            "-s", "1001", "-set", "caller", "+15550102000", "-d", "300", "-m", &m, "-r", "4",
-            "-l", "1",
+            "-s",
+            "1001",
+            "-set",
+            "caller",
+            "+15550102000",
+            "-d",
+            "300",
+            "-m",
+            &m,
+            "-r",
+            "4",
+            "-l",
+            "1",
             // A 180 that Kamailio's workers forward after the 200 (they race on loopback)
             // is not a failed call: ignore it rather than abort.
-            "-default_behaviors", "all,-abortunexp", &server,
+            "-default_behaviors",
+            "all,-abortunexp",
+            &server,
         ];
         let mut sipp = Sipp::spawn("carrier_uac_talks.xml", &args, Duration::from_secs(900))
             .map_err(|e| e.to_string())?;
@@ -391,7 +419,11 @@ fn soak_every_call_recorded_and_logged_with_flat_memory() {
         Ok(json!({}))
     });
     if let Some(failed) = results.get("failed") {
-        panic!("the soak script failed: {}\n{}", failed["error"], script.log());
+        panic!(
+            "the soak script failed: {}\n{}",
+            failed["error"],
+            script.log()
+        );
     }
     let soak = &results["soak"];
     let (code, body) =

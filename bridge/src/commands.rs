@@ -1,9 +1,10 @@
-//! The command endpoints: `POST /api/v1/calls` and `POST /api/v1/calls/{id}/<action>`.
+//! The command endpoints: `POST /api/v1/calls`, `POST /api/v1/calls/{id}/<action>` and
+//! `POST /api/v1/agent/status`.
 //! Each request is validated, handed to the agent as a [`CommandRequest`] and its reply
 //! mapped to HTTP.
 
 use crate::error::ApiError;
-use crate::protocol::{Command, CommandError, CommandReply};
+use crate::protocol::{ChosenState, Command, CommandError, CommandReply};
 use crate::AppState;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, Path, Request, State};
@@ -74,6 +75,14 @@ struct TransferBody {
     replaces: Option<String>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentStatusBody {
+    /// Checked here rather than by serde, so a state that cannot be chosen is a
+    /// `bad_request` naming the choices, not a JSON error.
+    state: String,
+}
+
 /// The routes of this module.
 pub(crate) fn routes() -> axum::Router<AppState> {
     axum::Router::new()
@@ -102,6 +111,23 @@ pub(crate) fn routes() -> axum::Router<AppState> {
         )
         .route("/api/v1/calls/{id}/dtmf", post(dtmf))
         .route("/api/v1/calls/{id}/transfer", post(transfer))
+        .route("/api/v1/agent/status", post(agent_status))
+}
+
+/// The agent picks available, away or dnd; `on_call` and `after_call_work` follow from its
+/// calls and cannot be chosen.
+async fn agent_status(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<AgentStatusBody>,
+) -> Result<Response, ApiError> {
+    let chosen = ChosenState::from_name(&body.state).ok_or_else(|| {
+        let shown: String = body.state.chars().take(40).collect();
+        ApiError::bad_request(format!(
+            "\"state\" must be \"available\", \"away\" or \"dnd\" (on_call and after_call_work follow from calls), got {:?}",
+            shown
+        ))
+    })?;
+    dispatch(&state.commands, Command::SetAgentStatus { state: chosen }).await
 }
 
 /// A body-less action on one call.

@@ -24,9 +24,9 @@ pub use error::ApiError;
 pub use history::{CallHistory, HistoryError};
 pub use hub::{Hub, DEFAULT_HISTORY};
 pub use protocol::{
-    AudioStatus, CallState, CallView, Command, CommandError, CommandErrorKind, CommandReply,
-    DeviceFigures, Direction, EndReason, Event, EventBody, RegistrationState, RegistrationStatus,
-    Remote, Status, TransferState,
+    AgentState, AgentStatus, AudioStatus, CallState, CallView, ChosenState, Command, CommandError,
+    CommandErrorKind, CommandReply, DeviceFigures, Direction, EndReason, Event, EventBody,
+    RegistrationState, RegistrationStatus, Remote, Status, TransferState,
 };
 pub use security::{is_loopback_host, OriginPolicy, Security, SALESFORCE_DEFAULT_ORIGINS};
 

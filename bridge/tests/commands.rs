@@ -175,3 +175,62 @@ async fn a_gone_or_silent_agent_gives_503() {
     let a = post_json(&router, "/api/v1/calls", r#"{"to": "1"}"#).await;
     assert_error(&a, 503, "unavailable");
 }
+
+#[tokio::test]
+async fn agent_status_takes_only_a_state_the_agent_can_choose() {
+    let hub = Hub::new(status(RegistrationState::Registered, None));
+    let (tx, mut rx) = mpsc::channel::<CommandRequest>(4);
+    let router = bridge::router(hub, tx, security());
+    let seen = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while let Some(req) = rx.recv().await {
+            seen.push(req.command.clone());
+            req.respond(Ok(bridge::CommandReply::Accepted));
+        }
+        seen
+    });
+    for state in ["available", "away", "dnd"] {
+        let body = format!(r#"{{"state": "{state}"}}"#);
+        let a = post_json(&router, "/api/v1/agent/status", &body).await;
+        assert_eq!(a.status, 200, "{state}: {}", a.json);
+        assert_eq!(a.json, serde_json::json!({"ok": true}));
+    }
+    for body in [
+        r#"{"state": "on_call"}"#,
+        r#"{"state": "after_call_work"}"#,
+        r#"{"state": "DND"}"#,
+        r#"{"state": ""}"#,
+        r#"{"state": 3}"#,
+        r#"{}"#,
+        r#"{"state": "away", "until": "later"}"#,
+    ] {
+        let a = post_json(&router, "/api/v1/agent/status", body).await;
+        assert_eq!(a.status, 400, "{body}: {}", a.json);
+        assert!(a.json["error"]["message"].is_string(), "{body}: {}", a.json);
+    }
+    let a = post_json(&router, "/api/v1/agent/status", r#"{"state": "on_call"}"#).await;
+    assert_error(&a, 400, "bad_request");
+    assert!(
+        a.json["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("\"available\", \"away\" or \"dnd\"")),
+        "{}",
+        a.json
+    );
+    drop(router);
+    use bridge::ChosenState::*;
+    let states: Vec<_> = seen
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| match c {
+            bridge::Command::SetAgentStatus { state } => state,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [Available, Away, Dnd],
+        "only valid choices reach the agent"
+    );
+}

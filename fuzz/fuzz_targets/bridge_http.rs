@@ -64,6 +64,7 @@ fn status() -> Status {
         calls: Vec::new(),
         audio: None,
         records: None,
+        agent: Default::default(),
     }
 }
 

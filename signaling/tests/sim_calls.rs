@@ -119,6 +119,29 @@ fn callee_rejects_busy() {
 }
 
 #[test]
+fn callee_redirects_with_a_contact() {
+    let mut w = world(9, LinkConfig::lan(), no_timer());
+    w.dial();
+    w.run(2.0);
+    let bob_call = w.bob().incoming().expect("ringing");
+    let target = Uri::parse("sip:2000@pbx.test").expect("a valid URI");
+    w.with(BOB, |now, ua| ua.redirect(now, bob_call, &target))
+        .expect("redirect");
+    w.run(5.0);
+    let alice_end = w.alice().events.iter().find_map(|(_, e)| match e {
+        CallEvent::Ended { reason, .. } => Some(reason.clone()),
+        _ => None,
+    });
+    assert_eq!(alice_end.expect("alice's call ended").status, Some(302));
+    assert_eq!(w.bob().ended(), Some(EndKind::Transferred));
+    // Only a ringing call can be redirected.
+    assert!(w
+        .with(BOB, |now, ua| ua.redirect(now, bob_call, &target))
+        .is_err());
+    w.assert_idle("seed 9");
+}
+
+#[test]
 fn hold_by_reinvite_dtmf_by_info_and_caller_hangs_up() {
     let mut w = world(8, LinkConfig::lan(), no_timer());
     w.bob().auto_answer = true;

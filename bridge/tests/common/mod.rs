@@ -36,6 +36,7 @@ pub fn status(state: RegistrationState, error: Option<&str>) -> Status {
         calls: Vec::new(),
         audio: None,
         records: None,
+        agent: Default::default(),
     }
 }
 

@@ -6,6 +6,7 @@
 //! The driver owns the sockets: it gives the controller bound RTP addresses in advance
 //! ([`Phone::add_rtp_address`]) and carries out [`MediaAction`]s on the streams bound there.
 
+use crate::availability::{self, AgentConfig, Availability};
 use crate::dialplan::{DialPlan, DialTarget};
 use crate::record::{state_name, CallIds, CallRecord, TransferOf};
 use crate::sdp::CallSdp;
@@ -44,6 +45,8 @@ pub struct PhoneConfig {
     pub domain: String,
     /// How the status document names the registration.
     pub registrar: RegistrarView,
+    /// Availability and wrap-up (`[agent]`), and the state chosen at start.
+    pub agent: AgentConfig,
 }
 
 /// What the driver does on the RTP streams.
@@ -92,6 +95,11 @@ pub struct Phone {
     ids: CallIds,
     unregistered: Option<bool>,
     session_ids: u64,
+    /// The agent's availability and wrap-up.
+    agent: Availability,
+    /// The live call that ended last since the agent's state was last brought up to date,
+    /// and whether it was answered (it decides the wrap-up).
+    last_ended: Option<(String, bool)>,
 }
 
 impl Phone {
@@ -105,9 +113,14 @@ impl Phone {
         wall: SystemTime,
         run_prefix: &str,
     ) -> Self {
+        let mut view = PageView::new(config.registrar.clone());
+        let agent = Availability::new(config.agent.clone(), wall);
+        view.agent(agent.status(), false);
         Phone {
             ua,
-            view: PageView::new(config.registrar.clone()),
+            view,
+            agent,
+            last_ended: None,
             ids: CallIds::new(run_prefix),
             config,
             dial_plan,
@@ -181,7 +194,10 @@ impl Phone {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.ua.poll_timeout()
+        match (self.ua.poll_timeout(), self.agent.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
@@ -275,6 +291,12 @@ impl Phone {
         command: Command,
     ) -> Result<CommandReply, CommandError> {
         match command {
+            Command::SetAgentStatus { state } => {
+                let wall = self.clock.at(now);
+                info!(state = state.name(), "the agent chose a status");
+                self.agent.choose(now, wall, state);
+                Ok(CommandReply::Accepted)
+            }
             Command::Dial { to } => self
                 .dial(now, &to)
                 .map(|h| CommandReply::Created { id: self.ids.id(h) }),
@@ -610,6 +632,19 @@ impl Phone {
                 other => debug!(?other, "user agent event not handled"),
             }
         }
+        self.sync_agent(now);
+    }
+
+    /// Brings the agent's availability up to the calls and `now`; the page hears of a change
+    /// (after the call events that caused it).
+    fn sync_agent(&mut self, now: Instant) {
+        let live = self.has_live_calls();
+        let wall = self.clock.at(now);
+        self.agent.observe(now, wall, live, self.last_ended.take());
+        if let Some(status) = self.agent.poll_change() {
+            info!(state = ?status.state, "agent status");
+            self.view.agent(status, true);
+        }
     }
 
     fn on_call_event(&mut self, now: Instant, event: CallEvent) {
@@ -784,6 +819,14 @@ impl Phone {
         offer: Option<Bytes>,
         replaces: Option<CallHandle>,
     ) {
+        // A wrap-up that ended before this INVITE no longer turns it away.
+        self.sync_agent(now);
+        if replaces.is_none() {
+            if let Some(state) = self.agent.turns_away() {
+                self.turn_away(now, call, &from, state);
+                return;
+            }
+        }
         let busy = self.has_live_calls();
         if busy && !self.config.call_waiting && replaces.is_none() {
             info!(call = %self.ids.id(call), "busy: declining a second call");
@@ -878,6 +921,12 @@ impl Phone {
                 self.ua.notify_transfer(now, of.referrer, status, "Failed");
             }
         }
+        self.last_ended = Some((record.id.clone(), record.answered_at.is_some()));
+        self.keep_ended(record, view);
+    }
+
+    /// Lists an ended call for a while (the page learns how it ended) and tells the page.
+    fn keep_ended(&mut self, record: CallRecord, view: wire::CallView) {
         self.ended.push_back(record);
         while self.ended.len() > ENDED_KEPT {
             if let Some(old) = self.ended.pop_front() {
@@ -885,6 +934,73 @@ impl Phone {
             }
         }
         self.view.call(view, false);
+    }
+
+    /// Answers an incoming call while the agent is not available: forwarded (302) when
+    /// `[agent] forward_to` is set, else rejected with `[agent] unavailable_response`. The
+    /// page learns of it as an ended call (`call`, never `incoming`: nothing rings or pops).
+    fn turn_away(
+        &mut self,
+        now: Instant,
+        call: CallHandle,
+        from: &NameAddr,
+        state: wire::AgentState,
+    ) {
+        let why = availability::why(state);
+        let id = self.ids.id(call);
+        let forward = self.agent.forward_to().map(str::to_owned).and_then(|to| {
+            match self.target_uri(&to) {
+                Ok((uri, _)) => Some((to, uri)),
+                Err(error) => {
+                    warn!(call = %id, %error, "[agent] forward_to cannot be dialled; rejecting instead");
+                    None
+                }
+            }
+        });
+        let (code, status, message, sent) = match forward {
+            Some((to, uri)) => (
+                "forwarded",
+                302,
+                format!("forwarded to {to}: {why}"),
+                self.ua.redirect(now, call, &uri),
+            ),
+            None => {
+                let status = self.agent.unavailable_response();
+                (
+                    "unavailable_rejected",
+                    status,
+                    format!("rejected: {why}"),
+                    self.ua.reject(now, call, status),
+                )
+            }
+        };
+        if let Err(error) = sent {
+            warn!(call = %id, %error, "could not turn the call away");
+            return;
+        }
+        let at = self.clock.at(now);
+        // Never live, so no audio port: the record only carries the page's view.
+        let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
+        let sdp = CallSdp::new(nowhere, self.config.caps.clone(), 0);
+        let mut record = CallRecord::new(
+            call,
+            id,
+            PageDirection::Inbound,
+            self.remote_of(from),
+            at,
+            sdp,
+            nowhere,
+        );
+        record.state = CallState::Ended;
+        record.ended_at = Some(at);
+        record.end_reason = Some(PageEndReason {
+            code: code.to_owned(),
+            message,
+            sip_status: Some(status),
+        });
+        info!(call = %record.id, from = %record.remote.uri, status, "{}", record.end_reason.as_ref().map_or("", |r| r.message.as_str()));
+        let view = record.view();
+        self.keep_ended(record, view);
     }
 
     /// Tells the far end that asked for this call (REFER) how it goes.

@@ -3,6 +3,7 @@
 //! list and events the softphone page sees (`wire`). Sans-IO like the cores it
 //! drives: commands and datagrams in; transmits, media actions and page events out.
 
+mod availability;
 mod controller;
 pub mod dialplan;
 mod record;
@@ -10,6 +11,7 @@ mod sdp;
 mod view;
 pub mod wallclock;
 
+pub use availability::{AgentConfig, DEFAULT_DISPOSITIONS};
 pub use controller::{MediaAction, Phone, PhoneConfig};
 pub use record::CallIds;
 pub use view::{RegistrarView, Update};

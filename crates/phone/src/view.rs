@@ -9,7 +9,8 @@ use signaling::RegistrationState as SipRegistration;
 use std::collections::VecDeque;
 use std::time::Instant;
 use wire::{
-    AudioStatus, CallView, EventBody, RecordsStatus, RegistrationState, RegistrationStatus, Status,
+    AgentStatus, AudioStatus, CallView, EventBody, RecordsStatus, RegistrationState,
+    RegistrationStatus, Status,
 };
 
 /// One event for the page and the status document right after it.
@@ -52,6 +53,7 @@ impl PageView {
                 calls: Vec::new(),
                 audio: None,
                 records: None,
+                agent: AgentStatus::default(),
             },
             outbox: VecDeque::new(),
         }
@@ -124,6 +126,14 @@ impl PageView {
     /// Whether call records are kept: part of the status, announced by no event.
     pub fn set_records(&mut self, records: Option<RecordsStatus>) {
         self.status.records = records;
+    }
+
+    /// The agent's availability: part of the status; `announce` sends an `agent_status` event.
+    pub fn agent(&mut self, agent: AgentStatus, announce: bool) {
+        self.status.agent = agent.clone();
+        if announce {
+            self.emit(EventBody::AgentStatus { agent });
+        }
     }
 
     /// Calls are listed in the order they were created; a new one goes last.

@@ -119,6 +119,7 @@ impl World {
                     server: "10.0.0.2:5060".into(),
                     transport: "udp".into(),
                 },
+                agent: phone::AgentConfig::default(),
             },
             dial_plan,
             now,

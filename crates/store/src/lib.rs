@@ -16,8 +16,10 @@
 mod open;
 mod recorder;
 mod schema;
+mod settings;
 
 pub use recorder::{Health, Recorder, RecorderHandle};
+pub use settings::AGENT_CHOSEN;
 
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 use std::path::{Path, PathBuf};

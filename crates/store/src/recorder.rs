@@ -27,6 +27,10 @@ enum Job {
     Heartbeat {
         now: String,
     },
+    Setting {
+        key: String,
+        value: String,
+    },
     History {
         limit: usize,
         before: Option<String>,
@@ -162,6 +166,7 @@ fn write(store: &mut Store, job: &Job) -> Result<bool, StoreError> {
         Job::Call { view, now } => store.record(view, now).map(|()| true),
         Job::Quality { id, quality } => store.quality(id, quality).map(|n| n > 0),
         Job::Heartbeat { now } => store.heartbeat(now).map(|n| n > 0),
+        Job::Setting { key, value } => store.set_setting(key, value).map(|()| true),
         Job::History { .. } | Job::Apply(_) | Job::Stop => Ok(false),
     }
 }
@@ -215,6 +220,11 @@ impl RecorderHandle {
     /// Marks the live calls as seen at `now`.
     pub fn heartbeat(&self, now: String) {
         self.send(Job::Heartbeat { now });
+    }
+
+    /// Keeps `value` under `key` (see [`Store::set_setting`]).
+    pub fn setting(&self, key: String, value: String) {
+        self.send(Job::Setting { key, value });
     }
 
     /// A page of the history (see [`Store::history`]); blocks until the thread answers.

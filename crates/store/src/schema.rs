@@ -49,6 +49,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         WHERE n = NEW.n;
     END;
     CREATE INDEX calls_log_state ON calls(log_state) WHERE log_state IN ('pending', 'delivered');",
+    // 2: small values kept across restarts (the agent's chosen availability).
+    "CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT
+    );",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -108,7 +113,7 @@ mod tests {
             .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
             .expect("tables");
-        assert_eq!(tables, ["calls", "runs"]);
+        assert_eq!(tables, ["calls", "runs", "settings"]);
     }
 
     #[test]

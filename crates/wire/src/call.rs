@@ -43,7 +43,9 @@ pub struct Remote {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndReason {
     /// Machine-readable: `busy`, `declined`, `not_found`, `unavailable`, `no_answer`,
-    /// `network`, `cancelled`, `hangup_local`, `hangup_remote`, `transferred`, `failed`.
+    /// `network`, `cancelled`, `hangup_local`, `hangup_remote`, `transferred`, `failed`;
+    /// `unavailable_rejected` / `forwarded` for an inbound call turned away while the agent
+    /// was not available.
     pub code: String,
     /// Words a person reads, e.g. `"+4930123456 is busy"`.
     pub message: String,

@@ -1,5 +1,6 @@
 //! Commands to the agent and its answers.
 
+use crate::agent::ChosenState;
 use serde::{Deserialize, Serialize};
 
 /// A command to the agent. The bridge validates the shape (ids, digits, non-empty
@@ -45,13 +46,17 @@ pub enum Command {
         id: String,
         replaces: String,
     },
+    /// The agent picks its availability (`POST /api/v1/agent/status`).
+    SetAgentStatus {
+        state: ChosenState,
+    },
 }
 
 impl Command {
-    /// The call the command is about (`None` for `Dial`).
+    /// The call the command is about (`None` for `Dial` and `SetAgentStatus`).
     pub fn call_id(&self) -> Option<&str> {
         match self {
-            Command::Dial { .. } => None,
+            Command::Dial { .. } | Command::SetAgentStatus { .. } => None,
             Command::Answer { id }
             | Command::Reject { id }
             | Command::Hangup { id }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::agent::AgentStatus;
 use crate::call::{CallQuality, CallView};
 use crate::status::{RegistrationStatus, Status};
 
@@ -45,6 +46,9 @@ pub enum EventBody {
     Snapshot { instance: String, status: Status },
     /// Registration changed.
     Registration { registration: RegistrationStatus },
+    /// The agent's availability changed (state, chosen state, wrap-up start or end); the
+    /// object is the status's whole `agent`.
+    AgentStatus { agent: AgentStatus },
     /// A new inbound call (state `ringing`): apply it like `call`, and alert.
     Incoming { call: CallView },
     /// A call changed (state, mute, remote hold, ended); the view is the whole call.

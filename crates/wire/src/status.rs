@@ -1,7 +1,9 @@
-//! The status document: registration, calls (see [`crate::call`]) and audio device counters.
+//! The status document: registration, calls (see [`crate::call`]), audio device counters,
+//! records health and the agent's availability (see [`crate::agent`]).
 
 use serde::{Deserialize, Serialize};
 
+use crate::agent::AgentStatus;
 use crate::call::CallView;
 use crate::history::RecordsStatus;
 
@@ -54,6 +56,10 @@ pub struct Status {
     /// opened its store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub records: Option<RecordsStatus>,
+    /// The agent's availability and wrap-up (always sent; a document from an older agent
+    /// without it reads as available).
+    #[serde(default)]
+    pub agent: AgentStatus,
 }
 
 /// The audio devices' part of the status document.

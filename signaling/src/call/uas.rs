@@ -247,6 +247,42 @@ impl UserAgent {
         Ok(())
     }
 
+    /// Sends a still-ringing inbound call elsewhere: `302 Moved Temporarily` with `target` as
+    /// the Contact (RFC 3261 §8.3: the caller's side retries there).
+    pub fn redirect(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        target: &crate::Uri,
+    ) -> Result<(), CallError> {
+        let call = self.visible_call(handle)?;
+        if call.phase != Phase::Early || call.direction != CallDirection::Inbound {
+            return Err(CallError::InvalidState {
+                state: call.phase.name(),
+            });
+        }
+        let local_tag = call.dialog.local_tag.clone();
+        if let Some(uas) = call.uas.take() {
+            let mut response =
+                response_to(&uas.request, 302, "Moved Temporarily", Some(&local_tag));
+            response
+                .headers
+                .push(HeaderName::Contact, format!("<{target}>"));
+            self.respond(now, uas.tx, response);
+        }
+        self.end_call(
+            handle,
+            EndReason::new(
+                EndKind::Transferred,
+                Some(302),
+                format!("the call was forwarded to {target}"),
+            ),
+            false,
+        );
+        self.pump(now);
+        Ok(())
+    }
+
     /// A CANCEL for an inbound call (§9.2): 200 to the CANCEL, 487 to the INVITE.
     pub(super) fn on_cancel(
         &mut self,
