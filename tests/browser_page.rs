@@ -49,7 +49,8 @@ fn the_page_in_the_console_answers_dials_survives_a_reload_and_logs_tasks() {
                 "allowed_origins = [\"http://localhost:{console_port}\"]"
             ))
             .with_extra(
-                "[dial_plan]\ninternational_prefix = \"011\"\ncountry_code = \"1\"\nnational_prefix = \"1\"\n",
+                // Calls follow each other here; wrap-up is the tabs test's (browser_tabs.rs).
+                "[dial_plan]\ninternational_prefix = \"011\"\ncountry_code = \"1\"\nnational_prefix = \"1\"\n[agent]\nwrapup_seconds = 0\n",
             ),
     );
     agent.wait_registered(T);

@@ -176,7 +176,12 @@ fn every_call_is_logged_once_across_tabs_closed_pages_and_a_killed_agent() {
         let number = terms.split(" OR ").next().unwrap_or_default();
         *popped.entry(number.to_owned()).or_default() += 1;
     }
-    let twice: Vec<_> = popped.iter().filter(|(_, n)| **n > 1).collect();
+    // Each call of this phase has a number of its own.
+    let twice: Vec<_> = tab_calls
+        .iter()
+        .filter_map(|c| c["caller"].as_str())
+        .filter_map(|n| popped.get(n).filter(|k| **k > 1).map(|k| (n, *k)))
+        .collect();
     assert!(
         twice.is_empty(),
         "{}",

@@ -166,7 +166,8 @@
     busy: new Set(),
     devices: null,
     levelsAt: 0,
-    wrapup: null, // {id, call, dirty}
+    wrapup: null, // {id, call, dirty, shownFor}
+    wrapupWanted: null, // the agent's wrap-up call, until its call view is known
     lastDialed: "",
     // This page's tab at the agent; only the leading tab pops records and saves call logs.
     tab: null,
@@ -653,6 +654,25 @@
     if (typeof a !== "object" || !AGENT_STATES.includes(a.state)) throw new Error("agent status without a state");
     state.agent = a;
     fillDispositions();
+    followWrapup();
+  }
+
+  // Every tab shows the wrap-up the agent is in (a tab opened or reloaded during it too) and
+  // closes it when the agent's wrap-up ends, unless the agent is still typing in it.
+  function followWrapup() {
+    const a = state.agent;
+    const id = a && a.state === "after_call_work" ? str(a.wrapup_call_id) : "";
+    if (id) {
+      if (state.wrapup && state.wrapup.id === id) {
+        state.wrapup.shownFor = "agent"; // it closes with the agent's wrap-up
+        return;
+      }
+      const c = state.calls.get(id) || state.recent.find((e) => e.id === id);
+      if (c) openWrapup(c);
+      else state.wrapupWanted = id; // shown once the call is known (recent calls load)
+    } else if (state.wrapup && !state.wrapup.dirty && state.wrapup.shownFor === "agent") {
+      state.wrapup = null;
+    }
   }
 
   function setRegistration(r) {
@@ -697,7 +717,7 @@
     if (!others) state.endedHold = { id: c.id, until: Date.now() + ENDED_SHOWN_MS };
     if (state.focusId === c.id) state.panel = null;
     announce(`Call ended${c.end_reason && c.end_reason.message ? `: ${c.end_reason.message}` : ""}`);
-    if (c.answered_at) openWrapup(c);
+    if (c.answered_at) openWrapup(c, "call");
     state.dtmfSent.delete(c.id);
     refreshRecent();
     if (!state.leader) return;
@@ -1222,10 +1242,13 @@
 
   // ------------------------------------------------------------------ after-call work
 
-  function openWrapup(c) {
+  // `shownFor`: "agent" while the agent is in wrap-up for this call (the form closes with it),
+  // "call" when opened as the call ended (it stays until Done, e.g. with wrap-up time off).
+  function openWrapup(c, shownFor = "agent") {
     const w = state.wrapup;
     if (w && w.dirty) return; // do not throw away what the agent is typing
-    state.wrapup = { id: c.id, call: c, dirty: false };
+    state.wrapupWanted = null;
+    state.wrapup = { id: c.id, call: c, dirty: false, shownFor };
     fillDispositions();
     field("disposition").value = "";
     field("notes").value = "";
@@ -1296,6 +1319,7 @@
           const r = await api("GET", `/history?limit=${RECENT_MAX}`);
           state.recent = (r && Array.isArray(r.calls) ? r.calls : []).map(cleanEntry).filter(Boolean);
           state.recentError = "";
+          if (state.wrapupWanted) followWrapup();
         } catch (e) {
           state.recentError = e.code === "unavailable" ? "Recent calls are not kept on this computer." : "";
         }
@@ -1635,9 +1659,23 @@
     if (!a) return;
     setAttr(box, "data-agent-state", a.state);
     const select = field("agent-status");
+    // On a call or in wrap-up the select shows that (a disabled entry), so that picking
+    // Available (to end the wrap-up) is a change like any other.
+    const busy = a.state === "on_call" || a.state === "after_call_work";
+    let now = select.querySelector('option[value="busy"]');
+    if (busy && !now) {
+      now = el("option", null, "");
+      now.value = "busy";
+      now.disabled = true;
+      select.prepend(now);
+    } else if (!busy && now) {
+      now.remove();
+      now = null;
+    }
+    if (now) setText(now, agentWords());
     const chosen = ["available", "away", "dnd"].includes(a.chosen) ? a.chosen : "available";
-    if (document.activeElement !== select) select.value = chosen;
-    box.title = `Status: ${agentWords()}`;
+    if (document.activeElement !== select) select.value = busy ? "busy" : chosen;
+    box.title = `Status: ${agentWords()}${busy ? ` (then ${AGENT_WORDS[chosen]})` : ""}`;
   }
 
   async function chooseStatus(value) {
@@ -1919,7 +1957,9 @@
     field("output-device").addEventListener("change", (e) => selectDevice("output", e.target.value));
     for (const name of ["disposition", "notes"]) {
       field(name).addEventListener("input", () => {
-        if (state.wrapup) state.wrapup.dirty = true;
+        if (!state.wrapup) return;
+        state.wrapup.dirty = true;
+        setText(field("wrapup-status"), ""); // what is typed now is not saved yet
       });
     }
     field("agent-status").addEventListener("change", (e) => chooseStatus(e.target.value));

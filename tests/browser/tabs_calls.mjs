@@ -102,8 +102,27 @@ async function tabShowing(state, callId, timeoutMs = 20_000) {
   });
 }
 
-/** Clicks `action` in `tab` as the agent would: the tab in front first. */
+/** A tab showing the after-call work form. */
+async function tabShowingWrapup() {
+  return until('a tab showing the wrap-up', 20_000, async () => {
+    for (const tab of [...tabs]) {
+      try {
+        if (await tab.frame.locator('[data-ui="wrapup"]').first().isVisible()) return tab;
+      } catch {
+        // a tab mid-reload
+      }
+    }
+    return false;
+  });
+}
+
+/** Clicks `action` in `tab` as the agent would. */
 async function clickIn(tab, action) {
+  await clickOn(tab, `[data-action="${action}"]:visible`);
+}
+
+/** Clicks `selector` in `tab`'s softphone: the tab in front, its panel open. */
+async function clickOn(tab, selector) {
   await tab.page.bringToFront();
   const element = await tab.frame.frameElement();
   // The utility item toggles the panel, which the page may be opening itself (a screen pop
@@ -113,7 +132,7 @@ async function clickIn(tab, action) {
     if (await item.count()) await item.click();
     await until('the softphone panel to be visible', 2_000, () => element.isVisible()).catch(() => {});
   }
-  await tab.frame.locator(`[data-action="${action}"]:visible`).first().click({ timeout: 10_000 });
+  await tab.frame.locator(selector).first().click({ timeout: 10_000 });
 }
 
 /** The Tasks whose CallObject is `callId`, once at least one exists. */
@@ -144,6 +163,14 @@ async function manyTabs() {
     if (random() < 0.4) await chaos(count, `call ${n} talking`);
     await test.need('sipp_wait', { key: `tabs${n}` });
     if (random() < 0.4) await chaos(count, `call ${n} ended`);
+    // The agent is in wrap-up after each answered call; Done (in whichever tab shows it, as
+    // every tab does) makes them available for the next.
+    const wrap = await tabShowingWrapup();
+    await clickOn(wrap, '[data-ui="wrapup-done"]');
+    await until('available again', 10_000, async () => {
+      const s = await wrap.frame.locator('[data-field="presence"]').first().getAttribute('data-agent-state');
+      return s === 'available';
+    });
     ids.push({ callId: ring.callId, caller });
   }
   // Every call's Task arrives, through whichever tab leads now.
@@ -174,7 +201,11 @@ async function closedPage() {
   await ready(again);
   const found = await tasksOf(ring.callId);
   await sleep(2000);
-  await shot(again.page, shots, 'tabs-reopened');
+  // The page opened during the agent's wrap-up shows it too; Done ends it.
+  const wrap = await tabShowingWrapup();
+  await wrap.page.bringToFront();
+  await shot(wrap.page, shots, 'tabs-reopened');
+  await clickOn(wrap, '[data-ui="wrapup-done"]');
   test.result('closed_page', { callId: ring.callId, closedAt, reopenedAt, tasksWhileClosed: before, tasks: found });
 }
 
@@ -197,13 +228,14 @@ async function wrapupAndStatus() {
   const labelInWrapup = (await consoleState(consoleUrl)).itemLabel;
   await f.locator('[data-field="disposition"]').first().selectOption('Escalated');
   await f.locator('[data-field="notes"]').first().fill('Asked for a supervisor about the refund.');
+  await tab.page.bringToFront();
   await shot(f.locator('body'), shots, 'wrapup');
-  await f.locator('[data-ui="wrapup-save"]').first().click();
+  await clickOn(tab, '[data-ui="wrapup-save"]');
   const task = await until('the Task updated with the wrap-up', 20_000, async () => {
     const found = (await consoleState(consoleUrl)).tasks.filter((t) => t.CallObject === ring.callId);
     return found.length && found[0].CallDisposition === 'Escalated' ? found : false;
   });
-  await f.locator('[data-ui="wrapup-done"]').first().click();
+  await clickOn(tab, '[data-ui="wrapup-done"]');
   await until('available again', 10_000, async () =>
     (await f.locator('[data-field="presence"]').first().getAttribute('data-agent-state')) === 'available');
 
@@ -248,6 +280,7 @@ async function killed() {
   const found = await tasksOf(ring.callId, 60_000);
   await sleep(2000);
   const all = (await consoleState(consoleUrl)).tasks.filter((t) => t.CallObject === ring.callId);
+  await tab.page.bringToFront();
   await shot(tab.frame.locator('body'), shots, 'tabs-after-restart');
   test.result('killed', { callId: ring.callId, answeredAt, killedAt, tasks: all, firstSeen: found.length });
 }
