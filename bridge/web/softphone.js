@@ -586,7 +586,7 @@
         else console.warn("softphone: ignoring a malformed call in the snapshot", c);
       }
       for (const c of state.calls.values()) {
-        if (c.direction === "inbound" && c.state === "ringing") popIncoming(c);
+        if (c.direction === "inbound" && isLive(c)) popIncoming(c);
       }
       refreshRecent();
       if (state.leader) claimOutbox();
@@ -1038,10 +1038,10 @@
     });
   }
 
-  // This tab leads now: pop what rings, save what waits.
+  // This tab leads now: pop the live inbound calls no tab popped yet, save what waits.
   function takeLead() {
     for (const c of state.calls.values()) {
-      if (c.direction === "inbound" && c.state === "ringing") popIncoming(c);
+      if (c.direction === "inbound" && isLive(c)) popIncoming(c);
     }
     claimOutbox();
   }

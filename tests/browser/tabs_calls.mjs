@@ -225,7 +225,10 @@ async function wrapupAndStatus() {
     const s = await f.locator('[data-field="presence"]').first().getAttribute('data-agent-state');
     return s === 'after_call_work' ? s : false;
   });
-  const labelInWrapup = (await consoleState(consoleUrl)).itemLabel;
+  const labelInWrapup = await until('the utility item to show the wrap-up', 10_000, async () => {
+    const l = (await consoleState(consoleUrl)).itemLabel;
+    return /^Wrap-up/.test(l || '') ? l : false;
+  }).catch(async () => (await consoleState(consoleUrl)).itemLabel);
   await f.locator('[data-field="disposition"]').first().selectOption('Escalated');
   await f.locator('[data-field="notes"]').first().fill('Asked for a supervisor about the refund.');
   await tab.page.bringToFront();
