@@ -1,7 +1,8 @@
 //! Call records end to end: calls from SIPp through the real agent land in
 //! `GET /api/v1/history`; a call cut short by killing the agent (SIGKILL) is closed as
 //! `interrupted` at the next start with its talk time up to the kill; a damaged store is moved
-//! aside, and a read-only data directory costs the records, not the calls.
+//! aside, and a read-only data directory, or a disk that fills up while the agent runs (a
+//! small tmpfs), costs the records, not the calls.
 
 mod common;
 

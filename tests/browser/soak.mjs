@@ -22,7 +22,7 @@ try {
   });
   await test.need('soak', {}, 900_000);
   const started = Date.now();
-  await until(`${calls} Tasks`, 120_000, async () => (await consoleState(opts.console)).tasks.length >= calls, 500);
+  await until(`${calls} Tasks`, Math.max(120_000, calls * 600), async () => (await consoleState(opts.console)).tasks.length >= calls, 500);
   const allSavedMs = Date.now() - started;
   await sleep(2000);
   const s = await consoleState(opts.console);
