@@ -10,7 +10,6 @@ use crate::media_driver::MediaDriver;
 use crate::records::Records;
 use bridge::protocol::CommandError;
 use bridge::{CommandRequest, Hub, Security};
-use media::AudioCaps;
 use phone::dialplan::DialPlan;
 use phone::{Phone, PhoneConfig, RegistrarView};
 use signaling::EndpointConfig;
@@ -266,7 +265,7 @@ fn build_phone(
     let dial_plan =
         DialPlan::new(config.dial_plan.clone()).map_err(|e| AgentError::DialPlan(e.to_string()))?;
     let phone_config = PhoneConfig {
-        caps: AudioCaps::default(),
+        caps: config.media.clone(),
         auto_answer: config.calls.auto_answer,
         call_waiting: config.calls.call_waiting,
         // Numbers are dialled (and transfer targets named) at the PBX: with the default

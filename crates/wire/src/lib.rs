@@ -12,7 +12,7 @@ mod event;
 mod history;
 mod status;
 
-pub use call::{CallQuality, CallState, CallView, Direction, EndReason, Remote};
+pub use call::{CallCodec, CallQuality, CallState, CallView, Direction, EndReason, Remote};
 pub use command::{Command, CommandError, CommandErrorKind, CommandReply};
 pub use event::{Event, EventBody, TransferState};
 pub use history::{HistoryEntry, HistoryPage, LogState, RecordsStatus};
