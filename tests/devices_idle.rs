@@ -377,3 +377,31 @@ fn call_setup_to_audio() {
         );
     }
 }
+
+/// The idle agent's CPU use and streams over `IDLE_CPU_SECS` (30 s here unless set), with
+/// devices configured and no call: printed, not asserted (see docs/benchmarks.md).
+/// `CALL_AUDIO_AGENT` runs another `softphone` binary.
+#[test]
+#[ignore = "a measurement, run by hand: see docs/benchmarks.md"]
+fn idle_agent_cpu() {
+    let Some(_turn) = common::device_call_turn(module_path!()) else {
+        return;
+    };
+    let program = std::env::var_os("CALL_AUDIO_AGENT").map(Into::into);
+    let secs = std::env::var("IDLE_CPU_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    let (_kam, _far, agent) = setup(BaresipAudio::Echo, program);
+    // Past the start: registration done, the first status published.
+    std::thread::sleep(Duration::from_secs(2));
+    let (ticks, started) = (cpu_ticks(agent.pid()), Instant::now());
+    std::thread::sleep(Duration::from_secs(secs));
+    eprintln!(
+        "idle agent: {} CPU ticks over {:?}; {} threads; streams (capture, playout) {:?}",
+        cpu_ticks(agent.pid()) - ticks,
+        started.elapsed(),
+        threads(agent.pid()),
+        streams_of(agent.pid())
+    );
+}
