@@ -564,13 +564,20 @@ impl SdpSession {
     fn codec_attributes(&self, codec: Codec, pt: u8, attrs: &mut Vec<Attribute>) {
         attrs.push(rtpmap(pt, &codec.rtpmap_encoding()));
         if codec == Codec::Opus {
-            attrs.push(Attribute::value(
-                "fmtp",
-                format!(
-                    "{pt} useinbandfec={};maxplaybackrate=48000;stereo=0;sprop-stereo=0",
-                    u8::from(self.caps.opus.fec)
-                ),
-            ));
+            // `[media]`'s Opus settings, asked of the far end too (RFC 7587 §6.1: these
+            // say what we prefer to receive): the same bitrate cap and DTX as we send.
+            let opus = &self.caps.opus;
+            let mut fmtp = format!(
+                "{pt} useinbandfec={};maxplaybackrate=48000;stereo=0;sprop-stereo=0",
+                u8::from(opus.fec)
+            );
+            if let Some(b) = opus.bitrate {
+                fmtp.push_str(&format!(";maxaveragebitrate={b}"));
+            }
+            if opus.dtx {
+                fmtp.push_str(";usedtx=1");
+            }
+            attrs.push(Attribute::value("fmtp", fmtp));
         }
     }
 

@@ -466,6 +466,10 @@ fn baresip_opus_offer_is_answered_with_opus_on_its_payload_type() {
         }
     );
     assert!(answer.contains("a=fmtp:96 useinbandfec=0;"), "{answer}");
+    assert!(
+        answer.contains(";maxaveragebitrate=16000;usedtx=1\r\n"),
+        "{answer}"
+    );
 }
 
 /// linphone 5: Opus on PT 96, telephone-event at 48000 (PT 101), 16000 and 8000 (PT 100).
