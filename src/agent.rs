@@ -10,7 +10,6 @@ use crate::media_driver::MediaDriver;
 use crate::records::Records;
 use bridge::protocol::CommandError;
 use bridge::{CommandRequest, Hub, Security};
-use media::AudioCaps;
 use phone::dialplan::DialPlan;
 use phone::{Phone, PhoneConfig, RegistrarView};
 use signaling::EndpointConfig;
@@ -99,13 +98,20 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
     // While no call is live the tick is not polled; when one starts, go on from now rather
     // than firing every tick missed meanwhile.
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    // One device pair for the agent, shared by its calls (when [audio] names devices).
+    // One device pair for the agent, shared by its calls (when [audio] names devices), open
+    // only while calls need it.
     let devices = crate::audio_devices::open(&config.audio);
     let (device_tx, mut device_changes) = tokio::sync::mpsc::unbounded_channel();
-    if let Some(d) = &devices {
-        crate::audio_devices::watch(d.clone(), device_tx.clone());
-    }
+    let mut device_use = devices
+        .clone()
+        .map(|d| crate::audio_devices::DeviceUse::start(d, device_tx.clone()));
     let mut levels = tokio::time::interval(crate::audio_devices::LEVELS_EVERY);
+    levels.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    phone.set_audio(
+        devices
+            .as_ref()
+            .map(|_| crate::audio_devices::closed_status()),
+    );
     let mut media = MediaDriver::with_devices(
         media_ip(local.ip(), server),
         &config.audio.input,
@@ -147,6 +153,10 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
         let deadline = phone.poll_timeout();
         // Only live calls need the heartbeat: an idle agent must not wake for it.
         let calls_live = phone.has_live_calls();
+        if let Some(u) = device_use.as_mut() {
+            u.calls(Instant::now(), calls_live);
+        }
+        let devices_open = device_use.as_ref().is_some_and(|u| u.is_open());
         tokio::select! {
             Some(input) = inbound.recv() => feed(&mut phone, input),
             Some(request) = commands.recv() => {
@@ -161,8 +171,14 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
             Some(change) = device_changes.recv() => {
                 phone.announce(crate::audio_devices::change_event(change));
             }
-            // Only agents with devices have levels to send; the others need not wake for it.
-            _ = levels.tick(), if devices.is_some() => {
+            _ = sleep_until(device_use.as_ref().and_then(|u| u.deadline())) => {
+                if device_use.as_mut().is_some_and(|u| u.handle_timeout(Instant::now())) {
+                    phone.set_audio(Some(crate::audio_devices::closed_status()));
+                    hub.set_status(phone.status().clone());
+                }
+            }
+            // Only open devices have levels to send; an idle agent need not wake for it.
+            _ = levels.tick(), if devices_open => {
                 if let Some(event) = devices.as_ref().and_then(crate::audio_devices::levels_event) {
                     hub.publish_volatile(event);
                 }
@@ -255,7 +271,7 @@ fn build_phone(
     let dial_plan =
         DialPlan::new(config.dial_plan.clone()).map_err(|e| AgentError::DialPlan(e.to_string()))?;
     let phone_config = PhoneConfig {
-        caps: AudioCaps::default(),
+        caps: config.media.clone(),
         auto_answer: config.calls.auto_answer,
         call_waiting: config.calls.call_waiting,
         // Numbers are dialled (and transfer targets named) at the PBX: with the default

@@ -1,7 +1,8 @@
-//! The agent's side of audio devices: opens the shared device pair the config asks for,
-//! serves the bridge's `/api/v1/devices` ([`bridge::DeviceControl`]), watches the devices
-//! (failure, disappearance: fall back to the default) and turns what changed and the level
-//! meters into bridge events.
+//! The agent's side of audio devices: the shared device pair the config asks for, open only
+//! while calls need it ([`DeviceUse`]: from the moment a call starts ringing or dialing until
+//! [`LINGER`] after the last one ended), the bridge's `/api/v1/devices`
+//! ([`bridge::DeviceControl`]), a watch on the open devices (failure, disappearance: fall
+//! back to the default) and bridge events for what changed and for the level meters.
 
 use crate::config::AudioConfig;
 use bridge::protocol::{AudioStatus, DeviceFigures, EventBody};
@@ -10,8 +11,8 @@ use media::device::{
     DeviceChange, DeviceError, DeviceSpec, DeviceStats, HostChoice, InputSpec, Levels, OutputSpec,
     SharedDevices,
 };
-use std::time::Duration;
-use tokio::sync::mpsc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
 
 /// How often the devices are checked for failure (cheap: a flag).
 pub const CHECK_EVERY: Duration = Duration::from_secs(1);
@@ -20,9 +21,14 @@ pub const CHECK_EVERY: Duration = Duration::from_secs(1);
 pub const LIST_EVERY_CHECKS: u32 = 3;
 /// How often level events are sent while a call has the devices (4 per second).
 pub const LEVELS_EVERY: Duration = Duration::from_millis(250);
+/// How long the devices stay open after the last call ended: a call right after (a
+/// callback, the next call in a queue) finds them open, and a headset is not switched in
+/// and out of its call profile for every short gap.
+pub const LINGER: Duration = Duration::from_secs(3);
 
-/// Opens the devices of `[audio]` if either side is a `device:`; `None` otherwise. A device
-/// that cannot be opened now is logged and retried by [`watch`].
+/// The devices of `[audio]` if either side is a `device:` (`None` otherwise), closed until a
+/// call needs them ([`DeviceUse`]). Their names are looked up now; a device that cannot be
+/// found is logged, and the first call falls back to the default one.
 pub fn open(audio: &AudioConfig) -> Option<SharedDevices> {
     let input = match &audio.input {
         InputSpec::Device(d) => Some(d.clone()),
@@ -35,9 +41,9 @@ pub fn open(audio: &AudioConfig) -> Option<SharedDevices> {
     if input.is_none() && output.is_none() {
         return None;
     }
-    let (devices, errors) = SharedDevices::open(input, output, HostChoice::Default);
+    let (devices, errors) = SharedDevices::on_demand(input, output, HostChoice::Default);
     for e in errors {
-        tracing::warn!("{e}; calls get silence there until it can be opened");
+        tracing::warn!("{e}; calls will use the default device if it is still missing");
     }
     if audio.echo_cancellation {
         match devices.enable_echo_cancellation() {
@@ -46,16 +52,151 @@ pub fn open(audio: &AudioConfig) -> Option<SharedDevices> {
         }
     }
     let in_use = devices.in_use();
-    tracing::info!(input = ?in_use.input, output = ?in_use.output, "audio devices open");
+    tracing::info!(input = ?in_use.input, output = ?in_use.output, "audio devices ready (opened for calls)");
     Some(devices)
 }
 
-/// Checks the devices every [`CHECK_EVERY`] on the blocking pool and sends what changed.
-pub fn watch(devices: SharedDevices, changes: mpsc::UnboundedSender<DeviceChange>) {
+/// When the devices are needed (sans-IO): from the first live call (ringing, dialing,
+/// connected, held) until [`LINGER`] after the last one ended.
+#[derive(Debug, Default)]
+pub struct DeviceDemand {
+    open: bool,
+    close_at: Option<Instant>,
+}
+
+impl DeviceDemand {
+    /// Whether any call is live now. `Some(true)`: open the devices now.
+    pub fn calls(&mut self, now: Instant, live: bool) -> Option<bool> {
+        if live {
+            self.close_at = None;
+            if !self.open {
+                self.open = true;
+                return Some(true);
+            }
+        } else if self.open && self.close_at.is_none() {
+            self.close_at = Some(now + LINGER);
+        }
+        None
+    }
+
+    /// When to close the devices, if they are to close.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.close_at
+    }
+
+    /// `Some(false)`: close the devices now.
+    pub fn handle_timeout(&mut self, now: Instant) -> Option<bool> {
+        match self.close_at {
+            Some(at) if at <= now => {
+                self.close_at = None;
+                self.open = false;
+                Some(false)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the devices are (to be) open.
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+}
+
+/// The driver of [`DeviceDemand`]: opens and closes the shared devices on the blocking pool
+/// (never on the agent's loop) and watches them while they are open.
+pub struct DeviceUse {
+    devices: SharedDevices,
+    demand: DeviceDemand,
+    open: watch::Sender<bool>,
+    changes: mpsc::UnboundedSender<DeviceChange>,
+}
+
+impl DeviceUse {
+    /// Starts with the devices closed; [`watch`]es them while they are open.
+    pub fn start(devices: SharedDevices, changes: mpsc::UnboundedSender<DeviceChange>) -> Self {
+        let (open, open_rx) = watch::channel(false);
+        watch(devices.clone(), changes.clone(), open_rx);
+        DeviceUse {
+            devices,
+            demand: DeviceDemand::default(),
+            open,
+            changes,
+        }
+    }
+
+    /// Whether a call is live now (called on every pass of the agent's loop: cheap).
+    pub fn calls(&mut self, now: Instant, live: bool) {
+        if let Some(open) = self.demand.calls(now, live) {
+            self.settle(open);
+        }
+    }
+
+    /// When the devices are to close.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.demand.poll_timeout()
+    }
+
+    /// Closes the devices if their time came; true if it did.
+    pub fn handle_timeout(&mut self, now: Instant) -> bool {
+        match self.demand.handle_timeout(now) {
+            Some(open) => {
+                self.settle(open);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether the devices are open (or opening) for calls.
+    pub fn is_open(&self) -> bool {
+        self.demand.is_open()
+    }
+
+    fn settle(&self, open: bool) {
+        tracing::debug!(open, "audio devices needed: {open}");
+        self.devices.set_needed(open);
+        self.open.send_replace(open);
+        // The devices settle on the latest wish whatever order these tasks run in.
+        let devices = self.devices.clone();
+        let changes = self.changes.clone();
+        tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            for change in devices.settle() {
+                let _ = changes.send(change);
+            }
+            let in_use = devices.in_use();
+            tracing::info!(input = ?in_use.input, output = ?in_use.output, took_ms = started.elapsed().as_millis() as u64,
+                "audio devices {}", if devices.is_needed() { "open" } else { "closed" });
+        });
+    }
+}
+
+/// The status's `audio` once the devices are closed: no side open.
+pub fn closed_status() -> AudioStatus {
+    AudioStatus {
+        input: None,
+        output: None,
+    }
+}
+
+/// Checks the devices every [`CHECK_EVERY`] on the blocking pool while they are open and
+/// sends what changed; sleeps while `open` says they are closed.
+pub fn watch(
+    devices: SharedDevices,
+    changes: mpsc::UnboundedSender<DeviceChange>,
+    mut open: watch::Receiver<bool>,
+) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(CHECK_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         for n in 0u32.. {
+            if !*open.borrow_and_update() {
+                if open.wait_for(|o| *o).await.is_err() {
+                    return;
+                }
+                // The first look one period after opening.
+                tick.reset();
+            }
             tick.tick().await;
             let d = devices.clone();
             let list = n % LIST_EVERY_CHECKS == 0;
@@ -218,6 +359,52 @@ impl DeviceControl for Control {
 mod tests {
     use super::*;
     use media::device::Direction;
+
+    #[test]
+    fn devices_open_with_the_first_call_and_close_after_the_linger() {
+        let t0 = Instant::now();
+        let mut d = DeviceDemand::default();
+        assert_eq!(d.calls(t0, false), None);
+        assert_eq!(d.poll_timeout(), None);
+        assert!(!d.is_open());
+        // A call rings or is dialed: open, once.
+        assert_eq!(d.calls(t0, true), Some(true));
+        assert_eq!(d.calls(t0 + Duration::from_secs(1), true), None);
+        assert_eq!(d.poll_timeout(), None);
+        // It ended: close after the linger, not before.
+        let end = t0 + Duration::from_secs(60);
+        assert_eq!(d.calls(end, false), None);
+        assert_eq!(d.calls(end + Duration::from_secs(1), false), None);
+        assert_eq!(d.poll_timeout(), Some(end + LINGER));
+        assert_eq!(
+            d.handle_timeout(end + LINGER - Duration::from_millis(1)),
+            None
+        );
+        assert!(d.is_open());
+        assert_eq!(d.handle_timeout(end + LINGER), Some(false));
+        assert!(!d.is_open());
+        assert_eq!(d.poll_timeout(), None);
+        assert_eq!(d.handle_timeout(end + LINGER * 2), None);
+    }
+
+    #[test]
+    fn a_call_within_the_linger_keeps_the_devices_open() {
+        let t0 = Instant::now();
+        let mut d = DeviceDemand::default();
+        assert_eq!(d.calls(t0, true), Some(true));
+        assert_eq!(d.calls(t0 + Duration::from_secs(5), false), None);
+        // The next call rings two seconds later: nothing to open, nothing to close.
+        assert_eq!(d.calls(t0 + Duration::from_secs(7), true), None);
+        assert_eq!(d.poll_timeout(), None);
+        assert_eq!(d.handle_timeout(t0 + Duration::from_secs(9)), None);
+        assert!(d.is_open());
+        // Its end starts a new linger.
+        assert_eq!(d.calls(t0 + Duration::from_secs(20), false), None);
+        assert_eq!(
+            d.poll_timeout(),
+            Some(t0 + Duration::from_secs(20) + LINGER)
+        );
+    }
 
     #[test]
     fn names_become_specs() {

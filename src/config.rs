@@ -3,6 +3,8 @@
 //!
 //! Loading turns a broken file into a [`ConfigError`] that names the key and the fix.
 
+mod codecs;
+
 use bridge::OriginPolicy;
 use media::device::{InputSpec, OutputSpec};
 use phone::dialplan::{DialPlan, DialPlanConfig};
@@ -24,6 +26,8 @@ pub struct Config {
     pub bridge: BridgeConfig,
     pub calls: CallsConfig,
     pub audio: AudioConfig,
+    /// `[media]`: the codecs calls offer and accept, in order, and Opus's settings.
+    pub media: media::AudioCaps,
     pub dial_plan: DialPlanConfig,
     pub agent: AgentSettings,
     pub log: LogConfig,
@@ -158,6 +162,8 @@ struct RawConfig {
     calls: RawCalls,
     #[serde(default)]
     audio: RawAudio,
+    #[serde(default)]
+    media: codecs::RawMedia,
     #[serde(default)]
     dial_plan: Option<toml::Value>,
     #[serde(default)]
@@ -370,6 +376,10 @@ impl Config {
                 ))
             }
         };
+        let media = raw
+            .media
+            .resolve()
+            .map_err(|(key, message)| invalid("media", key, message))?;
         let input_text = raw.audio.input.unwrap_or_else(|| "silence".into());
         let input =
             InputSpec::parse(&input_text).map_err(|e| invalid("audio", "input", e.to_string()))?;
@@ -440,6 +450,7 @@ impl Config {
                 input,
                 output,
             },
+            media,
             dial_plan,
             agent,
             log: LogConfig {

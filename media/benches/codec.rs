@@ -1,6 +1,7 @@
 //! Per-frame cost of the codecs the stream uses: one 20 ms mono frame encoded / decoded
-//! (Opus at 48 kHz, 960 samples, default settings: auto bitrate, FEC on, DTX off; PCMU at
-//! 8 kHz, 160 samples), and the 48k -> 8k conversion for the WAV sink.
+//! (Opus at 48 kHz, 960 samples, default settings: auto bitrate, FEC on, DTX off; G.722 at
+//! 16 kHz, 320 samples; PCMU at 8 kHz, 160 samples), and the 48k -> 8k conversion for the
+//! WAV sink.
 //!
 //! `cargo bench -p media --bench codec`
 
@@ -17,7 +18,7 @@ fn voice(rate: u32) -> Vec<i16> {
 }
 
 fn bench_codec(c: &mut Criterion, codec: Codec) {
-    let rate = codec.clock_rate();
+    let rate = codec.sample_rate();
     let frame = (rate / 50) as usize;
     let pcm = voice(rate);
     let frames: Vec<&[i16]> = pcm.chunks_exact(frame).collect();
@@ -67,6 +68,7 @@ fn bench_codec(c: &mut Criterion, codec: Codec) {
 
 fn codecs(c: &mut Criterion) {
     bench_codec(c, Codec::Opus);
+    bench_codec(c, Codec::G722);
     bench_codec(c, Codec::Pcmu);
 
     let pcm = voice(48_000);

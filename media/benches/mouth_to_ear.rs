@@ -118,9 +118,11 @@ fn main() {
             // 2.5 ms lookahead + 4 ms delay compensation (RFC 6716 §2).
             Codec::Opus => 6.5,
             Codec::Pcmu | Codec::Pcma => 0.0,
+            // The QMF pair: 23 samples at 16 kHz.
+            Codec::G722 => 1.4,
         };
         // Shown for the breakdown only (it is inside "engine"): the device-rate conversions.
-        let rate = codec.clock_rate();
+        let rate = codec.sample_rate();
         let convert: f64 = [(48000, rate), (rate, 48000)]
             .iter()
             .map(|&(from, to)| {

@@ -1,9 +1,11 @@
 //! Audio codecs behind two small traits: [`AudioEncoder`] and [`AudioDecoder`], with G.711
-//! (PCMU/PCMA, 8 kHz) and Opus (48 kHz mono, libopus through the `opus` crate).
+//! (PCMU/PCMA, 8 kHz), G.722 (16 kHz, `crate::g722`) and Opus (48 kHz mono, libopus through
+//! the `opus` crate).
 //!
-//! Every codec works at its RTP clock rate ([`Codec::clock_rate`]): 8000 for G.711, 48000
-//! for Opus, so one PCM sample is one RTP timestamp tick. Rate conversion to sources and sinks
-//! is the caller's business (see `stream.rs`).
+//! Every codec works at its audio rate ([`Codec::sample_rate`]): 8000 for G.711, 16000 for
+//! G.722, 48000 for Opus. That is also the RTP clock ([`Codec::clock_rate`]) except for
+//! G.722, whose timestamps count at 8000 (one tick per two samples): the session converts.
+//! Rate conversion to sources and sinks is the caller's business (see `stream.rs`).
 //!
 //! Traits rather than an enum: the stream holds a `Box<dyn AudioEncoder>` and pays one
 //! indirect call per 20 ms frame (nanoseconds next to the microseconds of an Opus encode, see
@@ -15,6 +17,7 @@
 //! packet's in-band FEC, Opus only).
 
 use crate::g711;
+use crate::g722;
 use crate::negotiate::Codec;
 
 /// Opus RTP clock rate and the rate we run the codec at (RFC 7587: always 48000).
@@ -28,8 +31,9 @@ const OPUS_GRANULE: usize = 120;
 /// The packet loss the Opus encoder plans its FEC for when FEC is on. libopus adds no
 /// in-band FEC at all while this is 0.
 pub const OPUS_EXPECTED_LOSS_PERCENT: i32 = 10;
-/// G.711 concealment: the last frame is repeated while fading linearly to zero over 60 ms.
-const G711_FADE_SAMPLES: usize = 480;
+/// G.711 and G.722 concealment: the last frame is repeated while fading linearly to zero
+/// over 60 ms.
+const FADE_MS: usize = 60;
 
 /// Opus encoder settings (`[audio]` config / [`crate::AudioCaps::opus`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,6 +46,8 @@ pub struct OpusSettings {
     pub fec: bool,
     /// Discontinuous transmission: almost nothing is sent during silence.
     pub dtx: bool,
+    /// Encoder complexity, 0 (cheapest) to 10 (best quality, libopus's default).
+    pub complexity: u8,
 }
 
 impl Default for OpusSettings {
@@ -50,6 +56,7 @@ impl Default for OpusSettings {
             bitrate: None,
             fec: true,
             dtx: false,
+            complexity: 10,
         }
     }
 }
@@ -110,6 +117,7 @@ pub trait AudioDecoder: Send {
 pub fn encoder(codec: Codec, opus: &OpusSettings) -> Result<Box<dyn AudioEncoder>, CodecError> {
     Ok(match codec {
         Codec::Pcmu | Codec::Pcma => Box::new(G711Encoder::new(codec)),
+        Codec::G722 => Box::new(G722Encoder::default()),
         Codec::Opus => Box::new(OpusEncoder::new(opus)?),
     })
 }
@@ -118,6 +126,7 @@ pub fn encoder(codec: Codec, opus: &OpusSettings) -> Result<Box<dyn AudioEncoder
 pub fn decoder(codec: Codec) -> Result<Box<dyn AudioDecoder>, CodecError> {
     Ok(match codec {
         Codec::Pcmu | Codec::Pcma => Box::new(G711Decoder::new(codec)),
+        Codec::G722 => Box::new(G722Decoder::default()),
         Codec::Opus => Box::new(OpusDecoder::new()?),
     })
 }
@@ -150,15 +159,47 @@ impl AudioEncoder for G711Encoder {
     }
 }
 
+/// Repeat-and-fade concealment: the last decoded frame, repeated while fading to zero.
+#[derive(Debug, Clone, Default)]
+struct RepeatFade {
+    /// The last decoded frame (what concealment repeats).
+    last: Vec<i16>,
+    /// Samples concealed since the last good frame.
+    concealed: usize,
+}
+
+impl RepeatFade {
+    fn decoded(&mut self, frame: &[i16]) {
+        if !frame.is_empty() {
+            self.last.clear();
+            self.last.extend_from_slice(frame);
+            self.concealed = 0;
+        }
+    }
+
+    fn conceal(&mut self, samples: usize, rate: u32, out: &mut Vec<i16>) {
+        if self.last.is_empty() {
+            out.resize(out.len() + samples, 0);
+            return;
+        }
+        let fade = rate as usize / 1000 * FADE_MS;
+        let period = self.last.len();
+        for _ in 0..samples {
+            let k = self.concealed;
+            let gain = fade.saturating_sub(k) as f32 / fade as f32;
+            let s = self.last[k % period] as f32 * gain;
+            out.push(s.round() as i16);
+            self.concealed += 1;
+        }
+    }
+}
+
 /// PCMU or PCMA decoder with repeat-and-fade concealment of the last frame.
 #[derive(Debug, Clone)]
 pub struct G711Decoder {
     codec: Codec,
     table: &'static [i16; 256],
-    /// The last decoded frame (what concealment repeats).
-    last: Vec<i16>,
-    /// Samples concealed since the last good frame.
-    concealed: usize,
+    plc: RepeatFade,
 }
 
 impl G711Decoder {
@@ -171,8 +212,7 @@ impl G711Decoder {
         G711Decoder {
             codec,
             table,
-            last: Vec::new(),
-            concealed: 0,
+            plc: RepeatFade::default(),
         }
     }
 }
@@ -185,11 +225,7 @@ impl AudioDecoder for G711Decoder {
     fn decode(&mut self, payload: &[u8], out: &mut Vec<i16>) -> Result<usize, CodecError> {
         let start = out.len();
         out.extend(payload.iter().map(|&b| self.table[b as usize]));
-        if !payload.is_empty() {
-            self.last.clear();
-            self.last.extend_from_slice(&out[start..]);
-            self.concealed = 0;
-        }
+        self.plc.decoded(&out[start..]);
         Ok(payload.len())
     }
 
@@ -198,18 +234,60 @@ impl AudioDecoder for G711Decoder {
     }
 
     fn conceal(&mut self, samples: usize, out: &mut Vec<i16>) {
-        if self.last.is_empty() {
-            out.resize(out.len() + samples, 0);
-            return;
+        self.plc.conceal(samples, self.codec.sample_rate(), out);
+    }
+}
+
+/// G.722 encoder (64 kbit/s, 16 kHz; `crate::g722`).
+#[derive(Debug, Clone, Default)]
+pub struct G722Encoder {
+    enc: g722::Encoder,
+}
+
+impl AudioEncoder for G722Encoder {
+    fn codec(&self) -> Codec {
+        Codec::G722
+    }
+    fn encode(&mut self, pcm: &[i16], out: &mut Vec<u8>) -> Result<(), CodecError> {
+        // One byte codes two samples.
+        if !pcm.len().is_multiple_of(2) {
+            return Err(CodecError::FrameSize {
+                codec: Codec::G722,
+                samples: pcm.len(),
+            });
         }
-        let period = self.last.len();
-        for _ in 0..samples {
-            let k = self.concealed;
-            let gain = G711_FADE_SAMPLES.saturating_sub(k) as f32 / G711_FADE_SAMPLES as f32;
-            let s = self.last[k % period] as f32 * gain;
-            out.push(s.round() as i16);
-            self.concealed += 1;
-        }
+        self.enc.encode(pcm, out);
+        Ok(())
+    }
+}
+
+/// G.722 decoder with repeat-and-fade concealment of the last frame. (The decoder's
+/// ADPCM state simply carries on at the next packet, as most phones do; the ITU's
+/// G.722 Appendix III/IV concealment is not implemented.)
+#[derive(Debug, Clone, Default)]
+pub struct G722Decoder {
+    dec: g722::Decoder,
+    plc: RepeatFade,
+}
+
+impl AudioDecoder for G722Decoder {
+    fn codec(&self) -> Codec {
+        Codec::G722
+    }
+
+    fn decode(&mut self, payload: &[u8], out: &mut Vec<i16>) -> Result<usize, CodecError> {
+        let start = out.len();
+        self.dec.decode(payload, out);
+        self.plc.decoded(&out[start..]);
+        Ok(out.len() - start)
+    }
+
+    fn packet_samples(&self, payload: &[u8]) -> Option<usize> {
+        Some(payload.len() * 2)
+    }
+
+    fn conceal(&mut self, samples: usize, out: &mut Vec<i16>) {
+        self.plc.conceal(samples, g722::SAMPLE_RATE, out);
     }
 }
 
@@ -239,6 +317,7 @@ impl OpusEncoder {
             0
         })?;
         enc.set_dtx(settings.dtx)?;
+        enc.set_complexity(i32::from(settings.complexity.min(10)))?;
         Ok(OpusEncoder { enc })
     }
 

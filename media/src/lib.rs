@@ -23,6 +23,7 @@ mod codec;
 pub mod device;
 mod dtmf;
 mod g711;
+mod g722;
 mod jitter;
 mod negotiate;
 mod probe;

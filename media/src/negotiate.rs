@@ -1,5 +1,6 @@
-//! SDP offer/answer (RFC 3264) for one audio stream: Opus (RFC 7587), G.711 PCMU/PCMA,
-//! telephone-event, ptime and direction; tracks our side's `o=` line across rounds.
+//! SDP offer/answer (RFC 3264) for one audio stream: Opus (RFC 7587), G.722 and G.711
+//! PCMU/PCMA (RFC 3551), telephone-event, ptime and direction; tracks our side's `o=` line
+//! across rounds.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -16,17 +17,23 @@ pub enum Codec {
     Pcma,
     /// Opus at 48 kHz; we send and receive mono (`stereo=0`).
     Opus,
+    /// G.722 (PT 9), 64 kbit/s: 16 kHz audio on an 8000 Hz RTP clock (RFC 3551 §4.5.2).
+    G722,
 }
 
 impl Codec {
-    /// Every codec we implement, in the default preference order.
-    pub const ALL: [Codec; 3] = [Codec::Opus, Codec::Pcmu, Codec::Pcma];
+    /// Every codec we implement.
+    pub const ALL: [Codec; 4] = [Codec::Opus, Codec::G722, Codec::Pcmu, Codec::Pcma];
+    /// What we offer when the config does not say (`[media] codecs`): G.722 only when asked
+    /// for, so calls to peers that offer it keep the codec they had.
+    pub const DEFAULT: [Codec; 3] = [Codec::Opus, Codec::Pcmu, Codec::Pcma];
 
     /// The static payload type (RFC 3551), `None` for a dynamic one (Opus).
     pub fn static_payload_type(self) -> Option<u8> {
         match self {
             Codec::Pcmu => Some(0),
             Codec::Pcma => Some(8),
+            Codec::G722 => Some(9),
             Codec::Opus => None,
         }
     }
@@ -40,13 +47,38 @@ impl Codec {
             Codec::Pcmu => "PCMU",
             Codec::Pcma => "PCMA",
             Codec::Opus => "opus",
+            Codec::G722 => "G722",
         }
     }
-    /// RTP clock rate in Hz, which is also the PCM rate the codec works at.
+    /// The name in `[media] codecs`.
+    pub fn config_name(self) -> &'static str {
+        match self {
+            Codec::Pcmu => "pcmu",
+            Codec::Pcma => "pcma",
+            Codec::Opus => "opus",
+            Codec::G722 => "g722",
+        }
+    }
+    /// The codec `[media] codecs` names (`opus`, `g722`, `pcmu`, `pcma`; any case).
+    pub fn from_config_name(name: &str) -> Option<Codec> {
+        Codec::ALL
+            .into_iter()
+            .find(|c| c.config_name().eq_ignore_ascii_case(name))
+    }
+    /// RTP clock rate in Hz: what timestamps count and the `rtpmap` says. For every codec
+    /// but G.722 also the rate of its audio ([`sample_rate`](Self::sample_rate)).
     pub fn clock_rate(self) -> u32 {
         match self {
-            Codec::Pcmu | Codec::Pcma => 8000,
+            Codec::Pcmu | Codec::Pcma | Codec::G722 => 8000,
             Codec::Opus => 48_000,
+        }
+    }
+    /// Rate of the audio the codec encodes and decodes, in Hz: G.722 samples at 16 kHz
+    /// although its RTP clock runs at 8000 (RFC 3551 §4.5.2).
+    pub fn sample_rate(self) -> u32 {
+        match self {
+            Codec::G722 => 16_000,
+            c => c.clock_rate(),
         }
     }
     /// The `encoding/rate[/channels]` of our rtpmap (RFC 7587: Opus is always `/2`).
@@ -78,6 +110,7 @@ impl Codec {
         match pt {
             0 => Some(Codec::Pcmu),
             8 => Some(Codec::Pcma),
+            9 => Some(Codec::G722),
             _ => None,
         }
     }
@@ -161,7 +194,7 @@ impl Direction {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AudioCaps {
     /// Codecs in our preference order (the order of our offers; an answer keeps the
-    /// offerer's order). Default: Opus, PCMU, PCMA.
+    /// offerer's order). Default: Opus, PCMU, PCMA (`[media] codecs`).
     pub codecs: Vec<Codec>,
     /// Whether we offer and accept RFC 4733 telephone-event.
     pub telephone_event: bool,
@@ -174,7 +207,7 @@ pub struct AudioCaps {
 impl Default for AudioCaps {
     fn default() -> Self {
         AudioCaps {
-            codecs: Codec::ALL.to_vec(),
+            codecs: Codec::DEFAULT.to_vec(),
             telephone_event: true,
             ptime_ms: 20,
             opus: OpusSettings::default(),
@@ -531,13 +564,20 @@ impl SdpSession {
     fn codec_attributes(&self, codec: Codec, pt: u8, attrs: &mut Vec<Attribute>) {
         attrs.push(rtpmap(pt, &codec.rtpmap_encoding()));
         if codec == Codec::Opus {
-            attrs.push(Attribute::value(
-                "fmtp",
-                format!(
-                    "{pt} useinbandfec={};maxplaybackrate=48000;stereo=0;sprop-stereo=0",
-                    u8::from(self.caps.opus.fec)
-                ),
-            ));
+            // `[media]`'s Opus settings, asked of the far end too (RFC 7587 §6.1: these
+            // say what we prefer to receive): the same bitrate cap and DTX as we send.
+            let opus = &self.caps.opus;
+            let mut fmtp = format!(
+                "{pt} useinbandfec={};maxplaybackrate=48000;stereo=0;sprop-stereo=0",
+                u8::from(opus.fec)
+            );
+            if let Some(b) = opus.bitrate {
+                fmtp.push_str(&format!(";maxaveragebitrate={b}"));
+            }
+            if opus.dtx {
+                fmtp.push_str(";usedtx=1");
+            }
+            attrs.push(Attribute::value("fmtp", fmtp));
         }
     }
 

@@ -450,6 +450,7 @@ fn baresip_opus_offer_is_answered_with_opus_on_its_payload_type() {
             bitrate: Some(16000),
             fec: false,
             dtx: true,
+            complexity: 5,
         },
         ..AudioCaps::default()
     };
@@ -460,10 +461,15 @@ fn baresip_opus_offer_is_answered_with_opus_on_its_payload_type() {
         OpusSettings {
             bitrate: Some(16000),
             fec: false,
-            dtx: true
+            dtx: true,
+            complexity: 5,
         }
     );
     assert!(answer.contains("a=fmtp:96 useinbandfec=0;"), "{answer}");
+    assert!(
+        answer.contains(";maxaveragebitrate=16000;usedtx=1\r\n"),
+        "{answer}"
+    );
 }
 
 /// linphone 5: Opus on PT 96, telephone-event at 48000 (PT 101), 16000 and 8000 (PT 100).
@@ -577,4 +583,46 @@ fn rtcp_goes_to_port_plus_one_or_where_a_rtcp_says_or_is_muxed() {
     let n = s.receive_answer(&offer_with("a=rtcp:bogus\r\n")).unwrap();
     assert!(!n.rtcp_mux);
     assert_eq!(n.remote_rtcp, None, "a broken a=rtcp gives no RTCP address");
+}
+
+/// G.722 (RFC 3551): static PT 9, `G722/8000` in the rtpmap although it samples at 16 kHz;
+/// offered in the configured order, and taken from an offer whose first codec it is.
+#[test]
+fn g722_is_offered_in_the_configured_order_and_answered_at_8000() {
+    let caps = AudioCaps {
+        codecs: vec![Codec::G722, Codec::Opus, Codec::Pcma],
+        ..AudioCaps::default()
+    };
+    let mut s = SdpSession::new("127.0.0.1:40000".parse().unwrap(), caps.clone(), 1);
+    let offer = s.create_offer(Direction::SendRecv);
+    assert!(
+        offer.contains("m=audio 40000 RTP/AVP 9 111 8 101\r\n"),
+        "{offer}"
+    );
+    assert!(offer.contains("a=rtpmap:9 G722/8000\r\n"), "{offer}");
+    let answer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+        m=audio 5000 RTP/AVP 9 101\r\na=rtpmap:9 G722/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
+    let n = s.receive_answer(answer).unwrap();
+    assert_eq!((n.codec, n.payload_type), (Codec::G722, 9));
+    assert_eq!(
+        (n.codec.clock_rate(), n.codec.sample_rate()),
+        (8000, 16_000)
+    );
+    assert_eq!(
+        (n.telephone_event, n.telephone_event_rate),
+        (Some(101), 8000)
+    );
+
+    // A PBX's offer: G.722 first, by its static number alone (no rtpmap), then PCMU.
+    let offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+        m=audio 5000 RTP/AVP 9 0\r\n";
+    let mut s = SdpSession::new("127.0.0.1:40000".parse().unwrap(), caps, 1);
+    let (answer, n) = s.receive_offer(offer, Direction::SendRecv).unwrap();
+    assert_eq!(n.codec, Codec::G722);
+    assert!(answer.contains("m=audio 40000 RTP/AVP 9"), "{answer}");
+    assert!(answer.contains("a=rtpmap:9 G722/8000"), "{answer}");
+    // Without G.722 in our codecs, the same offer gets PCMU.
+    let mut s = SdpSession::new("127.0.0.1:40000".parse().unwrap(), AudioCaps::default(), 1);
+    let (_, n) = s.receive_offer(offer, Direction::SendRecv).unwrap();
+    assert_eq!(n.codec, Codec::Pcmu);
 }

@@ -102,6 +102,12 @@ impl CallRecord {
             on_hold_by_remote: self.on_hold_by_remote,
             end_reason: self.end_reason.clone(),
             quality: self.quality.clone(),
+            codec: self.negotiated.as_ref().map(|n| wire::CallCodec {
+                name: n.codec.name().to_string(),
+                payload_type: n.payload_type,
+                clock_rate: n.codec.clock_rate(),
+                sample_rate: n.codec.sample_rate(),
+            }),
         }
     }
 }

@@ -5,7 +5,7 @@
 //! renders (no template files: the project carries everything in this file), its log
 //! (`baresip.log`: stdout+stderr with the SIP trace of `-s`), free ports on 127.0.0.1 for SIP,
 //! RTP and `ctrl_tcp`, and runs under `timeout` with the [`loopback`](crate::loopback) shim.
-//! Modules loaded: `g711 aubridge ausine aufile sndfile account menu ctrl_tcp`, plus `opus`
+//! Modules loaded: `g711 aubridge ausine aufile sndfile account menu ctrl_tcp`, plus `opus` and `g722`
 //! when asked (never `httpd` or `cons`: they bind 0.0.0.0). Control goes through `ctrl_tcp`
 //! ([`baresip_ctrl`](crate::baresip_ctrl)).
 
@@ -63,6 +63,9 @@ pub struct BaresipOptions {
     /// (default `false`: G.711 only). Module order is what sets baresip's codec order: 1.0
     /// ignores the account's `audio_codecs`.
     pub opus: bool,
+    /// Load the g722 module ahead of g711 (after opus when both): baresip then offers and
+    /// accepts G.722 (default `false`).
+    pub g722: bool,
 }
 
 impl BaresipOptions {
@@ -77,6 +80,7 @@ impl BaresipOptions {
             record: None,
             lifetime: Duration::from_secs(60),
             opus: false,
+            g722: false,
         }
     }
 
@@ -472,6 +476,9 @@ pub(crate) fn render_config(
         ),
     };
     let mut modules = vec!["g711", "aubridge", "ausine", "aufile"];
+    if opts.g722 {
+        modules.insert(0, "g722");
+    }
     if opts.opus {
         modules.insert(0, "opus");
     }

@@ -75,6 +75,24 @@ pub struct CallView {
     /// once it stopped). Null before the media starts.
     #[serde(default)]
     pub quality: Option<CallQuality>,
+    /// The audio codec negotiated (null until the offer/answer is done).
+    #[serde(default)]
+    pub codec: Option<CallCodec>,
+}
+
+/// The audio codec a call negotiated, with its two rates: they differ for G.722, whose
+/// RTP clock (what the SDP says, what timestamps count) is 8000 Hz while it samples at 16 kHz.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallCodec {
+    /// The SDP encoding name: `opus`, `G722`, `PCMU`, `PCMA`.
+    pub name: String,
+    /// The RTP payload type in use.
+    pub payload_type: u8,
+    /// RTP clock rate, Hz (8000 for G.711 and G.722, 48000 for Opus).
+    pub clock_rate: u32,
+    /// Rate of the audio the codec carries, Hz (8000 for G.711, 16000 for G.722, 48000
+    /// for Opus).
+    pub sample_rate: u32,
 }
 
 impl CallView {
@@ -98,6 +116,7 @@ impl CallView {
             on_hold_by_remote: false,
             end_reason: None,
             quality: None,
+            codec: None,
         }
     }
 }

@@ -14,7 +14,7 @@ mod history;
 mod status;
 
 pub use agent::{AgentState, AgentStatus, ChosenState};
-pub use call::{CallQuality, CallState, CallView, Direction, EndReason, Remote};
+pub use call::{CallCodec, CallQuality, CallState, CallView, Direction, EndReason, Remote};
 pub use command::{Command, CommandError, CommandErrorKind, CommandReply};
 pub use event::{Event, EventBody, TransferState};
 pub use history::{CrmRecord, HistoryEntry, HistoryPage, LogState, RecordsStatus};

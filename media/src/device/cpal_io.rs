@@ -142,6 +142,32 @@ impl DeviceWatch {
     }
 }
 
+impl DeviceWatch {
+    /// The name of the device `spec` names, looked up without opening it (a side kept
+    /// closed between calls still says which device it will use).
+    pub(crate) fn resolve(
+        &mut self,
+        spec: &DeviceSpec,
+        input: bool,
+    ) -> Result<String, DeviceError> {
+        if self.host.is_none() {
+            self.host = Some(host(self.choice)?);
+        }
+        let Some(h) = self.host.as_ref() else {
+            return Err(DeviceError::Host {
+                host: format!("{:?}", self.choice),
+                reason: "not connected".into(),
+            });
+        };
+        let found = find_device(h, spec, input).map(|d| device_name(&d));
+        if matches!(found, Err(DeviceError::Host { .. })) {
+            // Connect anew next time.
+            self.host = None;
+        }
+        found
+    }
+}
+
 fn direction(input: bool) -> &'static str {
     if input {
         "input"

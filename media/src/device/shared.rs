@@ -1,6 +1,10 @@
 //! One pair of audio devices for the whole agent, shared by its calls.
 //!
-//! The agent opens the configured capture and playout devices once ([`SharedDevices::open`]).
+//! The agent opens the configured capture and playout devices only while calls need them
+//! ([`SharedDevices::on_demand`], then [`SharedDevices::set_needed`] and
+//! [`SharedDevices::settle`]): an idle agent holds no stream, so the microphone-in-use light
+//! is off and a Bluetooth headset leaves its call profile. [`SharedDevices::open`] opens
+//! them at once and keeps them (tests, tools).
 //! Each call's stream gets a [`DeviceLink`] (through `SourceSpec::Device` / `SinkSpec::Device`)
 //! and reads the microphone / writes the speaker through it, but only the *active* call
 //! touches the devices: the most recent call that receives audio (not held by us). Every
@@ -13,7 +17,7 @@
 //! Peaks for level meters are kept in atomics by the stream tasks and read by the agent.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::aec::EchoCanceller;
@@ -98,6 +102,43 @@ struct Side<B> {
     /// `None`: this side is not a device (headless source or sink).
     wanted: Option<DeviceSpec>,
     open: Option<B>,
+    /// The device last opened or looked up: what [`SharedDevices::in_use`] names while the
+    /// side is closed between calls (`None`: none could be found or opened).
+    known: Option<String>,
+}
+
+/// What the capture and playout devices have in common, so both sides share one code path.
+trait SideDevice: Sized {
+    const DIRECTION: Direction;
+    fn open_spec(spec: &DeviceSpec, host: HostChoice) -> Result<Self, DeviceError>;
+    fn name(&self) -> &str;
+    fn error(&mut self) -> Option<DeviceError>;
+}
+
+impl SideDevice for DeviceCapture {
+    const DIRECTION: Direction = Direction::Input;
+    fn open_spec(spec: &DeviceSpec, host: HostChoice) -> Result<Self, DeviceError> {
+        DeviceCapture::open(spec, SHARED_CAPTURE_RATE, host)
+    }
+    fn name(&self) -> &str {
+        self.device_name()
+    }
+    fn error(&mut self) -> Option<DeviceError> {
+        CaptureBackend::take_error(self)
+    }
+}
+
+impl SideDevice for DevicePlayout {
+    const DIRECTION: Direction = Direction::Output;
+    fn open_spec(spec: &DeviceSpec, host: HostChoice) -> Result<Self, DeviceError> {
+        DevicePlayout::open(spec, SHARED_PLAYOUT_RATE, host)
+    }
+    fn name(&self) -> &str {
+        self.device_name()
+    }
+    fn error(&mut self) -> Option<DeviceError> {
+        PlayoutBackend::take_error(self)
+    }
 }
 
 /// Which calls may use the devices, most recently receiving last.
@@ -149,6 +190,11 @@ struct Inner {
     aec: Mutex<Option<Aec>>,
     /// Looks for named devices that vanished, over one kept connection.
     watch: Mutex<DeviceWatch>,
+    /// Whether calls need the devices open ([`SharedDevices::set_needed`]).
+    needed: AtomicBool,
+    /// Taken by whatever opens, closes or swaps devices (settle, check, select), so they
+    /// happen one at a time and in the order asked, whichever thread runs them.
+    turn: Mutex<()>,
 }
 
 /// The echo canceller (48 kHz) and the conversion of what the playout device was handed
@@ -265,17 +311,55 @@ impl SharedDevices {
                 .map_err(|e| errors.push(e))
                 .ok()
         });
-        let devices = SharedDevices {
+        let devices = Self::build(host, (input, capture), (output, playout), true);
+        (devices, errors)
+    }
+
+    /// The devices asked for (`None`: that side is not a device), left closed until calls
+    /// need them ([`set_needed`](Self::set_needed), [`settle`](Self::settle)). Their names
+    /// are looked up now, without opening a stream, so the device list says which devices
+    /// calls will use; a device that cannot be found is reported (the next call falls back
+    /// to the default one).
+    pub fn on_demand(
+        input: Option<DeviceSpec>,
+        output: Option<DeviceSpec>,
+        host: HostChoice,
+    ) -> (SharedDevices, Vec<DeviceError>) {
+        let devices = Self::build(host, (input.clone(), None), (output.clone(), None), false);
+        let mut errors = Vec::new();
+        {
+            let mut watch = lock(&devices.inner.watch);
+            let mut look_up = |spec: &Option<DeviceSpec>, input: bool| {
+                spec.as_ref()
+                    .and_then(|s| watch.resolve(s, input).map_err(|e| errors.push(e)).ok())
+            };
+            let known_in = look_up(&input, true);
+            let known_out = look_up(&output, false);
+            lock(&devices.inner.capture).known = known_in;
+            lock(&devices.inner.playout).known = known_out;
+        }
+        (devices, errors)
+    }
+
+    fn build(
+        host: HostChoice,
+        capture: (Option<DeviceSpec>, Option<DeviceCapture>),
+        playout: (Option<DeviceSpec>, Option<DevicePlayout>),
+        needed: bool,
+    ) -> SharedDevices {
+        fn side<B: SideDevice>((wanted, open): (Option<DeviceSpec>, Option<B>)) -> Mutex<Side<B>> {
+            let known = open.as_ref().map(|d| d.name().to_string());
+            Mutex::new(Side {
+                wanted,
+                open,
+                known,
+            })
+        }
+        SharedDevices {
             inner: Arc::new(Inner {
                 host,
-                capture: Mutex::new(Side {
-                    wanted: input,
-                    open: capture,
-                }),
-                playout: Mutex::new(Side {
-                    wanted: output,
-                    open: playout,
-                }),
+                capture: side(capture),
+                playout: side(playout),
                 calls: Mutex::new(Calls::default()),
                 active: AtomicU64::new(0),
                 next_token: AtomicU64::new(1),
@@ -283,9 +367,69 @@ impl SharedDevices {
                 output_peak: AtomicU32::new(0),
                 aec: Mutex::new(None),
                 watch: Mutex::new(DeviceWatch::new(host)),
+                needed: AtomicBool::new(needed),
+                turn: Mutex::new(()),
             }),
+        }
+    }
+
+    /// Whether calls need the devices: [`settle`](Self::settle) then opens or closes them
+    /// to match. Cheap (an atomic), so the agent's loop may call it; the opening is not.
+    pub fn set_needed(&self, needed: bool) {
+        self.inner.needed.store(needed, Ordering::Release);
+    }
+
+    /// Whether calls need the devices now (see [`set_needed`](Self::set_needed)).
+    pub fn is_needed(&self) -> bool {
+        self.inner.needed.load(Ordering::Acquire)
+    }
+
+    /// Opens the devices when they are needed and closed, closes them when they are not
+    /// needed (blocking: asks the sound server; run it off the agent's loop). A device that
+    /// cannot be opened is replaced by the default one, as when one fails during a call;
+    /// returns what changed.
+    pub fn settle(&self) -> Vec<DeviceChange> {
+        let _turn = lock(&self.inner.turn);
+        if self.is_needed() {
+            // Both at once: a call's audio waits for the slower one, not for the sum.
+            let (capture, playout) = std::thread::scope(|s| {
+                let capture = s.spawn(|| self.wake(&self.inner.capture));
+                let playout = self.wake(&self.inner.playout);
+                (capture.join().unwrap_or(None), playout)
+            });
+            let mut changes: Vec<DeviceChange> = [capture, playout].into_iter().flatten().collect();
+            changes.retain(|c| !(c.from.is_empty() && c.to.is_empty()));
+            return changes;
+        }
+        let capture = lock(&self.inner.capture).open.take();
+        let playout = lock(&self.inner.playout).open.take();
+        if let Some(aec) = lock(&self.inner.aec).as_mut() {
+            // The next devices' audio is paired anew.
+            aec.up = None;
+        }
+        // The streams stop here, outside the locks.
+        drop((capture, playout));
+        Vec::new()
+    }
+
+    /// Opens a closed side on the device it wants, or on the default one.
+    fn wake<B: SideDevice>(&self, side: &Mutex<Side<B>>) -> Option<DeviceChange> {
+        let wanted = {
+            let s = lock(side);
+            if s.open.is_some() {
+                return None;
+            }
+            s.wanted.clone()?
         };
-        (devices, errors)
+        match B::open_spec(&wanted, self.inner.host) {
+            Ok(device) => {
+                let mut s = lock(side);
+                s.known = Some(device.name().to_string());
+                s.open = Some(device);
+                None
+            }
+            Err(e) => Some(self.fall_back(side, e.to_string(), false)),
+        }
     }
 
     /// Turns echo cancellation on: from now on what the speaker plays is removed from what
@@ -320,17 +464,19 @@ impl SharedDevices {
         self.inner.active.store(calls.active(), Ordering::Release);
     }
 
-    /// The names of the devices open now.
+    /// The names of the devices open now; of a side closed between calls, the device it
+    /// will open.
     pub fn in_use(&self) -> InUse {
+        fn name<B: SideDevice>(side: &Mutex<Side<B>>) -> Option<String> {
+            let s = lock(side);
+            match &s.open {
+                Some(d) => Some(d.name().to_string()),
+                None => s.known.clone(),
+            }
+        }
         InUse {
-            input: lock(&self.inner.capture)
-                .open
-                .as_ref()
-                .map(|c| c.device_name().to_string()),
-            output: lock(&self.inner.playout)
-                .open
-                .as_ref()
-                .map(|p| p.device_name().to_string()),
+            input: name(&self.inner.capture),
+            output: name(&self.inner.playout),
         }
     }
 
@@ -369,8 +515,10 @@ impl SharedDevices {
         }
     }
 
-    /// Switches to other devices (`None`: keep that side). Both are opened before either is
-    /// swapped in: on an error nothing changes. Calls keep running on the new devices.
+    /// Switches to other devices (`None`: keep that side). An open side opens the new
+    /// device before swapping it in; a side closed between calls only looks it up (it is
+    /// opened with the next call). Both sides are opened or looked up before either is
+    /// swapped: on an error nothing changes. Calls keep running on the new devices.
     pub fn select(
         &self,
         input: Option<DeviceSpec>,
@@ -385,111 +533,56 @@ impl SharedDevices {
                 direction: "output",
             });
         }
-        let host = self.inner.host;
+        let _turn = lock(&self.inner.turn);
         let capture = input
             .as_ref()
-            .map(|s| DeviceCapture::open(s, SHARED_CAPTURE_RATE, host))
+            .map(|s| self.open_or_look_up(&self.inner.capture, s))
             .transpose()?;
         let playout = output
             .as_ref()
-            .map(|s| DevicePlayout::open(s, SHARED_PLAYOUT_RATE, host))
+            .map(|s| self.open_or_look_up(&self.inner.playout, s))
             .transpose()?;
         let mut changes = Vec::new();
         if let (Some(spec), Some(new)) = (input, capture) {
-            changes.push(self.swap_capture(spec, Some(new), "selected".into()));
+            changes.push(swap(&self.inner.capture, spec, new, "selected".into()));
         }
         if let (Some(spec), Some(new)) = (output, playout) {
-            changes.push(self.swap_playout(spec, Some(new), "selected".into()));
+            changes.push(swap(&self.inner.playout, spec, new, "selected".into()));
         }
         Ok(changes)
     }
 
-    fn swap_capture(
+    /// The device `spec` names for `side`: opened if the side is open, else its name only.
+    fn open_or_look_up<B: SideDevice>(
         &self,
-        spec: DeviceSpec,
-        new: Option<DeviceCapture>,
-        reason: String,
-    ) -> DeviceChange {
-        let to = new.as_ref().map(|c| c.device_name().to_string());
-        let old = {
-            let mut side = lock(&self.inner.capture);
-            side.wanted = Some(spec);
-            std::mem::replace(&mut side.open, new)
-        };
-        // The old stream stops outside the lock.
-        let from = old.as_ref().map(|c| c.device_name().to_string());
-        drop(old);
-        DeviceChange {
-            direction: Direction::Input,
-            from: from.unwrap_or_default(),
-            to: to.unwrap_or_default(),
-            reason,
+        side: &Mutex<Side<B>>,
+        spec: &DeviceSpec,
+    ) -> Result<Replacement<B>, DeviceError> {
+        if lock(side).open.is_some() {
+            return B::open_spec(spec, self.inner.host).map(Replacement::Open);
         }
-    }
-
-    fn swap_playout(
-        &self,
-        spec: DeviceSpec,
-        new: Option<DevicePlayout>,
-        reason: String,
-    ) -> DeviceChange {
-        let to = new.as_ref().map(|p| p.device_name().to_string());
-        let old = {
-            let mut side = lock(&self.inner.playout);
-            side.wanted = Some(spec);
-            std::mem::replace(&mut side.open, new)
-        };
-        let from = old.as_ref().map(|p| p.device_name().to_string());
-        drop(old);
-        DeviceChange {
-            direction: Direction::Output,
-            from: from.unwrap_or_default(),
-            to: to.unwrap_or_default(),
-            reason,
-        }
+        let input = B::DIRECTION == Direction::Input;
+        lock(&self.inner.watch)
+            .resolve(spec, input)
+            .map(Replacement::Closed)
     }
 
     /// Looks after the devices (blocking; call every second or so, off the agent loop): a
     /// device that failed (or, with `look_for_gone`, is no longer listed) is replaced by the
     /// default one; a side that could not be opened is retried. Returns what changed.
     /// Looking for gone devices asks the sound server (over a connection kept for it).
+    /// Devices closed because no call needs them are left alone.
     pub fn check(&self, look_for_gone: bool) -> Vec<DeviceChange> {
-        let mut changes = Vec::new();
-        let mut input_trouble = {
-            let mut guard = lock(&self.inner.capture);
-            let side = &mut *guard;
-            match (&side.wanted, side.open.as_mut()) {
-                (None, _) => None,
-                (Some(_), None) => Some("it was not open".to_string()),
-                (Some(_), Some(c)) => c.take_error().map(|e| e.to_string()),
-            }
-        };
-        let mut output_trouble = {
-            let mut guard = lock(&self.inner.playout);
-            let side = &mut *guard;
-            match (&side.wanted, side.open.as_mut()) {
-                (None, _) => None,
-                (Some(_), None) => Some("it was not open".to_string()),
-                (Some(_), Some(p)) => p.take_error().map(|e| e.to_string()),
-            }
-        };
+        let _turn = lock(&self.inner.turn);
+        if !self.is_needed() {
+            return Vec::new();
+        }
+        let mut input_trouble = trouble(&self.inner.capture);
+        let mut output_trouble = trouble(&self.inner.playout);
         // PulseAudio moves streams off a vanished device by itself, without an error: a
         // named device missing from the host's list is gone too.
-        let named = |wanted: &Option<DeviceSpec>| matches!(wanted, Some(DeviceSpec::Named(_)));
-        let in_name = {
-            let side = lock(&self.inner.capture);
-            side.open
-                .as_ref()
-                .filter(|_| named(&side.wanted))
-                .map(|c| c.device_name().to_string())
-        };
-        let out_name = {
-            let side = lock(&self.inner.playout);
-            side.open
-                .as_ref()
-                .filter(|_| named(&side.wanted))
-                .map(|p| p.device_name().to_string())
-        };
+        let in_name = open_named(&self.inner.capture);
+        let out_name = open_named(&self.inner.playout);
         if look_for_gone && (in_name.is_some() || out_name.is_some()) {
             let mut watch = lock(&self.inner.watch);
             // `Some(false)` only: a server that cannot be asked is not proof of anything.
@@ -501,22 +594,14 @@ impl SharedDevices {
                 output_trouble.get_or_insert(format!("device {n:?} is gone"));
             }
         }
-        let host = self.inner.host;
+        let mut changes = Vec::new();
         if let Some(why) = input_trouble {
-            let retry_wanted = why == "it was not open";
-            changes.push(self.fall_back(Direction::Input, why, retry_wanted, |spec| {
-                DeviceCapture::open(spec, SHARED_CAPTURE_RATE, host)
-                    .map(|c| (c.device_name().to_string(), Slot::Capture(c)))
-            }));
+            let retry_wanted = why == NOT_OPEN;
+            changes.push(self.fall_back(&self.inner.capture, why, retry_wanted));
         }
         if let Some(why) = output_trouble {
-            let retry_wanted = why == "it was not open";
-            changes.push(
-                self.fall_back(Direction::Output, why, retry_wanted, |spec| {
-                    DevicePlayout::open(spec, SHARED_PLAYOUT_RATE, host)
-                        .map(|p| (p.device_name().to_string(), Slot::Playout(p)))
-                }),
-            );
+            let retry_wanted = why == NOT_OPEN;
+            changes.push(self.fall_back(&self.inner.playout, why, retry_wanted));
         }
         changes.retain(|c| !(c.from.is_empty() && c.to.is_empty()));
         changes
@@ -524,41 +609,32 @@ impl SharedDevices {
 
     /// Opens the wanted device again (a side that was never open) or the default one, and
     /// swaps it in; when nothing can be opened the side is closed and retried next time.
-    fn fall_back(
+    fn fall_back<B: SideDevice>(
         &self,
-        direction: Direction,
+        side: &Mutex<Side<B>>,
         why: String,
         retry_wanted: bool,
-        open: impl Fn(&DeviceSpec) -> Result<(String, Slot), DeviceError>,
     ) -> DeviceChange {
-        let wanted = match direction {
-            Direction::Input => lock(&self.inner.capture).wanted.clone(),
-            Direction::Output => lock(&self.inner.playout).wanted.clone(),
-        }
-        .unwrap_or(DeviceSpec::Default);
+        let host = self.inner.host;
+        let wanted = lock(side).wanted.clone().unwrap_or(DeviceSpec::Default);
         let mut attempt = if retry_wanted {
-            open(&wanted).map(|o| (wanted.clone(), o))
+            B::open_spec(&wanted, host).map(|o| (wanted.clone(), o))
         } else {
             Err(DeviceError::NotADevice { direction: "" })
         };
         if attempt.is_err() && !(retry_wanted && wanted == DeviceSpec::Default) {
-            attempt = open(&DeviceSpec::Default).map(|o| (DeviceSpec::Default, o));
+            attempt = B::open_spec(&DeviceSpec::Default, host).map(|o| (DeviceSpec::Default, o));
         }
-        let (spec, slot, reason) = match attempt {
-            Ok((spec, (_, slot))) => (spec, Some(slot), why),
+        match attempt {
+            Ok((spec, device)) => swap(side, spec, Replacement::Open(device), why),
             // Keep asking for what the user wanted; the side is retried next check.
-            Err(e) if retry_wanted => (wanted, None, format!("{why}; {e}")),
-            Err(e) => (
+            Err(e) if retry_wanted => swap(side, wanted, Replacement::None, format!("{why}; {e}")),
+            Err(e) => swap(
+                side,
                 wanted,
-                None,
+                Replacement::None,
                 format!("{why}; the default device cannot be opened either: {e}"),
             ),
-        };
-        match (direction, slot) {
-            (Direction::Input, Some(Slot::Capture(c))) => self.swap_capture(spec, Some(c), reason),
-            (Direction::Output, Some(Slot::Playout(p))) => self.swap_playout(spec, Some(p), reason),
-            (Direction::Input, _) => self.swap_capture(spec, None, reason),
-            (Direction::Output, _) => self.swap_playout(spec, None, reason),
         }
     }
 
@@ -606,9 +682,69 @@ impl SharedDevices {
     }
 }
 
-enum Slot {
-    Capture(DeviceCapture),
-    Playout(DevicePlayout),
+/// Why [`SharedDevices::check`] retries a side: it could not be opened before.
+const NOT_OPEN: &str = "it was not open";
+
+/// What takes a side's place.
+enum Replacement<B> {
+    /// A device opened for it.
+    Open(B),
+    /// A device looked up while the side is closed between calls: its name.
+    Closed(String),
+    /// Nothing could be opened.
+    None,
+}
+
+/// Puts `new` in `side`, wanting `spec` from now on; says what changed. The old stream
+/// stops outside the lock.
+fn swap<B: SideDevice>(
+    side: &Mutex<Side<B>>,
+    spec: DeviceSpec,
+    new: Replacement<B>,
+    reason: String,
+) -> DeviceChange {
+    let (old, before, to) = {
+        let mut s = lock(side);
+        s.wanted = Some(spec);
+        let (open, to) = match new {
+            Replacement::Open(d) => {
+                let name = d.name().to_string();
+                (Some(d), Some(name))
+            }
+            Replacement::Closed(name) => (None, Some(name)),
+            Replacement::None => (None, None),
+        };
+        let before = std::mem::replace(&mut s.known, to.clone());
+        (std::mem::replace(&mut s.open, open), before, to)
+    };
+    let from = old.as_ref().map(|d| d.name().to_string()).or(before);
+    drop(old);
+    DeviceChange {
+        direction: B::DIRECTION,
+        from: from.unwrap_or_default(),
+        to: to.unwrap_or_default(),
+        reason,
+    }
+}
+
+/// Why an open side needs replacing (it failed), or that a wanted side is not open.
+fn trouble<B: SideDevice>(side: &Mutex<Side<B>>) -> Option<String> {
+    let mut s = lock(side);
+    let s = &mut *s;
+    match (&s.wanted, s.open.as_mut()) {
+        (None, _) => None,
+        (Some(_), None) => Some(NOT_OPEN.to_string()),
+        (Some(_), Some(d)) => d.error().map(|e| e.to_string()),
+    }
+}
+
+/// The open device's name if the side asked for it by name (only those can vanish).
+fn open_named<B: SideDevice>(side: &Mutex<Side<B>>) -> Option<String> {
+    let s = lock(side);
+    s.open
+        .as_ref()
+        .filter(|_| matches!(s.wanted, Some(DeviceSpec::Named(_))))
+        .map(|d| d.name().to_string())
 }
 
 /// One call's access to the shared devices (inside `SourceSpec::Device` and
@@ -746,6 +882,23 @@ mod tests {
         // output meter still sees what is played.
         a.write(&[crate::device::i16_to_f32(1000); 160]);
         assert_eq!(d.take_levels().output_dbfs, -30);
+    }
+
+    #[test]
+    fn devices_on_demand_open_nothing_until_needed() {
+        let (d, errors) = SharedDevices::on_demand(None, None, HostChoice::Default);
+        assert!(errors.is_empty());
+        assert!(!d.is_needed());
+        // Not needed: the watch has nothing to do, settling closes nothing.
+        assert_eq!(d.check(true), Vec::new());
+        assert_eq!(d.settle(), Vec::new());
+        d.set_needed(true);
+        assert!(d.is_needed());
+        // Headless sides: nothing to open, nothing to report.
+        assert_eq!(d.settle(), Vec::new());
+        assert_eq!(d.stats(), DevicePairStats::default());
+        d.set_needed(false);
+        assert_eq!(d.settle(), Vec::new());
     }
 
     #[test]

@@ -98,6 +98,9 @@ fn codec_model(neg: &Negotiated) -> CodecModel {
             bitrate: neg.opus.bitrate.unwrap_or(51_000),
         },
         Codec::Pcmu | Codec::Pcma => CodecModel::G711 { plc: true },
+        // Scored on the narrowband scale like the rest: G.722 at 64 kbit/s carries at least
+        // what G.711 does, with the same repeat-and-fade concealment.
+        Codec::G722 => CodecModel::G711 { plc: true },
     }
 }
 
@@ -200,8 +203,20 @@ impl RtpSession {
         frame_duration(&self.neg)
     }
 
-    fn frame_samples(&self) -> u32 {
+    /// RTP timestamp ticks of one frame (at the RTP clock: 160 per 20 ms for G.722 too).
+    fn frame_ticks(&self) -> u32 {
         self.neg.codec.frame_ms(self.neg.ptime_ms) * self.neg.codec.clock_rate() / 1000
+    }
+
+    /// Audio samples of one frame (at the codec's audio rate: 320 per 20 ms for G.722).
+    fn frame_samples(&self) -> u32 {
+        self.neg.codec.frame_ms(self.neg.ptime_ms) * self.neg.codec.sample_rate() / 1000
+    }
+
+    /// RTP ticks that `samples` of the codec's audio take.
+    fn ticks_of(&self, samples: u32) -> u32 {
+        let c = self.neg.codec;
+        (u64::from(samples) * u64::from(c.clock_rate()) / u64::from(c.sample_rate())) as u32
     }
 
     /// Apply a new negotiation (re-offer): remote address, codec, ptime, direction.
@@ -279,6 +294,7 @@ impl RtpSession {
             return None;
         }
         let samples = self.frame_samples();
+        let ticks = self.frame_ticks();
         let Some(pt) = self.neg.telephone_event else {
             self.dtmf_out.drop_queue();
             return Some(samples as usize);
@@ -304,7 +320,7 @@ impl RtpSession {
             }
         }
         if on || self.dtmf_out.is_active() {
-            self.sender.skip(samples);
+            self.sender.skip(ticks);
             None
         } else {
             Some(samples as usize)
@@ -324,7 +340,7 @@ impl RtpSession {
     /// This period's captured audio (at the codec's rate): encoded and sent, unless on
     /// hold, without an encoder, or silent in Opus DTX; the RTP clock runs on either way.
     pub fn handle_audio(&mut self, now: Instant, frame: &[i16]) {
-        let samples = frame.len() as u32;
+        let samples = self.ticks_of(frame.len() as u32);
         let (Some(to), Some(encoder)) = (self.sending_to(), self.encoder.as_mut()) else {
             self.sender.skip(samples);
             return;
@@ -365,7 +381,7 @@ impl RtpSession {
     /// The send timer fell `periods` behind (suspended, overloaded): the RTP clock counts
     /// the time not sent.
     pub fn handle_skipped(&mut self, periods: u32) {
-        self.sender.skip(self.frame_samples() * periods);
+        self.sender.skip(self.frame_ticks() * periods);
     }
 
     /// When the next received frame is due at the sink.
@@ -399,7 +415,7 @@ impl RtpSession {
         }
         let max = match self.neg.codec {
             Codec::Opus => MAX_OPUS_PAYLOAD,
-            Codec::Pcmu | Codec::Pcma => MAX_PAYLOAD,
+            Codec::Pcmu | Codec::Pcma | Codec::G722 => MAX_PAYLOAD,
         };
         let packet = match RtpPacket::parse(datagram) {
             Ok(p) if !truncated && p.payload.len() <= max => p,

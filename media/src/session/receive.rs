@@ -46,7 +46,7 @@ impl Receiver {
             .ok();
         Receiver {
             codec,
-            frame: (codec.clock_rate() * frame_ms / 1000) as usize,
+            frame: (codec.sample_rate() * frame_ms / 1000) as usize,
             jitter: JitterBuffer::new(jitter_config(codec, frame_ms))
                 .expect("codec rates and frame sizes are in range"),
             decoder,
@@ -55,9 +55,10 @@ impl Receiver {
         }
     }
 
-    /// Rate of the frames [`pull`](Self::pull) gives: the codec's (48 kHz for Opus).
+    /// Rate of the frames [`pull`](Self::pull) gives: the codec's audio rate (48 kHz for
+    /// Opus, 16 kHz for G.722).
     pub fn rate(&self) -> u32 {
-        self.codec.clock_rate()
+        self.codec.sample_rate()
     }
 
     /// An audio packet (of the negotiated payload type) arrived at `now`.
@@ -135,7 +136,7 @@ fn jitter_config(codec: Codec, frame_ms: u32) -> JitterConfig {
     let cfg = JitterConfig::new(codec.clock_rate(), frame_ms);
     let after_loss = match codec {
         Codec::Opus => cfg.frame,
-        Codec::Pcmu | Codec::Pcma => Duration::ZERO,
+        Codec::Pcmu | Codec::Pcma | Codec::G722 => Duration::ZERO,
     };
     JitterConfig {
         initial_delay: Duration::ZERO,

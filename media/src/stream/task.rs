@@ -28,7 +28,7 @@ pub(super) struct Sockets {
 }
 
 fn open_source(spec: &SourceSpec, codec: Codec) -> Source {
-    spec.open_at(codec.clock_rate()).unwrap_or_else(|e| {
+    spec.open_at(codec.sample_rate()).unwrap_or_else(|e| {
         warn!(error = %e, "audio input cannot be opened; sending silence");
         Source::Silence
     })
