@@ -366,7 +366,8 @@ fn soak_every_call_recorded_and_logged_with_flat_memory() {
                 "allowed_origins = [\"http://localhost:{}\"]",
                 console.port()
             ))
-            .with_extra("[calls]\nauto_answer = true\n[audio]\ninput = \"tone:440\"\n"),
+            // Back-to-back calls: no wrap-up time between them.
+            .with_extra("[calls]\nauto_answer = true\n[audio]\ninput = \"tone:440\"\n[agent]\nwrapup_seconds = 0\n"),
     );
     agent.wait_registered(T);
     kam.wait_registered("1001", T).unwrap();
@@ -446,7 +447,7 @@ fn soak_every_call_recorded_and_logged_with_flat_memory() {
         println!("{n:>14} | {rss:>14} | {bytes:>21} (last)");
     }
     println!(
-        "{recorded} calls recorded, {} Tasks ({} distinct CallObjects); the last Task {} ms after the last call",
+        "{recorded} calls on the history's first page (at most 200), {} Tasks ({} distinct CallObjects); the last Task {} ms after the last call",
         soak["tasks"], soak["distinct"], soak["allSavedMs"]
     );
     agent.terminate();
