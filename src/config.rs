@@ -411,7 +411,8 @@ impl Config {
         };
         let plan =
             DialPlan::new(dial_plan.clone()).map_err(|e| invalid("dial_plan", e.key, e.problem))?;
-        let agent = agent_settings(raw.agent, &plan)
+        let unattended = raw.calls.auto_answer.unwrap_or(false);
+        let agent = agent_settings(raw.agent, &plan, unattended)
             .map_err(|(key, message)| invalid("agent", key, message))?;
 
         let data_dir = match env(DATA_DIR_ENV) {
@@ -463,14 +464,20 @@ impl Config {
 }
 
 /// `[agent]`, checked: on an error, the key and what to write instead.
-fn agent_settings(raw: RawAgent, plan: &DialPlan) -> Result<AgentSettings, (&'static str, String)> {
+/// `unattended` (`[calls] auto_answer`): nobody wraps up, so wrap-up time is off unless set.
+fn agent_settings(
+    raw: RawAgent,
+    plan: &DialPlan,
+    unattended: bool,
+) -> Result<AgentSettings, (&'static str, String)> {
     let wrapup_seconds = match raw.wrapup_seconds {
+        None if unattended => 0,
         None => 30,
         Some(s) if (0..=3600).contains(&s) => s as u32,
         Some(s) => {
             return Err((
                 "wrapup_seconds",
-                format!("{s} is out of range: use seconds between 0 and 3600 (default 30); 0 turns after-call work off"),
+                format!("{s} is out of range: use seconds between 0 and 3600 (default 30, 0 with auto_answer); 0 turns after-call work off"),
             ))
         }
     };
@@ -677,6 +684,10 @@ mod tests {
         ))
         .unwrap();
         assert!(ok.calls.auto_answer);
+        assert_eq!(
+            ok.agent.wrapup_seconds, 0,
+            "an unattended agent has no wrap-up unless asked"
+        );
         assert_eq!(ok.calls.session_expires, 0);
         assert!(ok.bridge.allowed_origins.allows("https://a.example.com"));
         assert!(!ok.bridge.allowed_origins.allows("https://evil.com"));

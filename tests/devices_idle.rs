@@ -96,7 +96,8 @@ fn setup(audio: BaresipAudio, program: Option<std::path::PathBuf>) -> (Kamailio,
     o.lifetime = LIFETIME;
     let far = common::registered_baresip(o, &kam, T);
     let mut opts = AgentOptions::new(kam.addr(), "1001", "secret1001")
-        .with_extra("[audio]\ninput = \"device:default\"\noutput = \"device:speaker\"");
+        // Calls follow each other at once: no wrap-up time between them.
+        .with_extra("[audio]\ninput = \"device:default\"\noutput = \"device:speaker\"\n[agent]\nwrapup_seconds = 0");
     opts.program = program;
     let agent = Agent::start(opts);
     agent.wait_registered(T);
