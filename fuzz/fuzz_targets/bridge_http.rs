@@ -1,8 +1,9 @@
 //! The bridge's HTTP API as a local process (or a page the browser lets through) can call
 //! it: the JSON bodies of the command endpoints, call ids in paths, and the events
-//! WebSocket's `?since=&instance=` query, through the whole router (security guard, routing,
-//! extractors, handlers) with a stand-in agent answering commands and stand-in audio
-//! devices.
+//! WebSocket's `?since=&instance=` query, the call log routes (pop, outbox claim,
+//! acknowledgements, matched record, wrap-up) and the history, through the whole router
+//! (security guard, routing, extractors, handlers) with a stand-in agent answering commands,
+//! stand-in audio devices and stand-in call records.
 //!
 //! Input: byte 0 picks the method (bits 0-1), a WebSocket handshake (bit 2), an Origin
 //! header instead of the token (bit 3) and a JSON content type (bit 4); then the path and
@@ -19,13 +20,16 @@ use tower::ServiceExt;
 // All the crate paths this target uses, in one place.
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use bridge::history::{CallHistory, HistoryError};
 use bridge::{
-    Command, CommandReply, CommandRequest, DeviceControl, DeviceControlError, DeviceList, Hub,
-    OriginPolicy, RegistrationState, RegistrationStatus, Security, Status,
+    CallState, CallView, Command, CommandReply, CommandRequest, DeviceControl, DeviceControlError,
+    DeviceList, Direction, Hub, OriginPolicy, RegistrationState, RegistrationStatus, Remote,
+    Security, Status,
 };
+use wire::{CrmRecord, HistoryEntry, HistoryPage};
 
 const TOKEN: &str = "fuzz-token-0123456789";
-const METHODS: [&str; 4] = ["GET", "POST", "OPTIONS", "DELETE"];
+const METHODS: [&str; 4] = ["GET", "POST", "OPTIONS", "PUT"];
 
 struct Bridge {
     runtime: tokio::runtime::Runtime,
@@ -43,7 +47,8 @@ fn bridge() -> &'static Bridge {
             let hub = Hub::new(status());
             let security = Security::new(OriginPolicy::salesforce_default(), TOKEN);
             let devices: Arc<dyn DeviceControl> = Arc::new(StandInDevices);
-            bridge::router_with_devices(hub, stand_in_agent(), security, Some(devices))
+            let records: Arc<dyn CallHistory> = Arc::new(StandInRecords);
+            bridge::router_with_history(hub, stand_in_agent(), security, Some(devices), records)
         });
         Bridge { runtime, router }
     })
@@ -61,7 +66,18 @@ fn status() -> Status {
             error: None,
             retry_in: None,
         },
-        calls: Vec::new(),
+        // A ringing inbound call, for the pop route.
+        calls: vec![CallView::new(
+            "c1".into(),
+            Direction::Inbound,
+            CallState::Ringing,
+            Remote {
+                number: "+4930123456".into(),
+                display_name: None,
+                uri: "sip:+4930123456@pbx.test".into(),
+            },
+            "2026-12-06T18:00:00Z".into(),
+        )],
         audio: None,
         records: None,
         agent: Default::default(),
@@ -81,6 +97,51 @@ fn stand_in_agent() -> mpsc::Sender<CommandRequest> {
         }
     });
     tx
+}
+
+/// Knows call `c1` (anything else is unknown) and keeps nothing.
+struct StandInRecords;
+
+impl StandInRecords {
+    fn known(id: &str) -> Result<(), HistoryError> {
+        if id == "c1" {
+            Ok(())
+        } else {
+            Err(HistoryError::UnknownCall(id.to_owned()))
+        }
+    }
+}
+
+impl CallHistory for StandInRecords {
+    fn page(&self, _: usize, before: Option<&str>) -> Result<HistoryPage, HistoryError> {
+        if let Some(b) = before {
+            Self::known(b).map_err(|_| HistoryError::UnknownCursor(format!("before: {b}")))?;
+        }
+        Ok(HistoryPage {
+            calls: Vec::new(),
+            next_before: None,
+        })
+    }
+    fn outbox(&self) -> Result<Vec<HistoryEntry>, HistoryError> {
+        Ok(Vec::new())
+    }
+    fn mark_delivered(&self, ids: &[String]) -> Result<(), HistoryError> {
+        ids.iter().try_for_each(|id| Self::known(id))
+    }
+    fn logged(&self, id: &str, _: Result<String, String>) -> Result<(), HistoryError> {
+        Self::known(id)
+    }
+    fn set_crm(&self, id: &str, _: CrmRecord) -> Result<(), HistoryError> {
+        Self::known(id)
+    }
+    fn set_wrapup(
+        &self,
+        id: &str,
+        _: Option<String>,
+        _: Option<String>,
+    ) -> Result<(), HistoryError> {
+        Self::known(id)
+    }
 }
 
 /// Lists no devices and switches to whatever it is given.

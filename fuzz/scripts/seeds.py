@@ -104,7 +104,7 @@ def media_packets():
 
 
 def bridge():
-    # flags: bits 0-1 method (GET, POST, OPTIONS, DELETE), bit 2 WebSocket, bit 3 Origin
+    # flags: bits 0-1 method (GET, POST, OPTIONS, PUT), bit 2 WebSocket, bit 3 Origin
     # instead of the token, bit 4 JSON content type.
     get, post, options = 0, 1, 2
     json = 16
@@ -124,6 +124,14 @@ def bridge():
         "events-bad-query": (get | 4, "events?since=-1&x=2", ""),
         "preflight": (options | 8, "calls", ""),
         "page": (get, "/softphone/", ""),
+        "history": (get, "history?limit=5&before=c1", ""),
+        "pop": (post | json, "calls/c1/pop", '{"tab":"t1"}'),
+        "claim": (post | json, "outbox/claim", '{"tab":"t1"}'),
+        "logged": (post | json, "calls/c1/log", '{"tab":"t1","task_id":"00T000000000001AAA"}'),
+        "log-failed": (post | json, "calls/c1/log", '{"tab":"t1","error":"FIELD_INTEGRITY_EXCEPTION"}'),
+        "crm": (3 | json, "calls/c1/crm", '{"id":"003000000000001AAA","name":"Ada","object_type":"Contact"}'),
+        "wrapup": (post | json, "calls/c1/wrapup", '{"disposition":"Resolved","notes":"a\nb"}'),
+        "agent-status": (post | json, "agent/status", '{"state":"dnd"}'),
     }
     for name, (flags, target, body) in cases.items():
         write("bridge_http", name, bytes([flags]) + f"{target}\n{body}".encode())
