@@ -43,6 +43,8 @@ pub enum AgentError {
     },
     #[error("{0}")]
     DialPlan(String),
+    #[error("{0}")]
+    Tls(#[from] signaling::TlsSetupError),
     #[error("[bridge] listen: cannot bind {addr}: {source} (is another softphone running?)")]
     BridgeBind {
         addr: SocketAddr,
@@ -57,7 +59,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
         addr: server,
     };
 
-    let (transports, mut inbound) =
+    let (mut transports, mut inbound) =
         Transports::bind(config.sip.listen)
             .await
             .map_err(|source| AgentError::SipBind {
@@ -66,6 +68,14 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
             })?;
     let local = transports.local_addr();
     tracing::info!("SIP listening on udp+tcp {local}");
+    if registrar.transport == signaling::TransportKind::Tls {
+        let settings = config.sip.tls_settings(server);
+        tracing::info!(
+            "SIP over TLS to {server}, its certificate checked for {}",
+            settings.server_name
+        );
+        transports = transports.with_tls(signaling::TlsClient::new(&settings)?);
+    }
 
     // The bridge port is taken first: a second agent on the same data directory stops here,
     // before it could close the first one's live calls as interrupted.
@@ -338,7 +348,8 @@ async fn flush(
             tracing::trace!(target: SIP_TRACE, "send {} bytes to {}\n{}", t.bytes.len(), t.dest, String::from_utf8_lossy(&t.bytes));
             if let Err(e) = transports.send(t.dest, t.bytes).await {
                 tracing::warn!("cannot send to {}: {e}", t.dest);
-                phone.handle_transport_error(Instant::now(), t.dest);
+                let why = signaling::failure_of(&e);
+                phone.handle_transport_failure(Instant::now(), t.dest, why);
             }
         }
         while let Some(action) = phone.poll_media() {

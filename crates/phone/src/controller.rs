@@ -173,6 +173,17 @@ impl Phone {
         self.drain(now);
     }
 
+    /// The driver could not send to `peer` and said why (e.g. a TLS certificate problem).
+    pub fn handle_transport_failure(
+        &mut self,
+        now: Instant,
+        peer: signaling::Peer,
+        why: signaling::TransportFailure,
+    ) {
+        self.ua.handle_transport_failure(now, peer, why);
+        self.drain(now);
+    }
+
     pub fn handle_timeout(&mut self, now: Instant) {
         self.ua.handle_timeout(now);
         self.drain(now);

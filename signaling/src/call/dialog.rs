@@ -213,6 +213,7 @@ pub(super) fn peer_of(uri: &Uri, default_transport: TransportKind) -> Option<Pee
     };
     let transport = match sip.transport() {
         Some(t) if t.eq_ignore_ascii_case("tcp") => TransportKind::Tcp,
+        Some(t) if t.eq_ignore_ascii_case("tls") => TransportKind::Tls,
         Some(t) if t.eq_ignore_ascii_case("udp") => TransportKind::Udp,
         _ => default_transport,
     };
