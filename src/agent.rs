@@ -151,8 +151,15 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
 
     phone.register(Instant::now());
     let mut shutdown = std::pin::pin!(shutdown_signal());
+    let mut tls_peer = crate::tls_peer::TlsPeerWatch::new(registrar);
     loop {
         flush(&mut phone, &transports, &mut media, &hub, &records).await;
+        if tls_peer
+            .as_mut()
+            .is_some_and(|w| w.refresh(&transports, &mut phone))
+        {
+            hub.set_status(phone.status().clone());
+        }
         media.refill(&mut phone).await;
         let deadline = phone.poll_timeout();
         // Only live calls need the heartbeat: an idle agent must not wake for it.

@@ -1,8 +1,9 @@
 //! End-to-end: SIP over TLS against Kamailio's TLS listener, with a CA and server
 //! certificates made by the test at run time. The agent registers with SHA-256 digest over
-//! one verified connection and refreshes; calls go both ways through Kamailio over TLS to a
+//! one verified connection and refreshes, and its status shows the PBX's certificate; calls go both ways through Kamailio over TLS to a
 //! SIPp far end; a certificate from another CA and one for another host each leave the
-//! registration `failed` with words naming the cause and the `[sip]` key to fix.
+//! registration `failed` with words naming the cause and the `[sip]` key to fix, and an
+//! expired one with its date, without a flood of retries.
 
 mod common;
 
@@ -24,10 +25,19 @@ struct TlsPbx {
 }
 
 fn tls_pbx(opts: KamailioOptions, names: &[&str], trusted: bool) -> TlsPbx {
+    tls_pbx_with(opts, names, trusted, Validity::Current)
+}
+
+fn tls_pbx_with(
+    opts: KamailioOptions,
+    names: &[&str],
+    trusted: bool,
+    validity: Validity,
+) -> TlsPbx {
     let ca = TestCa::new("Test PBX CA").unwrap();
     let other = TestCa::new("Someone else's CA").unwrap();
     let signer = if trusted { &ca } else { &other };
-    let cert = signer.issue("pbx", names, Validity::Current).unwrap();
+    let cert = signer.issue("pbx", names, validity).unwrap();
     let kam = Kamailio::start(opts.with_tls(&cert.cert_file, &cert.key_file)).unwrap();
     TlsPbx {
         ca,
@@ -57,6 +67,10 @@ fn registers_over_tls_with_sha256_and_refreshes_on_one_connection() {
     let mut agent = Agent::start(opts);
     let status = agent.wait_registered(LONG);
     assert_eq!(status["registration"]["transport"], "tls");
+    // The certificate the PBX presented, as a person reads it.
+    let certificate = &status["registration"]["certificate"];
+    assert_eq!(certificate["subject"], "CN=pbx.test", "{status}");
+    assert_eq!(certificate["expires"], "2100-01-01T00:00:00Z", "{status}");
     let contacts = pbx.kam.wait_registered("1001", LONG).unwrap();
     assert_eq!(contacts.len(), 1, "{}", pbx.kam.ul_dump().unwrap());
     let contact = &contacts[0];
@@ -190,4 +204,27 @@ fn a_certificate_for_another_host_fails_as_a_wrong_host_name() {
     assert!(error.contains("not for pbx.test"), "{error}");
     assert!(error.contains("[sip] tls_server_name"), "{error}");
     assert!(!pbx.kam.log().contains("REQ REGISTER"), "{}", pbx.kam.log());
+}
+
+#[test]
+fn an_expired_certificate_fails_with_its_date_and_retries_slowly() {
+    testbed::require!("kamailio", "kamcmd");
+    let pbx = tls_pbx_with(
+        KamailioOptions::md5(),
+        &["pbx.test"],
+        true,
+        Validity::Expired,
+    );
+    let agent = Agent::start(tls_agent(&pbx, "1001", "pbx.test", ""));
+    let error = failure_words(&agent);
+    assert!(error.contains("expired on 2021-01-01 00:00 UTC"), "{error}");
+    assert!(error.contains("renew"), "{error}");
+    // Retries wait 2 s, then 4 s, 8 s...: within ~6 s at most three handshakes.
+    std::thread::sleep(Duration::from_secs(6));
+    let attempts = agent.log().matches("cannot send to tls:").count();
+    assert!(
+        (1..=3).contains(&attempts),
+        "{attempts} handshakes:\n{}",
+        agent.log()
+    );
 }

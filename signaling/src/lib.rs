@@ -45,5 +45,6 @@ pub use transaction::{
     TimerConfig, TransactionEvent, TransactionId, TransactionLayer,
 };
 pub use transport::{
-    failure_of, Inbound, TlsClient, TlsSettings, TlsSetupError, Transports, TLS_HANDSHAKE_TIMEOUT,
+    certificate_summary, failure_of, CertificateSummary, Inbound, TlsClient, TlsSettings,
+    TlsSetupError, Transports, TLS_HANDSHAKE_TIMEOUT,
 };

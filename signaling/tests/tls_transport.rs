@@ -237,6 +237,27 @@ async fn a_silent_server_is_a_handshake_timeout() {
 }
 
 #[test]
+fn the_summary_names_the_subject_and_the_expiry_and_survives_truncation() {
+    let ca = TestCa::new("Test CA").unwrap();
+    let cert = ca
+        .issue("pbx", &["pbx.test", "127.0.0.1"], Validity::Current)
+        .unwrap();
+    let summary = signaling::certificate_summary(&cert.der).expect("a summary");
+    assert_eq!(summary.subject, "CN=pbx.test");
+    assert_eq!(summary.expires, "2100-01-01T00:00:00Z");
+    let old = ca.issue("old", &["old.test"], Validity::Expired).unwrap();
+    let summary = signaling::certificate_summary(&old.der).expect("a summary");
+    assert_eq!(
+        (summary.subject.as_str(), summary.expires.as_str()),
+        ("CN=old.test", "2021-01-01T00:00:00Z")
+    );
+    for len in 0..cert.der.len() {
+        // Never a panic, whatever is cut off.
+        let _ = signaling::certificate_summary(&cert.der[..len]);
+    }
+}
+
+#[test]
 fn settings_that_cannot_work_name_their_key() {
     let ca = TestCa::new("Test CA").unwrap();
     let server: SocketAddr = "127.0.0.1:5061".parse().unwrap();

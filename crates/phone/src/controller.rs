@@ -236,6 +236,12 @@ impl Phone {
         self.view.set_audio(audio);
     }
 
+    /// The certificate the PBX presented over TLS (the status's `registration.certificate`);
+    /// announced by no event.
+    pub fn set_certificate(&mut self, certificate: Option<wire::PeerCertificate>) {
+        self.view.set_certificate(certificate);
+    }
+
     /// Whether call records are kept (the status's `records`); announced by no event.
     pub fn set_records(&mut self, records: Option<wire::RecordsStatus>) {
         self.view.set_records(records);

@@ -3,11 +3,13 @@
 //! uses `message::parse::frame`, and everything else (what to send, when, to whom) comes
 //! from the cores.
 
+mod certificate;
 mod stream;
 mod tcp;
 mod tls;
 mod udp;
 
+pub use certificate::{certificate_summary, CertificateSummary};
 pub use tls::{TlsClient, TlsSettings, TlsSetupError, TLS_HANDSHAKE_TIMEOUT};
 
 use crate::net::{Peer, TransportFailure, TransportKind};
