@@ -3,7 +3,8 @@
 //! one verified connection and refreshes, and its status shows the PBX's certificate; calls go both ways through Kamailio over TLS to a
 //! SIPp far end; a certificate from another CA and one for another host each leave the
 //! registration `failed` with words naming the cause and the `[sip]` key to fix, and an
-//! expired one with its date, without a flood of retries.
+//! expired one with its date, without a flood of retries. A loopback capture shows no SIP
+//! text on the TLS connection.
 
 mod common;
 
@@ -227,4 +228,53 @@ fn an_expired_certificate_fails_with_its_date_and_retries_slowly() {
         "{attempts} handshakes:\n{}",
         agent.log()
     );
+}
+
+#[test]
+fn no_sip_text_crosses_the_tls_connection() {
+    testbed::require!("kamailio", "kamcmd", "sipp", "tcpdump");
+    use testbed::capture::{contains, Capture};
+    let pbx = tls_pbx(KamailioOptions::md5(), &["pbx.test"], true);
+    let tls_port = pbx.kam.tls_addr().unwrap().port();
+    let udp_port = pbx.kam.port();
+    let tls = Capture::start(&format!("tcp port {tls_port}")).unwrap();
+    // The carrier's leg is plain UDP: what the same check finds in clear there shows it
+    // would find it on the TLS leg too.
+    let clear = Capture::start(&format!("udp port {udp_port}")).unwrap();
+    let mut agent = Agent::start(
+        tls_agent(&pbx, "1001", "pbx.test", "")
+            .with_extra("[calls]\nauto_answer = true\n[agent]\nwrapup_seconds = 0\n"),
+    );
+    agent.wait_registered(LONG);
+    let server = pbx.kam.addr().to_string();
+    let args = ["-s", "1001", "-set", "caller", "+15550102000", &server];
+    let caller = Sipp::spawn("carrier_uac_call.xml", &args, SIPP_LIFETIME).unwrap();
+    let out = caller.wait();
+    assert!(out.success, "{out}\n---- agent log ----\n{}", agent.log());
+    assert!(agent.terminate().success()); // unregisters over TLS too
+    let tls = tls.finish().unwrap();
+    let clear = clear.finish().unwrap();
+    assert!(
+        contains(&clear, b"INVITE sip:1001@"),
+        "the control capture saw no INVITE"
+    );
+    // TLS records of application data (content type 23, TLS 1.2/1.3 record version).
+    assert!(
+        contains(&tls, &[0x17, 0x03, 0x03]),
+        "no TLS records captured"
+    );
+    for text in [
+        &b"SIP/2.0"[..],
+        b"REGISTER",
+        b"INVITE",
+        b"sip:1001",
+        b"Digest",
+        b"m=audio",
+    ] {
+        assert!(
+            !contains(&tls, text),
+            "{:?} in clear on the TLS connection",
+            String::from_utf8_lossy(text)
+        );
+    }
 }

@@ -26,6 +26,7 @@
 pub mod audio;
 pub mod baresip;
 pub mod baresip_ctrl;
+pub mod capture;
 mod error;
 pub mod kamailio;
 pub mod linphone;
