@@ -278,3 +278,24 @@ fn no_sip_text_crosses_the_tls_connection() {
         );
     }
 }
+
+#[test]
+fn after_a_pbx_restart_the_agent_registers_again_over_a_new_connection() {
+    testbed::require!("kamailio", "kamcmd");
+    let mut pbx = tls_pbx(KamailioOptions::md5(), &["pbx.test"], true);
+    let agent = Agent::start(tls_agent(&pbx, "1002", "pbx.test", ""));
+    agent.wait_registered(LONG);
+    pbx.kam.wait_registered("1002", LONG).unwrap();
+    // The restart closes the connection; the agent notices at once (not at its next
+    // refresh, 300 s away), and reconnects, backing off while the PBX is down.
+    pbx.kam.restart().unwrap();
+    pbx.kam.wait_registered("1002", LONG).unwrap();
+    let log = agent.log();
+    let closed = format!("connection to tls:{} closed", pbx.kam.tls_addr().unwrap());
+    assert!(log.contains(&closed), "{log}");
+    let status = agent.wait_registered(LONG);
+    assert_eq!(
+        status["registration"]["certificate"]["subject"],
+        "CN=pbx.test"
+    );
+}

@@ -552,6 +552,9 @@ impl Registration {
             .is_some_and(|since| now >= since + FLOW_STABLE);
         self.flow_drops = if stable { 1 } else { self.flow_drops + 1 };
         self.flow_since = None;
+        // The new connection has a new source port, which the registrar will report: that
+        // is no looping registrar, so learn it at once, whenever the last rewrite was.
+        self.last_nat_rewrite = None;
         self.stop(RegTimer::KeepAlive);
         if self.flow_drops <= 1 {
             debug!("connection to the registrar closed: registering again");

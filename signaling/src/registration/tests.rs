@@ -544,6 +544,38 @@ fn a_dropped_connection_registers_again_at_once_then_with_backoff() {
 }
 
 #[test]
+fn after_a_dropped_connection_the_new_source_port_is_registered_at_once() {
+    let mut h = Harness::new(TransportKind::Tls);
+    h.reg.register(h.at(0.0));
+    let seen_at = |port: u16| {
+        move |r: &mut Response| {
+            r.headers.set(
+                HeaderName::Via,
+                format!("SIP/2.0/TLS 10.0.0.2:5060;rport={port};received=10.0.0.2;branch=z9hG4bKx"),
+            );
+            r.headers.push(HeaderName::Expires, "600");
+        }
+    };
+    let (req, _) = h.sent();
+    h.reply(0.1, &req, 200, "OK", seen_at(40000));
+    let (again, _) = h.sent(); // the Contact the registrar saw
+    h.reply(0.2, &again, 200, "OK", seen_at(40000));
+    assert!(h.nothing_sent());
+    // 10 s later the connection drops; the new one leaves from port 40001.
+    h.reg.handle_flow_closed(h.at(10.0));
+    let (after_drop, _) = h.sent();
+    h.reply(10.1, &after_drop, 200, "OK", seen_at(40001));
+    let (rewrite, _) = h.sent();
+    let contacts: Vec<String> = rewrite
+        .headers
+        .get_all(&HeaderName::Contact)
+        .map(|c| c.to_string())
+        .collect();
+    assert!(contacts[0].contains("10.0.0.2:40001"), "{contacts:?}");
+    assert!(contacts[1].contains("10.0.0.2:40000") && contacts[1].contains("expires=0"));
+}
+
+#[test]
 fn a_dropped_connection_means_nothing_on_udp_or_while_a_register_is_out() {
     let mut h = Harness::new(TransportKind::Udp);
     h.reg.register(h.at(0.0));
