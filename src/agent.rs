@@ -332,9 +332,16 @@ fn feed(phone: &mut Phone, input: Inbound) {
             tracing::trace!(target: SIP_TRACE, "recv {} bytes from {source}\n{}", bytes.len(), String::from_utf8_lossy(&bytes));
             phone.handle_datagram(now, source, bytes);
         }
-        Inbound::Closed { peer, reason } => {
+        Inbound::Closed {
+            peer,
+            reason,
+            failure,
+        } => {
             tracing::info!("connection to {peer} closed: {reason}");
-            phone.handle_transport_error(now, peer);
+            match failure {
+                Some(why) => phone.handle_transport_failure(now, peer, why),
+                None => phone.handle_transport_error(now, peer),
+            }
         }
     }
 }

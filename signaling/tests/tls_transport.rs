@@ -25,6 +25,15 @@ struct Server {
 }
 
 async fn server(cert: &Issued, close_after: Option<usize>) -> Server {
+    server_asking(cert, close_after, None).await
+}
+
+/// Like [`server`], asking clients for a certificate signed by `client_ca`.
+async fn server_asking(
+    cert: &Issued,
+    close_after: Option<usize>,
+    client_ca: Option<&TestCa>,
+) -> Server {
     let chain = vec![rustls::pki_types::CertificateDer::from(cert.der.clone())];
     let key = {
         use rustls::pki_types::pem::PemObject;
@@ -32,12 +41,27 @@ async fn server(cert: &Issued, close_after: Option<usize>) -> Server {
     };
     #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
         .unwrap();
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            use rustls::pki_types::pem::PemObject;
+            let mut roots = rustls::RootCertStore::empty();
+            for c in rustls::pki_types::CertificateDer::pem_file_iter(ca.ca_file()).unwrap() {
+                roots.add(c.unwrap()).unwrap();
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .unwrap();
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let config = builder.with_single_cert(chain, key).unwrap();
     let acceptor = TlsAcceptor::from(Arc::new(config));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -216,6 +240,42 @@ async fn a_certificate_for_another_host_names_both_and_the_key() {
     );
     assert!(words.contains("wrong host name"), "{words}");
     assert!(words.contains("[sip] tls_server_name"), "{words}");
+}
+
+#[tokio::test]
+async fn a_pbx_that_asks_for_a_client_certificate_gets_ours() {
+    let ca = TestCa::new("Test CA").unwrap();
+    let cert = ca.issue("pbx", &["pbx.test"], Validity::Current).unwrap();
+    let mine = ca
+        .issue("agent", &["agent.test"], Validity::Current)
+        .unwrap();
+    let srv = server_asking(&cert, None, Some(&ca)).await;
+    let mut s = settings(srv.addr, "pbx.test", &ca);
+    s.client_cert = Some((mine.cert_file.clone(), mine.key_file.clone()));
+    let (t, mut rx) = transports(s).await;
+    t.send(Peer::tls(srv.addr), OPTIONS.into()).await.unwrap();
+    assert!(matches!(next(&mut rx).await, Inbound::Message { .. }));
+}
+
+#[tokio::test]
+async fn a_pbx_that_wants_a_client_certificate_we_lack_says_which_keys() {
+    let ca = TestCa::new("Test CA").unwrap();
+    let cert = ca.issue("pbx", &["pbx.test"], Validity::Current).unwrap();
+    let srv = server_asking(&cert, None, Some(&ca)).await;
+    let (t, mut rx) = transports(settings(srv.addr, "pbx.test", &ca)).await;
+    // With TLS 1.3 the client finishes its side of the handshake first: the refusal may
+    // come as the send's error or as the connection's end.
+    let words = match t.send(Peer::tls(srv.addr), OPTIONS.into()).await {
+        Err(e) => failure_of(&e),
+        Ok(()) => match next(&mut rx).await {
+            Inbound::Closed { failure, .. } => failure.expect("words for the refusal"),
+            other => panic!("{other:?}"),
+        },
+    };
+    let TransportFailure::Refused(words) = words else {
+        panic!("{words:?}");
+    };
+    assert!(words.contains("[sip] tls_cert_file"), "{words}");
 }
 
 #[tokio::test]

@@ -35,6 +35,9 @@ pub enum Inbound {
         peer: Peer,
         /// Why, in words.
         reason: String,
+        /// When the peer ended it on purpose (a TLS alert: e.g. it wants a client
+        /// certificate), words for the cores naming what to fix.
+        failure: Option<TransportFailure>,
     },
 }
 

@@ -5,28 +5,37 @@ use super::Inbound;
 use crate::message::parse::frame;
 use crate::net::Peer;
 use bytes::{Buf, BytesMut};
+use std::io;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc;
 
-/// Reads `read` until it ends, handing every complete message to `inbound`. Returns why the
-/// stream ended, in words (or `None` when the agent is gone).
+/// Reads `read` until it ends, handing every complete message to `inbound`. Returns how
+/// the stream ended (`Ok` when the peer closed it), or `None` when the agent is gone.
 pub(super) async fn read_messages<R: AsyncRead + Unpin>(
     mut read: R,
     peer: Peer,
     inbound: &mpsc::Sender<Inbound>,
-) -> Option<String> {
+) -> Option<io::Result<()>> {
     let mut buf = BytesMut::with_capacity(8192);
     loop {
         match read.read_buf(&mut buf).await {
-            Ok(0) => return Some("closed by peer".to_string()),
+            Ok(0) => return Some(Ok(())),
             Ok(_) => {}
-            Err(e) => return Some(e.to_string()),
+            Err(e) => return Some(Err(e)),
         }
         match split_messages(&mut buf, inbound, peer).await {
             Ok(true) => {}
             Ok(false) => return None,
-            Err(why) => return Some(why),
+            Err(why) => return Some(Err(io::Error::new(io::ErrorKind::InvalidData, why))),
         }
+    }
+}
+
+/// How a stream ended, in words.
+pub(super) fn ending(end: &io::Result<()>) -> String {
+    match end {
+        Ok(()) => "closed by peer".to_owned(),
+        Err(e) => e.to_string(),
     }
 }
 

@@ -2,7 +2,7 @@
 //! on first send. Each connection has a reader task that splits the stream into messages
 //! (`stream.rs`), and a writer guarded by an async mutex.
 
-use super::stream::read_messages;
+use super::stream::{ending, read_messages};
 use super::{Inbound, TCP_CONNECT_TIMEOUT};
 use crate::net::Peer;
 use bytes::Bytes;
@@ -116,9 +116,10 @@ async fn read_loop(
     let Some(inbound) = driver.upgrade().map(|d| d.inbound.clone()) else {
         return;
     };
-    let Some(reason) = read_messages(read, Peer::tcp(peer), &inbound).await else {
+    let Some(end) = read_messages(read, Peer::tcp(peer), &inbound).await else {
         return;
     };
+    let reason = ending(&end);
     if let Some(d) = driver.upgrade() {
         d.forget(peer);
         let _ = d
@@ -126,6 +127,7 @@ async fn read_loop(
             .send(Inbound::Closed {
                 peer: Peer::tcp(peer),
                 reason,
+                failure: None,
             })
             .await;
     }

@@ -5,7 +5,7 @@
 //! with). Handshake failures come back as [`TransportFailure`]s whose words name the cause
 //! and the setting to fix.
 
-use super::stream::read_messages;
+use super::stream::{ending, read_messages};
 use super::{Inbound, TCP_CONNECT_TIMEOUT};
 use crate::net::{Peer, TransportFailure};
 use bytes::Bytes;
@@ -261,13 +261,26 @@ impl TlsClient {
             rustls::Error::InvalidCertificate(other) => {
                 format!("{cert} was refused ({other}): the PBX's administrator must replace it")
             }
-            rustls::Error::AlertReceived(alert) => format!(
-                "the PBX at {dest} ended the TLS handshake ({alert:?}): if it asks for a client certificate, set [sip] tls_cert_file and tls_key_file"
-            ),
+            rustls::Error::AlertReceived(_) => {
+                return refused_by_alert(tls, dest)
+                    .unwrap_or_else(|| TransportFailure::Refused(tls.to_string()))
+            }
             other => format!("TLS with the PBX at {dest} failed: {other}"),
         };
         TransportFailure::Refused(words)
     }
+}
+
+/// The PBX ended the handshake or the connection with an alert: with TLS 1.3 a refused (or
+/// missing) client certificate shows only after our side of the handshake is done, as an
+/// alert on the first read.
+fn refused_by_alert(e: &rustls::Error, dest: SocketAddr) -> Option<TransportFailure> {
+    let rustls::Error::AlertReceived(alert) = e else {
+        return None;
+    };
+    Some(TransportFailure::Refused(format!(
+        "the PBX at {dest} ended the TLS connection ({alert:?}): if it asks for a client certificate, set [sip] tls_cert_file and tls_key_file to one it trusts"
+    )))
 }
 
 fn show_name(name: &ServerName<'_>) -> String {
@@ -480,16 +493,22 @@ async fn read_loop(
     let Some(inbound) = driver.upgrade().map(|d| d.inbound.clone()) else {
         return;
     };
-    let Some(reason) = read_messages(read, Peer::tls(peer), &inbound).await else {
+    let Some(end) = read_messages(read, Peer::tls(peer), &inbound).await else {
         return;
     };
+    let failure = end
+        .as_ref()
+        .err()
+        .and_then(|e| e.get_ref()?.downcast_ref::<rustls::Error>())
+        .and_then(|e| refused_by_alert(e, peer));
     if let Some(d) = driver.upgrade() {
         d.forget(peer);
         let _ = d
             .inbound
             .send(Inbound::Closed {
                 peer: Peer::tls(peer),
-                reason,
+                reason: ending(&end),
+                failure,
             })
             .await;
     }
