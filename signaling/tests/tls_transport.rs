@@ -128,15 +128,25 @@ async fn next(rx: &mut tokio::sync::mpsc::Receiver<Inbound>) -> Inbound {
         .expect("the channel is open")
 }
 
-/// The words of a failed first send to `server`.
+/// The words of a failed first send to `server`: the send itself only queues (the connect
+/// runs in the background), and the failure comes back as the connection's end.
 async fn refused_send(settings: TlsSettings) -> TransportFailure {
     let server = settings.server;
-    let (t, _rx) = transports(settings).await;
-    let e = t
-        .send(Peer::tls(server), OPTIONS.into())
+    let (t, mut rx) = transports(settings).await;
+    t.send(Peer::tls(server), OPTIONS.into())
         .await
-        .expect_err("the handshake must fail");
-    failure_of(&e)
+        .expect("queued while connecting");
+    match next(&mut rx).await {
+        Inbound::Closed {
+            peer,
+            failure: Some(failure),
+            ..
+        } => {
+            assert_eq!(peer, Peer::tls(server));
+            failure
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -145,8 +155,14 @@ async fn one_verified_connection_carries_every_message_both_ways() {
     let cert = ca.issue("pbx", &["pbx.test"], Validity::Current).unwrap();
     let srv = server(&cert, None).await;
     let (t, mut rx) = transports(settings(srv.addr, "pbx.test", &ca)).await;
+    // The first three are queued while the connection is made, then the rest go straight.
     for _ in 0..3 {
         t.send(Peer::tls(srv.addr), OPTIONS.into()).await.unwrap();
+    }
+    for round in 0..6 {
+        if round >= 3 {
+            t.send(Peer::tls(srv.addr), OPTIONS.into()).await.unwrap();
+        }
         match next(&mut rx).await {
             Inbound::Message { source, bytes } => {
                 assert_eq!(source, Peer::tls(srv.addr));
@@ -265,17 +281,30 @@ async fn a_pbx_that_wants_a_client_certificate_we_lack_says_which_keys() {
     let (t, mut rx) = transports(settings(srv.addr, "pbx.test", &ca)).await;
     // With TLS 1.3 the client finishes its side of the handshake first: the refusal may
     // come as the send's error or as the connection's end.
-    let words = match t.send(Peer::tls(srv.addr), OPTIONS.into()).await {
-        Err(e) => failure_of(&e),
-        Ok(()) => match next(&mut rx).await {
-            Inbound::Closed { failure, .. } => failure.expect("words for the refusal"),
-            other => panic!("{other:?}"),
-        },
+    t.send(Peer::tls(srv.addr), OPTIONS.into()).await.unwrap();
+    let words = match next(&mut rx).await {
+        Inbound::Closed { failure, .. } => failure.expect("words for the refusal"),
+        other => panic!("{other:?}"),
     };
     let TransportFailure::Refused(words) = words else {
         panic!("{words:?}");
     };
     assert!(words.contains("[sip] tls_cert_file"), "{words}");
+}
+
+#[tokio::test]
+async fn without_tls_settings_a_tls_send_fails_in_words() {
+    let (t, _rx) = Transports::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let e = t
+        .send(Peer::tls("127.0.0.1:5061".parse().unwrap()), OPTIONS.into())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure_of(&e),
+        TransportFailure::Unreachable("TLS is not configured".into())
+    );
 }
 
 #[tokio::test]

@@ -1,9 +1,10 @@
-//! The TLS driver (RFC 3261 §26.2): the agent is a TLS client only. It opens a connection
-//! to the PBX on the first send, verifies the PBX's certificate (always: nothing turns
-//! verification off), and reuses that connection for every later request; the PBX sends its
-//! own requests back over it (the agent has no server certificate to accept connections
-//! with). Handshake failures come back as [`TransportFailure`]s whose words name the cause
-//! and the setting to fix.
+//! The TLS driver (RFC 3261 §26.2): the agent is a TLS client only. The first send to the
+//! PBX starts a connection in the background (what is sent meanwhile is queued, so a slow
+//! PBX never holds up the agent's loop), verifies the PBX's certificate (always: nothing
+//! turns verification off), and that connection carries every later request; the PBX sends
+//! its own requests back over it (the agent has no server certificate to accept connections
+//! with). A connect or handshake that fails comes back as [`Inbound::Closed`] with a
+//! [`TransportFailure`] whose words name the cause and the setting to fix.
 
 use super::stream::{ending, read_messages};
 use super::{Inbound, TCP_CONNECT_TIMEOUT};
@@ -383,7 +384,8 @@ fn system_roots() -> Result<RootCertStore, TlsSetupError> {
 }
 
 /// A [`TransportFailure`] carried through `io::Error`, so that `Transports::send` keeps
-/// its signature; `super::failure_of` takes it out again.
+/// its signature; `super::failure_of` takes it out again (TLS itself reports connect
+/// failures as [`Inbound::Closed`], as they happen in the background).
 #[derive(Debug)]
 pub(super) struct FailureError(pub TransportFailure);
 
@@ -404,9 +406,29 @@ struct Connection {
     certificate: Option<CertificateDer<'static>>,
 }
 
+/// A destination's connection, or the connect under way and what waits for it.
+enum Slot {
+    /// Connecting and shaking hands in a task of its own, so that a slow or silent PBX
+    /// never holds up the agent's loop; what is sent meanwhile waits here, in order.
+    Connecting {
+        queue: Vec<Bytes>,
+        task: JoinHandle<()>,
+    },
+    Open(Connection),
+}
+
+impl Slot {
+    fn stop(self) {
+        match self {
+            Slot::Connecting { task, .. } => task.abort(),
+            Slot::Open(c) => c.reader.abort(),
+        }
+    }
+}
+
 pub(super) struct TlsDriver {
     client: TlsClient,
-    conns: Mutex<HashMap<SocketAddr, Connection>>,
+    conns: Mutex<HashMap<SocketAddr, Slot>>,
     inbound: mpsc::Sender<Inbound>,
 }
 
@@ -419,25 +441,28 @@ impl TlsDriver {
         })
     }
 
+    /// Sends over the open connection to `dest`; without one, starts connecting and queues
+    /// `bytes` until the handshake is done. A connect that fails comes back later as
+    /// [`Inbound::Closed`] with the failure's words.
     pub(super) async fn send(self: &Arc<Self>, dest: SocketAddr, bytes: Bytes) -> io::Result<()> {
-        let existing = lock(&self.conns).get(&dest).map(|c| c.writer.clone());
-        let writer = match existing {
-            Some(w) => w,
-            None => {
-                let stream = self
-                    .client
-                    .connect(dest)
-                    .await
-                    .map_err(|f| io::Error::other(FailureError(f)))?;
-                self.adopt(stream, dest)
+        let writer = {
+            let mut conns = lock(&self.conns);
+            match conns.get_mut(&dest) {
+                Some(Slot::Open(c)) => c.writer.clone(),
+                Some(Slot::Connecting { queue, .. }) => {
+                    queue.push(bytes);
+                    return Ok(());
+                }
+                None => {
+                    let task = tokio::spawn(connect(Arc::downgrade(self), dest));
+                    let queue = vec![bytes];
+                    conns.insert(dest, Slot::Connecting { queue, task });
+                    return Ok(());
+                }
             }
         };
         let mut w = writer.lock().await;
-        // rustls buffers what it encrypts: flush, or the record may wait in memory.
-        let result = match w.write_all(&bytes).await {
-            Ok(()) => w.flush().await,
-            Err(e) => Err(e),
-        };
+        let result = write(&mut w, &bytes).await;
         drop(w);
         if result.is_err() {
             self.forget(dest);
@@ -445,42 +470,102 @@ impl TlsDriver {
         result
     }
 
-    /// Registers a connection that completed its handshake and starts its reader.
-    fn adopt(self: &Arc<Self>, stream: TlsStream<TcpStream>, peer: SocketAddr) -> Writer {
+    /// Makes a connection that completed its handshake the destination's, starts its
+    /// reader, and writes what was queued before anything sent after.
+    async fn adopt(self: &Arc<Self>, stream: TlsStream<TcpStream>, peer: SocketAddr) {
         let certificate = stream
             .get_ref()
             .1
             .peer_certificates()
             .and_then(|chain| chain.first())
             .map(|c| c.clone().into_owned());
-        let (read, write) = tokio::io::split(stream);
-        let writer: Writer = Arc::new(tokio::sync::Mutex::new(write));
+        let (read, write_half) = tokio::io::split(stream);
+        let writer: Writer = Arc::new(tokio::sync::Mutex::new(write_half));
+        // Held while the queue is written, so later sends wait their turn.
+        let mut w = writer.clone().lock_owned().await;
         let reader = tokio::spawn(read_loop(Arc::downgrade(self), read, peer));
         let conn = Connection {
-            writer: writer.clone(),
+            writer,
             reader,
             certificate,
         };
-        if let Some(old) = lock(&self.conns).insert(peer, conn) {
-            old.reader.abort();
+        let queue = match lock(&self.conns).insert(peer, Slot::Open(conn)) {
+            Some(Slot::Connecting { queue, .. }) => queue,
+            _ => Vec::new(),
+        };
+        for bytes in queue {
+            if let Err(e) = write(&mut w, &bytes).await {
+                drop(w);
+                self.forget(peer);
+                let failure = TransportFailure::Unreachable(format!("cannot send to {peer}: {e}"));
+                self.report(peer, failure).await;
+                return;
+            }
         }
-        writer
+    }
+
+    /// Tells the cores that the connection to `peer` could not be made or used.
+    async fn report(&self, peer: SocketAddr, failure: TransportFailure) {
+        let _ = self
+            .inbound
+            .send(Inbound::Closed {
+                peer: Peer::tls(peer),
+                reason: format!("could not connect: {}", failure.detail()),
+                failure: Some(failure),
+            })
+            .await;
     }
 
     /// The certificate `peer` presented on the live connection to it, if there is one.
     pub(super) fn peer_certificate(&self, peer: SocketAddr) -> Option<CertificateDer<'static>> {
-        lock(&self.conns).get(&peer)?.certificate.clone()
+        match lock(&self.conns).get(&peer)? {
+            Slot::Open(c) => c.certificate.clone(),
+            Slot::Connecting { .. } => None,
+        }
     }
 
     fn forget(&self, peer: SocketAddr) {
-        if let Some(c) = lock(&self.conns).remove(&peer) {
-            c.reader.abort();
+        if let Some(slot) = lock(&self.conns).remove(&peer) {
+            slot.stop();
         }
     }
 
     pub(super) fn shutdown(&self) {
-        for (_, c) in lock(&self.conns).drain() {
-            c.reader.abort();
+        for (_, slot) in lock(&self.conns).drain() {
+            slot.stop();
+        }
+    }
+}
+
+/// Writes one message; rustls buffers what it encrypts, so flush, or the record may wait
+/// in memory.
+async fn write(w: &mut WriteHalf<TlsStream<TcpStream>>, bytes: &[u8]) -> io::Result<()> {
+    w.write_all(bytes).await?;
+    w.flush().await
+}
+
+/// The connect task of one destination.
+async fn connect(driver: std::sync::Weak<TlsDriver>, dest: SocketAddr) {
+    let Some(client) = driver.upgrade().map(|d| d.client.clone()) else {
+        return;
+    };
+    let result = client.connect(dest).await;
+    let Some(d) = driver.upgrade() else { return };
+    match result {
+        Ok(stream) => d.adopt(stream, dest).await,
+        Err(failure) => {
+            // Only this task's own slot: a shutdown may have cleared it already.
+            let mine = {
+                let mut conns = lock(&d.conns);
+                let connecting = matches!(conns.get(&dest), Some(Slot::Connecting { .. }));
+                if connecting {
+                    conns.remove(&dest);
+                }
+                connecting
+            };
+            if mine {
+                d.report(dest, failure).await;
+            }
         }
     }
 }
