@@ -10,7 +10,7 @@ use crate::auth::{Authenticator, Password};
 use crate::endpoint::{Endpoint, EndpointConfig, EndpointEvent};
 use crate::message::typed::{CSeq, To};
 use crate::message::{HeaderName, Method, Request, Response};
-use crate::net::{Peer, Transmit, TransportFailure};
+use crate::net::{Peer, Transmit, TransportFailure, TransportKind};
 use crate::registration::RegistrationState;
 use crate::transaction::{
     response_to, ClientTransactionId, ServerTransactionId, TransactionEvent, TransactionId,
@@ -407,10 +407,16 @@ impl UserAgent {
             .uri_param()
             .map(|t| format!(";transport={t}"))
             .unwrap_or_default();
+        let contact = format!("<sip:{}@{}{}>", self.config.user, contact_addr, param);
         LocalContext {
             addr: self.config.local_addr,
             transport,
-            contact: format!("<sip:{}@{}{}>", self.config.user, contact_addr, param),
+            contact_secure: if transport == TransportKind::Tls {
+                format!("<sips:{}@{}>", self.config.user, contact_addr)
+            } else {
+                contact.clone()
+            },
+            contact,
             user_agent: self.config.user_agent.clone(),
         }
     }
