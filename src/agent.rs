@@ -152,6 +152,8 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
     phone.register(Instant::now());
     let mut shutdown = std::pin::pin!(shutdown_signal());
     let mut tls_peer = crate::tls_peer::TlsPeerWatch::new(registrar);
+    // Over TLS, SIP in clear on the UDP/TCP port is no one we talk to.
+    let tls_only = registrar.transport == signaling::TransportKind::Tls;
     loop {
         flush(&mut phone, &transports, &mut media, &hub, &records).await;
         if tls_peer
@@ -165,7 +167,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
         // Only live calls need the heartbeat: an idle agent must not wake for it.
         let calls_live = phone.has_live_calls();
         tokio::select! {
-            Some(input) = inbound.recv() => feed(&mut phone, input),
+            Some(input) = inbound.recv() => feed(&mut phone, input, tls_only),
             Some(request) = commands.recv() => {
                 let result = phone.command(Instant::now(), request.command.clone());
                 // Send and publish what the command did before replying, so the INVITE
@@ -213,7 +215,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
         }
         let deadline = phone.poll_timeout().map_or(give_up, |d| d.min(give_up));
         tokio::select! {
-            Some(input) = inbound.recv() => feed(&mut phone, input),
+            Some(input) = inbound.recv() => feed(&mut phone, input, tls_only),
             Some(request) = commands.recv() => {
                 request.respond(Err(CommandError::unavailable("the agent is shutting down")));
             }
@@ -325,9 +327,14 @@ fn media_ip(sip_ip: IpAddr, server: SocketAddr) -> IpAddr {
         .unwrap_or(sip_ip)
 }
 
-fn feed(phone: &mut Phone, input: Inbound) {
+fn feed(phone: &mut Phone, input: Inbound, tls_only: bool) {
     let now = Instant::now();
     match input {
+        Inbound::Message { source, .. }
+            if tls_only && source.transport != signaling::TransportKind::Tls =>
+        {
+            tracing::debug!(%source, "dropping SIP that did not come over TLS");
+        }
         Inbound::Message { source, bytes } => {
             tracing::trace!(target: SIP_TRACE, "recv {} bytes from {source}\n{}", bytes.len(), String::from_utf8_lossy(&bytes));
             phone.handle_datagram(now, source, bytes);

@@ -125,6 +125,7 @@ impl fmt::Debug for SipConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SipConfig")
             .field("server", &self.server)
+            .field("server_port", &self.server_port)
             .field("transport", &self.transport)
             .field("user", &self.user)
             .field("auth_user", &self.auth_user)

@@ -10,6 +10,7 @@ mod common;
 
 use common::{Agent, AgentOptions};
 use std::time::Duration;
+use testbed::rawsip::{options_request, udp_request};
 use testbed::tls::{TestCa, Validity};
 use testbed::{Kamailio, KamailioOptions, Sipp};
 
@@ -108,6 +109,11 @@ fn registers_over_tls_with_sha256_and_refreshes_on_one_connection() {
     );
     assert!(sources.iter().all(|s| s.ends_with("(tls)")), "{sources:?}");
     assert_eq!(pbx.kam.contacts("1001").unwrap().len(), 1);
+    // SIP in clear on the agent's UDP port gets no answer: over TLS nothing else counts.
+    let sip = agent.sip_addr();
+    let answer = udp_request(sip, |l| options_request(l, sip), Duration::from_secs(1));
+    // (Over UDP the same probe gets 200: tests/bad_input.rs.)
+    assert!(answer.is_err(), "answered in clear: {answer:?}");
     assert!(agent.terminate().success());
     pbx.kam.wait_unregistered("1001", LONG).unwrap();
 }
