@@ -60,7 +60,7 @@ FAR_END=no
 if command -v baresip >/dev/null && command -v cc >/dev/null; then FAR_END=yes; fi
 TRUNK=
 [[ $FAR_END == yes ]] && TRUNK=127.0.0.1:$((SIP_PORT + 2))
-sed -e "s#@RUN_DIR@#$RUN/kamailio#g" -e "s#@PORT@#$SIP_PORT#g" -e "s#@ALGORITHM@#MD5#g" -e "s#@TRUNK@#$TRUNK#g" \
+sed -e "s#@RUN_DIR@#$RUN/kamailio#g" -e "s#@PORT@#$SIP_PORT#g" -e "s#@ALGORITHM@#MD5#g" -e "s#@TRUNK@#$TRUNK#g" -e "s#@TLS_PORT@#0#g" \
   "$ROOT/tests/kamailio/kamailio.cfg.in" >"$RUN/kamailio/kamailio.cfg"
 
 echo "demo: starting Kamailio on udp+tcp 127.0.0.1:$SIP_PORT (users 1001-1003, secret<user>)"

@@ -10,6 +10,7 @@ set -euo pipefail
 PACKAGES=(
   # SIP peers for end-to-end tests
   kamailio            # the PBX stand-in (registrar, digest auth, routing)
+  kamailio-tls-modules  # its TLS listener, for SIP over TLS tests (tests/tls.rs)
   sip-tester          # SIPp (binary `sipp`)
   baresip             # far-end UA (auto-answer, echo, record)
   linphone-cli        # second independent UA (linphonec)

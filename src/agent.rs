@@ -42,6 +42,8 @@ pub enum AgentError {
     },
     #[error("{0}")]
     DialPlan(String),
+    #[error("{0}")]
+    Tls(#[from] signaling::TlsSetupError),
     #[error("[bridge] listen: cannot bind {addr}: {source} (is another softphone running?)")]
     BridgeBind {
         addr: SocketAddr,
@@ -56,7 +58,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
         addr: server,
     };
 
-    let (transports, mut inbound) =
+    let (mut transports, mut inbound) =
         Transports::bind(config.sip.listen)
             .await
             .map_err(|source| AgentError::SipBind {
@@ -65,6 +67,14 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
             })?;
     let local = transports.local_addr();
     tracing::info!("SIP listening on udp+tcp {local}");
+    if registrar.transport == signaling::TransportKind::Tls {
+        let settings = config.sip.tls_settings(server);
+        tracing::info!(
+            "SIP over TLS to {server}, its certificate checked for {}",
+            settings.server_name
+        );
+        transports = transports.with_tls(signaling::TlsClient::new(&settings)?);
+    }
 
     // The bridge port is taken first: a second agent on the same data directory stops here,
     // before it could close the first one's live calls as interrupted.
@@ -147,8 +157,17 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
 
     phone.register(Instant::now());
     let mut shutdown = std::pin::pin!(shutdown_signal());
+    let mut tls_peer = crate::tls_peer::TlsPeerWatch::new(registrar);
+    // Over TLS, SIP in clear on the UDP/TCP port is no one we talk to.
+    let tls_only = registrar.transport == signaling::TransportKind::Tls;
     loop {
         flush(&mut phone, &transports, &mut media, &hub, &records).await;
+        if tls_peer
+            .as_mut()
+            .is_some_and(|w| w.refresh(&transports, &mut phone))
+        {
+            hub.set_status(phone.status().clone());
+        }
         media.refill(&mut phone).await;
         let deadline = phone.poll_timeout();
         // Only live calls need the heartbeat: an idle agent must not wake for it.
@@ -158,7 +177,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
         }
         let devices_open = device_use.as_ref().is_some_and(|u| u.is_open());
         tokio::select! {
-            Some(input) = inbound.recv() => feed(&mut phone, input),
+            Some(input) = inbound.recv() => feed(&mut phone, input, tls_only),
             Some(request) = commands.recv() => {
                 let result = phone.command(Instant::now(), request.command.clone());
                 // Send and publish what the command did before replying, so the INVITE
@@ -212,7 +231,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
         }
         let deadline = phone.poll_timeout().map_or(give_up, |d| d.min(give_up));
         tokio::select! {
-            Some(input) = inbound.recv() => feed(&mut phone, input),
+            Some(input) = inbound.recv() => feed(&mut phone, input, tls_only),
             Some(request) = commands.recv() => {
                 request.respond(Err(CommandError::unavailable("the agent is shutting down")));
             }
@@ -324,16 +343,28 @@ fn media_ip(sip_ip: IpAddr, server: SocketAddr) -> IpAddr {
         .unwrap_or(sip_ip)
 }
 
-fn feed(phone: &mut Phone, input: Inbound) {
+fn feed(phone: &mut Phone, input: Inbound, tls_only: bool) {
     let now = Instant::now();
     match input {
+        Inbound::Message { source, .. }
+            if tls_only && source.transport != signaling::TransportKind::Tls =>
+        {
+            tracing::debug!(%source, "dropping SIP that did not come over TLS");
+        }
         Inbound::Message { source, bytes } => {
             tracing::trace!(target: SIP_TRACE, "recv {} bytes from {source}\n{}", bytes.len(), String::from_utf8_lossy(&bytes));
             phone.handle_datagram(now, source, bytes);
         }
-        Inbound::Closed { peer, reason } => {
+        Inbound::Closed {
+            peer,
+            reason,
+            failure,
+        } => {
             tracing::info!("connection to {peer} closed: {reason}");
-            phone.handle_transport_error(now, peer);
+            match failure {
+                Some(why) => phone.handle_transport_failure(now, peer, why),
+                None => phone.handle_transport_error(now, peer),
+            }
         }
     }
 }
@@ -354,7 +385,8 @@ async fn flush(
             tracing::trace!(target: SIP_TRACE, "send {} bytes to {}\n{}", t.bytes.len(), t.dest, String::from_utf8_lossy(&t.bytes));
             if let Err(e) = transports.send(t.dest, t.bytes).await {
                 tracing::warn!("cannot send to {}: {e}", t.dest);
-                phone.handle_transport_error(Instant::now(), t.dest);
+                let why = signaling::failure_of(&e);
+                phone.handle_transport_failure(Instant::now(), t.dest, why);
             }
         }
         while let Some(action) = phone.poll_media() {

@@ -88,6 +88,40 @@ pub struct SipConfig {
     pub expires: u32,
     /// Local SIP bind address; port 0 picks a free port.
     pub listen: SocketAddr,
+    /// TLS only: what the PBX's certificate is checked against, and ours if it asks.
+    pub tls: TlsConfig,
+}
+
+/// `[sip]` keys of `transport = "tls"` (all optional; paths resolved against the config
+/// file's directory).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// Trust only the CA certificates in this PEM file, instead of the system's store.
+    pub ca_file: Option<PathBuf>,
+    /// The name the PBX's certificate must carry, when it is not the host of `server`.
+    pub server_name: Option<String>,
+    /// Our certificate chain (PEM) and its key (PEM), for PBXs that ask for one.
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+}
+
+impl SipConfig {
+    /// The TLS client settings for a PBX at `server` (its resolved address).
+    pub fn tls_settings(&self, server: SocketAddr) -> signaling::TlsSettings {
+        self.tls.settings(server, &self.server_host)
+    }
+}
+
+impl TlsConfig {
+    /// Settings for a PBX at `server` whose certificate names `server_name` unless
+    /// `tls_server_name` says otherwise.
+    fn settings(&self, server: SocketAddr, host: &str) -> signaling::TlsSettings {
+        let name = self.server_name.as_deref().unwrap_or(host);
+        let mut settings = signaling::TlsSettings::new(server, name);
+        settings.ca_file = self.ca_file.clone();
+        settings.client_cert = self.cert_file.clone().zip(self.key_file.clone());
+        settings
+    }
 }
 
 impl fmt::Debug for SipConfig {
@@ -95,6 +129,7 @@ impl fmt::Debug for SipConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SipConfig")
             .field("server", &self.server)
+            .field("server_port", &self.server_port)
             .field("transport", &self.transport)
             .field("user", &self.user)
             .field("auth_user", &self.auth_user)
@@ -103,6 +138,7 @@ impl fmt::Debug for SipConfig {
             .field("password", &"***")
             .field("expires", &self.expires)
             .field("listen", &self.listen)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -209,6 +245,10 @@ struct RawSip {
     display_name: Option<String>,
     expires: Option<i64>,
     listen: Option<String>,
+    ca_file: Option<String>,
+    tls_server_name: Option<String>,
+    tls_cert_file: Option<String>,
+    tls_key_file: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -255,6 +295,18 @@ impl Config {
             message,
         };
 
+        let transport = match raw.sip.transport.as_deref().unwrap_or("udp") {
+            t if t.eq_ignore_ascii_case("udp") => TransportKind::Udp,
+            t if t.eq_ignore_ascii_case("tcp") => TransportKind::Tcp,
+            t if t.eq_ignore_ascii_case("tls") => TransportKind::Tls,
+            other => {
+                return Err(invalid(
+                    "sip",
+                    "transport",
+                    format!("expected \"udp\", \"tcp\" or \"tls\", got {other:?}"),
+                ))
+            }
+        };
         let server = required(
             raw.sip.server,
             "sip",
@@ -262,31 +314,20 @@ impl Config {
             "\"pbx.example.com:5060\"",
             path,
         )?;
-        let (server_host, server_port) = split_host_port(&server).ok_or_else(|| {
+        // Over TLS the port may be left out: SIP over TLS listens on 5061 (RFC 3261 §19.1.2).
+        let with_port = match transport {
+            TransportKind::Tls if !server.contains(':') || server.ends_with(']') => {
+                format!("{server}:5061")
+            }
+            _ => server.clone(),
+        };
+        let (server_host, server_port) = split_host_port(&with_port).ok_or_else(|| {
             invalid(
                 "sip",
                 "server",
                 format!("expected host:port such as \"pbx.example.com:5060\", got {server:?}"),
             )
         })?;
-        let transport = match raw.sip.transport.as_deref().unwrap_or("udp") {
-            t if t.eq_ignore_ascii_case("udp") => TransportKind::Udp,
-            t if t.eq_ignore_ascii_case("tcp") => TransportKind::Tcp,
-            t if t.eq_ignore_ascii_case("tls") => {
-                return Err(invalid(
-                    "sip",
-                    "transport",
-                    "\"tls\" is not supported yet; use \"udp\" or \"tcp\"".into(),
-                ))
-            }
-            other => {
-                return Err(invalid(
-                    "sip",
-                    "transport",
-                    format!("expected \"udp\" or \"tcp\", got {other:?}"),
-                ))
-            }
-        };
         let user = required(raw.sip.user, "sip", "user", "\"1001\"", path)?;
         if user
             .chars()
@@ -319,6 +360,14 @@ impl Config {
                 ))
             }
         };
+        let raw_tls = RawTls {
+            ca_file: &raw.sip.ca_file,
+            tls_server_name: &raw.sip.tls_server_name,
+            tls_cert_file: &raw.sip.tls_cert_file,
+            tls_key_file: &raw.sip.tls_key_file,
+        };
+        let tls = tls_config(raw_tls, transport, &server_host, path)
+            .map_err(|(key, message)| invalid("sip", key, message))?;
         let listen_text = raw.sip.listen.unwrap_or_else(|| "127.0.0.1:0".into());
         let listen: SocketAddr = listen_text.parse().map_err(|_| {
             invalid(
@@ -435,6 +484,7 @@ impl Config {
                 password,
                 expires,
                 listen,
+                tls,
             },
             bridge: BridgeConfig {
                 listen: bridge_listen,
@@ -461,6 +511,69 @@ impl Config {
             data_dir,
         })
     }
+}
+
+/// The TLS keys of `[sip]` as written.
+struct RawTls<'a> {
+    ca_file: &'a Option<String>,
+    tls_server_name: &'a Option<String>,
+    tls_cert_file: &'a Option<String>,
+    tls_key_file: &'a Option<String>,
+}
+
+/// The TLS keys of `[sip]`, checked: on an error, the key and what to write instead. The
+/// files are read here too, so `check-config` finds a wrong path or a key that does not
+/// match its certificate.
+fn tls_config(
+    raw: RawTls<'_>,
+    transport: TransportKind,
+    host: &str,
+    path: &Path,
+) -> Result<TlsConfig, (&'static str, String)> {
+    let keys = [
+        ("ca_file", raw.ca_file),
+        ("tls_server_name", raw.tls_server_name),
+        ("tls_cert_file", raw.tls_cert_file),
+        ("tls_key_file", raw.tls_key_file),
+    ];
+    if transport != TransportKind::Tls {
+        if let Some((key, _)) = keys.iter().find(|(_, v)| v.is_some()) {
+            return Err((
+                key,
+                format!("is only used with transport = \"tls\" (transport is \"{transport}\"): set transport = \"tls\" or remove {key}"),
+            ));
+        }
+        return Ok(TlsConfig::default());
+    }
+    // Relative paths are read from the config file's directory, wherever the agent starts.
+    let base = path.parent().unwrap_or(Path::new("."));
+    let file = |v: &Option<String>| v.as_deref().map(|p| base.join(p.trim()));
+    let tls = TlsConfig {
+        ca_file: file(raw.ca_file),
+        server_name: raw.tls_server_name.as_deref().map(|n| n.trim().to_owned()),
+        cert_file: file(raw.tls_cert_file),
+        key_file: file(raw.tls_key_file),
+    };
+    match (&tls.cert_file, &tls.key_file) {
+        (Some(_), None) => {
+            return Err((
+                "tls_key_file",
+                "missing: tls_cert_file needs the private key that goes with it (PEM)".into(),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err((
+                "tls_cert_file",
+                "missing: tls_key_file needs the certificate that goes with it (PEM)".into(),
+            ))
+        }
+        _ => {}
+    }
+    // Loads the trust anchors and our certificate as the agent will; the address is a
+    // stand-in (the server is resolved only when the agent starts).
+    let probe = tls.settings(([0, 0, 0, 0], 5061).into(), host);
+    signaling::TlsClient::new(&probe).map_err(|e| (e.key, e.message))?;
+    Ok(tls)
 }
 
 /// `[agent]`, checked: on an error, the key and what to write instead.
@@ -604,7 +717,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("[sip] transport: expected \"udp\" or \"tcp\", got \"sctp\""),
+            e.contains("[sip] transport: expected \"udp\", \"tcp\" or \"tls\", got \"sctp\""),
             "{e}"
         );
         let e = parse(&format!("{MINIMAL}[bridge]\nlisten = \"0.0.0.0:18088\"\n"))
@@ -614,6 +727,56 @@ mod tests {
             e.contains("[bridge] listen: 0.0.0.0:18088 is not a loopback address"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn tls_takes_port_5061_by_default_and_checks_its_files() {
+        let ca = testbed::tls::TestCa::new("Config CA").unwrap();
+        let tls = format!(
+            "[sip]\nserver = \"pbx.example.com\"\ntransport = \"tls\"\nuser = \"1001\"\npassword = \"x\"\nca_file = \"{}\"\n",
+            ca.ca_file().display()
+        );
+        let c = parse(&tls).unwrap();
+        assert_eq!(c.sip.transport, TransportKind::Tls);
+        assert_eq!(
+            (c.sip.server_host.as_str(), c.sip.server_port),
+            ("pbx.example.com", 5061)
+        );
+        let s = c.sip.tls_settings("192.0.2.1:5061".parse().unwrap());
+        assert_eq!(s.server_name, "pbx.example.com");
+        assert_eq!(s.ca_file, Some(ca.ca_file()));
+        let named = parse(&format!("{tls}tls_server_name = \"sip.example.com\"\n")).unwrap();
+        let s = named.sip.tls_settings("192.0.2.1:5061".parse().unwrap());
+        assert_eq!(s.server_name, "sip.example.com");
+        let c = parse(&tls.replace("pbx.example.com", "pbx.example.com:5062")).unwrap();
+        assert_eq!(c.sip.server_port, 5062);
+
+        let e = parse(&tls.replace(&ca.ca_file().display().to_string(), "/nonexistent/ca.pem"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("[sip] ca_file: cannot read certificates from /nonexistent/ca.pem"),
+            "{e}"
+        );
+        let e = parse(&format!("{tls}tls_cert_file = \"me.pem\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[sip] tls_key_file: missing"), "{e}");
+        let e = parse(&format!("{MINIMAL}ca_file = \"ca.pem\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("[sip] ca_file: is only used with transport = \"tls\""),
+            "{e}"
+        );
+        // Relative paths are read beside the config file.
+        let c = Config::parse(
+            &tls.replace(&ca.ca_file().display().to_string(), "ca.pem"),
+            &ca.dir().join("agent.toml"),
+            |_| None,
+        )
+        .unwrap();
+        assert_eq!(c.sip.tls.ca_file, Some(ca.ca_file()));
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod callcenter;
 mod logging;
 mod media_driver;
 mod records;
+mod tls_peer;
 
 use clap::{Parser, Subcommand};
 // The config parser is the crate's library (src/lib.rs), shared with the fuzz targets.

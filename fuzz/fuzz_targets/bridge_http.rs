@@ -62,6 +62,7 @@ fn status() -> Status {
             aor: "sip:1001@pbx.test".into(),
             server: "pbx.test:5060".into(),
             transport: "udp".into(),
+            certificate: None,
             expires: None,
             error: None,
             retry_in: None,

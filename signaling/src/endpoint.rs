@@ -16,7 +16,7 @@ mod answer;
 
 use crate::message::parse::bad_request;
 use crate::message::{is_keepalive, HeaderName, Message, Request, Response};
-use crate::net::{Peer, Transmit};
+use crate::net::{Peer, Transmit, TransportFailure};
 use crate::registration::{
     Registration, RegistrationAction, RegistrationConfig, RegistrationEvent, RegistrationState,
     RequestFailure,
@@ -90,6 +90,9 @@ pub struct Endpoint {
     transmits: VecDeque<Transmit>,
     events: VecDeque<EndpointEvent>,
     counters: EndpointCounters,
+    /// Why the hop being failed by `handle_transport_failure` failed, while its
+    /// transactions are told.
+    failing: Option<TransportFailure>,
 }
 
 impl Endpoint {
@@ -109,6 +112,7 @@ impl Endpoint {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             counters: EndpointCounters::default(),
+            failing: None,
         }
     }
 
@@ -139,10 +143,32 @@ impl Endpoint {
         self.pump(now);
     }
 
-    /// The driver could not deliver to `peer`.
+    /// The driver could not deliver to `peer`, or its connection to `peer` closed.
     pub fn handle_transport_error(&mut self, now: Instant, peer: Peer) {
         self.layer.handle_transport_error(now, peer);
         self.pump(now);
+        self.flow_failed(now, peer);
+        self.pump(now);
+    }
+
+    /// Like [`Endpoint::handle_transport_error`], with the driver's words for why; a failed
+    /// REGISTER shows them in [`RegistrationError`](crate::RegistrationError).
+    pub fn handle_transport_failure(&mut self, now: Instant, peer: Peer, why: TransportFailure) {
+        self.failing = Some(why);
+        self.layer.handle_transport_error(now, peer);
+        self.pump(now);
+        self.failing = None;
+        self.flow_failed(now, peer);
+        self.pump(now);
+    }
+
+    /// A stream to the registrar is gone: the registration must open a new one.
+    fn flow_failed(&mut self, now: Instant, peer: Peer) {
+        if let Some(reg) = &mut self.registration {
+            if reg.config().registrar == peer {
+                reg.handle_flow_closed(now);
+            }
+        }
     }
 
     /// Starts registering (and keeps the registration fresh) when an account is configured.
@@ -318,7 +344,11 @@ impl Endpoint {
             }
             TransactionEvent::Timeout { id } => self.on_failure(now, id, RequestFailure::Timeout),
             TransactionEvent::TransportError { id } => {
-                self.on_failure(now, id, RequestFailure::Transport)
+                let failure = match &self.failing {
+                    Some(why) => RequestFailure::TransportBecause(why.clone()),
+                    None => RequestFailure::Transport,
+                };
+                self.on_failure(now, id, failure)
             }
             TransactionEvent::Terminated { id } => {
                 let ours = match id {
@@ -381,7 +411,9 @@ impl Endpoint {
         }
         let event = match failure {
             RequestFailure::Timeout => TransactionEvent::Timeout { id },
-            RequestFailure::Transport => TransactionEvent::TransportError { id },
+            RequestFailure::Transport | RequestFailure::TransportBecause(_) => {
+                TransactionEvent::TransportError { id }
+            }
         };
         self.events.push_back(EndpointEvent::Transaction(event));
     }

@@ -35,7 +35,7 @@ pub use message::{
     Message, Method, Params, ParamsIter, ParseError, ParseErrorKind, Request, Response, SipStr,
     SipUri, TelUri, Uri,
 };
-pub use net::{Peer, Transmit, TransportKind};
+pub use net::{Peer, Transmit, TransportFailure, TransportKind};
 pub use registration::{
     Registration, RegistrationAction, RegistrationConfig, RegistrationError, RegistrationEvent,
     RegistrationState, RequestFailure, RetryPolicy,
@@ -44,4 +44,7 @@ pub use transaction::{
     response_to, ClientTransactionId, LayerStats, RespondError, SendError, ServerTransactionId,
     TimerConfig, TransactionEvent, TransactionId, TransactionLayer,
 };
-pub use transport::{Inbound, Transports};
+pub use transport::{
+    certificate_summary, failure_of, CertificateSummary, Inbound, TlsClient, TlsSettings,
+    TlsSetupError, Transports, TLS_HANDSHAKE_TIMEOUT,
+};

@@ -33,7 +33,7 @@ pub use request::{ALLOW, SUPPORTED};
 use crate::auth::{Authenticator, Password};
 use crate::message::typed::CSeq;
 use crate::message::{Request, Response};
-use crate::net::{Peer, TransportKind};
+use crate::net::{Peer, TransportFailure};
 use challenge::Unanswered;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -65,7 +65,7 @@ pub struct RegistrationConfig {
     /// Our `User-Agent` header, if any.
     pub user_agent: Option<String>,
     /// CRLFCRLF keep-alive interval while registered (RFC 5626 §3.5.1 style). Default: 30 s
-    /// on TCP, none on UDP.
+    /// on TCP and TLS, none on UDP.
     pub keepalive: Option<Duration>,
     /// How soon to retry after a failure.
     pub retry: RetryPolicy,
@@ -93,7 +93,9 @@ impl RegistrationConfig {
             expires: 3600,
             local_addr,
             user_agent: None,
-            keepalive: (registrar.transport == TransportKind::Tcp)
+            keepalive: registrar
+                .transport
+                .is_reliable()
                 .then_some(Duration::from_secs(30)),
             retry: RetryPolicy::default(),
             unregister_timeout: Duration::from_secs(5),
@@ -153,12 +155,15 @@ pub enum RegistrationEvent {
 }
 
 /// Why a REGISTER got no final response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RequestFailure {
     /// Timer F fired.
     Timeout,
     /// The driver could not send it.
     Transport,
+    /// The driver could not send it, and said why (a TLS certificate problem, a refused
+    /// connection).
+    TransportBecause(TransportFailure),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,6 +205,9 @@ impl RegTimer {
 const NAT_REWRITE_HOLDOFF: Duration = Duration::from_secs(30);
 /// Never refresh sooner than this, whatever the registrar grants.
 const MIN_REFRESH: Duration = Duration::from_secs(1);
+/// A connection to the registrar that lived this long before it dropped counts as healthy:
+/// the next drop re-registers at once instead of after a backoff (RFC 5626 §4.5).
+const FLOW_STABLE: Duration = Duration::from_secs(120);
 /// Challenges answered in a row (stale nonces, several realms) before we call it a failure:
 /// a registrar that never accepts an answer must not make us loop at network speed.
 const MAX_CHALLENGES_IN_A_ROW: u32 = 3;
@@ -225,6 +233,10 @@ pub struct Registration {
     /// Requested lifetime; raised by a 423.
     expires: u32,
     failures: u32,
+    /// Since when the current connection (TCP, TLS) has carried a successful registration.
+    flow_since: Option<Instant>,
+    /// Connections to the registrar that dropped in a row, each soon after the last.
+    flow_drops: u32,
     timers: [Option<Instant>; 4],
     actions: VecDeque<RegistrationAction>,
     events: VecDeque<RegistrationEvent>,
@@ -261,6 +273,8 @@ impl Registration {
             bound: None,
             last_nat_rewrite: None,
             failures: 0,
+            flow_since: None,
+            flow_drops: 0,
             timers: [None; 4],
             actions: VecDeque::new(),
             events: VecDeque::new(),
@@ -456,6 +470,7 @@ impl Registration {
 
     fn on_success(&mut self, now: Instant, response: &Response, flight: &InFlight) {
         self.failures = 0;
+        self.flow_since.get_or_insert(now);
         if flight.expires == 0 {
             self.bound = None;
             self.finish_unregister(true);
@@ -503,8 +518,61 @@ impl Registration {
         let error = match failure {
             RequestFailure::Timeout => RegistrationError::no_answer(registrar),
             RequestFailure::Transport => RegistrationError::transport(registrar),
+            RequestFailure::TransportBecause(TransportFailure::Unreachable(detail)) => {
+                RegistrationError::Unreachable {
+                    registrar: registrar.addr.to_string(),
+                    transport: registrar.transport.to_string(),
+                    detail,
+                }
+            }
+            RequestFailure::TransportBecause(TransportFailure::Refused(detail)) => {
+                RegistrationError::Refused {
+                    registrar: registrar.addr.to_string(),
+                    detail,
+                }
+            }
         };
         self.fail(now, error);
+    }
+
+    /// The connection to the registrar (TCP, TLS) closed or broke. The PBX can no longer
+    /// reach us through it, so register again over a new one: at once after a connection
+    /// that lived a while, after a growing backoff when connections keep dropping.
+    pub fn handle_flow_closed(&mut self, now: Instant) {
+        if !self.config.registrar.transport.is_reliable()
+            || self.goal != Goal::Registered
+            || self.in_flight.is_some()
+            || !matches!(self.state, RegistrationState::Registered { .. })
+        {
+            // Not registered: a retry is already scheduled, or an answer is awaited.
+            return;
+        }
+        let stable = self
+            .flow_since
+            .is_some_and(|since| now >= since + FLOW_STABLE);
+        self.flow_drops = if stable { 1 } else { self.flow_drops + 1 };
+        self.flow_since = None;
+        // The new connection has a new source port, which the registrar will report: that
+        // is no looping registrar, so learn it at once, whenever the last rewrite was.
+        self.last_nat_rewrite = None;
+        self.stop(RegTimer::KeepAlive);
+        if self.flow_drops <= 1 {
+            debug!("connection to the registrar closed: registering again");
+            self.send_register(now, None);
+        } else {
+            let error = RegistrationError::transport(self.config.registrar);
+            let wait = self
+                .config
+                .retry
+                .delay(&error, self.flow_drops - 1, &mut self.rng);
+            debug!(
+                ?wait,
+                drops = self.flow_drops,
+                "connection to the registrar keeps closing"
+            );
+            self.stop(RegTimer::Refresh);
+            self.set(RegTimer::Retry, now + wait);
+        }
     }
 
     fn fail(&mut self, now: Instant, error: RegistrationError) {
@@ -519,6 +587,7 @@ impl Registration {
             self.auth.forget();
         }
         self.failures = self.failures.saturating_add(1);
+        self.flow_since = None;
         let retry_at = now
             + self
                 .config

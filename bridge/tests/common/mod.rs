@@ -29,6 +29,7 @@ pub fn status(state: RegistrationState, error: Option<&str>) -> Status {
             aor: "sip:1001@pbx.test".into(),
             server: "pbx.test:5060".into(),
             transport: "udp".into(),
+            certificate: None,
             expires: None,
             error: error.map(str::to_owned),
             retry_in: None,

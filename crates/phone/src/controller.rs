@@ -173,6 +173,17 @@ impl Phone {
         self.drain(now);
     }
 
+    /// The driver could not send to `peer` and said why (e.g. a TLS certificate problem).
+    pub fn handle_transport_failure(
+        &mut self,
+        now: Instant,
+        peer: signaling::Peer,
+        why: signaling::TransportFailure,
+    ) {
+        self.ua.handle_transport_failure(now, peer, why);
+        self.drain(now);
+    }
+
     pub fn handle_timeout(&mut self, now: Instant) {
         self.ua.handle_timeout(now);
         self.drain(now);
@@ -223,6 +234,12 @@ impl Phone {
     /// an event.
     pub fn set_audio(&mut self, audio: Option<AudioStatus>) {
         self.view.set_audio(audio);
+    }
+
+    /// The certificate the PBX presented over TLS (the status's `registration.certificate`);
+    /// announced by no event.
+    pub fn set_certificate(&mut self, certificate: Option<wire::PeerCertificate>) {
+        self.view.set_certificate(certificate);
     }
 
     /// Whether call records are kept (the status's `records`); announced by no event.

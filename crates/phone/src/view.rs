@@ -27,7 +27,7 @@ pub struct RegistrarView {
     pub aor: String,
     /// The registrar as configured, e.g. `pbx.example:5060`.
     pub server: String,
-    /// `udp` / `tcp`.
+    /// `udp` / `tcp` / `tls`.
     pub transport: String,
 }
 
@@ -46,6 +46,7 @@ impl PageView {
                     aor: registrar.aor,
                     server: registrar.server,
                     transport: registrar.transport,
+                    certificate: None,
                     expires: None,
                     error: None,
                     retry_in: None,
@@ -121,6 +122,12 @@ impl PageView {
     /// The audio devices' counters: part of the status, announced by no event.
     pub fn set_audio(&mut self, audio: Option<AudioStatus>) {
         self.status.audio = audio;
+    }
+
+    /// The PBX's TLS certificate on the live connection: part of the registration, announced
+    /// by no event of its own (the next `registration` event carries it).
+    pub fn set_certificate(&mut self, certificate: Option<wire::PeerCertificate>) {
+        self.status.registration.certificate = certificate;
     }
 
     /// Whether call records are kept: part of the status, announced by no event.

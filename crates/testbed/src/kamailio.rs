@@ -42,13 +42,24 @@ impl Algorithm {
 }
 
 /// How to start an instance: `KamailioOptions::default()` (MD5, no trunk),
-/// `KamailioOptions::sha256()`, `KamailioOptions::md5().with_trunk(far_end)`.
+/// `KamailioOptions::sha256()`, `KamailioOptions::md5().with_trunk(far_end)`,
+/// `KamailioOptions::sha256().with_tls(cert, key)`.
 #[derive(Debug, Clone, Default)]
 pub struct KamailioOptions {
     pub algorithm: Algorithm,
     /// The carrier trunk: our users' calls to numbers of 7 or more digits are relayed there
     /// (Request-URI kept). `None`: such calls get 404 "No trunk".
     pub trunk: Option<SocketAddr>,
+    /// A TLS listener too (`Kamailio::tls_addr`), presenting this certificate.
+    pub tls: Option<KamailioTls>,
+}
+
+/// The server certificate and key (PEM files, e.g. from `testbed::tls::TestCa::issue`) of
+/// Kamailio's TLS listener. Clients' certificates are not asked for.
+#[derive(Debug, Clone)]
+pub struct KamailioTls {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
 }
 
 impl KamailioOptions {
@@ -66,6 +77,15 @@ impl KamailioOptions {
     /// The same options with outside numbers going to `trunk` (e.g. a SIPp UAS).
     pub fn with_trunk(mut self, trunk: SocketAddr) -> Self {
         self.trunk = Some(trunk);
+        self
+    }
+
+    /// The same options with a TLS listener presenting `cert_file` (PEM, with its key).
+    pub fn with_tls(mut self, cert_file: &Path, key_file: &Path) -> Self {
+        self.tls = Some(KamailioTls {
+            cert_file: cert_file.to_owned(),
+            key_file: key_file.to_owned(),
+        });
         self
     }
 }
@@ -93,6 +113,8 @@ const READY_WITHIN: Duration = Duration::from_secs(10);
 pub struct Kamailio {
     dir: TempDir,
     port: u16,
+    /// The TLS port (used only with `opts.tls`).
+    tls_port: u16,
     opts: KamailioOptions,
     lifetime: Duration,
     process: Option<Guarded>,
@@ -125,6 +147,7 @@ impl Kamailio {
         copy_dbtext(&dir.path().join("dbtext"))?;
         let mut k = Kamailio {
             port,
+            tls_port: free_port()?,
             dir,
             opts,
             lifetime,
@@ -132,8 +155,8 @@ impl Kamailio {
         };
         on_fresh_ports("kamailio", |attempt| {
             if attempt > 1 {
-                match free_port() {
-                    Ok(port) => k.port = port,
+                match free_port().and_then(|p| Ok((p, free_port()?))) {
+                    Ok((port, tls_port)) => (k.port, k.tls_port) = (port, tls_port),
                     Err(e) => return Attempt::Done(Err(e)),
                 }
             }
@@ -159,6 +182,14 @@ impl Kamailio {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The TLS listener, `127.0.0.1:TLS_PORT`, when started `with_tls`.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.opts
+            .tls
+            .as_ref()
+            .map(|_| SocketAddr::from((Ipv4Addr::LOCALHOST, self.tls_port)))
     }
 
     pub fn algorithm(&self) -> Algorithm {
@@ -278,8 +309,17 @@ impl Kamailio {
         let kamailio = tool("kamailio")?;
         let dir = self.dir.path().to_path_buf();
         let cfg = dir.join("kamailio.cfg");
-        fs::write(&cfg, render(&template()?, &dir, self.port, &self.opts)?)
+        let ports = Ports {
+            sip: self.port,
+            tls: self.tls_port,
+        };
+        fs::write(&cfg, render(&template()?, &dir, ports, &self.opts)?)
             .map_err(|e| TestbedError::io(format!("write {}", cfg.display()), e))?;
+        if let Some(tls) = &self.opts.tls {
+            let tls_cfg = dir.join("tls.cfg");
+            fs::write(&tls_cfg, tls_config(tls))
+                .map_err(|e| TestbedError::io(format!("write {}", tls_cfg.display()), e))?;
+        }
         // A stale socket from the previous run would make the readiness check pass early.
         let _ = fs::remove_file(self.ctl_path());
         let mut log = fs::OpenOptions::new()
@@ -289,11 +329,15 @@ impl Kamailio {
             .map_err(|e| TestbedError::io("open kamailio.log", e))?;
         let _ = writeln!(
             log,
-            "=== testbed: starting kamailio on 127.0.0.1:{} ({}) ===",
+            "=== testbed: starting kamailio on 127.0.0.1:{} ({}){} ===",
             self.port,
-            self.opts.algorithm.sip_name()
+            self.opts.algorithm.sip_name(),
+            match self.tls_addr() {
+                Some(addr) => format!(", TLS on {addr}"),
+                None => String::new(),
+            }
         );
-        let args: Vec<std::ffi::OsString> = vec![
+        let mut args: Vec<std::ffi::OsString> = vec![
             "-f".into(),
             cfg.into(),
             // foreground, creator not daemonized; log to stderr
@@ -309,6 +353,9 @@ impl Kamailio {
             "-m".into(),
             "32".into(),
         ];
+        if self.opts.tls.is_some() {
+            args.extend(["-A".into(), "WITH_TLS".into()]);
+        }
         let mut process = Guarded::spawn_logging(&kamailio, &args, self.lifetime, &dir, log)?;
         process.wait_ready(
             &format!("kamailio on {}", self.addr()),
@@ -330,6 +377,10 @@ impl Kamailio {
         let ok = |r: Result<String, TestbedError>| r.is_ok_and(|r| status_code(&r) == Some(200));
         ok(udp_request(to, |l| options_request(l, to), wait))
             && ok(tcp_request(to, |l| options_request_via("TCP", l, to), wait))
+            // The TLS listener belongs to the same TCP processes: accepting is enough.
+            && self.tls_addr().is_none_or(|tls| {
+                std::net::TcpStream::connect_timeout(&tls, wait).is_ok()
+            })
     }
 
     fn log_path(&self) -> PathBuf {
@@ -352,7 +403,33 @@ impl Drop for Kamailio {
 }
 
 /// Every placeholder of `kamailio.cfg.in`.
-const PLACEHOLDERS: [&str; 4] = ["@RUN_DIR@", "@PORT@", "@ALGORITHM@", "@TRUNK@"];
+const PLACEHOLDERS: [&str; 5] = [
+    "@RUN_DIR@",
+    "@PORT@",
+    "@ALGORITHM@",
+    "@TRUNK@",
+    "@TLS_PORT@",
+];
+
+/// The ports an instance listens on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ports {
+    /// UDP and TCP.
+    pub sip: u16,
+    /// TLS (only with `-A WITH_TLS`).
+    pub tls: u16,
+}
+
+/// The TLS module's configuration: our certificate, TLS 1.2 or later, no client
+/// certificates asked for (the agent's is optional), and no checks of the servers Kamailio
+/// itself connects to (it relays to the test's far ends over UDP).
+fn tls_config(tls: &KamailioTls) -> String {
+    format!(
+        "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = {}\ncertificate = {}\n\n[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n",
+        tls.key_file.display(),
+        tls.cert_file.display()
+    )
+}
 
 fn template() -> Result<String, TestbedError> {
     let path = kamailio_dir().join("kamailio.cfg.in");
@@ -363,13 +440,14 @@ fn template() -> Result<String, TestbedError> {
 pub(crate) fn render(
     template: &str,
     run_dir: &Path,
-    port: u16,
+    ports: Ports,
     opts: &KamailioOptions,
 ) -> Result<String, TestbedError> {
     let trunk = opts.trunk.map(|t| t.to_string()).unwrap_or_default();
     let out = template
         .replace("@RUN_DIR@", &run_dir.display().to_string())
-        .replace("@PORT@", &port.to_string())
+        .replace("@TLS_PORT@", &ports.tls.to_string())
+        .replace("@PORT@", &ports.sip.to_string())
         .replace("@ALGORITHM@", opts.algorithm.sip_name())
         .replace("@TRUNK@", &trunk);
     for placeholder in PLACEHOLDERS {
@@ -397,11 +475,17 @@ fn copy_dbtext(to: &Path) -> Result<(), TestbedError> {
 mod tests {
     use super::*;
 
+    const PORTS: Ports = Ports {
+        sip: 5099,
+        tls: 5098,
+    };
+
     #[test]
     fn renders_every_placeholder() {
         let t = template().unwrap();
-        let out = render(&t, Path::new("/tmp/x"), 5099, &KamailioOptions::sha256()).unwrap();
+        let out = render(&t, Path::new("/tmp/x"), PORTS, &KamailioOptions::sha256()).unwrap();
         assert!(out.contains("listen=udp:127.0.0.1:5099"));
+        assert!(out.contains("listen=tls:127.0.0.1:5098"));
         assert!(out.contains("modparam(\"auth\", \"algorithm\", \"SHA-256\")"));
         assert!(out.contains("text:///tmp/x/dbtext"));
         assert!(out.contains("$var(trunk) = \"\";"));
@@ -414,7 +498,7 @@ mod tests {
     fn renders_the_trunk() {
         let t = template().unwrap();
         let opts = KamailioOptions::md5().with_trunk("127.0.0.1:5999".parse().unwrap());
-        let out = render(&t, Path::new("/tmp/x"), 5099, &opts).unwrap();
+        let out = render(&t, Path::new("/tmp/x"), PORTS, &opts).unwrap();
         assert!(out.contains("$var(trunk) = \"127.0.0.1:5999\";"));
     }
 

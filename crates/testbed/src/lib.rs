@@ -26,6 +26,7 @@
 pub mod audio;
 pub mod baresip;
 pub mod baresip_ctrl;
+pub mod capture;
 mod error;
 pub mod kamailio;
 pub mod linphone;
@@ -36,6 +37,7 @@ mod process;
 pub mod pulse;
 pub mod rawsip;
 pub mod sipp;
+pub mod tls;
 pub mod tools;
 pub mod uldump;
 mod wait;
@@ -43,7 +45,9 @@ mod wait;
 pub use baresip::{Baresip, BaresipAudio, BaresipOptions, Recording, TracedMessage};
 pub use baresip_ctrl::BaresipEvent;
 pub use error::TestbedError;
-pub use kamailio::{password_of, Algorithm, Kamailio, KamailioOptions, DEFAULT_LIFETIME, USERS};
+pub use kamailio::{
+    password_of, Algorithm, Kamailio, KamailioOptions, KamailioTls, DEFAULT_LIFETIME, USERS,
+};
 pub use linphone::{Linphone, LinphoneOptions};
 pub use port::{free_port, is_bound};
 pub use sipp::{Sipp, SippOutcome, SippProcess};

@@ -18,4 +18,6 @@ pub use call::{CallCodec, CallQuality, CallState, CallView, Direction, EndReason
 pub use command::{Command, CommandError, CommandErrorKind, CommandReply};
 pub use event::{Event, EventBody, TransferState};
 pub use history::{CrmRecord, HistoryEntry, HistoryPage, LogState, RecordsStatus};
-pub use status::{AudioStatus, DeviceFigures, RegistrationState, RegistrationStatus, Status};
+pub use status::{
+    AudioStatus, DeviceFigures, PeerCertificate, RegistrationState, RegistrationStatus, Status,
+};

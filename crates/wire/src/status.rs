@@ -25,7 +25,12 @@ pub struct RegistrationStatus {
     pub aor: String,
     /// The registrar as configured, e.g. `pbx.example:5060`.
     pub server: String,
+    /// `udp`, `tcp` or `tls`.
     pub transport: String,
+    /// TLS only: the certificate the PBX presented on the live connection (omitted while
+    /// there is none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<PeerCertificate>,
     /// Seconds the registrar granted (present when registered).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<u32>,
@@ -36,6 +41,15 @@ pub struct RegistrationStatus {
     /// Seconds until the next attempt after a failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_in: Option<u64>,
+}
+
+/// The PBX's TLS certificate as a person reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerCertificate {
+    /// Its subject, e.g. `CN=pbx.example.com, O=Example Corp`.
+    pub subject: String,
+    /// When it expires (notAfter), RFC 3339 UTC, e.g. `2027-03-01T12:00:00Z`.
+    pub expires: String,
 }
 
 /// The whole status document (`GET /api/v1/status`, and the `snapshot` event).

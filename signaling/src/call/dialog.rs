@@ -15,10 +15,23 @@ pub(super) struct LocalContext {
     pub transport: TransportKind,
     /// The printed Contact value, e.g. `<sip:1001@127.0.0.1:5060>`.
     pub contact: String,
+    /// The Contact for a dialog started with a `sips:` URI (RFC 3261 §8.1.1.8, §12.1.1):
+    /// `<sips:1001@127.0.0.1:5060>` over TLS; over another transport we cannot offer TLS
+    /// to the end, so it stays `contact`.
+    pub contact_secure: String,
     pub user_agent: Option<String>,
 }
 
 impl LocalContext {
+    /// Our Contact in `dialog`.
+    pub fn contact_in(&self, dialog: &Dialog) -> &str {
+        if dialog.secure {
+            &self.contact_secure
+        } else {
+            &self.contact
+        }
+    }
+
     /// A Via without a branch (the transaction layer adds one; ACKs get theirs from us).
     pub fn via(&self) -> String {
         format!("SIP/2.0/{} {};rport", self.transport.via_token(), self.addr)
@@ -40,6 +53,12 @@ pub(super) struct Dialog {
     pub route_set: Vec<String>,
     pub local_cseq: u32,
     pub remote_cseq: Option<u32>,
+    /// Started with a `sips:` URI: our Contact must be `sips:` too.
+    pub secure: bool,
+}
+
+fn is_sips(uri: &Uri) -> bool {
+    matches!(uri, Uri::Sip(sip) if sip.secure)
 }
 
 fn without_tag(mut addr: NameAddr) -> NameAddr {
@@ -69,6 +88,7 @@ impl Dialog {
     pub fn uac(call_id: String, local_tag: String, local: NameAddr, remote: NameAddr) -> Self {
         let remote_target = remote.uri.clone();
         Dialog {
+            secure: is_sips(&remote.uri),
             call_id,
             local_tag,
             remote_tag: None,
@@ -86,14 +106,23 @@ impl Dialog {
         let from = request.from().ok()?.0;
         let to = request.to().ok()?.0;
         let remote_tag = from.tag().map(str::to_owned);
+        let route_set = record_routes(&request.headers);
+        let contact = contact_uri(&request.headers);
+        // §12.1.1: a SIPS Request-URI, top Record-Route, or (without one) Contact.
+        let secure = is_sips(&request.uri)
+            || match route_set.first() {
+                Some(top) => NameAddr::parse(top).is_ok_and(|a| is_sips(&a.uri)),
+                None => contact.as_ref().is_some_and(is_sips),
+            };
         Some(Dialog {
+            secure,
             call_id: request.call_id().ok()?.as_str().to_owned(),
             local_tag,
             remote_tag,
             local: without_tag(to),
             remote: without_tag(from),
-            remote_target: contact_uri(&request.headers).unwrap_or_else(|| request.uri.clone()),
-            route_set: record_routes(&request.headers),
+            remote_target: contact.unwrap_or_else(|| request.uri.clone()),
+            route_set,
             local_cseq: 1,
             remote_cseq: request.cseq().ok().map(|c| c.seq),
         })
@@ -160,7 +189,7 @@ impl Dialog {
             headers.push(HeaderName::Route, route);
         }
         if !matches!(method, Method::Ack | Method::Cancel | Method::Bye) {
-            headers.push(HeaderName::Contact, ctx.contact.as_str());
+            headers.push(HeaderName::Contact, ctx.contact_in(self));
         }
         if let Some(ua) = &ctx.user_agent {
             headers.push(HeaderName::UserAgent, ua.as_str());
@@ -213,6 +242,7 @@ pub(super) fn peer_of(uri: &Uri, default_transport: TransportKind) -> Option<Pee
     };
     let transport = match sip.transport() {
         Some(t) if t.eq_ignore_ascii_case("tcp") => TransportKind::Tcp,
+        Some(t) if t.eq_ignore_ascii_case("tls") => TransportKind::Tls,
         Some(t) if t.eq_ignore_ascii_case("udp") => TransportKind::Udp,
         _ => default_transport,
     };
@@ -242,6 +272,7 @@ mod tests {
             addr: "127.0.0.1:5060".parse().unwrap(),
             transport: TransportKind::Udp,
             contact: "<sip:1001@127.0.0.1:5060>".into(),
+            contact_secure: "<sip:1001@127.0.0.1:5060>".into(),
             user_agent: None,
         }
     }
@@ -251,6 +282,58 @@ mod tests {
             Message::Response(r) => r,
             _ => unreachable!(),
         }
+    }
+
+    fn tls_ctx() -> LocalContext {
+        LocalContext {
+            addr: "127.0.0.1:5060".parse().unwrap(),
+            transport: TransportKind::Tls,
+            contact: "<sip:1001@127.0.0.1:5060;transport=tls>".into(),
+            contact_secure: "<sips:1001@127.0.0.1:5060>".into(),
+            user_agent: None,
+        }
+    }
+
+    fn request(text: &str) -> Request {
+        match Message::parse(text.as_bytes()).unwrap() {
+            Message::Request(r) => r,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn a_dialog_started_with_a_sips_uri_gets_a_sips_contact() {
+        let local = NameAddr::parse("<sip:1001@pbx>").unwrap();
+        let ctx = tls_ctx();
+        let secure = NameAddr::parse("<sips:1002@pbx>").unwrap();
+        let d = Dialog::uac("c1".into(), "t1".into(), local.clone(), secure);
+        let invite = d.request_with_cseq(Method::Invite, 1, &ctx);
+        assert_eq!(
+            invite.headers.get(&HeaderName::Contact).map(|c| c.as_str()),
+            Some("<sips:1001@127.0.0.1:5060>")
+        );
+        let plain = NameAddr::parse("<sip:1002@pbx>").unwrap();
+        let d = Dialog::uac("c2".into(), "t1".into(), local, plain);
+        let invite = d.request_with_cseq(Method::Invite, 1, &ctx);
+        assert_eq!(
+            invite.headers.get(&HeaderName::Contact).map(|c| c.as_str()),
+            Some("<sip:1001@127.0.0.1:5060;transport=tls>")
+        );
+
+        // As the callee: a sips Request-URI, or a sips top Record-Route (§12.1.1).
+        let head = "Via: SIP/2.0/TLS 10.0.0.1:5061;branch=z9hG4bKx\r\nFrom: <sip:1002@pbx>;tag=f1\r\nTo: <sip:1001@pbx>\r\nCall-ID: c3\r\nCSeq: 1 INVITE\r\nContact: <sip:1002@10.0.0.9:5061;transport=tls>\r\n";
+        let by_uri = request(&format!(
+            "INVITE sips:1001@127.0.0.1:5060 SIP/2.0\r\n{head}Content-Length: 0\r\n\r\n"
+        ));
+        assert!(Dialog::uas(&by_uri, "t2".into()).unwrap().secure);
+        let by_route = request(&format!(
+            "INVITE sip:1001@127.0.0.1:5060;transport=tls SIP/2.0\r\n{head}Record-Route: <sips:10.0.0.1:5061;lr>\r\nContent-Length: 0\r\n\r\n"
+        ));
+        assert!(Dialog::uas(&by_route, "t2".into()).unwrap().secure);
+        let neither = request(&format!(
+            "INVITE sip:1001@127.0.0.1:5060;transport=tls SIP/2.0\r\n{head}Record-Route: <sip:10.0.0.1:5061;transport=tls;lr>\r\nContent-Length: 0\r\n\r\n"
+        ));
+        assert!(!Dialog::uas(&neither, "t2".into()).unwrap().secure);
     }
 
     #[test]

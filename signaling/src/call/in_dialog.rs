@@ -97,7 +97,7 @@ impl UserAgent {
         let ok = ok_with_sdp(
             &request,
             &call.dialog.local_tag,
-            &ctx.contact,
+            ctx.contact_in(&call.dialog),
             &negotiated,
             sdp.clone(),
         );

@@ -10,7 +10,7 @@ use crate::auth::{Authenticator, Password};
 use crate::endpoint::{Endpoint, EndpointConfig, EndpointEvent};
 use crate::message::typed::{CSeq, To};
 use crate::message::{HeaderName, Method, Request, Response};
-use crate::net::{Peer, Transmit, TransportKind};
+use crate::net::{Peer, Transmit, TransportFailure, TransportKind};
 use crate::registration::RegistrationState;
 use crate::transaction::{
     response_to, ClientTransactionId, ServerTransactionId, TransactionEvent, TransactionId,
@@ -314,6 +314,13 @@ impl UserAgent {
         self.pump(now);
     }
 
+    /// Like [`UserAgent::handle_transport_error`], with the driver's words for why (shown
+    /// in the registration's error).
+    pub fn handle_transport_failure(&mut self, now: Instant, peer: Peer, why: TransportFailure) {
+        self.endpoint.handle_transport_failure(now, peer, why);
+        self.pump(now);
+    }
+
     /// Runs what is due at `now` (call `poll_timeout` for when).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.endpoint.handle_timeout(now);
@@ -396,15 +403,20 @@ impl UserAgent {
             .registration()
             .map_or(self.config.local_addr, |r| r.contact_addr());
         let transport = self.config.proxy.transport;
-        let tcp = if transport == TransportKind::Tcp {
-            ";transport=tcp"
-        } else {
-            ""
-        };
+        let param = transport
+            .uri_param()
+            .map(|t| format!(";transport={t}"))
+            .unwrap_or_default();
+        let contact = format!("<sip:{}@{}{}>", self.config.user, contact_addr, param);
         LocalContext {
             addr: self.config.local_addr,
             transport,
-            contact: format!("<sip:{}@{}{}>", self.config.user, contact_addr, tcp),
+            contact_secure: if transport == TransportKind::Tls {
+                format!("<sips:{}@{}>", self.config.user, contact_addr)
+            } else {
+                contact.clone()
+            },
+            contact,
             user_agent: self.config.user_agent.clone(),
         }
     }

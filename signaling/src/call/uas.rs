@@ -132,13 +132,12 @@ impl UserAgent {
             return;
         };
         let local_tag = call.dialog.local_tag.clone();
+        let contact = ctx.contact_in(&call.dialog).to_owned();
         let Some(uas) = call.uas.as_mut() else {
             return;
         };
         let mut response = response_to(&uas.request, status, reason, Some(&local_tag));
-        response
-            .headers
-            .push(HeaderName::Contact, ctx.contact.as_str());
+        response.headers.push(HeaderName::Contact, contact);
         response.headers.push(HeaderName::Allow, ALLOW);
         if uas.reliable {
             let rseq = uas.next_rseq;
@@ -179,7 +178,7 @@ impl UserAgent {
         let ok = ok_with_sdp(
             &uas.request,
             &local_tag,
-            &ctx.contact,
+            ctx.contact_in(&call.dialog),
             &uas.session_timer,
             sdp.clone(),
         );

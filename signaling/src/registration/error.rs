@@ -70,6 +70,26 @@ pub enum RegistrationError {
         /// The transport we tried.
         transport: String,
     },
+    /// The driver could not connect to the registrar, and said why (refused, timed out).
+    #[error("cannot reach {registrar} over {transport}: {detail}")]
+    Unreachable {
+        /// The registrar.
+        registrar: String,
+        /// The transport we tried.
+        transport: String,
+        /// What the driver saw.
+        detail: String,
+    },
+    /// The registrar was reached but the connection was refused on purpose: its TLS
+    /// certificate is not trusted, has expired or names another host, or it refused ours.
+    /// `detail` is a sentence naming the cause and the setting to fix.
+    #[error("{detail}")]
+    Refused {
+        /// The registrar.
+        registrar: String,
+        /// The cause and the fix, in words.
+        detail: String,
+    },
     /// A transient error from the PBX (5xx, 408, 480); `retry_after` is its Retry-After.
     #[error("the PBX at {registrar} is unavailable ({status} {reason})")]
     Unavailable {
@@ -103,7 +123,9 @@ impl RegistrationError {
     pub fn is_unreachable(&self) -> bool {
         matches!(
             self,
-            RegistrationError::NoAnswer { .. } | RegistrationError::Transport { .. }
+            RegistrationError::NoAnswer { .. }
+                | RegistrationError::Transport { .. }
+                | RegistrationError::Unreachable { .. }
         )
     }
 

@@ -3,7 +3,6 @@
 use super::RegistrationConfig;
 use crate::message::typed::{CSeq, Contact, From, NameAddr, To};
 use crate::message::{HeaderName, Headers, Host, Method, Params, Request, SipStr, SipUri, Uri};
-use crate::net::TransportKind;
 use bytes::Bytes;
 use std::net::{IpAddr, SocketAddr};
 
@@ -77,11 +76,13 @@ pub(super) fn registrar_uri(config: &RegistrationConfig) -> Uri {
     Uri::Sip(sip_uri(None, host, port))
 }
 
-/// `sip:user@ip:port[;transport=tcp]`: where we can be reached.
+/// `sip:user@ip:port[;transport=tcp|tls]`: where we can be reached. Over TLS the Contact
+/// stays a `sip:` URI with `transport=tls` (RFC 5630 §3.1.3): a `sips:` Contact would ask
+/// for TLS on every hop to us, end to end, which the PBX's other parties may not offer.
 pub(super) fn contact_uri(config: &RegistrationConfig, addr: SocketAddr) -> Uri {
     let mut uri = sip_uri(Some(&config.user), host_of(addr.ip()), Some(addr.port()));
-    if config.registrar.transport == TransportKind::Tcp {
-        uri.params.set("transport", Some("tcp"));
+    if let Some(t) = config.registrar.transport.uri_param() {
+        uri.params.set("transport", Some(t));
     }
     Uri::Sip(uri)
 }

@@ -5,6 +5,7 @@ use super::*;
 use crate::auth::{DigestAlgorithm, DigestChallenge};
 use crate::message::typed::{Contact, MinExpires, WwwAuthenticate};
 use crate::message::HeaderName;
+use crate::net::TransportKind;
 use crate::transaction::response_to;
 
 fn config(transport: TransportKind) -> RegistrationConfig {
@@ -486,4 +487,132 @@ fn a_registrar_that_never_accepts_an_answer_cannot_make_us_loop() {
         });
     }
     assert!(matches!(h.reg.state(), RegistrationState::Failed { .. }));
+}
+
+#[test]
+fn over_tls_the_register_says_tls_and_keeps_the_connection_alive() {
+    let mut h = Harness::new(TransportKind::Tls);
+    h.reg.register(h.at(0.0));
+    let (req, _) = h.sent();
+    let via = req.headers.get(&HeaderName::Via).expect("Via").to_string();
+    assert!(via.starts_with("SIP/2.0/TLS 10.0.0.2:5060"), "{via}");
+    let contact = req
+        .headers
+        .get(&HeaderName::Contact)
+        .expect("Contact")
+        .to_string();
+    assert!(
+        contact.contains("<sip:1001@10.0.0.2:5060;transport=tls>"),
+        "{contact}"
+    );
+    h.reply(0.1, &req, 200, "OK", |r| {
+        r.headers.push(HeaderName::Expires, "600")
+    });
+    h.reg.handle_timeout(h.at(30.1));
+    assert_eq!(h.reg.poll_action(), Some(RegistrationAction::KeepAlive));
+}
+
+/// Registered over TLS at `secs`; the connection then drops at `drop_at`.
+fn registered_then_dropped(h: &mut Harness, secs: f64, drop_at: f64) {
+    let (req, _) = h.sent();
+    h.reply(secs, &req, 200, "OK", |r| {
+        r.headers.push(HeaderName::Expires, "600")
+    });
+    h.reg.handle_flow_closed(h.at(drop_at));
+}
+
+#[test]
+fn a_dropped_connection_registers_again_at_once_then_with_backoff() {
+    let mut h = Harness::new(TransportKind::Tls);
+    h.reg.register(h.at(0.0));
+    // The first drop after a long-lived connection: a new REGISTER at once.
+    registered_then_dropped(&mut h, 0.1, 200.0);
+    // ...which succeeds, and the new connection drops again right away: wait first.
+    registered_then_dropped(&mut h, 200.1, 200.2);
+    assert!(h.nothing_sent(), "no REGISTER before the backoff");
+    let retry = h.reg.poll_timeout().expect("a retry is scheduled");
+    let wait = (retry - h.at(200.2)).as_secs_f64();
+    assert!((1.6..=4.8).contains(&wait), "waits {wait}");
+    h.reg.handle_timeout(retry);
+    let (again, _) = h.sent();
+    assert_eq!(again.method, crate::message::Method::Register);
+    // Still registered meanwhile: the PBX holds the binding until it expires.
+    assert!(matches!(
+        h.reg.state(),
+        RegistrationState::Registered { .. }
+    ));
+}
+
+#[test]
+fn after_a_dropped_connection_the_new_source_port_is_registered_at_once() {
+    let mut h = Harness::new(TransportKind::Tls);
+    h.reg.register(h.at(0.0));
+    let seen_at = |port: u16| {
+        move |r: &mut Response| {
+            r.headers.set(
+                HeaderName::Via,
+                format!("SIP/2.0/TLS 10.0.0.2:5060;rport={port};received=10.0.0.2;branch=z9hG4bKx"),
+            );
+            r.headers.push(HeaderName::Expires, "600");
+        }
+    };
+    let (req, _) = h.sent();
+    h.reply(0.1, &req, 200, "OK", seen_at(40000));
+    let (again, _) = h.sent(); // the Contact the registrar saw
+    h.reply(0.2, &again, 200, "OK", seen_at(40000));
+    assert!(h.nothing_sent());
+    // 10 s later the connection drops; the new one leaves from port 40001.
+    h.reg.handle_flow_closed(h.at(10.0));
+    let (after_drop, _) = h.sent();
+    h.reply(10.1, &after_drop, 200, "OK", seen_at(40001));
+    let (rewrite, _) = h.sent();
+    let contacts: Vec<String> = rewrite
+        .headers
+        .get_all(&HeaderName::Contact)
+        .map(|c| c.to_string())
+        .collect();
+    assert!(contacts[0].contains("10.0.0.2:40001"), "{contacts:?}");
+    assert!(contacts[1].contains("10.0.0.2:40000") && contacts[1].contains("expires=0"));
+}
+
+#[test]
+fn a_dropped_connection_means_nothing_on_udp_or_while_a_register_is_out() {
+    let mut h = Harness::new(TransportKind::Udp);
+    h.reg.register(h.at(0.0));
+    registered_then_dropped(&mut h, 0.1, 200.0);
+    assert!(h.nothing_sent());
+
+    let mut h = Harness::new(TransportKind::Tls);
+    h.reg.register(h.at(0.0));
+    let _ = h.sent();
+    h.reg.handle_flow_closed(h.at(0.1));
+    assert!(
+        h.nothing_sent(),
+        "the REGISTER out will fail or succeed by itself"
+    );
+}
+
+#[test]
+fn a_refused_tls_connection_fails_in_the_drivers_words_and_retries_slowly() {
+    let mut h = Harness::new(TransportKind::Tls);
+    h.reg.register(h.at(0.0));
+    let mut now = 0.0;
+    let mut waits = Vec::new();
+    for _ in 0..8 {
+        let (_, cseq) = h.sent();
+        let words = "the PBX's TLS certificate at 10.0.0.1:5060 has an untrusted issuer";
+        h.reg.handle_failure(
+            h.at(now),
+            cseq,
+            RequestFailure::TransportBecause(TransportFailure::Refused(words.into())),
+        );
+        let (error, retry_at) = h.failed();
+        assert_eq!(error.to_string(), words);
+        assert!(!error.is_terminal() && !error.is_unreachable());
+        waits.push(retry_at - now);
+        now = retry_at;
+        h.reg.handle_timeout(h.at(now));
+    }
+    // 2, 4, 8 ... s (±20%): the retries thin out instead of hammering the PBX.
+    assert!(waits[0] <= 2.4 && waits[7] >= 200.0, "{waits:?}");
 }

@@ -1,16 +1,16 @@
 //! The TCP driver: a listener for connections the PBX opens, and outgoing connections opened
-//! on first send. Each connection has a reader task that splits the stream into messages with
-//! `message::parse::frame`, and a writer guarded by an async mutex.
+//! on first send. Each connection has a reader task that splits the stream into messages
+//! (`stream.rs`), and a writer guarded by an async mutex.
 
+use super::stream::{ending, read_messages};
 use super::{Inbound, TCP_CONNECT_TIMEOUT};
-use crate::message::parse::frame;
 use crate::net::Peer;
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::Bytes;
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -110,22 +110,16 @@ impl TcpDriver {
 
 async fn read_loop(
     driver: std::sync::Weak<TcpDriver>,
-    mut read: tokio::net::tcp::OwnedReadHalf,
+    read: tokio::net::tcp::OwnedReadHalf,
     peer: SocketAddr,
 ) {
-    let mut buf = BytesMut::with_capacity(8192);
-    let reason = loop {
-        match read.read_buf(&mut buf).await {
-            Ok(0) => break "closed by peer".to_string(),
-            Ok(_) => {}
-            Err(e) => break e.to_string(),
-        }
-        let Some(d) = driver.upgrade() else { return };
-        match split_messages(&mut buf, &d.inbound, peer).await {
-            Ok(()) => {}
-            Err(why) => break why,
-        }
+    let Some(inbound) = driver.upgrade().map(|d| d.inbound.clone()) else {
+        return;
     };
+    let Some(end) = read_messages(read, Peer::tcp(peer), &inbound).await else {
+        return;
+    };
+    let reason = ending(&end);
     if let Some(d) = driver.upgrade() {
         d.forget(peer);
         let _ = d
@@ -133,36 +127,9 @@ async fn read_loop(
             .send(Inbound::Closed {
                 peer: Peer::tcp(peer),
                 reason,
+                failure: None,
             })
             .await;
-    }
-}
-
-/// Moves every complete message out of `buf`. A framing error poisons the stream (we can no
-/// longer find message boundaries), so the connection is dropped.
-async fn split_messages(
-    buf: &mut BytesMut,
-    inbound: &mpsc::Sender<Inbound>,
-    peer: SocketAddr,
-) -> Result<(), String> {
-    loop {
-        match frame(buf) {
-            Ok(Some(f)) => {
-                buf.advance(f.skip);
-                if f.len == 0 {
-                    continue; // keep-alive only
-                }
-                let msg = buf.split_to(f.len).freeze();
-                let _ = inbound
-                    .send(Inbound::Message {
-                        source: Peer::tcp(peer),
-                        bytes: msg,
-                    })
-                    .await;
-            }
-            Ok(None) => return Ok(()),
-            Err(e) => return Err(format!("unframeable stream: {e}")),
-        }
     }
 }
 

@@ -1,0 +1,307 @@
+//! End-to-end: SIP over TLS against Kamailio's TLS listener, with a CA and server
+//! certificates made by the test at run time. The agent registers with SHA-256 digest over
+//! one verified connection and refreshes, and its status shows the PBX's certificate; calls go both ways through Kamailio over TLS to a
+//! SIPp far end; a certificate from another CA and one for another host each leave the
+//! registration `failed` with words naming the cause and the `[sip]` key to fix, and an
+//! expired one with its date, without a flood of retries. A loopback capture shows no SIP
+//! text on the TLS connection.
+
+mod common;
+
+use common::{Agent, AgentOptions};
+use std::time::Duration;
+use testbed::rawsip::{options_request, udp_request};
+use testbed::tls::{TestCa, Validity};
+use testbed::{Kamailio, KamailioOptions, Sipp};
+
+const LONG: Duration = Duration::from_secs(20);
+/// SIPp's own `-timeout`: every scenario here ends well within it.
+const SIPP_LIFETIME: Duration = Duration::from_secs(60);
+
+/// A CA and a Kamailio whose TLS listener presents a certificate for `names`, signed by
+/// the CA when `trusted`, else by another CA.
+struct TlsPbx {
+    ca: TestCa,
+    _other: TestCa,
+    kam: Kamailio,
+}
+
+fn tls_pbx(opts: KamailioOptions, names: &[&str], trusted: bool) -> TlsPbx {
+    tls_pbx_with(opts, names, trusted, Validity::Current)
+}
+
+fn tls_pbx_with(
+    opts: KamailioOptions,
+    names: &[&str],
+    trusted: bool,
+    validity: Validity,
+) -> TlsPbx {
+    let ca = TestCa::new("Test PBX CA").unwrap();
+    let other = TestCa::new("Someone else's CA").unwrap();
+    let signer = if trusted { &ca } else { &other };
+    let cert = signer.issue("pbx", names, validity).unwrap();
+    let kam = Kamailio::start(opts.with_tls(&cert.cert_file, &cert.key_file)).unwrap();
+    TlsPbx {
+        ca,
+        _other: other,
+        kam,
+    }
+}
+
+/// An agent registering with `pbx` over TLS, trusting the test CA, expecting `name`.
+fn tls_agent(pbx: &TlsPbx, user: &'static str, name: &str, extra_sip: &str) -> AgentOptions {
+    let password = testbed::password_of(user).unwrap();
+    let mut opts = AgentOptions::new(pbx.kam.tls_addr().unwrap(), user, password);
+    opts.transport = "tls";
+    opts.extra_sip = format!(
+        "ca_file = \"{}\"\ntls_server_name = \"{name}\"\n{extra_sip}",
+        pbx.ca.ca_file().display()
+    );
+    opts
+}
+
+#[test]
+fn registers_over_tls_with_sha256_and_refreshes_on_one_connection() {
+    testbed::require!("kamailio", "kamcmd");
+    let pbx = tls_pbx(KamailioOptions::sha256(), &["pbx.test"], true);
+    let mut opts = tls_agent(&pbx, "1001", "pbx.test", "");
+    opts.expires = 10; // refreshed every ~5 s
+    let mut agent = Agent::start(opts);
+    let status = agent.wait_registered(LONG);
+    assert_eq!(status["registration"]["transport"], "tls");
+    // The certificate the PBX presented, as a person reads it.
+    let certificate = &status["registration"]["certificate"];
+    assert_eq!(certificate["subject"], "CN=pbx.test", "{status}");
+    assert_eq!(certificate["expires"], "2100-01-01T00:00:00Z", "{status}");
+    let contacts = pbx.kam.wait_registered("1001", LONG).unwrap();
+    assert_eq!(contacts.len(), 1, "{}", pbx.kam.ul_dump().unwrap());
+    let contact = &contacts[0];
+    assert!(
+        contact.address.ends_with(";transport=tls"),
+        "{}",
+        contact.address
+    );
+    let log = agent.log();
+    assert!(
+        log.contains("algorithm=SHA-256"),
+        "no SHA-256 digest:\n{log}"
+    );
+    assert!(log.contains("Via: SIP/2.0/TLS "), "no TLS Via:\n{log}");
+    // Two refreshes (each a REGISTER answered 200) go over the same connection: Kamailio
+    // sees every REGISTER come from one source port.
+    testbed::wait_until("two refreshes", LONG, Duration::from_millis(100), || {
+        Ok::<_, testbed::TestbedError>(
+            (pbx.kam.log().matches("REQ REGISTER").count() >= 4).then_some(()),
+        )
+    })
+    .unwrap();
+    let sources: std::collections::BTreeSet<String> = pbx
+        .kam
+        .log()
+        .lines()
+        .filter(|l| l.contains("REQ REGISTER"))
+        .filter_map(|l| l.split(" from ").nth(1).map(str::to_owned))
+        .collect();
+    assert_eq!(
+        sources.len(),
+        1,
+        "REGISTERs from several connections: {sources:?}"
+    );
+    assert!(sources.iter().all(|s| s.ends_with("(tls)")), "{sources:?}");
+    assert_eq!(pbx.kam.contacts("1001").unwrap().len(), 1);
+    // SIP in clear on the agent's UDP port gets no answer: over TLS nothing else counts.
+    let sip = agent.sip_addr();
+    let answer = udp_request(sip, |l| options_request(l, sip), Duration::from_secs(1));
+    // (Over UDP the same probe gets 200: tests/bad_input.rs.)
+    assert!(answer.is_err(), "answered in clear: {answer:?}");
+    assert!(agent.terminate().success());
+    pbx.kam.wait_unregistered("1001", LONG).unwrap();
+}
+
+#[test]
+fn calls_go_both_ways_through_the_pbx_over_tls() {
+    testbed::require!("kamailio", "kamcmd", "sipp");
+    let trunk = Sipp::spawn("trunk_uas_answer.xml", &[], SIPP_LIFETIME).unwrap();
+    let pbx = tls_pbx(
+        KamailioOptions::sha256().with_trunk(trunk.addr()),
+        &["pbx.test"],
+        true,
+    );
+    let agent = Agent::start(tls_agent(&pbx, "1001", "pbx.test", "").with_extra(
+        "[calls]\nauto_answer = true\n[audio]\ninput = \"tone:440\"\n[agent]\nwrapup_seconds = 0\n",
+    ));
+    agent.wait_registered(LONG);
+    pbx.kam.wait_registered("1001", LONG).unwrap();
+
+    // Out: the agent calls a number; Kamailio challenges the INVITE (SHA-256) and relays it
+    // to the trunk.
+    let id = agent.dial("5550102000");
+    agent.wait_call_state(&id, "connected", LONG);
+    agent.call_command(&id, "hangup", "{}");
+    let end = agent.wait_call_state(&id, "ended", LONG);
+    assert_eq!(end["end_reason"]["code"], "hangup_local", "{end}");
+    let out = trunk.wait();
+    assert!(out.success, "{out}\n---- agent log ----\n{}", agent.log());
+
+    // In: a customer calls from the carrier (UDP); Kamailio reaches the agent over the TLS
+    // connection the agent opened, and the agent answers.
+    let server = pbx.kam.addr().to_string();
+    let args = ["-s", "1001", "-set", "caller", "+15550102000", &server];
+    let caller = Sipp::spawn("carrier_uac_call.xml", &args, SIPP_LIFETIME).unwrap();
+    let call = agent.wait_any_call("connected", LONG);
+    let id = call["id"].as_str().unwrap().to_owned();
+    assert_eq!(call["direction"], "inbound", "{call}");
+    let end = agent.wait_call_state(&id, "ended", LONG);
+    assert_eq!(end["end_reason"]["code"], "hangup_remote", "{end}");
+    let out = caller.wait();
+    assert!(out.success, "{out}\n---- agent log ----\n{}", agent.log());
+    // Every SIP message of the agent's went over TLS, both ways.
+    let log = agent.log();
+    let sent: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("sip_trace: send"))
+        .collect();
+    let received: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("sip_trace: recv"))
+        .collect();
+    assert!(sent.len() >= 8 && received.len() >= 8, "{log}");
+    for line in sent {
+        assert!(line.contains(" to tls:"), "sent in clear: {line}");
+    }
+    for line in received {
+        assert!(line.contains(" from tls:"), "received in clear: {line}");
+    }
+    assert!(
+        log.contains("\nINVITE sip:1001@127.0.0.1:"),
+        "no INVITE reached the agent"
+    );
+}
+
+/// The registration's error once it has failed.
+fn failure_words(agent: &Agent) -> String {
+    let status = agent.wait_status(LONG, "a failed registration", |s| {
+        s["registration"]["state"] == "failed"
+    });
+    status["registration"]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn a_certificate_from_another_ca_fails_as_an_untrusted_issuer() {
+    testbed::require!("kamailio", "kamcmd");
+    let pbx = tls_pbx(KamailioOptions::md5(), &["pbx.test"], false);
+    let agent = Agent::start(tls_agent(&pbx, "1002", "pbx.test", ""));
+    let error = failure_words(&agent);
+    assert!(error.contains("untrusted issuer"), "{error}");
+    assert!(error.contains("[sip] ca_file"), "{error}");
+    // Nothing reached Kamailio's SIP layer: the handshake stopped before any request.
+    assert!(!pbx.kam.log().contains("REQ REGISTER"), "{}", pbx.kam.log());
+}
+
+#[test]
+fn a_certificate_for_another_host_fails_as_a_wrong_host_name() {
+    testbed::require!("kamailio", "kamcmd");
+    let pbx = tls_pbx(KamailioOptions::md5(), &["elsewhere.test"], true);
+    let agent = Agent::start(tls_agent(&pbx, "1003", "pbx.test", ""));
+    let error = failure_words(&agent);
+    assert!(error.contains("wrong host name"), "{error}");
+    assert!(error.contains("not for pbx.test"), "{error}");
+    assert!(error.contains("[sip] tls_server_name"), "{error}");
+    assert!(!pbx.kam.log().contains("REQ REGISTER"), "{}", pbx.kam.log());
+}
+
+#[test]
+fn an_expired_certificate_fails_with_its_date_and_retries_slowly() {
+    testbed::require!("kamailio", "kamcmd");
+    let pbx = tls_pbx_with(
+        KamailioOptions::md5(),
+        &["pbx.test"],
+        true,
+        Validity::Expired,
+    );
+    let agent = Agent::start(tls_agent(&pbx, "1001", "pbx.test", ""));
+    let error = failure_words(&agent);
+    assert!(error.contains("expired on 2021-01-01 00:00 UTC"), "{error}");
+    assert!(error.contains("renew"), "{error}");
+    // Retries wait 2 s, then 4 s, 8 s...: within ~6 s at most three handshakes.
+    std::thread::sleep(Duration::from_secs(6));
+    let attempts = agent.log().matches("closed: could not connect: ").count();
+    assert!(
+        (1..=3).contains(&attempts),
+        "{attempts} handshakes:\n{}",
+        agent.log()
+    );
+}
+
+#[test]
+fn no_sip_text_crosses_the_tls_connection() {
+    testbed::require!("kamailio", "kamcmd", "sipp", "tcpdump");
+    use testbed::capture::{contains, Capture};
+    let pbx = tls_pbx(KamailioOptions::md5(), &["pbx.test"], true);
+    let tls_port = pbx.kam.tls_addr().unwrap().port();
+    let udp_port = pbx.kam.port();
+    let tls = Capture::start(&format!("tcp port {tls_port}")).unwrap();
+    // The carrier's leg is plain UDP: what the same check finds in clear there shows it
+    // would find it on the TLS leg too.
+    let clear = Capture::start(&format!("udp port {udp_port}")).unwrap();
+    let mut agent = Agent::start(
+        tls_agent(&pbx, "1001", "pbx.test", "")
+            .with_extra("[calls]\nauto_answer = true\n[agent]\nwrapup_seconds = 0\n"),
+    );
+    agent.wait_registered(LONG);
+    let server = pbx.kam.addr().to_string();
+    let args = ["-s", "1001", "-set", "caller", "+15550102000", &server];
+    let caller = Sipp::spawn("carrier_uac_call.xml", &args, SIPP_LIFETIME).unwrap();
+    let out = caller.wait();
+    assert!(out.success, "{out}\n---- agent log ----\n{}", agent.log());
+    assert!(agent.terminate().success()); // unregisters over TLS too
+    let tls = tls.finish().unwrap();
+    let clear = clear.finish().unwrap();
+    assert!(
+        contains(&clear, b"INVITE sip:1001@"),
+        "the control capture saw no INVITE"
+    );
+    // TLS records of application data (content type 23, TLS 1.2/1.3 record version).
+    assert!(
+        contains(&tls, &[0x17, 0x03, 0x03]),
+        "no TLS records captured"
+    );
+    for text in [
+        &b"SIP/2.0"[..],
+        b"REGISTER",
+        b"INVITE",
+        b"sip:1001",
+        b"Digest",
+        b"m=audio",
+    ] {
+        assert!(
+            !contains(&tls, text),
+            "{:?} in clear on the TLS connection",
+            String::from_utf8_lossy(text)
+        );
+    }
+}
+
+#[test]
+fn after_a_pbx_restart_the_agent_registers_again_over_a_new_connection() {
+    testbed::require!("kamailio", "kamcmd");
+    let mut pbx = tls_pbx(KamailioOptions::md5(), &["pbx.test"], true);
+    let agent = Agent::start(tls_agent(&pbx, "1002", "pbx.test", ""));
+    agent.wait_registered(LONG);
+    pbx.kam.wait_registered("1002", LONG).unwrap();
+    // The restart closes the connection; the agent notices at once (not at its next
+    // refresh, 300 s away), and reconnects, backing off while the PBX is down.
+    pbx.kam.restart().unwrap();
+    pbx.kam.wait_registered("1002", LONG).unwrap();
+    let log = agent.log();
+    let closed = format!("connection to tls:{} closed", pbx.kam.tls_addr().unwrap());
+    assert!(log.contains(&closed), "{log}");
+    let status = agent.wait_registered(LONG);
+    assert_eq!(
+        status["registration"]["certificate"]["subject"],
+        "CN=pbx.test"
+    );
+}
