@@ -312,6 +312,8 @@ fn build_phone(
             dispositions: config.agent.dispositions.clone(),
             chosen,
         },
+        media_timeout: (config.calls.media_timeout_seconds > 0)
+            .then(|| Duration::from_secs(config.calls.media_timeout_seconds.into())),
     };
     Ok(Phone::new(
         ua,

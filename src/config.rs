@@ -51,6 +51,12 @@ pub struct AgentSettings {
 const MAX_DISPOSITIONS: usize = 50;
 const MAX_DISPOSITION_LEN: usize = 80;
 
+/// `[calls] media_timeout_seconds`: the default, and the range. Below 2 s a Wi-Fi roam or a
+/// short stall would end calls.
+const DEFAULT_MEDIA_TIMEOUT: u32 = 30;
+const MIN_MEDIA_TIMEOUT: i64 = 2;
+const MAX_MEDIA_TIMEOUT: i64 = 3600;
+
 /// `[calls]`: how the agent treats calls.
 #[derive(Debug, Clone)]
 pub struct CallsConfig {
@@ -60,6 +66,9 @@ pub struct CallsConfig {
     pub call_waiting: bool,
     /// RFC 4028 session interval asked for, in seconds; 0 disables session timers.
     pub session_expires: u32,
+    /// A connected call whose far end sends no RTP this many seconds (neither side holding)
+    /// is hung up with reason `network`; 0 turns it off.
+    pub media_timeout_seconds: u32,
 }
 
 /// `[audio]`: where call audio comes from and goes to: a device (`device:NAME`,
@@ -223,6 +232,7 @@ struct RawCalls {
     auto_answer: Option<bool>,
     call_waiting: Option<bool>,
     session_expires: Option<i64>,
+    media_timeout_seconds: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -425,6 +435,18 @@ impl Config {
                 ))
             }
         };
+        let media_timeout_seconds = match raw.calls.media_timeout_seconds {
+            None => DEFAULT_MEDIA_TIMEOUT,
+            Some(0) => 0,
+            Some(s) if (MIN_MEDIA_TIMEOUT..=MAX_MEDIA_TIMEOUT).contains(&s) => s as u32,
+            Some(s) => {
+                return Err(invalid(
+                    "calls",
+                    "media_timeout_seconds",
+                    format!("{s} is out of range: use seconds between {MIN_MEDIA_TIMEOUT} and {MAX_MEDIA_TIMEOUT} (default {DEFAULT_MEDIA_TIMEOUT}), or 0 to never hang up a silent call"),
+                ))
+            }
+        };
         let media = raw
             .media
             .resolve()
@@ -495,6 +517,7 @@ impl Config {
                 auto_answer: raw.calls.auto_answer.unwrap_or(false),
                 call_waiting: raw.calls.call_waiting.unwrap_or(true),
                 session_expires,
+                media_timeout_seconds,
             },
             audio: AudioConfig {
                 echo_cancellation,
@@ -821,6 +844,18 @@ mod tests {
                 "[calls]\nsession_expires = 30\n",
                 "[calls] session_expires: 30 is out of range",
             ),
+            (
+                "[calls]\nmedia_timeout_seconds = 1\n",
+                "[calls] media_timeout_seconds: 1 is out of range",
+            ),
+            (
+                "[calls]\nmedia_timeout_seconds = -5\n",
+                "[calls] media_timeout_seconds: -5 is out of range",
+            ),
+            (
+                "[calls]\nmedia_timeout_seconds = 3601\n",
+                "[calls] media_timeout_seconds: 3601 is out of range",
+            ),
             ("[audio]\ninput = \"microphone\"\n", "[audio] input:"),
             ("[audio]\noutput = \"speaker\"\n", "[audio] output:"),
             ("[audio]\ninput = \"device:\"\n", "[audio] input:"),
@@ -852,6 +887,14 @@ mod tests {
             "an unattended agent has no wrap-up unless asked"
         );
         assert_eq!(ok.calls.session_expires, 0);
+        assert_eq!(ok.calls.media_timeout_seconds, 30, "the default");
+        for (value, resolved) in [(0, 0), (2, 2), (3600, 3600)] {
+            let c = parse(&format!(
+                "{MINIMAL}[calls]\nmedia_timeout_seconds = {value}\n"
+            ))
+            .unwrap();
+            assert_eq!(c.calls.media_timeout_seconds, resolved);
+        }
         assert!(ok.bridge.allowed_origins.allows("https://a.example.com"));
         assert!(!ok.bridge.allowed_origins.allows("https://evil.com"));
     }

@@ -106,6 +106,7 @@ impl MediaDriver {
                 call,
                 local,
                 negotiated,
+                media_timeout,
             } => {
                 let Some(stream) = self.spare.remove(&local) else {
                     tracing::warn!(call = %self.ids.id(call), %local, "no stream bound at this address");
@@ -134,7 +135,12 @@ impl MediaDriver {
                     tag: call.0,
                     tx: self.events_tx.clone(),
                 };
-                let handle = stream.start_with_events(negotiated, source, sink, Some(events));
+                let handle = stream.with_media_timeout(media_timeout).start_with_events(
+                    negotiated,
+                    source,
+                    sink,
+                    Some(events),
+                );
                 self.running.insert(call, handle);
             }
             MediaAction::Update { call, negotiated } => {
@@ -179,6 +185,9 @@ impl MediaDriver {
     /// Hands a stream's report to the controller.
     pub fn deliver(phone: &mut Phone, call: CallHandle, event: StreamEvent) {
         match event {
+            StreamEvent::MediaTimeout { silent } => {
+                phone.media_timeout(std::time::Instant::now(), call, silent)
+            }
             StreamEvent::Digit(d) => phone.media_digit(call, d.digit.as_char()),
             StreamEvent::Quality(stats) => phone.media_quality(call, &stats, false),
             StreamEvent::Stopped(stats) => {

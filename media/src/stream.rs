@@ -11,6 +11,7 @@ mod task;
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
@@ -44,6 +45,7 @@ pub struct AudioStream {
     socket: UdpSocket,
     rtcp: Option<UdpSocket>,
     local: SocketAddr,
+    media_timeout: Option<Duration>,
 }
 
 impl AudioStream {
@@ -65,6 +67,7 @@ impl AudioStream {
                     socket,
                     rtcp: Some(rtcp),
                     local,
+                    media_timeout: None,
                 });
             }
         }
@@ -75,12 +78,21 @@ impl AudioStream {
             socket,
             rtcp: None,
             local,
+            media_timeout: None,
         })
     }
 
     /// The local RTP address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// Report the far end's RTP missing for `timeout` while neither side holds the other
+    /// ([`StreamEvent::MediaTimeout`], see [`RtpSession::set_media_timeout`](crate::RtpSession::set_media_timeout));
+    /// `None` (the default) or zero: never.
+    pub fn with_media_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.media_timeout = timeout;
+        self
     }
 
     /// The local RTCP address when not multiplexed (RTP port + 1), if bound.
@@ -113,7 +125,8 @@ impl AudioStream {
             rtp: self.socket,
             rtcp: self.rtcp,
         };
-        let task = task::Task::new(sockets, negotiated, source, sink, events);
+        let mut task = task::Task::new(sockets, negotiated, source, sink, events);
+        task.set_media_timeout(self.media_timeout);
         tokio::spawn(task.run(cmd_rx, done_tx));
         MediaHandle {
             commands: cmd_tx,

@@ -595,3 +595,125 @@ fn two_lost_frames_are_repeated_and_faded_then_full_level_plays_again() {
     assert_eq!(st.lost, 2, "{st:?}");
     assert!(st.concealed_ms >= 40, "{st:?}");
 }
+
+/// How long each `MediaTimeout` said the far end had been silent, in order.
+fn timeouts(node: &Endpoint) -> Vec<Duration> {
+    node.t()
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            StreamEvent::MediaTimeout { silent } => Some(*silent),
+            _ => None,
+        })
+        .collect()
+}
+
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+#[test]
+fn a_far_end_that_vanishes_is_reported_after_the_timeout_while_the_other_side_hears_on() {
+    let (mut sim, a, b) = pair(
+        11,
+        LinkConfig::lan()
+            .loss(0.2)
+            .jitter(Duration::from_millis(20)),
+    );
+    let t0 = sim.now();
+    for id in [a, b] {
+        sim.node_mut(id)
+            .t_mut()
+            .session
+            .set_media_timeout(t0, Some(TIMEOUT));
+    }
+    // 20% loss and jitter: packets still come far more often than every 2 s.
+    run(&mut sim, Duration::from_secs(5));
+    assert_eq!(timeouts(sim.node(a)), []);
+    assert_eq!(timeouts(sim.node(b)), []);
+    // B's packets stop reaching A (B vanished, or the path from it broke).
+    sim.network_mut()
+        .set_link(addr(B), addr(A), LinkConfig::lan().loss(1.0));
+    run(&mut sim, Duration::from_millis(1900));
+    assert_eq!(timeouts(sim.node(a)), [], "not before the timeout");
+    run(&mut sim, Duration::from_millis(2600));
+    // Reported at 2 s of silence (from the last packet, so just over 2 s after the cut), and
+    // again at 4 s.
+    assert_eq!(timeouts(sim.node(a)), [TIMEOUT, 2 * TIMEOUT]);
+    assert_eq!(timeouts(sim.node(b)), [], "B still hears A");
+    finish(&mut sim);
+}
+
+/// A minimal RTCP receiver report (no report blocks) from `ssrc`.
+fn receiver_report(ssrc: u32) -> Vec<u8> {
+    let mut rr = vec![0x80, 201, 0, 1];
+    rr.extend_from_slice(&ssrc.to_be_bytes());
+    rr
+}
+
+#[test]
+fn rtcp_alone_does_not_keep_the_media_alive() {
+    let mut far = RtpSender::starting_at(0x5555, 1, 1);
+    let (mut sim, a, b) = against_script(12, Vec::new());
+    let t0 = sim.now();
+    // One second of audio, then only RTCP reports, every 500 ms.
+    let mut s = script(&mut far, t0 + FRAME, 50, &[]);
+    let audio_end = t0 + FRAME * 50;
+    s.extend((1..=12).map(|i| {
+        (
+            audio_end + Duration::from_millis(500) * i,
+            receiver_report(0x5555),
+        )
+    }));
+    if let Role::Scripted(sc) = &mut sim.node_mut(b).role {
+        sc.script = s.into();
+    }
+    sim.node_mut(a)
+        .t_mut()
+        .session
+        .set_media_timeout(t0, Some(TIMEOUT));
+    run(&mut sim, Duration::from_secs(6));
+    assert_eq!(timeouts(sim.node(a)), [TIMEOUT, 2 * TIMEOUT]);
+    finish(&mut sim);
+    let st = sim.node(a).final_stats();
+    assert!(st.rtcp_received >= 8, "the reports arrived: {st:?}");
+    assert_eq!(st.packets_received, 50, "{st:?}");
+}
+
+#[test]
+fn a_held_session_waits_without_reporting_and_a_resume_restarts_the_wait() {
+    let (mut sim, a, _b) = against_script(13, Vec::new());
+    let t0 = sim.now();
+    let held = Negotiated {
+        local_direction: media::Direction::SendOnly,
+        remote_direction: media::Direction::RecvOnly,
+        ..negotiated(addr(B))
+    };
+    let session = &mut sim.node_mut(a).t_mut().session;
+    session.set_media_timeout(t0, Some(TIMEOUT));
+    session.handle_update(t0, held);
+    run(&mut sim, Duration::from_secs(10));
+    assert_eq!(timeouts(sim.node(a)), [], "on hold nothing is expected");
+    // Held by the far end (it declared sendonly): nothing either.
+    let held_by_far = Negotiated {
+        local_direction: media::Direction::RecvOnly,
+        remote_direction: media::Direction::SendOnly,
+        ..negotiated(addr(B))
+    };
+    let now = sim.now();
+    sim.node_mut(a)
+        .t_mut()
+        .session
+        .handle_update(now, held_by_far);
+    run(&mut sim, Duration::from_secs(10));
+    assert_eq!(timeouts(sim.node(a)), []);
+    // Resumed: the wait starts at the resume.
+    let now = sim.now();
+    sim.node_mut(a)
+        .t_mut()
+        .session
+        .handle_update(now, negotiated(addr(B)));
+    run(&mut sim, Duration::from_millis(1990));
+    assert_eq!(timeouts(sim.node(a)), []);
+    run(&mut sim, Duration::from_millis(20));
+    assert_eq!(timeouts(sim.node(a)), [TIMEOUT]);
+    finish(&mut sim);
+}

@@ -18,10 +18,12 @@ use signaling::typed::NameAddr;
 use signaling::RegistrationState;
 use signaling::Transmit;
 use signaling::Uri;
-use signaling::{CallError, CallEvent, CallHandle, DialOptions, EndReason, UaEvent, UserAgent};
+use signaling::{
+    CallError, CallEvent, CallHandle, DialOptions, EndKind, EndReason, UaEvent, UserAgent,
+};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 use tracing::{debug, info, warn};
 use wire::{
     AudioStatus, CallQuality, CallState, Command, CommandError, CommandReply,
@@ -47,16 +49,21 @@ pub struct PhoneConfig {
     pub registrar: RegistrarView,
     /// Availability and wrap-up (`[agent]`), and the state chosen at start.
     pub agent: AgentConfig,
+    /// How long a connected call goes without the far end's RTP (neither side holding the
+    /// other) before it is hung up as lost (`[calls] media_timeout_seconds`); `None`: never.
+    pub media_timeout: Option<Duration>,
 }
 
 /// What the driver does on the RTP streams.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MediaAction {
-    /// Start the stream bound at `local` for `call`.
+    /// Start the stream bound at `local` for `call`; it reports the far end's RTP missing
+    /// for `media_timeout` ([`Phone::media_timeout`]).
     Start {
         call: CallHandle,
         local: SocketAddr,
         negotiated: Negotiated,
+        media_timeout: Option<Duration>,
     },
     /// The session changed (hold, resume, a new address or codec).
     Update {
@@ -287,6 +294,37 @@ impl Phone {
             quality,
             last,
         });
+    }
+
+    /// A call's stream heard no RTP from the far end for `silent` (the media timeout ran
+    /// out, [`MediaAction::Start`]): a connected call that neither side holds is hung up
+    /// (BYE) and ends with reason `network`. Held, or a hold or resume under way, the
+    /// silence is expected (the stream may not have heard of the hold yet): nothing
+    /// happens. Nor before the answer (early media may be silent).
+    pub fn media_timeout(&mut self, now: Instant, call: CallHandle, silent: Duration) {
+        let Some(record) = self.calls.get(&call) else {
+            return;
+        };
+        let id = self.ids.id(call);
+        if record.state != CallState::Connected
+            || record.on_hold_by_remote
+            || record.hold_pending.is_some()
+        {
+            debug!(call = %id, state = state_name(record.state), "no RTP, as expected now");
+            return;
+        }
+        let why = format!(
+            "no audio from the other party for {} s: the connection was lost",
+            silent.as_secs()
+        );
+        warn!(call = %id, "{why}; hanging up");
+        if let Err(error) =
+            self.ua
+                .hangup_because(now, call, EndReason::new(EndKind::Network, None, why))
+        {
+            warn!(call = %id, %error, "could not hang up the silent call");
+        }
+        self.drain(now);
     }
 
     // ----- commands from the page -----
@@ -1042,6 +1080,8 @@ impl Phone {
         let Some(record) = self.calls.get_mut(&call) else {
             return;
         };
+        // A call may start held: an offer or answer that is sendonly or inactive.
+        record.on_hold_by_remote = !negotiated.remote_direction.receives();
         if record.media_started {
             self.media
                 .push_back(MediaAction::Update { call, negotiated });
@@ -1051,6 +1091,7 @@ impl Phone {
                 call,
                 local: record.local_rtp,
                 negotiated,
+                media_timeout: self.config.media_timeout,
             });
             if record.muted {
                 self.media

@@ -95,6 +95,7 @@ impl World {
                     transport: "udp".into(),
                 },
                 agent,
+                media_timeout: None,
             },
             DialPlan::new(DialPlanConfig::default()).expect("default plan"),
             now,

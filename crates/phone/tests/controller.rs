@@ -120,6 +120,7 @@ impl World {
                     transport: "udp".into(),
                 },
                 agent: phone::AgentConfig::default(),
+                media_timeout: Some(MEDIA_TIMEOUT),
             },
             dial_plan,
             now,
@@ -442,4 +443,132 @@ fn media_digits_and_quality_reach_the_page() {
         w.agent().1.last(),
         Some(EventBody::CallQuality { last: true, .. })
     ));
+}
+
+/// The media timeout the phone under test is configured with.
+const MEDIA_TIMEOUT: Duration = Duration::from_secs(30);
+
+const FAR_SDP_SENDONLY: &str = "v=0\r\no=far 7 8 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendonly\r\n";
+
+impl World {
+    /// The stream of `call` reports the far end silent for the media timeout.
+    fn media_timeout(&mut self, call: signaling::CallHandle) {
+        let now = self.sim.now();
+        let agent = self.sim.node_mut(AGENT).left_mut();
+        agent.phone.media_timeout(now, call, MEDIA_TIMEOUT);
+        agent.collect();
+    }
+
+    /// The far end's handle of its (first) call.
+    fn far_call(&self) -> signaling::CallHandle {
+        self.sim
+            .node(FAR)
+            .right()
+            .incoming()
+            .expect("the far end has the call")
+    }
+}
+
+#[test]
+fn a_silent_far_end_ends_the_call_with_network_and_a_bye() {
+    let mut w = World::new(true);
+    let (id, handle) = connected_call(&mut w);
+    assert!(
+        w.agent().2.iter().any(|m| matches!(
+            m,
+            MediaAction::Start { media_timeout: Some(t), .. } if *t == MEDIA_TIMEOUT
+        )),
+        "the stream is told the configured timeout: {:?}",
+        w.agent().2
+    );
+    w.media_timeout(handle);
+    let view = w.view(&id).expect("listed while recent");
+    assert_eq!(view.state, CallState::Ended);
+    let reason = view.end_reason.expect("a reason");
+    assert_eq!(reason.code, "network");
+    assert_eq!(
+        reason.message,
+        "no audio from the other party for 30 s: the connection was lost"
+    );
+    assert_eq!(reason.sip_status, None);
+    assert!(matches!(
+        w.agent().2.last(),
+        Some(MediaAction::Stop { call, .. }) if *call == handle
+    ));
+    w.run(2.0);
+    // The far end got our BYE: for it, the other side hung up.
+    assert_eq!(
+        w.sim.node(FAR).right().ended(),
+        Some(signaling::EndKind::RemoteHangup)
+    );
+    // A late second report about the ended call changes nothing.
+    w.media_timeout(handle);
+    assert_eq!(w.view(&id).unwrap().end_reason.unwrap().code, "network");
+    w.run(40.0);
+    assert!(w.agent().0.ua().is_idle(), "nothing left behind");
+    w.sim
+        .node(FAR)
+        .right()
+        .assert_idle("after the media timeout");
+}
+
+#[test]
+fn held_or_unanswered_calls_do_not_time_out() {
+    // Ringing: early media may be silent.
+    let mut w = World::new(false);
+    let CommandReply::Created { id } = w.command(Command::Dial { to: "1002".into() }).unwrap()
+    else {
+        panic!("dial creates a call")
+    };
+    w.run(1.0);
+    let handle = phone::CallIds::new(RUN_PREFIX).parse(&id).unwrap();
+    w.media_timeout(handle);
+    assert_eq!(w.state_of(&id), Some(CallState::Ringing));
+
+    // Held by us, and while the hold is under way.
+    let mut w = World::new(true);
+    let (id, handle) = connected_call(&mut w);
+    w.command(Command::Hold { id: id.clone() }).expect("hold");
+    w.media_timeout(handle);
+    assert_eq!(w.state_of(&id), Some(CallState::Connected), "hold pending");
+    w.run(2.0);
+    assert_eq!(w.state_of(&id), Some(CallState::Held));
+    w.media_timeout(handle);
+    assert_eq!(w.state_of(&id), Some(CallState::Held));
+
+    // Held by the far end (sendonly): we hear nothing, as expected.
+    w.command(Command::Resume { id: id.clone() })
+        .expect("resume");
+    w.run(2.0);
+    assert_eq!(w.state_of(&id), Some(CallState::Connected));
+    let now = w.sim.now();
+    let far = w.far_call();
+    w.sim
+        .node_mut(FAR)
+        .right_mut()
+        .with(now, |now, ua| {
+            ua.reinvite(now, far, Bytes::from_static(FAR_SDP_SENDONLY.as_bytes()))
+        })
+        .expect("the far end holds us");
+    w.run(2.0);
+    assert!(w.view(&id).unwrap().on_hold_by_remote);
+    w.media_timeout(handle);
+    let view = w.view(&id).unwrap();
+    assert_eq!((view.state, view.end_reason), (CallState::Connected, None));
+
+    // Taken off hold, the silence counts again.
+    let now = w.sim.now();
+    w.sim
+        .node_mut(FAR)
+        .right_mut()
+        .with(now, |now, ua| {
+            // A newer version of the far end's session (RFC 3264 §8).
+            let sdp = FAR_SDP_SENDRECV.replace("o=far 7 7", "o=far 7 9");
+            ua.reinvite(now, far, Bytes::from(sdp))
+        })
+        .expect("the far end resumes");
+    w.run(2.0);
+    assert!(!w.view(&id).unwrap().on_hold_by_remote);
+    w.media_timeout(handle);
+    assert_eq!(w.state_of(&id), Some(CallState::Ended));
 }

@@ -67,4 +67,10 @@ pub enum StreamEvent {
     Quality(RtpStats),
     /// The session ended; the final figures.
     Stopped(RtpStats),
+    /// No RTP from the far end for `silent` while neither side holds the other: the media
+    /// timeout ran out (again every further timeout while the silence lasts).
+    MediaTimeout {
+        /// How long since the last RTP packet (or the start of the wait).
+        silent: std::time::Duration,
+    },
 }

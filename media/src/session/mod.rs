@@ -11,8 +11,12 @@
 //!   clock, phased just after the first packet's arrival.
 //! - RTCP: reports when [`RtpSession::poll_timeout`] says (RFC 3550 §6.2, about every 5 s),
 //!   a BYE on [`RtpSession::close`].
+//! - The media timeout ([`RtpSession::set_media_timeout`], [`rtp_watch`]): the far end's RTP
+//!   missing that long while neither side holds the other is reported as
+//!   [`StreamEvent::MediaTimeout`]; the owner decides what to do about the call.
 //! - Output: [`RtpSession::poll_transmit`] (datagrams, on the RTP or the RTCP port) and
-//!   [`RtpSession::poll_event`] (digits, the figures after each report, the final figures).
+//!   [`RtpSession::poll_event`] (digits, the figures after each report, the final figures,
+//!   the far end's silence).
 //!
 //! The driver (`crate::stream`) owns the sockets, the source, the sink and the send timer.
 
@@ -20,6 +24,7 @@ mod clock;
 mod events;
 mod outgoing_dtmf;
 mod receive;
+mod rtp_watch;
 
 pub use events::{RtpStats, StreamEvent};
 use receive::Receiver;
@@ -38,6 +43,7 @@ use crate::rtcp::{RtcpConfig, RtcpSession};
 use crate::rtp::{RtpPacket, RtpSender};
 use clock::PlayClock;
 use outgoing_dtmf::OutgoingDtmf;
+use rtp_watch::RtpWatch;
 
 /// Largest G.711 payload accepted (120 ms at 8 kHz); bigger packets are dropped.
 pub const MAX_PAYLOAD: usize = 960;
@@ -124,6 +130,8 @@ pub struct RtpSession {
     rtcp: RtcpSession,
     dtmf_out: OutgoingDtmf,
     dtmf_in: Option<DtmfReceiver>,
+    /// How long the far end's RTP has been missing (the media timeout).
+    rtp_watch: RtpWatch,
     latched: Option<SocketAddr>,
     latched_rtcp: Option<SocketAddr>,
     muted: bool,
@@ -160,6 +168,7 @@ impl RtpSession {
             play_clock: PlayClock::new(now, frame_duration(&neg)),
             dtmf_out: OutgoingDtmf::default(),
             dtmf_in: DtmfReceiver::new(neg.telephone_event_rate).ok(),
+            rtp_watch: RtpWatch::new(now, &neg),
             stats: RtpStats {
                 remote_addr: neg.remote_rtp,
                 ..RtpStats::default()
@@ -219,8 +228,15 @@ impl RtpSession {
         (u64::from(samples) * u64::from(c.clock_rate()) / u64::from(c.sample_rate())) as u32
     }
 
+    /// Report the far end's RTP missing for `timeout` while neither side holds the other
+    /// ([`StreamEvent::MediaTimeout`]); `None` or zero: never. The wait starts at `now`.
+    pub fn set_media_timeout(&mut self, now: Instant, timeout: Option<Duration>) {
+        self.rtp_watch.set_timeout(now, timeout);
+    }
+
     /// Apply a new negotiation (re-offer): remote address, codec, ptime, direction.
     pub fn handle_update(&mut self, now: Instant, neg: Negotiated) {
+        self.rtp_watch.on_update(now, &neg);
         if neg.remote_rtp != self.neg.remote_rtp {
             self.latched = None;
             self.latched_rtcp = None;
@@ -426,6 +442,8 @@ impl RtpSession {
             }
         };
         let h = packet.header;
+        // Any RTP from the far end shows it is there, comfort noise included.
+        self.rtp_watch.on_rtp(now);
         let is_event = Some(h.payload_type) == self.neg.telephone_event;
         if h.payload_type != self.neg.payload_type && !is_event {
             // e.g. comfort noise (PT 13) from the peer: it still uses up sequence numbers.
@@ -502,19 +520,26 @@ impl RtpSession {
         }
     }
 
-    /// When [`handle_timeout`](Self::handle_timeout) is next due: the next RTCP report, or
-    /// the end of a received digit whose end packets were lost. `None` once closed.
+    /// When [`handle_timeout`](Self::handle_timeout) is next due: the next RTCP report, the
+    /// end of a received digit whose end packets were lost, or the media timeout. `None`
+    /// once closed.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.closed {
             return None;
         }
-        let rtcp = self.rtcp.poll_timeout();
-        let dtmf = self.dtmf_in.as_ref().and_then(DtmfReceiver::poll_timeout);
-        Some(dtmf.map_or(rtcp, |d| d.min(rtcp)))
+        [
+            Some(self.rtcp.poll_timeout()),
+            self.dtmf_in.as_ref().and_then(DtmfReceiver::poll_timeout),
+            self.rtp_watch.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Time passed: an RTCP report when due (then the figures as a
-    /// [`StreamEvent::Quality`]), a digit whose end packets never came.
+    /// [`StreamEvent::Quality`]), a digit whose end packets never came, the far end's RTP
+    /// missing for the media timeout ([`StreamEvent::MediaTimeout`]).
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.closed {
             return;
@@ -523,6 +548,13 @@ impl RtpSession {
             rx.handle_timeout(now);
         }
         self.take_digits();
+        if let Some(silent) = self.rtp_watch.handle_timeout(now) {
+            warn!(
+                silent_ms = silent.as_millis() as u64,
+                "no RTP from the far end"
+            );
+            self.events.push_back(StreamEvent::MediaTimeout { silent });
+        }
         if now < self.rtcp.poll_timeout() {
             return;
         }

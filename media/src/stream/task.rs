@@ -3,7 +3,7 @@
 //! carries out what the session asks (datagrams, frames to play, events).
 
 use std::net::SocketAddr;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
@@ -70,6 +70,10 @@ impl Task {
             frame: Vec::new(),
             playout: Vec::new(),
         }
+    }
+
+    pub(super) fn set_media_timeout(&mut self, timeout: Option<Duration>) {
+        self.session.set_media_timeout(Instant::now(), timeout);
     }
 
     pub(super) async fn run(

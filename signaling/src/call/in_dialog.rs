@@ -34,6 +34,25 @@ impl UserAgent {
         Ok(())
     }
 
+    /// Hangs up an answered call with BYE for a reason other than the agent's wish (its
+    /// media stopped arriving): the application is told `reason`. Only an answered call.
+    pub fn hangup_because(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        reason: EndReason,
+    ) -> Result<(), CallError> {
+        let call = self.visible_call(handle)?;
+        if !matches!(call.phase, Phase::Answering | Phase::Established) {
+            return Err(CallError::InvalidState {
+                state: call.phase.name(),
+            });
+        }
+        self.send_bye(now, handle, reason);
+        self.pump(now);
+        Ok(())
+    }
+
     /// Sends a new offer (hold, resume, codec change) in a re-INVITE.
     pub fn reinvite(
         &mut self,
