@@ -17,9 +17,6 @@ use bytes::Bytes;
 use std::time::Instant;
 use tracing::debug;
 
-/// Option tags we can honour in a Require header.
-const UNDERSTOOD: [&str; 3] = ["100rel", "timer", "replaces"];
-
 impl UserAgent {
     pub(super) fn on_new_invite(
         &mut self,
@@ -29,23 +26,7 @@ impl UserAgent {
         _source: Peer,
     ) {
         let tag = self.new_tag();
-        // Require with an extension we lack: 420 listing them (§8.2.2.3).
-        let unsupported: Vec<String> = request
-            .headers
-            .typed_all::<crate::message::typed::Require>()
-            .unwrap_or_default()
-            .iter()
-            .map(|t| t.0.to_string())
-            .filter(|t| !UNDERSTOOD.iter().any(|u| u.eq_ignore_ascii_case(t)))
-            .collect();
-        if !unsupported.is_empty() {
-            let mut response = response_to(&request, 420, "Bad Extension", Some(&tag));
-            response
-                .headers
-                .push(HeaderName::Unsupported, unsupported.join(", "));
-            self.respond(now, tx, response);
-            return;
-        }
+        // A Require we lack was answered 420 by the endpoint (§8.2.2.3).
         if let Some(response) = refuse_non_sdp(&request, &tag) {
             self.respond(now, tx, response);
             return;
