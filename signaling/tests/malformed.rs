@@ -288,6 +288,57 @@ fn a_reinvite_with_a_body_that_is_not_sdp_gets_415_and_garbage_sdp_is_the_apps_t
 }
 
 #[test]
+fn a_second_reinvite_before_the_first_is_answered_gets_500_with_retry_after() {
+    let mut bench = Bench::connected();
+    bench.sent();
+    let sdp = "Content-Type: application/sdp\r\n";
+    let first = bench.request("INVITE", None, sdp, OFFER);
+    bench.feed(&first);
+    assert_eq!(
+        bench
+            .alice
+            .count(|e| matches!(e, CallEvent::RemoteReoffer { .. })),
+        1
+    );
+    // RFC 3261 §14.2: 500 with Retry-After 0-10 s (491 is for glare, not this); an UPDATE
+    // offer meanwhile is the same (RFC 3311 §5.2).
+    for method in ["INVITE", "UPDATE"] {
+        let second = bench.request(method, None, sdp, OFFER);
+        bench.feed(&second);
+        let finals: Vec<Response> = bench
+            .sent()
+            .into_iter()
+            .filter_map(|m| match m {
+                Message::Response(r) if r.status >= 200 => Some(r),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(finals.len(), 1, "{method}");
+        assert_eq!(finals[0].status, 500, "{method}");
+        let retry: u32 = finals[0]
+            .headers
+            .get(&HeaderName::RetryAfter)
+            .and_then(|v| v.parse().ok())
+            .expect("a Retry-After in seconds");
+        assert!(retry <= 10, "{method}: Retry-After {retry}");
+    }
+    // The first is still ours to answer, and it is the one answered.
+    assert_eq!(
+        bench
+            .alice
+            .count(|e| matches!(e, CallEvent::RemoteReoffer { .. })),
+        1
+    );
+    bench
+        .alice
+        .ua
+        .reject_reoffer(bench.now, bench.call, 488, "not now")
+        .expect("the first re-INVITE is still pending");
+    assert_eq!(bench.statuses(), [488]);
+    bench.assert_hangs_up();
+}
+
+#[test]
 fn broken_info_notify_and_refer_bodies_get_answers_not_panics() {
     let mut bench = Bench::connected();
     bench.sent();
