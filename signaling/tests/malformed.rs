@@ -1,6 +1,7 @@
 //! Bad input from the far end never panics the user agent and gets a clear answer: a call
 //! placed to a scripted far end that answers and sends in-dialog requests with broken
-//! parts (missing Contact, bad CSeq, non-SDP or garbage re-offers, broken escapes, ...).
+//! parts (missing Contact, bad CSeq, non-SDP or garbage re-offers, broken escapes, ...),
+//! and requests that break the RFC's request rules (offers that overlap, merged INVITEs).
 
 use bytes::Bytes;
 use signaling::response_to;
@@ -412,4 +413,47 @@ fn broken_provisional_responses_and_a_2xx_without_a_to_tag_do_not_panic() {
     bench.feed_response(&ok);
     assert!(bench.alice.answered(), "{:?}", bench.alice.events);
     bench.assert_hangs_up();
+}
+
+/// An INVITE from the far end that starts a call, sent by `branch`.
+fn incoming_invite(branch: &str) -> Vec<u8> {
+    format!(
+        "INVITE sip:alice@10.0.0.1:5060 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK{branch}\r\n\
+         From: <sip:bob@10.0.0.2>;tag=bob1\r\nTo: <sip:alice@10.0.0.1>\r\n\
+         Call-ID: forked@10.0.0.2\r\nCSeq: 7 INVITE\r\nMax-Forwards: 70\r\n\
+         Contact: <sip:bob@10.0.0.2:5060>\r\nContent-Type: application/sdp\r\n\
+         Content-Length: {len}\r\n\r\n{OFFER}",
+        len = OFFER.len(),
+    )
+    .into_bytes()
+}
+
+#[test]
+fn the_same_invite_by_two_paths_rings_once_and_the_second_gets_482() {
+    let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
+    let mut alice = SimUa::new(ua_config("alice", me, Peer::udp(far()), 4));
+    let now = Instant::now();
+    let feed = |alice: &mut SimUa, bytes: Vec<u8>| -> Vec<u16> {
+        alice
+            .ua
+            .handle_datagram(now, Peer::udp(far()), Bytes::from(bytes));
+        alice.collect(now);
+        let mut statuses = Vec::new();
+        while let Some(t) = alice.ua.poll_transmit() {
+            if let Ok(Message::Response(r)) = Message::parse(&t.bytes) {
+                statuses.push(r.status);
+            }
+        }
+        statuses
+    };
+    let incoming = |alice: &SimUa| alice.count(|e| matches!(e, CallEvent::Incoming { .. }));
+    assert_eq!(feed(&mut alice, incoming_invite("path1")), [180]);
+    assert_eq!(incoming(&alice), 1);
+    // The same request retransmitted on its own path is the same transaction: nothing new.
+    assert_eq!(feed(&mut alice, incoming_invite("path1")), [180]);
+    // By a second path (another branch): merged, refused with 482 (RFC 3261 §8.2.2.2).
+    assert_eq!(feed(&mut alice, incoming_invite("path2")), [482]);
+    assert_eq!(incoming(&alice), 1, "{:?}", alice.events);
+    assert_eq!(alice.ua.active_calls().count(), 1);
 }

@@ -26,6 +26,11 @@ impl UserAgent {
         _source: Peer,
     ) {
         let tag = self.new_tag();
+        // The same INVITE by another path (a forking proxy): 482, not a second call (§8.2.2.2).
+        if self.is_merged(&request) {
+            self.reply(now, tx, &request, 482, "Loop Detected", Some(&tag));
+            return;
+        }
         // A Require we lack was answered 420 by the endpoint (§8.2.2.3).
         if let Some(response) = refuse_non_sdp(&request, &tag) {
             self.respond(now, tx, response);
@@ -89,6 +94,25 @@ impl UserAgent {
             replaces,
         });
         self.send_provisional(now, handle, 180, "Ringing");
+    }
+
+    /// Whether a tagless INVITE has the From tag, Call-ID and CSeq of an INVITE we are still
+    /// serving (as a new server transaction, so another branch: it reached us twice).
+    fn is_merged(&self, request: &Request) -> bool {
+        let key = |r: &Request| {
+            let call_id = r.call_id().ok().map(|c| c.as_str().to_owned());
+            let from_tag = r.from().ok().and_then(|f| f.0.tag().map(str::to_owned));
+            let cseq = r.cseq().ok().map(|c| c.seq);
+            (call_id, from_tag, cseq)
+        };
+        let theirs = key(request);
+        if theirs.0.is_none() || theirs.1.is_none() {
+            return false;
+        }
+        self.calls
+            .values()
+            .filter_map(|c| c.uas.as_ref())
+            .any(|uas| key(&uas.request) == theirs)
     }
 
     /// The call an incoming Replaces names (RFC 3891 §3: its to-tag is our local tag).
