@@ -2,6 +2,8 @@
 //! placed to a scripted far end that answers and sends in-dialog requests with broken
 //! parts (missing Contact, bad CSeq, non-SDP or garbage re-offers, broken escapes, ...),
 //! and requests that break the RFC's request rules (offers that overlap, merged INVITEs).
+//! Also what RFC 3261 requires of the requests and responses we send back (headers, ACK,
+//! Record-Route, target refresh): docs/testing.md lists each rule with its test.
 
 use bytes::Bytes;
 use signaling::response_to;
@@ -456,4 +458,195 @@ fn the_same_invite_by_two_paths_rings_once_and_the_second_gets_482() {
     assert_eq!(feed(&mut alice, incoming_invite("path2")), [482]);
     assert_eq!(incoming(&alice), 1, "{:?}", alice.events);
     assert_eq!(alice.ua.active_calls().count(), 1);
+}
+
+/// The requests in `sent`, by method.
+fn requests_of(sent: &[Message], method: Method) -> Vec<Request> {
+    sent.iter()
+        .filter_map(|m| match m {
+            Message::Request(r) if r.method == method => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn our_requests_carry_what_every_request_must_and_each_2xx_is_acked() {
+    let bench = Bench::dial();
+    let invite = bench.invite.clone();
+    // §8.1.1: the six headers, a tagged From, a cookie branch, a Contact, a typed body.
+    for name in [
+        HeaderName::To,
+        HeaderName::From,
+        HeaderName::CSeq,
+        HeaderName::CallId,
+        HeaderName::MaxForwards,
+        HeaderName::Via,
+        HeaderName::Contact,
+        HeaderName::ContentType,
+    ] {
+        assert!(invite.headers.contains(&name), "INVITE without {name:?}");
+    }
+    assert!(invite.from().expect("From").0.tag().is_some());
+    let cseq = invite.cseq().expect("CSeq");
+    assert_eq!(cseq.method, Method::Invite);
+    assert!(cseq.seq < 1 << 31);
+    let branch = invite.to_bytes();
+    let text = String::from_utf8_lossy(&branch);
+    assert!(text.contains(";branch=z9hG4bK"), "{text}");
+
+    // §13.2.2.4: the ACK has the INVITE's CSeq number, method ACK, goes to the 2xx's
+    // Contact, and is sent again for each retransmitted 2xx.
+    let mut bench = bench.answer(&[(HeaderName::Contact, "<sip:bob@10.0.0.2:5060;x=1>")]);
+    let sent = bench.sent();
+    let acks = requests_of(&sent, Method::Ack);
+    assert_eq!(acks.len(), 1, "{sent:?}");
+    let ack_cseq = acks[0].cseq().expect("CSeq");
+    assert_eq!(
+        (ack_cseq.seq, ack_cseq.method.clone()),
+        (cseq.seq, Method::Ack)
+    );
+    assert_eq!(acks[0].uri.to_string(), "sip:bob@10.0.0.2:5060;x=1");
+    assert_eq!(acks[0].call_id().ok(), invite.call_id().ok());
+    let mut ok = response_to(&bench.invite, 200, "OK", Some("far"));
+    ok.headers
+        .push(HeaderName::Contact, "<sip:bob@10.0.0.2:5060;x=1>");
+    ok.headers.push(HeaderName::ContentType, "application/sdp");
+    ok.body = Bytes::from_static(ANSWER.as_bytes());
+    bench.feed_response(&ok);
+    assert_eq!(
+        requests_of(&bench.sent(), Method::Ack).len(),
+        1,
+        "the 2xx again: ACK again"
+    );
+
+    // §12.2.1.1: the BYE is in the dialog: same Call-ID and tags, next CSeq, to the target.
+    bench
+        .alice
+        .ua
+        .hangup(bench.now, bench.call)
+        .expect("hang up");
+    let byes = requests_of(&bench.sent(), Method::Bye);
+    assert_eq!(byes.len(), 1);
+    let bye = &byes[0];
+    assert_eq!(bye.cseq().expect("CSeq").seq, cseq.seq + 1);
+    assert_eq!(bye.call_id().ok(), invite.call_id().ok());
+    assert_eq!(
+        bye.from().expect("From").0.tag(),
+        invite.from().expect("From").0.tag()
+    );
+    assert_eq!(bye.uri.to_string(), "sip:bob@10.0.0.2:5060;x=1");
+    assert!(bye.headers.contains(&HeaderName::MaxForwards));
+}
+
+#[test]
+fn a_target_refresh_from_the_far_end_moves_where_our_requests_go() {
+    let mut bench = Bench::connected();
+    bench.sent();
+    let reinvite = bench.request("INVITE", None, "Content-Type: application/sdp\r\n", OFFER);
+    let moved = String::from_utf8(reinvite)
+        .expect("ascii")
+        .replace("<sip:bob@10.0.0.2:5060>", "<sip:bob@10.0.0.2:5099;moved>");
+    bench.feed(moved.as_bytes());
+    bench
+        .alice
+        .ua
+        .answer_reoffer(bench.now, bench.call, Bytes::from_static(ANSWER.as_bytes()))
+        .expect("answer the re-INVITE");
+    bench.sent();
+    bench
+        .alice
+        .ua
+        .hangup(bench.now, bench.call)
+        .expect("hang up");
+    // §12.2.2: the remote target is the re-INVITE's Contact now, and the BYE goes there.
+    let mut byes = Vec::new();
+    while let Some(t) = bench.alice.ua.poll_transmit() {
+        if let Ok(Message::Request(r)) = Message::parse(&t.bytes) {
+            if r.method == Method::Bye {
+                byes.push((t.dest.addr, r.uri.to_string()));
+            }
+        }
+    }
+    let moved: SocketAddr = "10.0.0.2:5099".parse().expect("test address");
+    assert_eq!(byes, [(moved, "sip:bob@10.0.0.2:5099;moved".to_owned())]);
+}
+
+#[test]
+fn our_answer_copies_the_request_and_its_record_routes_with_one_to_tag() {
+    let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
+    let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), 6));
+    let now = Instant::now();
+    let invite = String::from_utf8(incoming_invite("rr"))
+        .expect("ascii")
+        .replace(
+            "Max-Forwards: 70\r\n",
+            "Max-Forwards: 70\r\nRecord-Route: <sip:p1.example;lr;unknown=x>\r\n\
+             Record-Route: <sip:p2.example;lr>, <sip:p3.example;lr>\r\n",
+        );
+    let Ok(Message::Request(request)) = Message::parse(invite.as_bytes()) else {
+        panic!("the INVITE parses")
+    };
+    alice
+        .ua
+        .handle_datagram(now, Peer::udp(far()), Bytes::from(invite.into_bytes()));
+    alice.collect(now);
+    let call = alice.incoming().expect("ringing");
+    alice
+        .ua
+        .answer(now, call, Bytes::from_static(ANSWER.as_bytes()))
+        .expect("answer");
+    let mut responses = Vec::new();
+    while let Some(t) = alice.ua.poll_transmit() {
+        if let Ok(Message::Response(r)) = Message::parse(&t.bytes) {
+            responses.push(r);
+        }
+    }
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [180, 200]);
+    let mut tags = Vec::new();
+    for r in &responses {
+        // §8.2.6.2: From, Call-ID, CSeq and Via copied; To with our tag added.
+        for name in [
+            HeaderName::From,
+            HeaderName::CallId,
+            HeaderName::CSeq,
+            HeaderName::Via,
+        ] {
+            let ours: Vec<String> = r.headers.get_all(&name).map(|v| v.to_string()).collect();
+            let theirs: Vec<String> = request
+                .headers
+                .get_all(&name)
+                .map(|v| v.to_string())
+                .collect();
+            assert_eq!(ours, theirs, "{} {name:?}", r.status);
+        }
+        let to = r
+            .headers
+            .typed::<signaling::typed::To>()
+            .expect("To")
+            .expect("To");
+        tags.push(to.0.tag().expect("our tag").to_owned());
+    }
+    assert_eq!(tags[0], tags[1], "one To tag on every response");
+    // §12.1.1: the 2xx has every Record-Route, in order, parameters kept, and a Contact.
+    let ok = &responses[1];
+    let routes: Vec<String> = ok
+        .headers
+        .get_all(&HeaderName::RecordRoute)
+        .flat_map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            "<sip:p1.example;lr;unknown=x>",
+            "<sip:p2.example;lr>",
+            "<sip:p3.example;lr>"
+        ]
+    );
+    assert!(ok.headers.contains(&HeaderName::Contact));
 }
