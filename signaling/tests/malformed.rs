@@ -650,3 +650,150 @@ fn our_answer_copies_the_request_and_its_record_routes_with_one_to_tag() {
     );
     assert!(ok.headers.contains(&HeaderName::Contact));
 }
+
+/// A final response `status` to `request` from the far end, with SDP for a 2xx.
+fn far_response(request: &Request, status: u16, tag: &str, contact: &str) -> Response {
+    let mut r = response_to(request, status, "Whatever", Some(tag));
+    r.headers.push(HeaderName::Contact, contact);
+    if (200..300).contains(&status) {
+        r.headers.push(HeaderName::ContentType, "application/sdp");
+        r.body = Bytes::from_static(ANSWER.as_bytes());
+    }
+    r
+}
+
+#[test]
+fn a_2xx_from_a_second_fork_is_acked_and_hung_up() {
+    let mut bench = Bench::connected();
+    bench.sent();
+    // §13.2.2.4: a 2xx we do not want (another fork answered too) is ACKed, then BYE.
+    let other = far_response(
+        &bench.invite,
+        200,
+        "fork2",
+        "<sip:bob@10.0.0.2:5060;fork=2>",
+    );
+    bench.feed_response(&other);
+    let sent = bench.sent();
+    let to_fork = |r: &Request| r.to().is_ok_and(|t| t.0.tag() == Some("fork2"));
+    let acks = requests_of(&sent, Method::Ack);
+    let byes = requests_of(&sent, Method::Bye);
+    assert_eq!(acks.len(), 1, "{sent:?}");
+    assert_eq!(byes.len(), 1, "{sent:?}");
+    assert!(to_fork(&acks[0]) && to_fork(&byes[0]));
+    // The first answer's call is untouched.
+    assert_eq!(
+        bench.alice.count(|e| matches!(e, CallEvent::Ended { .. })),
+        0
+    );
+    bench.assert_hangs_up();
+}
+
+#[test]
+fn statuses_we_do_not_know_are_taken_by_their_class() {
+    // §8.1.3.2: an unknown 1xx is progress, an unknown 2xx answers, an unknown 4xx fails.
+    let mut bench = Bench::dial();
+    bench.sent();
+    let ringing = far_response(&bench.invite, 199, "far", "<sip:bob@10.0.0.2:5060>");
+    bench.feed_response(&ringing);
+    assert_eq!(
+        bench
+            .alice
+            .count(|e| matches!(e, CallEvent::Progress { .. })),
+        1
+    );
+    let ok = far_response(&bench.invite, 299, "far", "<sip:bob@10.0.0.2:5060>");
+    bench.feed_response(&ok);
+    assert!(bench.alice.answered(), "{:?}", bench.alice.events);
+    assert_eq!(requests_of(&bench.sent(), Method::Ack).len(), 1);
+
+    let mut bench = Bench::dial();
+    bench.sent();
+    let odd = far_response(&bench.invite, 499, "far", "<sip:bob@10.0.0.2:5060>");
+    bench.feed_response(&odd);
+    assert!(bench.alice.ended().is_some(), "{:?}", bench.alice.events);
+    assert!(!bench.alice.answered());
+    assert_eq!(requests_of(&bench.sent(), Method::Ack).len(), 1);
+}
+
+#[test]
+fn while_our_reinvite_is_pending_theirs_gets_491_and_its_2xx_moves_the_target() {
+    let mut bench = Bench::connected();
+    bench.sent();
+    bench
+        .alice
+        .ua
+        .reinvite(bench.now, bench.call, Bytes::from_static(OFFER.as_bytes()))
+        .expect("re-INVITE");
+    let ours = requests_of(&bench.sent(), Method::Invite);
+    assert_eq!(ours.len(), 1);
+    // §14.2: their INVITE while ours is in progress gets 491.
+    let theirs = bench.request("INVITE", None, "Content-Type: application/sdp\r\n", OFFER);
+    bench.feed(&theirs);
+    assert_eq!(bench.statuses(), [491]);
+    // §12.2.1.2: the 2xx to our target refresh brings a new Contact: it is the target now.
+    let ok = far_response(&ours[0], 200, "far", "<sip:bob@10.0.0.2:5077;moved>");
+    bench.feed_response(&ok);
+    bench
+        .alice
+        .ua
+        .hangup(bench.now, bench.call)
+        .expect("hang up");
+    let mut requests = Vec::new();
+    while let Some(t) = bench.alice.ua.poll_transmit() {
+        if let Ok(Message::Request(r)) = Message::parse(&t.bytes) {
+            requests.push((r.method.clone(), t.dest.addr, r.uri.to_string()));
+        }
+    }
+    let moved: SocketAddr = "10.0.0.2:5077".parse().expect("test address");
+    let target = "sip:bob@10.0.0.2:5077;moved".to_owned();
+    assert_eq!(
+        requests,
+        [
+            (Method::Ack, moved, target.clone()),
+            (Method::Bye, moved, target)
+        ]
+    );
+}
+
+#[test]
+fn a_bye_while_ringing_gets_200_and_the_invite_487() {
+    let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
+    let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), 8));
+    let now = Instant::now();
+    let responses = |alice: &mut SimUa, bytes: Vec<u8>| -> Vec<Response> {
+        alice
+            .ua
+            .handle_datagram(now, Peer::udp(far()), Bytes::from(bytes));
+        alice.collect(now);
+        let mut out = Vec::new();
+        while let Some(t) = alice.ua.poll_transmit() {
+            if let Ok(Message::Response(r)) = Message::parse(&t.bytes) {
+                out.push(r);
+            }
+        }
+        out
+    };
+    let ringing = responses(&mut alice, incoming_invite("early"));
+    assert_eq!(ringing.len(), 1);
+    let to = ringing[0]
+        .headers
+        .get(&HeaderName::To)
+        .expect("To")
+        .to_string();
+    let bye = format!(
+        "BYE sip:alice@10.0.0.1:5060 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKearlybye\r\n\
+         From: <sip:bob@10.0.0.2>;tag=bob1\r\nTo: {to}\r\n\
+         Call-ID: forked@10.0.0.2\r\nCSeq: 8 BYE\r\nMax-Forwards: 70\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+    // §15.1.2: 200 for the BYE, 487 for the INVITE still pending on the dialog.
+    let mut statuses: Vec<(u16, Method)> = responses(&mut alice, bye.into_bytes())
+        .iter()
+        .map(|r| (r.status, r.cseq().expect("CSeq").method.clone()))
+        .collect();
+    statuses.sort_by_key(|(s, _)| *s);
+    assert_eq!(statuses, [(200, Method::Bye), (487, Method::Invite)]);
+    assert!(alice.ended().is_some());
+}

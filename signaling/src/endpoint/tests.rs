@@ -142,6 +142,13 @@ fn a_required_extension_we_lack_gets_420_listing_it_in_and_out_of_dialogs() {
 }
 
 #[test]
+fn a_cancel_that_matches_no_invite_gets_481() {
+    // RFC 3261 §9.2: no INVITE server transaction for it.
+    let no = answer(&mut endpoint(true), &request("CANCEL", None));
+    assert_eq!(no.status, 481);
+}
+
+#[test]
 fn calls_are_declined_without_an_application_and_delivered_with_one() {
     let mut ep = endpoint(false);
     let declined = answer(&mut ep, &request("INVITE", None));
