@@ -797,3 +797,43 @@ fn a_bye_while_ringing_gets_200_and_the_invite_487() {
     assert_eq!(statuses, [(200, Method::Bye), (487, Method::Invite)]);
     assert!(alice.ended().is_some());
 }
+
+#[test]
+fn reliable_provisionals_only_for_a_caller_that_asks_for_them() {
+    // §8.2.4: no extension in a response unless the request names it; we use 100rel only
+    // when it is required (RFC 3262 allows it when merely supported; we do not need to).
+    for (extra, reliable) in [
+        ("", false),
+        ("Supported: 100rel\r\n", false),
+        ("Require: 100rel\r\n", true),
+    ] {
+        let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
+        let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), 9));
+        let now = Instant::now();
+        let invite = String::from_utf8(incoming_invite("rel"))
+            .expect("ascii")
+            .replace(
+                "Max-Forwards: 70\r\n",
+                &format!("Max-Forwards: 70\r\n{extra}"),
+            );
+        alice
+            .ua
+            .handle_datagram(now, Peer::udp(far()), Bytes::from(invite.into_bytes()));
+        alice.collect(now);
+        let t = alice.ua.poll_transmit().expect("a provisional");
+        let Ok(Message::Response(ringing)) = Message::parse(&t.bytes) else {
+            panic!("a response")
+        };
+        assert_eq!(ringing.status, 180, "{extra:?}");
+        let requires_100rel = ringing
+            .headers
+            .get_all(&HeaderName::Require)
+            .any(|v| v.as_str().contains("100rel"));
+        assert_eq!(requires_100rel, reliable, "{extra:?}");
+        assert_eq!(
+            ringing.headers.contains(&HeaderName::RSeq),
+            reliable,
+            "{extra:?}"
+        );
+    }
+}

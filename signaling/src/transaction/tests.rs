@@ -456,17 +456,22 @@ fn invite_server_timer_g_doubles_to_t2_and_timer_h_gives_up() {
 fn invite_server_ack_stops_retransmissions_and_timer_i_cleans_up() {
     let mut d = Drive::new();
     let pbx = Peer::udp(addr(PBX));
-    let invite = request(Method::Invite, Some("z9hG4bKinv4"), "UDP");
+    let mut invite = request(Method::Invite, Some("z9hG4bKinv4"), "UDP");
+    invite.headers.push(HeaderName::Timestamp, "54.3 0.1");
     d.receive(Message::Request(invite.clone()), pbx);
     let id = match d.take_events().as_slice() {
         [TransactionEvent::IncomingRequest { id, .. }] => *id,
         other => panic!("unexpected events {other:?}"),
     };
-    // The TU is slow: 100 Trying goes out by itself after 200 ms.
+    // The TU is slow: 100 Trying goes out by itself after 200 ms, with the request's
+    // Timestamp copied (§8.2.6.1).
     d.advance(Duration::from_millis(300));
     let sent = d.take_sent();
     assert_eq!(sent.len(), 1);
-    assert!(matches!(parse(&sent[0]), Message::Response(r) if r.status == 100));
+    assert!(
+        matches!(parse(&sent[0]), Message::Response(r) if r.status == 100
+        && r.headers.get(&HeaderName::Timestamp).map(|v| v.as_str()) == Some("54.3 0.1"))
+    );
     // The INVITE again: the 100 again.
     d.receive(Message::Request(invite.clone()), pbx);
     assert_eq!(d.take_sent(), sent);
