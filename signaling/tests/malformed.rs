@@ -837,3 +837,113 @@ fn reliable_provisionals_only_for_a_caller_that_asks_for_them() {
         );
     }
 }
+
+/// Our user agent with an inbound call it has just answered (200 sent, no ACK yet), the
+/// clock, and the 200.
+fn answered_inbound(seed: u64) -> (SimUa, Instant, CallHandle, Response) {
+    let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
+    let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), seed));
+    let now = Instant::now();
+    alice
+        .ua
+        .handle_datagram(now, Peer::udp(far()), Bytes::from(incoming_invite("ans")));
+    alice.collect(now);
+    let call = alice.incoming().expect("ringing");
+    alice
+        .ua
+        .answer(now, call, Bytes::from_static(ANSWER.as_bytes()))
+        .expect("answer");
+    let mut ok = None;
+    while let Some(t) = alice.ua.poll_transmit() {
+        if let Ok(Message::Response(r)) = Message::parse(&t.bytes) {
+            if r.status == 200 {
+                ok = Some(r);
+            }
+        }
+    }
+    (alice, now, call, ok.expect("the 200 went out"))
+}
+
+/// Runs `alice`'s timers up to `until`, returning what it sent, parsed, with when.
+fn run_timers(alice: &mut SimUa, from: Instant, until: Instant) -> Vec<(Instant, Message)> {
+    let mut sent = Vec::new();
+    let mut now = from;
+    while let Some(at) = alice.ua.poll_timeout() {
+        if at > until {
+            break;
+        }
+        now = now.max(at);
+        alice.ua.handle_timeout(now);
+        alice.collect(now);
+        while let Some(t) = alice.ua.poll_transmit() {
+            sent.push((
+                now,
+                Message::parse(&t.bytes).expect("we send what we parse"),
+            ));
+        }
+    }
+    sent
+}
+
+fn is_bye(m: &Message) -> bool {
+    matches!(m, Message::Request(r) if r.method == Method::Bye)
+}
+
+#[test]
+fn hung_up_while_answering_the_bye_waits_for_the_ack() {
+    let (mut alice, now, call, ok) = answered_inbound(10);
+    alice.ua.hangup(now, call).expect("hang up");
+    alice.collect(now);
+    assert!(
+        alice.ended().is_some(),
+        "the call ends for the application at once"
+    );
+    // §15.1.1: no BYE before the ACK; §13.3.1.4: the 200 keeps going out meanwhile.
+    let sent = run_timers(&mut alice, now, now + Duration::from_secs(2));
+    assert!(!sent.iter().any(|(_, m)| is_bye(m)), "{sent:?}");
+    assert!(sent
+        .iter()
+        .any(|(_, m)| matches!(m, Message::Response(r) if r.status == 200)));
+    let to = ok.headers.get(&HeaderName::To).expect("To").to_string();
+    let ack = format!(
+        "ACK sip:alice@10.0.0.1:5060 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKack1\r\n\
+         From: <sip:bob@10.0.0.2>;tag=bob1\r\nTo: {to}\r\n\
+         Call-ID: forked@10.0.0.2\r\nCSeq: 7 ACK\r\nMax-Forwards: 70\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+    let later = now + Duration::from_secs(2);
+    alice
+        .ua
+        .handle_datagram(later, Peer::udp(far()), Bytes::from(ack.into_bytes()));
+    alice.collect(later);
+    let mut byes = 0;
+    while let Some(t) = alice.ua.poll_transmit() {
+        byes += usize::from(is_bye(&Message::parse(&t.bytes).expect("parses")));
+    }
+    assert_eq!(byes, 1, "the ACK lets the BYE go");
+    assert_eq!(alice.count(|e| matches!(e, CallEvent::Ended { .. })), 1);
+}
+
+#[test]
+fn without_an_ack_the_200_is_resent_until_64_t1_then_the_call_ends_with_a_bye() {
+    let (mut alice, now, _call, _ok) = answered_inbound(11);
+    let sent = run_timers(&mut alice, now, now + Duration::from_secs(40));
+    // §13.3.1.4: T1 doubling to T2 (0.5, 1, 2, 4, 4, ... s), then BYE at 64*T1 = 32 s.
+    let resent: Vec<f64> = sent
+        .iter()
+        .filter(|(_, m)| matches!(m, Message::Response(r) if r.status == 200))
+        .map(|(at, _)| (*at - now).as_secs_f64())
+        .collect();
+    assert_eq!(&resent[..4], [0.5, 1.5, 3.5, 7.5], "{resent:?}");
+    assert!(resent.iter().all(|&t| t < 32.0 + 1e-9), "{resent:?}");
+    let bye_at: Vec<f64> = sent
+        .iter()
+        .filter(|(_, m)| is_bye(m))
+        .map(|(at, _)| (*at - now).as_secs_f64())
+        .take(1)
+        .collect();
+    assert_eq!(bye_at.len(), 1, "{sent:?}");
+    assert!((bye_at[0] - 32.0).abs() < 1e-9, "BYE at {}", bye_at[0]);
+    assert!(alice.ended().is_some());
+}

@@ -29,6 +29,13 @@ impl UserAgent {
                 self.cancel(now, handle);
             }
             (CallDirection::Inbound, Phase::Early) => return self.reject(now, handle, 603),
+            // No BYE before the ACK of our 2xx (§15.1.1): it goes when the ACK comes.
+            (CallDirection::Inbound, Phase::Answering) => {
+                if let Some(call) = self.calls.get_mut(&handle) {
+                    call.bye_after_ack = true;
+                }
+                self.end_call(handle, reason, true);
+            }
             _ => self.send_bye(now, handle, reason),
         }
         self.pump(now);
