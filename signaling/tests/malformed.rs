@@ -947,3 +947,104 @@ fn without_an_ack_the_200_is_resent_until_64_t1_then_the_call_ends_with_a_bye() 
     assert!((bye_at[0] - 32.0).abs() < 1e-9, "BYE at {}", bye_at[0]);
     assert!(alice.ended().is_some());
 }
+
+#[test]
+fn a_body_in_an_encoding_we_cannot_read_gets_415_and_require_is_judged_before_the_body() {
+    // §8.2.3: a new call with a gzip'd SDP body: 415 naming what we accept.
+    let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
+    let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), 12));
+    let now = Instant::now();
+    let gzipped = String::from_utf8(incoming_invite("gz"))
+        .expect("ascii")
+        .replace(
+            "Max-Forwards: 70\r\n",
+            "Max-Forwards: 70\r\nContent-Encoding: gzip\r\n",
+        );
+    alice
+        .ua
+        .handle_datagram(now, Peer::udp(far()), Bytes::from(gzipped.into_bytes()));
+    alice.collect(now);
+    let t = alice.ua.poll_transmit().expect("an answer");
+    let Ok(Message::Response(refusal)) = Message::parse(&t.bytes) else {
+        panic!("a response")
+    };
+    assert_eq!(refusal.status, 415);
+    assert_eq!(
+        refusal
+            .headers
+            .get(&HeaderName::AcceptEncoding)
+            .map(|v| v.as_str()),
+        Some("identity")
+    );
+    assert!(alice.incoming().is_none(), "no call rings");
+
+    // In a dialog too; and `identity` is no encoding at all.
+    let mut bench = Bench::connected();
+    bench.sent();
+    let sdp = "Content-Type: application/sdp\r\n";
+    let reinvite = bench.request(
+        "INVITE",
+        None,
+        &format!("{sdp}Content-Encoding: gzip\r\n"),
+        OFFER,
+    );
+    bench.feed(&reinvite);
+    assert_eq!(bench.statuses(), [415]);
+    let plain = bench.request(
+        "INVITE",
+        None,
+        &format!("{sdp}Content-Encoding: identity\r\n"),
+        OFFER,
+    );
+    bench.feed(&plain);
+    assert_eq!(
+        bench
+            .alice
+            .count(|e| matches!(e, CallEvent::RemoteReoffer { .. })),
+        1
+    );
+    bench
+        .alice
+        .ua
+        .reject_reoffer(bench.now, bench.call, 488, "not now")
+        .expect("pending");
+    bench.sent();
+    // §8.2: headers (Require) are inspected before the body: 420, not 415.
+    let both = bench.request(
+        "INVITE",
+        None,
+        "Require: frobnication\r\nContent-Type: text/plain\r\n",
+        "hello",
+    );
+    bench.feed(&both);
+    assert_eq!(bench.statuses(), [420]);
+    bench.assert_hangs_up();
+}
+
+#[test]
+fn ack_and_cancel_carry_no_require() {
+    // §8.1.1.9: Require never goes in a CANCEL or an ACK, even when the INVITE had one.
+    let mut bench = Bench::dial();
+    bench.sent();
+    let ringing = far_response(&bench.invite, 180, "far", "<sip:bob@10.0.0.2:5060>");
+    bench.feed_response(&ringing);
+    bench
+        .alice
+        .ua
+        .hangup(bench.now, bench.call)
+        .expect("hang up");
+    let cancels = requests_of(&bench.sent(), Method::Cancel);
+    assert_eq!(cancels.len(), 1);
+    assert!(!cancels[0].headers.contains(&HeaderName::Require));
+    let terminated = far_response(&bench.invite, 487, "far", "<sip:bob@10.0.0.2:5060>");
+    bench.feed_response(&terminated);
+    let acks = requests_of(&bench.sent(), Method::Ack);
+    assert_eq!(acks.len(), 1);
+    assert!(!acks[0].headers.contains(&HeaderName::Require));
+
+    let mut bench = Bench::connected();
+    let acks = requests_of(&bench.sent(), Method::Ack);
+    assert!(acks
+        .iter()
+        .all(|a| !a.headers.contains(&HeaderName::Require)));
+}
