@@ -1048,3 +1048,101 @@ fn ack_and_cancel_carry_no_require() {
         .iter()
         .all(|a| !a.headers.contains(&HeaderName::Require)));
 }
+
+#[test]
+fn a_488_to_our_reinvite_keeps_the_call_and_a_481_ends_it() {
+    let mut bench = Bench::connected();
+    bench.sent();
+    let reinvite = |bench: &mut Bench, status: u16| {
+        bench
+            .alice
+            .ua
+            .reinvite(bench.now, bench.call, Bytes::from_static(OFFER.as_bytes()))
+            .expect("re-INVITE");
+        let ours = requests_of(&bench.sent(), Method::Invite);
+        assert_eq!(ours.len(), 1);
+        let refusal = far_response(&ours[0], status, "far", "<sip:bob@10.0.0.2:5060>");
+        bench.feed_response(&refusal);
+        bench.sent();
+    };
+    let ended = |bench: &Bench| bench.alice.count(|e| matches!(e, CallEvent::Ended { .. }));
+    // §14.1: a non-2xx leaves the call as it was (and a new offer may follow).
+    reinvite(&mut bench, 488);
+    assert_eq!(ended(&bench), 0, "{:?}", bench.alice.events);
+    // §12.2.1.2: a 481 says the dialog is gone.
+    reinvite(&mut bench, 481);
+    assert_eq!(ended(&bench), 1, "{:?}", bench.alice.events);
+}
+
+#[test]
+fn an_answered_call_routes_our_bye_through_the_callers_record_routes_in_order() {
+    // §12.1.1: the UAS route set is the Record-Routes in the request's order, the remote
+    // target its Contact; §12.2.1.1: our BYE uses both (loose routing: the target in the
+    // Request-URI, the routes in Route, sent to the first).
+    let (mut alice, now, call, ok) = {
+        let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
+        let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), 13));
+        let now = Instant::now();
+        let invite = String::from_utf8(incoming_invite("route"))
+            .expect("ascii")
+            .replace(
+                "Max-Forwards: 70\r\n",
+                "Max-Forwards: 70\r\nRecord-Route: <sip:10.0.0.5:5070;lr>\r\n\
+                 Record-Route: <sip:10.0.0.6;lr>\r\n",
+            );
+        alice
+            .ua
+            .handle_datagram(now, Peer::udp(far()), Bytes::from(invite.into_bytes()));
+        alice.collect(now);
+        let call = alice.incoming().expect("ringing");
+        alice
+            .ua
+            .answer(now, call, Bytes::from_static(ANSWER.as_bytes()))
+            .expect("answer");
+        let mut ok = None;
+        while let Some(t) = alice.ua.poll_transmit() {
+            if let Ok(Message::Response(r)) = Message::parse(&t.bytes) {
+                ok = Some(r).filter(|r| r.status == 200).or(ok);
+            }
+        }
+        (alice, now, call, ok.expect("200"))
+    };
+    let to = ok.headers.get(&HeaderName::To).expect("To").to_string();
+    let ack = format!(
+        "ACK sip:alice@10.0.0.1:5060 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKack2\r\n\
+         From: <sip:bob@10.0.0.2>;tag=bob1\r\nTo: {to}\r\n\
+         Call-ID: forked@10.0.0.2\r\nCSeq: 7 ACK\r\nMax-Forwards: 70\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+    alice
+        .ua
+        .handle_datagram(now, Peer::udp(far()), Bytes::from(ack.into_bytes()));
+    alice.collect(now);
+    assert!(alice.answered());
+    alice.ua.hangup(now, call).expect("hang up");
+    let t = alice.ua.poll_transmit().expect("the BYE");
+    let Ok(Message::Request(bye)) = Message::parse(&t.bytes) else {
+        panic!("a request")
+    };
+    assert_eq!(bye.method, Method::Bye);
+    assert_eq!(bye.uri.to_string(), "sip:bob@10.0.0.2:5060");
+    let routes: Vec<String> = bye
+        .headers
+        .get_all(&HeaderName::Route)
+        .flat_map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(routes, ["<sip:10.0.0.5:5070;lr>", "<sip:10.0.0.6;lr>"]);
+    let first_route: SocketAddr = "10.0.0.5:5070".parse().expect("test address");
+    assert_eq!(t.dest.addr, first_route);
+    let tag = |v: &str| v.rsplit("tag=").next().map(str::to_owned);
+    assert_eq!(
+        bye.headers.get(&HeaderName::From).map(|v| tag(v.as_str())),
+        Some(tag(&to)),
+        "our tag from the 200"
+    );
+}
