@@ -1,10 +1,11 @@
 //! What the endpoint answers by itself, before any dialog layer exists: OPTIONS outside a
 //! dialog (200 with our capabilities), methods we do not serve (405 with Allow), calls
 //! when no application takes them (480), requests for dialogs we do not have (481), and
-//! any request that requires an extension we lack (420 with Unsupported, RFC 3261 §8.2.2.3).
+//! any request that requires an extension we lack (420 with Unsupported, RFC 3261 §8.2.2.3)
+//! or is addressed by a URI scheme other than sip, sips and tel (416, §8.2.2.1).
 
 use crate::message::typed::{Require, To};
-use crate::message::{HeaderName, Method, Request, Response};
+use crate::message::{HeaderName, Method, Request, Response, Uri};
 use crate::registration::{ALLOW, SUPPORTED};
 use crate::transaction::response_to;
 
@@ -39,7 +40,12 @@ fn is_call_method(method: &Method) -> bool {
 pub(super) fn dispose(request: &Request, deliver_calls: bool, to_tag: &str) -> Disposition {
     let dialog = in_dialog(request);
     let served = request.method == Method::Options || is_call_method(&request.method);
-    // Methods first (405), then Require (§8.2.2.3), in or out of a dialog.
+    // Methods first (405), then the Request-URI's scheme (416, §8.2.2.1), then Require
+    // (§8.2.2.3), in or out of a dialog.
+    if served && matches!(request.uri, Uri::Other(_)) {
+        let refusal = response_to(request, 416, "Unsupported URI Scheme", Some(to_tag));
+        return Disposition::Answer(refusal);
+    }
     if served {
         if let Some(refusal) = bad_extension(request, to_tag) {
             return Disposition::Answer(refusal);

@@ -142,6 +142,29 @@ fn a_required_extension_we_lack_gets_420_listing_it_in_and_out_of_dialogs() {
 }
 
 #[test]
+fn a_request_uri_in_a_scheme_we_do_not_serve_gets_416() {
+    for method in ["INVITE", "OPTIONS"] {
+        let text = String::from_utf8(request(method, None)).expect("ascii");
+        let mailto = text.replacen("sip:1001@10.0.0.2:5060", "mailto:1001@example.com", 1);
+        let mut ep = endpoint(true);
+        let refusal = answer(&mut ep, mailto.as_bytes());
+        assert_eq!(refusal.status, 416, "{method}");
+        assert!(ep.poll_event().is_none(), "{method}: not delivered");
+    }
+    // tel: is ours to serve (a number dialled at the PBX).
+    let text = String::from_utf8(request("INVITE", None)).expect("ascii");
+    let tel = text.replacen("sip:1001@10.0.0.2:5060", "tel:+15551001", 1);
+    let mut ep = endpoint(true);
+    ep.handle_datagram(Instant::now(), far(), Bytes::from(tel.into_bytes()));
+    assert!(matches!(
+        ep.poll_event(),
+        Some(EndpointEvent::Transaction(
+            TransactionEvent::IncomingRequest { .. }
+        ))
+    ));
+}
+
+#[test]
 fn a_cancel_that_matches_no_invite_gets_481() {
     // RFC 3261 §9.2: no INVITE server transaction for it.
     let no = answer(&mut endpoint(true), &request("CANCEL", None));
