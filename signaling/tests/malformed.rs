@@ -325,6 +325,13 @@ fn a_second_reinvite_before_the_first_is_answered_gets_500_with_retry_after() {
             .expect("a Retry-After in seconds");
         assert!(retry <= 10, "{method}: Retry-After {retry}");
     }
+    // §14.1: nor do we start an INVITE of our own while theirs is in progress.
+    assert!(bench
+        .alice
+        .ua
+        .reinvite(bench.now, bench.call, Bytes::from_static(OFFER.as_bytes()))
+        .is_err());
+    assert!(requests_of(&bench.sent(), Method::Invite).is_empty());
     // The first is still ours to answer, and it is the one answered.
     assert_eq!(
         bench
@@ -1120,6 +1127,20 @@ fn an_answered_call_routes_our_bye_through_the_callers_record_routes_in_order() 
         .handle_datagram(now, Peer::udp(far()), Bytes::from(ack.into_bytes()));
     alice.collect(now);
     assert!(alice.answered());
+    // The remote CSeq starts at the INVITE's (7): an INFO numbered 3 is out of order (500).
+    let old_info = format!(
+        "INFO sip:alice@10.0.0.1:5060 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKinfo3\r\n\
+         From: <sip:bob@10.0.0.2>;tag=bob1\r\nTo: {to}\r\n\
+         Call-ID: forked@10.0.0.2\r\nCSeq: 3 INFO\r\nMax-Forwards: 70\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+    alice
+        .ua
+        .handle_datagram(now, Peer::udp(far()), Bytes::from(old_info.into_bytes()));
+    alice.collect(now);
+    let t = alice.ua.poll_transmit().expect("an answer to the INFO");
+    assert!(matches!(Message::parse(&t.bytes), Ok(Message::Response(r)) if r.status == 500));
     alice.ua.hangup(now, call).expect("hang up");
     let t = alice.ua.poll_transmit().expect("the BYE");
     let Ok(Message::Request(bye)) = Message::parse(&t.bytes) else {
