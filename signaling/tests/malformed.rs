@@ -1167,3 +1167,39 @@ fn an_answered_call_routes_our_bye_through_the_callers_record_routes_in_order() 
         "our tag from the 200"
     );
 }
+
+#[test]
+fn the_ack_of_a_challenged_invite_carries_its_credentials() {
+    // §13.2.2.4: the ACK carries the same credentials as the INVITE it acknowledges.
+    let mut bench = Bench::dial();
+    bench.sent();
+    let mut challenge = response_to(
+        &bench.invite,
+        407,
+        "Proxy Authentication Required",
+        Some("p"),
+    );
+    challenge.headers.push(
+        HeaderName::ProxyAuthenticate,
+        "Digest realm=\"pbx\", nonce=\"n1\", algorithm=MD5, qop=\"auth\"",
+    );
+    bench.feed_response(&challenge);
+    let retried = requests_of(&bench.sent(), Method::Invite);
+    assert_eq!(retried.len(), 1, "the INVITE again, with credentials");
+    let credentials = retried[0]
+        .headers
+        .get(&HeaderName::ProxyAuthorization)
+        .expect("Proxy-Authorization")
+        .to_string();
+    bench.invite = retried[0].clone();
+    let mut bench = bench.answer(&[(HeaderName::Contact, "<sip:bob@10.0.0.2:5060>")]);
+    let acks = requests_of(&bench.sent(), Method::Ack);
+    assert_eq!(acks.len(), 1);
+    assert_eq!(
+        acks[0]
+            .headers
+            .get(&HeaderName::ProxyAuthorization)
+            .map(|v| v.to_string()),
+        Some(credentials)
+    );
+}
