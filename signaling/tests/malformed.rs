@@ -1203,3 +1203,40 @@ fn the_ack_of_a_challenged_invite_carries_its_credentials() {
         Some(credentials)
     );
 }
+
+#[test]
+fn a_bye_answered_481_or_never_answered_still_ends_everything() {
+    // §15.1.1: a 481, a 408 or no answer at all to our BYE: the dialog is over anyway.
+    for answer in [Some(481), Some(408), None] {
+        let mut bench = Bench::connected();
+        bench.sent();
+        bench
+            .alice
+            .ua
+            .hangup(bench.now, bench.call)
+            .expect("hang up");
+        bench.alice.collect(bench.now);
+        assert!(bench.alice.ended().is_some(), "{answer:?}: ended at once");
+        let byes = requests_of(&bench.sent(), Method::Bye);
+        assert_eq!(byes.len(), 1);
+        if let Some(status) = answer {
+            let refusal = response_to(&byes[0], status, "Gone", None);
+            bench.feed_response(&refusal);
+        }
+        let start = bench.now;
+        let later = run_timers(&mut bench.alice, start, start + Duration::from_secs(120));
+        let byes_again = later
+            .iter()
+            .filter(|(at, m)| is_bye(m) && *at > start + Duration::from_secs(33))
+            .count();
+        assert_eq!(
+            byes_again, 0,
+            "{answer:?}: no BYE after the transaction gave up"
+        );
+        assert!(bench.alice.ua.is_idle(), "{answer:?}: nothing left behind");
+        assert_eq!(
+            bench.alice.count(|e| matches!(e, CallEvent::Ended { .. })),
+            1
+        );
+    }
+}
