@@ -1,6 +1,9 @@
 //! Bad input from the far end never panics the user agent and gets a clear answer: a call
 //! placed to a scripted far end that answers and sends in-dialog requests with broken
-//! parts (missing Contact, bad CSeq, non-SDP or garbage re-offers, broken escapes, ...).
+//! parts (missing Contact, bad CSeq, non-SDP or garbage re-offers, broken escapes, ...),
+//! and requests that break the RFC's request rules (offers that overlap, merged INVITEs).
+//! Also what RFC 3261 requires of the requests and responses we send back (headers, ACK,
+//! Record-Route, target refresh): docs/testing.md lists each rule with its test.
 
 use bytes::Bytes;
 use signaling::response_to;
@@ -288,6 +291,64 @@ fn a_reinvite_with_a_body_that_is_not_sdp_gets_415_and_garbage_sdp_is_the_apps_t
 }
 
 #[test]
+fn a_second_reinvite_before_the_first_is_answered_gets_500_with_retry_after() {
+    let mut bench = Bench::connected();
+    bench.sent();
+    let sdp = "Content-Type: application/sdp\r\n";
+    let first = bench.request("INVITE", None, sdp, OFFER);
+    bench.feed(&first);
+    assert_eq!(
+        bench
+            .alice
+            .count(|e| matches!(e, CallEvent::RemoteReoffer { .. })),
+        1
+    );
+    // RFC 3261 §14.2: 500 with Retry-After 0-10 s (491 is for glare, not this); an UPDATE
+    // offer meanwhile is the same (RFC 3311 §5.2).
+    for method in ["INVITE", "UPDATE"] {
+        let second = bench.request(method, None, sdp, OFFER);
+        bench.feed(&second);
+        let finals: Vec<Response> = bench
+            .sent()
+            .into_iter()
+            .filter_map(|m| match m {
+                Message::Response(r) if r.status >= 200 => Some(r),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(finals.len(), 1, "{method}");
+        assert_eq!(finals[0].status, 500, "{method}");
+        let retry: u32 = finals[0]
+            .headers
+            .get(&HeaderName::RetryAfter)
+            .and_then(|v| v.parse().ok())
+            .expect("a Retry-After in seconds");
+        assert!(retry <= 10, "{method}: Retry-After {retry}");
+    }
+    // §14.1: nor do we start an INVITE of our own while theirs is in progress.
+    assert!(bench
+        .alice
+        .ua
+        .reinvite(bench.now, bench.call, Bytes::from_static(OFFER.as_bytes()))
+        .is_err());
+    assert!(requests_of(&bench.sent(), Method::Invite).is_empty());
+    // The first is still ours to answer, and it is the one answered.
+    assert_eq!(
+        bench
+            .alice
+            .count(|e| matches!(e, CallEvent::RemoteReoffer { .. })),
+        1
+    );
+    bench
+        .alice
+        .ua
+        .reject_reoffer(bench.now, bench.call, 488, "not now")
+        .expect("the first re-INVITE is still pending");
+    assert_eq!(bench.statuses(), [488]);
+    bench.assert_hangs_up();
+}
+
+#[test]
 fn broken_info_notify_and_refer_bodies_get_answers_not_panics() {
     let mut bench = Bench::connected();
     bench.sent();
@@ -361,4 +422,821 @@ fn broken_provisional_responses_and_a_2xx_without_a_to_tag_do_not_panic() {
     bench.feed_response(&ok);
     assert!(bench.alice.answered(), "{:?}", bench.alice.events);
     bench.assert_hangs_up();
+}
+
+/// An INVITE from the far end that starts a call, sent by `branch`.
+fn incoming_invite(branch: &str) -> Vec<u8> {
+    format!(
+        "INVITE sip:alice@10.0.0.1:5060 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK{branch}\r\n\
+         From: <sip:bob@10.0.0.2>;tag=bob1\r\nTo: <sip:alice@10.0.0.1>\r\n\
+         Call-ID: forked@10.0.0.2\r\nCSeq: 7 INVITE\r\nMax-Forwards: 70\r\n\
+         Contact: <sip:bob@10.0.0.2:5060>\r\nContent-Type: application/sdp\r\n\
+         Content-Length: {len}\r\n\r\n{OFFER}",
+        len = OFFER.len(),
+    )
+    .into_bytes()
+}
+
+#[test]
+fn the_same_invite_by_two_paths_rings_once_and_the_second_gets_482() {
+    let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
+    let mut alice = SimUa::new(ua_config("alice", me, Peer::udp(far()), 4));
+    let now = Instant::now();
+    let feed = |alice: &mut SimUa, bytes: Vec<u8>| -> Vec<u16> {
+        alice
+            .ua
+            .handle_datagram(now, Peer::udp(far()), Bytes::from(bytes));
+        alice.collect(now);
+        let mut statuses = Vec::new();
+        while let Some(t) = alice.ua.poll_transmit() {
+            if let Ok(Message::Response(r)) = Message::parse(&t.bytes) {
+                statuses.push(r.status);
+            }
+        }
+        statuses
+    };
+    let incoming = |alice: &SimUa| alice.count(|e| matches!(e, CallEvent::Incoming { .. }));
+    assert_eq!(feed(&mut alice, incoming_invite("path1")), [180]);
+    assert_eq!(incoming(&alice), 1);
+    // The same request retransmitted on its own path is the same transaction: nothing new.
+    assert_eq!(feed(&mut alice, incoming_invite("path1")), [180]);
+    // By a second path (another branch): merged, refused with 482 (RFC 3261 §8.2.2.2).
+    assert_eq!(feed(&mut alice, incoming_invite("path2")), [482]);
+    assert_eq!(incoming(&alice), 1, "{:?}", alice.events);
+    assert_eq!(alice.ua.active_calls().count(), 1);
+}
+
+/// The requests in `sent`, by method.
+fn requests_of(sent: &[Message], method: Method) -> Vec<Request> {
+    sent.iter()
+        .filter_map(|m| match m {
+            Message::Request(r) if r.method == method => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn our_requests_carry_what_every_request_must_and_each_2xx_is_acked() {
+    let bench = Bench::dial();
+    let invite = bench.invite.clone();
+    // §8.1.1: the six headers, a tagged From, a cookie branch, a Contact, a typed body.
+    for name in [
+        HeaderName::To,
+        HeaderName::From,
+        HeaderName::CSeq,
+        HeaderName::CallId,
+        HeaderName::MaxForwards,
+        HeaderName::Via,
+        HeaderName::Contact,
+        HeaderName::ContentType,
+    ] {
+        assert!(invite.headers.contains(&name), "INVITE without {name:?}");
+    }
+    assert!(invite.from().expect("From").0.tag().is_some());
+    let cseq = invite.cseq().expect("CSeq");
+    assert_eq!(cseq.method, Method::Invite);
+    assert!(cseq.seq < 1 << 31);
+    let branch = invite.to_bytes();
+    let text = String::from_utf8_lossy(&branch);
+    assert!(text.contains(";branch=z9hG4bK"), "{text}");
+
+    // §13.2.2.4: the ACK has the INVITE's CSeq number, method ACK, goes to the 2xx's
+    // Contact, and is sent again for each retransmitted 2xx.
+    let mut bench = bench.answer(&[(HeaderName::Contact, "<sip:bob@10.0.0.2:5060;x=1>")]);
+    let sent = bench.sent();
+    let acks = requests_of(&sent, Method::Ack);
+    assert_eq!(acks.len(), 1, "{sent:?}");
+    let ack_cseq = acks[0].cseq().expect("CSeq");
+    assert_eq!(
+        (ack_cseq.seq, ack_cseq.method.clone()),
+        (cseq.seq, Method::Ack)
+    );
+    assert_eq!(acks[0].uri.to_string(), "sip:bob@10.0.0.2:5060;x=1");
+    assert_eq!(acks[0].call_id().ok(), invite.call_id().ok());
+    let mut ok = response_to(&bench.invite, 200, "OK", Some("far"));
+    ok.headers
+        .push(HeaderName::Contact, "<sip:bob@10.0.0.2:5060;x=1>");
+    ok.headers.push(HeaderName::ContentType, "application/sdp");
+    ok.body = Bytes::from_static(ANSWER.as_bytes());
+    bench.feed_response(&ok);
+    assert_eq!(
+        requests_of(&bench.sent(), Method::Ack).len(),
+        1,
+        "the 2xx again: ACK again"
+    );
+
+    // §12.2.1.1: the BYE is in the dialog: same Call-ID and tags, next CSeq, to the target.
+    bench
+        .alice
+        .ua
+        .hangup(bench.now, bench.call)
+        .expect("hang up");
+    let byes = requests_of(&bench.sent(), Method::Bye);
+    assert_eq!(byes.len(), 1);
+    let bye = &byes[0];
+    assert_eq!(bye.cseq().expect("CSeq").seq, cseq.seq + 1);
+    assert_eq!(bye.call_id().ok(), invite.call_id().ok());
+    assert_eq!(
+        bye.from().expect("From").0.tag(),
+        invite.from().expect("From").0.tag()
+    );
+    assert_eq!(bye.uri.to_string(), "sip:bob@10.0.0.2:5060;x=1");
+    assert!(bye.headers.contains(&HeaderName::MaxForwards));
+}
+
+#[test]
+fn a_target_refresh_from_the_far_end_moves_where_our_requests_go() {
+    let mut bench = Bench::connected();
+    bench.sent();
+    let reinvite = bench.request("INVITE", None, "Content-Type: application/sdp\r\n", OFFER);
+    let moved = String::from_utf8(reinvite)
+        .expect("ascii")
+        .replace("<sip:bob@10.0.0.2:5060>", "<sip:bob@10.0.0.2:5099;moved>");
+    bench.feed(moved.as_bytes());
+    bench
+        .alice
+        .ua
+        .answer_reoffer(bench.now, bench.call, Bytes::from_static(ANSWER.as_bytes()))
+        .expect("answer the re-INVITE");
+    bench.sent();
+    bench
+        .alice
+        .ua
+        .hangup(bench.now, bench.call)
+        .expect("hang up");
+    // §12.2.2: the remote target is the re-INVITE's Contact now, and the BYE goes there.
+    let mut byes = Vec::new();
+    while let Some(t) = bench.alice.ua.poll_transmit() {
+        if let Ok(Message::Request(r)) = Message::parse(&t.bytes) {
+            if r.method == Method::Bye {
+                byes.push((t.dest.addr, r.uri.to_string()));
+            }
+        }
+    }
+    let moved: SocketAddr = "10.0.0.2:5099".parse().expect("test address");
+    assert_eq!(byes, [(moved, "sip:bob@10.0.0.2:5099;moved".to_owned())]);
+}
+
+#[test]
+fn our_answer_copies_the_request_and_its_record_routes_with_one_to_tag() {
+    let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
+    let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), 6));
+    let now = Instant::now();
+    let invite = String::from_utf8(incoming_invite("rr"))
+        .expect("ascii")
+        .replace(
+            "Max-Forwards: 70\r\n",
+            "Max-Forwards: 70\r\nRecord-Route: <sip:p1.example;lr;unknown=x>\r\n\
+             Record-Route: <sip:p2.example;lr>, <sip:p3.example;lr>\r\n",
+        );
+    let Ok(Message::Request(request)) = Message::parse(invite.as_bytes()) else {
+        panic!("the INVITE parses")
+    };
+    alice
+        .ua
+        .handle_datagram(now, Peer::udp(far()), Bytes::from(invite.into_bytes()));
+    alice.collect(now);
+    let call = alice.incoming().expect("ringing");
+    alice
+        .ua
+        .answer(now, call, Bytes::from_static(ANSWER.as_bytes()))
+        .expect("answer");
+    let mut responses = Vec::new();
+    while let Some(t) = alice.ua.poll_transmit() {
+        if let Ok(Message::Response(r)) = Message::parse(&t.bytes) {
+            responses.push(r);
+        }
+    }
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [180, 200]);
+    let mut tags = Vec::new();
+    for r in &responses {
+        // §8.2.6.2: From, Call-ID, CSeq and Via copied; To with our tag added.
+        for name in [
+            HeaderName::From,
+            HeaderName::CallId,
+            HeaderName::CSeq,
+            HeaderName::Via,
+        ] {
+            let ours: Vec<String> = r.headers.get_all(&name).map(|v| v.to_string()).collect();
+            let theirs: Vec<String> = request
+                .headers
+                .get_all(&name)
+                .map(|v| v.to_string())
+                .collect();
+            assert_eq!(ours, theirs, "{} {name:?}", r.status);
+        }
+        let to = r
+            .headers
+            .typed::<signaling::typed::To>()
+            .expect("To")
+            .expect("To");
+        tags.push(to.0.tag().expect("our tag").to_owned());
+    }
+    assert_eq!(tags[0], tags[1], "one To tag on every response");
+    // §12.1.1: the 2xx has every Record-Route, in order, parameters kept, and a Contact.
+    let ok = &responses[1];
+    let routes: Vec<String> = ok
+        .headers
+        .get_all(&HeaderName::RecordRoute)
+        .flat_map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            "<sip:p1.example;lr;unknown=x>",
+            "<sip:p2.example;lr>",
+            "<sip:p3.example;lr>"
+        ]
+    );
+    assert!(ok.headers.contains(&HeaderName::Contact));
+}
+
+/// A final response `status` to `request` from the far end, with SDP for a 2xx.
+fn far_response(request: &Request, status: u16, tag: &str, contact: &str) -> Response {
+    let mut r = response_to(request, status, "Whatever", Some(tag));
+    r.headers.push(HeaderName::Contact, contact);
+    if (200..300).contains(&status) {
+        r.headers.push(HeaderName::ContentType, "application/sdp");
+        r.body = Bytes::from_static(ANSWER.as_bytes());
+    }
+    r
+}
+
+#[test]
+fn a_2xx_from_a_second_fork_is_acked_and_hung_up() {
+    let mut bench = Bench::connected();
+    bench.sent();
+    // §13.2.2.4: a 2xx we do not want (another fork answered too) is ACKed, then BYE.
+    let other = far_response(
+        &bench.invite,
+        200,
+        "fork2",
+        "<sip:bob@10.0.0.2:5060;fork=2>",
+    );
+    bench.feed_response(&other);
+    let sent = bench.sent();
+    let to_fork = |r: &Request| r.to().is_ok_and(|t| t.0.tag() == Some("fork2"));
+    let acks = requests_of(&sent, Method::Ack);
+    let byes = requests_of(&sent, Method::Bye);
+    assert_eq!(acks.len(), 1, "{sent:?}");
+    assert_eq!(byes.len(), 1, "{sent:?}");
+    assert!(to_fork(&acks[0]) && to_fork(&byes[0]));
+    // The first answer's call is untouched.
+    assert_eq!(
+        bench.alice.count(|e| matches!(e, CallEvent::Ended { .. })),
+        0
+    );
+    bench.assert_hangs_up();
+}
+
+#[test]
+fn statuses_we_do_not_know_are_taken_by_their_class() {
+    // §8.1.3.2: an unknown 1xx is progress, an unknown 2xx answers, an unknown 4xx fails.
+    let mut bench = Bench::dial();
+    bench.sent();
+    let ringing = far_response(&bench.invite, 199, "far", "<sip:bob@10.0.0.2:5060>");
+    bench.feed_response(&ringing);
+    assert_eq!(
+        bench
+            .alice
+            .count(|e| matches!(e, CallEvent::Progress { .. })),
+        1
+    );
+    let ok = far_response(&bench.invite, 299, "far", "<sip:bob@10.0.0.2:5060>");
+    bench.feed_response(&ok);
+    assert!(bench.alice.answered(), "{:?}", bench.alice.events);
+    assert_eq!(requests_of(&bench.sent(), Method::Ack).len(), 1);
+
+    let mut bench = Bench::dial();
+    bench.sent();
+    let odd = far_response(&bench.invite, 499, "far", "<sip:bob@10.0.0.2:5060>");
+    bench.feed_response(&odd);
+    assert!(bench.alice.ended().is_some(), "{:?}", bench.alice.events);
+    assert!(!bench.alice.answered());
+    assert_eq!(requests_of(&bench.sent(), Method::Ack).len(), 1);
+}
+
+#[test]
+fn while_our_reinvite_is_pending_theirs_gets_491_and_its_2xx_moves_the_target() {
+    let mut bench = Bench::connected();
+    bench.sent();
+    bench
+        .alice
+        .ua
+        .reinvite(bench.now, bench.call, Bytes::from_static(OFFER.as_bytes()))
+        .expect("re-INVITE");
+    let ours = requests_of(&bench.sent(), Method::Invite);
+    assert_eq!(ours.len(), 1);
+    // §14.2: their INVITE while ours is in progress gets 491.
+    let theirs = bench.request("INVITE", None, "Content-Type: application/sdp\r\n", OFFER);
+    bench.feed(&theirs);
+    assert_eq!(bench.statuses(), [491]);
+    // §12.2.1.2: the 2xx to our target refresh brings a new Contact: it is the target now.
+    let ok = far_response(&ours[0], 200, "far", "<sip:bob@10.0.0.2:5077;moved>");
+    bench.feed_response(&ok);
+    bench
+        .alice
+        .ua
+        .hangup(bench.now, bench.call)
+        .expect("hang up");
+    let mut requests = Vec::new();
+    while let Some(t) = bench.alice.ua.poll_transmit() {
+        if let Ok(Message::Request(r)) = Message::parse(&t.bytes) {
+            requests.push((r.method.clone(), t.dest.addr, r.uri.to_string()));
+        }
+    }
+    let moved: SocketAddr = "10.0.0.2:5077".parse().expect("test address");
+    let target = "sip:bob@10.0.0.2:5077;moved".to_owned();
+    assert_eq!(
+        requests,
+        [
+            (Method::Ack, moved, target.clone()),
+            (Method::Bye, moved, target)
+        ]
+    );
+}
+
+#[test]
+fn a_bye_while_ringing_gets_200_and_the_invite_487() {
+    let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
+    let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), 8));
+    let now = Instant::now();
+    let responses = |alice: &mut SimUa, bytes: Vec<u8>| -> Vec<Response> {
+        alice
+            .ua
+            .handle_datagram(now, Peer::udp(far()), Bytes::from(bytes));
+        alice.collect(now);
+        let mut out = Vec::new();
+        while let Some(t) = alice.ua.poll_transmit() {
+            if let Ok(Message::Response(r)) = Message::parse(&t.bytes) {
+                out.push(r);
+            }
+        }
+        out
+    };
+    let ringing = responses(&mut alice, incoming_invite("early"));
+    assert_eq!(ringing.len(), 1);
+    let to = ringing[0]
+        .headers
+        .get(&HeaderName::To)
+        .expect("To")
+        .to_string();
+    let bye = format!(
+        "BYE sip:alice@10.0.0.1:5060 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKearlybye\r\n\
+         From: <sip:bob@10.0.0.2>;tag=bob1\r\nTo: {to}\r\n\
+         Call-ID: forked@10.0.0.2\r\nCSeq: 8 BYE\r\nMax-Forwards: 70\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+    // §15.1.2: 200 for the BYE, 487 for the INVITE still pending on the dialog.
+    let mut statuses: Vec<(u16, Method)> = responses(&mut alice, bye.into_bytes())
+        .iter()
+        .map(|r| (r.status, r.cseq().expect("CSeq").method.clone()))
+        .collect();
+    statuses.sort_by_key(|(s, _)| *s);
+    assert_eq!(statuses, [(200, Method::Bye), (487, Method::Invite)]);
+    assert!(alice.ended().is_some());
+}
+
+#[test]
+fn reliable_provisionals_only_for_a_caller_that_asks_for_them() {
+    // §8.2.4: no extension in a response unless the request names it; we use 100rel only
+    // when it is required (RFC 3262 allows it when merely supported; we do not need to).
+    for (extra, reliable) in [
+        ("", false),
+        ("Supported: 100rel\r\n", false),
+        ("Require: 100rel\r\n", true),
+    ] {
+        let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
+        let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), 9));
+        let now = Instant::now();
+        let invite = String::from_utf8(incoming_invite("rel"))
+            .expect("ascii")
+            .replace(
+                "Max-Forwards: 70\r\n",
+                &format!("Max-Forwards: 70\r\n{extra}"),
+            );
+        alice
+            .ua
+            .handle_datagram(now, Peer::udp(far()), Bytes::from(invite.into_bytes()));
+        alice.collect(now);
+        let t = alice.ua.poll_transmit().expect("a provisional");
+        let Ok(Message::Response(ringing)) = Message::parse(&t.bytes) else {
+            panic!("a response")
+        };
+        assert_eq!(ringing.status, 180, "{extra:?}");
+        let requires_100rel = ringing
+            .headers
+            .get_all(&HeaderName::Require)
+            .any(|v| v.as_str().contains("100rel"));
+        assert_eq!(requires_100rel, reliable, "{extra:?}");
+        assert_eq!(
+            ringing.headers.contains(&HeaderName::RSeq),
+            reliable,
+            "{extra:?}"
+        );
+    }
+}
+
+/// Our user agent with an inbound call it has just answered (200 sent, no ACK yet), the
+/// clock, and the 200.
+fn answered_inbound(seed: u64) -> (SimUa, Instant, CallHandle, Response) {
+    let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
+    let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), seed));
+    let now = Instant::now();
+    alice
+        .ua
+        .handle_datagram(now, Peer::udp(far()), Bytes::from(incoming_invite("ans")));
+    alice.collect(now);
+    let call = alice.incoming().expect("ringing");
+    alice
+        .ua
+        .answer(now, call, Bytes::from_static(ANSWER.as_bytes()))
+        .expect("answer");
+    let mut ok = None;
+    while let Some(t) = alice.ua.poll_transmit() {
+        if let Ok(Message::Response(r)) = Message::parse(&t.bytes) {
+            if r.status == 200 {
+                ok = Some(r);
+            }
+        }
+    }
+    (alice, now, call, ok.expect("the 200 went out"))
+}
+
+/// Runs `alice`'s timers up to `until`, returning what it sent, parsed, with when.
+fn run_timers(alice: &mut SimUa, from: Instant, until: Instant) -> Vec<(Instant, Message)> {
+    let mut sent = Vec::new();
+    let mut now = from;
+    while let Some(at) = alice.ua.poll_timeout() {
+        if at > until {
+            break;
+        }
+        now = now.max(at);
+        alice.ua.handle_timeout(now);
+        alice.collect(now);
+        while let Some(t) = alice.ua.poll_transmit() {
+            sent.push((
+                now,
+                Message::parse(&t.bytes).expect("we send what we parse"),
+            ));
+        }
+    }
+    sent
+}
+
+fn is_bye(m: &Message) -> bool {
+    matches!(m, Message::Request(r) if r.method == Method::Bye)
+}
+
+#[test]
+fn hung_up_while_answering_the_bye_waits_for_the_ack() {
+    let (mut alice, now, call, ok) = answered_inbound(10);
+    alice.ua.hangup(now, call).expect("hang up");
+    alice.collect(now);
+    assert!(
+        alice.ended().is_some(),
+        "the call ends for the application at once"
+    );
+    // §15.1.1: no BYE before the ACK; §13.3.1.4: the 200 keeps going out meanwhile.
+    let sent = run_timers(&mut alice, now, now + Duration::from_secs(2));
+    assert!(!sent.iter().any(|(_, m)| is_bye(m)), "{sent:?}");
+    assert!(sent
+        .iter()
+        .any(|(_, m)| matches!(m, Message::Response(r) if r.status == 200)));
+    let to = ok.headers.get(&HeaderName::To).expect("To").to_string();
+    let ack = format!(
+        "ACK sip:alice@10.0.0.1:5060 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKack1\r\n\
+         From: <sip:bob@10.0.0.2>;tag=bob1\r\nTo: {to}\r\n\
+         Call-ID: forked@10.0.0.2\r\nCSeq: 7 ACK\r\nMax-Forwards: 70\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+    let later = now + Duration::from_secs(2);
+    alice
+        .ua
+        .handle_datagram(later, Peer::udp(far()), Bytes::from(ack.into_bytes()));
+    alice.collect(later);
+    let mut byes = 0;
+    while let Some(t) = alice.ua.poll_transmit() {
+        byes += usize::from(is_bye(&Message::parse(&t.bytes).expect("parses")));
+    }
+    assert_eq!(byes, 1, "the ACK lets the BYE go");
+    assert_eq!(alice.count(|e| matches!(e, CallEvent::Ended { .. })), 1);
+}
+
+#[test]
+fn without_an_ack_the_200_is_resent_until_64_t1_then_the_call_ends_with_a_bye() {
+    let (mut alice, now, _call, _ok) = answered_inbound(11);
+    let sent = run_timers(&mut alice, now, now + Duration::from_secs(40));
+    // §13.3.1.4: T1 doubling to T2 (0.5, 1, 2, 4, 4, ... s), then BYE at 64*T1 = 32 s.
+    let resent: Vec<f64> = sent
+        .iter()
+        .filter(|(_, m)| matches!(m, Message::Response(r) if r.status == 200))
+        .map(|(at, _)| (*at - now).as_secs_f64())
+        .collect();
+    assert_eq!(&resent[..4], [0.5, 1.5, 3.5, 7.5], "{resent:?}");
+    assert!(resent.iter().all(|&t| t < 32.0 + 1e-9), "{resent:?}");
+    let bye_at: Vec<f64> = sent
+        .iter()
+        .filter(|(_, m)| is_bye(m))
+        .map(|(at, _)| (*at - now).as_secs_f64())
+        .take(1)
+        .collect();
+    assert_eq!(bye_at.len(), 1, "{sent:?}");
+    assert!((bye_at[0] - 32.0).abs() < 1e-9, "BYE at {}", bye_at[0]);
+    assert!(alice.ended().is_some());
+}
+
+#[test]
+fn a_body_in_an_encoding_we_cannot_read_gets_415_and_require_is_judged_before_the_body() {
+    // §8.2.3: a new call with a gzip'd SDP body: 415 naming what we accept.
+    let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
+    let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), 12));
+    let now = Instant::now();
+    let gzipped = String::from_utf8(incoming_invite("gz"))
+        .expect("ascii")
+        .replace(
+            "Max-Forwards: 70\r\n",
+            "Max-Forwards: 70\r\nContent-Encoding: gzip\r\n",
+        );
+    alice
+        .ua
+        .handle_datagram(now, Peer::udp(far()), Bytes::from(gzipped.into_bytes()));
+    alice.collect(now);
+    let t = alice.ua.poll_transmit().expect("an answer");
+    let Ok(Message::Response(refusal)) = Message::parse(&t.bytes) else {
+        panic!("a response")
+    };
+    assert_eq!(refusal.status, 415);
+    assert_eq!(
+        refusal
+            .headers
+            .get(&HeaderName::AcceptEncoding)
+            .map(|v| v.as_str()),
+        Some("identity")
+    );
+    assert!(alice.incoming().is_none(), "no call rings");
+
+    // In a dialog too; and `identity` is no encoding at all.
+    let mut bench = Bench::connected();
+    bench.sent();
+    let sdp = "Content-Type: application/sdp\r\n";
+    let reinvite = bench.request(
+        "INVITE",
+        None,
+        &format!("{sdp}Content-Encoding: gzip\r\n"),
+        OFFER,
+    );
+    bench.feed(&reinvite);
+    assert_eq!(bench.statuses(), [415]);
+    let plain = bench.request(
+        "INVITE",
+        None,
+        &format!("{sdp}Content-Encoding: identity\r\n"),
+        OFFER,
+    );
+    bench.feed(&plain);
+    assert_eq!(
+        bench
+            .alice
+            .count(|e| matches!(e, CallEvent::RemoteReoffer { .. })),
+        1
+    );
+    bench
+        .alice
+        .ua
+        .reject_reoffer(bench.now, bench.call, 488, "not now")
+        .expect("pending");
+    bench.sent();
+    // §8.2: headers (Require) are inspected before the body: 420, not 415.
+    let both = bench.request(
+        "INVITE",
+        None,
+        "Require: frobnication\r\nContent-Type: text/plain\r\n",
+        "hello",
+    );
+    bench.feed(&both);
+    assert_eq!(bench.statuses(), [420]);
+    bench.assert_hangs_up();
+}
+
+#[test]
+fn ack_and_cancel_carry_no_require() {
+    // §8.1.1.9: Require never goes in a CANCEL or an ACK, even when the INVITE had one.
+    let mut bench = Bench::dial();
+    bench.sent();
+    let ringing = far_response(&bench.invite, 180, "far", "<sip:bob@10.0.0.2:5060>");
+    bench.feed_response(&ringing);
+    bench
+        .alice
+        .ua
+        .hangup(bench.now, bench.call)
+        .expect("hang up");
+    let cancels = requests_of(&bench.sent(), Method::Cancel);
+    assert_eq!(cancels.len(), 1);
+    assert!(!cancels[0].headers.contains(&HeaderName::Require));
+    let terminated = far_response(&bench.invite, 487, "far", "<sip:bob@10.0.0.2:5060>");
+    bench.feed_response(&terminated);
+    let acks = requests_of(&bench.sent(), Method::Ack);
+    assert_eq!(acks.len(), 1);
+    assert!(!acks[0].headers.contains(&HeaderName::Require));
+
+    let mut bench = Bench::connected();
+    let acks = requests_of(&bench.sent(), Method::Ack);
+    assert!(acks
+        .iter()
+        .all(|a| !a.headers.contains(&HeaderName::Require)));
+}
+
+#[test]
+fn a_488_to_our_reinvite_keeps_the_call_and_a_481_ends_it() {
+    let mut bench = Bench::connected();
+    bench.sent();
+    let reinvite = |bench: &mut Bench, status: u16| {
+        bench
+            .alice
+            .ua
+            .reinvite(bench.now, bench.call, Bytes::from_static(OFFER.as_bytes()))
+            .expect("re-INVITE");
+        let ours = requests_of(&bench.sent(), Method::Invite);
+        assert_eq!(ours.len(), 1);
+        let refusal = far_response(&ours[0], status, "far", "<sip:bob@10.0.0.2:5060>");
+        bench.feed_response(&refusal);
+        bench.sent();
+    };
+    let ended = |bench: &Bench| bench.alice.count(|e| matches!(e, CallEvent::Ended { .. }));
+    // §14.1: a non-2xx leaves the call as it was (and a new offer may follow).
+    reinvite(&mut bench, 488);
+    assert_eq!(ended(&bench), 0, "{:?}", bench.alice.events);
+    // §12.2.1.2: a 481 says the dialog is gone.
+    reinvite(&mut bench, 481);
+    assert_eq!(ended(&bench), 1, "{:?}", bench.alice.events);
+}
+
+#[test]
+fn an_answered_call_routes_our_bye_through_the_callers_record_routes_in_order() {
+    // §12.1.1: the UAS route set is the Record-Routes in the request's order, the remote
+    // target its Contact; §12.2.1.1: our BYE uses both (loose routing: the target in the
+    // Request-URI, the routes in Route, sent to the first).
+    let (mut alice, now, call, ok) = {
+        let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
+        let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), 13));
+        let now = Instant::now();
+        let invite = String::from_utf8(incoming_invite("route"))
+            .expect("ascii")
+            .replace(
+                "Max-Forwards: 70\r\n",
+                "Max-Forwards: 70\r\nRecord-Route: <sip:10.0.0.5:5070;lr>\r\n\
+                 Record-Route: <sip:10.0.0.6;lr>\r\n",
+            );
+        alice
+            .ua
+            .handle_datagram(now, Peer::udp(far()), Bytes::from(invite.into_bytes()));
+        alice.collect(now);
+        let call = alice.incoming().expect("ringing");
+        alice
+            .ua
+            .answer(now, call, Bytes::from_static(ANSWER.as_bytes()))
+            .expect("answer");
+        let mut ok = None;
+        while let Some(t) = alice.ua.poll_transmit() {
+            if let Ok(Message::Response(r)) = Message::parse(&t.bytes) {
+                ok = Some(r).filter(|r| r.status == 200).or(ok);
+            }
+        }
+        (alice, now, call, ok.expect("200"))
+    };
+    let to = ok.headers.get(&HeaderName::To).expect("To").to_string();
+    let ack = format!(
+        "ACK sip:alice@10.0.0.1:5060 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKack2\r\n\
+         From: <sip:bob@10.0.0.2>;tag=bob1\r\nTo: {to}\r\n\
+         Call-ID: forked@10.0.0.2\r\nCSeq: 7 ACK\r\nMax-Forwards: 70\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+    alice
+        .ua
+        .handle_datagram(now, Peer::udp(far()), Bytes::from(ack.into_bytes()));
+    alice.collect(now);
+    assert!(alice.answered());
+    // The remote CSeq starts at the INVITE's (7): an INFO numbered 3 is out of order (500).
+    let old_info = format!(
+        "INFO sip:alice@10.0.0.1:5060 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKinfo3\r\n\
+         From: <sip:bob@10.0.0.2>;tag=bob1\r\nTo: {to}\r\n\
+         Call-ID: forked@10.0.0.2\r\nCSeq: 3 INFO\r\nMax-Forwards: 70\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+    alice
+        .ua
+        .handle_datagram(now, Peer::udp(far()), Bytes::from(old_info.into_bytes()));
+    alice.collect(now);
+    let t = alice.ua.poll_transmit().expect("an answer to the INFO");
+    assert!(matches!(Message::parse(&t.bytes), Ok(Message::Response(r)) if r.status == 500));
+    alice.ua.hangup(now, call).expect("hang up");
+    let t = alice.ua.poll_transmit().expect("the BYE");
+    let Ok(Message::Request(bye)) = Message::parse(&t.bytes) else {
+        panic!("a request")
+    };
+    assert_eq!(bye.method, Method::Bye);
+    assert_eq!(bye.uri.to_string(), "sip:bob@10.0.0.2:5060");
+    let routes: Vec<String> = bye
+        .headers
+        .get_all(&HeaderName::Route)
+        .flat_map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(routes, ["<sip:10.0.0.5:5070;lr>", "<sip:10.0.0.6;lr>"]);
+    let first_route: SocketAddr = "10.0.0.5:5070".parse().expect("test address");
+    assert_eq!(t.dest.addr, first_route);
+    let tag = |v: &str| v.rsplit("tag=").next().map(str::to_owned);
+    assert_eq!(
+        bye.headers.get(&HeaderName::From).map(|v| tag(v.as_str())),
+        Some(tag(&to)),
+        "our tag from the 200"
+    );
+}
+
+#[test]
+fn the_ack_of_a_challenged_invite_carries_its_credentials() {
+    // §13.2.2.4: the ACK carries the same credentials as the INVITE it acknowledges.
+    let mut bench = Bench::dial();
+    bench.sent();
+    let mut challenge = response_to(
+        &bench.invite,
+        407,
+        "Proxy Authentication Required",
+        Some("p"),
+    );
+    challenge.headers.push(
+        HeaderName::ProxyAuthenticate,
+        "Digest realm=\"pbx\", nonce=\"n1\", algorithm=MD5, qop=\"auth\"",
+    );
+    bench.feed_response(&challenge);
+    let retried = requests_of(&bench.sent(), Method::Invite);
+    assert_eq!(retried.len(), 1, "the INVITE again, with credentials");
+    let credentials = retried[0]
+        .headers
+        .get(&HeaderName::ProxyAuthorization)
+        .expect("Proxy-Authorization")
+        .to_string();
+    bench.invite = retried[0].clone();
+    let mut bench = bench.answer(&[(HeaderName::Contact, "<sip:bob@10.0.0.2:5060>")]);
+    let acks = requests_of(&bench.sent(), Method::Ack);
+    assert_eq!(acks.len(), 1);
+    assert_eq!(
+        acks[0]
+            .headers
+            .get(&HeaderName::ProxyAuthorization)
+            .map(|v| v.to_string()),
+        Some(credentials)
+    );
+}
+
+#[test]
+fn a_bye_answered_481_or_never_answered_still_ends_everything() {
+    // §15.1.1: a 481, a 408 or no answer at all to our BYE: the dialog is over anyway.
+    for answer in [Some(481), Some(408), None] {
+        let mut bench = Bench::connected();
+        bench.sent();
+        bench
+            .alice
+            .ua
+            .hangup(bench.now, bench.call)
+            .expect("hang up");
+        bench.alice.collect(bench.now);
+        assert!(bench.alice.ended().is_some(), "{answer:?}: ended at once");
+        let byes = requests_of(&bench.sent(), Method::Bye);
+        assert_eq!(byes.len(), 1);
+        if let Some(status) = answer {
+            let refusal = response_to(&byes[0], status, "Gone", None);
+            bench.feed_response(&refusal);
+        }
+        let start = bench.now;
+        let later = run_timers(&mut bench.alice, start, start + Duration::from_secs(120));
+        let byes_again = later
+            .iter()
+            .filter(|(at, m)| is_bye(m) && *at > start + Duration::from_secs(33))
+            .count();
+        assert_eq!(
+            byes_again, 0,
+            "{answer:?}: no BYE after the transaction gave up"
+        );
+        assert!(bench.alice.ua.is_idle(), "{answer:?}: nothing left behind");
+        assert_eq!(
+            bench.alice.count(|e| matches!(e, CallEvent::Ended { .. })),
+            1
+        );
+    }
 }

@@ -13,6 +13,7 @@ use crate::message::typed::{CSeq, Event, ReferTo, SessionExpires, SubscriptionSt
 use crate::message::{HeaderName, Method, Request, Response, Uri};
 use crate::transaction::{response_to, ClientTransactionId, ServerTransactionId};
 use bytes::Bytes;
+use rand::Rng;
 use std::time::Instant;
 use tracing::debug;
 
@@ -28,6 +29,13 @@ impl UserAgent {
                 self.cancel(now, handle);
             }
             (CallDirection::Inbound, Phase::Early) => return self.reject(now, handle, 603),
+            // No BYE before the ACK of our 2xx (§15.1.1): it goes when the ACK comes.
+            (CallDirection::Inbound, Phase::Answering) => {
+                if let Some(call) = self.calls.get_mut(&handle) {
+                    call.bye_after_ack = true;
+                }
+                self.end_call(handle, reason, true);
+            }
             _ => self.send_bye(now, handle, reason),
         }
         self.pump(now);
@@ -439,8 +447,19 @@ impl UserAgent {
             self.reply(now, tx, &request, 491, "Request Pending", Some(&tag));
             return;
         }
+        // Their previous offer is still unanswered: 500 with Retry-After 0-10 s (RFC 3261
+        // §14.2, RFC 3311 §5.2), not 491, which is for glare.
+        if call.reoffer_in.is_some() {
+            let retry = self.rng.random_range(0..=10u32);
+            let mut response = response_to(&request, 500, "Server Internal Error", Some(&tag));
+            response
+                .headers
+                .push(HeaderName::RetryAfter, retry.to_string());
+            self.respond(now, tx, response);
+            return;
+        }
         // Glare (§14.2): our own offer is outstanding.
-        if call.reoffer_out.is_some() || call.reoffer_in.is_some() || call.pending_2xx.is_some() {
+        if call.reoffer_out.is_some() || call.pending_2xx.is_some() {
             self.reply(now, tx, &request, 491, "Request Pending", Some(&tag));
             return;
         }

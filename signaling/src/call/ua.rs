@@ -141,7 +141,8 @@ impl Resend {
             ResendDue::GiveUp
         } else {
             self.interval = (self.interval * 2).min(t2);
-            self.next = now + self.interval;
+            // Wake at 64*T1 to give up then, not at the first resend after it.
+            self.next = (now + self.interval).min(self.give_up);
             ResendDue::Again
         }
     }
@@ -216,6 +217,9 @@ pub(super) struct Call {
     pub refer_out: bool,
     /// Digits waiting to go out by INFO, one at a time.
     pub dtmf: DtmfQueue,
+    /// Hung up here after our 2xx but before its ACK: the BYE waits for the ACK or for the
+    /// 2xx retransmissions to give up (§15.1.1), and the 2xx keeps going out meanwhile.
+    pub bye_after_ack: bool,
 }
 
 impl Call {
@@ -238,6 +242,7 @@ impl Call {
             refer_in: None,
             refer_out: false,
             dtmf: DtmfQueue::default(),
+            bye_after_ack: false,
         }
     }
 
@@ -513,7 +518,9 @@ impl UserAgent {
         let was_visible = call.phase != Phase::Ending;
         if linger {
             call.phase = Phase::Ending;
-            call.pending_2xx = None;
+            if !call.bye_after_ack {
+                call.pending_2xx = None;
+            }
             call.session_deadline = None;
             if let Some(uas) = &mut call.uas {
                 uas.pending_reliable = None;
@@ -535,7 +542,7 @@ impl UserAgent {
         if self
             .calls
             .get(&handle)
-            .is_some_and(|c| c.phase == Phase::Ending)
+            .is_some_and(|c| c.phase == Phase::Ending && !c.bye_after_ack)
             && !self
                 .client_txs
                 .values()
@@ -681,6 +688,13 @@ impl UserAgent {
         }
         let offer_in_2xx = pending.offer_in_2xx;
         call.pending_2xx = None;
+        if call.bye_after_ack {
+            // Hung up while answering: the dialog is confirmed now, so the BYE may go.
+            call.bye_after_ack = false;
+            self.send_in_dialog(now, handle, Purpose::Bye, Method::Bye, |_| {});
+            self.finish_ending(handle);
+            return;
+        }
         let first = call.phase == Phase::Answering;
         if first {
             call.phase = Phase::Established;
@@ -809,6 +823,7 @@ impl UserAgent {
                 }
                 ResendDue::GiveUp => {
                     call.pending_2xx = None;
+                    call.bye_after_ack = false;
                     let why = "the caller never confirmed the answer (no ACK)";
                     self.send_bye(now, handle, EndReason::new(EndKind::Network, None, why));
                     return;

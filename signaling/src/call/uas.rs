@@ -17,9 +17,6 @@ use bytes::Bytes;
 use std::time::Instant;
 use tracing::debug;
 
-/// Option tags we can honour in a Require header.
-const UNDERSTOOD: [&str; 3] = ["100rel", "timer", "replaces"];
-
 impl UserAgent {
     pub(super) fn on_new_invite(
         &mut self,
@@ -29,23 +26,12 @@ impl UserAgent {
         _source: Peer,
     ) {
         let tag = self.new_tag();
-        // Require with an extension we lack: 420 listing them (§8.2.2.3).
-        let unsupported: Vec<String> = request
-            .headers
-            .typed_all::<crate::message::typed::Require>()
-            .unwrap_or_default()
-            .iter()
-            .map(|t| t.0.to_string())
-            .filter(|t| !UNDERSTOOD.iter().any(|u| u.eq_ignore_ascii_case(t)))
-            .collect();
-        if !unsupported.is_empty() {
-            let mut response = response_to(&request, 420, "Bad Extension", Some(&tag));
-            response
-                .headers
-                .push(HeaderName::Unsupported, unsupported.join(", "));
-            self.respond(now, tx, response);
+        // The same INVITE by another path (a forking proxy): 482, not a second call (§8.2.2.2).
+        if self.is_merged(&request) {
+            self.reply(now, tx, &request, 482, "Loop Detected", Some(&tag));
             return;
         }
+        // A Require we lack was answered 420 by the endpoint (§8.2.2.3).
         if let Some(response) = refuse_non_sdp(&request, &tag) {
             self.respond(now, tx, response);
             return;
@@ -108,6 +94,25 @@ impl UserAgent {
             replaces,
         });
         self.send_provisional(now, handle, 180, "Ringing");
+    }
+
+    /// Whether a tagless INVITE has the From tag, Call-ID and CSeq of an INVITE we are still
+    /// serving (as a new server transaction, so another branch: it reached us twice).
+    fn is_merged(&self, request: &Request) -> bool {
+        let key = |r: &Request| {
+            let call_id = r.call_id().ok().map(|c| c.as_str().to_owned());
+            let from_tag = r.from().ok().and_then(|f| f.0.tag().map(str::to_owned));
+            let cseq = r.cseq().ok().map(|c| c.seq);
+            (call_id, from_tag, cseq)
+        };
+        let theirs = key(request);
+        if theirs.0.is_none() || theirs.1.is_none() {
+            return false;
+        }
+        self.calls
+            .values()
+            .filter_map(|c| c.uas.as_ref())
+            .any(|uas| key(&uas.request) == theirs)
     }
 
     /// The call an incoming Replaces names (RFC 3891 §3: its to-tag is our local tag).

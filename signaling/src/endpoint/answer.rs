@@ -1,9 +1,11 @@
 //! What the endpoint answers by itself, before any dialog layer exists: OPTIONS outside a
 //! dialog (200 with our capabilities), methods we do not serve (405 with Allow), calls
-//! when no application takes them (480), requests for dialogs we do not have (481).
+//! when no application takes them (480), requests for dialogs we do not have (481), and
+//! any request that requires an extension we lack (420 with Unsupported, RFC 3261 §8.2.2.3)
+//! or is addressed by a URI scheme other than sip, sips and tel (416, §8.2.2.1).
 
-use crate::message::typed::To;
-use crate::message::{HeaderName, Method, Request, Response};
+use crate::message::typed::{Require, To};
+use crate::message::{HeaderName, Method, Request, Response, Uri};
 use crate::registration::{ALLOW, SUPPORTED};
 use crate::transaction::response_to;
 
@@ -37,6 +39,18 @@ fn is_call_method(method: &Method) -> bool {
 
 pub(super) fn dispose(request: &Request, deliver_calls: bool, to_tag: &str) -> Disposition {
     let dialog = in_dialog(request);
+    let served = request.method == Method::Options || is_call_method(&request.method);
+    // Methods first (405), then the Request-URI's scheme (416, §8.2.2.1), then Require
+    // (§8.2.2.3), in or out of a dialog.
+    if served && matches!(request.uri, Uri::Other(_)) {
+        let refusal = response_to(request, 416, "Unsupported URI Scheme", Some(to_tag));
+        return Disposition::Answer(refusal);
+    }
+    if served {
+        if let Some(refusal) = bad_extension(request, to_tag) {
+            return Disposition::Answer(refusal);
+        }
+    }
     match &request.method {
         Method::Options if !dialog || !deliver_calls => {
             Disposition::Answer(capabilities(request, to_tag))
@@ -70,6 +84,30 @@ pub(super) fn dispose(request: &Request, deliver_calls: bool, to_tag: &str) -> D
             Disposition::Answer(not_allowed)
         }
     }
+}
+
+/// Option tags we honour in a Require header.
+const UNDERSTOOD: [&str; 3] = ["100rel", "timer", "replaces"];
+
+/// 420 Bad Extension listing, in Unsupported, the required option tags we lack. ACK and
+/// CANCEL never get here (the transaction layer takes them), and their Require is ignored.
+fn bad_extension(request: &Request, to_tag: &str) -> Option<Response> {
+    let unsupported: Vec<String> = request
+        .headers
+        .typed_all::<Require>()
+        .unwrap_or_default()
+        .iter()
+        .map(|t| t.0.to_string())
+        .filter(|t| !UNDERSTOOD.iter().any(|u| u.eq_ignore_ascii_case(t)))
+        .collect();
+    if unsupported.is_empty() {
+        return None;
+    }
+    let mut refusal = response_to(request, 420, "Bad Extension", Some(to_tag));
+    refusal
+        .headers
+        .push(HeaderName::Unsupported, unsupported.join(", "));
+    Some(refusal)
 }
 
 /// 200 to OPTIONS (RFC 3261 §11.2): what we accept and support.

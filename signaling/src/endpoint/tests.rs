@@ -81,6 +81,97 @@ fn methods_we_do_not_serve_get_405_with_allow() {
 }
 
 #[test]
+fn a_required_extension_we_lack_gets_420_listing_it_in_and_out_of_dialogs() {
+    let with_require = |method: &str, to_tag: Option<&str>, require: &str| {
+        let text = String::from_utf8(request(method, to_tag)).expect("ascii");
+        text.replace(
+            "Content-Length: 0",
+            &format!("Require: {require}\r\nContent-Length: 0"),
+        )
+        .into_bytes()
+    };
+    for (method, to_tag) in [
+        ("INVITE", None),
+        ("OPTIONS", None),
+        ("INVITE", Some("ours")),
+        ("BYE", Some("ours")),
+        ("UPDATE", Some("ours")),
+    ] {
+        let mut ep = endpoint(true);
+        let refusal = answer(&mut ep, &with_require(method, to_tag, "timer, foo, Bar"));
+        assert_eq!(refusal.status, 420, "{method}");
+        assert_eq!(
+            refusal
+                .headers
+                .get(&HeaderName::Unsupported)
+                .map(|v| v.as_str()),
+            Some("foo, Bar"),
+            "{method}: only the tags we lack"
+        );
+        let to = refusal
+            .headers
+            .typed::<To>()
+            .expect("valid")
+            .expect("present");
+        match to_tag {
+            Some(tag) => assert_eq!(to.0.tag(), Some(tag), "{method}: the dialog's tag kept"),
+            None => assert!(
+                to.0.tag().is_some(),
+                "{method}: a final response has a To tag"
+            ),
+        }
+        assert!(ep.poll_event().is_none(), "{method}: not delivered");
+    }
+    // What we understand is delivered (or answered) as usual; a method we do not serve is
+    // 405 before its Require is looked at.
+    let mut ep = endpoint(true);
+    let now = Instant::now();
+    ep.handle_datagram(
+        now,
+        far(),
+        Bytes::from(with_require("INVITE", None, "100rel, Timer")),
+    );
+    assert!(matches!(
+        ep.poll_event(),
+        Some(EndpointEvent::Transaction(
+            TransactionEvent::IncomingRequest { .. }
+        ))
+    ));
+    let no = answer(&mut endpoint(true), &with_require("SUBSCRIBE", None, "foo"));
+    assert_eq!(no.status, 405);
+}
+
+#[test]
+fn a_request_uri_in_a_scheme_we_do_not_serve_gets_416() {
+    for method in ["INVITE", "OPTIONS"] {
+        let text = String::from_utf8(request(method, None)).expect("ascii");
+        let mailto = text.replacen("sip:1001@10.0.0.2:5060", "mailto:1001@example.com", 1);
+        let mut ep = endpoint(true);
+        let refusal = answer(&mut ep, mailto.as_bytes());
+        assert_eq!(refusal.status, 416, "{method}");
+        assert!(ep.poll_event().is_none(), "{method}: not delivered");
+    }
+    // tel: is ours to serve (a number dialled at the PBX).
+    let text = String::from_utf8(request("INVITE", None)).expect("ascii");
+    let tel = text.replacen("sip:1001@10.0.0.2:5060", "tel:+15551001", 1);
+    let mut ep = endpoint(true);
+    ep.handle_datagram(Instant::now(), far(), Bytes::from(tel.into_bytes()));
+    assert!(matches!(
+        ep.poll_event(),
+        Some(EndpointEvent::Transaction(
+            TransactionEvent::IncomingRequest { .. }
+        ))
+    ));
+}
+
+#[test]
+fn a_cancel_that_matches_no_invite_gets_481() {
+    // RFC 3261 §9.2: no INVITE server transaction for it.
+    let no = answer(&mut endpoint(true), &request("CANCEL", None));
+    assert_eq!(no.status, 481);
+}
+
+#[test]
 fn calls_are_declined_without_an_application_and_delivered_with_one() {
     let mut ep = endpoint(false);
     let declined = answer(&mut ep, &request("INVITE", None));

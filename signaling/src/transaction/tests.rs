@@ -456,17 +456,22 @@ fn invite_server_timer_g_doubles_to_t2_and_timer_h_gives_up() {
 fn invite_server_ack_stops_retransmissions_and_timer_i_cleans_up() {
     let mut d = Drive::new();
     let pbx = Peer::udp(addr(PBX));
-    let invite = request(Method::Invite, Some("z9hG4bKinv4"), "UDP");
+    let mut invite = request(Method::Invite, Some("z9hG4bKinv4"), "UDP");
+    invite.headers.push(HeaderName::Timestamp, "54.3 0.1");
     d.receive(Message::Request(invite.clone()), pbx);
     let id = match d.take_events().as_slice() {
         [TransactionEvent::IncomingRequest { id, .. }] => *id,
         other => panic!("unexpected events {other:?}"),
     };
-    // The TU is slow: 100 Trying goes out by itself after 200 ms.
+    // The TU is slow: 100 Trying goes out by itself after 200 ms, with the request's
+    // Timestamp copied (§8.2.6.1).
     d.advance(Duration::from_millis(300));
     let sent = d.take_sent();
     assert_eq!(sent.len(), 1);
-    assert!(matches!(parse(&sent[0]), Message::Response(r) if r.status == 100));
+    assert!(
+        matches!(parse(&sent[0]), Message::Response(r) if r.status == 100
+        && r.headers.get(&HeaderName::Timestamp).map(|v| v.as_str()) == Some("54.3 0.1"))
+    );
     // The INVITE again: the 100 again.
     d.receive(Message::Request(invite.clone()), pbx);
     assert_eq!(d.take_sent(), sent);
@@ -828,4 +833,34 @@ fn poll_timeout_follows_the_earliest_deadline_as_timers_stop_and_start() {
     d.collect();
     assert!(d.take_sent().is_empty());
     assert_eq!(d.layer.poll_timeout(), at(&d, 700));
+}
+
+#[test]
+fn an_rfc_2543_invite_without_the_cookie_is_matched_by_its_other_fields() {
+    // §17.2.3: no `z9hG4bK`: the retransmission and the ACK of our failure are matched by
+    // the top Via, Call-ID, CSeq number and From tag instead of the branch.
+    let mut d = Drive::new();
+    let pbx = Peer::udp(addr(PBX));
+    let invite = request(Method::Invite, Some("old2543"), "UDP");
+    d.receive(Message::Request(invite.clone()), pbx);
+    let id = match d.take_events().as_slice() {
+        [TransactionEvent::IncomingRequest { id, .. }] => *id,
+        other => panic!("unexpected events {other:?}"),
+    };
+    d.receive(Message::Request(invite.clone()), pbx);
+    assert!(d.take_events().is_empty(), "the retransmission is absorbed");
+    let busy = response_to(&invite, 486, "Busy Here", Some("t9"));
+    d.layer.respond(d.now, id, busy.clone()).expect("alive");
+    let ack = InviteClientView::ack(&invite, &busy);
+    d.receive(Message::Request(ack), pbx);
+    d.run_until(Duration::from_secs(600));
+    let resent = d.take_sent();
+    assert_eq!(resent.len(), 1, "the 486 once: the ACK stopped Timer G");
+    assert_eq!(
+        d.take_events(),
+        vec![TransactionEvent::Terminated {
+            id: TransactionId::Server(id)
+        }]
+    );
+    assert!(d.layer.is_empty());
 }
