@@ -236,6 +236,11 @@ impl CallHistory for History {
         })
     }
 
+    fn requeue(&self, id: &str) -> Result<(), HistoryError> {
+        let id = id.to_owned();
+        self.ask(move |s| s.requeue(&id))
+    }
+
     fn set_crm(&self, id: &str, record: CrmRecord) -> Result<(), HistoryError> {
         let id = id.to_owned();
         self.ask(move |s| s.set_crm(&id, &record))

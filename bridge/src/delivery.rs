@@ -189,11 +189,19 @@ async fn logged(
             ))
         }
     };
+    let saved = outcome.is_ok();
     let log = d.log.clone();
     let call = id.clone();
     let result = blocking(move || log.logged(&call, outcome)).await;
-    d.hub.tabs().release(&id);
+    let out_of_date = d.hub.tabs().release(&id);
     result?;
+    if saved && out_of_date {
+        // The wrap-up changed while this save was under way: save the Task again.
+        let log = d.log.clone();
+        let call = id.clone();
+        blocking(move || log.requeue(&call)).await?;
+        d.hub.tabs().outbox_changed();
+    }
     Ok(Json(json!({"ok": true})))
 }
 
@@ -249,7 +257,9 @@ async fn wrapup(
         )));
     }
     let log = d.log.clone();
-    blocking(move || log.set_wrapup(&id, disposition, notes)).await?;
+    let call = id.clone();
+    blocking(move || log.set_wrapup(&call, disposition, notes)).await?;
+    d.hub.tabs().wrapup_changed(&id);
     d.hub.tabs().outbox_changed();
     Ok(Json(json!({"ok": true})))
 }

@@ -57,6 +57,10 @@ pub trait CallHistory: Send + Sync + 'static {
     /// A page saved call `id`'s Task (`Ok(task id)`) or could not (`Err(why)`).
     fn logged(&self, id: &str, outcome: Result<String, String>) -> Result<(), HistoryError>;
 
+    /// Call `id`'s log goes back to the outbox (`pending`, its Task id kept): what was saved
+    /// is out of date.
+    fn requeue(&self, id: &str) -> Result<(), HistoryError>;
+
     /// The Salesforce record call `id` matched.
     fn set_crm(&self, id: &str, record: CrmRecord) -> Result<(), HistoryError>;
 

@@ -43,6 +43,8 @@ struct Inner {
     leader: Option<u64>,
     /// Call id -> the tab saving its log now.
     claims: HashMap<String, u64>,
+    /// Claimed calls whose wrap-up changed while a tab was saving them: saved again after.
+    redo: HashSet<String>,
     /// Calls whose record was popped, oldest first.
     popped: VecDeque<String>,
     popped_set: HashSet<String>,
@@ -99,6 +101,8 @@ impl Tabs {
             inner.tabs.retain(|(t, _)| *t != id);
             let before = inner.claims.len();
             inner.claims.retain(|_, t| *t != id);
+            let Inner { claims, redo, .. } = inner;
+            redo.retain(|c| claims.contains_key(c));
             if inner.claims.len() != before {
                 inner.outbox += 1;
             }
@@ -168,9 +172,21 @@ impl Tabs {
             .collect()
     }
 
-    /// Call `call`'s log was acknowledged: no tab holds it any more.
-    pub fn release(&self, call: &str) {
-        self.lock().claims.remove(call);
+    /// Call `call`'s log was acknowledged: no tab holds it any more. True when its wrap-up
+    /// changed while it was being saved, so what was saved is out of date.
+    pub fn release(&self, call: &str) -> bool {
+        let mut inner = self.lock();
+        inner.claims.remove(call);
+        inner.redo.remove(call)
+    }
+
+    /// Call `call`'s wrap-up changed: if a tab is saving it now, it must be saved again once
+    /// that save is acknowledged.
+    pub fn wrapup_changed(&self, call: &str) {
+        let mut inner = self.lock();
+        if inner.claims.contains_key(call) {
+            inner.redo.insert(call.to_owned());
+        }
     }
 
     /// Calls went back to the outbox: tell the leader.
@@ -241,11 +257,17 @@ mod tests {
         let calls = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(tabs.claim_logs(a, calls(&["x", "y"])), calls(&["x", "y"]));
         assert_eq!(tabs.claim_logs(b, calls(&["x", "y", "z"])), calls(&["z"]));
-        tabs.release("x");
+        assert!(!tabs.release("x"));
+        tabs.wrapup_changed("y");
+        tabs.wrapup_changed("q"); // not being saved: nothing to redo
         let before = tabs.view(b).outbox;
         tabs.leave(a);
         assert_eq!(tabs.view(b).outbox, before + 1, "the leader hears of y");
         assert_eq!(tabs.claim_logs(b, calls(&["x", "y"])), calls(&["x", "y"]));
+        assert!(!tabs.release("y"), "the redo went with the tab that left");
+        assert_eq!(tabs.claim_logs(b, calls(&["z2"])), calls(&["z2"]));
+        tabs.wrapup_changed("z2");
+        assert!(tabs.release("z2"), "changed while being saved: save again");
         assert!(
             tabs.claim_logs(a, calls(&["w"])).is_empty(),
             "a tab that left claims nothing"

@@ -96,6 +96,10 @@ impl CallHistory for Records {
         })
     }
 
+    fn requeue(&self, id: &str) -> Result<(), HistoryError> {
+        self.update(id, |e| e.log_state = LogState::Pending)
+    }
+
     fn set_crm(&self, id: &str, record: CrmRecord) -> Result<(), HistoryError> {
         self.update(id, |e| e.crm_record = Some(record))
     }
@@ -382,4 +386,37 @@ async fn bad_bodies_get_errors_that_say_what_to_send() {
         b.records.get("r1c1").crm_record.map(|r| r.name),
         Some("Ada Lovelace".into())
     );
+}
+
+#[tokio::test]
+async fn a_wrap_up_saved_while_the_task_is_being_saved_is_saved_again_after() {
+    let b = bridge().await;
+    b.records.ended("r1c1");
+    let (mut a, _) = open_tab(b.addr).await;
+    let (_, answer) = post(&b.app, "/api/v1/outbox/claim", json!({"tab": a.id})).await;
+    assert_eq!(ids(&answer), vec!["r1c1".to_string()]);
+    // The agent saves the wrap-up while the leader is still saving the first Task.
+    let (code, _) = post(
+        &b.app,
+        "/api/v1/calls/r1c1/wrapup",
+        json!({"disposition": "Escalated"}),
+    )
+    .await;
+    assert_eq!(code, 200);
+    expect_event(&mut a.ws, "outbox").await;
+    let (_, again) = post(&b.app, "/api/v1/outbox/claim", json!({"tab": a.id})).await;
+    assert!(ids(&again).is_empty(), "still being saved");
+    let (code, _) = post(
+        &b.app,
+        "/api/v1/calls/r1c1/log",
+        json!({"tab": a.id, "task_id": "00T000000000001AAA"}),
+    )
+    .await;
+    assert_eq!(code, 200);
+    // What was saved predates the wrap-up: the call is offered again, with its Task id.
+    expect_event(&mut a.ws, "outbox").await;
+    let (_, again) = post(&b.app, "/api/v1/outbox/claim", json!({"tab": a.id})).await;
+    assert_eq!(ids(&again), vec!["r1c1".to_string()]);
+    assert_eq!(again["calls"][0]["disposition"], "Escalated");
+    assert_eq!(again["calls"][0]["task_id"], "00T000000000001AAA");
 }

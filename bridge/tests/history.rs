@@ -64,6 +64,10 @@ impl CallHistory for FakeHistory {
         Err(HistoryError::Unavailable("not in this test".into()))
     }
 
+    fn requeue(&self, _: &str) -> Result<(), HistoryError> {
+        Err(HistoryError::Unavailable("not in this test".into()))
+    }
+
     fn set_crm(&self, _: &str, _: wire::CrmRecord) -> Result<(), HistoryError> {
         Err(HistoryError::Unavailable("not in this test".into()))
     }

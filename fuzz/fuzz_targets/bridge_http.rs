@@ -132,6 +132,9 @@ impl CallHistory for StandInRecords {
     fn logged(&self, id: &str, _: Result<String, String>) -> Result<(), HistoryError> {
         Self::known(id)
     }
+    fn requeue(&self, id: &str) -> Result<(), HistoryError> {
+        Self::known(id)
+    }
     fn set_crm(&self, id: &str, _: CrmRecord) -> Result<(), HistoryError> {
         Self::known(id)
     }

@@ -295,6 +295,22 @@ impl Store {
         self.set_log(id, LogState::Failed, None, Some(error))
     }
 
+    /// The call's saved log is out of date (its wrap-up changed while it was being saved):
+    /// back to the outbox, its Task id kept so the Task is updated.
+    pub fn requeue(&mut self, id: &str) -> Result<(), StoreError> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE calls SET log_state = 'pending', log_error = NULL
+                 WHERE id = ?1 AND state = 'ended'",
+            )?
+            .execute([id])?;
+        if changed == 0 {
+            return Err(StoreError::UnknownCall(id.to_owned()));
+        }
+        Ok(())
+    }
+
     /// The Salesforce record the page matched the call to (its Task names it).
     pub fn set_crm(&mut self, id: &str, record: &CrmRecord) -> Result<(), StoreError> {
         let json = serde_json::to_string(record).unwrap_or_default();

@@ -474,3 +474,22 @@ fn a_question_to_the_recorder_sees_the_writes_queued_before_it() {
     recorder.finish();
     assert!(matches!(r.ask(|s| s.outbox()), Err(StoreError::Stopped)));
 }
+
+#[test]
+fn a_saved_log_that_went_out_of_date_goes_back_out_with_its_task() {
+    let (_dir, mut store) = fresh();
+    store
+        .record(&answered("r1c1", CallState::Ended), T0)
+        .expect("ended");
+    store.mark_saved("r1c1", "00T1").expect("saved");
+    store.requeue("r1c1").expect("requeued");
+    let out = store.outbox().expect("outbox");
+    assert_eq!(
+        (out.len(), out[0].task_id.as_deref(), out[0].log_state),
+        (1, Some("00T1"), LogState::Pending)
+    );
+    assert!(matches!(
+        store.requeue("nope"),
+        Err(StoreError::UnknownCall(_))
+    ));
+}
