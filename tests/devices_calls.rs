@@ -311,37 +311,6 @@ fn echo_cancellation_starts_on_the_devices() {
     );
 }
 
-/// The strongest frequency between 100 Hz and 12 kHz, to 20 Hz, with its level in dBFS:
-/// power summed over 50 ms segments, so a tone slightly off pitch or with phase jumps still
-/// has all its energy in one bin.
-fn strongest(samples: &[i16], rate: u32) -> (f64, f64) {
-    let seg = rate as usize / 20;
-    let segments = samples.chunks_exact(seg).count().max(1) as f64;
-    let power = |freq: f64| -> f64 {
-        let w = std::f64::consts::TAU * freq / f64::from(rate);
-        samples
-            .chunks_exact(seg)
-            .map(|c| {
-                let (mut s1, mut s2) = (0.0f64, 0.0f64);
-                for &x in c {
-                    let s = f64::from(x) / 32768.0 + 2.0 * w.cos() * s1 - s2;
-                    s2 = s1;
-                    s1 = s;
-                }
-                // Peak amplitude (2|X|/N) squared, as mean square.
-                (s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2).max(0.0) * 2.0 / (seg * seg) as f64
-            })
-            .sum::<f64>()
-            / segments
-    };
-    let (f, p) = (5..600)
-        .map(|k| f64::from(k) * 20.0)
-        .map(|f| (f, power(f)))
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .unwrap();
-    (f, 10.0 * p.max(1e-12).log10())
-}
-
 /// An Opus call plays wideband on the devices: baresip's 6 kHz tone, beyond anything 8 kHz
 /// audio carries, is what the agent's speaker plays.
 #[test]
@@ -376,7 +345,7 @@ fn an_opus_call_is_wideband_on_the_speaker() {
         .unwrap();
     let body = &samples[samples.len().min(RATE as usize)..];
     let level = rms_dbfs(body);
-    let (f, tone) = strongest(body, RATE);
+    let (f, tone) = testbed::audio::strongest_tone(body, RATE);
     eprintln!("speaker: level {level:.1} dBFS, strongest {f} Hz at {tone:.1} dBFS");
     // Within 4%, as the devices tests allow for the 660 Hz tone (±25 Hz).
     assert!(

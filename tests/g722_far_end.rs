@@ -85,35 +85,6 @@ fn g722_call_out_to_echoing_baresip_hears_own_tone_back() {
     assert!((level - -15.0).abs() < 4.0, "{level:.1} dBFS");
 }
 
-/// The strongest frequency between 100 Hz and 12 kHz, to 20 Hz, with its level in dBFS
-/// (power over 50 ms segments, as `devices_calls` measures the Opus 6 kHz tone).
-fn strongest(samples: &[i16], rate: u32) -> (f64, f64) {
-    let seg = rate as usize / 20;
-    let segments = samples.chunks_exact(seg).count().max(1) as f64;
-    let power = |freq: f64| -> f64 {
-        let w = std::f64::consts::TAU * freq / f64::from(rate);
-        samples
-            .chunks_exact(seg)
-            .map(|c| {
-                let (mut s1, mut s2) = (0.0f64, 0.0f64);
-                for &x in c {
-                    let s = f64::from(x) / 32768.0 + 2.0 * w.cos() * s1 - s2;
-                    s2 = s1;
-                    s1 = s;
-                }
-                (s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2).max(0.0) * 2.0 / (seg * seg) as f64
-            })
-            .sum::<f64>()
-            / segments
-    };
-    let (f, p) = (5..600)
-        .map(|k| f64::from(k) * 20.0)
-        .map(|f| (f, power(f)))
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .unwrap();
-    (f, 10.0 * p.max(1e-12).log10())
-}
-
 /// baresip calls the agent with G.722 and a 7 kHz tone; the agent answers (auto) and its
 /// speaker plays 7 kHz: wideband, end to end.
 #[test]
@@ -150,7 +121,7 @@ fn an_incoming_g722_call_carries_7_khz_to_the_speaker() {
         .unwrap();
     let body = &samples[samples.len().min(RATE as usize)..];
     let level = rms_dbfs(body);
-    let (f, tone) = strongest(body, RATE);
+    let (f, tone) = testbed::audio::strongest_tone(body, RATE);
     eprintln!("speaker: level {level:.1} dBFS, strongest {f} Hz at {tone:.1} dBFS");
     assert!(
         (f - WIDE_HZ).abs() <= WIDE_HZ * 0.04 && tone > -40.0,

@@ -97,6 +97,28 @@ pub fn dominant_frequency(samples: &[i16], rate: u32) -> Option<f64> {
     Some(best.0)
 }
 
+/// The strongest frequency between 100 Hz and 12 kHz, to 20 Hz, with its level in dBFS:
+/// power summed over 50 ms segments, so a tone slightly off pitch or with phase jumps still
+/// has all its energy in one bin. The level is the peak amplitude (2|X|/N) squared, as mean
+/// square.
+pub fn strongest_tone(samples: &[i16], rate: u32) -> (f64, f64) {
+    let seg = (rate as usize / 20).max(1);
+    let segments = samples.chunks_exact(seg).count().max(1) as f64;
+    let power = |freq: f64| -> f64 {
+        samples
+            .chunks_exact(seg)
+            .map(|c| 2.0 * tone_power(c, rate, freq).max(0.0))
+            .sum::<f64>()
+            / segments
+    };
+    let (f, p) = (5..600)
+        .map(|k| f64::from(k) * 20.0)
+        .map(|f| (f, power(f)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap_or((0.0, 0.0));
+    (f, 10.0 * p.max(1e-12).log10())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
