@@ -273,11 +273,9 @@ fn clip(s: &str, max: usize) -> String {
     s.chars().filter(|c| !c.is_control()).take(max).collect()
 }
 
+/// [`crate::history::blocking`] with this module's words.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, HistoryError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|_| ApiError::unavailable("the call records request failed"))?
-        .map_err(ApiError::from)
+    crate::history::blocking("the call records request failed", f).await
 }

@@ -122,10 +122,22 @@ async fn page(
 ) -> Result<Json<HistoryPage>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let (limit, before) = parse_query(&query)?;
-    tokio::task::spawn_blocking(move || history.page(limit, before.as_deref()))
+    blocking("the history request failed", move || {
+        history.page(limit, before.as_deref())
+    })
+    .await
+    .map(Json)
+}
+
+/// Runs a call to the agent's records on tokio's blocking pool (they read and write a file);
+/// `failure` answers 503 if the call itself dies.
+pub(crate) async fn blocking<T: Send + 'static>(
+    failure: &'static str,
+    f: impl FnOnce() -> Result<T, HistoryError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
         .await
-        .map_err(|_| ApiError::unavailable("the history request failed"))?
-        .map(Json)
+        .map_err(|_| ApiError::unavailable(failure))?
         .map_err(ApiError::from)
 }
 
