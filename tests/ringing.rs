@@ -3,7 +3,8 @@
 //! headset the calls use, and the ringtone stops when the call is answered and when the
 //! caller cancels; switched over the bridge to ring where calls play, it rings on the
 //! headset. A call the agent places to a far end that sends 180 Ringing without SDP (SIPp,
-//! `tests/sipp/call_uas_ringback.xml`) plays ringback on the headset until the answer.
+//! `tests/sipp/call_uas_ringback.xml`) plays ringback on the headset until the answer. A
+//! second caller during a call beeps in the call's audio, not on the ring device.
 //!
 //! Levels are measured on the sinks' monitors over windows long enough to hold a whole
 //! burst of each cadence (ringtone 1 s on / 2 s off, ringback 1 s on / 4 s off), so load
@@ -250,4 +251,73 @@ fn an_outbound_call_without_early_media_hears_ringback_until_answered() {
     agent.wait_call_state(&id, "ended", T);
     let out = sipp.wait();
     assert!(out.success, "{out}\n{}", agent.log());
+}
+
+#[test]
+fn a_second_caller_during_a_call_beeps_in_the_call_not_on_the_ring_device() {
+    let Some(_turn) = common::device_call_turn(module_path!()) else {
+        return;
+    };
+    pulse().add_null_sink("headset3").unwrap();
+    pulse().add_null_sink("bell3").unwrap();
+    let kam = Kamailio::start_with_lifetime(KamailioOptions::md5(), LIFETIME).unwrap();
+    let caller = |user: &'static str| {
+        let mut o = BaresipOptions::user(user, &kam);
+        o.audio = BaresipAudio::Silence;
+        o.lifetime = LIFETIME;
+        common::registered_baresip(o, &kam, T)
+    };
+    let (first, second) = (caller("1002"), caller("1003"));
+    let agent = Agent::start(
+        AgentOptions::new(kam.addr(), "1001", "secret1001").with_extra(
+            "[audio]\ninput = \"device:default\"\noutput = \"device:headset3\"\nring = \"device:bell3\"\n[agent]\nwrapup_seconds = 0",
+        ),
+    );
+    agent.wait_registered(T);
+    kam.wait_registered("1001", T).unwrap();
+    let agent_uri = testbed::baresip::user_uri("1001", kam.addr());
+
+    first.dial(&agent_uri).unwrap();
+    let id = agent.wait_any_call("ringing", T)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    agent.call_command(&id, "answer", "");
+    agent.wait_call_state(&id, "connected", T);
+    first.wait_event("CALL_ESTABLISHED", T).unwrap();
+
+    // The beep comes once when the second call starts ringing (then every 10 s): listen
+    // from before the dial until a second after the agent shows it ringing.
+    let mut recs = [
+        pulse().start_record("headset3.monitor").unwrap(),
+        pulse().start_record("bell3.monitor").unwrap(),
+    ];
+    for r in &mut recs {
+        r.wait_recording(T).unwrap();
+    }
+    second.dial(&agent_uri).unwrap();
+    agent.wait_status(T, "a second call ringing", |s| {
+        s["calls"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["state"] == "ringing"))
+    });
+    let got: Vec<_> = recs
+        .into_iter()
+        .map(|r| {
+            let d = r.started.elapsed() + Duration::from_millis(1500);
+            loudest(&r.finish(d).unwrap())
+        })
+        .collect();
+    eprintln!("call waiting: headset {:?}, bell {:?}", got[0], got[1]);
+    assert_heard(
+        "the call-waiting beep in the call",
+        got[0],
+        (430.0, 450.0),
+        &agent,
+    );
+    assert_silent("the bell during a call", got[1], &agent);
+
+    second.hangup().unwrap();
+    agent.call_command(&id, "hangup", "");
+    agent.wait_call_state(&id, "ended", T);
 }
