@@ -9,13 +9,13 @@ use std::f32::consts::TAU;
 /// Which tone (and so which cadence, frequencies and level).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tone {
-    /// Incoming call: 440 + 480 Hz, 1 s on, 2 s off, about -14 dBFS.
+    /// Incoming call: 440 + 480 Hz, 1 s on, 2 s off; -14 dBFS peak, -20 dBFS RMS.
     Ring,
-    /// A second call arrives during a call: 440 Hz, 300 ms, every 10 s, about -20 dBFS
-    /// (mixed into the call's audio).
+    /// A second call arrives during a call: 440 Hz, 300 ms, every 10 s; -20 dBFS peak,
+    /// -23 dBFS RMS (mixed into the call's audio).
     CallWaiting,
     /// Our outbound call rings and the network sends no early media: 425 Hz, 1 s on, 4 s
-    /// off, about -16 dBFS.
+    /// off; -16 dBFS peak, -19 dBFS RMS.
     Ringback,
 }
 
