@@ -25,7 +25,6 @@
 //! the reference is held back in a delay line sized from the canceller's own estimate
 //! ([`lead`]). Never call it from a device callback: it is too heavy for that thread.
 
-mod engine;
 mod lead;
 
 use std::collections::VecDeque;
@@ -33,11 +32,12 @@ use std::collections::VecDeque;
 use thiserror::Error;
 
 use crate::device::{f32_to_i16, i16_to_f32};
+use webrtc_audio_processing as apm;
 
 /// The rate every sample passed in must have.
 pub const SAMPLE_RATE: u32 = 48_000;
 /// WebRTC's frame: 10 ms at 48 kHz.
-pub const FRAME: usize = SAMPLE_RATE as usize / 100;
+pub const FRAME: usize = apm::NUM_SAMPLES_PER_FRAME as usize;
 /// How often the delay estimate is read (and the delay line resized): every second of
 /// capture. WebRTC's figure is a median over a window of seconds (see `lead`).
 const ESTIMATE_EVERY_FRAMES: u64 = 100;
@@ -72,7 +72,7 @@ pub struct AecStats {
 
 /// One call's (or one device pair's) echo canceller. See the module documentation.
 pub struct EchoCanceller {
-    engine: engine::Engine,
+    processor: apm::Processor,
     capture_in: Vec<f32>,
     capture_out: Vec<f32>,
     frame: Vec<f32>,
@@ -91,9 +91,24 @@ pub struct EchoCanceller {
 impl EchoCanceller {
     /// A canceller at [`SAMPLE_RATE`], mono, delay-agnostic with the extended filter.
     pub fn new() -> Result<Self, AecError> {
-        let engine = engine::Engine::new(engine::Kind::from_env()).map_err(AecError::Init)?;
+        let mut processor = apm::Processor::new(&apm::InitializationConfig {
+            num_capture_channels: 1,
+            num_render_channels: 1,
+            ..Default::default()
+        })
+        .map_err(|e| AecError::Init(e.to_string()))?;
+        processor.set_config(apm::Config {
+            echo_cancellation: Some(apm::EchoCancellation {
+                suppression_level: apm::EchoCancellationSuppressionLevel::Low,
+                enable_extended_filter: true,
+                enable_delay_agnostic: true,
+                stream_delay_ms: None,
+            }),
+            enable_high_pass_filter: true,
+            ..Default::default()
+        });
         let mut aec = EchoCanceller {
-            engine,
+            processor,
             capture_in: Vec::with_capacity(2 * FRAME),
             capture_out: Vec::with_capacity(2 * FRAME),
             frame: vec![0.0; FRAME],
@@ -185,10 +200,9 @@ impl EchoCanceller {
         // sound server that underran plays silence and moves on), so silence it is, and
         // what comes next is not held against this frame.
         self.frame[have..].fill(0.0);
-        dump("ref", &self.frame);
         // An error means a wrong frame size, which the chunking rules out; the frame is then
         // simply not seen as echo reference.
-        self.engine.render(&mut self.frame);
+        let _ = self.processor.process_render_frame(&mut self.frame);
     }
 
     /// [`capture_f32`](Self::capture_f32) for integer samples.
@@ -217,8 +231,11 @@ impl EchoCanceller {
             self.feed_reference();
             self.frame
                 .copy_from_slice(&self.capture_in[start..start + FRAME]);
-            dump("mic", &self.frame);
-            if !self.engine.capture(&mut self.frame) {
+            if self
+                .processor
+                .process_capture_frame(&mut self.frame)
+                .is_err()
+            {
                 // Pass the microphone through rather than drop the agent's voice.
                 self.frame
                     .copy_from_slice(&self.capture_in[start..start + FRAME]);
@@ -250,12 +267,14 @@ impl EchoCanceller {
     /// Reads the canceller's figures and resizes the delay line if the echo has moved out of
     /// its reach.
     fn estimate(&mut self) {
-        let s = self.engine.figures();
+        let s = self.processor.get_stats();
         // WebRTC reports "not measured yet" as huge negative sentinels.
         let remaining = s.delay_median_ms.filter(|v| *v >= 0);
-        tracing::info!(
+        tracing::debug!(
             median = ?s.delay_median_ms,
-            erle = ?s.erle_db,
+            std = ?s.delay_standard_deviation_ms,
+            poor = ?s.delay_fraction_poor_delays,
+            erle = ?s.echo_return_loss_enhancement,
             lead = self.lead.ms(),
             queued = self.line.len(),
             owed = self.owed,
@@ -269,16 +288,11 @@ impl EchoCanceller {
             self.last.delay_ms
         };
         self.last = AecStats {
-            erle_db: s.erle_db.filter(|v| *v > -100.0),
+            erle_db: s.echo_return_loss_enhancement.filter(|v| *v > -100.0),
             delay_ms,
             lead_ms: self.lead.ms(),
         };
-        let next = if self.engine.needs_lead() {
-            self.lead.on_estimate(remaining)
-        } else {
-            None
-        };
-        if let Some(next) = next {
+        if let Some(next) = self.lead.on_estimate(remaining) {
             let (now, next) = (samples(lead_ms), samples(next));
             if next > now {
                 // Silence goes out first, so what follows reaches the canceller later.
@@ -303,23 +317,6 @@ impl EchoCanceller {
         {
             tracing::info!(stats = ?self.last, queued = self.line.len(), "echo canceller");
         }
-    }
-}
-
-/// Evaluation only: appends `frame` as raw f32 to `$SOFTPHONE_AEC_DUMP/<name>.f32`.
-fn dump(name: &str, frame: &[f32]) {
-    use std::io::Write;
-    let Ok(dir) = std::env::var("SOFTPHONE_AEC_DUMP") else {
-        return;
-    };
-    let path = format!("{dir}/{name}.f32");
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
-        let bytes: Vec<u8> = frame.iter().flat_map(|s| s.to_le_bytes()).collect();
-        let _ = f.write_all(&bytes);
     }
 }
 
@@ -472,188 +469,5 @@ mod tests {
             .position(|&s| s != 0)
             .expect("something came out");
         assert!(first <= FRAME + 40, "lag {first} samples");
-    }
-}
-
-#[cfg(test)]
-mod replay {
-    use super::engine::{Engine, Kind};
-    use super::FRAME;
-
-    fn read(path: &str) -> Vec<f32> {
-        std::fs::read(path)
-            .unwrap()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect()
-    }
-
-    fn db(x: &[f32]) -> f64 {
-        let p = x.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / x.len().max(1) as f64;
-        10.0 * p.max(1e-12).log10()
-    }
-
-    #[test]
-    #[ignore = "evaluation: replays a dump (SOFTPHONE_AEC_REPLAY=dir)"]
-    fn replay_dump() {
-        let dir = std::env::var("SOFTPHONE_AEC_REPLAY").unwrap();
-        let r = read(&format!("{dir}/ref.f32"));
-        let m = read(&format!("{dir}/mic.f32"));
-        let half = 24_000;
-        let prof = |x: &[f32]| {
-            x.chunks(half)
-                .map(|c| format!("{:.0}", db(c)))
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        // Where the echo is: the lag (ref earlier than mic) with the best correlation, per 0.5 s.
-        let rd: Vec<f32> = r.iter().step_by(4).copied().collect();
-        let md: Vec<f32> = m.iter().step_by(4).copied().collect();
-        let seg = 12_000;
-        let mut lags = Vec::new();
-        for i in (0..md.len().saturating_sub(seg)).step_by(seg / 2) {
-            let a = &md[i..i + seg];
-            let (mut best, mut bl) = (0.0f64, 0usize);
-            for l in (0..6000).step_by(12) {
-                if l > i {
-                    break;
-                }
-                let b = &rd[i - l..i - l + seg];
-                let dot: f64 = a.iter().zip(b).map(|(x, y)| f64::from(x * y)).sum();
-                let nb: f64 = b.iter().map(|y| f64::from(y * y)).sum();
-                let v = dot.abs() / nb.sqrt().max(1e-9);
-                if v > best {
-                    best = v;
-                    bl = l;
-                }
-            }
-            lags.push(format!("{}", bl / 12));
-        }
-        eprintln!("lag ms {}", lags.join(" "));
-        // Overlapping double talk: the agent's own voice-like signal (190 Hz, harmonics over
-        // the customer's band) mixed into the microphone from 4.5 s on, the dump's tone cut.
-        let onset = 48_000 * 9 / 2;
-        let near: Vec<f32> = (0..m.len())
-            .map(|i| {
-                if i < onset {
-                    return 0.0;
-                }
-                let t = i as f64 / 48_000.0;
-                let tau = std::f64::consts::TAU;
-                let env = (tau * 1.7 * t).sin().max(0.0);
-                let f0 = 190.0 + 20.0 * (tau * 0.9 * t).sin();
-                let v: f64 = (1..=8)
-                    .map(|k| (tau * f0 * k as f64 * t).sin() / k as f64)
-                    .sum();
-                (v * env * 0.12) as f32
-            })
-            .collect();
-        let m0 = m.clone();
-        let m: Vec<f32> = m[..48_000 * 7]
-            .iter()
-            .chain(std::iter::repeat(&0.0))
-            .zip(&near)
-            .map(|(a, b)| a + b)
-            .collect();
-        let m = m[..48_000 * 7].to_vec();
-        let near = &near[..m.len()];
-        let dt = |x: &[f32]| db(&x[48_000 * 5..48_000 * 7]) - db(&near[48_000 * 5..48_000 * 7]);
-        eprintln!("mic    {} | near {:+.1} dB", prof(&m), dt(&m));
-        eprintln!("near   {}", prof(near));
-        eprintln!("ref    {}", prof(&r));
-        let run = |e: &mut Engine, mic: &[f32]| {
-            let mut out = Vec::new();
-            for (rf, mf) in r.chunks_exact(FRAME).zip(mic.chunks_exact(FRAME)) {
-                let mut a = rf.to_vec();
-                e.render(&mut a);
-                let mut b = mf.to_vec();
-                e.capture(&mut b);
-                out.extend(b);
-            }
-            out
-        };
-        let w = |x: &[f32], a: f64, b: f64| {
-            db(&x[(a * 48_000.0) as usize..((b * 48_000.0) as usize).min(x.len())])
-        };
-        // The dump as recorded: echo alone from 4 to 6.5 s, the agent's tone from 7.5 s.
-        for kind in [Kind::Aec2, Kind::Aec3, Kind::Sonora] {
-            let t = std::time::Instant::now();
-            let out = run(&mut Engine::new(kind).unwrap(), &m0);
-            let el = t.elapsed();
-            let voice = run(&mut Engine::new(kind).unwrap(), &m);
-            eprintln!(
-                "{kind:?}: echo down {:.1} dB (4-6.5 s), {:.1} dB (1-6.5 s); tone change {:+.1} dB; \
-                 overlapping voice change {:+.1} dB; {:.0} us per 10 ms frame",
-                w(&m0, 4.0, 6.5) - w(&out, 4.0, 6.5),
-                w(&m0, 1.0, 6.5) - w(&out, 1.0, 6.5),
-                w(&out, 7.5, 10.5) - w(&m0, 7.5, 10.5),
-                dt(&voice),
-                el.as_secs_f64() * 1e6 / (m0.len() / FRAME) as f64
-            );
-        }
-        type Cfg = aec3::api::EchoCanceller3Config;
-        type Tweak = Box<dyn Fn(&mut Cfg)>;
-        let variants: Vec<(&str, Tweak)> = vec![
-            ("default", Box::new(|_c: &mut Cfg| {})),
-            (
-                "nolinear",
-                Box::new(|c: &mut Cfg| c.filter.use_linear_filter = false),
-            ),
-            (
-                "drift",
-                Box::new(|c: &mut Cfg| c.echo_removal_control.has_clock_drift = true),
-            ),
-            (
-                "erle2/1",
-                Box::new(|c: &mut Cfg| {
-                    c.erle.max_l = 2.0;
-                    c.erle.max_h = 1.0;
-                }),
-            ),
-            (
-                "erle1.5/1+drift",
-                Box::new(|c: &mut Cfg| {
-                    c.erle.max_l = 1.5;
-                    c.erle.max_h = 1.0;
-                    c.echo_removal_control.has_clock_drift = true;
-                }),
-            ),
-            (
-                "bounded",
-                Box::new(|c: &mut Cfg| c.ep_strength.bounded_erl = true),
-            ),
-        ];
-        for (name, f) in &variants {
-            let mut c = Cfg::default();
-            f(&mut c);
-            let mut e = Engine::Aec3(Box::new(super::engine::Aec3Crate::with_config(c)));
-            let mut out = Vec::new();
-            for (rf, mf) in r.chunks_exact(FRAME).zip(m.chunks_exact(FRAME)) {
-                let mut a = rf.to_vec();
-                e.render(&mut a);
-                let mut b = mf.to_vec();
-                e.capture(&mut b);
-                out.extend(b);
-            }
-            eprintln!("aec3 {name:>20} {} | near {:+.1} dB", prof(&out), dt(&out));
-        }
-        for kind in [Kind::Aec2, Kind::Aec3, Kind::Sonora] {
-            let t = std::time::Instant::now();
-            let mut e = Engine::new(kind).unwrap();
-            let mut out = Vec::new();
-            for (rf, mf) in r.chunks_exact(FRAME).zip(m.chunks_exact(FRAME)) {
-                let mut a = rf.to_vec();
-                e.render(&mut a);
-                let mut b = mf.to_vec();
-                e.capture(&mut b);
-                out.extend(b);
-            }
-            eprintln!(
-                "{kind:?} {} ({:?}) | near {:+.1} dB",
-                prof(&out),
-                t.elapsed(),
-                dt(&out)
-            );
-        }
     }
 }

@@ -225,7 +225,6 @@ impl Aec {
         let stale = playout.played_waiting() > rate as usize / 1000 * AEC_STALE_MS;
         let lost = gap.unsigned_abs() as usize > SHARED_CAPTURE_RATE as usize / 1000 * AEC_STALE_MS;
         if stale {
-            tracing::info!("echo canceller stale");
             // Played while no call read the microphone; a full ring also refused the newest
             // audio. Empty it and pair up with fresh audio next frame.
             playout.take_played(|_| {});
@@ -238,13 +237,9 @@ impl Aec {
         }
         let restart = new_rate || lost;
         if restart {
-            tracing::info!(new_rate, gap, "echo canceller restart");
             // No pairing yet, or it is lost (the call just took the devices, a long stall).
             self.canceller.restart_reference();
         } else {
-            if gap != 0 {
-                tracing::info!(gap, "echo canceller skip");
-            }
             self.canceller.skip_capture(gap);
         }
         let (canceller, up) = (&mut self.canceller, &mut self.up);
