@@ -11,6 +11,7 @@
 //!   RTCP ([`RtcpSession`], [`parse_compound`]), RFC 4733 ([`DtmfSender`],
 //!   [`DtmfReceiver`]), the jitter buffer ([`JitterBuffer`]), codecs ([`encoder`],
 //!   [`decoder`]), the E-model ([`CodecModel`]).
+//! - SRTP with SDES keys: [`CryptoAttribute`] (`a=crypto`), [`Srtp`] (protect/unprotect).
 //! - Audio in and out: [`SourceSpec`], [`SinkSpec`], the echo canceller
 //!   ([`EchoCanceller`]), and the devices ([`device`]).
 //! - With the `test-support` feature (tests and benches only): `test_support`, signal
@@ -30,10 +31,12 @@ mod probe;
 mod quality;
 mod rtcp;
 mod rtp;
+mod sdes;
 mod sdp;
 mod session;
 mod sink;
 mod source;
+mod srtp;
 mod stream;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
@@ -61,6 +64,7 @@ pub use rtcp::{
     SenderReport,
 };
 pub use rtp::{RtpError, RtpHeader, RtpPacket, RtpSender};
+pub use sdes::{CryptoAttribute, CryptoSuite, KeyMaterial, SdesError};
 pub use sdp::{SdpError, SessionDescription};
 pub use session::{
     Port, Received, RtpSession, RtpStats, StreamEvent, Transmit, DTMF_TONE_MS, MAX_OPUS_PAYLOAD,
@@ -68,5 +72,6 @@ pub use session::{
 };
 pub use sink::SinkSpec;
 pub use source::{Source, SourceSpec, SpecError};
+pub use srtp::{Srtp, SrtpError, SrtpKeys};
 pub use stream::{AudioStream, EventSender, MediaHandle};
 pub use wav::WavError;
