@@ -55,7 +55,9 @@ pub use jitter::{
     Adaptation, Inserted, JitterBuffer, JitterConfig, JitterStats, Playout, ReceivedFrame,
     TimeScale,
 };
-pub use negotiate::{AudioCaps, Codec, Direction, Negotiated, NegotiationError, SdpSession};
+pub use negotiate::{
+    AudioCaps, Codec, Direction, Negotiated, NegotiationError, SdpSession, SrtpMode,
+};
 pub use probe::Probe;
 pub use quality::{CallQuality, CodecModel};
 pub use rtcp::{
