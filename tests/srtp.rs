@@ -91,6 +91,21 @@ fn media_ports(fars: &[&Baresip]) -> BTreeSet<u16> {
         .collect()
 }
 
+/// The base64 keys of every `a=crypto` line these baresips saw (theirs and the agent's).
+fn sdes_keys(fars: &[&Baresip]) -> BTreeSet<String> {
+    fars.iter()
+        .flat_map(|far| far.sip_messages())
+        .flat_map(|m| {
+            m.text
+                .lines()
+                .filter_map(|l| l.split_once("inline:").map(|(_, k)| k.to_owned()))
+                .collect::<Vec<_>>()
+        })
+        .map(|k| k.split(['|', ' ']).next().unwrap_or_default().trim().to_owned())
+        .filter(|k| k.len() >= 20)
+        .collect()
+}
+
 /// The UDP payloads in a pcap file (Ethernet, Linux cooked v1/v2 or null link; IPv4)
 /// between two of `ports`.
 fn udp_payloads(pcap: &[u8], ports: &BTreeSet<u16>) -> Vec<Vec<u8>> {
@@ -254,6 +269,16 @@ fn encrypted_calls_both_ways_with_baresip_srtp_mand() {
         &tmp.path().join(format!("out-{inbound_id}.wav")),
         FAR_TONE_HZ,
     );
+
+    // No key in the agent's log (its SIP trace is on) or status.
+    let keys = sdes_keys(&[&far, &caller]);
+    assert!(keys.len() >= 4, "keys seen: {}", keys.len());
+    let (log, status) = (agent.log(), agent.status().to_string());
+    for key in &keys {
+        assert!(!log.contains(key.as_str()), "an SRTP key in the agent's log");
+        assert!(!status.contains(key.as_str()), "an SRTP key in the status");
+    }
+    assert!(log.contains("inline:<redacted>"), "the trace shows no redacted key");
 
     // Nothing of the tone in any datagram between the two sides' media ports.
     let pcap = capture.finish().unwrap();
