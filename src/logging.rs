@@ -96,7 +96,10 @@ a=crypto:2 AES_CM_128_HMAC_SHA1_32 INLINE:d2hhdGV2ZXI=\r\n";
         assert!(!t.contains("d2hhdGV2ZXI"), "{t}");
         assert!(t.contains("inline:<redacted>|2^20|1:4\r\n"), "{t}");
         assert!(t.contains("INLINE:<redacted>\r\n"), "{t}");
-        assert_eq!(trace_text(b"INVITE sip:a@b SIP/2.0"), "INVITE sip:a@b SIP/2.0");
+        assert_eq!(
+            trace_text(b"INVITE sip:a@b SIP/2.0"),
+            "INVITE sip:a@b SIP/2.0"
+        );
         assert_eq!(trace_text(b"inline:"), "inline:");
     }
 }

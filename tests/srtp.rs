@@ -101,7 +101,13 @@ fn sdes_keys(fars: &[&Baresip]) -> BTreeSet<String> {
                 .filter_map(|l| l.split_once("inline:").map(|(_, k)| k.to_owned()))
                 .collect::<Vec<_>>()
         })
-        .map(|k| k.split(['|', ' ']).next().unwrap_or_default().trim().to_owned())
+        .map(|k| {
+            k.split(['|', ' '])
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        })
         .filter(|k| k.len() >= 20)
         .collect()
 }
@@ -275,10 +281,16 @@ fn encrypted_calls_both_ways_with_baresip_srtp_mand() {
     assert!(keys.len() >= 4, "keys seen: {}", keys.len());
     let (log, status) = (agent.log(), agent.status().to_string());
     for key in &keys {
-        assert!(!log.contains(key.as_str()), "an SRTP key in the agent's log");
+        assert!(
+            !log.contains(key.as_str()),
+            "an SRTP key in the agent's log"
+        );
         assert!(!status.contains(key.as_str()), "an SRTP key in the status");
     }
-    assert!(log.contains("inline:<redacted>"), "the trace shows no redacted key");
+    assert!(
+        log.contains("inline:<redacted>"),
+        "the trace shows no redacted key"
+    );
 
     // Nothing of the tone in any datagram between the two sides' media ports.
     let pcap = capture.finish().unwrap();

@@ -520,7 +520,8 @@ impl SdpSession {
         for &i in &audio {
             let m = &sdp.media[i];
             let secure = is_secure_rtp(&m.proto);
-            if !is_plain_rtp(&m.proto) && !(secure && self.caps.srtp != SrtpMode::Off) {
+            let usable = is_plain_rtp(&m.proto) || (secure && self.caps.srtp != SrtpMode::Off);
+            if !usable {
                 first_error.get_or_insert(NegotiationError::UnsupportedTransport {
                     proto: m.proto.clone(),
                 });
