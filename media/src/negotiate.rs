@@ -372,6 +372,8 @@ pub struct SdpSession {
     pending_offer: Option<Direction>,
     /// The `a=crypto` lines of our pending offer (keys fresh for each offer).
     offered_crypto: Vec<CryptoAttribute>,
+    /// The keys in force: what a far end's re-offer that keeps its key is answered with.
+    keys: Option<SrtpKeys>,
 }
 
 impl SdpSession {
@@ -384,6 +386,7 @@ impl SdpSession {
             next_version: session_id,
             pending_offer: None,
             offered_crypto: Vec::new(),
+            keys: None,
         }
     }
 
@@ -477,6 +480,7 @@ impl SdpSession {
         let remote_direction = effective_remote(declared, remote_rtp);
         self.pending_offer = None;
         self.offered_crypto.clear();
+        self.keys = srtp.clone();
         let event = self
             .caps
             .telephone_event
@@ -553,15 +557,31 @@ impl SdpSession {
         let Some((index, (codec, payload_type), crypto)) = chosen else {
             return Err(first_error.unwrap_or(NegotiationError::NoAudio));
         };
-        // Our side of the key exchange: the offer's tag and suite, a fresh key.
-        let ours = match &crypto {
-            Some(theirs) => Some(CryptoAttribute::generate(theirs.tag, theirs.suite).map_err(
-                |e| NegotiationError::NoUsableCrypto {
-                    side: "offer",
-                    detail: e.to_string(),
-                },
-            )?),
-            None => None,
+        // Our side of the key exchange: the offer's tag and suite, a fresh key; but a
+        // re-offer that keeps the far end's key keeps ours (RFC 4568 §7.1.4): some far ends
+        // (baresip 1.0) never take a new receive key mid-call.
+        let kept = crypto.as_ref().and_then(|theirs| {
+            self.keys
+                .as_ref()
+                .filter(|k| k.suite == theirs.suite && k.remote == theirs.key)
+                .map(|k| CryptoAttribute {
+                    tag: theirs.tag,
+                    suite: theirs.suite,
+                    key: k.local.clone(),
+                    lifetime: None,
+                })
+        });
+        let ours = match (&crypto, kept) {
+            (Some(_), Some(kept)) => Some(kept),
+            (Some(theirs), None) => Some(
+                CryptoAttribute::generate(theirs.tag, theirs.suite).map_err(|e| {
+                    NegotiationError::NoUsableCrypto {
+                        side: "offer",
+                        detail: e.to_string(),
+                    }
+                })?,
+            ),
+            (None, _) => None,
         };
         let srtp = crypto.zip(ours.clone()).map(|(theirs, ours)| SrtpKeys {
             suite: theirs.suite,
@@ -619,6 +639,7 @@ impl SdpSession {
             });
         }
         let answer = self.render(answer_media);
+        self.keys = srtp.clone();
         Ok((
             answer,
             Negotiated {

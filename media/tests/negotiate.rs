@@ -843,3 +843,31 @@ fn srtp_mode_config_names() {
     );
     assert_eq!(SrtpMode::from_config_name("on"), None);
 }
+
+#[test]
+fn a_reoffer_keeping_its_key_keeps_ours_and_a_new_key_gets_a_new_one() {
+    let mut s = srtp_session(SrtpMode::Optional);
+    let first = offer(
+        "RTP/SAVP",
+        &[&format!("1 AES_CM_128_HMAC_SHA1_80 inline:{KEY}")],
+    );
+    let (a1, n1) = s.receive_offer(&first, Direction::SendRecv).unwrap();
+    // The far end holds, keeping its key: our answer keeps ours.
+    let (a2, n2) = s.receive_offer(&first, Direction::SendRecv).unwrap();
+    assert_eq!(crypto_lines(&a1)[0].key, crypto_lines(&a2)[0].key);
+    assert_eq!(n1.srtp, n2.srtp);
+    // It re-keys: so do we.
+    let other = "d2hhdGV2ZXIgd2hhdGV2ZXIgd2hhdGV2ZXIgMTIz";
+    let rekeyed = offer(
+        "RTP/SAVP",
+        &[&format!("1 AES_CM_128_HMAC_SHA1_80 inline:{other}")],
+    );
+    let (a3, n3) = s.receive_offer(&rekeyed, Direction::SendRecv).unwrap();
+    assert_ne!(crypto_lines(&a3)[0].key, crypto_lines(&a2)[0].key);
+    assert_ne!(n3.srtp, n2.srtp);
+    // Our own re-offer always carries a fresh key.
+    let o = s.create_offer(Direction::SendOnly);
+    assert!(crypto_lines(&o)
+        .iter()
+        .all(|c| c.key != crypto_lines(&a3)[0].key));
+}
