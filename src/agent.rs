@@ -366,7 +366,7 @@ fn feed(phone: &mut Phone, input: Inbound, tls_only: bool) {
             tracing::debug!(%source, "dropping SIP that did not come over TLS");
         }
         Inbound::Message { source, bytes } => {
-            tracing::trace!(target: SIP_TRACE, "recv {} bytes from {source}\n{}", bytes.len(), String::from_utf8_lossy(&bytes));
+            tracing::trace!(target: SIP_TRACE, "recv {} bytes from {source}\n{}", bytes.len(), crate::logging::trace_text(&bytes));
             phone.handle_datagram(now, source, bytes);
         }
         Inbound::Closed {
@@ -396,7 +396,7 @@ async fn flush(
         let mut progressed = false;
         while let Some(t) = phone.poll_transmit() {
             progressed = true;
-            tracing::trace!(target: SIP_TRACE, "send {} bytes to {}\n{}", t.bytes.len(), t.dest, String::from_utf8_lossy(&t.bytes));
+            tracing::trace!(target: SIP_TRACE, "send {} bytes to {}\n{}", t.bytes.len(), t.dest, crate::logging::trace_text(&t.bytes));
             if let Err(e) = transports.send(t.dest, t.bytes).await {
                 tracing::warn!("cannot send to {}: {e}", t.dest);
                 let why = signaling::failure_of(&e);

@@ -225,6 +225,8 @@
           }
         : null,
       quality: cleanQuality(c.quality),
+      encrypted: c.encrypted === true,
+      srtp_suite: strOrNull(c.srtp_suite),
     };
   }
 
@@ -1508,6 +1510,11 @@
     else if (ps === "dialing") ms = now - (time(f.started_at) || now);
     else if (ps === "ended") ms = durationSeconds(f) * 1000;
     setText(field("timer"), clock(ms));
+
+    // The lock: the call's media is SRTP-encrypted (the suite in its tooltip).
+    const lock = field("encrypted");
+    lock.hidden = !f.encrypted;
+    setAttr(lock, "title", f.srtp_suite ? `Encrypted call (SRTP, ${f.srtp_suite})` : "Encrypted call");
 
     const q = f.quality;
     const qEl = field("quality");

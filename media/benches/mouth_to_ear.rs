@@ -34,6 +34,7 @@ fn negotiated(codec: Codec, pt: u8, to: std::net::SocketAddr) -> Negotiated {
         local_direction: Direction::SendRecv,
         remote_direction: Direction::SendRecv,
         opus: OpusSettings::default(),
+        srtp: None,
     }
 }
 

@@ -11,6 +11,7 @@
 //!   RTCP ([`RtcpSession`], [`parse_compound`]), RFC 4733 ([`DtmfSender`],
 //!   [`DtmfReceiver`]), the jitter buffer ([`JitterBuffer`]), codecs ([`encoder`],
 //!   [`decoder`]), the E-model ([`CodecModel`]).
+//! - SRTP with SDES keys: [`CryptoAttribute`] (`a=crypto`), [`Srtp`] (protect/unprotect).
 //! - Audio in and out: [`SourceSpec`], [`SinkSpec`], the echo canceller
 //!   ([`EchoCanceller`]), the devices ([`device`]) and the agent's tones ([`ToneGen`]:
 //!   ringtone, call waiting, ringback).
@@ -31,10 +32,12 @@ mod probe;
 mod quality;
 mod rtcp;
 mod rtp;
+mod sdes;
 mod sdp;
 mod session;
 mod sink;
 mod source;
+mod srtp;
 mod stream;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
@@ -54,7 +57,9 @@ pub use jitter::{
     Adaptation, Inserted, JitterBuffer, JitterConfig, JitterStats, Playout, ReceivedFrame,
     TimeScale,
 };
-pub use negotiate::{AudioCaps, Codec, Direction, Negotiated, NegotiationError, SdpSession};
+pub use negotiate::{
+    AudioCaps, Codec, Direction, Negotiated, NegotiationError, SdpSession, SrtpMode,
+};
 pub use probe::Probe;
 pub use quality::{CallQuality, CodecModel};
 pub use rtcp::{
@@ -63,6 +68,7 @@ pub use rtcp::{
     SenderReport,
 };
 pub use rtp::{RtpError, RtpHeader, RtpPacket, RtpSender};
+pub use sdes::{CryptoAttribute, CryptoSuite, KeyMaterial, SdesError};
 pub use sdp::{SdpError, SessionDescription};
 pub use session::{
     Port, Received, RtpSession, RtpStats, StreamEvent, Transmit, DTMF_TONE_MS, MAX_OPUS_PAYLOAD,
@@ -70,6 +76,7 @@ pub use session::{
 };
 pub use sink::SinkSpec;
 pub use source::{Source, SourceSpec, SpecError};
+pub use srtp::{Srtp, SrtpError, SrtpKeys};
 pub use stream::{AudioStream, EventSender, MediaHandle};
 pub use tones::{Cadence, Tone, ToneGen};
 pub use wav::WavError;

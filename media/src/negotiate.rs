@@ -6,7 +6,44 @@ use std::fmt;
 use std::net::SocketAddr;
 
 use crate::codec::OpusSettings;
+use crate::sdes::{CryptoAttribute, CryptoSuite};
 use crate::sdp::{Attribute, Connection, MediaDescription, Origin, SdpError, SessionDescription};
+use crate::srtp::SrtpKeys;
+
+/// Whether calls are encrypted with SRTP (SDES keys, RFC 4568): `[media] srtp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SrtpMode {
+    /// Clear RTP only: `a=crypto` is ignored, an `RTP/SAVP`-only offer is refused.
+    Off,
+    /// Best effort: offers `RTP/AVP` with `a=crypto`; answers with SRTP when the offer
+    /// carries a usable key, in clear otherwise.
+    #[default]
+    Optional,
+    /// Encrypted or not at all: offers `RTP/SAVP`; an offer or answer without a usable
+    /// key fails the call.
+    Mandatory,
+}
+
+impl SrtpMode {
+    /// Every mode.
+    pub const ALL: [SrtpMode; 3] = [SrtpMode::Off, SrtpMode::Optional, SrtpMode::Mandatory];
+
+    /// The name in `[media] srtp`.
+    pub fn config_name(self) -> &'static str {
+        match self {
+            SrtpMode::Off => "off",
+            SrtpMode::Optional => "optional",
+            SrtpMode::Mandatory => "mandatory",
+        }
+    }
+
+    /// The mode `[media] srtp` names.
+    pub fn from_config_name(name: &str) -> Option<SrtpMode> {
+        SrtpMode::ALL
+            .into_iter()
+            .find(|m| m.config_name().eq_ignore_ascii_case(name))
+    }
+}
 
 /// Audio codecs we can carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -202,6 +239,8 @@ pub struct AudioCaps {
     pub ptime_ms: u32,
     /// How we encode Opus; `fec` is also our `useinbandfec`.
     pub opus: OpusSettings,
+    /// SRTP: off, best effort or required.
+    pub srtp: SrtpMode,
 }
 
 impl Default for AudioCaps {
@@ -211,6 +250,7 @@ impl Default for AudioCaps {
             telephone_event: true,
             ptime_ms: 20,
             opus: OpusSettings::default(),
+            srtp: SrtpMode::default(),
         }
     }
 }
@@ -245,6 +285,9 @@ pub struct Negotiated {
     /// How to encode when `codec` is Opus: our settings, the bitrate capped by the peer's
     /// `maxaveragebitrate`. Ignored for G.711.
     pub opus: OpusSettings,
+    /// The SRTP suite and keys when the call is encrypted; `None`: clear RTP. Its `Debug`
+    /// shows the suite only.
+    pub srtp: Option<SrtpKeys>,
 }
 
 /// Why an offer or answer cannot be used. The Display text goes into a 488 reason.
@@ -258,7 +301,7 @@ pub enum NegotiationError {
     #[error("the SDP has no audio stream")]
     NoAudio,
     /// Audio only over a transport we do not speak (SRTP, DTLS...).
-    #[error("audio is offered only over {proto}, which is not supported (plain RTP/AVP only)")]
+    #[error("audio is offered only over {proto}, which is not supported (RTP/AVP, or RTP/SAVP with SDES keys unless [media] srtp is \"off\")")]
     UnsupportedTransport {
         /// The transport offered.
         proto: String,
@@ -291,6 +334,15 @@ pub enum NegotiationError {
     /// An answer without an offer of ours.
     #[error("an answer arrived but no offer of ours is pending")]
     NoOfferPending,
+    /// SRTP is required (`[media] srtp = "mandatory"`, or an `RTP/SAVP` offer) and the
+    /// far end's SDP has no key we can use.
+    #[error("encryption required but the far end's {side} has no usable SRTP key: {detail}")]
+    NoUsableCrypto {
+        /// "offer" or "answer".
+        side: &'static str,
+        /// What was wrong with its `a=crypto` lines.
+        detail: String,
+    },
 }
 
 fn list_or_none(v: &[String]) -> String {
@@ -318,6 +370,10 @@ pub struct SdpSession {
     next_version: u64,
     /// Our pending offer: its direction and how many m= lines it had.
     pending_offer: Option<Direction>,
+    /// The `a=crypto` lines of our pending offer (keys fresh for each offer).
+    offered_crypto: Vec<CryptoAttribute>,
+    /// The keys in force: what a far end's re-offer that keeps its key is answered with.
+    keys: Option<SrtpKeys>,
 }
 
 impl SdpSession {
@@ -329,6 +385,8 @@ impl SdpSession {
             session_id,
             next_version: session_id,
             pending_offer: None,
+            offered_crypto: Vec::new(),
+            keys: None,
         }
     }
 
@@ -371,11 +429,23 @@ impl SdpSession {
         // RTCP on the RTP port if the peer agrees (RFC 5761); else on port + 1, which the
         // stream binds too.
         attrs.push(Attribute::flag("rtcp-mux"));
+        // A fresh key per offer (hold and resume re-key too).
+        self.offered_crypto = self.fresh_crypto_lines();
+        for c in &self.offered_crypto {
+            attrs.push(Attribute::value("crypto", c.to_value()));
+        }
+        // Optional SRTP rides RTP/AVP (what baresip's `mediaenc srtp` does): a far end that
+        // ignores a=crypto still talks to us, in clear.
+        let proto = if self.caps.srtp == SrtpMode::Mandatory {
+            "RTP/SAVP"
+        } else {
+            "RTP/AVP"
+        };
         let media = MediaDescription {
             media: "audio".into(),
             port: self.local_rtp.port(),
             num_ports: None,
-            proto: "RTP/AVP".into(),
+            proto: proto.into(),
             formats,
             connection: None,
             attributes: attrs,
@@ -405,9 +475,12 @@ impl SdpSession {
         // The answer lists a subset of our offer; take its first one we support.
         let (codec, payload_type) = self.pick_codec(m).ok_or_else(|| self.no_common_codec(m))?;
         let remote_rtp = remote_addr(&sdp, m)?;
+        let srtp = self.answered_crypto(m)?;
         let declared = declared_direction(&sdp, m);
         let remote_direction = effective_remote(declared, remote_rtp);
         self.pending_offer = None;
+        self.offered_crypto.clear();
+        self.keys = srtp.clone();
         let event = self
             .caps
             .telephone_event
@@ -425,6 +498,7 @@ impl SdpSession {
             local_direction: offered_dir.intersect(remote_direction.reverse()),
             remote_direction,
             opus: self.opus_settings(m, codec, payload_type),
+            srtp,
         })
     }
 
@@ -437,26 +511,38 @@ impl SdpSession {
     ) -> Result<(String, Negotiated), NegotiationError> {
         let sdp = SessionDescription::parse(offer)?;
         self.pending_offer = None;
+        self.offered_crypto.clear();
         let audio: Vec<usize> = (0..sdp.media.len())
             .filter(|&i| sdp.media[i].media.eq_ignore_ascii_case("audio") && sdp.media[i].port != 0)
             .collect();
         if audio.is_empty() {
             return Err(NegotiationError::NoAudio);
         }
-        // The first audio stream over plain RTP with a codec in common.
+        // The first audio stream over RTP (or SRTP we can key) with a codec in common.
         let mut chosen = None;
         let mut first_error = None;
         for &i in &audio {
             let m = &sdp.media[i];
-            if !is_plain_rtp(&m.proto) {
+            let secure = is_secure_rtp(&m.proto);
+            let usable = is_plain_rtp(&m.proto) || (secure && self.caps.srtp != SrtpMode::Off);
+            if !usable {
                 first_error.get_or_insert(NegotiationError::UnsupportedTransport {
                     proto: m.proto.clone(),
                 });
                 continue;
             }
+            let crypto = match self.offered_key(m, secure) {
+                Ok(c) => c,
+                Err(e) => {
+                    if !matches!(first_error, Some(NegotiationError::NoCommonCodec { .. })) {
+                        first_error = Some(e);
+                    }
+                    continue;
+                }
+            };
             match self.pick_codec(m) {
                 Some(c) => {
-                    chosen = Some((i, c));
+                    chosen = Some((i, c, crypto));
                     break;
                 }
                 None => {
@@ -468,9 +554,40 @@ impl SdpSession {
                 }
             }
         }
-        let Some((index, (codec, payload_type))) = chosen else {
+        let Some((index, (codec, payload_type), crypto)) = chosen else {
             return Err(first_error.unwrap_or(NegotiationError::NoAudio));
         };
+        // Our side of the key exchange: the offer's tag and suite, a fresh key; but a
+        // re-offer that keeps the far end's key keeps ours (RFC 4568 §7.1.4): some far ends
+        // (baresip 1.0) never take a new receive key mid-call.
+        let kept = crypto.as_ref().and_then(|theirs| {
+            self.keys
+                .as_ref()
+                .filter(|k| k.suite == theirs.suite && k.remote == theirs.key)
+                .map(|k| CryptoAttribute {
+                    tag: theirs.tag,
+                    suite: theirs.suite,
+                    key: k.local.clone(),
+                    lifetime: None,
+                })
+        });
+        let ours = match (&crypto, kept) {
+            (Some(_), Some(kept)) => Some(kept),
+            (Some(theirs), None) => Some(
+                CryptoAttribute::generate(theirs.tag, theirs.suite).map_err(|e| {
+                    NegotiationError::NoUsableCrypto {
+                        side: "offer",
+                        detail: e.to_string(),
+                    }
+                })?,
+            ),
+            (None, _) => None,
+        };
+        let srtp = crypto.zip(ours.clone()).map(|(theirs, ours)| SrtpKeys {
+            suite: theirs.suite,
+            local: ours.key,
+            remote: theirs.key,
+        });
         let m = &sdp.media[index];
         let remote_rtp = remote_addr(&sdp, m)?;
         let declared = declared_direction(&sdp, m);
@@ -507,6 +624,9 @@ impl SdpSession {
             if rtcp_mux {
                 attrs.push(Attribute::flag("rtcp-mux"));
             }
+            if let Some(c) = &ours {
+                attrs.push(Attribute::value("crypto", c.to_value()));
+            }
             answer_media.push(MediaDescription {
                 media: om.media.clone(),
                 port: self.local_rtp.port(),
@@ -519,6 +639,7 @@ impl SdpSession {
             });
         }
         let answer = self.render(answer_media);
+        self.keys = srtp.clone();
         Ok((
             answer,
             Negotiated {
@@ -533,8 +654,101 @@ impl SdpSession {
                 local_direction,
                 remote_direction,
                 opus: self.opus_settings(m, codec, payload_type),
+                srtp,
             },
         ))
+    }
+
+    /// The `a=crypto` lines of a new offer, one per suite we offer, each with a fresh key;
+    /// none when SRTP is off. Without random numbers from the OS there is no key: the offer
+    /// goes without (and a mandatory far end refuses it).
+    fn fresh_crypto_lines(&self) -> Vec<CryptoAttribute> {
+        if self.caps.srtp == SrtpMode::Off {
+            return Vec::new();
+        }
+        CryptoSuite::OFFERED
+            .into_iter()
+            .zip(1..)
+            .filter_map(|(suite, tag)| {
+                CryptoAttribute::generate(tag, suite)
+                    .inspect_err(|e| tracing::warn!(error = %e, "no SRTP key for the offer"))
+                    .ok()
+            })
+            .collect()
+    }
+
+    /// The key the offer's stream `m` gives us, if we will encrypt: its first `a=crypto`
+    /// line we can use (offerer's order). An error when encryption is required (an
+    /// `RTP/SAVP` stream, or `[media] srtp = "mandatory"`) and no line fits.
+    fn offered_key(
+        &self,
+        m: &MediaDescription,
+        secure: bool,
+    ) -> Result<Option<CryptoAttribute>, NegotiationError> {
+        if self.caps.srtp == SrtpMode::Off {
+            return Ok(None);
+        }
+        let mut why = None;
+        for value in crypto_values(m) {
+            match CryptoAttribute::parse(value) {
+                Ok(c) => return Ok(Some(c)),
+                Err(e) => {
+                    why.get_or_insert(e.to_string());
+                }
+            }
+        }
+        if secure || self.caps.srtp == SrtpMode::Mandatory {
+            return Err(NegotiationError::NoUsableCrypto {
+                side: "offer",
+                detail: why.unwrap_or_else(|| "it has no a=crypto line".into()),
+            });
+        }
+        Ok(None)
+    }
+
+    /// The keys of an answer to our offer: its `a=crypto` must pair (tag and suite) with
+    /// one of our offer's lines. Without one the call is clear, or fails when SRTP is
+    /// mandatory.
+    fn answered_crypto(&self, m: &MediaDescription) -> Result<Option<SrtpKeys>, NegotiationError> {
+        if self.offered_crypto.is_empty() {
+            return Ok(None);
+        }
+        let mut why = None;
+        for value in crypto_values(m) {
+            match CryptoAttribute::parse(value) {
+                Ok(theirs) => {
+                    let ours = self
+                        .offered_crypto
+                        .iter()
+                        .find(|o| o.tag == theirs.tag && o.suite == theirs.suite);
+                    match ours {
+                        Some(ours) => {
+                            return Ok(Some(SrtpKeys {
+                                suite: theirs.suite,
+                                local: ours.key.clone(),
+                                remote: theirs.key,
+                            }))
+                        }
+                        None => {
+                            why.get_or_insert(format!(
+                                "its a=crypto tag {} ({}) is not one we offered",
+                                theirs.tag, theirs.suite
+                            ));
+                        }
+                    }
+                }
+                Err(e) => {
+                    why.get_or_insert(e.to_string());
+                }
+            }
+        }
+        if self.caps.srtp == SrtpMode::Mandatory || is_secure_rtp(&m.proto) {
+            return Err(NegotiationError::NoUsableCrypto {
+                side: "answer",
+                detail: why.unwrap_or_else(|| "it has no a=crypto line".into()),
+            });
+        }
+        Ok(None)
     }
 
     fn render(&mut self, media: Vec<MediaDescription>) -> String {
@@ -670,6 +884,19 @@ fn fmtp_params(m: &MediaDescription, pt: u8) -> impl Iterator<Item = (&str, &str
 
 fn is_plain_rtp(proto: &str) -> bool {
     proto.eq_ignore_ascii_case("RTP/AVP") || proto.eq_ignore_ascii_case("RTP/AVPF")
+}
+
+/// SDES-keyed SRTP (RFC 4568 §3.1.4); not DTLS (`UDP/TLS/RTP/SAVP`).
+fn is_secure_rtp(proto: &str) -> bool {
+    proto.eq_ignore_ascii_case("RTP/SAVP") || proto.eq_ignore_ascii_case("RTP/SAVPF")
+}
+
+/// The values of the `a=crypto` lines of `m`, in order.
+fn crypto_values(m: &MediaDescription) -> impl Iterator<Item = &str> {
+    m.attributes
+        .iter()
+        .filter(|a| a.name.eq_ignore_ascii_case("crypto"))
+        .filter_map(|a| a.value.as_deref())
 }
 
 /// The raw `encoding/rate[/params]` of `a=rtpmap:<pt> ...`.

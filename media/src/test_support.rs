@@ -28,6 +28,7 @@ pub fn negotiated(remote: SocketAddr, codec: Codec) -> Negotiated {
         local_direction: Direction::SendRecv,
         remote_direction: Direction::SendRecv,
         opus: OpusSettings::default(),
+        srtp: None,
     }
 }
 

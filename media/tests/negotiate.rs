@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use media::{
-    AudioCaps, Codec, Direction, NegotiationError, OpusSettings, SdpSession, SessionDescription,
+    AudioCaps, Codec, CryptoAttribute, CryptoSuite, Direction, NegotiationError, OpusSettings,
+    SdpSession, SessionDescription, SrtpMode,
 };
 
 fn corpus(name: &str) -> String {
@@ -262,8 +263,8 @@ fn no_common_codec_names_what_was_offered() {
 }
 
 #[test]
-fn srtp_only_and_video_only_are_refused() {
-    let err = session()
+fn srtp_only_with_srtp_off_and_video_only_are_refused() {
+    let err = srtp_session(SrtpMode::Off)
         .receive_offer(&corpus("srtp_only.sdp"), Direction::SendRecv)
         .unwrap_err();
     assert!(
@@ -625,4 +626,248 @@ fn g722_is_offered_in_the_configured_order_and_answered_at_8000() {
     let mut s = SdpSession::new("127.0.0.1:40000".parse().unwrap(), AudioCaps::default(), 1);
     let (_, n) = s.receive_offer(offer, Direction::SendRecv).unwrap();
     assert_eq!(n.codec, Codec::Pcmu);
+}
+
+// SRTP with SDES keys (RFC 4568): what each `[media] srtp` mode offers and accepts.
+
+fn srtp_session(mode: SrtpMode) -> SdpSession {
+    let caps = AudioCaps {
+        srtp: mode,
+        ..AudioCaps::default()
+    };
+    SdpSession::new("127.0.0.1:40000".parse().unwrap(), caps, 4242)
+}
+
+fn crypto_lines(sdp: &str) -> Vec<CryptoAttribute> {
+    let sdp = SessionDescription::parse(sdp).unwrap();
+    sdp.media[0]
+        .attributes
+        .iter()
+        .filter(|a| a.name == "crypto")
+        .map(|a| CryptoAttribute::parse(a.value.as_deref().unwrap()).unwrap())
+        .collect()
+}
+
+fn proto(sdp: &str) -> String {
+    SessionDescription::parse(sdp).unwrap().media[0]
+        .proto
+        .clone()
+}
+
+const KEY: &str = "WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz";
+
+fn offer(proto: &str, crypto: &[&str]) -> String {
+    let mut s = format!(
+        "v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n\
+         m=audio 5000 {proto} 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+    );
+    for c in crypto {
+        s.push_str(&format!("a=crypto:{c}\r\n"));
+    }
+    s
+}
+
+#[test]
+fn offers_per_mode_carry_keys_fresh_each_time() {
+    let mut off = srtp_session(SrtpMode::Off);
+    let o = off.create_offer(Direction::SendRecv);
+    assert_eq!(proto(&o), "RTP/AVP");
+    assert!(crypto_lines(&o).is_empty());
+
+    let mut optional = srtp_session(SrtpMode::Optional);
+    let first = optional.create_offer(Direction::SendRecv);
+    assert_eq!(proto(&first), "RTP/AVP");
+    let lines = crypto_lines(&first);
+    let suites: Vec<_> = lines.iter().map(|c| (c.tag, c.suite)).collect();
+    assert_eq!(
+        suites,
+        [
+            (1, CryptoSuite::AesCm128HmacSha1_80),
+            (2, CryptoSuite::AesCm128HmacSha1_32)
+        ]
+    );
+    // A re-offer (hold) re-keys.
+    let second = optional.create_offer(Direction::SendOnly);
+    assert_ne!(crypto_lines(&second)[0].key, lines[0].key);
+
+    let mut mandatory = srtp_session(SrtpMode::Mandatory);
+    let o = mandatory.create_offer(Direction::SendRecv);
+    assert_eq!(proto(&o), "RTP/SAVP");
+    assert_eq!(crypto_lines(&o).len(), 2);
+}
+
+#[test]
+fn an_answer_keyed_to_our_offer_encrypts_with_both_keys() {
+    let mut s = srtp_session(SrtpMode::Mandatory);
+    let ours = crypto_lines(&s.create_offer(Direction::SendRecv));
+    let answer = offer(
+        "RTP/SAVP",
+        &[&format!("2 AES_CM_128_HMAC_SHA1_32 inline:{KEY}")],
+    );
+    let n = s.receive_answer(&answer).unwrap();
+    let keys = n.srtp.clone().expect("encrypted");
+    assert_eq!(keys.suite, CryptoSuite::AesCm128HmacSha1_32);
+    assert_eq!(keys.local, ours[1].key);
+    assert_eq!(
+        keys.remote,
+        CryptoAttribute::parse(&format!("2 AES_CM_128_HMAC_SHA1_32 inline:{KEY}"))
+            .unwrap()
+            .key
+    );
+    // Keys never show in Debug.
+    assert!(!format!("{n:?}").contains(KEY));
+}
+
+#[test]
+fn an_answer_without_usable_crypto_fails_only_when_mandatory() {
+    for (mode, crypto) in [
+        (SrtpMode::Mandatory, vec![]),
+        // A tag we never offered.
+        (
+            SrtpMode::Mandatory,
+            vec![format!("9 AES_CM_128_HMAC_SHA1_80 inline:{KEY}")],
+        ),
+        // The suite does not match the tag's.
+        (
+            SrtpMode::Mandatory,
+            vec![format!("1 AES_CM_128_HMAC_SHA1_32 inline:{KEY}")],
+        ),
+    ] {
+        let mut s = srtp_session(mode);
+        s.create_offer(Direction::SendRecv);
+        let refs: Vec<&str> = crypto.iter().map(String::as_str).collect();
+        let err = s.receive_answer(&offer("RTP/SAVP", &refs)).unwrap_err();
+        assert!(
+            matches!(err, NegotiationError::NoUsableCrypto { side: "answer", .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("encryption required"), "{err}");
+    }
+    // Optional: a far end that ignores a=crypto answers in clear, and the call goes on.
+    let mut s = srtp_session(SrtpMode::Optional);
+    s.create_offer(Direction::SendRecv);
+    let n = s.receive_answer(&offer("RTP/AVP", &[])).unwrap();
+    assert_eq!(n.srtp, None);
+}
+
+#[test]
+fn offers_are_answered_per_mode() {
+    let keyed_avp = offer(
+        "RTP/AVP",
+        &[
+            "1 F8_128_HMAC_SHA1_80 inline:AAAA",
+            &format!("2 AES_CM_128_HMAC_SHA1_80 inline:{KEY}|2^20|1:4"),
+            &format!("3 AES_CM_128_HMAC_SHA1_32 inline:{KEY}"),
+        ],
+    );
+    let clear = offer("RTP/AVP", &[]);
+    let savp = offer(
+        "RTP/SAVP",
+        &[&format!("5 AES_CM_128_HMAC_SHA1_80 inline:{KEY}")],
+    );
+
+    // Optional: the first line we can use (unknown suite and MKI skipped), our fresh key
+    // under its tag and suite, the offer's transport kept.
+    let (answer, n) = srtp_session(SrtpMode::Optional)
+        .receive_offer(&keyed_avp, Direction::SendRecv)
+        .unwrap();
+    assert_eq!(proto(&answer), "RTP/AVP");
+    let ours = crypto_lines(&answer);
+    assert_eq!(ours.len(), 1);
+    assert_eq!(
+        (ours[0].tag, ours[0].suite),
+        (3, CryptoSuite::AesCm128HmacSha1_32)
+    );
+    let keys = n.srtp.unwrap();
+    assert_eq!(keys.local, ours[0].key);
+    assert_ne!(keys.local, keys.remote);
+
+    let (answer, n) = srtp_session(SrtpMode::Optional)
+        .receive_offer(&savp, Direction::SendRecv)
+        .unwrap();
+    assert_eq!(proto(&answer), "RTP/SAVP");
+    assert_eq!(crypto_lines(&answer)[0].tag, 5);
+    assert!(n.srtp.is_some());
+
+    let (answer, n) = srtp_session(SrtpMode::Optional)
+        .receive_offer(&clear, Direction::SendRecv)
+        .unwrap();
+    assert!(crypto_lines(&answer).is_empty());
+    assert_eq!(n.srtp, None);
+
+    // Mandatory: clear RTP is refused with words for the 488; keyed AVP is fine.
+    let err = srtp_session(SrtpMode::Mandatory)
+        .receive_offer(&clear, Direction::SendRecv)
+        .unwrap_err();
+    assert!(
+        matches!(err, NegotiationError::NoUsableCrypto { side: "offer", .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "encryption required but the far end's offer has no usable SRTP key: it has no a=crypto line"
+    );
+    assert!(srtp_session(SrtpMode::Mandatory)
+        .receive_offer(&keyed_avp, Direction::SendRecv)
+        .unwrap()
+        .1
+        .srtp
+        .is_some());
+    // An RTP/SAVP offer whose only key is unusable: the reason names the problem.
+    let bad = offer("RTP/SAVP", &["1 AES_CM_128_HMAC_SHA1_80 inline:!!!"]);
+    let err = srtp_session(SrtpMode::Optional)
+        .receive_offer(&bad, Direction::SendRecv)
+        .unwrap_err();
+    assert!(err.to_string().contains("base64"), "{err}");
+
+    // Off: a=crypto ignored, RTP/SAVP refused.
+    let (answer, n) = srtp_session(SrtpMode::Off)
+        .receive_offer(&keyed_avp, Direction::SendRecv)
+        .unwrap();
+    assert!(crypto_lines(&answer).is_empty());
+    assert_eq!(n.srtp, None);
+    assert!(matches!(
+        srtp_session(SrtpMode::Off).receive_offer(&savp, Direction::SendRecv),
+        Err(NegotiationError::UnsupportedTransport { .. })
+    ));
+}
+
+#[test]
+fn srtp_mode_config_names() {
+    for m in SrtpMode::ALL {
+        assert_eq!(SrtpMode::from_config_name(m.config_name()), Some(m));
+    }
+    assert_eq!(
+        SrtpMode::from_config_name("MANDATORY"),
+        Some(SrtpMode::Mandatory)
+    );
+    assert_eq!(SrtpMode::from_config_name("on"), None);
+}
+
+#[test]
+fn a_reoffer_keeping_its_key_keeps_ours_and_a_new_key_gets_a_new_one() {
+    let mut s = srtp_session(SrtpMode::Optional);
+    let first = offer(
+        "RTP/SAVP",
+        &[&format!("1 AES_CM_128_HMAC_SHA1_80 inline:{KEY}")],
+    );
+    let (a1, n1) = s.receive_offer(&first, Direction::SendRecv).unwrap();
+    // The far end holds, keeping its key: our answer keeps ours.
+    let (a2, n2) = s.receive_offer(&first, Direction::SendRecv).unwrap();
+    assert_eq!(crypto_lines(&a1)[0].key, crypto_lines(&a2)[0].key);
+    assert_eq!(n1.srtp, n2.srtp);
+    // It re-keys: so do we.
+    let other = "d2hhdGV2ZXIgd2hhdGV2ZXIgd2hhdGV2ZXIgMTIz";
+    let rekeyed = offer(
+        "RTP/SAVP",
+        &[&format!("1 AES_CM_128_HMAC_SHA1_80 inline:{other}")],
+    );
+    let (a3, n3) = s.receive_offer(&rekeyed, Direction::SendRecv).unwrap();
+    assert_ne!(crypto_lines(&a3)[0].key, crypto_lines(&a2)[0].key);
+    assert_ne!(n3.srtp, n2.srtp);
+    // Our own re-offer always carries a fresh key.
+    let o = s.create_offer(Direction::SendOnly);
+    assert!(crypto_lines(&o)
+        .iter()
+        .all(|c| c.key != crypto_lines(&a3)[0].key));
 }

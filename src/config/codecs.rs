@@ -1,6 +1,7 @@
-//! `[media]`: which codecs calls offer and accept, in which order, and how Opus encodes.
+//! `[media]`: which codecs calls offer and accept, in which order, how Opus encodes, and
+//! whether calls are encrypted (SRTP).
 
-use media::{AudioCaps, Codec, OpusSettings};
+use media::{AudioCaps, Codec, OpusSettings, SrtpMode};
 use serde::Deserialize;
 
 /// The accepted codec names, as the error messages list them.
@@ -15,6 +16,7 @@ pub(super) struct RawMedia {
     opus_complexity: Option<i64>,
     opus_fec: Option<bool>,
     opus_dtx: Option<bool>,
+    srtp: Option<String>,
 }
 
 impl RawMedia {
@@ -78,6 +80,16 @@ impl RawMedia {
             opus.dtx = dtx;
         }
         caps.opus = opus;
+        if let Some(mode) = self.srtp {
+            caps.srtp = SrtpMode::from_config_name(mode.trim()).ok_or_else(|| {
+                (
+                    "srtp",
+                    format!(
+                        "unknown mode {mode:?}: accepted are \"off\", \"optional\", \"mandatory\""
+                    ),
+                )
+            })?;
+        }
         Ok(caps)
     }
 }
@@ -96,10 +108,13 @@ mod tests {
         assert_eq!(caps.codecs, vec![Codec::Opus, Codec::Pcmu, Codec::Pcma]);
         assert_eq!(caps.ptime_ms, 20);
         assert_eq!(caps.opus, OpusSettings::default());
+        assert_eq!(caps.srtp, SrtpMode::Optional);
         let caps = resolve(
-            "codecs = [\"G722\", \"pcma\"]\nptime = 40\nopus_bitrate = 24000\nopus_complexity = 5\nopus_fec = false\nopus_dtx = true\n",
+            "codecs = [\"G722\", \"pcma\"]\nptime = 40\nopus_bitrate = 24000\nopus_complexity = 5\nopus_fec = false\nopus_dtx = true\nsrtp = \"mandatory\"\n",
         )
         .unwrap();
+        assert_eq!(caps.srtp, SrtpMode::Mandatory);
+        assert_eq!(resolve("srtp = \"off\"").unwrap().srtp, SrtpMode::Off);
         assert_eq!(caps.codecs, vec![Codec::G722, Codec::Pcma]);
         assert_eq!(caps.ptime_ms, 40);
         assert_eq!(
@@ -123,6 +138,11 @@ mod tests {
             ("ptime = 0", "ptime", "multiple of 10"),
             ("opus_bitrate = 500", "opus_bitrate", "6000"),
             ("opus_complexity = 11", "opus_complexity", "0"),
+            (
+                "srtp = \"on\"",
+                "srtp",
+                "\"off\", \"optional\", \"mandatory\"",
+            ),
         ] {
             let (k, message) = resolve(text).unwrap_err();
             assert_eq!(k, key, "{text}");

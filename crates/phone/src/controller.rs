@@ -576,7 +576,9 @@ impl Phone {
                 }
                 Err(error) => {
                     warn!(call = %id, %error, "cannot answer: the caller's media does not fit");
-                    let _ = self.ua.reject(now, handle, 488);
+                    let _ = self
+                        .ua
+                        .reject_because(now, handle, 488, Some(&error.to_string()));
                     return Err(CommandError::invalid_state(format!(
                         "cannot answer call {id}: {error}"
                     )));
@@ -736,6 +738,14 @@ impl Phone {
                             record.negotiated = Some(negotiated.clone());
                             self.start_media(call, negotiated);
                         }
+                        Err(error @ media::NegotiationError::NoUsableCrypto { .. }) => {
+                            // The 2xx would repeat it: give up now (CANCEL).
+                            warn!(call = %self.ids.id(call), %error, "the far end's answer is not encrypted; cancelling");
+                            let reason =
+                                EndReason::new(EndKind::Incompatible, None, error.to_string());
+                            let _ = self.ua.hangup_because(now, call, reason);
+                            return;
+                        }
                         Err(error) => {
                             debug!(call = %self.ids.id(call), %error, "early media answer not usable")
                         }
@@ -756,7 +766,9 @@ impl Phone {
                         Err(media::NegotiationError::NoOfferPending) => {}
                         Err(error) => {
                             warn!(call = %self.ids.id(call), %error, "the far end's answer does not fit; hanging up");
-                            let _ = self.ua.hangup(now, call);
+                            let reason =
+                                EndReason::new(EndKind::Incompatible, None, error.to_string());
+                            let _ = self.ua.hangup_because(now, call, reason);
                             return;
                         }
                     }
@@ -787,6 +799,13 @@ impl Phone {
                             record.negotiated = Some(negotiated.clone());
                             self.media
                                 .push_back(MediaAction::Update { call, negotiated });
+                        }
+                        Err(error @ media::NegotiationError::NoUsableCrypto { .. }) => {
+                            warn!(call = %self.ids.id(call), %error, "the far end's answer drops encryption; hanging up");
+                            let reason =
+                                EndReason::new(EndKind::Incompatible, None, error.to_string());
+                            let _ = self.ua.hangup_because(now, call, reason);
+                            return;
                         }
                         Err(error) => {
                             debug!(call = %self.ids.id(call), %error, "re-offer answer not usable")
@@ -913,6 +932,19 @@ impl Phone {
             sdp,
             local,
         );
+        // An offer we can never take because it is not encrypted (`[media] srtp =
+        // "mandatory"`, or an RTP/SAVP offer without a usable key) is refused at once with
+        // 488 and the reason; the page lists the call as ended, it never rings.
+        if let Some(Err(error @ media::NegotiationError::NoUsableCrypto { .. })) =
+            offer.as_deref().map(|o| record.sdp.check_offer(o))
+        {
+            warn!(call = %self.ids.id(call), %error, "refusing the call: 488");
+            self.calls.insert(call, record);
+            let _ = self
+                .ua
+                .reject_because(now, call, 488, Some(&error.to_string()));
+            return;
+        }
         record.offer = offer;
         info!(call = %self.ids.id(call), from = %record.remote.uri, "incoming call");
         self.calls.insert(call, record);
@@ -1158,6 +1190,8 @@ fn quality_of(s: &media::RtpStats) -> CallQuality {
         playout_delay_ms: round(s.playout_delay_ms, 10.0),
         mos: round(s.mos, 100.0),
         junk: s.dropped + s.rtcp_dropped,
+        srtp_auth_failed: s.srtp_auth_failed,
+        srtp_replayed: s.srtp_replayed,
         digits_received: s.digits_received,
     }
 }

@@ -108,7 +108,17 @@ impl CallRecord {
                 clock_rate: n.codec.clock_rate(),
                 sample_rate: n.codec.sample_rate(),
             }),
+            encrypted: self.srtp_suite().is_some(),
+            srtp_suite: self.srtp_suite().map(str::to_owned),
         }
+    }
+
+    /// The SRTP suite of the media in force, if encrypted.
+    fn srtp_suite(&self) -> Option<&'static str> {
+        self.negotiated
+            .as_ref()
+            .and_then(|n| n.srtp.as_ref())
+            .map(|k| k.suite.name())
     }
 }
 

@@ -35,6 +35,15 @@ impl CallSdp {
         let (answer, negotiated) = self.0.receive_offer(&text(offer), wanted)?;
         Ok((Bytes::from(answer), negotiated))
     }
+
+    /// Whether the far end's offer could be answered, without answering it (the session is
+    /// left as it was).
+    pub fn check_offer(&self, offer: &[u8]) -> Result<(), NegotiationError> {
+        self.0
+            .clone()
+            .receive_offer(&text(offer), Direction::SendRecv)
+            .map(|_| ())
+    }
 }
 
 /// SDP is UTF-8 (RFC 4566 §5); a byte that is not becomes U+FFFD, which the SDP parser

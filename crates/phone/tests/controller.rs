@@ -102,6 +102,10 @@ impl World {
     }
 
     fn with_far_sdp(auto_answer: bool, far_sdp: &'static str) -> World {
+        World::with_caps(auto_answer, far_sdp, media::AudioCaps::default())
+    }
+
+    fn with_caps(auto_answer: bool, far_sdp: &'static str, caps: media::AudioCaps) -> World {
         let (a, f) = (addr("10.0.0.1:5060"), addr("10.0.0.2:5060"));
         let mut sim = Sim::new(3);
         sim.network_mut().set_default_link(LinkConfig::lan());
@@ -110,7 +114,7 @@ impl World {
         let mut phone = Phone::new(
             UserAgent::new(ua_config("1001", a, f, 1)),
             PhoneConfig {
-                caps: media::AudioCaps::default(),
+                caps,
                 auto_answer: false,
                 call_waiting: true,
                 domain: "10.0.0.2:5060".into(),
@@ -467,6 +471,43 @@ impl World {
             .incoming()
             .expect("the far end has the call")
     }
+}
+
+#[test]
+fn under_mandatory_srtp_a_clear_answer_ends_the_call_with_a_bye_and_words() {
+    let caps = media::AudioCaps {
+        srtp: media::SrtpMode::Mandatory,
+        ..media::AudioCaps::default()
+    };
+    let mut w = World::with_caps(true, FAR_SDP_SENDRECV, caps);
+    let CommandReply::Created { id } = w
+        .command(Command::Dial { to: "1002".into() })
+        .expect("dial")
+    else {
+        panic!("dial creates a call")
+    };
+    w.run(2.0);
+    let view = w.view(&id).expect("listed while recent");
+    assert_eq!(view.state, CallState::Ended);
+    assert!(!view.encrypted);
+    let reason = view.end_reason.expect("a reason");
+    assert_eq!(reason.code, "incompatible");
+    assert_eq!(
+        reason.message,
+        "encryption required but the far end's answer has no usable SRTP key: it has no a=crypto line"
+    );
+    // No media ever started, and the far end got our BYE.
+    assert!(!w
+        .agent()
+        .2
+        .iter()
+        .any(|m| matches!(m, MediaAction::Start { .. })));
+    assert_eq!(
+        w.sim.node(FAR).right().ended(),
+        Some(signaling::EndKind::RemoteHangup)
+    );
+    w.run(40.0);
+    assert!(w.agent().0.ua().is_idle(), "nothing left behind");
 }
 
 #[test]

@@ -103,6 +103,8 @@ fn final_audio_figures_land_after_the_end() {
         mos: 4.2,
         junk: 0,
         digits_received: 0,
+        srtp_auth_failed: 0,
+        srtp_replayed: 0,
     };
     store.quality("r1c1", &q).expect("quality");
     // A later view without figures keeps them.

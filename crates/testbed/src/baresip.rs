@@ -5,8 +5,8 @@
 //! renders (no template files: the project carries everything in this file), its log
 //! (`baresip.log`: stdout+stderr with the SIP trace of `-s`), free ports on 127.0.0.1 for SIP,
 //! RTP and `ctrl_tcp`, and runs under `timeout` with the [`loopback`](crate::loopback) shim.
-//! Modules loaded: `g711 aubridge ausine aufile sndfile account menu ctrl_tcp`, plus `opus` and `g722`
-//! when asked (never `httpd` or `cons`: they bind 0.0.0.0). Control goes through `ctrl_tcp`
+//! Modules loaded: `g711 aubridge ausine aufile sndfile account menu ctrl_tcp`, plus `opus`, `g722`
+//! and `srtp` (SDES media encryption, [`BaresipOptions::mediaenc`]) when asked (never `httpd` or `cons`: they bind 0.0.0.0). Control goes through `ctrl_tcp`
 //! ([`baresip_ctrl`](crate::baresip_ctrl)).
 
 use std::ffi::OsString;
@@ -66,6 +66,16 @@ pub struct BaresipOptions {
     /// Load the g722 module ahead of g711 (after opus when both): baresip then offers and
     /// accepts G.722 (default `false`).
     pub g722: bool,
+    /// Media encryption of the account (`;mediaenc=`), with the `srtp` module loaded:
+    /// `"srtp"` (best effort: RTP/AVP with a=crypto), `"srtp-mand"` (RTP/SAVP only) or
+    /// `"srtp-mandf"` (RTP/SAVPF). `None` (default): clear RTP, a=crypto ignored.
+    pub mediaenc: Option<String>,
+    /// SIP over TLS to `registrar` (then its TLS listener), trusting this CA file
+    /// (`sip_cafile`). `None` (default): UDP. Registering works; calls *to* such a baresip
+    /// through the testbed Kamailio do not yet (Kamailio opens a new TLS connection to the
+    /// Contact, where baresip, without a certificate, serves none), so tests/srtp.rs keeps
+    /// baresip on UDP and the agent on TLS.
+    pub tls_ca: Option<PathBuf>,
 }
 
 impl BaresipOptions {
@@ -81,6 +91,8 @@ impl BaresipOptions {
             lifetime: Duration::from_secs(60),
             opus: false,
             g722: false,
+            mediaenc: None,
+            tls_ca: None,
         }
     }
 
@@ -485,6 +497,9 @@ pub(crate) fn render_config(
     if opts.record.is_some() {
         modules.push("sndfile");
     }
+    if opts.mediaenc.is_some() {
+        modules.push("srtp");
+    }
     let mut c = format!(
         "# rendered by testbed::baresip; loopback only\n\
          poll_method epoll\n\
@@ -516,19 +531,28 @@ pub(crate) fn render_config(
     if let Some(rec) = &opts.record {
         c.push_str(&format!("snd_path {}\n", rec.display()));
     }
+    if let Some(ca) = &opts.tls_ca {
+        c.push_str(&format!("sip_cafile {}\n", ca.display()));
+    }
     c
 }
 
 /// The `accounts` file: one account, digest password, answer mode, registration interval.
 pub(crate) fn render_account(opts: &BaresipOptions) -> String {
-    format!(
-        "<sip:{}@{};transport=udp>;auth_pass={};regint={};answermode={}\n",
+    let mut line = format!(
+        "<sip:{}@{};transport={}>;auth_pass={};regint={};answermode={}",
         opts.user,
         opts.registrar,
+        if opts.tls_ca.is_some() { "tls" } else { "udp" },
         opts.password,
         if opts.register { 60 } else { 0 },
         if opts.auto_answer { "auto" } else { "manual" }
-    )
+    );
+    if let Some(enc) = &opts.mediaenc {
+        line.push_str(&format!(";mediaenc={enc}"));
+    }
+    line.push('\n');
+    line
 }
 
 /// Pairs of `dump-*-dec.wav` / `dump-*-enc.wav` in `dir`, oldest first.
@@ -637,7 +661,7 @@ mod tests {
             assert!(
                 [
                     "g711", "aubridge", "ausine", "aufile", "sndfile", "opus", "account", "menu",
-                    "ctrl_tcp"
+                    "ctrl_tcp", "srtp"
                 ]
                 .contains(&m),
                 "{m}"
@@ -665,6 +689,14 @@ mod tests {
         o.auto_answer = false;
         o.register = false;
         assert!(render_account(&o).ends_with(";regint=0;answermode=manual\n"));
+        o.mediaenc = Some("srtp-mand".into());
+        o.tls_ca = Some(PathBuf::from("/tmp/ca.pem"));
+        let line = render_account(&o);
+        assert!(line.contains(";transport=tls>"), "{line}");
+        assert!(line.ends_with(";mediaenc=srtp-mand\n"), "{line}");
+        let c = render_config(&o, Path::new("/tmp/b"), 1, 2, (3, 4));
+        assert!(c.contains("module srtp.so\n"), "{c}");
+        assert!(c.contains("sip_cafile /tmp/ca.pem\n"), "{c}");
     }
 
     #[test]

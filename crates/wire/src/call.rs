@@ -78,6 +78,12 @@ pub struct CallView {
     /// The audio codec negotiated (null until the offer/answer is done).
     #[serde(default)]
     pub codec: Option<CallCodec>,
+    /// The call's media is SRTP-encrypted (SDES keys agreed in the offer/answer).
+    #[serde(default)]
+    pub encrypted: bool,
+    /// The SRTP crypto suite when encrypted, e.g. `AES_CM_128_HMAC_SHA1_80`; else null.
+    #[serde(default)]
+    pub srtp_suite: Option<String>,
 }
 
 /// The audio codec a call negotiated, with its two rates: they differ for G.722, whose
@@ -117,6 +123,8 @@ impl CallView {
             end_reason: None,
             quality: None,
             codec: None,
+            encrypted: false,
+            srtp_suite: None,
         }
     }
 }
@@ -147,6 +155,12 @@ pub struct CallQuality {
     pub junk: u64,
     /// DTMF digits received in the media (RFC 4733).
     pub digits_received: u64,
+    /// SRTP/SRTCP packets dropped because their authentication tag did not match.
+    #[serde(default)]
+    pub srtp_auth_failed: u64,
+    /// SRTP/SRTCP packets dropped as replays.
+    #[serde(default)]
+    pub srtp_replayed: u64,
 }
 
 // The numbers are finite by construction (rounded counters and estimates), so equality is

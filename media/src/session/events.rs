@@ -51,6 +51,11 @@ pub struct RtpStats {
     pub rtcp_received: u64,
     /// RTCP datagrams that did not parse.
     pub rtcp_dropped: u64,
+    /// SRTP/SRTCP packets dropped because their authentication tag did not match (forged,
+    /// corrupted, or keyed with another key).
+    pub srtp_auth_failed: u64,
+    /// SRTP/SRTCP packets dropped as replays (an index already seen, or too old).
+    pub srtp_replayed: u64,
     /// Where we send now (latched source, else the SDP address).
     pub remote_addr: Option<SocketAddr>,
     /// Whether `remote_addr` was learnt from incoming RTP (symmetric RTP).

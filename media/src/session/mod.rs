@@ -9,6 +9,11 @@
 //!   (symmetric RTP), feeds telephone-events to the RFC 4733 receiver and audio to the
 //!   jitter buffer; [`RtpSession::play_frame`] hands out one frame per period on the play
 //!   clock, phased just after the first packet's arrival.
+//! - SRTP (when the negotiation carries keys): every datagram out is protected and every
+//!   datagram in is checked and decrypted before anything else looks at it; a broken tag or
+//!   a replay is dropped and counted ([`RtpStats::srtp_auth_failed`],
+//!   [`RtpStats::srtp_replayed`]) and the call goes on. A re-negotiation with new keys
+//!   switches to fresh contexts.
 //! - RTCP: reports when [`RtpSession::poll_timeout`] says (RFC 3550 §6.2, about every 5 s),
 //!   a BYE on [`RtpSession::close`].
 //! - The media timeout ([`RtpSession::set_media_timeout`], [`rtp_watch`]): the far end's RTP
@@ -41,6 +46,7 @@ use crate::negotiate::{Codec, Negotiated};
 use crate::quality::CodecModel;
 use crate::rtcp::{RtcpConfig, RtcpSession};
 use crate::rtp::{RtpPacket, RtpSender};
+use crate::srtp::{Srtp, SrtpError};
 use clock::PlayClock;
 use outgoing_dtmf::OutgoingDtmf;
 use rtp_watch::RtpWatch;
@@ -110,6 +116,33 @@ fn codec_model(neg: &Negotiated) -> CodecModel {
     }
 }
 
+/// How the session's datagrams cross the network.
+enum Protection {
+    /// Clear RTP and RTCP.
+    Clear,
+    /// SRTP and SRTCP with the negotiated keys.
+    Srtp(Box<Srtp>),
+    /// Keys were negotiated but no context could be made from them: nothing is sent or
+    /// accepted, rather than anything in clear.
+    Unusable,
+}
+
+fn protection(neg: &Negotiated) -> Protection {
+    match &neg.srtp {
+        None => Protection::Clear,
+        Some(keys) => match Srtp::new(keys) {
+            Ok(s) => {
+                debug!(suite = %keys.suite, "SRTP on");
+                Protection::Srtp(Box::new(s))
+            }
+            Err(e) => {
+                warn!(error = %e, "SRTP keys unusable: no media is sent or accepted");
+                Protection::Unusable
+            }
+        },
+    }
+}
+
 fn frame_duration(neg: &Negotiated) -> Duration {
     Duration::from_millis(neg.codec.frame_ms(neg.ptime_ms) as u64)
 }
@@ -124,6 +157,7 @@ pub struct RtpSession {
     epoch: Instant,
     cname: String,
     sender: RtpSender,
+    protection: Protection,
     encoder: Option<Box<dyn AudioEncoder>>,
     receiver: Receiver,
     play_clock: PlayClock,
@@ -164,6 +198,7 @@ impl RtpSession {
             epoch: now,
             cname,
             encoder: new_encoder(&neg),
+            protection: protection(&neg),
             receiver: Receiver::new(neg.codec, neg.codec.frame_ms(neg.ptime_ms)),
             play_clock: PlayClock::new(now, frame_duration(&neg)),
             dtmf_out: OutgoingDtmf::default(),
@@ -243,6 +278,10 @@ impl RtpSession {
         }
         debug!(?neg, "media update");
         let old = std::mem::replace(&mut self.neg, neg);
+        if old.srtp != self.neg.srtp {
+            // New keys (re-INVITE): fresh contexts both ways.
+            self.protection = protection(&self.neg);
+        }
         let frame_changed =
             old.codec.frame_ms(old.ptime_ms) != self.neg.codec.frame_ms(self.neg.ptime_ms);
         if old.codec != self.neg.codec || frame_changed {
@@ -328,11 +367,7 @@ impl RtpSession {
             }
             if let Some(to) = to {
                 self.count_sent(now, p.timestamp, p.payload.len());
-                self.transmits.push_back(Transmit {
-                    port: Port::Rtp,
-                    to,
-                    payload: packet,
-                });
+                self.push_rtp(to, packet);
             }
         }
         if on || self.dtmf_out.is_active() {
@@ -387,10 +422,26 @@ impl RtpSession {
             .packet(self.neg.payload_type, &self.payload, samples, &mut packet);
         let len = self.payload.len();
         self.count_sent(now, ts, len);
+        self.push_rtp(to, packet);
+    }
+
+    /// An RTP packet of ours out to `to`, protected when the call is encrypted.
+    fn push_rtp(&mut self, to: SocketAddr, packet: Vec<u8>) {
+        let payload = match &mut self.protection {
+            Protection::Clear => packet,
+            Protection::Srtp(s) => match s.protect_rtp(&packet) {
+                Ok(p) => p,
+                Err(e) => {
+                    debug!(error = %e, "RTP packet not protected; not sent");
+                    return;
+                }
+            },
+            Protection::Unusable => return,
+        };
         self.transmits.push_back(Transmit {
             port: Port::Rtp,
             to,
-            payload: packet,
+            payload,
         });
     }
 
@@ -426,7 +477,27 @@ impl RtpSession {
         if self.closed {
             return Received::Dropped;
         }
-        if port == Port::Rtcp || looks_like_rtcp(datagram) {
+        let is_rtcp = port == Port::Rtcp || looks_like_rtcp(datagram);
+        let plain;
+        let datagram = match &mut self.protection {
+            Protection::Clear => datagram,
+            Protection::Srtp(s) => {
+                let r = if is_rtcp {
+                    s.unprotect_rtcp(datagram)
+                } else {
+                    s.unprotect_rtp(datagram)
+                };
+                match r {
+                    Ok(p) => {
+                        plain = p;
+                        &plain[..]
+                    }
+                    Err(e) => return self.refused(from, is_rtcp, e),
+                }
+            }
+            Protection::Unusable => return self.drop_packet(from, "no SRTP context"),
+        };
+        if is_rtcp {
             return self.handle_rtcp(now, from, datagram);
         }
         let max = match self.neg.codec {
@@ -503,6 +574,18 @@ impl RtpSession {
         }
     }
 
+    /// A datagram SRTP refused: counted by why.
+    fn refused(&mut self, from: SocketAddr, rtcp: bool, error: SrtpError) -> Received {
+        debug!(%from, rtcp, %error, "dropping SRTP datagram");
+        match error {
+            SrtpError::AuthFailed => self.stats.srtp_auth_failed += 1,
+            SrtpError::Replayed => self.stats.srtp_replayed += 1,
+            _ if rtcp => self.stats.rtcp_dropped += 1,
+            _ => self.stats.dropped += 1,
+        }
+        Received::Dropped
+    }
+
     fn drop_packet(&mut self, from: SocketAddr, why: &str) -> Received {
         debug!(%from, why, "dropping RTP datagram");
         self.stats.dropped += 1;
@@ -568,6 +651,17 @@ impl RtpSession {
 
     fn queue_rtcp(&mut self, report: Vec<u8>) {
         if let Some((port, to)) = self.rtcp_target() {
+            let report = match &mut self.protection {
+                Protection::Clear => report,
+                Protection::Srtp(s) => match s.protect_rtcp(&report) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        debug!(error = %e, "RTCP not protected; not sent");
+                        return;
+                    }
+                },
+                Protection::Unusable => return,
+            };
             self.stats.rtcp_sent += 1;
             self.transmits.push_back(Transmit {
                 port,

@@ -42,8 +42,9 @@ impl UserAgent {
         Ok(())
     }
 
-    /// Hangs up an answered call with BYE for a reason other than the agent's wish (its
-    /// media stopped arriving): the application is told `reason`. Only an answered call.
+    /// Hangs up for a reason other than the agent's wish (its media stopped arriving, the
+    /// far end's answer cannot be used): BYE once answered, CANCEL while an outbound call
+    /// rings; the application is told `reason`.
     pub fn hangup_because(
         &mut self,
         now: Instant,
@@ -51,6 +52,14 @@ impl UserAgent {
         reason: EndReason,
     ) -> Result<(), CallError> {
         let call = self.visible_call(handle)?;
+        if call.direction == CallDirection::Outbound
+            && matches!(call.phase, Phase::Calling | Phase::Early)
+        {
+            self.end_call(handle, reason, true);
+            self.cancel(now, handle);
+            self.pump(now);
+            return Ok(());
+        }
         if !matches!(call.phase, Phase::Answering | Phase::Established) {
             return Err(CallError::InvalidState {
                 state: call.phase.name(),

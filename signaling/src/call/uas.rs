@@ -215,6 +215,19 @@ impl UserAgent {
         handle: CallHandle,
         status: u16,
     ) -> Result<(), CallError> {
+        self.reject_because(now, handle, status, None)
+    }
+
+    /// [`reject`](Self::reject) saying why: `warning` goes into a `Warning: 399` header for
+    /// the caller (e.g. what was wrong with its SDP for a 488) and is the call's end reason
+    /// here.
+    pub fn reject_because(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        status: u16,
+        warning: Option<&str>,
+    ) -> Result<(), CallError> {
         let call = self.visible_call(handle)?;
         if call.phase != Phase::Early || call.direction != CallDirection::Inbound {
             return Err(CallError::InvalidState {
@@ -235,18 +248,24 @@ impl UserAgent {
         };
         let local_tag = call.dialog.local_tag.clone();
         if let Some(uas) = call.uas.take() {
-            let response = response_to(&uas.request, status, reason, Some(&local_tag));
+            let mut response = response_to(&uas.request, status, reason, Some(&local_tag));
+            if let Some(w) = warning {
+                response.headers.push(
+                    HeaderName::Warning,
+                    format!("399 softphone \"{}\"", w.replace(['"', '\r', '\n'], "'")),
+                );
+            }
             self.respond(now, uas.tx, response);
         }
-        self.end_call(
-            handle,
-            EndReason::new(
+        let end = match warning {
+            Some(w) if status == 488 => EndReason::new(EndKind::Incompatible, Some(status), w),
+            _ => EndReason::new(
                 EndKind::Rejected,
                 Some(status),
                 "the call was declined here",
             ),
-            false,
-        );
+        };
+        self.end_call(handle, end, false);
         self.pump(now);
         Ok(())
     }
