@@ -319,3 +319,119 @@ fn a_device_unloaded_under_a_stream_is_rescued_by_the_server() {
     assert!(cs.callbacks > before.0 + 5, "{before:?} {cs:?}");
     assert!(os.callbacks > before.1 + 5, "{before:?} {os:?}");
 }
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Write-to-speaker over many clicks: `LATENCY_SECS` (default 20) of 20 ms frames at 48 kHz
+/// (the shared playout device's rate) to the default output, a 5 ms 1 kHz burst at the start
+/// of every tenth frame, `speaker.monitor` recorded with each chunk's arrival time
+/// (`testbed::pulse::TimedRecorder`). A click's latency is from the `write_frame` call that
+/// carried it to its onset in the recording. Prints p50/p95/max and the device counters
+/// (underruns: `underruns`, `silence_samples`); the first second (playout starting) is left
+/// out. A measurement, run by hand: see docs/benchmarks.md.
+#[test]
+#[ignore = "a measurement, run by hand: see docs/benchmarks.md"]
+fn write_to_speaker_latency() {
+    testbed::require!("pulseaudio", "pacat", "parec", "pactl");
+    let p = pulse();
+    let _turn = turn(&SPEAKER);
+    let secs: u64 = std::env::var("LATENCY_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let rate = 48_000;
+    let rec = p.start_timed_record("speaker.monitor").unwrap();
+    testbed::wait_until(
+        "the recorder's first audio",
+        Duration::from_secs(10),
+        Duration::from_millis(10),
+        || Ok::<_, testbed::TestbedError>(rec.zero().map(|_| ())),
+    )
+    .unwrap();
+    let mut out = DevicePlayout::open(&DeviceSpec::Default, rate, HostChoice::Default).unwrap();
+    let n = out.frame_len();
+    let burst = (rate / 200) as usize;
+    let click: Vec<f32> = (0..n)
+        .map(|k| {
+            if k < burst {
+                (std::f64::consts::TAU * 1000.0 * k as f64 / f64::from(rate)).sin() as f32 * 0.5
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let quiet = vec![0.0f32; n];
+    let mut writes = Vec::new();
+    let mut i = 0u64;
+    let warm = 50; // 1 s
+    let mut warm_stats = None;
+    let mut warm_at = Instant::now();
+    every_frame(Duration::from_secs(secs + 1), |now| {
+        if i == warm {
+            warm_stats = Some(out.stats());
+            warm_at = now;
+        }
+        if i.is_multiple_of(10) && i >= warm {
+            writes.push(now);
+            out.write_frame(&click).unwrap();
+        } else {
+            out.write_frame(&quiet).unwrap();
+        }
+        i += 1;
+        true
+    });
+    let stats = out.stats();
+    let took = warm_at.elapsed().as_secs_f64();
+    let before = warm_stats.unwrap();
+    // The share of real time the device took audio at: below 100% the server lost time (it
+    // underran on its side and waited for a refill), which the ring's counters cannot see.
+    let pace = (stats.callback_samples - before.callback_samples) as f64
+        / (took * f64::from(stats.device_rate))
+        * 100.0;
+    thread::sleep(Duration::from_millis(500));
+    let (heard, zero) = rec.snapshot();
+    let zero = zero.unwrap();
+    // Onsets: the first sample over -16 dBFS after 100 ms below it.
+    let threshold = 0.16 * 32768.0;
+    let gap = (RATE / 10) as usize;
+    let mut onsets = Vec::new();
+    let mut last_loud: Option<usize> = None;
+    for (k, &s) in heard.iter().enumerate() {
+        if f64::from(s).abs() > threshold {
+            if last_loud.is_none_or(|l| k - l > gap) {
+                onsets.push(zero + Duration::from_secs_f64(k as f64 / f64::from(RATE)));
+            }
+            last_loud = Some(k);
+        }
+    }
+    let mut lat: Vec<f64> = onsets
+        .iter()
+        .filter_map(|&h| {
+            let w = writes.iter().rev().find(|&&w| w <= h)?;
+            Some(h.duration_since(*w).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    lat.sort_by(f64::total_cmp);
+    assert!(!lat.is_empty(), "no click heard: {stats:?}");
+    eprintln!("playout: {stats:?}");
+    eprintln!(
+        "write-to-speaker over {} of {} clicks ({secs} s): min {:.1} p50 {:.1} p95 {:.1} max {:.1} ms; \
+         after the first second: underruns {}, silence {} samples, skipped {}, dropped {}, \
+         corrected {}; largest callback {} samples; the device took audio at {pace:.1}% of \
+         real time",
+        lat.len(),
+        writes.len(),
+        lat[0],
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.95),
+        lat[lat.len() - 1],
+        stats.underruns - before.underruns,
+        stats.silence_samples - before.silence_samples,
+        stats.skipped_samples - before.skipped_samples,
+        stats.dropped_samples - before.dropped_samples,
+        stats.corrected_samples - before.corrected_samples,
+        stats.largest_callback,
+    );
+}

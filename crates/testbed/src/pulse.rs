@@ -324,6 +324,12 @@ impl Pulse {
         })
     }
 
+    /// Starts recording `source` (48 kHz mono) with each chunk's arrival time kept, so a
+    /// sample's time is known: see [`TimedRecorder`].
+    pub fn start_timed_record(&self, source: &str) -> Result<TimedRecorder, TestbedError> {
+        TimedRecorder::start(&self.env, source)
+    }
+
     /// Couples the speaker into the microphone like a room: what is played on `speaker`
     /// reaches sink `mic` (and so the default input, `mic.monitor`) about `delay` later,
     /// `gain_db` louder (negative: quieter), mixed with whatever else is played into `mic`.
@@ -492,6 +498,88 @@ impl Recorder {
             .chunks_exact(2)
             .map(|b| i16::from_le_bytes([b[0], b[1]]))
             .collect())
+    }
+}
+
+/// A `parec` of a source (48 kHz mono s16, 5 ms fragments) read as it arrives. Every
+/// chunk's last sample was recorded before the chunk arrived, so sample 0 was recorded no
+/// later than `arrival - samples so far / rate`; the least of these bounds over the whole
+/// recording is [`zero`](Self::zero), late by the recorder's quickest delivery (a few ms at
+/// most, and the same in every run).
+pub struct TimedRecorder {
+    child: std::process::Child,
+    data: std::sync::Arc<std::sync::Mutex<(Vec<i16>, Option<Instant>)>>,
+}
+
+impl TimedRecorder {
+    fn start(env: &[(String, String)], source: &str) -> Result<TimedRecorder, TestbedError> {
+        use std::io::Read;
+        let mut child = Command::new(tool("parec")?)
+            .args([
+                "--raw",
+                "--format=s16le",
+                "--rate=48000",
+                "--channels=1",
+                "--latency-msec=5",
+                "--client-name=testbed-timed-recorder",
+                "-d",
+                source,
+            ])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| TestbedError::io("start parec", e))?;
+        let mut out = child
+            .stdout
+            .take()
+            .ok_or_else(|| TestbedError::io("parec stdout", std::io::Error::other("no pipe")))?;
+        let data = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), None::<Instant>)));
+        let sink = data.clone();
+        thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            let mut odd: Option<u8> = None;
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let now = Instant::now();
+                let mut bytes: Vec<u8> = odd.take().into_iter().collect();
+                bytes.extend_from_slice(&buf[..n]);
+                if bytes.len() % 2 == 1 {
+                    odd = bytes.pop();
+                }
+                let mut d = sink.lock().unwrap_or_else(|p| p.into_inner());
+                d.0.extend(
+                    bytes
+                        .chunks_exact(2)
+                        .map(|b| i16::from_le_bytes([b[0], b[1]])),
+                );
+                let len = d.0.len() as f64 / f64::from(RATE);
+                if let Some(t0) = now.checked_sub(Duration::from_secs_f64(len)) {
+                    d.1 = Some(d.1.map_or(t0, |t: Instant| t.min(t0)));
+                }
+            }
+        });
+        Ok(TimedRecorder { child, data })
+    }
+
+    /// When sample 0 was recorded (the tightest bound so far), once audio has arrived.
+    pub fn zero(&self) -> Option<Instant> {
+        self.data.lock().unwrap_or_else(|p| p.into_inner()).1
+    }
+
+    /// The samples recorded so far and [`zero`](Self::zero).
+    pub fn snapshot(&self) -> (Vec<i16>, Option<Instant>) {
+        let d = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        (d.0.clone(), d.1)
+    }
+}
+
+impl Drop for TimedRecorder {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
