@@ -39,6 +39,10 @@ pub enum BaresipAudio {
     Silence,
     /// A WAV file of the caller's (`aufile`: 8 kHz mono 16-bit; sending stops at its end).
     File(PathBuf),
+    /// The system's default devices, as a user runs it: the `alsa` module on ALSA `default`
+    /// (the private PulseAudio's `speaker` and `mic.monitor` under `testbed::pulse`'s
+    /// environment), at the codec's own rate.
+    Devices,
 }
 
 /// How to start a [`Baresip`]. `BaresipOptions::new("1002", "secret1002", kam.addr())` or
@@ -461,21 +465,32 @@ pub(crate) fn render_config(
     ctrl_port: u16,
     rtp: (u16, u16),
 ) -> String {
+    // (source, player, the source's rate and channels: None leaves them to the codec)
     let (source, player, ausrc) = match &opts.audio {
-        BaresipAudio::Echo => ("aubridge,echo".to_string(), "aubridge,echo", (8000, 1)),
-        BaresipAudio::Tone { freq } => (format!("ausine,{freq}"), "aubridge,sink", (48000, 2)),
+        BaresipAudio::Echo => (
+            "aubridge,echo".to_string(),
+            "aubridge,echo",
+            Some((8000, 1)),
+        ),
+        BaresipAudio::Tone { freq } => {
+            (format!("ausine,{freq}"), "aubridge,sink", Some((48000, 2)))
+        }
         BaresipAudio::Silence => (
             format!("aufile,{}", dir.join("silence.wav").display()),
             "aubridge,sink",
-            (8000, 1),
+            Some((8000, 1)),
         ),
         BaresipAudio::File(wav) => (
             format!("aufile,{}", wav.display()),
             "aubridge,sink",
-            (8000, 1),
+            Some((8000, 1)),
         ),
+        BaresipAudio::Devices => ("alsa,default".to_string(), "alsa,default", None),
     };
     let mut modules = vec!["g711", "aubridge", "ausine", "aufile"];
+    if opts.audio == BaresipAudio::Devices {
+        modules.push("alsa");
+    }
     if opts.g722 {
         modules.insert(0, "g722");
     }
@@ -496,16 +511,19 @@ pub(crate) fn render_config(
          audio_player {player}\n\
          audio_source {source}\n\
          audio_alert aubridge,alert\n\
-         ausrc_srate {}\n\
-         ausrc_channels {}\n\
-         auplay_srate 8000\n\
-         auplay_channels 1\n\
          rtp_ports {}-{}\n\
          rtcp_mux no\n\
-         jitter_buffer_delay 1-10\n\
          module_path /usr/lib/baresip/modules\n",
-        ausrc.0, ausrc.1, rtp.0, rtp.1
+        rtp.0, rtp.1
     );
+    // A scripted far end: fixed rates and a short jitter buffer. On devices baresip keeps
+    // its defaults, as a user runs it.
+    if let Some((rate, channels)) = ausrc {
+        c.push_str(&format!(
+            "ausrc_srate {rate}\nausrc_channels {channels}\nauplay_srate 8000\nauplay_channels 1\n\
+             jitter_buffer_delay 1-10\n"
+        ));
+    }
     for m in modules {
         c.push_str(&format!("module {m}.so\n"));
     }

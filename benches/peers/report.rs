@@ -1,0 +1,143 @@
+//! The run's table: Markdown for docs/benchmarks.md (between two markers, replaced on each
+//! run) and JSON beside it, with the date and the machine, and the ratios against the goals.
+
+use std::fs;
+use std::path::Path;
+
+use super::measure::{Codec, Row};
+use super::ua::Kind;
+
+pub const BEGIN: &str = "<!-- peers:begin (written by `cargo bench --bench peers`) -->";
+pub const END: &str = "<!-- peers:end -->";
+
+/// The goals of the comparison, as ratios of this agent's figure to baresip's.
+const CPU_GOAL: f64 = 0.8;
+const RSS_GOAL: f64 = 1.0;
+
+/// Where and when the run happened.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Machine {
+    pub date: String,
+    pub cpu: String,
+    pub cores: usize,
+    pub kernel: String,
+}
+
+impl Machine {
+    pub fn this() -> Machine {
+        let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu = cpuinfo
+            .lines()
+            .find_map(|l| l.strip_prefix("model name"))
+            .and_then(|v| v.split(':').nth(1))
+            .unwrap_or("unknown")
+            .trim()
+            .to_owned();
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let kernel = fs::read_to_string("/proc/sys/kernel/osrelease")
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        let date = std::process::Command::new("date")
+            .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default();
+        Machine {
+            date,
+            cpu,
+            cores,
+            kernel,
+        }
+    }
+}
+
+/// The Markdown section (markers included).
+pub fn markdown(rows: &[Row], machine: &Machine, talk_s: u64, idle_s: u64) -> String {
+    let mut s = format!(
+        "{BEGIN}\n\nRun {} on {} ({} cores, Linux {}); each call {talk_s} s measured after \
+         2 s, idle {idle_s} s measured after registering. CPU is user + system time as a \
+         share of one core; wake-ups are context switches per second over all threads.\n\n\
+         | user agent | codec asked | negotiated | dial to connected | CPU in call | CPU per call minute | RSS in call | threads in call | wake-ups/s in call | CPU idle | RSS idle | threads idle | wake-ups/s idle |\n\
+         |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        machine.date, machine.cpu, machine.cores, machine.kernel
+    );
+    for r in rows {
+        s.push_str(&format!(
+            "| {} | {} | {} | {:.0} ms | {:.2}% | {:.2} s | {:.1} MB | {} | {:.0} | {:.2}% | {:.1} MB | {} | {:.1} |\n",
+            r.ua.name(),
+            r.codec.name(),
+            r.negotiated,
+            r.dial_to_connected_ms,
+            r.call.cpu_pct,
+            r.call.cpu_pct * 0.6,
+            r.call.rss_mb,
+            r.call.threads,
+            r.call.wakeups_per_s,
+            r.idle.cpu_pct,
+            r.idle.rss_mb,
+            r.idle.threads,
+            r.idle.wakeups_per_s,
+        ));
+    }
+    let goals = goal_lines(rows);
+    if !goals.is_empty() {
+        s.push_str("\nAgainst the goals (softphone / baresip, same run):\n\n");
+        for g in goals {
+            s.push_str(&format!("- {g}\n"));
+        }
+    }
+    s.push('\n');
+    s.push_str(END);
+    s
+}
+
+/// One line per goal the rows can judge.
+fn goal_lines(rows: &[Row]) -> Vec<String> {
+    let find = |ua: Kind, codec: Codec| rows.iter().find(|r| r.ua == ua && r.codec == codec);
+    let mut lines = Vec::new();
+    for codec in [Codec::Opus, Codec::Pcmu] {
+        let (Some(us), Some(them)) = (find(Kind::Agent, codec), find(Kind::Baresip, codec)) else {
+            continue;
+        };
+        let verdict = |ok: bool| if ok { "met" } else { "not met" };
+        let cpu = us.call.cpu_pct / them.call.cpu_pct.max(1e-9);
+        let rss = us.call.rss_mb / them.call.rss_mb.max(1e-9);
+        lines.push(format!(
+            "{}: CPU in call {cpu:.2}x (goal at most {CPU_GOAL}x: {}), RSS in call {rss:.2}x \
+             (goal at most {RSS_GOAL}x: {}), idle wake-ups {:.1}/s (goal 0: {})",
+            codec.name(),
+            verdict(cpu <= CPU_GOAL),
+            verdict(rss <= RSS_GOAL),
+            us.idle.wakeups_per_s,
+            verdict(us.idle.wakeups_per_s < 0.5),
+        ));
+    }
+    lines
+}
+
+/// The JSON document: the machine and every row.
+pub fn json(rows: &[Row], machine: &Machine) -> String {
+    let doc = serde_json::json!({ "machine": machine, "rows": rows });
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+/// Replaces the section between the markers in `doc` (or appends it).
+pub fn splice(doc: &str, section: &str) -> String {
+    match (doc.find(BEGIN), doc.find(END)) {
+        (Some(b), Some(e)) if e > b => {
+            format!("{}{section}{}", &doc[..b], &doc[e + END.len()..])
+        }
+        _ => format!("{}\n{section}\n", doc.trim_end()),
+    }
+}
+
+/// Writes the section into `benchmarks` and the JSON to `json_path`.
+pub fn write(benchmarks: &Path, json_path: &Path, section: &str, json: &str) -> Result<(), String> {
+    let doc = fs::read_to_string(benchmarks)
+        .map_err(|e| format!("read {}: {e}", benchmarks.display()))?;
+    fs::write(benchmarks, splice(&doc, section))
+        .map_err(|e| format!("write {}: {e}", benchmarks.display()))?;
+    fs::write(json_path, json).map_err(|e| format!("write {}: {e}", json_path.display()))
+}

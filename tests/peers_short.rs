@@ -1,0 +1,51 @@
+//! The peers harness (`cargo bench --bench peers`) in short, so it does not rot: this agent
+//! and baresip, PCMU, a few seconds each, through the same Kamailio to the same echoing
+//! baresip. It checks what the table would show is read off the right processes and calls:
+//! both calls connect with the codec asked for, each program is seen using CPU in its call
+//! (the wrappers around baresip would show none) and holding memory, and the table has both
+//! rows and the goal line. Figures are not judged here: the bench judges them.
+
+mod common;
+#[path = "../benches/peers/mod.rs"]
+mod peers;
+
+use std::time::Duration;
+
+use peers::measure::{Codec, Plan};
+use peers::ua::Kind;
+
+#[test]
+fn the_agent_and_baresip_are_measured_side_by_side() {
+    let Some(_turn) = common::device_call_turn(module_path!()) else {
+        return;
+    };
+    let plan = Plan {
+        uas: vec![Kind::Agent, Kind::Baresip],
+        codecs: vec![Codec::Pcmu],
+        idle: Duration::from_secs(2),
+        talk: Duration::from_secs(3),
+    };
+    let work = tempfile::tempdir().unwrap();
+    let rows = peers::measure::run(&plan, work.path()).unwrap();
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    for row in &rows {
+        assert_eq!(row.negotiated, "PCMU", "{row:#?}");
+        assert!(row.call.cpu_pct > 0.0, "no CPU seen in the call: {row:#?}");
+        assert!(row.call.rss_mb > 1.0 && row.idle.rss_mb > 1.0, "{row:#?}");
+        assert!(row.call.threads >= 1, "{row:#?}");
+        assert!(row.dial_to_connected_ms > 0.0, "{row:#?}");
+    }
+    let machine = peers::report::Machine::this();
+    let table = peers::report::markdown(&rows, &machine, 3, 2);
+    assert!(table.contains("| softphone | pcmu | PCMU |"), "{table}");
+    assert!(table.contains("| baresip | pcmu | PCMU |"), "{table}");
+    assert!(table.contains("pcmu: CPU in call"), "{table}");
+    // Spliced into a document, the section replaces the previous run's.
+    let doc = format!(
+        "# Benchmarks\n\n{}\n\nafter\n",
+        peers::report::markdown(&rows, &machine, 1, 1)
+    );
+    let twice = peers::report::splice(&peers::report::splice(&doc, &table), &table);
+    assert_eq!(twice.matches(peers::report::BEGIN).count(), 1, "{twice}");
+    assert!(twice.ends_with("after\n"), "{twice}");
+}
