@@ -1,11 +1,13 @@
 //! Side by side with baresip and linphonec: the same call through Kamailio to an echoing
 //! baresip, for each user agent and codec, with CPU, memory, threads, wake-ups and the time
-//! from dial to connected, from the same run on this machine. Writes the table into
+//! from dial to connected, and the delay each adds (benches/peers/probe.rs), from the same
+//! run on this machine. Writes the table into
 //! docs/benchmarks.md (between the peers markers) and docs/peers.json.
 //!
 //! `cargo bench --bench peers` (or `make bench-peers`). Environment:
 //! `PEERS_UAS` (default `softphone,baresip,linphonec`), `PEERS_CODECS` (`opus,pcmu`),
-//! `PEERS_TALK_SECS` (20), `PEERS_IDLE_SECS` (10), `PEERS_WRITE` (`1`: write the docs;
+//! `PEERS_TALK_SECS` (20), `PEERS_IDLE_SECS` (10), `PEERS_PROBE_SECS` (20: how long each
+//! delay probe sends clicks, one a second; 0 skips it), `PEERS_WRITE` (`1`: write the docs;
 //! `0`: print only).
 
 #[path = "../tests/common/mod.rs"]
@@ -65,15 +67,21 @@ fn main() {
         codecs,
         idle: Duration::from_secs(idle),
         talk: Duration::from_secs(talk),
+        probe: Duration::from_secs(secs("PEERS_PROBE_SECS", 20)),
     };
     let work = tempfile::tempdir().expect("a scratch directory");
     let rows = peers::measure::run(&plan, work.path()).unwrap_or_else(|e| panic!("peers: {e}"));
+    let delays = if plan.probe.is_zero() {
+        Vec::new()
+    } else {
+        peers::measure::run_delays(&plan).unwrap_or_else(|e| panic!("peers: {e}"))
+    };
     let machine = peers::report::Machine::this();
-    let section = peers::report::markdown(&rows, &machine, talk, idle);
+    let section = peers::report::markdown(&rows, &delays, &machine, talk, idle);
     println!("{section}");
     if std::env::var("PEERS_WRITE").map_or(true, |v| v != "0") {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let json = peers::report::json(&rows, &machine);
+        let json = peers::report::json(&rows, &delays, &machine);
         peers::report::write(
             &root.join("docs/benchmarks.md"),
             &root.join("docs/peers.json"),

@@ -24,6 +24,7 @@ fn the_agent_and_baresip_are_measured_side_by_side() {
         codecs: vec![Codec::Pcmu],
         idle: Duration::from_secs(2),
         talk: Duration::from_secs(3),
+        probe: Duration::from_secs(4),
     };
     let work = tempfile::tempdir().unwrap();
     let rows = peers::measure::run(&plan, work.path()).unwrap();
@@ -36,14 +37,32 @@ fn the_agent_and_baresip_are_measured_side_by_side() {
         assert!(row.dial_to_connected_ms > 0.0, "{row:#?}");
     }
     let machine = peers::report::Machine::this();
-    let table = peers::report::markdown(&rows, &machine, 3, 2);
+    let table = peers::report::markdown(&rows, &[], &machine, 3, 2);
     assert!(table.contains("| softphone | pcmu | PCMU |"), "{table}");
     assert!(table.contains("| baresip | pcmu | PCMU |"), "{table}");
     assert!(table.contains("pcmu: CPU in call"), "{table}");
+    // The delay probe: this agent answers, plays the clicks, hears them again through the
+    // room and sends them back; most of them come back, later than the room's own delay.
+    let delay_plan = Plan {
+        uas: vec![Kind::Agent],
+        ..plan
+    };
+    let delays = peers::measure::run_delays(&delay_plan).unwrap();
+    let d = &delays[0].delays;
+    assert!(d.round_trips_ms.len() >= 2, "clicks lost: {d:?}");
+    assert!(
+        d.round_trips_ms
+            .iter()
+            .all(|ms| *ms > delays[0].loopback_ms as f64 && *ms < 800.0),
+        "{d:?}"
+    );
+    let table = peers::report::markdown(&rows, &delays, &machine, 3, 2);
+    eprintln!("{table}");
+    assert!(table.contains("| softphone | 4 |"), "{table}");
     // Spliced into a document, the section replaces the previous run's.
     let doc = format!(
         "# Benchmarks\n\n{}\n\nafter\n",
-        peers::report::markdown(&rows, &machine, 1, 1)
+        peers::report::markdown(&rows, &[], &machine, 1, 1)
     );
     let twice = peers::report::splice(&peers::report::splice(&doc, &table), &table);
     assert_eq!(twice.matches(peers::report::BEGIN).count(), 1, "{twice}");

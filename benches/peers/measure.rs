@@ -9,8 +9,9 @@ use std::time::Duration;
 use testbed::pulse::{write_wav, Pulse, RATE};
 use testbed::{Baresip, BaresipAudio, BaresipOptions, Kamailio, KamailioOptions};
 
+use super::probe::{Delays, Prober};
 use super::procstat::{self, Usage};
-use super::ua::{Kind, UnderTest};
+use super::ua::{Kind, Mode, UnderTest};
 
 /// The echoing far end every call goes to.
 const FAR_END: &str = "1002";
@@ -51,6 +52,8 @@ pub struct Plan {
     pub idle: Duration,
     /// How long each call is measured.
     pub talk: Duration,
+    /// How long each delay probe sends clicks (one a second); zero skips the probe.
+    pub probe: Duration,
 }
 
 /// The figures of one user agent with one codec.
@@ -64,6 +67,69 @@ pub struct Row {
     pub dial_to_connected_ms: f64,
     pub idle: Usage,
     pub call: Usage,
+}
+
+/// The delay one user agent adds (its echo canceller off, answering the probe).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DelayRow {
+    pub ua: Kind,
+    /// The loopback from its speaker to its microphone, ms (PulseAudio's `latency_msec`).
+    pub loopback_ms: u64,
+    pub delays: Delays,
+}
+
+/// The loopback from the speaker's monitor to the microphone in the delay probe.
+const LOOPBACK: Duration = Duration::from_millis(20);
+
+/// Probes each user agent of `plan` in turn.
+pub fn run_delays(plan: &Plan) -> Result<Vec<DelayRow>, String> {
+    let pulse = Pulse::shared().map_err(|e| format!("private PulseAudio: {e}"))?;
+    let kam = Kamailio::start(KamailioOptions::md5()).map_err(|e| e.to_string())?;
+    let lifetime = plan.probe + Duration::from_secs(60);
+    let _room = pulse
+        .couple_speaker_to_mic(LOOPBACK, 0.0)
+        .map_err(|e| e.to_string())?;
+    // The loopback finds its latency in its first moments.
+    thread::sleep(Duration::from_secs(1));
+    let mut rows = Vec::new();
+    for &kind in &plan.uas {
+        eprintln!("peers: delay of {}", kind.name());
+        let ua = UnderTest::start(kind, &kam, lifetime, Mode::Probed)?;
+        let (addr, transport) = ua.sip();
+        let prober = Prober::bind()?;
+        let port = prober.port().to_string();
+        let hold = (plan.probe + Duration::from_secs(2))
+            .as_millis()
+            .to_string();
+        let addr = addr.to_string();
+        let sipp = testbed::Sipp::spawn(
+            "probe_uac.xml",
+            &[
+                "-key",
+                "probe_port",
+                &port,
+                "-d",
+                &hold,
+                "-s",
+                super::ua::USER,
+                "-t",
+                transport,
+                &addr,
+            ],
+            plan.probe + Duration::from_secs(30),
+        )
+        .map_err(|e| e.to_string())?;
+        let delays = prober.run(Duration::from_secs(15), plan.probe);
+        let outcome = sipp.wait();
+        let delays = delays.map_err(|e| format!("{}: {e}; SIPp: {outcome:?}", kind.name()))?;
+        drop(ua);
+        rows.push(DelayRow {
+            ua: kind,
+            loopback_ms: LOOPBACK.as_millis() as u64,
+            delays,
+        });
+    }
+    Ok(rows)
 }
 
 /// Runs `plan` through one Kamailio; rows in the plan's order (codec-major).
@@ -102,7 +168,7 @@ fn one(
     kam.wait_registered(FAR_END, Duration::from_secs(15))
         .map_err(|e| e.to_string())?;
 
-    let mut ua = UnderTest::start(kind, kam, lifetime)?;
+    let mut ua = UnderTest::start(kind, kam, lifetime, Mode::Calling)?;
     let pid = ua.pid()?;
     thread::sleep(SETTLE);
     let idle = measure(pid, plan.idle)?;

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // the short version uses part of it
 
 pub mod measure;
+pub mod probe;
 pub mod procstat;
 pub mod report;
 pub mod ua;

@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use super::measure::{Codec, Row};
+use super::measure::{Codec, DelayRow, Row};
 use super::ua::Kind;
 
 pub const BEGIN: &str = "<!-- peers:begin (written by `cargo bench --bench peers`) -->";
@@ -54,7 +54,13 @@ impl Machine {
 }
 
 /// The Markdown section (markers included).
-pub fn markdown(rows: &[Row], machine: &Machine, talk_s: u64, idle_s: u64) -> String {
+pub fn markdown(
+    rows: &[Row],
+    delays: &[DelayRow],
+    machine: &Machine,
+    talk_s: u64,
+    idle_s: u64,
+) -> String {
     let mut s = format!(
         "{BEGIN}\n\nRun {} on {} ({} cores, Linux {}); each call {talk_s} s measured after \
          2 s, idle {idle_s} s measured after registering. CPU is user + system time as a \
@@ -81,7 +87,38 @@ pub fn markdown(rows: &[Row], machine: &Machine, talk_s: u64, idle_s: u64) -> St
             r.idle.wakeups_per_s,
         ));
     }
-    let goals = goal_lines(rows);
+    if !delays.is_empty() {
+        s.push_str(&format!(
+            "\nThe delay each adds (a prober calls it and sends a click a second; it plays them \
+             on its speaker, a PulseAudio loopback of {} ms carries them into its microphone, \
+             and it sends them back; echo cancellers off): round trip from a click leaving the \
+             prober to its return, and the same less the loopback.\n\n\
+             | user agent | clicks sent | clicks back | round trip median | p95 | added by the user agent (median) |\n\
+             |---|---:|---:|---:|---:|---:|\n",
+            delays[0].loopback_ms
+        ));
+        for d in delays {
+            let q = |x: f64| {
+                d.delays
+                    .quantile(x)
+                    .map_or("-".to_owned(), |v| format!("{v:.0} ms"))
+            };
+            let added = d.delays.quantile(0.5).map_or("-".to_owned(), |v| {
+                format!("{:.0} ms", v - d.loopback_ms as f64)
+            });
+            s.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} |\n",
+                d.ua.name(),
+                d.delays.sent,
+                d.delays.round_trips_ms.len(),
+                q(0.5),
+                q(0.95),
+                added
+            ));
+        }
+    }
+    let mut goals = goal_lines(rows);
+    goals.extend(delay_goal(delays));
     if !goals.is_empty() {
         s.push_str("\nAgainst the goals (softphone / baresip, same run):\n\n");
         for g in goals {
@@ -117,9 +154,23 @@ fn goal_lines(rows: &[Row]) -> Vec<String> {
     lines
 }
 
+/// The delay goal: this agent adds at most half of baresip's delay.
+fn delay_goal(delays: &[DelayRow]) -> Option<String> {
+    let added = |ua: Kind| {
+        let d = delays.iter().find(|d| d.ua == ua)?;
+        Some(d.delays.quantile(0.5)? - d.loopback_ms as f64)
+    };
+    let (us, them) = (added(Kind::Agent)?, added(Kind::Baresip)?);
+    let ratio = us / them.max(1e-9);
+    Some(format!(
+        "delay added: {us:.0} ms against {them:.0} ms, {ratio:.2}x (goal at most 0.5x: {})",
+        if ratio <= 0.5 { "met" } else { "not met" }
+    ))
+}
+
 /// The JSON document: the machine and every row.
-pub fn json(rows: &[Row], machine: &Machine) -> String {
-    let doc = serde_json::json!({ "machine": machine, "rows": rows });
+pub fn json(rows: &[Row], delays: &[DelayRow], machine: &Machine) -> String {
+    let doc = serde_json::json!({ "machine": machine, "rows": rows, "delays": delays });
     serde_json::to_string_pretty(&doc).unwrap_or_default()
 }
 

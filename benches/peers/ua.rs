@@ -39,6 +39,16 @@ impl Kind {
     }
 }
 
+/// How a user agent under test is set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// As a user runs it: it places the call.
+    Calling,
+    /// For the delay probe: it answers by itself, its echo canceller off (the probe's
+    /// loopback is exactly the echo a canceller exists to remove).
+    Probed,
+}
+
 /// A running user agent under test.
 pub enum UnderTest {
     Agent(Box<Agent>),
@@ -51,12 +61,23 @@ pub const USER: &str = "1001";
 
 impl UnderTest {
     /// Starts `kind` registered at `kam` (and waits until Kamailio holds its contact).
-    pub fn start(kind: Kind, kam: &Kamailio, lifetime: Duration) -> Result<UnderTest, String> {
+    /// `mode` says whether it answers calls by itself, for the delay probe.
+    pub fn start(
+        kind: Kind,
+        kam: &Kamailio,
+        lifetime: Duration,
+        mode: Mode,
+    ) -> Result<UnderTest, String> {
+        let probed = mode == Mode::Probed;
         let ua = match kind {
             Kind::Agent => {
-                let mut o = AgentOptions::new(kam.addr(), USER, "secret1001").with_extra(
-                    "[audio]\ninput = \"device:default\"\noutput = \"device:default\"\n",
-                );
+                let mut extra =
+                    "[audio]\ninput = \"device:default\"\noutput = \"device:default\"\n".to_owned();
+                if probed {
+                    // Its default is off already; said here so the probe never depends on it.
+                    extra.push_str("echo_cancellation = false\n[calls]\nauto_answer = true\n");
+                }
+                let mut o = AgentOptions::new(kam.addr(), USER, "secret1001").with_extra(&extra);
                 // As shipped: info, no SIP trace.
                 o.log_level = "info".into();
                 o.sip_trace = false;
@@ -67,7 +88,8 @@ impl UnderTest {
             Kind::Baresip => {
                 let mut o = BaresipOptions::user(USER, kam);
                 o.audio = BaresipAudio::Devices;
-                o.auto_answer = false;
+                // No echo canceller module is loaded (baresip's default).
+                o.auto_answer = probed;
                 o.opus = true;
                 o.g722 = true;
                 o.lifetime = lifetime;
@@ -77,16 +99,33 @@ impl UnderTest {
             }
             Kind::Linphone => {
                 let mut o = LinphoneOptions::user(USER, kam);
-                o.auto_answer = false;
+                o.auto_answer = probed;
+                o.echo_cancellation = !probed;
+                // Registered, it takes a GRUU from the testbed Kamailio and then refuses
+                // the probe's direct call: probed, it stays unregistered.
+                o.register = !probed;
                 o.lifetime = lifetime;
                 let l = Linphone::start(o).map_err(|e| e.to_string())?;
-                l.wait_registered(STEP).map_err(|e| e.to_string())?;
+                if !probed {
+                    l.wait_registered(STEP).map_err(|e| e.to_string())?;
+                }
                 UnderTest::Linphone(l)
             }
         };
-        kam.wait_registered(USER, STEP)
-            .map_err(|e| format!("{}: {e}", kind.name()))?;
+        if !(probed && kind == Kind::Linphone) {
+            kam.wait_registered(USER, STEP)
+                .map_err(|e| format!("{}: {e}", kind.name()))?;
+        }
         Ok(ua)
+    }
+
+    /// Its SIP address and the SIPp transport flag to reach it (`u1` UDP, `t1` TCP).
+    pub fn sip(&self) -> (std::net::SocketAddr, &'static str) {
+        match self {
+            UnderTest::Agent(a) => (a.sip_addr(), "u1"),
+            UnderTest::Baresip(b) => (b.sip_addr(), "u1"),
+            UnderTest::Linphone(l) => (l.sip_addr(), "t1"),
+        }
     }
 
     /// The program's own process (not the `timeout`/`env` wrappers around it).
