@@ -7,7 +7,9 @@
 //! `cargo bench --bench peers` (or `make bench-peers`). Environment:
 //! `PEERS_UAS` (default `softphone,baresip,linphonec`), `PEERS_CODECS` (`opus,pcmu`),
 //! `PEERS_TALK_SECS` (20), `PEERS_IDLE_SECS` (10), `PEERS_PROBE_SECS` (20: how long each
-//! delay probe sends clicks, one a second; 0 skips it), `PEERS_WRITE` (`1`: write the docs;
+//! delay probe sends clicks, one a second; 0 skips it), `PEERS_LOAD_RATES` (`5,10,20,40`
+//! calls/s, tried in order until one fails; empty skips the load), `PEERS_LOAD_SECS` (60, per
+//! rate), `PEERS_LOAD_CALL_SECS` (8, each call's length), `PEERS_WRITE` (`1`: write the docs;
 //! `0`: print only).
 
 #[path = "../tests/common/mod.rs"]
@@ -76,12 +78,36 @@ fn main() {
     } else {
         peers::measure::run_delays(&plan).unwrap_or_else(|e| panic!("peers: {e}"))
     };
+    let load_plan = peers::load::LoadPlan {
+        // linphonec is not loaded: the reference is baresip, and registered
+        // linphonec refuses direct calls (its GRUU).
+        uas: plan
+            .uas
+            .iter()
+            .copied()
+            .filter(|k| *k != Kind::Linphone)
+            .collect(),
+        rates: list("PEERS_LOAD_RATES", "5,10,20,40")
+            .iter()
+            .map(|r| {
+                r.parse()
+                    .unwrap_or_else(|_| panic!("PEERS_LOAD_RATES: not a rate {r:?}"))
+            })
+            .collect(),
+        span: Duration::from_secs(secs("PEERS_LOAD_SECS", 60)),
+        call: Duration::from_secs(secs("PEERS_LOAD_CALL_SECS", 8)),
+    };
+    let load = if load_plan.rates.is_empty() || load_plan.span.is_zero() {
+        Vec::new()
+    } else {
+        peers::load::run(&load_plan, work.path()).unwrap_or_else(|e| panic!("peers: {e}"))
+    };
     let machine = peers::report::Machine::this();
-    let section = peers::report::markdown(&rows, &delays, &machine, talk, idle);
+    let section = peers::report::markdown(&rows, &delays, &load, &machine, talk, idle);
     println!("{section}");
     if std::env::var("PEERS_WRITE").map_or(true, |v| v != "0") {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let json = peers::report::json(&rows, &delays, &machine);
+        let json = peers::report::json(&rows, &delays, &load, &machine);
         peers::report::write(
             &root.join("docs/benchmarks.md"),
             &root.join("docs/peers.json"),

@@ -37,7 +37,7 @@ fn the_agent_and_baresip_are_measured_side_by_side() {
         assert!(row.dial_to_connected_ms > 0.0, "{row:#?}");
     }
     let machine = peers::report::Machine::this();
-    let table = peers::report::markdown(&rows, &[], &machine, 3, 2);
+    let table = peers::report::markdown(&rows, &[], &[], &machine, 3, 2);
     assert!(table.contains("| softphone | pcmu | PCMU |"), "{table}");
     assert!(table.contains("| baresip | pcmu | PCMU |"), "{table}");
     assert!(table.contains("pcmu: CPU in call"), "{table}");
@@ -56,13 +56,29 @@ fn the_agent_and_baresip_are_measured_side_by_side() {
             .all(|ms| *ms > delays[0].loopback_ms as f64 && *ms < 800.0),
         "{d:?}"
     );
-    let table = peers::report::markdown(&rows, &delays, &machine, 3, 2);
+    let table = peers::report::markdown(&rows, &delays, &[], &machine, 3, 2);
     eprintln!("{table}");
     assert!(table.contains("| softphone | 4 |"), "{table}");
+    // SIPp load, briefly: the agent answers every call, and SIPp's statistics are read.
+    let load_plan = peers::load::LoadPlan {
+        uas: vec![Kind::Agent],
+        rates: vec![4],
+        span: Duration::from_secs(3),
+        call: Duration::from_secs(1),
+    };
+    let load = peers::load::run(&load_plan, work.path()).unwrap();
+    let step = &load[0].steps[0];
+    assert_eq!(
+        (step.calls, step.successful, step.failed),
+        (12, 12, 0),
+        "{step:?}"
+    );
+    let table = peers::report::markdown(&rows, &[], &load, &machine, 3, 2);
+    assert!(table.contains("| softphone | 4 | 12 | 12 | 0 |"), "{table}");
     // Spliced into a document, the section replaces the previous run's.
     let doc = format!(
         "# Benchmarks\n\n{}\n\nafter\n",
-        peers::report::markdown(&rows, &[], &machine, 1, 1)
+        peers::report::markdown(&rows, &[], &[], &machine, 1, 1)
     );
     let twice = peers::report::splice(&peers::report::splice(&doc, &table), &table);
     assert_eq!(twice.matches(peers::report::BEGIN).count(), 1, "{twice}");

@@ -2,6 +2,7 @@
 //! (`tests/peers_short.rs`).
 #![allow(dead_code)] // the short version uses part of it
 
+pub mod load;
 pub mod measure;
 pub mod probe;
 pub mod procstat;

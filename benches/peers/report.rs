@@ -4,6 +4,7 @@
 use std::fs;
 use std::path::Path;
 
+use super::load::LoadRow;
 use super::measure::{Codec, DelayRow, Row};
 use super::ua::Kind;
 
@@ -57,6 +58,7 @@ impl Machine {
 pub fn markdown(
     rows: &[Row],
     delays: &[DelayRow],
+    load: &[LoadRow],
     machine: &Machine,
     talk_s: u64,
     idle_s: u64,
@@ -117,8 +119,36 @@ pub fn markdown(
             ));
         }
     }
+    if !load.is_empty() {
+        s.push_str(
+            "\nSIPp load (`tests/sipp/load_uac_media.xml`: each user agent answering by itself, \
+             no audio device, PCMA media from sip-tester's pcap), rising rates until one has a \
+             failed call or a retransmission; the user agent's CPU, RSS and threads over each \
+             rate's run. baresip runs with `call_max_calls 2000` (its default of 4 would refuse \
+             the load).\n\n\
+             | user agent | calls/s | calls | successful | failed | retransmissions | CPU | RSS | threads |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        );
+        for row in load {
+            for step in &row.steps {
+                s.push_str(&format!(
+                    "| {} | {} | {} | {} | {} | {} | {:.1}% | {:.1} MB | {} |\n",
+                    row.ua.name(),
+                    step.rate,
+                    step.calls,
+                    step.successful,
+                    step.failed,
+                    step.retransmissions,
+                    step.usage.cpu_pct,
+                    step.usage.rss_mb,
+                    step.usage.threads,
+                ));
+            }
+        }
+    }
     let mut goals = goal_lines(rows);
     goals.extend(delay_goal(delays));
+    goals.extend(load_goal(load));
     if !goals.is_empty() {
         s.push_str("\nAgainst the goals (softphone / baresip, same run):\n\n");
         for g in goals {
@@ -168,9 +198,24 @@ fn delay_goal(delays: &[DelayRow]) -> Option<String> {
     ))
 }
 
+/// The load goal: this agent's highest clean rate at least baresip's.
+fn load_goal(load: &[LoadRow]) -> Option<String> {
+    let best = |ua: Kind| {
+        let row = load.iter().find(|r| r.ua == ua)?;
+        Some(row.best().map_or(0, |s| s.rate))
+    };
+    let (us, them) = (best(Kind::Agent)?, best(Kind::Baresip)?);
+    Some(format!(
+        "SIPp rate with zero failures and retransmissions: {us} against {them} calls/s \
+         (goal at least baresip's: {})",
+        if us >= them { "met" } else { "not met" }
+    ))
+}
+
 /// The JSON document: the machine and every row.
-pub fn json(rows: &[Row], delays: &[DelayRow], machine: &Machine) -> String {
-    let doc = serde_json::json!({ "machine": machine, "rows": rows, "delays": delays });
+pub fn json(rows: &[Row], delays: &[DelayRow], load: &[LoadRow], machine: &Machine) -> String {
+    let doc =
+        serde_json::json!({ "machine": machine, "rows": rows, "delays": delays, "load": load });
     serde_json::to_string_pretty(&doc).unwrap_or_default()
 }
 

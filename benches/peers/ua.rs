@@ -47,6 +47,9 @@ pub enum Mode {
     /// For the delay probe: it answers by itself, its echo canceller off (the probe's
     /// loopback is exactly the echo a canceller exists to remove).
     Probed,
+    /// For SIPp load: it answers every call by itself, with no audio device (hundreds of
+    /// calls at once), as QA runs it.
+    Loaded,
 }
 
 /// A running user agent under test.
@@ -69,7 +72,18 @@ impl UnderTest {
         mode: Mode,
     ) -> Result<UnderTest, String> {
         let probed = mode == Mode::Probed;
+        let loaded = mode == Mode::Loaded;
         let ua = match kind {
+            Kind::Agent if loaded => {
+                let mut o = AgentOptions::new(kam.addr(), USER, "secret1001").with_extra(
+                    "[audio]\ninput = \"silence\"\noutput = \"null\"\n[calls]\nauto_answer = true\n",
+                );
+                o.log_level = "info".into();
+                o.sip_trace = false;
+                let agent = Agent::start(o);
+                agent.wait_registered(STEP);
+                UnderTest::Agent(Box::new(agent))
+            }
             Kind::Agent => {
                 let mut extra =
                     "[audio]\ninput = \"device:default\"\noutput = \"device:default\"\n".to_owned();
@@ -87,9 +101,17 @@ impl UnderTest {
             }
             Kind::Baresip => {
                 let mut o = BaresipOptions::user(USER, kam);
-                o.audio = BaresipAudio::Devices;
+                o.audio = if loaded {
+                    BaresipAudio::Silence
+                } else {
+                    BaresipAudio::Devices
+                };
+                if loaded {
+                    // Its default of 4 calls at once would refuse the load outright.
+                    o.max_calls = 2000;
+                }
                 // No echo canceller module is loaded (baresip's default).
-                o.auto_answer = probed;
+                o.auto_answer = probed || loaded;
                 o.opus = true;
                 o.g722 = true;
                 o.lifetime = lifetime;
@@ -99,7 +121,7 @@ impl UnderTest {
             }
             Kind::Linphone => {
                 let mut o = LinphoneOptions::user(USER, kam);
-                o.auto_answer = probed;
+                o.auto_answer = probed || loaded;
                 o.echo_cancellation = !probed;
                 // Registered, it takes a GRUU from the testbed Kamailio and then refuses
                 // the probe's direct call: probed, it stays unregistered.
@@ -125,6 +147,14 @@ impl UnderTest {
             UnderTest::Agent(a) => (a.sip_addr(), "u1"),
             UnderTest::Baresip(b) => (b.sip_addr(), "u1"),
             UnderTest::Linphone(l) => (l.sip_addr(), "t1"),
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            UnderTest::Agent(_) => Kind::Agent,
+            UnderTest::Baresip(_) => Kind::Baresip,
+            UnderTest::Linphone(_) => Kind::Linphone,
         }
     }
 

@@ -70,6 +70,9 @@ pub struct BaresipOptions {
     /// Load the g722 module ahead of g711 (after opus when both): baresip then offers and
     /// accepts G.722 (default `false`).
     pub g722: bool,
+    /// `call_max_calls`: calls at once (default 4, baresip's own); its RTP port range grows
+    /// with it.
+    pub max_calls: u32,
 }
 
 impl BaresipOptions {
@@ -85,6 +88,7 @@ impl BaresipOptions {
             lifetime: Duration::from_secs(60),
             opus: false,
             g722: false,
+            max_calls: 4,
         }
     }
 
@@ -422,7 +426,8 @@ fn launch(dir: &TempDir, opts: &BaresipOptions) -> Result<(Guarded, Ctrl, u16, u
     let sip_port = free_port()?;
     let ctrl_port = free_port()?;
     let rtp = free_port()? & !1;
-    let rtp = (rtp.min(65_000), rtp.min(65_000) + 40);
+    let span = 40.max(opts.max_calls.saturating_mul(4)).min(20_000) as u16;
+    let rtp = (rtp.min(65_000 - span), rtp.min(65_000 - span) + span);
     let config = render_config(opts, d, sip_port, ctrl_port, rtp);
     write(&d.join("config"), &config)?;
     write(&d.join("accounts"), &render_account(opts))?;
@@ -507,14 +512,16 @@ pub(crate) fn render_config(
          net_interface 127.0.0.1\n\
          dns_server 127.0.0.1:53\n\
          call_local_timeout 120\n\
-         call_max_calls 4\n\
+         call_max_calls {max_calls}\n\
          audio_player {player}\n\
          audio_source {source}\n\
          audio_alert aubridge,alert\n\
          rtp_ports {}-{}\n\
          rtcp_mux no\n\
          module_path /usr/lib/baresip/modules\n",
-        rtp.0, rtp.1
+        rtp.0,
+        rtp.1,
+        max_calls = opts.max_calls
     );
     // A scripted far end: fixed rates and a short jitter buffer. On devices baresip keeps
     // its defaults, as a user runs it.
