@@ -147,6 +147,6 @@ pub fn last_counter(csv: &str, name: &str) -> Option<u64> {
     let mut lines = csv.lines().filter(|l| !l.trim().is_empty());
     let header: Vec<&str> = lines.next()?.split(';').collect();
     let column = header.iter().position(|h| h.trim() == name)?;
-    let last = lines.last()?;
+    let last = lines.next_back()?;
     last.split(';').nth(column)?.trim().parse().ok()
 }
