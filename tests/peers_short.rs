@@ -48,7 +48,7 @@ fn the_agent_and_baresip_are_measured_side_by_side() {
         ..plan
     };
     let delays = peers::measure::run_delays(&delay_plan).unwrap();
-    let d = &delays[0].delays;
+    let d = delays[0].delays.as_ref().unwrap();
     assert!(d.round_trips_ms.len() >= 2, "clicks lost: {d:?}");
     assert!(
         d.round_trips_ms

@@ -75,7 +75,8 @@ pub struct DelayRow {
     pub ua: Kind,
     /// The loopback from its speaker to its microphone, ms (PulseAudio's `latency_msec`).
     pub loopback_ms: u64,
-    pub delays: Delays,
+    /// The clicks, or why none could be measured.
+    pub delays: Result<Delays, String>,
 }
 
 /// The loopback from the speaker's monitor to the microphone in the delay probe.
@@ -119,9 +120,25 @@ pub fn run_delays(plan: &Plan) -> Result<Vec<DelayRow>, String> {
             plan.probe + Duration::from_secs(30),
         )
         .map_err(|e| e.to_string())?;
-        let delays = prober.run(Duration::from_secs(15), plan.probe);
+        let delays = prober.run(Duration::from_secs(15), plan.probe, || {
+            super::probe::answered_rtp(&sipp.messages())
+        });
         let outcome = sipp.wait();
-        let delays = delays.map_err(|e| format!("{}: {e}; SIPp: {outcome:?}", kind.name()))?;
+        match &delays {
+            Err(e) => eprintln!(
+                "peers: no delay for {}: {e}\n{outcome}\n{}",
+                kind.name(),
+                ua.log()
+            ),
+            Ok(d) if d.round_trips_ms.is_empty() => {
+                eprintln!(
+                    "peers: no click came back from {}:\n{}",
+                    kind.name(),
+                    ua.log()
+                )
+            }
+            Ok(_) => {}
+        }
         drop(ua);
         rows.push(DelayRow {
             ua: kind,

@@ -5,7 +5,7 @@
 //! prober to its return is the agent's receive, playout, capture and send path, plus the
 //! loopback's fixed latency (the same for everyone).
 
-use std::net::UdpSocket;
+use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use media::{Codec, RtpHeader, RtpPacket};
@@ -53,16 +53,28 @@ impl Prober {
         self.socket.local_addr().map_or(0, |a| a.port())
     }
 
-    /// Waits for the user agent's first packet (its address: symmetric RTP), then for `span`
-    /// sends clicks every second and listens for them to come back.
-    pub fn run(&self, first_within: Duration, span: Duration) -> Result<Delays, String> {
+    /// Waits until the user agent's RTP address is known (its first packet, or `answered`:
+    /// the address in its SDP answer), then for `span` sends clicks every second and listens
+    /// for them to come back.
+    pub fn run(
+        &self,
+        first_within: Duration,
+        span: Duration,
+        answered: impl Fn() -> Option<SocketAddr>,
+    ) -> Result<Delays, String> {
         let started = Instant::now();
         let mut buf = [0u8; 2048];
         let peer = loop {
             match self.socket.recv_from(&mut buf) {
                 Ok((_, from)) => break from,
-                Err(_) if started.elapsed() < first_within => continue,
-                Err(_) => return Err("the user agent sent no RTP".into()),
+                Err(_) => {
+                    if let Some(addr) = answered() {
+                        break addr;
+                    }
+                    if started.elapsed() > first_within {
+                        return Err("the user agent neither answered nor sent RTP".into());
+                    }
+                }
             }
         };
         let mut encoder =
@@ -210,4 +222,22 @@ impl Heard {
             })
             .collect()
     }
+}
+
+/// The audio address in the SDP of the first 200 OK in SIPp's message trace.
+pub fn answered_rtp(sipp_messages: &str) -> Option<SocketAddr> {
+    let answer = sipp_messages
+        .split("SIP/2.0 200")
+        .skip(1)
+        .find(|m| m.contains("m=audio"))?;
+    let ip = answer
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("c=IN IP4 "))?
+        .trim();
+    let port = answer
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("m=audio "))?
+        .split_whitespace()
+        .next()?;
+    format!("{ip}:{port}").parse().ok()
 }

@@ -150,6 +150,15 @@ impl UnderTest {
         }
     }
 
+    /// Its log (the agent's stderr, baresip's log, linphonec's console), to say why.
+    pub fn log(&self) -> String {
+        match self {
+            UnderTest::Agent(a) => a.log(),
+            UnderTest::Baresip(b) => b.log(),
+            UnderTest::Linphone(l) => l.output(),
+        }
+    }
+
     pub fn kind(&self) -> Kind {
         match self {
             UnderTest::Agent(_) => Kind::Agent,
