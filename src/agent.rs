@@ -122,6 +122,16 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
             .as_ref()
             .map(|_| crate::audio_devices::closed_status()),
     );
+    // The agent's own tones (ringtone, call waiting, ringback), where `[audio] ring` and
+    // `output` say; the bridge may switch the ring device.
+    let ring_on: crate::ringing::SharedRingOn =
+        std::sync::Arc::new(std::sync::Mutex::new(config.audio.ring.clone()));
+    let mut tones = crate::ringing::Tones::new(
+        ring_on.clone(),
+        devices
+            .clone()
+            .filter(|_| matches!(config.audio.output, media::device::OutputSpec::Device(_))),
+    );
     let mut media = MediaDriver::with_devices(
         media_ip(local.ip(), server),
         &config.audio.input,
@@ -136,7 +146,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
     let (bridge_stop_tx, bridge_stop_rx) = tokio::sync::oneshot::channel::<()>();
     let security = Security::new(config.bridge.allowed_origins.clone(), token);
     let device_control: std::sync::Arc<dyn bridge::DeviceControl> = std::sync::Arc::new(
-        crate::audio_devices::Control::new(devices.clone(), device_tx),
+        crate::audio_devices::Control::new(devices.clone(), device_tx, ring_on),
     );
     let app = bridge::router_with_history(
         hub.clone(),
@@ -175,6 +185,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
         if let Some(u) = device_use.as_mut() {
             u.calls(Instant::now(), calls_live);
         }
+        tones.set(phone.tone());
         let devices_open = device_use.as_ref().is_some_and(|u| u.is_open());
         tokio::select! {
             Some(input) = inbound.recv() => feed(&mut phone, input, tls_only),
@@ -217,6 +228,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
         "shutting down: hanging up and unregistering {}",
         config.sip.user
     );
+    tones.set(None);
     phone.shutdown(Instant::now());
     let give_up = Instant::now() + UNREGISTER_GRACE;
     loop {

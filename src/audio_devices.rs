@@ -4,12 +4,13 @@
 //! ([`bridge::DeviceControl`]), a watch on the open devices (failure, disappearance: fall
 //! back to the default) and bridge events for what changed and for the level meters.
 
-use crate::config::AudioConfig;
+use crate::config::{AudioConfig, RingOn};
+use crate::ringing::SharedRingOn;
 use bridge::protocol::{AudioStatus, DeviceFigures, EventBody};
 use bridge::{DeviceControl, DeviceControlError, DeviceEntry, DeviceList};
 use media::device::{
-    DeviceChange, DeviceError, DeviceSpec, DeviceStats, HostChoice, InputSpec, Levels, OutputSpec,
-    SharedDevices,
+    DeviceChange, DeviceError, DeviceSpec, DeviceStats, Direction, HostChoice, InputSpec, Levels,
+    OutputSpec, SharedDevices,
 };
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
@@ -272,19 +273,65 @@ pub fn audio_status(devices: &SharedDevices) -> AudioStatus {
     }
 }
 
-/// [`DeviceControl`] for the bridge: lists and switches the shared devices; switches are
-/// also sent to the agent loop as events.
+/// [`DeviceControl`] for the bridge: lists and switches the shared devices and the ring
+/// device; switches are also sent to the agent loop as events.
 pub struct Control {
     devices: Option<SharedDevices>,
     changes: mpsc::UnboundedSender<DeviceChange>,
+    ring_on: SharedRingOn,
 }
+
+/// The bridge's word for ringing where calls play.
+const RING_ON_OUTPUT: &str = "output";
+/// The bridge's word for no ringtone.
+const RING_NONE: &str = "none";
 
 impl Control {
     pub fn new(
         devices: Option<SharedDevices>,
         changes: mpsc::UnboundedSender<DeviceChange>,
+        ring_on: SharedRingOn,
     ) -> Self {
-        Control { devices, changes }
+        Control {
+            devices,
+            changes,
+            ring_on,
+        }
+    }
+
+    fn ring_on(&self) -> RingOn {
+        self.ring_on
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The ring choice as the bridge says it: `output`, `none` or the device's name.
+    fn ring_name(devices: &SharedDevices, ring: &RingOn) -> String {
+        match ring {
+            RingOn::Output => RING_ON_OUTPUT.into(),
+            RingOn::Silent => RING_NONE.into(),
+            RingOn::Device(spec) => devices.look_up_output(spec).unwrap_or_else(|_| match spec {
+                DeviceSpec::Default => "default".into(),
+                DeviceSpec::Named(n) => n.clone(),
+            }),
+        }
+    }
+
+    /// What the bridge's `ring` asks for; a device must exist.
+    fn ring_wanted(devices: &SharedDevices, ring: &str) -> Result<RingOn, DeviceControlError> {
+        if ring.eq_ignore_ascii_case(RING_NONE) {
+            return Ok(RingOn::Silent);
+        }
+        if ring.eq_ignore_ascii_case(RING_ON_OUTPUT) {
+            return Ok(RingOn::Output);
+        }
+        let spec = spec_of(ring);
+        let name = devices.look_up_output(&spec).map_err(control_error)?;
+        Ok(RingOn::Device(match spec {
+            DeviceSpec::Default => DeviceSpec::Default,
+            DeviceSpec::Named(_) => DeviceSpec::Named(name),
+        }))
     }
 
     fn devices(&self) -> Result<&SharedDevices, DeviceControlError> {
@@ -336,6 +383,7 @@ impl DeviceControl for Control {
                 .collect(),
             input: in_use.input,
             output: in_use.output,
+            ring: Some(Self::ring_name(devices, &self.ring_on())),
         })
     }
 
@@ -343,11 +391,25 @@ impl DeviceControl for Control {
         &self,
         input: Option<&str>,
         output: Option<&str>,
+        ring: Option<&str>,
     ) -> Result<DeviceList, DeviceControlError> {
         let devices = self.devices()?;
-        let changes = devices
+        // Checked before anything switches: on an error nothing changes.
+        let ring = ring.map(|r| Self::ring_wanted(devices, r)).transpose()?;
+        let mut changes = devices
             .select(input.map(spec_of), output.map(spec_of))
             .map_err(control_error)?;
+        if let Some(ring) = ring {
+            let from = Self::ring_name(devices, &self.ring_on());
+            let to = Self::ring_name(devices, &ring);
+            *self.ring_on.lock().unwrap_or_else(|p| p.into_inner()) = ring;
+            changes.push(DeviceChange {
+                direction: Direction::Ring,
+                from,
+                to,
+                reason: "selected".into(),
+            });
+        }
         for c in changes {
             let _ = self.changes.send(c);
         }
@@ -358,7 +420,6 @@ impl DeviceControl for Control {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use media::device::Direction;
 
     #[test]
     fn devices_open_with_the_first_call_and_close_after_the_linger() {
@@ -415,9 +476,9 @@ mod tests {
     #[test]
     fn without_devices_the_bridge_is_told_so() {
         let (tx, _rx) = mpsc::unbounded_channel();
-        let c = Control::new(None, tx);
+        let c = Control::new(None, tx, Default::default());
         assert!(matches!(c.list(), Err(DeviceControlError::NotADevice(_))));
-        let e = c.select(Some("default"), None).unwrap_err();
+        let e = c.select(Some("default"), None, None).unwrap_err();
         assert!(e.to_string().contains("device:default"), "{e}");
     }
 

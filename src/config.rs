@@ -79,6 +79,49 @@ pub struct AudioConfig {
     pub output: OutputSpec,
     /// Take what the speaker plays out of what the microphone hears (devices only).
     pub echo_cancellation: bool,
+    /// Where incoming calls ring (`ring`).
+    pub ring: RingOn,
+}
+
+/// `[audio] ring`: where the ringtone of an incoming call plays.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum RingOn {
+    /// `"default"` or absent: where calls play (the `output` device; nowhere when `output`
+    /// is a file or `null`).
+    #[default]
+    Output,
+    /// `"device:NAME"` / `"device:default"`: a device of its own (laptop speakers while
+    /// calls go to the headset).
+    Device(media::device::DeviceSpec),
+    /// `"none"`: no ringtone.
+    Silent,
+}
+
+const RING_FORMS: &str = "\"device:default\", \"device:NAME\" (part of a device name), \"default\" (where calls play: the output device) or \"none\"";
+
+impl RingOn {
+    /// Parses the `ring` key's forms.
+    pub fn parse(s: &str) -> Result<RingOn, String> {
+        let t = s.trim();
+        if t.eq_ignore_ascii_case("default") {
+            Ok(RingOn::Output)
+        } else if t.eq_ignore_ascii_case("none") {
+            Ok(RingOn::Silent)
+        } else if media::device::DeviceSpec::is_device(t) {
+            media::device::DeviceSpec::parse(t)
+                .map(RingOn::Device)
+                .map_err(|e| {
+                    format!(
+                        "invalid ring device {s:?}: {}; accepted forms are {RING_FORMS}",
+                        e.reason
+                    )
+                })
+        } else {
+            Err(format!(
+                "invalid ring {s:?}; accepted forms are {RING_FORMS}"
+            ))
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -241,6 +284,7 @@ struct RawAudio {
     input: Option<String>,
     output: Option<String>,
     echo_cancellation: Option<bool>,
+    ring: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -468,6 +512,10 @@ impl Config {
                     .into(),
             ));
         }
+        let ring = match &raw.audio.ring {
+            None => RingOn::Output,
+            Some(r) => RingOn::parse(r).map_err(|e| invalid("audio", "ring", e))?,
+        };
         let dial_plan: DialPlanConfig = match raw.dial_plan {
             None => DialPlanConfig::default(),
             Some(value) => value
@@ -521,6 +569,7 @@ impl Config {
             },
             audio: AudioConfig {
                 echo_cancellation,
+                ring,
                 input,
                 output,
             },
@@ -835,6 +884,36 @@ mod tests {
             e.contains("[audio] echo_cancellation: needs input and output on devices"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_ring_device_is_chosen_or_follows_the_output() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.audio.ring, RingOn::Output);
+        for (text, want) in [
+            ("default", RingOn::Output),
+            ("none", RingOn::Silent),
+            (
+                "device:Built-in Speakers",
+                RingOn::Device(media::device::DeviceSpec::Named("Built-in Speakers".into())),
+            ),
+            (
+                "device:default",
+                RingOn::Device(media::device::DeviceSpec::Default),
+            ),
+        ] {
+            let c = parse(&format!("{MINIMAL}[audio]\nring = \"{text}\"\n")).unwrap();
+            assert_eq!(c.audio.ring, want, "{text}");
+        }
+        for bad in ["speaker", "device:", "tone:440", ""] {
+            let e = parse(&format!("{MINIMAL}[audio]\nring = \"{bad}\"\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("[audio] ring:") && e.contains("device:NAME") && e.contains("none"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod callcenter;
 mod logging;
 mod media_driver;
 mod records;
+mod ringing;
 mod tls_peer;
 
 use clap::{Parser, Subcommand};

@@ -1,5 +1,5 @@
 //! The audio device endpoints: `GET /api/v1/devices` (what there is, the defaults, what is in
-//! use) and `POST /api/v1/devices` (switch input and/or output, also mid-call).
+//! use) and `POST /api/v1/devices` (switch input, output and the ring device, also mid-call).
 //!
 //! The bridge knows nothing about audio: the agent hands it a [`DeviceControl`]. Its calls may
 //! block (they ask the sound server), so they run on tokio's blocking pool.
@@ -38,6 +38,10 @@ pub struct DeviceList {
     /// The input in use (`null`: the config's input is not a device, or none is open).
     pub input: Option<String>,
     pub output: Option<String>,
+    /// Where incoming calls ring: `"output"` (where calls play), a device name from
+    /// `outputs`, or `"none"` (`null`: the agent does not say).
+    #[serde(default)]
+    pub ring: Option<String>,
 }
 
 /// Why a device request failed.
@@ -71,11 +75,13 @@ impl From<DeviceControlError> for ApiError {
 /// What the agent provides. Both may block.
 pub trait DeviceControl: Send + Sync + 'static {
     fn list(&self) -> Result<DeviceList, DeviceControlError>;
-    /// Switches the sides given (`"default"` is the system default); answers the new list.
+    /// Switches the sides given (`"default"` is the system default) and the ring device
+    /// (also `"output"` or `"none"`); answers the new list.
     fn select(
         &self,
         input: Option<&str>,
         output: Option<&str>,
+        ring: Option<&str>,
     ) -> Result<DeviceList, DeviceControlError>;
 }
 
@@ -84,6 +90,7 @@ pub trait DeviceControl: Send + Sync + 'static {
 struct SelectBody {
     input: Option<String>,
     output: Option<String>,
+    ring: Option<String>,
 }
 
 pub(crate) fn routes() -> axum::Router<AppState> {
@@ -116,7 +123,8 @@ fn device_name(field: &str, v: Option<String>) -> Result<Option<String>, ApiErro
     let t = v.trim();
     if t.is_empty() || t.len() > MAX_NAME_LEN || t.chars().any(char::is_control) {
         return Err(ApiError::bad_request(format!(
-            "{field}: a device name from GET /api/v1/devices, or \"default\" (1 to {MAX_NAME_LEN} characters, no control characters)"
+            "{field}: a device name from GET /api/v1/devices, or \"default\"{} (1 to {MAX_NAME_LEN} characters, no control characters)",
+            if field == "ring" { ", \"output\" or \"none\"" } else { "" }
         )));
     }
     Ok(Some(t.to_string()))
@@ -128,13 +136,14 @@ async fn select(
 ) -> Result<Json<DeviceList>, ApiError> {
     let input = device_name("input", body.input)?;
     let output = device_name("output", body.output)?;
-    if input.is_none() && output.is_none() {
+    let ring = device_name("ring", body.ring)?;
+    if input.is_none() && output.is_none() && ring.is_none() {
         return Err(ApiError::bad_request(
-            "give \"input\", \"output\" or both: device names from GET /api/v1/devices, or \"default\"",
+            "give \"input\", \"output\", \"ring\" or several: device names from GET /api/v1/devices, or \"default\" (for \"ring\" also \"output\" or \"none\")",
         ));
     }
     let c = control(&state)?;
-    blocking(move || c.select(input.as_deref(), output.as_deref()))
+    blocking(move || c.select(input.as_deref(), output.as_deref(), ring.as_deref()))
         .await
         .map(Json)
 }

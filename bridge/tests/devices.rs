@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 struct FakeDevices {
     input: Mutex<String>,
     output: Mutex<String>,
+    ring: Mutex<String>,
     sound_server: bool,
 }
 
@@ -22,6 +23,7 @@ impl FakeDevices {
         Arc::new(FakeDevices {
             input: Mutex::new("mic".into()),
             output: Mutex::new("speaker".into()),
+            ring: Mutex::new("output".into()),
             sound_server: true,
         })
     }
@@ -49,6 +51,7 @@ impl DeviceControl for FakeDevices {
             outputs: vec![entry("speaker", true, &o), entry("headset", false, &o)],
             input: Some(i.clone()),
             output: Some(o.clone()),
+            ring: Some(self.ring.lock().unwrap().clone()),
         })
     }
 
@@ -56,8 +59,9 @@ impl DeviceControl for FakeDevices {
         &self,
         input: Option<&str>,
         output: Option<&str>,
+        ring: Option<&str>,
     ) -> Result<DeviceList, DeviceControlError> {
-        for name in input.iter().chain(output.iter()) {
+        for name in input.iter().chain(output.iter()).chain(ring.iter()) {
             if *name == "busy" {
                 return Err(DeviceControlError::Device(
                     "cannot open audio output device \"busy\": device busy".into(),
@@ -69,6 +73,9 @@ impl DeviceControl for FakeDevices {
         }
         if let Some(o) = output {
             *self.output.lock().unwrap() = o.into();
+        }
+        if let Some(r) = ring {
+            *self.ring.lock().unwrap() = r.into();
         }
         self.list()
     }
@@ -116,6 +123,29 @@ async fn switches_either_side_or_both() {
     assert_eq!(a.status, 200, "{}", a.json);
     assert_eq!(a.json["input"], "headset-mic");
     assert_eq!(a.json["output"], "speaker");
+}
+
+#[tokio::test]
+async fn switches_the_ring_device_alone() {
+    let router = app_with(Some(FakeDevices::new()));
+    let a = send(
+        &router,
+        req("GET", "/api/v1/devices").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(a.json["ring"], "output", "{}", a.json);
+    let a = post_json(&router, "/api/v1/devices", r#"{"ring": "speaker"}"#).await;
+    assert_eq!(a.status, 200, "{}", a.json);
+    assert_eq!(a.json["ring"], "speaker");
+    assert_eq!(a.json["output"], "speaker");
+    let a = post_json(&router, "/api/v1/devices", r#"{"ring": "none"}"#).await;
+    assert_eq!(a.json["ring"], "none", "{}", a.json);
+    let a = post_json(&router, "/api/v1/devices", r#"{"ring": ""}"#).await;
+    assert_eq!(a.status, 400, "{}", a.json);
+    let message = a.json["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("ring"), "{}", a.json);
+    let a = post_json(&router, "/api/v1/devices", r#"{"ring": "busy"}"#).await;
+    assert_error(&a, 422, "unknown_device");
 }
 
 #[tokio::test]
@@ -177,6 +207,7 @@ async fn refusals_of_the_agent_map_to_http() {
         }
         fn select(
             &self,
+            _: Option<&str>,
             _: Option<&str>,
             _: Option<&str>,
         ) -> Result<DeviceList, DeviceControlError> {

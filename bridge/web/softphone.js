@@ -788,6 +788,17 @@
     }
     fillDeviceSelect(field("input-device"), d.inputs, d.input);
     fillDeviceSelect(field("output-device"), d.outputs, d.output);
+    // Where incoming calls ring: "output" (where calls play), "none", or an output device.
+    const ringKnown = typeof d.ring === "string";
+    ui("ring-field").hidden = !ringKnown;
+    if (ringKnown) {
+      const choices = [
+        { name: "output", description: "Same as the speaker" },
+        { name: "none", description: "No ringtone" },
+        ...d.outputs,
+      ];
+      fillDeviceSelect(field("ring-device"), choices, d.ring);
+    }
   }
 
   async function selectDevice(side, name) {
@@ -795,7 +806,8 @@
       const list = await api("POST", "/devices", { [side]: name });
       if (isDeviceList(list)) state.devices = list;
     } catch (e) {
-      showError(`Could not switch the ${side === "input" ? "microphone" : "speaker"}: ${e.message}`);
+      const what = { input: "microphone", output: "speaker", ring: "ring device" }[side];
+      showError(`Could not switch the ${what}: ${e.message}`);
     }
     renderDevices();
   }
@@ -1955,6 +1967,7 @@
     }
     field("input-device").addEventListener("change", (e) => selectDevice("input", e.target.value));
     field("output-device").addEventListener("change", (e) => selectDevice("output", e.target.value));
+    field("ring-device").addEventListener("change", (e) => selectDevice("ring", e.target.value));
     for (const name of ["disposition", "notes"]) {
       field(name).addEventListener("input", () => {
         if (!state.wrapup) return;

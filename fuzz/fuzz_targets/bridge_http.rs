@@ -159,10 +159,12 @@ impl DeviceControl for StandInDevices {
         &self,
         input: Option<&str>,
         output: Option<&str>,
+        ring: Option<&str>,
     ) -> Result<DeviceList, DeviceControlError> {
         Ok(DeviceList {
             input: input.map(str::to_owned),
             output: output.map(str::to_owned),
+            ring: ring.map(str::to_owned),
             ..DeviceList::default()
         })
     }

@@ -12,7 +12,8 @@
 //!   [`DtmfReceiver`]), the jitter buffer ([`JitterBuffer`]), codecs ([`encoder`],
 //!   [`decoder`]), the E-model ([`CodecModel`]).
 //! - Audio in and out: [`SourceSpec`], [`SinkSpec`], the echo canceller
-//!   ([`EchoCanceller`]), and the devices ([`device`]).
+//!   ([`EchoCanceller`]), the devices ([`device`]) and the agent's tones ([`ToneGen`]:
+//!   ringtone, call waiting, ringback).
 //! - With the `test-support` feature (tests and benches only): `test_support`, signal
 //!   measurements and the shapes tests share.
 
@@ -37,6 +38,7 @@ mod source;
 mod stream;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
+mod tones;
 mod wav;
 
 pub use aec::{AecError, AecStats, EchoCanceller, SAMPLE_RATE as AEC_SAMPLE_RATE};
@@ -69,4 +71,5 @@ pub use session::{
 pub use sink::SinkSpec;
 pub use source::{Source, SourceSpec, SpecError};
 pub use stream::{AudioStream, EventSender, MediaHandle};
+pub use tones::{Cadence, Tone, ToneGen};
 pub use wav::WavError;

@@ -151,6 +151,16 @@ impl Phone {
         self.calls.values().any(CallRecord::is_live)
     }
 
+    /// The agent's own tone for the calls as they stand (ringtone, call waiting,
+    /// ringback: [`crate::tones`]); the driver plays it while it stays the same.
+    pub fn tone(&self) -> Option<media::Tone> {
+        crate::tones::tone_for(self.calls.values().map(|r| crate::tones::CallPhase {
+            direction: r.direction,
+            state: r.state,
+            media_started: r.media_started,
+        }))
+    }
+
     /// How this run names its calls (the driver names streams and files after them).
     pub fn ids(&self) -> &CallIds {
         &self.ids

@@ -8,6 +8,7 @@ mod controller;
 pub mod dialplan;
 mod record;
 mod sdp;
+pub mod tones;
 mod view;
 pub mod wallclock;
 

@@ -572,3 +572,116 @@ fn held_or_unanswered_calls_do_not_time_out() {
     w.media_timeout(handle);
     assert_eq!(w.state_of(&id), Some(CallState::Ended));
 }
+
+impl World {
+    /// The far end calls the agent (a second call of the far end's if one is live); the
+    /// agent gets a fresh RTP address for it, as its driver would.
+    fn far_dials(&mut self) -> signaling::CallHandle {
+        let port = 31_000 + 2 * self.agent().0.status().calls.len() as u16;
+        self.phone_mut()
+            .add_rtp_address(addr(&format!("10.0.0.1:{port}")));
+        let now = self.sim.now();
+        self.sim.node_mut(FAR).right_mut().with(now, |now, ua| {
+            ua.dial(
+                now,
+                signaling::Uri::parse("sip:1001@10.0.0.1:5060").expect("a valid URI"),
+                Bytes::from_static(FAR_SDP_SENDRECV.as_bytes()),
+                signaling::DialOptions::default(),
+            )
+            .expect("the far end dials")
+        })
+    }
+
+    fn far_hangs_up(&mut self, call: signaling::CallHandle) {
+        let now = self.sim.now();
+        self.sim
+            .node_mut(FAR)
+            .right_mut()
+            .with(now, |now, ua| ua.hangup(now, call))
+            .expect("the far end hangs up");
+    }
+
+    fn tone(&self) -> Option<media::Tone> {
+        self.agent().0.tone()
+    }
+
+    /// The id of the agent's call that is `state`.
+    fn call_in(&self, state: CallState) -> String {
+        let calls = &self.agent().0.status().calls;
+        calls
+            .iter()
+            .find(|c| c.state == state)
+            .map(|c| c.id.clone())
+            .unwrap_or_else(|| {
+                panic!(
+                    "no call {state:?} in {calls:?}; the far end saw {:?}",
+                    self.far_events()
+                )
+            })
+    }
+}
+
+#[test]
+fn the_agents_tone_follows_its_calls() {
+    use media::Tone;
+    let mut w = World::new(false);
+    assert_eq!(w.tone(), None);
+
+    // Our call rings at the far end, which sends 180 without SDP: ringback until the answer.
+    let CommandReply::Created { id } = w.command(Command::Dial { to: "1002".into() }).unwrap()
+    else {
+        panic!("dial creates a call")
+    };
+    assert_eq!(w.tone(), None, "nothing heard back yet");
+    w.run(1.0);
+    assert_eq!(w.state_of(&id), Some(CallState::Ringing));
+    assert_eq!(w.tone(), Some(Tone::Ringback));
+    let far = w.far_call();
+    let now = w.sim.now();
+    w.sim
+        .node_mut(FAR)
+        .right_mut()
+        .with(now, |now, ua| {
+            ua.answer(now, far, Bytes::from_static(FAR_SDP_SENDRECV.as_bytes()))
+        })
+        .expect("the far end answers");
+    w.run(1.0);
+    assert_eq!(w.state_of(&id), Some(CallState::Connected));
+    assert_eq!(w.tone(), None, "answered");
+
+    // A second caller during the call: call waiting; answered, silence.
+    let second = w.far_dials();
+    w.run(1.0);
+    let waiting = w.call_in(CallState::Ringing);
+    assert_eq!(w.tone(), Some(Tone::CallWaiting));
+    w.command(Command::Answer {
+        id: waiting.clone(),
+    })
+    .expect("answer the waiting call");
+    assert_eq!(w.tone(), None, "stops with the answer");
+    w.run(1.0);
+    w.command(Command::Hangup { id: waiting }).expect("hang up");
+    w.command(Command::Hangup { id }).expect("hang up");
+    // Past the after-call work (30 s), so the next callers ring.
+    w.run(32.0);
+    let _ = second;
+
+    // Alone: the ringtone; the caller cancels: silence.
+    let third = w.far_dials();
+    w.run(1.0);
+    let ringing = w.call_in(CallState::Ringing);
+    assert_eq!(w.tone(), Some(Tone::Ring));
+    w.far_hangs_up(third);
+    w.run(1.0);
+    assert_eq!(w.state_of(&ringing), Some(CallState::Ended));
+    assert_eq!(w.tone(), None, "cancelled");
+    // An unanswered call leaves no after-call work: the next one rings.
+
+    // Rejected by the agent: silence at once.
+    let _fourth = w.far_dials();
+    w.run(1.0);
+    let ringing = w.call_in(CallState::Ringing);
+    assert_eq!(w.tone(), Some(Tone::Ring));
+    w.command(Command::Reject { id: ringing }).expect("reject");
+    assert_eq!(w.tone(), None, "rejected");
+}

@@ -435,6 +435,31 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// Waits until the recorder delivered its first audio (`parec` connects in its own
+    /// time; an idle null sink's monitor delivers in blocks of up to 2 s), so that what
+    /// happens from now on is in the recording.
+    pub fn wait_recording(&mut self, within: Duration) -> Result<(), TestbedError> {
+        let path = self.path.clone();
+        wait_until(
+            "the recorder's first audio",
+            within,
+            Duration::from_millis(10),
+            || {
+                if fs::metadata(&path).map(|m| m.len()).unwrap_or(0) > 0 {
+                    return Ok(Some(()));
+                }
+                match self.process.try_wait() {
+                    Some(s) => Err(TestbedError::exited_early(
+                        "parec (recorder)",
+                        s,
+                        String::new(),
+                    )),
+                    None => Ok(None),
+                }
+            },
+        )
+    }
+
     /// Waits until `duration` of audio has been recorded (at most `duration` + 5 s), stops
     /// the recorder and returns exactly that much (less if it ran out of time).
     pub fn finish(mut self, duration: Duration) -> Result<Vec<i16>, TestbedError> {

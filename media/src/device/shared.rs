@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::aec::EchoCanceller;
+use crate::tones::{Tone, ToneGen};
 
 use super::convert::RateConverter;
 use super::cpal_io::DeviceWatch;
@@ -45,6 +46,9 @@ pub enum Direction {
     Input,
     /// The speaker side.
     Output,
+    /// The ring device (not one of the pair: it only names [`DeviceChange`]s of the agent's
+    /// ring choice).
+    Ring,
 }
 
 impl Direction {
@@ -53,6 +57,7 @@ impl Direction {
         match self {
             Direction::Input => "input",
             Direction::Output => "output",
+            Direction::Ring => "ring",
         }
     }
 }
@@ -195,6 +200,14 @@ struct Inner {
     /// Taken by whatever opens, closes or swaps devices (settle, check, select), so they
     /// happen one at a time and in the order asked, whichever thread runs them.
     turn: Mutex<()>,
+    /// A tone on the playout device ([`SharedDevices::set_tone`]).
+    tone: Mutex<Option<ToneSlot>>,
+}
+
+/// The playout device's tone and a frame to mix it into.
+struct ToneSlot {
+    generator: ToneGen,
+    scratch: Vec<f32>,
 }
 
 /// The echo canceller (48 kHz) and the conversion of what the playout device was handed
@@ -369,6 +382,7 @@ impl SharedDevices {
                 watch: Mutex::new(DeviceWatch::new(host)),
                 needed: AtomicBool::new(needed),
                 turn: Mutex::new(()),
+                tone: Mutex::new(None),
             }),
         }
     }
@@ -430,6 +444,52 @@ impl SharedDevices {
             }
             Err(e) => Some(self.fall_back(side, e.to_string(), false)),
         }
+    }
+
+    /// A tone on the playout device (`None`: none): mixed into what the active call plays,
+    /// or, while no call has the devices, played alone by [`play_tone`](Self::play_tone).
+    /// The same tone again goes on where it was in its cadence.
+    pub fn set_tone(&self, tone: Option<Tone>) {
+        let mut slot = lock(&self.inner.tone);
+        if slot.as_ref().map(|t| t.generator.tone()) == tone {
+            return;
+        }
+        *slot = tone.map(|t| ToneSlot {
+            generator: ToneGen::new(t, SHARED_PLAYOUT_RATE),
+            scratch: Vec::new(),
+        });
+    }
+
+    /// The tone on the playout device, if any.
+    pub fn tone(&self) -> Option<Tone> {
+        lock(&self.inner.tone).as_ref().map(|t| t.generator.tone())
+    }
+
+    /// Plays the next `samples` ([`SHARED_PLAYOUT_RATE`]) of the tone alone if no call has
+    /// the devices (a call's frames carry it otherwise); call every 20 ms while a tone is
+    /// set. False once no tone is set.
+    pub fn play_tone(&self, samples: usize) -> bool {
+        let mut slot = lock(&self.inner.tone);
+        let Some(tone) = slot.as_mut() else {
+            return false;
+        };
+        if self.has_active_call() {
+            return true;
+        }
+        tone.scratch.resize(samples, 0.0);
+        tone.generator.fill(&mut tone.scratch);
+        if let Some(playout) = lock(&self.inner.playout).open.as_mut() {
+            let _ = playout.write_frame(&tone.scratch);
+        }
+        self.inner
+            .output_peak
+            .fetch_max(peak_of(&tone.scratch), Ordering::AcqRel);
+        true
+    }
+
+    /// The name of the output device `spec` names, looked up without opening it.
+    pub fn look_up_output(&self, spec: &DeviceSpec) -> Result<String, DeviceError> {
+        lock(&self.inner.watch).resolve(spec, false)
     }
 
     /// Turns echo cancellation on: from now on what the speaker plays is removed from what
@@ -668,6 +728,17 @@ impl SharedDevices {
         if self.inner.active.load(Ordering::Acquire) != token {
             return;
         }
+        // A tone (call waiting, ringback) goes into the call's audio.
+        let mut tone = lock(&self.inner.tone);
+        let samples = match tone.as_mut() {
+            Some(t) => {
+                t.scratch.clear();
+                t.scratch.extend_from_slice(samples);
+                t.generator.mix_into(&mut t.scratch);
+                &t.scratch[..]
+            }
+            None => samples,
+        };
         let mut side = lock(&self.inner.playout);
         if let Some(playout) = side.open.as_mut() {
             // A device's write only fails for headless sinks; device trouble is in check().
@@ -899,6 +970,28 @@ mod tests {
         assert_eq!(d.stats(), DevicePairStats::default());
         d.set_needed(false);
         assert_eq!(d.settle(), Vec::new());
+    }
+
+    #[test]
+    fn a_tone_is_mixed_into_the_active_call_or_played_alone() {
+        let d = headless();
+        assert!(!d.play_tone(960));
+        d.set_tone(Some(Tone::CallWaiting));
+        assert_eq!(d.tone(), Some(Tone::CallWaiting));
+        // No call has the devices: the tone plays alone.
+        assert!(d.play_tone(960));
+        assert!(d.take_levels().output_dbfs > -30);
+        // A call has them: its frames carry the tone, the pacer plays nothing.
+        let a = d.attach();
+        a.set_receiving(true);
+        assert!(d.play_tone(960));
+        assert_eq!(d.take_levels().output_dbfs, SILENCE_DBFS);
+        a.write(&[0.0; 960]);
+        assert!(d.take_levels().output_dbfs > -30);
+        d.set_tone(None);
+        assert!(!d.play_tone(960));
+        a.write(&[0.0; 960]);
+        assert_eq!(d.take_levels().output_dbfs, SILENCE_DBFS);
     }
 
     #[test]
