@@ -7,7 +7,7 @@
 //! `cargo bench --bench peers` (or `make bench-peers`). Environment:
 //! `PEERS_UAS` (default `softphone,baresip,linphonec`), `PEERS_CODECS` (`opus,pcmu`),
 //! `PEERS_TALK_SECS` (20), `PEERS_IDLE_SECS` (10), `PEERS_PROBE_SECS` (20: how long each
-//! delay probe sends clicks, one a second; 0 skips it), `PEERS_LOAD_RATES` (`5,10,20,40`
+//! delay probe sends clicks, one a second; 0 skips it), `PEERS_LOAD_RATES` (`5,10,20,40,80`
 //! calls/s, tried in order until one fails; empty skips the load), `PEERS_LOAD_SECS` (60, per
 //! rate), `PEERS_LOAD_CALL_SECS` (8, each call's length), `PEERS_WRITE` (`1`: write the docs;
 //! `0`: print only).
@@ -87,7 +87,7 @@ fn main() {
             .copied()
             .filter(|k| *k != Kind::Linphone)
             .collect(),
-        rates: list("PEERS_LOAD_RATES", "5,10,20,40")
+        rates: list("PEERS_LOAD_RATES", "5,10,20,40,80")
             .iter()
             .map(|r| {
                 r.parse()
