@@ -10,7 +10,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH):/usr/sbin:/sbin
 
 CARGO ?= cargo
 
-.PHONY: all deps browser-deps build lint test test-unit test-e2e test-testbed bench soak-records demo clean help \
+.PHONY: bench-peers all deps browser-deps build lint test test-unit test-e2e test-testbed bench soak-records demo clean help \
 	fuzz-deps fuzz-build fuzz-seeds fuzz-smoke fuzz-run
 
 all: build
@@ -27,6 +27,7 @@ help:
 	@echo "make fuzz-smoke  build the fuzz targets (fuzz/) and run each for FUZZ_SECONDS (10)"
 	@echo "make fuzz-run FUZZ_TARGET=sip_message FUZZ_SECONDS=3600  one long fuzz run"
 	@echo "make bench     criterion benches"
+	@echo "make bench-peers  this agent beside baresip and linphonec: CPU, memory, wake-ups (docs/benchmarks.md)"
 	@echo "make soak-records  SOAK_CALLS (200) calls with the page connected: records, Tasks, memory"
 	@echo "make demo      Kamailio + the agent registered as 1001; Ctrl-C stops"
 	@echo "make clean     remove build output and run/"
@@ -79,6 +80,11 @@ soak-records: deps browser-deps
 
 bench:
 	$(CARGO) bench
+
+# The same call from this agent, baresip and linphonec, measured in one run; writes the
+# table into docs/benchmarks.md and docs/peers.json (benches/peers.rs for its knobs).
+bench-peers: deps
+	$(CARGO) bench --bench peers
 
 # Fuzzing (docs/testing.md, "Fuzzing"): cargo-fuzz on the nightly toolchain, in fuzz/, a
 # workspace of its own. No sanitizer: the targets are safe Rust, and without ASan the build

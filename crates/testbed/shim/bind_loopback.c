@@ -1,6 +1,9 @@
 /*
  * LD_PRELOAD shim for test peers (baresip, linphonec): a bind() to the wildcard address
- * (0.0.0.0 or ::) becomes a bind() to the loopback address (127.0.0.1 or ::1).
+ * (0.0.0.0 or ::) becomes a bind() to the loopback address (127.0.0.1; for :: on a
+ * dual-stack socket ::ffff:127.0.0.1, which still reaches IPv4 peers on 127.0.0.1 as the
+ * wildcard would have: ::1 cannot, and linphonec's RTP then fails with "Network is
+ * unreachable"; ::1 on an IPv6-only socket).
  *
  * Why: baresip 1.0's DNS client (libre dnsc) and linphonec's RTP sockets bind the wildcard
  * address and no config key changes that; the testbed's rule is that every peer binds
@@ -26,7 +29,15 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len) {
         struct sockaddr_in6 a;
         memcpy(&a, addr, sizeof a);
         if (!memcmp(&a.sin6_addr, &in6addr_any, sizeof a.sin6_addr)) {
-            a.sin6_addr = in6addr_loopback;
+            int v6only = 0;
+            socklen_t optlen = sizeof v6only;
+            if (getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &optlen) == 0 && !v6only) {
+                static const unsigned char mapped[16] =
+                    {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1};
+                memcpy(&a.sin6_addr, mapped, sizeof mapped);
+            } else {
+                a.sin6_addr = in6addr_loopback;
+            }
             return real(fd, (const struct sockaddr *)&a, sizeof a);
         }
     }

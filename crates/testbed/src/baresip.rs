@@ -6,7 +6,7 @@
 //! (`baresip.log`: stdout+stderr with the SIP trace of `-s`), free ports on 127.0.0.1 for SIP,
 //! RTP and `ctrl_tcp`, and runs under `timeout` with the [`loopback`](crate::loopback) shim.
 //! Modules loaded: `g711 aubridge ausine aufile sndfile account menu ctrl_tcp`, plus `opus`, `g722`
-//! and `srtp` (SDES media encryption, [`BaresipOptions::mediaenc`]) when asked (never `httpd` or `cons`: they bind 0.0.0.0). Control goes through `ctrl_tcp`
+//! `srtp` (SDES media encryption, [`BaresipOptions::mediaenc`]) and `alsa` (the default devices, [`BaresipAudio::Devices`]) when asked (never `httpd` or `cons`: they bind 0.0.0.0). Control goes through `ctrl_tcp`
 //! ([`baresip_ctrl`](crate::baresip_ctrl)).
 
 use std::ffi::OsString;
@@ -39,6 +39,10 @@ pub enum BaresipAudio {
     Silence,
     /// A WAV file of the caller's (`aufile`: 8 kHz mono 16-bit; sending stops at its end).
     File(PathBuf),
+    /// The system's default devices, as a user runs it: the `alsa` module on ALSA `default`
+    /// (the private PulseAudio's `speaker` and `mic.monitor` under `testbed::pulse`'s
+    /// environment), at the codec's own rate.
+    Devices,
 }
 
 /// How to start a [`Baresip`]. `BaresipOptions::new("1002", "secret1002", kam.addr())` or
@@ -76,6 +80,9 @@ pub struct BaresipOptions {
     /// Contact, where baresip, without a certificate, serves none), so tests/srtp.rs keeps
     /// baresip on UDP and the agent on TLS.
     pub tls_ca: Option<PathBuf>,
+    /// `call_max_calls`: calls at once (default 4, baresip's own); its RTP port range grows
+    /// with it.
+    pub max_calls: u32,
 }
 
 impl BaresipOptions {
@@ -93,6 +100,7 @@ impl BaresipOptions {
             g722: false,
             mediaenc: None,
             tls_ca: None,
+            max_calls: 4,
         }
     }
 
@@ -430,7 +438,8 @@ fn launch(dir: &TempDir, opts: &BaresipOptions) -> Result<(Guarded, Ctrl, u16, u
     let sip_port = free_port()?;
     let ctrl_port = free_port()?;
     let rtp = free_port()? & !1;
-    let rtp = (rtp.min(65_000), rtp.min(65_000) + 40);
+    let span = 40.max(opts.max_calls.saturating_mul(4)).min(20_000) as u16;
+    let rtp = (rtp.min(65_000 - span), rtp.min(65_000 - span) + span);
     let config = render_config(opts, d, sip_port, ctrl_port, rtp);
     write(&d.join("config"), &config)?;
     write(&d.join("accounts"), &render_account(opts))?;
@@ -473,21 +482,32 @@ pub(crate) fn render_config(
     ctrl_port: u16,
     rtp: (u16, u16),
 ) -> String {
+    // (source, player, the source's rate and channels: None leaves them to the codec)
     let (source, player, ausrc) = match &opts.audio {
-        BaresipAudio::Echo => ("aubridge,echo".to_string(), "aubridge,echo", (8000, 1)),
-        BaresipAudio::Tone { freq } => (format!("ausine,{freq}"), "aubridge,sink", (48000, 2)),
+        BaresipAudio::Echo => (
+            "aubridge,echo".to_string(),
+            "aubridge,echo",
+            Some((8000, 1)),
+        ),
+        BaresipAudio::Tone { freq } => {
+            (format!("ausine,{freq}"), "aubridge,sink", Some((48000, 2)))
+        }
         BaresipAudio::Silence => (
             format!("aufile,{}", dir.join("silence.wav").display()),
             "aubridge,sink",
-            (8000, 1),
+            Some((8000, 1)),
         ),
         BaresipAudio::File(wav) => (
             format!("aufile,{}", wav.display()),
             "aubridge,sink",
-            (8000, 1),
+            Some((8000, 1)),
         ),
+        BaresipAudio::Devices => ("alsa,default".to_string(), "alsa,default", None),
     };
     let mut modules = vec!["g711", "aubridge", "ausine", "aufile"];
+    if opts.audio == BaresipAudio::Devices {
+        modules.push("alsa");
+    }
     if opts.g722 {
         modules.insert(0, "g722");
     }
@@ -507,20 +527,25 @@ pub(crate) fn render_config(
          net_interface 127.0.0.1\n\
          dns_server 127.0.0.1:53\n\
          call_local_timeout 120\n\
-         call_max_calls 4\n\
+         call_max_calls {max_calls}\n\
          audio_player {player}\n\
          audio_source {source}\n\
          audio_alert aubridge,alert\n\
-         ausrc_srate {}\n\
-         ausrc_channels {}\n\
-         auplay_srate 8000\n\
-         auplay_channels 1\n\
          rtp_ports {}-{}\n\
          rtcp_mux no\n\
-         jitter_buffer_delay 1-10\n\
          module_path /usr/lib/baresip/modules\n",
-        ausrc.0, ausrc.1, rtp.0, rtp.1
+        rtp.0,
+        rtp.1,
+        max_calls = opts.max_calls
     );
+    // A scripted far end: fixed rates and a short jitter buffer. On devices baresip keeps
+    // its defaults, as a user runs it.
+    if let Some((rate, channels)) = ausrc {
+        c.push_str(&format!(
+            "ausrc_srate {rate}\nausrc_channels {channels}\nauplay_srate 8000\nauplay_channels 1\n\
+             jitter_buffer_delay 1-10\n"
+        ));
+    }
     for m in modules {
         c.push_str(&format!("module {m}.so\n"));
     }

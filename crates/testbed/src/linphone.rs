@@ -39,6 +39,9 @@ pub struct LinphoneOptions {
     pub auto_answer: bool,
     /// Hard upper bound of its life (default 60 s).
     pub lifetime: Duration,
+    /// Its echo canceller (default `true`, linphonec's own default). A delay probe that
+    /// loops the speaker into the microphone turns it off: it would remove the probe.
+    pub echo_cancellation: bool,
 }
 
 impl LinphoneOptions {
@@ -50,6 +53,7 @@ impl LinphoneOptions {
             register: true,
             auto_answer: true,
             lifetime: Duration::from_secs(60),
+            echo_cancellation: true,
         }
     }
 
@@ -265,7 +269,12 @@ impl Drop for Linphone {
 /// The rc file: TCP only on 127.0.0.1, no video, one proxy account.
 pub(crate) fn render_rc(opts: &LinphoneOptions, sip_port: u16, rtp_port: u16) -> String {
     let reg = opts.registrar;
-    format!(
+    let sound = if opts.echo_cancellation {
+        ""
+    } else {
+        "\n[sound]\nechocancellation=0\n"
+    };
+    let rc = format!(
         "[sip]\n\
          sip_port=0\n\
          sip_tcp_port={sip_port}\n\
@@ -300,7 +309,8 @@ pub(crate) fn render_rc(opts: &LinphoneOptions, sip_port: u16, rtp_port: u16) ->
         password = opts.password,
         register = u8::from(opts.register),
         realm = reg.ip(),
-    )
+    );
+    rc + sound
 }
 
 #[cfg(test)]

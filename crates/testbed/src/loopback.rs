@@ -79,8 +79,14 @@ pub struct BoundSocket {
 }
 
 impl BoundSocket {
+    /// 127.0.0.0/8, ::1, or ::ffff:127.x.y.z (a dual-stack socket on IPv4 loopback).
     pub fn is_loopback(&self) -> bool {
-        self.local.ip().is_loopback()
+        match self.local.ip() {
+            IpAddr::V6(v6) => {
+                v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+            }
+            ip => ip.is_loopback(),
+        }
     }
 }
 
