@@ -5,9 +5,10 @@
 //! renders (no template files: the project carries everything in this file), its log
 //! (`baresip.log`: stdout+stderr with the SIP trace of `-s`), free ports on 127.0.0.1 for SIP,
 //! RTP and `ctrl_tcp`, and runs under `timeout` with the [`loopback`](crate::loopback) shim.
-//! Modules loaded: `g711 aubridge ausine aufile sndfile account menu ctrl_tcp`, plus `opus`, `g722`
-//! `srtp` (SDES media encryption, [`BaresipOptions::mediaenc`]) and `alsa` (the default devices, [`BaresipAudio::Devices`]) when asked (never `httpd` or `cons`: they bind 0.0.0.0). Control goes through `ctrl_tcp`
-//! ([`baresip_ctrl`](crate::baresip_ctrl)).
+//! Modules loaded: `g711 aubridge ausine aufile sndfile account menu ctrl_tcp`, plus `opus`,
+//! `g722`, `srtp` (SDES media encryption, [`BaresipOptions::mediaenc`]) and `alsa` (the default
+//! devices, [`BaresipAudio::Devices`]) when asked (never `httpd` or `cons`: they bind 0.0.0.0).
+//! Control goes through `ctrl_tcp` ([`baresip_ctrl`](crate::baresip_ctrl)).
 
 use std::ffi::OsString;
 use std::fs::{self, File};
