@@ -3,7 +3,8 @@
 //! "mandatory"` against `mediaenc=srtp-mand`: the agent's tone comes back from baresip's
 //! echo at its frequency, RFC 4733 digits cross both ways, the call view says encrypted with
 //! the suite, and a loopback capture of the call's media ports finds the tone in no
-//! datagram. Under `mandatory`, a far end offering only clear RTP gets 488 and the page
+//! datagram. After the agent's hold and resume (re-offers keeping its key) the caller
+//! still decrypts and hears the agent. Under `mandatory`, a far end offering only clear RTP gets 488 and the page
 //! sees why; under `optional` (the default) such a far end still gets a call, in clear (the
 //! same capture check then finds the tone: the check can see it).
 
@@ -240,15 +241,17 @@ fn encrypted_calls_both_ways_with_baresip_srtp_mand() {
     far.wait_event("CALL_CLOSED", T).unwrap();
     assert_heard(&out, TONE_HZ);
 
-    // Another baresip calls us: its RTP/SAVP offer, our key in the answer.
-    let caller = far_end(
-        &pbx,
-        "1003",
-        BaresipAudio::Tone {
-            freq: FAR_TONE_HZ as u32,
-        },
-        Some("srtp-mand"),
-    );
+    // Another baresip calls us: its RTP/SAVP offer, our key in the answer. It records
+    // what it hears.
+    let heard_dir = tmp.path().join("caller");
+    let mut o = BaresipOptions::user("1003", &pbx.kam);
+    o.audio = BaresipAudio::Tone {
+        freq: FAR_TONE_HZ as u32,
+    };
+    o.lifetime = LIFETIME;
+    o.mediaenc = Some("srtp-mand".into());
+    o.record = Some(heard_dir);
+    let caller = common::registered_baresip(o, &pbx.kam, T);
     caller
         .dial(&format!("sip:1001@{}", pbx.kam.addr()))
         .unwrap();
@@ -270,8 +273,9 @@ fn encrypted_calls_both_ways_with_baresip_srtp_mand() {
     let before_hold = seen.last().unwrap()["quality"]["packets_received"]
         .as_u64()
         .unwrap();
-    // Hold and resume: each re-INVITE offers a fresh key; both sides switch contexts and
-    // the tone flows again.
+    // Hold and resume: each re-INVITE offers the key in force again (RFC 4568 §7.1.4), so
+    // baresip 1.0, which never takes a new receive key mid-call, still hears us; the tone
+    // flows again both ways.
     agent.call_command(&inbound_id, "hold", "");
     agent.wait_call_state(&inbound_id, "held", T);
     agent.call_command(&inbound_id, "resume", "");
@@ -291,7 +295,7 @@ fn encrypted_calls_both_ways_with_baresip_srtp_mand() {
         .filter(|m| m.received && m.text.starts_with("INVITE "))
         .count();
     assert_eq!(offers, 2, "the hold and the resume re-INVITEs");
-    // Each re-INVITE carried a key of its own.
+    // Both re-INVITEs carried the key of our answer.
     let ours: BTreeSet<String> = caller
         .sip_messages()
         .iter()
@@ -301,13 +305,47 @@ fn encrypted_calls_both_ways_with_baresip_srtp_mand() {
             Some(k.split(['|', '\r', '\n']).next()?.to_owned())
         })
         .collect();
-    assert_eq!(ours.len(), 2, "the re-INVITEs re-used a key");
-    // Not asserted: baresip 1.0 keeps decrypting with the first key it was given (it
-    // stores the new one but keeps its receive context; later baresip re-keys), so after
-    // our re-key it logs "failed to decrypt" and hears us no more. See docs/testing.md.
+    let answered: BTreeSet<String> = caller
+        .sip_messages()
+        .iter()
+        .filter(|m| m.received && m.text.starts_with("SIP/2.0 200") && m.text.contains("m=audio"))
+        .filter_map(|m| {
+            let (_, k) = m.text.split_once("inline:")?;
+            Some(k.split(['|', '\r', '\n']).next()?.to_owned())
+        })
+        .collect();
+    assert_eq!(answered.len(), 1, "our answer's key");
+    assert_eq!(ours, answered, "a re-INVITE changed our key");
+    // baresip decrypts what we send after the resume.
+    let log = caller.log();
+    let resumed_at = log
+        .rfind("\nINVITE sip:")
+        .expect("the resume re-INVITE in the trace");
+    assert!(
+        !log[resumed_at..].contains("failed to decrypt"),
+        "baresip failed to decrypt us after the resume"
+    );
     agent.call_command(&inbound_id, "hangup", "");
     agent.wait_call_state(&inbound_id, "ended", T);
     caller.wait_event("CALL_CLOSED", T).unwrap();
+    // ...and hears our tone until the end: the last seconds of what it recorded.
+    let heard = caller.recordings();
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    let wav = common::complete_wav(&heard[0].received, T, String::new);
+    let tail = &wav.samples[wav
+        .samples
+        .len()
+        .saturating_sub(2 * wav.sample_rate as usize)..];
+    let f =
+        dominant_frequency(tail, wav.sample_rate).expect("baresip heard silence after the resume");
+    assert!(
+        (f - TONE_HZ).abs() <= 15.0,
+        "baresip heard {f} Hz after the resume, want {TONE_HZ} Hz"
+    );
+    assert!(
+        20.0 * rms(tail).log10() > -40.0,
+        "baresip heard us too quietly after the resume"
+    );
     // A second call's audio goes beside the first's, named by the call.
     assert_heard(
         &tmp.path().join(format!("out-{inbound_id}.wav")),
