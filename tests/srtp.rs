@@ -3,7 +3,8 @@
 //! "mandatory"` against `mediaenc=srtp-mand`: the agent's tone comes back from baresip's
 //! echo at its frequency, RFC 4733 digits cross both ways, the call view says encrypted with
 //! the suite, and a loopback capture of the call's media ports finds the tone in no
-//! datagram. Under `mandatory`, a far end offering only clear RTP gets 488 and the page
+//! datagram. After the agent's hold and resume (re-offers keeping its key) the caller
+//! still decrypts the agent's RTP. Under `mandatory`, a far end offering only clear RTP gets 488 and the page
 //! sees why; under `optional` (the default) such a far end still gets a call, in clear (the
 //! same capture check then finds the tone: the check can see it).
 
@@ -181,6 +182,18 @@ fn carries_the_tone(datagram: &[u8]) -> bool {
             .any(|f| 2.0 * tone_power(&samples, 8000, f) / power > 0.5)
 }
 
+/// How many of the agent's RTP packets `caller` took (decrypted, since its `srtp` module
+/// drops what fails before RTCP counts it): the `rcvd` of its `audio_debug`.
+fn decrypted_from_agent(caller: &Baresip) -> u64 {
+    let debug = caller.command("audio_debug", "").unwrap_or_default();
+    debug
+        .split("rcvd=")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 /// `hz` at the agent's speaker (its output file) once the call ended.
 fn assert_heard(out: &Path, hz: f64) {
     let wav = common::complete_wav(out, T, String::new);
@@ -270,12 +283,26 @@ fn encrypted_calls_both_ways_with_baresip_srtp_mand() {
     let before_hold = seen.last().unwrap()["quality"]["packets_received"]
         .as_u64()
         .unwrap();
-    // Hold and resume: each re-INVITE offers a fresh key; both sides switch contexts and
-    // the tone flows again.
+    assert!(decrypted_from_agent(&caller) > 0, "the caller decrypts us");
+    // Hold and resume: each re-INVITE offers the key in force again (RFC 4568 §7.1.4), so
+    // baresip 1.0, which never takes a new receive key mid-call, still decrypts us; the tone
+    // flows again both ways.
     agent.call_command(&inbound_id, "hold", "");
     agent.wait_call_state(&inbound_id, "held", T);
     agent.call_command(&inbound_id, "resume", "");
     agent.wait_call_state(&inbound_id, "connected", T);
+    // baresip 1.0 takes our RTP after the resume: 2 s more of it decrypted.
+    let at_resume = decrypted_from_agent(&caller);
+    testbed::wait_until(
+        "the caller decrypting us after the resume",
+        T,
+        Duration::from_millis(100),
+        || {
+            let n = decrypted_from_agent(&caller);
+            Ok::<_, testbed::TimedOut>((n >= at_resume + 100).then_some(()))
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}: the caller no longer takes our RTP after the resume"));
     let seen = events.until(Duration::from_secs(20), |e| {
         e["event"] == "call_quality"
             && e["call_id"] == inbound_id.as_str()
@@ -291,7 +318,7 @@ fn encrypted_calls_both_ways_with_baresip_srtp_mand() {
         .filter(|m| m.received && m.text.starts_with("INVITE "))
         .count();
     assert_eq!(offers, 2, "the hold and the resume re-INVITEs");
-    // Each re-INVITE carried a key of its own.
+    // Both re-INVITEs carried the key of our answer.
     let ours: BTreeSet<String> = caller
         .sip_messages()
         .iter()
@@ -301,10 +328,26 @@ fn encrypted_calls_both_ways_with_baresip_srtp_mand() {
             Some(k.split(['|', '\r', '\n']).next()?.to_owned())
         })
         .collect();
-    assert_eq!(ours.len(), 2, "the re-INVITEs re-used a key");
-    // Not asserted: baresip 1.0 keeps decrypting with the first key it was given (it
-    // stores the new one but keeps its receive context; later baresip re-keys), so after
-    // our re-key it logs "failed to decrypt" and hears us no more. See docs/testing.md.
+    let answered: BTreeSet<String> = caller
+        .sip_messages()
+        .iter()
+        .filter(|m| m.received && m.text.starts_with("SIP/2.0 200") && m.text.contains("m=audio"))
+        .filter_map(|m| {
+            let (_, k) = m.text.split_once("inline:")?;
+            Some(k.split(['|', '\r', '\n']).next()?.to_owned())
+        })
+        .collect();
+    assert_eq!(answered.len(), 1, "our answer's key");
+    assert_eq!(ours, answered, "a re-INVITE changed our key");
+    // baresip decrypts what we send after the resume.
+    let log = caller.log();
+    let resumed_at = log
+        .rfind("\nINVITE sip:")
+        .expect("the resume re-INVITE in the trace");
+    assert!(
+        !log[resumed_at..].contains("failed to decrypt"),
+        "baresip failed to decrypt us after the resume"
+    );
     agent.call_command(&inbound_id, "hangup", "");
     agent.wait_call_state(&inbound_id, "ended", T);
     caller.wait_event("CALL_CLOSED", T).unwrap();

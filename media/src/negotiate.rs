@@ -370,10 +370,21 @@ pub struct SdpSession {
     next_version: u64,
     /// Our pending offer: its direction and how many m= lines it had.
     pending_offer: Option<Direction>,
-    /// The `a=crypto` lines of our pending offer (keys fresh for each offer).
+    /// The `a=crypto` lines of our pending offer.
     offered_crypto: Vec<CryptoAttribute>,
-    /// The keys in force: what a far end's re-offer that keeps its key is answered with.
-    keys: Option<SrtpKeys>,
+    /// The keys in force: what our re-offers and our answer to a far end's re-offer that
+    /// keeps its key carry.
+    keys: Option<InForce>,
+}
+
+/// The SRTP keys agreed in the last round, with what our side of them is tied to.
+#[derive(Debug, Clone)]
+struct InForce {
+    keys: SrtpKeys,
+    /// The `a=crypto` tag they were agreed under.
+    tag: u32,
+    /// Our RTP address when they were agreed: a new address is a new key (RFC 4568 §7.1.4).
+    local_rtp: SocketAddr,
 }
 
 impl SdpSession {
@@ -429,8 +440,13 @@ impl SdpSession {
         // RTCP on the RTP port if the peer agrees (RFC 5761); else on port + 1, which the
         // stream binds too.
         attrs.push(Attribute::flag("rtcp-mux"));
-        // A fresh key per offer (hold and resume re-key too).
-        self.offered_crypto = self.fresh_crypto_lines();
+        // Our re-offers (hold, resume) keep the key in force while our address is the same
+        // (RFC 4568 §7.1.4): some far ends (baresip 1.0) store a re-offer's new key but keep
+        // decrypting with the first. A first offer, or a new address, gets fresh keys.
+        self.offered_crypto = match self.kept_crypto_line() {
+            Some(kept) => vec![kept],
+            None => self.fresh_crypto_lines(),
+        };
         for c in &self.offered_crypto {
             attrs.push(Attribute::value("crypto", c.to_value()));
         }
@@ -478,9 +494,10 @@ impl SdpSession {
         let srtp = self.answered_crypto(m)?;
         let declared = declared_direction(&sdp, m);
         let remote_direction = effective_remote(declared, remote_rtp);
+        let tag = self.answered_tag(m);
         self.pending_offer = None;
         self.offered_crypto.clear();
-        self.keys = srtp.clone();
+        self.keys = self.in_force(srtp.clone(), tag);
         let event = self
             .caps
             .telephone_event
@@ -563,6 +580,8 @@ impl SdpSession {
         let kept = crypto.as_ref().and_then(|theirs| {
             self.keys
                 .as_ref()
+                .filter(|f| f.local_rtp == self.local_rtp)
+                .map(|f| &f.keys)
                 .filter(|k| k.suite == theirs.suite && k.remote == theirs.key)
                 .map(|k| CryptoAttribute {
                     tag: theirs.tag,
@@ -639,7 +658,7 @@ impl SdpSession {
             });
         }
         let answer = self.render(answer_media);
-        self.keys = srtp.clone();
+        self.keys = self.in_force(srtp.clone(), ours.map_or(0, |c| c.tag));
         Ok((
             answer,
             Negotiated {
@@ -657,6 +676,41 @@ impl SdpSession {
                 srtp,
             },
         ))
+    }
+
+    /// The line that offers the keys in force again: their suite and tag, our key. None
+    /// without keys in force or when our RTP address changed since they were agreed.
+    fn kept_crypto_line(&self) -> Option<CryptoAttribute> {
+        if self.caps.srtp == SrtpMode::Off {
+            return None;
+        }
+        let f = self.keys.as_ref()?;
+        (f.local_rtp == self.local_rtp).then(|| CryptoAttribute {
+            tag: f.tag,
+            suite: f.keys.suite,
+            key: f.keys.local.clone(),
+            lifetime: None,
+        })
+    }
+
+    fn in_force(&self, keys: Option<SrtpKeys>, tag: u32) -> Option<InForce> {
+        keys.map(|keys| InForce {
+            keys,
+            tag,
+            local_rtp: self.local_rtp,
+        })
+    }
+
+    /// The tag of the answer's `a=crypto` line that paired with our offer (0 if none).
+    fn answered_tag(&self, m: &MediaDescription) -> u32 {
+        crypto_values(m)
+            .filter_map(|v| CryptoAttribute::parse(v).ok())
+            .find(|theirs| {
+                self.offered_crypto
+                    .iter()
+                    .any(|o| o.tag == theirs.tag && o.suite == theirs.suite)
+            })
+            .map_or(0, |c| c.tag)
     }
 
     /// The `a=crypto` lines of a new offer, one per suite we offer, each with a fresh key;

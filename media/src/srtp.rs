@@ -79,6 +79,18 @@ fn classify(e: CrateError) -> SrtpError {
     }
 }
 
+/// One direction's context, with replay protection.
+fn context(suite: CryptoSuite, k: &KeyMaterial) -> Result<Context, SrtpError> {
+    Context::new(
+        k.key(suite),
+        k.salt(suite),
+        profile(suite),
+        Some(srtp_replay_protection(REPLAY_WINDOW)),
+        Some(srtcp_replay_protection(REPLAY_WINDOW)),
+    )
+    .map_err(|_| SrtpError::BadKeys)
+}
+
 /// Both directions of one call's SRTP.
 pub struct Srtp {
     suite: CryptoSuite,
@@ -98,21 +110,28 @@ impl Srtp {
     /// Contexts for `keys`.
     pub fn new(keys: &SrtpKeys) -> Result<Srtp, SrtpError> {
         let suite = keys.suite;
-        let ctx = |k: &KeyMaterial| {
-            Context::new(
-                k.key(suite),
-                k.salt(suite),
-                profile(suite),
-                Some(srtp_replay_protection(REPLAY_WINDOW)),
-                Some(srtcp_replay_protection(REPLAY_WINDOW)),
-            )
-            .map_err(|_| SrtpError::BadKeys)
-        };
         Ok(Srtp {
             suite,
-            outbound: ctx(&keys.local)?,
-            inbound: ctx(&keys.remote)?,
+            outbound: context(suite, &keys.local)?,
+            inbound: context(suite, &keys.remote)?,
         })
+    }
+
+    /// Follow new keys in the same suite, keeping the context of each direction whose key
+    /// did not change: its rollover counter (which the far end tracks) and replay window
+    /// go on. `old` are the keys these contexts were made with.
+    pub fn rekey(&mut self, old: &SrtpKeys, new: &SrtpKeys) -> Result<(), SrtpError> {
+        if old.suite != new.suite || new.suite != self.suite {
+            *self = Srtp::new(new)?;
+            return Ok(());
+        }
+        if old.local != new.local {
+            self.outbound = context(new.suite, &new.local)?;
+        }
+        if old.remote != new.remote {
+            self.inbound = context(new.suite, &new.remote)?;
+        }
+        Ok(())
     }
 
     /// The suite in force.

@@ -686,7 +686,7 @@ fn offers_per_mode_carry_keys_fresh_each_time() {
             (2, CryptoSuite::AesCm128HmacSha1_32)
         ]
     );
-    // A re-offer (hold) re-keys.
+    // Nothing agreed yet: another offer has fresh keys.
     let second = optional.create_offer(Direction::SendOnly);
     assert_ne!(crypto_lines(&second)[0].key, lines[0].key);
 
@@ -865,9 +865,84 @@ fn a_reoffer_keeping_its_key_keeps_ours_and_a_new_key_gets_a_new_one() {
     let (a3, n3) = s.receive_offer(&rekeyed, Direction::SendRecv).unwrap();
     assert_ne!(crypto_lines(&a3)[0].key, crypto_lines(&a2)[0].key);
     assert_ne!(n3.srtp, n2.srtp);
-    // Our own re-offer always carries a fresh key.
+    // Our own re-offer (hold) offers the key in force again.
     let o = s.create_offer(Direction::SendOnly);
-    assert!(crypto_lines(&o)
-        .iter()
-        .all(|c| c.key != crypto_lines(&a3)[0].key));
+    assert_eq!(crypto_lines(&o), crypto_lines(&a3));
+}
+
+/// The far end's answer to our re-offers: it keeps its key, or re-keys.
+fn answer_with(key: &str, tag: u32) -> String {
+    offer(
+        "RTP/SAVP",
+        &[&format!("{tag} AES_CM_128_HMAC_SHA1_32 inline:{key}")],
+    )
+}
+
+#[test]
+fn our_hold_and_resume_keep_our_key_and_follow_the_far_ends() {
+    let mut s = srtp_session(SrtpMode::Mandatory);
+    let first = crypto_lines(&s.create_offer(Direction::SendRecv));
+    let agreed = s
+        .receive_answer(&answer_with(KEY, 2))
+        .unwrap()
+        .srtp
+        .unwrap();
+    assert_eq!(agreed.local, first[1].key);
+
+    // Hold: one line, the agreed suite and tag, our key in force.
+    let hold = crypto_lines(&s.create_offer(Direction::SendOnly));
+    assert_eq!(hold.len(), 1);
+    assert_eq!(hold[0].tag, 2);
+    assert_eq!(hold[0].suite, CryptoSuite::AesCm128HmacSha1_32);
+    assert_eq!(hold[0].key, first[1].key);
+    let held = s.receive_answer(&answer_with(KEY, 2)).unwrap();
+    assert_eq!(held.srtp.as_ref(), Some(&agreed), "nothing re-keyed");
+
+    // The far end re-keys in its answer to our resume: we follow it, our key stays.
+    let other = "d2hhdGV2ZXIgd2hhdGV2ZXIgd2hhdGV2ZXIgMTIz";
+    let resume = crypto_lines(&s.create_offer(Direction::SendRecv));
+    assert_eq!(resume, hold);
+    let resumed = s
+        .receive_answer(&answer_with(other, 2))
+        .unwrap()
+        .srtp
+        .unwrap();
+    assert_eq!(resumed.local, agreed.local);
+    assert_ne!(resumed.remote, agreed.remote);
+    // And the next re-offer still carries our key.
+    assert_eq!(crypto_lines(&s.create_offer(Direction::SendOnly)), hold);
+}
+
+#[test]
+fn a_new_local_address_gets_fresh_keys() {
+    let mut s = srtp_session(SrtpMode::Mandatory);
+    let first = crypto_lines(&s.create_offer(Direction::SendRecv));
+    s.receive_answer(&answer_with(KEY, 2)).unwrap();
+    s.set_local_rtp("127.0.0.1:40100".parse().unwrap());
+    let moved = crypto_lines(&s.create_offer(Direction::SendOnly));
+    // Every suite again, each with a key of its own.
+    assert_eq!(moved.len(), 2);
+    assert!(moved.iter().all(|c| first.iter().all(|f| f.key != c.key)));
+    // Answering the far end's unchanged key from the new address: a fresh key too.
+    let mut s = srtp_session(SrtpMode::Optional);
+    let theirs = offer(
+        "RTP/SAVP",
+        &[&format!("1 AES_CM_128_HMAC_SHA1_80 inline:{KEY}")],
+    );
+    let (a1, _) = s.receive_offer(&theirs, Direction::SendRecv).unwrap();
+    s.set_local_rtp("127.0.0.1:40100".parse().unwrap());
+    let (a2, _) = s.receive_offer(&theirs, Direction::SendRecv).unwrap();
+    assert_ne!(crypto_lines(&a1)[0].key, crypto_lines(&a2)[0].key);
+}
+
+#[test]
+fn a_clear_call_under_optional_offers_fresh_keys_again() {
+    // Nothing in force (the far end answered in clear): a re-offer tries SRTP anew.
+    let mut s = srtp_session(SrtpMode::Optional);
+    let first = crypto_lines(&s.create_offer(Direction::SendRecv));
+    let clear = offer("RTP/AVP", &[]);
+    assert_eq!(s.receive_answer(&clear).unwrap().srtp, None);
+    let again = crypto_lines(&s.create_offer(Direction::SendOnly));
+    assert_eq!(again.len(), 2);
+    assert!(again.iter().all(|c| first.iter().all(|f| f.key != c.key)));
 }

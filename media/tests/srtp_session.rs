@@ -1,7 +1,8 @@
 //! `RtpSession` with SRTP keys, sans-IO: two sessions keyed from one offer/answer exchange
 //! pass audio, RFC 4733 digits and RTCP; nothing they send carries the clear payload; a
 //! broken tag and a replay are dropped and counted while the call goes on; a re-key
-//! switches contexts; a clear session cannot read them.
+//! switches the contexts of the keys that changed and keeps the others; a clear session
+//! cannot read them.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
@@ -174,9 +175,11 @@ fn a_reoffer_rekeys_and_the_session_switches_contexts() {
             b.handle_datagram(t0, addr(A), Port::Rtp, &t.payload, false);
         }
     }
-    // B re-offers (resume after hold, say): fresh keys both ways.
+    // B re-offers from a new address (its keys are new), A answers with a new key too.
+    sb.set_local_rtp(addr("127.0.0.1:50100"));
     let (nb2, na2) = exchange(&mut sb, &mut sa);
-    assert_ne!(na2.srtp, na.srtp);
+    let (old, new) = (na.srtp.clone().unwrap(), na2.srtp.clone().unwrap());
+    assert!(old.local != new.local && old.remote != new.remote);
     let now = t0 + FRAME * 5;
     a.handle_update(now, na2);
     b.handle_update(now, nb2);
@@ -191,6 +194,77 @@ fn a_reoffer_rekeys_and_the_session_switches_contexts() {
     }
     assert_eq!(b.stats().packets_received, before + 5);
     assert_eq!(b.stats().srtp_auth_failed, 0);
+}
+
+#[test]
+fn a_reoffer_keeping_the_keys_keeps_the_contexts() {
+    let (mut sa, mut sb) = (sdp(A, SrtpMode::Optional, 1), sdp(B, SrtpMode::Optional, 2));
+    let (na, nb) = exchange(&mut sa, &mut sb);
+    let t0 = Instant::now();
+    let (mut a, mut b) = sessions(na.clone(), nb.clone(), t0);
+    let early = send_frame(&mut a, t0, 0);
+    for t in &early {
+        b.handle_datagram(t0, addr(A), Port::Rtp, &t.payload, false);
+    }
+    // A holds and resumes: the same keys, so the same contexts (the replay window goes on).
+    let (na2, nb2) = exchange(&mut sa, &mut sb);
+    assert_eq!((&na2.srtp, &nb2.srtp), (&na.srtp, &nb.srtp));
+    let now = t0 + FRAME;
+    a.handle_update(now, na2);
+    b.handle_update(now, nb2);
+    assert_eq!(
+        b.handle_datagram(now, addr(A), Port::Rtp, &early[0].payload, false),
+        Received::Dropped
+    );
+    assert_eq!(b.stats().srtp_replayed, 1);
+    for t in send_frame(&mut a, now, 1) {
+        assert_eq!(
+            b.handle_datagram(now, addr(A), Port::Rtp, &t.payload, false),
+            Received::Audio
+        );
+    }
+}
+
+#[test]
+fn a_new_key_one_way_keeps_the_other_ways_context() {
+    let (mut sa, mut sb) = (sdp(A, SrtpMode::Optional, 1), sdp(B, SrtpMode::Optional, 2));
+    let (na, nb) = exchange(&mut sa, &mut sb);
+    let t0 = Instant::now();
+    let (mut a, mut b) = sessions(na.clone(), nb.clone(), t0);
+    let early = send_frame(&mut a, t0, 0);
+    for t in &early {
+        b.handle_datagram(t0, addr(A), Port::Rtp, &t.payload, false);
+    }
+    // B answers A's re-offer (which kept A's key) with a new key of its own.
+    let keys = nb.srtp.clone().unwrap();
+    let fresh = media::KeyMaterial::generate(keys.suite).unwrap();
+    let (mut na2, mut nb2) = (na.clone(), nb.clone());
+    nb2.srtp.as_mut().unwrap().local = fresh.clone();
+    na2.srtp.as_mut().unwrap().remote = fresh;
+    let now = t0 + FRAME;
+    a.handle_update(now, na2);
+    b.handle_update(now, nb2);
+    // B's context for A's unchanged key goes on: A's early packet is still a replay, and
+    // A's next ones pass.
+    assert_eq!(
+        b.handle_datagram(now, addr(A), Port::Rtp, &early[0].payload, false),
+        Received::Dropped
+    );
+    assert_eq!(b.stats().srtp_replayed, 1);
+    for t in send_frame(&mut a, now, 1) {
+        assert_eq!(
+            b.handle_datagram(now, addr(A), Port::Rtp, &t.payload, false),
+            Received::Audio
+        );
+    }
+    // A follows B's new key.
+    for t in send_frame(&mut b, now, 1) {
+        assert_eq!(
+            a.handle_datagram(now, addr(B), Port::Rtp, &t.payload, false),
+            Received::Audio
+        );
+    }
+    assert_eq!(a.stats().srtp_auth_failed, 0);
 }
 
 #[test]

@@ -726,3 +726,124 @@ fn the_agents_tone_follows_its_calls() {
     w.command(Command::Reject { id: ringing }).expect("reject");
     assert_eq!(w.tone(), None, "rejected");
 }
+
+const FAR_SDP_SRTP: &str = "v=0\r\no=far 7 7 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 40000 RTP/SAVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n";
+const FAR_SDP_SRTP_REKEYED: &str = "v=0\r\no=far 7 8 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 40000 RTP/SAVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:d2hhdGV2ZXIgd2hhdGV2ZXIgd2hhdGV2ZXIgMTIz\r\n";
+
+/// The `a=crypto` lines of an SDP body.
+fn crypto_of(sdp: &[u8]) -> Vec<media::CryptoAttribute> {
+    String::from_utf8_lossy(sdp)
+        .lines()
+        .filter_map(|l| l.strip_prefix("a=crypto:"))
+        .map(|v| media::CryptoAttribute::parse(v).expect("our a=crypto parses"))
+        .collect()
+}
+
+/// The keys of each media start and update, in order.
+fn keys_in_force(w: &World) -> Vec<media::SrtpKeys> {
+    w.agent()
+        .2
+        .iter()
+        .filter_map(|m| match m {
+            MediaAction::Start { negotiated, .. } | MediaAction::Update { negotiated, .. } => {
+                negotiated.srtp.clone()
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The offers the far end got: the INVITE's, then each re-offer's.
+fn offers_seen(w: &World) -> Vec<Bytes> {
+    w.far_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            CallEvent::Incoming { offer, .. } | CallEvent::RemoteReoffer { offer, .. } => {
+                offer.clone()
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn srtp_hold_and_resume_keep_our_key_and_a_far_end_rekey_is_followed() {
+    let caps = media::AudioCaps {
+        srtp: media::SrtpMode::Mandatory,
+        ..media::AudioCaps::default()
+    };
+    let mut w = World::with_caps(true, FAR_SDP_SRTP, caps);
+    let (id, _) = connected_call(&mut w);
+    assert!(w.view(&id).unwrap().encrypted);
+    let first = keys_in_force(&w)[0].clone();
+    // Our INVITE offered a key per suite; the far end took tag 1.
+    let invite = crypto_of(&offers_seen(&w)[0]);
+    assert_eq!(invite.len(), 2);
+    assert_eq!(first.local, invite[0].key);
+
+    w.command(Command::Hold { id: id.clone() }).expect("hold");
+    w.run(2.0);
+    assert_eq!(w.state_of(&id), Some(CallState::Held));
+    w.command(Command::Resume { id: id.clone() })
+        .expect("resume");
+    w.run(2.0);
+    assert_eq!(w.state_of(&id), Some(CallState::Connected));
+    // Both re-offers carried only the line in force: tag 1, its suite, our first key.
+    let offers = offers_seen(&w);
+    assert_eq!(offers.len(), 3, "the INVITE, hold and resume");
+    for offer in &offers[1..] {
+        assert_eq!(crypto_of(offer), [invite[0].clone()]);
+    }
+    // The streams were updated with the same keys: nothing re-keyed.
+    let keys = keys_in_force(&w);
+    assert_eq!(keys.len(), 3);
+    assert!(keys.iter().all(|k| *k == first));
+
+    // The far end re-keys in a re-INVITE of its own: our answer has a fresh key, and the
+    // stream takes both new keys.
+    let far_call = w
+        .sim
+        .node(FAR)
+        .right()
+        .incoming()
+        .expect("the far end's call");
+    let now = w.sim.now();
+    w.sim.node_mut(FAR).right_mut().answer = Bytes::from_static(FAR_SDP_SRTP_REKEYED.as_bytes());
+    w.sim
+        .node_mut(FAR)
+        .right_mut()
+        .with(now, |now, ua| {
+            ua.reinvite(
+                now,
+                far_call,
+                Bytes::from_static(FAR_SDP_SRTP_REKEYED.as_bytes()),
+            )
+        })
+        .expect("the far end's re-INVITE");
+    w.run(2.0);
+    let answered = w
+        .far_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            CallEvent::ReofferAccepted { sdp: Some(sdp), .. } => Some(crypto_of(sdp)),
+            _ => None,
+        })
+        .next_back()
+        .expect("our answer");
+    assert_eq!(answered.len(), 1);
+    assert_ne!(answered[0].key, first.local);
+    let rekeyed = keys_in_force(&w).last().cloned().unwrap();
+    assert_eq!(rekeyed.local, answered[0].key);
+    assert_eq!(
+        rekeyed.remote,
+        crypto_of(FAR_SDP_SRTP_REKEYED.as_bytes())[0].key
+    );
+    // Our next hold keeps the new key.
+    w.command(Command::Hold { id: id.clone() }).expect("hold");
+    w.run(2.0);
+    assert_eq!(w.state_of(&id), Some(CallState::Held));
+    let hold = crypto_of(offers_seen(&w).last().unwrap());
+    assert_eq!(hold, answered);
+    assert_eq!(keys_in_force(&w).last(), Some(&rekeyed));
+    assert_eq!(w.view(&id).unwrap().end_reason, None);
+}

@@ -279,8 +279,16 @@ impl RtpSession {
         debug!(?neg, "media update");
         let old = std::mem::replace(&mut self.neg, neg);
         if old.srtp != self.neg.srtp {
-            // New keys (re-INVITE): fresh contexts both ways.
-            self.protection = protection(&self.neg);
+            // New keys (re-INVITE): a fresh context for each direction whose key changed.
+            let rekeyed = match (&mut self.protection, &old.srtp, &self.neg.srtp) {
+                (Protection::Srtp(s), Some(old_keys), Some(new_keys)) => {
+                    s.rekey(old_keys, new_keys).is_ok()
+                }
+                _ => false,
+            };
+            if !rekeyed {
+                self.protection = protection(&self.neg);
+            }
         }
         let frame_changed =
             old.codec.frame_ms(old.ptime_ms) != self.neg.codec.frame_ms(self.neg.ptime_ms);
