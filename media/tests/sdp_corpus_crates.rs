@@ -279,3 +279,39 @@ fn truncated_and_malformed_sdp_through_the_crate() {
         panics.len()
     );
 }
+
+/// The sloppy shapes ours is lenient about (media/src/sdp.rs), made from baresip's offer:
+/// bare LF, trailing blank lines, an unknown line type, a `c=` host name, lines out of
+/// RFC 4566 order. Printed for the record, not asserted: none of them is a far end's capture.
+#[test]
+fn lenient_shapes_through_both_parsers() {
+    let base = std::fs::read_to_string(root().join("media/testdata/sdp/baresip.sdp")).unwrap();
+    let crlf = base.replace("\r\n", "\n").replace('\n', "\r\n");
+    let shapes = [
+        ("bare LF", crlf.replace("\r\n", "\n")),
+        ("trailing blank lines", format!("{crlf}\r\n\r\n")),
+        (
+            "unknown line type y=",
+            crlf.replace("t=0 0\r\n", "t=0 0\r\ny=x\r\n"),
+        ),
+        (
+            "c= host name",
+            crlf.replace("c=IN IP4 192.168.1.20", "c=IN IP4 pbx.example.com"),
+        ),
+        (
+            "a= before t=",
+            crlf.replace(
+                "t=0 0\r\na=tool:baresip 1.0.0\r\n",
+                "a=tool:baresip 1.0.0\r\nt=0 0\r\n",
+            ),
+        ),
+        ("no t=", crlf.replace("t=0 0\r\n", "")),
+    ];
+    for (name, text) in shapes {
+        let ours = media::SessionDescription::parse(&text).map(|_| ());
+        let theirs = sdp::SessionDescription::unmarshal(&mut Cursor::new(text.as_bytes()))
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        println!("{name}: ours {ours:?}, sdp crate {theirs:?}");
+    }
+}
