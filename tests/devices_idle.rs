@@ -9,12 +9,10 @@
 
 mod common;
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{http_get, pulse, Agent, AgentOptions};
+use testbed::pulse::{TimedRecorder, RATE};
 use testbed::{Baresip, BaresipAudio, BaresipOptions, Kamailio, KamailioOptions};
 
 /// How long one step (registration, answer, ...) may take.
@@ -227,81 +225,15 @@ fn devices_chosen_or_unplugged_between_calls_take_effect_with_the_next_call() {
     agent.wait_call_state(&id, "ended", T);
 }
 
-/// Records `source` from now on, keeping when each chunk arrived so that a sample's time
-/// can be told (to within the recorder's delivery delay, a few ms).
-struct TimedRecorder {
-    child: std::process::Child,
-    data: Arc<Mutex<(Vec<i16>, Option<Instant>)>>,
-}
-
-impl TimedRecorder {
-    fn start(source: &str) -> TimedRecorder {
-        let mut child = Command::new("parec")
-            .args([
-                "--raw",
-                "--format=s16le",
-                "--rate=48000",
-                "--channels=1",
-                "--latency-msec=5",
-                "--client-name=timed-recorder",
-                "-d",
-                source,
-            ])
-            .envs(pulse().env().iter().map(|(k, v)| (k, v)))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("parec");
-        let mut out = child.stdout.take().unwrap();
-        let data = Arc::new(Mutex::new((Vec::new(), None::<Instant>)));
-        let sink = data.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            let mut odd: Option<u8> = None;
-            while let Ok(n) = out.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                let now = Instant::now();
-                let mut d = sink.lock().unwrap();
-                let mut bytes: Vec<u8> = odd.take().into_iter().collect();
-                bytes.extend_from_slice(&buf[..n]);
-                if bytes.len() % 2 == 1 {
-                    odd = bytes.pop();
-                }
-                d.0.extend(
-                    bytes
-                        .chunks_exact(2)
-                        .map(|b| i16::from_le_bytes([b[0], b[1]])),
-                );
-                // The latest bound on when sample 0 was recorded: this chunk's last sample
-                // was recorded before it arrived.
-                let len = d.0.len() as f64 / 48_000.0;
-                let t0 = now - Duration::from_secs_f64(len);
-                d.1 = Some(d.1.map_or(t0, |t: Instant| t.min(t0)));
-            }
-        });
-        TimedRecorder { child, data }
-    }
-
-    /// When the first 5 ms above -40 dBFS was recorded, if any yet.
-    fn first_sound(&self) -> Option<Instant> {
-        let d = self.data.lock().unwrap();
-        let t0 = d.1?;
-        let win = 240;
-        let at = d.0.chunks_exact(win).position(|w| {
-            let ms = w.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / win as f64;
-            ms.sqrt() > 32768.0 * 0.01
-        })?;
-        Some(t0 + Duration::from_secs_f64((at * win) as f64 / 48_000.0))
-    }
-}
-
-impl Drop for TimedRecorder {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// When `rec` first recorded 5 ms above -40 dBFS, if it has yet.
+fn first_sound(rec: &TimedRecorder) -> Option<Instant> {
+    let (samples, t0) = rec.snapshot();
+    let win = 240;
+    let at = samples.chunks_exact(win).position(|w| {
+        let ms = w.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / win as f64;
+        ms.sqrt() > 32768.0 * 0.01
+    })?;
+    Some(t0? + Duration::from_secs_f64((at * win) as f64 / f64::from(RATE)))
 }
 
 fn percentile(v: &mut [f64], p: f64) -> f64 {
@@ -328,7 +260,7 @@ fn call_setup_to_audio() {
     let idle = || std::thread::sleep(Duration::from_secs(5));
     let heard = |rec: &TimedRecorder, from: Instant, what: &str| -> f64 {
         let at = testbed::wait_until(what, T, Duration::from_millis(5), || {
-            Ok::<_, testbed::TimedOut>(rec.first_sound())
+            Ok::<_, testbed::TimedOut>(first_sound(rec))
         })
         .unwrap_or_else(|e| panic!("{e}\n{}", agent.log()));
         at.saturating_duration_since(from).as_secs_f64() * 1000.0
@@ -337,7 +269,9 @@ fn call_setup_to_audio() {
     let mut answer = Vec::new();
     for _ in 0..calls {
         idle();
-        let rec = TimedRecorder::start("speaker.monitor");
+        let rec = pulse()
+            .start_timed_record("speaker.monitor")
+            .expect("parec");
         std::thread::sleep(Duration::from_millis(300));
         let t = Instant::now();
         let id = agent.dial("1002");
@@ -350,7 +284,9 @@ fn call_setup_to_audio() {
         idle();
         // Answered as soon as it rings (as `auto_answer` does): the devices have had the
         // least time to open.
-        let rec = TimedRecorder::start("speaker.monitor");
+        let rec = pulse()
+            .start_timed_record("speaker.monitor")
+            .expect("parec");
         std::thread::sleep(Duration::from_millis(300));
         far.dial(&testbed::baresip::user_uri("1001", kam.addr()))
             .unwrap();
