@@ -582,15 +582,8 @@ fn held_or_unanswered_calls_do_not_time_out() {
         .expect("resume");
     w.run(2.0);
     assert_eq!(w.state_of(&id), Some(CallState::Connected));
-    let now = w.sim.now();
     let far = w.far_call();
-    w.sim
-        .node_mut(FAR)
-        .right_mut()
-        .with(now, |now, ua| {
-            ua.reinvite(now, far, Bytes::from_static(FAR_SDP_SENDONLY.as_bytes()))
-        })
-        .expect("the far end holds us");
+    w.far_reinvites(far, Bytes::from_static(FAR_SDP_SENDONLY.as_bytes()));
     w.run(2.0);
     assert!(w.view(&id).unwrap().on_hold_by_remote);
     w.media_timeout(handle);
@@ -598,16 +591,9 @@ fn held_or_unanswered_calls_do_not_time_out() {
     assert_eq!((view.state, view.end_reason), (CallState::Connected, None));
 
     // Taken off hold, the silence counts again.
-    let now = w.sim.now();
-    w.sim
-        .node_mut(FAR)
-        .right_mut()
-        .with(now, |now, ua| {
-            // A newer version of the far end's session (RFC 3264 §8).
-            let sdp = FAR_SDP_SENDRECV.replace("o=far 7 7", "o=far 7 9");
-            ua.reinvite(now, far, Bytes::from(sdp))
-        })
-        .expect("the far end resumes");
+    // A newer version of the far end's session (RFC 3264 §8).
+    let sdp = FAR_SDP_SENDRECV.replace("o=far 7 7", "o=far 7 9");
+    w.far_reinvites(far, Bytes::from(sdp));
     w.run(2.0);
     assert!(!w.view(&id).unwrap().on_hold_by_remote);
     w.media_timeout(handle);
@@ -631,6 +617,16 @@ impl World {
             )
             .expect("the far end dials")
         })
+    }
+
+    /// The far end sends a re-INVITE on `call` offering `sdp`.
+    fn far_reinvites(&mut self, call: signaling::CallHandle, sdp: Bytes) {
+        let now = self.sim.now();
+        self.sim
+            .node_mut(FAR)
+            .right_mut()
+            .with(now, |now, ua| ua.reinvite(now, call, sdp))
+            .expect("the far end's re-INVITE");
     }
 
     fn far_hangs_up(&mut self, call: signaling::CallHandle) {
@@ -807,19 +803,11 @@ fn srtp_hold_and_resume_keep_our_key_and_a_far_end_rekey_is_followed() {
         .right()
         .incoming()
         .expect("the far end's call");
-    let now = w.sim.now();
     w.sim.node_mut(FAR).right_mut().answer = Bytes::from_static(FAR_SDP_SRTP_REKEYED.as_bytes());
-    w.sim
-        .node_mut(FAR)
-        .right_mut()
-        .with(now, |now, ua| {
-            ua.reinvite(
-                now,
-                far_call,
-                Bytes::from_static(FAR_SDP_SRTP_REKEYED.as_bytes()),
-            )
-        })
-        .expect("the far end's re-INVITE");
+    w.far_reinvites(
+        far_call,
+        Bytes::from_static(FAR_SDP_SRTP_REKEYED.as_bytes()),
+    );
     w.run(2.0);
     let answered = w
         .far_events()
