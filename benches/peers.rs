@@ -71,13 +71,6 @@ fn main() {
         talk: Duration::from_secs(talk),
         probe: Duration::from_secs(secs("PEERS_PROBE_SECS", 20)),
     };
-    let work = tempfile::tempdir().expect("a scratch directory");
-    let rows = peers::measure::run(&plan, work.path()).unwrap_or_else(|e| panic!("peers: {e}"));
-    let delays = if plan.probe.is_zero() {
-        Vec::new()
-    } else {
-        peers::measure::run_delays(&plan).unwrap_or_else(|e| panic!("peers: {e}"))
-    };
     let load_plan = peers::load::LoadPlan {
         // linphonec is not loaded: the reference is baresip, and registered
         // linphonec refuses direct calls (its GRUU).
@@ -97,10 +90,20 @@ fn main() {
         span: Duration::from_secs(secs("PEERS_LOAD_SECS", 60)),
         call: Duration::from_secs(secs("PEERS_LOAD_CALL_SECS", 8)),
     };
+    let work = tempfile::tempdir().expect("a scratch directory");
+    let kam =
+        peers::pbx(plan.duration() + load_plan.duration()).unwrap_or_else(|e| panic!("peers: {e}"));
+    let rows =
+        peers::measure::run(&plan, &kam, work.path()).unwrap_or_else(|e| panic!("peers: {e}"));
+    let delays = if plan.probe.is_zero() {
+        Vec::new()
+    } else {
+        peers::measure::run_delays(&plan, &kam).unwrap_or_else(|e| panic!("peers: {e}"))
+    };
     let load = if load_plan.rates.is_empty() || load_plan.span.is_zero() {
         Vec::new()
     } else {
-        peers::load::run(&load_plan, work.path()).unwrap_or_else(|e| panic!("peers: {e}"))
+        peers::load::run(&load_plan, &kam, work.path()).unwrap_or_else(|e| panic!("peers: {e}"))
     };
     let machine = peers::report::Machine::this();
     let section = peers::report::markdown(&rows, &delays, &load, &machine, talk, idle);

@@ -27,7 +27,8 @@ fn the_agent_and_baresip_are_measured_side_by_side() {
         probe: Duration::from_secs(4),
     };
     let work = tempfile::tempdir().unwrap();
-    let rows = peers::measure::run(&plan, work.path()).unwrap();
+    let kam = peers::pbx(plan.duration()).unwrap();
+    let rows = peers::measure::run(&plan, &kam, work.path()).unwrap();
     assert_eq!(rows.len(), 2, "{rows:#?}");
     for row in &rows {
         assert_eq!(row.negotiated, "PCMU", "{row:#?}");
@@ -47,7 +48,7 @@ fn the_agent_and_baresip_are_measured_side_by_side() {
         uas: vec![Kind::Agent],
         ..plan
     };
-    let delays = peers::measure::run_delays(&delay_plan).unwrap();
+    let delays = peers::measure::run_delays(&delay_plan, &kam).unwrap();
     let d = delays[0].delays.as_ref().unwrap();
     assert!(d.round_trips_ms.len() >= 2, "clicks lost: {d:?}");
     assert!(
@@ -66,7 +67,7 @@ fn the_agent_and_baresip_are_measured_side_by_side() {
         span: Duration::from_secs(3),
         call: Duration::from_secs(1),
     };
-    let load = peers::load::run(&load_plan, work.path()).unwrap();
+    let load = peers::load::run(&load_plan, &kam, work.path()).unwrap();
     let step = &load[0].steps[0];
     assert_eq!(
         (step.calls, step.successful, step.failed),

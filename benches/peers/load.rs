@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use testbed::{Kamailio, KamailioOptions, Sipp};
+use testbed::{Kamailio, Sipp};
 
 use super::procstat::{self, Usage};
 use super::ua::{Kind, Mode, UnderTest, USER};
@@ -21,6 +21,14 @@ pub struct LoadPlan {
     pub span: Duration,
     /// How long each call lasts after the answer.
     pub call: Duration,
+}
+
+impl LoadPlan {
+    /// The longest its rates may take, for the PBX's lifetime.
+    pub fn duration(&self) -> Duration {
+        let steps = (self.uas.len() * self.rates.len()) as u32;
+        (self.span + self.call + Duration::from_secs(30)) * steps
+    }
 }
 
 /// One rate against one user agent.
@@ -59,15 +67,15 @@ impl LoadRow {
     }
 }
 
-pub fn run(plan: &LoadPlan, workdir: &Path) -> Result<Vec<LoadRow>, String> {
-    let kam = Kamailio::start(KamailioOptions::md5()).map_err(|e| e.to_string())?;
+/// Runs `plan` against user agents registered at `kam`.
+pub fn run(plan: &LoadPlan, kam: &Kamailio, workdir: &Path) -> Result<Vec<LoadRow>, String> {
     let mut rows = Vec::new();
     for &kind in &plan.uas {
         let mut steps = Vec::new();
         for &rate in &plan.rates {
             eprintln!("peers: load on {} at {rate} calls/s", kind.name());
             let lifetime = plan.span + plan.call + Duration::from_secs(60);
-            let ua = UnderTest::start(kind, &kam, lifetime, Mode::Loaded)?;
+            let ua = UnderTest::start(kind, kam, lifetime, Mode::Loaded)?;
             let step = one_rate(&ua, rate, plan, workdir)?;
             drop(ua);
             let clean = step.clean();

@@ -7,7 +7,7 @@ use std::thread;
 use std::time::Duration;
 
 use testbed::pulse::{write_wav, Pulse, RATE};
-use testbed::{Baresip, BaresipAudio, BaresipOptions, Kamailio, KamailioOptions};
+use testbed::{Baresip, BaresipAudio, BaresipOptions, Kamailio};
 
 use super::probe::{Delays, Prober};
 use super::procstat::{self, Usage};
@@ -56,6 +56,18 @@ pub struct Plan {
     pub probe: Duration,
 }
 
+/// What one start, registration and hang-up may take beyond the measured spans.
+const OVERHEAD: Duration = Duration::from_secs(30);
+
+impl Plan {
+    /// The longest its calls and probes may take, for the PBX's lifetime.
+    pub fn duration(&self) -> Duration {
+        let calls = (self.uas.len() * self.codecs.len()) as u32;
+        let probes = self.uas.len() as u32;
+        (self.idle + self.talk + OVERHEAD) * calls + (self.probe + OVERHEAD) * probes
+    }
+}
+
 /// The figures of one user agent with one codec.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Row {
@@ -83,9 +95,8 @@ pub struct DelayRow {
 const LOOPBACK: Duration = Duration::from_millis(20);
 
 /// Probes each user agent of `plan` in turn.
-pub fn run_delays(plan: &Plan) -> Result<Vec<DelayRow>, String> {
+pub fn run_delays(plan: &Plan, kam: &Kamailio) -> Result<Vec<DelayRow>, String> {
     let pulse = Pulse::shared().map_err(|e| format!("private PulseAudio: {e}"))?;
-    let kam = Kamailio::start(KamailioOptions::md5()).map_err(|e| e.to_string())?;
     let lifetime = plan.probe + Duration::from_secs(60);
     let _room = pulse
         .couple_speaker_to_mic(LOOPBACK, 0.0)
@@ -95,7 +106,7 @@ pub fn run_delays(plan: &Plan) -> Result<Vec<DelayRow>, String> {
     let mut rows = Vec::new();
     for &kind in &plan.uas {
         eprintln!("peers: delay of {}", kind.name());
-        let ua = UnderTest::start(kind, &kam, lifetime, Mode::Probed)?;
+        let ua = UnderTest::start(kind, kam, lifetime, Mode::Probed)?;
         let (addr, transport) = ua.sip();
         let prober = Prober::bind()?;
         let port = prober.port().to_string();
@@ -149,18 +160,17 @@ pub fn run_delays(plan: &Plan) -> Result<Vec<DelayRow>, String> {
     Ok(rows)
 }
 
-/// Runs `plan` through one Kamailio; rows in the plan's order (codec-major).
-pub fn run(plan: &Plan, workdir: &Path) -> Result<Vec<Row>, String> {
+/// Runs `plan` through `kam`; rows in the plan's order (codec-major).
+pub fn run(plan: &Plan, kam: &Kamailio, workdir: &Path) -> Result<Vec<Row>, String> {
     let pulse = Pulse::shared().map_err(|e| format!("private PulseAudio: {e}"))?;
     let source = workdir.join("clicks.wav");
     write_wav(&source, &click_train(plan.talk + SETTLE * 3), RATE).map_err(|e| e.to_string())?;
-    let kam = Kamailio::start(KamailioOptions::md5()).map_err(|e| e.to_string())?;
     let lifetime = plan.idle + plan.talk + Duration::from_secs(60);
     let mut rows = Vec::new();
     for &codec in &plan.codecs {
         for &kind in &plan.uas {
             eprintln!("peers: {} with {}", kind.name(), codec.name());
-            rows.push(one(kind, codec, plan, &kam, pulse, &source, lifetime)?);
+            rows.push(one(kind, codec, plan, kam, pulse, &source, lifetime)?);
         }
     }
     Ok(rows)
@@ -190,7 +200,7 @@ fn one(
     thread::sleep(SETTLE);
     let idle = measure(pid, plan.idle)?;
 
-    let mut talk = pulse
+    let talk = pulse
         .start_play_into_mic(source)
         .map_err(|e| e.to_string())?;
     let setup = ua.call(FAR_END, kam)?;
@@ -200,7 +210,8 @@ fn one(
     let negotiated = answered_codec(&far).unwrap_or_else(|| "?".into());
     drop(ua);
     far.stop();
-    let _ = talk.wait(Duration::ZERO);
+    // The source stops with its player.
+    drop(talk);
     Ok(Row {
         ua: kind,
         codec,

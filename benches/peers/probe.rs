@@ -131,7 +131,11 @@ impl Prober {
             // is due, but every peer sees the same offset, so it cancels out in the ranking.
             let _ = self.socket.send_to(&out, peer);
         }
-        // Clicks may still be on their way back.
+        // Clicks may still be on their way back. (The read timeout left from the send
+        // loop may be a fraction of a millisecond: no need to spin on it now.)
+        self.socket
+            .set_read_timeout(Some(Duration::from_millis(20)))
+            .map_err(|e| e.to_string())?;
         let tail = Instant::now() + Duration::from_millis(600);
         while Instant::now() < tail {
             if let Ok((len, from)) = self.socket.recv_from(&mut buf) {

@@ -59,6 +59,10 @@ pub enum UnderTest {
     Linphone(Linphone),
 }
 
+/// The agent's audio on the system's default devices, and answering by itself.
+const DEVICES: &str = "[audio]\ninput = \"device:default\"\noutput = \"device:default\"\n";
+const ANSWERS: &str = "[calls]\nauto_answer = true\n";
+
 /// The user every agent under test registers as.
 pub const USER: &str = "1001";
 
@@ -74,23 +78,15 @@ impl UnderTest {
         let probed = mode == Mode::Probed;
         let loaded = mode == Mode::Loaded;
         let ua = match kind {
-            Kind::Agent if loaded => {
-                let mut o = AgentOptions::new(kam.addr(), USER, "secret1001").with_extra(
-                    "[audio]\ninput = \"silence\"\noutput = \"null\"\n[calls]\nauto_answer = true\n",
-                );
-                o.log_level = "info".into();
-                o.sip_trace = false;
-                let agent = Agent::start(o);
-                agent.wait_registered(STEP);
-                UnderTest::Agent(Box::new(agent))
-            }
             Kind::Agent => {
-                let mut extra =
-                    "[audio]\ninput = \"device:default\"\noutput = \"device:default\"\n".to_owned();
-                if probed {
+                let extra = match mode {
+                    Mode::Calling => DEVICES.to_owned(),
                     // Its default is off already; said here so the probe never depends on it.
-                    extra.push_str("echo_cancellation = false\n[calls]\nauto_answer = true\n");
-                }
+                    Mode::Probed => format!("{DEVICES}echo_cancellation = false\n{ANSWERS}"),
+                    Mode::Loaded => {
+                        format!("[audio]\ninput = \"silence\"\noutput = \"null\"\n{ANSWERS}")
+                    }
+                };
                 let mut o = AgentOptions::new(kam.addr(), USER, "secret1001").with_extra(&extra);
                 // As shipped: info, no SIP trace.
                 o.log_level = "info".into();
