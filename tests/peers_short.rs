@@ -24,7 +24,7 @@ fn the_agent_and_baresip_are_measured_side_by_side() {
         codecs: vec![Codec::Pcmu],
         idle: Duration::from_secs(2),
         talk: Duration::from_secs(3),
-        probe: Duration::from_secs(4),
+        probe: Duration::from_secs(6),
     };
     let work = tempfile::tempdir().unwrap();
     let kam = peers::pbx(plan.duration()).unwrap();
@@ -59,7 +59,7 @@ fn the_agent_and_baresip_are_measured_side_by_side() {
     );
     let table = peers::report::markdown(&rows, &delays, &[], &machine, 3, 2);
     eprintln!("{table}");
-    assert!(table.contains("| softphone | 4 |"), "{table}");
+    assert!(table.contains("| softphone | 6 |"), "{table}");
     // SIPp load, briefly: the agent answers every call, and SIPp's statistics are read.
     let load_plan = peers::load::LoadPlan {
         uas: vec![Kind::Agent],
