@@ -1,9 +1,9 @@
-//! End-to-end: SRTP with SDES keys (RFC 4568) between the agent, registered over TLS with
-//! Kamailio, and baresip with its `srtp` module. Calls both ways under `[media] srtp =
+//! End-to-end: SRTP with SDES keys (RFC 4568) between the agent and baresip with its `srtp`
+//! module, both registered over TLS with Kamailio. Calls both ways under `[media] srtp =
 //! "mandatory"` against `mediaenc=srtp-mand`: the agent's tone comes back from baresip's
 //! echo at its frequency, RFC 4733 digits cross both ways, the call view says encrypted with
-//! the suite, and a loopback capture of the call's media ports finds the tone in no
-//! datagram. After the agent's hold and resume (re-offers keeping its key) the caller
+//! the suite, a loopback capture of the call's media ports finds the tone in no datagram,
+//! and one of the PBX's ports finds no SIP text (TLS records only). After the agent's hold and resume (re-offers keeping its key) the caller
 //! still decrypts the agent's RTP. Under `mandatory`, a far end offering only clear RTP gets 488 and the page
 //! sees why; under `optional` (the default) such a far end still gets a call, in clear (the
 //! same capture check then finds the tone: the check can see it).
@@ -65,11 +65,13 @@ fn agent(pbx: &TlsPbx, mode: &str, out: &Path) -> Agent {
     agent
 }
 
-/// baresip `user` sending `audio`, with `mediaenc` (None: no srtp module). One call each:
-/// baresip 1.0's echo device does not start again in a second call, nor send when baresip
-/// placed the call, so a caller sends a tone instead.
+/// baresip `user`, registered over TLS, sending `audio`, with `mediaenc` (None: no srtp
+/// module). One call each: baresip 1.0's echo device does not start again in a second call,
+/// nor send when baresip placed the call, so a caller sends a tone instead.
 fn far_end(pbx: &TlsPbx, user: &str, audio: BaresipAudio, mediaenc: Option<&str>) -> Baresip {
     let mut o = BaresipOptions::user(user, &pbx.kam);
+    o.registrar = pbx.kam.tls_addr().unwrap();
+    o.tls_ca = Some(pbx.ca.ca_file());
     o.audio = audio;
     o.lifetime = LIFETIME;
     o.mediaenc = mediaenc.map(str::to_owned);
@@ -224,6 +226,10 @@ fn encrypted_calls_both_ways_with_baresip_srtp_mand() {
     let agent = agent(&pbx, "mandatory", &out);
     let mut events = agent.events("");
     let capture = Capture::start("udp").unwrap();
+    // Both sides' SIP: the TLS connections, and (the control) the PBX's clear port.
+    let tls_port = pbx.kam.tls_addr().unwrap().port();
+    let sip_tls = Capture::start(&format!("tcp port {tls_port}")).unwrap();
+    let sip_clear = Capture::start(&format!("port {}", pbx.kam.port())).unwrap();
 
     // We call: RTP/SAVP offer, baresip answers with its key.
     let id = agent.dial("1002");
@@ -263,7 +269,7 @@ fn encrypted_calls_both_ways_with_baresip_srtp_mand() {
         Some("srtp-mand"),
     );
     caller
-        .dial(&format!("sip:1001@{}", pbx.kam.addr()))
+        .dial(&format!("sip:1001@{}", pbx.kam.tls_addr().unwrap()))
         .unwrap();
     let inbound = agent.wait_any_call("connected", T);
     let inbound_id = inbound["id"].as_str().unwrap().to_owned();
@@ -384,6 +390,37 @@ fn encrypted_calls_both_ways_with_baresip_srtp_mand() {
     );
     let clear = datagrams.iter().filter(|d| carries_the_tone(d)).count();
     assert_eq!(clear, 0, "{clear} datagrams carry the tone in clear");
+    assert_no_sip_text(&sip_tls.finish().unwrap(), &sip_clear.finish().unwrap());
+}
+
+/// Every call's signaling rode TLS: records of application data on the TLS port and no SIP
+/// text there, and nothing at all on the PBX's clear port.
+fn assert_no_sip_text(tls: &[u8], clear: &[u8]) {
+    use testbed::capture::contains;
+    assert!(
+        contains(tls, &[0x17, 0x03, 0x03]),
+        "no TLS records captured"
+    );
+    for text in [
+        &b"SIP/2.0"[..],
+        b"INVITE",
+        b"sip:100",
+        b"Digest",
+        b"m=audio",
+        b"a=crypto",
+    ] {
+        assert!(
+            !contains(tls, text),
+            "{:?} in clear on the TLS connections",
+            String::from_utf8_lossy(text)
+        );
+    }
+    for text in [&b"SIP/2.0"[..], b"sip:100"] {
+        assert!(
+            !contains(clear, text),
+            "SIP in clear on the PBX's UDP/TCP port"
+        );
+    }
 }
 
 #[test]
@@ -395,7 +432,8 @@ fn mandatory_refuses_a_clear_offer_with_488_and_says_why() {
     let agent = agent(&pbx, "mandatory", &tmp.path().join("out.wav"));
     let mut events = agent.events("");
 
-    far.dial(&format!("sip:1001@{}", pbx.kam.addr())).unwrap();
+    far.dial(&format!("sip:1001@{}", pbx.kam.tls_addr().unwrap()))
+        .unwrap();
     let response = far.wait_received("SIP/2.0 488", T).unwrap();
     assert!(
         response.contains("Warning: 399") && response.contains("encryption required"),

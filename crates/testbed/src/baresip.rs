@@ -75,11 +75,11 @@ pub struct BaresipOptions {
     /// `"srtp"` (best effort: RTP/AVP with a=crypto), `"srtp-mand"` (RTP/SAVP only) or
     /// `"srtp-mandf"` (RTP/SAVPF). `None` (default): clear RTP, a=crypto ignored.
     pub mediaenc: Option<String>,
-    /// SIP over TLS to `registrar` (then its TLS listener), trusting this CA file
-    /// (`sip_cafile`). `None` (default): UDP. Registering works; calls *to* such a baresip
-    /// through the testbed Kamailio do not yet (Kamailio opens a new TLS connection to the
-    /// Contact, where baresip, without a certificate, serves none), so tests/srtp.rs keeps
-    /// baresip on UDP and the agent on TLS.
+    /// SIP over TLS to `registrar` (set it to the TLS listener, `Kamailio::tls_addr`),
+    /// trusting this CA file (`sip_cafile`). `None` (default): UDP. baresip serves no TLS
+    /// itself (no certificate): the testbed Kamailio reaches it over the connection it
+    /// opened (`fix_nated_register`, `set_contact_alias`). Dial through the TLS listener
+    /// too (`sip:USER@TLS_ADDR`): baresip puts `;transport=tls` on what it dials.
     pub tls_ca: Option<PathBuf>,
     /// `call_max_calls`: calls at once (default 4, baresip's own); its RTP port range grows
     /// with it.
@@ -326,7 +326,7 @@ impl Baresip {
 
     /// The SIP messages baresip sent and received so far (from its `-s` trace).
     pub fn sip_messages(&self) -> Vec<TracedMessage> {
-        parse_trace(&self.log(), self.sip_addr())
+        parse_trace(&self.log(), self.sip_addr(), self.opts.registrar)
     }
 
     /// Waits until baresip has received a SIP message containing `pattern`, e.g.
@@ -607,8 +607,10 @@ pub fn recordings_in(dir: &Path) -> Vec<Recording> {
 
 /// Splits baresip's `-s` trace out of its log: each message is
 /// `ESC[36;1m#\nPROTO SRC -> DST\nMESSAGE ESC[;m`.
-pub(crate) fn parse_trace(log: &str, me: SocketAddr) -> Vec<TracedMessage> {
-    let me = me.to_string();
+/// baresip received a message sent to its SIP address, or sent by the registrar (over TLS
+/// it reaches baresip on the connection baresip opened, from an ephemeral port).
+pub(crate) fn parse_trace(log: &str, me: SocketAddr, registrar: SocketAddr) -> Vec<TracedMessage> {
+    let (me, registrar) = (me.to_string(), registrar.to_string());
     log.split("\x1b[36;1m#\n")
         .skip(1)
         .filter_map(|block| {
@@ -620,7 +622,7 @@ pub(crate) fn parse_trace(log: &str, me: SocketAddr) -> Vec<TracedMessage> {
             let _arrow = words.next().filter(|a| *a == "->")?;
             let to = words.next()?.to_string();
             Some(TracedMessage {
-                received: to == me,
+                received: to == me || from == registrar,
                 from,
                 to,
                 text: text.trim_end().to_string(),
@@ -731,10 +733,22 @@ mod tests {
                    INVITE sip:1002@127.0.0.1:5080 SIP/2.0\nVia: x\n\na=sendonly\n\x1b[;m\n\
                    call: got re-INVITE (SDP Offer)\n\x1b[36;1m#\nUDP 127.0.0.1:5080 -> 127.0.0.1:5070\n\
                    SIP/2.0 200 OK\n\na=recvonly\n\x1b[;m\n";
-        let m = parse_trace(log, "127.0.0.1:5080".parse().unwrap());
+        let m = parse_trace(
+            log,
+            "127.0.0.1:5080".parse().unwrap(),
+            "127.0.0.1:5070".parse().unwrap(),
+        );
         assert_eq!(m.len(), 2);
         assert!(m[0].received && m[0].text.contains("a=sendonly"));
         assert!(!m[1].received && m[1].text.starts_with("SIP/2.0 200 OK"));
         assert_eq!(m[1].to, "127.0.0.1:5070");
+        // Over TLS the registrar answers on baresip's own connection (an ephemeral port).
+        let tls = "\x1b[36;1m#\nTLS 127.0.0.1:5071 -> 127.0.0.1:40000\nSIP/2.0 488 No\n\x1b[;m\n";
+        let m = parse_trace(
+            tls,
+            "127.0.0.1:5080".parse().unwrap(),
+            "127.0.0.1:5071".parse().unwrap(),
+        );
+        assert!(m[0].received, "{m:?}");
     }
 }
