@@ -31,6 +31,7 @@ PACKAGES=(
   chromium
   # diagnostics and the demo
   tcpdump
+  iproute2            # ss -K: tests cut a connection (tests/tls.rs)
   curl                # demo: query the bridge
 )
 # Node.js for the stand-in Salesforce console (tests/browser/console) and npm for the browser

@@ -394,6 +394,13 @@ async fn flush(
 ) {
     loop {
         let mut progressed = false;
+        // Before the transmits: what follows a close goes out over a new connection.
+        while let Some(peer) = phone.poll_close() {
+            progressed = true;
+            tracing::info!("connection to {peer} closed: it answers no keep-alives");
+            transports.close(peer);
+            phone.handle_transport_error(Instant::now(), peer);
+        }
         while let Some(t) = phone.poll_transmit() {
             progressed = true;
             tracing::trace!(target: SIP_TRACE, "send {} bytes to {}\n{}", t.bytes.len(), t.dest, crate::logging::trace_text(&t.bytes));

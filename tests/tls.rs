@@ -12,7 +12,7 @@ use common::{Agent, AgentOptions};
 use std::time::Duration;
 use testbed::rawsip::{options_request, udp_request};
 use testbed::tls::{TestCa, Validity};
-use testbed::{Kamailio, KamailioOptions, Sipp};
+use testbed::{Baresip, BaresipOptions, Kamailio, KamailioOptions, Sipp};
 
 const LONG: Duration = Duration::from_secs(20);
 /// SIPp's own `-timeout`: every scenario here ends well within it.
@@ -304,4 +304,71 @@ fn after_a_pbx_restart_the_agent_registers_again_over_a_new_connection() {
         status["registration"]["certificate"]["subject"],
         "CN=pbx.test"
     );
+}
+
+/// A baresip far end registered over TLS, answering by itself and echoing.
+fn tls_baresip(pbx: &TlsPbx, user: &str) -> Baresip {
+    let mut o = BaresipOptions::user(user, &pbx.kam);
+    o.registrar = pbx.kam.tls_addr().unwrap();
+    o.tls_ca = Some(pbx.ca.ca_file());
+    common::registered_baresip(o, &pbx.kam, LONG)
+}
+
+/// The INVITEs (first and re-INVITEs) `far` has received so far.
+fn invites_received(far: &Baresip) -> Vec<String> {
+    far.sip_messages()
+        .into_iter()
+        .filter(|m| m.received && m.text.starts_with("INVITE "))
+        .map(|m| m.text)
+        .collect()
+}
+
+#[test]
+fn a_call_goes_on_when_the_connection_to_the_pbx_is_cut() {
+    testbed::require!("kamailio", "kamcmd", "baresip", "ss");
+    let pbx = tls_pbx(KamailioOptions::md5(), &["pbx.test"], true);
+    let far = tls_baresip(&pbx, "1002");
+    let agent = Agent::start(
+        tls_agent(&pbx, "1001", "pbx.test", "")
+            .with_extra("[audio]\ninput = \"tone:440\"\n[agent]\nwrapup_seconds = 0\n"),
+    );
+    agent.wait_registered(LONG);
+    let id = agent.dial("1002");
+    agent.wait_call_state(&id, "connected", LONG);
+    far.wait_event("CALL_ESTABLISHED", LONG).unwrap();
+    let first_contact = contact_of(&invites_received(&far)[0]);
+
+    // The connection dies under the call (a NAT binding lost, a PBX node dropping it).
+    let tls = pbx.kam.tls_addr().unwrap();
+    assert_eq!(
+        testbed::connections::abort_connections(agent.pid(), tls).unwrap(),
+        1
+    );
+    // The agent registers again over a new connection, and tells the far end where it is
+    // now: a re-INVITE whose Contact names the new connection.
+    let refresh = testbed::wait_until(
+        "the far end receiving the agent's target refresh",
+        LONG,
+        Duration::from_millis(100),
+        || Ok::<_, testbed::TimedOut>(invites_received(&far).get(1).cloned()),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n---- agent log ----\n{}", agent.log()));
+    assert_ne!(contact_of(&refresh), first_contact, "{refresh}");
+    assert_eq!(agent.call(&id).unwrap()["state"], "connected");
+
+    // The far end hangs up: its BYE finds the agent over the new connection.
+    far.hangup().unwrap();
+    let call = agent.wait_call_state(&id, "ended", LONG);
+    assert_eq!(call["end_reason"]["code"], "hangup_remote", "{call}");
+    far.wait_event("CALL_CLOSED", LONG).unwrap();
+}
+
+/// The Contact header's value in a traced message.
+fn contact_of(message: &str) -> String {
+    message
+        .lines()
+        .find_map(|l| l.strip_prefix("Contact: "))
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
 }

@@ -88,6 +88,8 @@ pub struct Endpoint {
     deliver_calls: bool,
     rng: StdRng,
     transmits: VecDeque<Transmit>,
+    /// Connections the driver is to close (a registrar's that stopped answering pongs).
+    closing: VecDeque<Peer>,
     events: VecDeque<EndpointEvent>,
     counters: EndpointCounters,
     /// Why the hop being failed by `handle_transport_failure` failed, while its
@@ -110,6 +112,7 @@ impl Endpoint {
             deliver_calls: config.deliver_calls,
             rng,
             transmits: VecDeque::new(),
+            closing: VecDeque::new(),
             events: VecDeque::new(),
             counters: EndpointCounters::default(),
             failing: None,
@@ -120,6 +123,12 @@ impl Endpoint {
     /// The message's header values and body share `bytes` (no copy).
     pub fn handle_datagram(&mut self, now: Instant, source: Peer, bytes: Bytes) {
         if is_keepalive(&bytes) {
+            // On a stream, a CRLF is the registrar's pong to our keep-alive.
+            if let Some(reg) = &mut self.registration {
+                if reg.config().registrar == source && source.transport.is_reliable() {
+                    reg.handle_pong();
+                }
+            }
             return;
         }
         match Message::parse_bytes(bytes.clone()) {
@@ -256,6 +265,13 @@ impl Endpoint {
         self.transmits.pop_front()
     }
 
+    /// The next connection the driver is to close; it then reports the close through
+    /// [`Endpoint::handle_transport_error`] like any other. Drain before `poll_transmit`,
+    /// so what follows goes out over a new connection.
+    pub fn poll_close(&mut self) -> Option<Peer> {
+        self.closing.pop_front()
+    }
+
     /// The next thing to tell the application.
     pub fn poll_event(&mut self) -> Option<EndpointEvent> {
         self.events.pop_front()
@@ -327,6 +343,7 @@ impl Endpoint {
                     bytes: Bytes::from_static(KEEPALIVE),
                 });
             }
+            RegistrationAction::CloseFlow => self.closing.push_back(registrar),
         }
     }
 

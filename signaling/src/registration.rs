@@ -138,6 +138,10 @@ pub enum RegistrationAction {
     },
     /// Send a CRLFCRLF keep-alive to the registrar.
     KeepAlive,
+    /// The connection to the registrar answers no more keep-alives: close it, and report
+    /// the close like any other (`Endpoint::handle_transport_error`), which registers
+    /// again over a new one.
+    CloseFlow,
 }
 
 /// What the registration reports.
@@ -188,17 +192,24 @@ enum RegTimer {
     Refresh,
     Retry,
     KeepAlive,
+    /// A keep-alive went out on a connection that answers them: its pong is due.
+    Pong,
     UnregisterDeadline,
 }
 
 impl RegTimer {
-    const ALL: [RegTimer; 4] = [
+    const ALL: [RegTimer; 5] = [
         RegTimer::Refresh,
         RegTimer::Retry,
         RegTimer::KeepAlive,
+        RegTimer::Pong,
         RegTimer::UnregisterDeadline,
     ];
 }
+
+/// How long a keep-alive waits for its pong before the connection counts as failed
+/// (RFC 5626 §4.4.1).
+pub const PONG_WAIT: Duration = Duration::from_secs(10);
 
 /// After a NAT rewrite we wait this long before the next immediate one, so a registrar
 /// reporting a different address every time cannot make us loop.
@@ -237,7 +248,11 @@ pub struct Registration {
     flow_since: Option<Instant>,
     /// Connections to the registrar that dropped in a row, each soon after the last.
     flow_drops: u32,
-    timers: [Option<Instant>; 4],
+    /// The registrar answered a keep-alive on the current connection: from then on a
+    /// keep-alive without its pong means the connection is dead (RFC 5626 §4.4.1). A
+    /// registrar that never answers one is not held to it.
+    pongs_seen: bool,
+    timers: [Option<Instant>; RegTimer::ALL.len()],
     actions: VecDeque<RegistrationAction>,
     events: VecDeque<RegistrationEvent>,
 }
@@ -275,7 +290,8 @@ impl Registration {
             failures: 0,
             flow_since: None,
             flow_drops: 0,
-            timers: [None; 4],
+            pongs_seen: false,
+            timers: [None; RegTimer::ALL.len()],
             actions: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -316,7 +332,7 @@ impl Registration {
     /// the latest after `unregister_timeout`.
     pub fn unregister(&mut self, now: Instant) {
         self.goal = Goal::Unregistered;
-        self.timers = [None; 4];
+        self.timers = [None; RegTimer::ALL.len()];
         if self.bound.is_none() && self.in_flight.is_none() {
             self.finish_unregister(true);
             return;
@@ -535,6 +551,15 @@ impl Registration {
         self.fail(now, error);
     }
 
+    /// The registrar answered a keep-alive (a CRLF on its connection): the connection is
+    /// alive, and from now on its pongs are expected.
+    pub fn handle_pong(&mut self) {
+        if self.config.keepalive.is_some() {
+            self.pongs_seen = true;
+            self.stop(RegTimer::Pong);
+        }
+    }
+
     /// The connection to the registrar (TCP, TLS) closed or broke. The PBX can no longer
     /// reach us through it, so register again over a new one: at once after a connection
     /// that lived a while, after a growing backoff when connections keep dropping.
@@ -552,10 +577,12 @@ impl Registration {
             .is_some_and(|since| now >= since + FLOW_STABLE);
         self.flow_drops = if stable { 1 } else { self.flow_drops + 1 };
         self.flow_since = None;
+        self.pongs_seen = false;
         // The new connection has a new source port, which the registrar will report: that
         // is no looping registrar, so learn it at once, whenever the last rewrite was.
         self.last_nat_rewrite = None;
         self.stop(RegTimer::KeepAlive);
+        self.stop(RegTimer::Pong);
         if self.flow_drops <= 1 {
             debug!("connection to the registrar closed: registering again");
             self.send_register(now, None);
@@ -595,12 +622,13 @@ impl Registration {
                 .delay(&error, self.failures, &mut self.rng);
         self.stop(RegTimer::Refresh);
         self.stop(RegTimer::KeepAlive);
+        self.stop(RegTimer::Pong);
         self.set(RegTimer::Retry, retry_at);
         self.set_state(RegistrationState::Failed { error, retry_at });
     }
 
     fn finish_unregister(&mut self, clean: bool) {
-        self.timers = [None; 4];
+        self.timers = [None; RegTimer::ALL.len()];
         self.in_flight = None;
         self.set_state(RegistrationState::Unregistered);
         self.events
@@ -633,6 +661,17 @@ impl Registration {
                     if let Some(every) = self.config.keepalive {
                         self.set(RegTimer::KeepAlive, now + every);
                     }
+                    if self.pongs_seen && self.get(RegTimer::Pong).is_none() {
+                        self.set(RegTimer::Pong, now + PONG_WAIT);
+                    }
+                }
+                RegTimer::Pong => {
+                    // The driver closes it and reports the close like any other, which
+                    // fails what was in flight on it and registers again
+                    // (`handle_flow_closed`).
+                    debug!("no pong from the registrar in 10 s: its connection is dead");
+                    self.pongs_seen = false;
+                    self.actions.push_back(RegistrationAction::CloseFlow);
                 }
                 RegTimer::UnregisterDeadline => self.finish_unregister(false),
             }

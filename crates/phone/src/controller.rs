@@ -232,6 +232,12 @@ impl Phone {
         self.ua.poll_transmit()
     }
 
+    /// The next connection the driver is to close (a registrar's that stopped answering
+    /// keep-alives), then report closed; drain before `poll_transmit`.
+    pub fn poll_close(&mut self) -> Option<signaling::Peer> {
+        self.ua.poll_close()
+    }
+
     pub fn poll_media(&mut self) -> Option<MediaAction> {
         self.media.pop_front()
     }

@@ -27,6 +27,7 @@ pub mod audio;
 pub mod baresip;
 pub mod baresip_ctrl;
 pub mod capture;
+pub mod connections;
 mod error;
 pub mod kamailio;
 pub mod linphone;

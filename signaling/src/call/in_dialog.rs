@@ -676,33 +676,70 @@ impl UserAgent {
             );
             return;
         }
-        let se = SessionExpires::new(
-            timer.interval,
-            Some(if call.direction == CallDirection::Outbound {
-                crate::message::typed::Refresher::Uac
-            } else {
-                crate::message::typed::Refresher::Uas
-            }),
-        );
-        if call.peer_allows_update || call.reoffer_out.is_some() || call.local_sdp.is_none() {
-            self.send_in_dialog(now, handle, Purpose::Update, Method::Update, |r| {
-                r.headers.push(HeaderName::Supported, SUPPORTED);
-                r.headers.push_typed(&se);
-            });
-        } else {
-            let sdp = call.local_sdp.clone().unwrap_or_default();
-            let tx = self.send_in_dialog(now, handle, Purpose::Reinvite, Method::Invite, |r| {
-                r.headers.push(HeaderName::Supported, SUPPORTED);
-                r.headers.push_typed(&se);
-                r.headers.push(HeaderName::ContentType, "application/sdp");
-                r.body = sdp;
-            });
-            // A refresh is not the application's re-offer: its answer raises no event.
-            let _ = tx;
-        }
+        self.send_refresh(now, handle);
         // Until the refresh is answered, watch for expiry.
         if let Some(call) = self.calls.get_mut(&handle) {
             call.session_deadline = Some(now + timer.expire_after() - timer.refresh_after());
+        }
+    }
+
+    /// Refreshes the session, and with it our Contact (the dialog's remote target at the far
+    /// end): an UPDATE without a body when the far end allows it or an offer is pending,
+    /// else a re-INVITE with our last SDP. The answer is not the application's: it raises
+    /// no event.
+    pub(super) fn send_refresh(&mut self, now: Instant, handle: CallHandle) {
+        let Some(call) = self.calls.get(&handle) else {
+            return;
+        };
+        let se = call.session_timer.map(|timer| {
+            SessionExpires::new(
+                timer.interval,
+                Some(if call.direction == CallDirection::Outbound {
+                    crate::message::typed::Refresher::Uac
+                } else {
+                    crate::message::typed::Refresher::Uas
+                }),
+            )
+        });
+        if call.peer_allows_update || call.reoffer_out.is_some() || call.local_sdp.is_none() {
+            self.send_in_dialog(now, handle, Purpose::Update, Method::Update, |r| {
+                r.headers.push(HeaderName::Supported, SUPPORTED);
+                if let Some(se) = &se {
+                    r.headers.push_typed(se);
+                }
+            });
+        } else {
+            let sdp = call.local_sdp.clone().unwrap_or_default();
+            let _ = self.send_in_dialog(now, handle, Purpose::Reinvite, Method::Invite, |r| {
+                r.headers.push(HeaderName::Supported, SUPPORTED);
+                if let Some(se) = &se {
+                    r.headers.push_typed(se);
+                }
+                r.headers.push(HeaderName::ContentType, "application/sdp");
+                r.body = sdp;
+            });
+        }
+    }
+
+    /// Our connection to the registrar was replaced, and with it the address the PBX
+    /// reaches us at: every established call tells its far end our new Contact (RFC 3261
+    /// §12.2: a target refresh), so the far end's BYE, holds and transfers still find us.
+    /// A call with an offer under way is left alone (that exchange ends first).
+    pub(super) fn refresh_targets(&mut self, now: Instant) {
+        let due: Vec<CallHandle> = self
+            .calls
+            .values()
+            .filter(|c| {
+                c.phase == Phase::Established
+                    && c.reoffer_out.is_none()
+                    && c.reoffer_in.is_none()
+                    && c.pending_2xx.is_none()
+            })
+            .map(|c| c.handle)
+            .collect();
+        for handle in due {
+            debug!(call = %handle, "our address changed: refreshing the call's target");
+            self.send_refresh(now, handle);
         }
     }
 }

@@ -282,6 +282,9 @@ pub struct UserAgent {
     pub(super) sent: HashMap<ClientTransactionId, Sent>,
     pub(super) events: VecDeque<UaEvent>,
     pub(super) transmits: VecDeque<Transmit>,
+    /// The connection to the registrar was lost: once registered again (over a new one, at
+    /// a new address), established calls refresh their target.
+    flow_lost: bool,
 }
 
 impl UserAgent {
@@ -302,6 +305,7 @@ impl UserAgent {
             sent: HashMap::new(),
             events: VecDeque::new(),
             transmits: VecDeque::new(),
+            flow_lost: false,
         }
     }
 
@@ -315,6 +319,7 @@ impl UserAgent {
 
     /// The driver could not send to (or lost its connection to) `peer`.
     pub fn handle_transport_error(&mut self, now: Instant, peer: Peer) {
+        self.note_flow_lost(peer);
         self.endpoint.handle_transport_error(now, peer);
         self.pump(now);
     }
@@ -322,8 +327,16 @@ impl UserAgent {
     /// Like [`UserAgent::handle_transport_error`], with the driver's words for why (shown
     /// in the registration's error).
     pub fn handle_transport_failure(&mut self, now: Instant, peer: Peer, why: TransportFailure) {
+        self.note_flow_lost(peer);
         self.endpoint.handle_transport_failure(now, peer, why);
         self.pump(now);
+    }
+
+    fn note_flow_lost(&mut self, peer: Peer) {
+        let registrar = self.endpoint.registration().map(|r| r.config().registrar);
+        if peer.transport.is_reliable() && registrar == Some(peer) {
+            self.flow_lost = true;
+        }
     }
 
     /// Runs what is due at `now` (call `poll_timeout` for when).
@@ -353,6 +366,12 @@ impl UserAgent {
     /// The next bytes to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()
+    }
+
+    /// The next connection to close ([`Endpoint::poll_close`]); drain before
+    /// `poll_transmit`.
+    pub fn poll_close(&mut self) -> Option<Peer> {
+        self.endpoint.poll_close()
     }
 
     /// The next thing to tell the application.
@@ -564,7 +583,11 @@ impl UserAgent {
         while let Some(event) = self.endpoint.poll_event() {
             match event {
                 EndpointEvent::RegistrationChanged(state) => {
-                    self.events.push_back(UaEvent::RegistrationChanged(state))
+                    let registered = matches!(state, RegistrationState::Registered { .. });
+                    self.events.push_back(UaEvent::RegistrationChanged(state));
+                    if registered && std::mem::take(&mut self.flow_lost) {
+                        self.refresh_targets(now);
+                    }
                 }
                 EndpointEvent::Unregistered { clean } => {
                     self.events.push_back(UaEvent::Unregistered { clean })

@@ -4,7 +4,7 @@
 use super::*;
 use crate::auth::{DigestAlgorithm, DigestChallenge};
 use crate::message::typed::{Contact, MinExpires, WwwAuthenticate};
-use crate::message::HeaderName;
+use crate::message::{HeaderName, Method};
 use crate::net::TransportKind;
 use crate::transaction::response_to;
 
@@ -43,7 +43,7 @@ impl Harness {
             match self.reg.poll_action() {
                 Some(RegistrationAction::Send { request, cseq }) => return (*request, cseq),
                 Some(RegistrationAction::KeepAlive) => continue,
-                None => panic!("no REGISTER was sent"),
+                Some(RegistrationAction::CloseFlow) | None => panic!("no REGISTER was sent"),
             }
         }
     }
@@ -510,6 +510,59 @@ fn over_tls_the_register_says_tls_and_keeps_the_connection_alive() {
     });
     h.reg.handle_timeout(h.at(30.1));
     assert_eq!(h.reg.poll_action(), Some(RegistrationAction::KeepAlive));
+}
+
+#[test]
+fn a_connection_that_stops_answering_keepalives_is_closed_after_10_s() {
+    let mut h = Harness::new(TransportKind::Tls);
+    h.reg.register(h.at(0.0));
+    let (req, _) = h.sent();
+    h.reply(0.1, &req, 200, "OK", |r| {
+        r.headers.push(HeaderName::Expires, "600")
+    });
+    // The registrar answers the first keep-alive: from now on it is held to it.
+    h.reg.handle_timeout(h.at(30.1));
+    assert_eq!(h.reg.poll_action(), Some(RegistrationAction::KeepAlive));
+    h.reg.handle_pong();
+    assert_eq!(h.reg.poll_timeout(), Some(h.at(60.1)), "no pong wait left");
+    // The next one goes unanswered: 10 s later the connection is given up.
+    h.reg.handle_timeout(h.at(60.1));
+    assert_eq!(h.reg.poll_action(), Some(RegistrationAction::KeepAlive));
+    assert_eq!(h.reg.poll_timeout(), Some(h.at(70.1)));
+    h.reg.handle_timeout(h.at(70.1));
+    assert_eq!(h.reg.poll_action(), Some(RegistrationAction::CloseFlow));
+    assert!(h.nothing_sent());
+    // The driver closes it and reports the close: a REGISTER over a new connection.
+    h.reg.handle_flow_closed(h.at(70.1));
+    let (again, _) = h.sent();
+    assert_eq!(again.method, Method::Register);
+    // The new connection has not answered a keep-alive yet: none is waited for.
+    h.reply(70.2, &again, 200, "OK", |r| {
+        r.headers.push(HeaderName::Expires, "600")
+    });
+    h.reg.handle_timeout(h.at(100.2));
+    assert_eq!(h.reg.poll_action(), Some(RegistrationAction::KeepAlive));
+    assert_eq!(h.reg.poll_timeout(), Some(h.at(130.2)), "no pong wait");
+}
+
+#[test]
+fn a_registrar_that_never_answers_keepalives_is_not_held_to_it() {
+    let mut h = Harness::new(TransportKind::Tcp);
+    h.reg.register(h.at(0.0));
+    let (req, _) = h.sent();
+    h.reply(0.1, &req, 200, "OK", |r| {
+        r.headers.push(HeaderName::Expires, "600")
+    });
+    for n in 1..=5 {
+        let at = 0.1 + 30.0 * f64::from(n);
+        h.reg.handle_timeout(h.at(at));
+        assert_eq!(h.reg.poll_action(), Some(RegistrationAction::KeepAlive));
+        assert!(h.nothing_sent(), "keep-alive {n}");
+    }
+    assert!(matches!(
+        h.reg.state(),
+        RegistrationState::Registered { .. }
+    ));
 }
 
 /// Registered over TLS at `secs`; the connection then drops at `drop_at`.

@@ -117,6 +117,21 @@ impl Transports {
         }
     }
 
+    /// Closes the TCP or TLS connection to `peer`, if there is one (nothing to close for
+    /// UDP); the next send to it opens a new one. The close is not reported as
+    /// [`Inbound::Closed`]: the caller tells the cores.
+    pub fn close(&self, peer: Peer) {
+        match peer.transport {
+            TransportKind::Udp => {}
+            TransportKind::Tcp => self.tcp.forget(peer.addr),
+            TransportKind::Tls => {
+                if let Some(tls) = &self.tls {
+                    tls.forget(peer.addr);
+                }
+            }
+        }
+    }
+
     /// Closes every TCP and TLS connection and stops accepting new ones.
     pub fn shutdown(&self) {
         self.tcp.shutdown();

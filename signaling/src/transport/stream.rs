@@ -4,7 +4,7 @@
 use super::Inbound;
 use crate::message::parse::frame;
 use crate::net::Peer;
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use std::io;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc;
@@ -51,8 +51,18 @@ async fn split_messages(
         match frame(buf) {
             Ok(Some(f)) => {
                 buf.advance(f.skip);
+                if f.skip > 0 {
+                    // A pong (or the peer's own ping): the cores learn the connection lives.
+                    let keepalive = Inbound::Message {
+                        source: peer,
+                        bytes: Bytes::from_static(b"\r\n"),
+                    };
+                    if inbound.send(keepalive).await.is_err() {
+                        return Ok(false);
+                    }
+                }
                 if f.len == 0 {
-                    continue; // keep-alive only
+                    continue;
                 }
                 let msg = buf.split_to(f.len).freeze();
                 let sent = inbound

@@ -92,7 +92,7 @@ impl TcpDriver {
         writer
     }
 
-    fn forget(&self, peer: SocketAddr) {
+    pub(super) fn forget(&self, peer: SocketAddr) {
         if let Some(c) = lock(&self.conns).remove(&peer) {
             c.reader.abort();
         }

@@ -524,7 +524,7 @@ impl TlsDriver {
         }
     }
 
-    fn forget(&self, peer: SocketAddr) {
+    pub(super) fn forget(&self, peer: SocketAddr) {
         if let Some(slot) = lock(&self.conns).remove(&peer) {
             slot.stop();
         }
