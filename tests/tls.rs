@@ -3,8 +3,11 @@
 //! one verified connection and refreshes, and its status shows the PBX's certificate; calls go both ways through Kamailio over TLS to a
 //! SIPp far end; a certificate from another CA and one for another host each leave the
 //! registration `failed` with words naming the cause and the `[sip]` key to fix, and an
-//! expired one with its date, without a flood of retries. A loopback capture shows no SIP
-//! text on the TLS connection.
+//! expired one with its date, without a flood of retries. A PBX that requires a client
+//! certificate takes the agent's, and without one the error names the keys to set. A
+//! loopback capture shows no SIP text on the TLS connection. A call goes on when the
+//! agent's connection to the PBX is cut under it: the agent registers again and refreshes
+//! the call's target, so the far end's BYE still reaches it.
 
 mod common;
 
@@ -22,7 +25,8 @@ const SIPP_LIFETIME: Duration = Duration::from_secs(60);
 /// the CA when `trusted`, else by another CA.
 struct TlsPbx {
     ca: TestCa,
-    _other: TestCa,
+    /// Another CA: the signer of wrong server certificates, or of agents' certificates.
+    other: TestCa,
     kam: Kamailio,
 }
 
@@ -41,11 +45,7 @@ fn tls_pbx_with(
     let signer = if trusted { &ca } else { &other };
     let cert = signer.issue("pbx", names, validity).unwrap();
     let kam = Kamailio::start(opts.with_tls(&cert.cert_file, &cert.key_file)).unwrap();
-    TlsPbx {
-        ca,
-        _other: other,
-        kam,
-    }
+    TlsPbx { ca, other, kam }
 }
 
 /// An agent registering with `pbx` over TLS, trusting the test CA, expecting `name`.
@@ -234,6 +234,47 @@ fn an_expired_certificate_fails_with_its_date_and_retries_slowly() {
         "{attempts} handshakes:\n{}",
         agent.log()
     );
+}
+
+#[test]
+fn a_pbx_that_requires_a_client_certificate_takes_the_agents_and_says_when_it_is_missing() {
+    testbed::require!("kamailio", "kamcmd");
+    let ca = TestCa::new("Test PBX CA").unwrap();
+    let agents_ca = TestCa::new("Test agents CA").unwrap();
+    let server = ca
+        .issue("pbx", &["pbx.test", "127.0.0.1"], Validity::Current)
+        .unwrap();
+    let kam = Kamailio::start(
+        KamailioOptions::md5()
+            .with_tls(&server.cert_file, &server.key_file)
+            .with_client_certificates(&agents_ca.ca_file()),
+    )
+    .unwrap();
+    let pbx = TlsPbx {
+        ca,
+        other: agents_ca,
+        kam,
+    };
+    // Without a certificate: failed, with words naming the keys to set.
+    let agent = Agent::start(tls_agent(&pbx, "1001", "pbx.test", ""));
+    let error = failure_words(&agent);
+    assert!(error.contains("client certificate"), "{error}");
+    assert!(error.contains("[sip] tls_cert_file"), "{error}");
+    assert!(!pbx.kam.log().contains("REQ REGISTER"), "{}", pbx.kam.log());
+    drop(agent);
+    // With one the PBX's agents CA signed: registered, over that connection.
+    let mine = pbx
+        .other
+        .issue("agent-1002", &["agent-1002.test"], Validity::Current)
+        .unwrap();
+    let keys = format!(
+        "tls_cert_file = \"{}\"\ntls_key_file = \"{}\"\n",
+        mine.cert_file.display(),
+        mine.key_file.display()
+    );
+    let agent = Agent::start(tls_agent(&pbx, "1002", "pbx.test", &keys));
+    agent.wait_registered(LONG);
+    pbx.kam.wait_registered("1002", LONG).unwrap();
 }
 
 #[test]

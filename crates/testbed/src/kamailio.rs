@@ -55,11 +55,15 @@ pub struct KamailioOptions {
 }
 
 /// The server certificate and key (PEM files, e.g. from `testbed::tls::TestCa::issue`) of
-/// Kamailio's TLS listener. Clients' certificates are not asked for.
+/// Kamailio's TLS listener, and the CA its clients' certificates must come from when it
+/// asks for one.
 #[derive(Debug, Clone)]
 pub struct KamailioTls {
     pub cert_file: PathBuf,
     pub key_file: PathBuf,
+    /// `Some(ca)`: every client must present a certificate this CA signed
+    /// (`require_certificate`, `verify_certificate`). `None` (default): none asked for.
+    pub client_ca: Option<PathBuf>,
 }
 
 impl KamailioOptions {
@@ -85,7 +89,17 @@ impl KamailioOptions {
         self.tls = Some(KamailioTls {
             cert_file: cert_file.to_owned(),
             key_file: key_file.to_owned(),
+            client_ca: None,
         });
+        self
+    }
+
+    /// The same options, with the TLS listener (set by `with_tls` first) requiring a client
+    /// certificate signed by `ca_file`.
+    pub fn with_client_certificates(mut self, ca_file: &Path) -> Self {
+        if let Some(tls) = &mut self.tls {
+            tls.client_ca = Some(ca_file.to_owned());
+        }
         self
     }
 }
@@ -420,12 +434,19 @@ pub(crate) struct Ports {
     pub tls: u16,
 }
 
-/// The TLS module's configuration: our certificate, TLS 1.2 or later, no client
-/// certificates asked for (the agent's is optional), and no checks of the servers Kamailio
-/// itself connects to (it relays to the test's far ends over UDP).
+/// The TLS module's configuration: our certificate, TLS 1.2 or later, client certificates
+/// required only with `client_ca`, and no checks of the servers Kamailio itself connects to
+/// (it reaches TLS clients over their own connections).
 fn tls_config(tls: &KamailioTls) -> String {
+    let clients = match &tls.client_ca {
+        Some(ca) => format!(
+            "verify_certificate = yes\nrequire_certificate = yes\nca_list = {}\n",
+            ca.display()
+        ),
+        None => "verify_certificate = no\nrequire_certificate = no\n".to_owned(),
+    };
     format!(
-        "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = {}\ncertificate = {}\n\n[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n",
+        "[server:default]\nmethod = TLSv1.2+\n{clients}private_key = {}\ncertificate = {}\n\n[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n",
         tls.key_file.display(),
         tls.cert_file.display()
     )
