@@ -7,7 +7,8 @@
 //! certificate takes the agent's, and without one the error names the keys to set. A
 //! loopback capture shows no SIP text on the TLS connection. A call goes on when the
 //! agent's connection to the PBX is cut under it: the agent registers again and refreshes
-//! the call's target, so the far end's BYE still reaches it.
+//! the call's target (a re-INVITE from its new address, SRTP going on), so the far end's
+//! BYE still reaches it.
 
 mod common;
 
@@ -347,12 +348,26 @@ fn after_a_pbx_restart_the_agent_registers_again_over_a_new_connection() {
     );
 }
 
-/// A baresip far end registered over TLS, answering by itself and echoing.
+/// A baresip far end registered over TLS, answering by itself and echoing, SRTP only.
 fn tls_baresip(pbx: &TlsPbx, user: &str) -> Baresip {
     let mut o = BaresipOptions::user(user, &pbx.kam);
     o.registrar = pbx.kam.tls_addr().unwrap();
     o.tls_ca = Some(pbx.ca.ca_file());
+    o.mediaenc = Some("srtp-mand".into());
     common::registered_baresip(o, &pbx.kam, LONG)
+}
+
+/// The agent's `packets_received` in the latest `call_quality` of call `id` with more than
+/// `above`, waiting for it.
+fn packets_received_above(events: &mut common::EventStream, id: &str, above: u64) -> u64 {
+    let seen = events.until(LONG, |e| {
+        e["event"] == "call_quality"
+            && e["call_id"] == id
+            && e["quality"]["packets_received"].as_u64() > Some(above)
+    });
+    let q = &seen.last().unwrap()["quality"];
+    assert!(q["srtp_auth_failed"].as_u64().unwrap() < 10, "{q}");
+    q["packets_received"].as_u64().unwrap()
 }
 
 /// The INVITEs (first and re-INVITEs) `far` has received so far.
@@ -369,15 +384,17 @@ fn a_call_goes_on_when_the_connection_to_the_pbx_is_cut() {
     testbed::require!("kamailio", "kamcmd", "baresip", "ss");
     let pbx = tls_pbx(KamailioOptions::md5(), &["pbx.test"], true);
     let far = tls_baresip(&pbx, "1002");
-    let agent = Agent::start(
-        tls_agent(&pbx, "1001", "pbx.test", "")
-            .with_extra("[audio]\ninput = \"tone:440\"\n[agent]\nwrapup_seconds = 0\n"),
-    );
+    let agent = Agent::start(tls_agent(&pbx, "1001", "pbx.test", "").with_extra(
+        "[media]\nsrtp = \"mandatory\"\n[audio]\ninput = \"tone:440\"\n[agent]\nwrapup_seconds = 0\n",
+    ));
     agent.wait_registered(LONG);
+    let mut events = agent.events("");
     let id = agent.dial("1002");
     agent.wait_call_state(&id, "connected", LONG);
     far.wait_event("CALL_ESTABLISHED", LONG).unwrap();
     let first_contact = contact_of(&invites_received(&far)[0]);
+    // The tone comes back from the echo, decrypted.
+    let before = packets_received_above(&mut events, &id, 50);
 
     // The connection dies under the call (a NAT binding lost, a PBX node dropping it).
     let tls = pbx.kam.tls_addr().unwrap();
@@ -395,6 +412,9 @@ fn a_call_goes_on_when_the_connection_to_the_pbx_is_cut() {
     )
     .unwrap_or_else(|e| panic!("{e}\n---- agent log ----\n{}", agent.log()));
     assert_ne!(contact_of(&refresh), first_contact, "{refresh}");
+    assert!(refresh.contains("a=sendrecv"), "{refresh}");
+    // The far end's answer is taken like any: the echo keeps coming back, decrypted.
+    packets_received_above(&mut events, &id, before + 100);
     assert_eq!(agent.call(&id).unwrap()["state"], "connected");
 
     // The far end hangs up: its BYE finds the agent over the new connection.

@@ -826,6 +826,17 @@ impl Phone {
                 }
                 self.publish_call(call, false);
             }
+            CallEvent::TargetRefreshNeeded { call } => {
+                // The same offer as now (held stays held), from our new address.
+                let Some(record) = self.calls.get(&call) else {
+                    return;
+                };
+                let held = record.state == CallState::Held;
+                let id = self.ids.id(call);
+                if let Err(error) = self.reoffer(now, call, held, &id) {
+                    debug!(call = %id, ?error, "could not refresh the call's target");
+                }
+            }
             CallEvent::ReofferRejected { call, status } => {
                 if let Some(record) = self.calls.get_mut(&call) {
                     record.hold_pending = None;

@@ -683,10 +683,9 @@ impl UserAgent {
         }
     }
 
-    /// Refreshes the session, and with it our Contact (the dialog's remote target at the far
-    /// end): an UPDATE without a body when the far end allows it or an offer is pending,
-    /// else a re-INVITE with our last SDP. The answer is not the application's: it raises
-    /// no event.
+    /// Refreshes the session (RFC 4028): an UPDATE without a body when the far end allows
+    /// it or an offer is pending, else a re-INVITE with our last SDP. The answer is not the
+    /// application's: it raises no event.
     pub(super) fn send_refresh(&mut self, now: Instant, handle: CallHandle) {
         let Some(call) = self.calls.get(&handle) else {
             return;
@@ -722,10 +721,11 @@ impl UserAgent {
     }
 
     /// Our connection to the registrar was replaced, and with it the address the PBX
-    /// reaches us at: every established call tells its far end our new Contact (RFC 3261
-    /// §12.2: a target refresh), so the far end's BYE, holds and transfers still find us.
-    /// A call with an offer under way is left alone (that exchange ends first).
-    pub(super) fn refresh_targets(&mut self, now: Instant) {
+    /// reaches us at: every established call is to tell its far end our new Contact
+    /// (RFC 3261 §12.2: a target refresh), so the far end's BYE, holds and transfers still
+    /// find us. The application holds the SDP, so it sends the re-offer
+    /// ([`CallEvent::TargetRefreshNeeded`]). A call with an offer under way is left alone.
+    pub(super) fn refresh_targets(&mut self) {
         let due: Vec<CallHandle> = self
             .calls
             .values()
@@ -737,9 +737,9 @@ impl UserAgent {
             })
             .map(|c| c.handle)
             .collect();
-        for handle in due {
-            debug!(call = %handle, "our address changed: refreshing the call's target");
-            self.send_refresh(now, handle);
+        for call in due {
+            debug!(%call, "our address changed: the call's target needs refreshing");
+            self.emit(CallEvent::TargetRefreshNeeded { call });
         }
     }
 }

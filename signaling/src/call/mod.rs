@@ -110,6 +110,12 @@ pub enum CallEvent {
         /// The far end's new offer; None when it asks us for one.
         offer: Option<Bytes>,
     },
+    /// We reach the PBX over a new connection (at a new address): send the far end a new
+    /// offer with [`UserAgent::reinvite`], whose Contact tells it where we are now.
+    TargetRefreshNeeded {
+        /// The call.
+        call: CallHandle,
+    },
     /// Our re-INVITE was answered (2xx with the far end's SDP answer).
     ReofferAccepted {
         /// The call.

@@ -586,7 +586,7 @@ impl UserAgent {
                     let registered = matches!(state, RegistrationState::Registered { .. });
                     self.events.push_back(UaEvent::RegistrationChanged(state));
                     if registered && std::mem::take(&mut self.flow_lost) {
-                        self.refresh_targets(now);
+                        self.refresh_targets();
                     }
                 }
                 EndpointEvent::Unregistered { clean } => {
