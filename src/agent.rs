@@ -278,6 +278,9 @@ fn build_phone(
     reg.auth_user = Some(config.sip.auth_user.clone());
     reg.display_name = config.sip.display_name.clone();
     reg.expires = config.sip.expires;
+    if registrar.transport.is_reliable() {
+        reg.keepalive = config.sip.keepalive;
+    }
     reg.user_agent = Some(user_agent.clone());
     let ua = UserAgent::new(UaConfig {
         endpoint: EndpointConfig {

@@ -138,6 +138,8 @@ pub struct SipConfig {
     pub display_name: Option<String>,
     pub password: String,
     pub expires: u32,
+    /// TCP and TLS: the CRLF keep-alive interval (RFC 5626), `None` for none.
+    pub keepalive: Option<std::time::Duration>,
     /// Local SIP bind address; port 0 picks a free port.
     pub listen: SocketAddr,
     /// TLS only: what the PBX's certificate is checked against, and ours if it asks.
@@ -298,6 +300,7 @@ struct RawSip {
     domain: Option<String>,
     display_name: Option<String>,
     expires: Option<i64>,
+    keepalive_seconds: Option<i64>,
     listen: Option<String>,
     ca_file: Option<String>,
     tls_server_name: Option<String>,
@@ -414,6 +417,19 @@ impl Config {
                 ))
             }
         };
+        let keepalive = match raw.sip.keepalive_seconds {
+            None => Some(30),
+            Some(0) => None,
+            Some(k) if (5..=3600).contains(&k) => Some(k as u64),
+            Some(k) => {
+                return Err(invalid(
+                    "sip",
+                    "keepalive_seconds",
+                    format!("{k} is out of range: use seconds between 5 and 3600 (default 30), or 0 for none"),
+                ))
+            }
+        }
+        .map(std::time::Duration::from_secs);
         let raw_tls = RawTls {
             ca_file: &raw.sip.ca_file,
             tls_server_name: &raw.sip.tls_server_name,
@@ -553,6 +569,7 @@ impl Config {
                 user,
                 password,
                 expires,
+                keepalive,
                 listen,
                 tls,
             },
@@ -769,7 +786,27 @@ mod tests {
         assert_eq!(c.sip.domain, "127.0.0.1");
         assert_eq!(c.sip.server_port, 5070);
         assert_eq!(c.sip.expires, 3600);
+        assert_eq!(c.sip.keepalive, Some(std::time::Duration::from_secs(30)));
         assert_eq!(c.bridge.listen.to_string(), DEFAULT_BRIDGE_LISTEN);
+    }
+
+    #[test]
+    fn keepalive_seconds_is_bounded_and_0_turns_it_off() {
+        let with = |k: &str| {
+            parse(&MINIMAL.replace("[sip]\n", &format!("[sip]\nkeepalive_seconds = {k}\n")))
+        };
+        assert_eq!(with("0").unwrap().sip.keepalive, None);
+        assert_eq!(
+            with("5").unwrap().sip.keepalive,
+            Some(std::time::Duration::from_secs(5))
+        );
+        for bad in ["4", "3601", "-1"] {
+            let e = with(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("[sip] keepalive_seconds:") && e.contains("between 5 and 3600"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -348,6 +348,34 @@ fn after_a_pbx_restart_the_agent_registers_again_over_a_new_connection() {
     );
 }
 
+#[test]
+fn a_pbx_that_stops_answering_keepalives_is_noticed_and_the_agent_registers_again() {
+    testbed::require!("kamailio", "kamcmd");
+    let pbx = tls_pbx(KamailioOptions::md5(), &["pbx.test"], true);
+    let agent = Agent::start(tls_agent(
+        &pbx,
+        "1001",
+        "pbx.test",
+        "keepalive_seconds = 5\n",
+    ));
+    agent.wait_registered(LONG);
+    // The PBX answers the first keep-alive (at 5 s), and from then on is held to it.
+    std::thread::sleep(Duration::from_secs(7));
+    // It hangs, its connection still open: nothing says so but the missing pong.
+    pbx.kam.freeze();
+    let status = agent.wait_status(
+        Duration::from_secs(60),
+        "the registration no longer shown as registered",
+        |s| s["registration"]["state"] != "registered",
+    );
+    let log = agent.log();
+    assert!(log.contains("it answers no keep-alives"), "{status}\n{log}");
+    // Back: the agent registers again by itself.
+    pbx.kam.thaw();
+    agent.wait_registered(Duration::from_secs(60));
+    pbx.kam.wait_registered("1001", LONG).unwrap();
+}
+
 /// A baresip far end registered over TLS, answering by itself and echoing, SRTP only.
 fn tls_baresip(pbx: &TlsPbx, user: &str) -> Baresip {
     let mut o = BaresipOptions::user(user, &pbx.kam);

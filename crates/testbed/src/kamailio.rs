@@ -308,9 +308,25 @@ impl Kamailio {
     /// forgets them, as a real PBX restart without a database would.
     pub fn stop(&mut self) -> Result<(), TestbedError> {
         if let Some(mut p) = self.process.take() {
+            p.freeze(false); // a frozen one would not hear the SIGTERM
             p.terminate(Duration::from_secs(5));
         }
         Ok(())
+    }
+
+    /// Hangs every Kamailio process (SIGSTOP) until [`Kamailio::thaw`]: connections stay
+    /// open and the kernel still acknowledges, but nothing answers. Drop thaws it.
+    pub fn freeze(&self) {
+        if let Some(p) = &self.process {
+            p.freeze(true);
+        }
+    }
+
+    /// Resumes a [`Kamailio::freeze`]d instance.
+    pub fn thaw(&self) {
+        if let Some(p) = &self.process {
+            p.freeze(false);
+        }
     }
 
     /// Stops and starts again on the same port and directory (the log continues).

@@ -15,6 +15,8 @@ use crate::{wait_until, TestbedError, TimedOut};
 
 const SIGKILL: i32 = 9;
 const SIGTERM: i32 = 15;
+const SIGCONT: i32 = 18;
+const SIGSTOP: i32 = 19;
 
 // std can only SIGKILL a single child; graceful stops (Kamailio and SIPp clean up and exit on
 // SIGTERM) and killing a whole process group need kill(2). libc is linked anyway.
@@ -147,6 +149,12 @@ impl Guarded {
 
     fn pid(&self) -> i32 {
         self.child.id() as i32
+    }
+
+    /// Stops (SIGSTOP) or resumes (SIGCONT) the whole group: a peer that hangs, its sockets
+    /// still open (the kernel keeps accepting and acknowledging for it).
+    pub(crate) fn freeze(&self, frozen: bool) {
+        signal(-self.pid(), if frozen { SIGSTOP } else { SIGCONT });
     }
 
     /// Whether the leader has exited, without reaping it (it stays a zombie, keeping its pid
