@@ -168,6 +168,13 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
     phone.register(Instant::now());
     let mut shutdown = std::pin::pin!(shutdown_signal());
     let mut tls_peer = crate::tls_peer::TlsPeerWatch::new(registrar);
+    let mut clock = match crate::clock_watch::ClockWatch::new() {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::debug!("no word of clock steps (suspend, resume) from the system: {e}");
+            None
+        }
+    };
     // Over TLS, SIP in clear on the UDP/TCP port is no one we talk to.
     let tls_only = registrar.transport == signaling::TransportKind::Tls;
     loop {
@@ -216,6 +223,10 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
                 hub.set_status(phone.status().clone());
             }
             _ = heartbeat.tick(), if calls_live => records.heartbeat(),
+            unseen = crate::clock_watch::next_jump(&mut clock) => {
+                tracing::info!("the clock stepped {unseen:?} past what the agent saw (a sleep and resume?): registering again");
+                phone.handle_clock_jump(Instant::now());
+            }
             Some(change) = health.recv() => {
                 phone.set_records(Some(Records::status_after(change)));
                 hub.set_status(phone.status().clone());

@@ -91,3 +91,46 @@ fn registers_again_within_10s_of_a_pbx_restart() {
     agent.wait_registered(Duration::from_secs(10));
     kam.wait_registered("1001", Duration::from_secs(2)).unwrap();
 }
+
+/// A laptop's sleep, as the test plan has it: the agent paused (SIGSTOP) for longer
+/// than its registration lifetime. Back (SIGCONT), it registers again by itself at once,
+/// and the PBX holds a fresh binding. (A real suspend also stops the monotonic clock; that
+/// case is `src/clock_watch.rs` and `Registration::handle_clock_jump`, tested in the cores.)
+#[test]
+fn after_a_pause_longer_than_the_lifetime_the_agent_registers_again() {
+    testbed::require!("kamailio", "kamcmd");
+    let kam = Kamailio::start(KamailioOptions::md5()).unwrap();
+    let mut opts = AgentOptions::new(kam.addr(), "1002", "secret1002");
+    opts.expires = 10;
+    let agent = Agent::start(opts);
+    agent.wait_registered(Duration::from_secs(10));
+    let before = kam.wait_registered("1002", Duration::from_secs(5)).unwrap();
+    let cseq_before = kam.contacts("1002").unwrap()[0].cseq;
+    let pid = agent.pid().to_string();
+    let signal = |sig: &str| {
+        assert!(std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap()
+            .success());
+    };
+    signal("-STOP");
+    std::thread::sleep(Duration::from_secs(13));
+    signal("-CONT");
+    let fresh = testbed::wait_until(
+        "a new REGISTER from the agent after the pause",
+        Duration::from_secs(20),
+        Duration::from_millis(100),
+        || {
+            let now = kam.contacts("1002")?;
+            Ok::<_, testbed::TestbedError>(
+                now.first()
+                    .filter(|c| c.cseq > cseq_before && c.expires.is_some_and(|e| e > 0))
+                    .cloned(),
+            )
+        },
+    )
+    .unwrap();
+    assert_eq!(fresh.address, before[0].address, "the same Contact");
+    assert_eq!(agent.registration_state(), "registered");
+}

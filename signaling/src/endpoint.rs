@@ -180,6 +180,14 @@ impl Endpoint {
         }
     }
 
+    /// The machine slept or its wall clock was stepped ([`Registration::handle_clock_jump`]).
+    pub fn handle_clock_jump(&mut self, now: Instant) {
+        if let Some(reg) = &mut self.registration {
+            reg.handle_clock_jump(now);
+        }
+        self.pump(now);
+    }
+
     /// Starts registering (and keeps the registration fresh) when an account is configured.
     pub fn register(&mut self, now: Instant) {
         if let Some(reg) = &mut self.registration {

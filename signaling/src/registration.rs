@@ -551,6 +551,31 @@ impl Registration {
         self.fail(now, error);
     }
 
+    /// Time passed that the monotonic clock did not see (the machine slept, or the wall
+    /// clock was stepped): the registrar may have dropped our binding meanwhile and a NAT
+    /// or firewall its mapping, and our timers know nothing of it. Register again now; on
+    /// TCP and TLS over a new connection (the old one is likely dead on the far side), so
+    /// the driver is first told to close it ([`RegistrationAction::CloseFlow`]), and its
+    /// report of the close registers again.
+    pub fn handle_clock_jump(&mut self, now: Instant) {
+        if self.goal != Goal::Registered {
+            return;
+        }
+        let registered = matches!(self.state, RegistrationState::Registered { .. });
+        if registered && self.config.registrar.transport.is_reliable() {
+            self.stop(RegTimer::Pong);
+            self.pongs_seen = false;
+            self.actions.push_back(RegistrationAction::CloseFlow);
+        } else if self.in_flight.is_none() {
+            // Also a failed one waiting out its backoff: the network may be back.
+            self.stop(RegTimer::Retry);
+            if !registered {
+                self.set_state(RegistrationState::Registering);
+            }
+            self.send_register(now, None);
+        }
+    }
+
     /// The registrar answered a keep-alive (a CRLF on its connection): the connection is
     /// alive, and from now on its pongs are expected.
     pub fn handle_pong(&mut self) {

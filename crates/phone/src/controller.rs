@@ -206,6 +206,13 @@ impl Phone {
         self.drain(now);
     }
 
+    /// The machine slept or its wall clock was stepped: register again now, over a new
+    /// connection on TCP/TLS (calls then refresh their target as after any new connection).
+    pub fn handle_clock_jump(&mut self, now: Instant) {
+        self.ua.handle_clock_jump(now);
+        self.drain(now);
+    }
+
     pub fn register(&mut self, now: Instant) {
         self.ua.register(now);
         self.drain(now);

@@ -339,6 +339,13 @@ impl UserAgent {
         }
     }
 
+    /// The machine slept or its wall clock was stepped: register again now (see
+    /// [`crate::Registration::handle_clock_jump`]).
+    pub fn handle_clock_jump(&mut self, now: Instant) {
+        self.endpoint.handle_clock_jump(now);
+        self.pump(now);
+    }
+
     /// Runs what is due at `now` (call `poll_timeout` for when).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.endpoint.handle_timeout(now);

@@ -565,6 +565,48 @@ fn a_registrar_that_never_answers_keepalives_is_not_held_to_it() {
     ));
 }
 
+#[test]
+fn after_a_clock_jump_the_registration_is_renewed_at_once() {
+    // UDP: a REGISTER now, not at the refresh 300 s (of the monotonic clock) away.
+    let mut h = Harness::new(TransportKind::Udp);
+    h.reg.register(h.at(0.0));
+    let (req, _) = h.sent();
+    h.reply(0.1, &req, 200, "OK", |r| {
+        r.headers.push(HeaderName::Expires, "600")
+    });
+    assert!(h.nothing_sent());
+    h.reg.handle_clock_jump(h.at(10.0));
+    let (again, _) = h.sent();
+    assert_eq!(again.method, Method::Register);
+    // TLS: the old connection is closed first; its close registers again over a new one.
+    let mut h = Harness::new(TransportKind::Tls);
+    h.reg.register(h.at(0.0));
+    let (req, _) = h.sent();
+    h.reply(0.1, &req, 200, "OK", |r| {
+        r.headers.push(HeaderName::Expires, "600")
+    });
+    h.reg.handle_clock_jump(h.at(10.0));
+    assert_eq!(h.reg.poll_action(), Some(RegistrationAction::CloseFlow));
+    h.reg.handle_flow_closed(h.at(10.0));
+    let (again, _) = h.sent();
+    assert_eq!(again.method, Method::Register);
+    // Failed and backing off: the retry is not waited for (the network may be back).
+    let mut h = Harness::new(TransportKind::Udp);
+    h.reg.register(h.at(0.0));
+    let (req, _) = h.sent();
+    h.reply(0.1, &req, 503, "Service Unavailable", |_| {});
+    let (_, retry_at) = h.failed();
+    assert!(retry_at > 1.0, "{retry_at}");
+    h.reg.handle_clock_jump(h.at(0.5));
+    assert_eq!(h.reg.state(), &RegistrationState::Registering);
+    let (again, _) = h.sent();
+    assert_eq!(again.method, Method::Register);
+    // Unregistered on purpose: nothing.
+    let mut h = Harness::new(TransportKind::Udp);
+    h.reg.handle_clock_jump(h.at(1.0));
+    assert!(h.nothing_sent());
+}
+
 /// Registered over TLS at `secs`; the connection then drops at `drop_at`.
 fn registered_then_dropped(h: &mut Harness, secs: f64, drop_at: f64) {
     let (req, _) = h.sent();
