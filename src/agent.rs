@@ -168,6 +168,16 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
     phone.register(Instant::now());
     let mut shutdown = std::pin::pin!(shutdown_signal());
     let mut tls_peer = crate::tls_peer::TlsPeerWatch::new(registrar);
+    // With SIP on a wildcard address, media follows the address the system routes toward
+    // the PBX from, which a network change moves.
+    let follows_route = local.ip().is_unspecified();
+    let mut net = match crate::net_watch::NetWatch::new(server) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::debug!("no word of network changes from the system: {e}");
+            None
+        }
+    };
     let mut clock = match crate::clock_watch::ClockWatch::new() {
         Ok(w) => Some(w),
         Err(e) => {
@@ -223,6 +233,17 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
                 hub.set_status(phone.status().clone());
             }
             _ = heartbeat.tick(), if calls_live => records.heartbeat(),
+            source = crate::net_watch::next_change(&mut net) => {
+                match source {
+                    Some(ip) => tracing::info!("the network changed: the PBX is now reached from {ip}; registering again"),
+                    None => tracing::warn!("the network changed: no route to the PBX any more"),
+                }
+                let media_ip = source.filter(|_| follows_route);
+                if let Some(ip) = media_ip {
+                    media.move_to(ip);
+                }
+                phone.handle_network_change(Instant::now(), media_ip);
+            }
             unseen = crate::clock_watch::next_jump(&mut clock) => {
                 tracing::info!("the clock stepped {unseen:?} past what the agent saw (a sleep and resume?): registering again");
                 phone.handle_clock_jump(Instant::now());
@@ -357,18 +378,7 @@ fn media_ip(sip_ip: IpAddr, server: SocketAddr) -> IpAddr {
     if !sip_ip.is_unspecified() {
         return sip_ip;
     }
-    let any: SocketAddr = if server.is_ipv4() {
-        "0.0.0.0:0".parse().expect("literal")
-    } else {
-        "[::]:0".parse().expect("literal")
-    };
-    std::net::UdpSocket::bind(any)
-        .and_then(|s| {
-            s.connect(server)?;
-            s.local_addr()
-        })
-        .map(|a| a.ip())
-        .unwrap_or(sip_ip)
+    crate::net_watch::route_source(server).unwrap_or(sip_ip)
 }
 
 fn feed(phone: &mut Phone, input: Inbound, tls_only: bool) {

@@ -6,6 +6,7 @@ mod callcenter;
 mod clock_watch;
 mod logging;
 mod media_driver;
+mod net_watch;
 mod records;
 mod ringing;
 mod tls_peer;

@@ -83,6 +83,13 @@ impl MediaDriver {
         driver
     }
 
+    /// New calls' RTP goes out from `ip` now (our address toward the PBX moved): spare
+    /// sockets elsewhere are closed, and `refill` binds new ones there.
+    pub fn move_to(&mut self, ip: IpAddr) {
+        self.ip = ip;
+        self.spare.retain(|addr, _| addr.ip() == ip);
+    }
+
     /// Binds sockets until the controller has enough spare addresses.
     pub async fn refill(&mut self, phone: &mut Phone) {
         while phone.spare_rtp_addresses() < SPARE {

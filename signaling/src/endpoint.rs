@@ -188,6 +188,14 @@ impl Endpoint {
         self.pump(now);
     }
 
+    /// Our address toward the registrar changed ([`Registration::handle_network_change`]).
+    pub fn handle_network_change(&mut self, now: Instant) {
+        if let Some(reg) = &mut self.registration {
+            reg.handle_network_change(now);
+        }
+        self.pump(now);
+    }
+
     /// Starts registering (and keeps the registration fresh) when an account is configured.
     pub fn register(&mut self, now: Instant) {
         if let Some(reg) = &mut self.registration {

@@ -558,6 +558,18 @@ impl Registration {
     /// the driver is first told to close it ([`RegistrationAction::CloseFlow`]), and its
     /// report of the close registers again.
     pub fn handle_clock_jump(&mut self, now: Instant) {
+        self.renew(now);
+    }
+
+    /// Our address toward the registrar changed (a Wi-Fi change, a VPN up or down, a link
+    /// back): register again now, as after a clock jump, and take the address the registrar
+    /// reports at once (a fresh Contact), whenever the last such rewrite was.
+    pub fn handle_network_change(&mut self, now: Instant) {
+        self.last_nat_rewrite = None;
+        self.renew(now);
+    }
+
+    fn renew(&mut self, now: Instant) {
         if self.goal != Goal::Registered {
             return;
         }

@@ -36,6 +36,11 @@ pub struct AgentOptions {
     pub log_limit: Option<usize>,
     /// `[bridge] listen`; default `127.0.0.1:0` (a port of its own).
     pub bridge_listen: SocketAddr,
+    /// `[sip] listen`; default `127.0.0.1:0`.
+    pub sip_listen: String,
+    /// Run inside this network namespace (`testbed::netns::Netns::name`); the bridge is
+    /// then reached from a thread in it (`Netns::run`).
+    pub netns: Option<String>,
 }
 
 /// How often the harness looks at the agent while it waits.
@@ -65,6 +70,8 @@ impl AgentOptions {
             program: None,
             log_limit: None,
             bridge_listen: "127.0.0.1:0".parse().expect("literal"),
+            sip_listen: "127.0.0.1:0".to_owned(),
+            netns: None,
         }
     }
 
@@ -109,12 +116,13 @@ impl Agent {
     pub fn start(opts: AgentOptions) -> Agent {
         let dir = tempfile::tempdir().expect("temp dir for the agent");
         let config = format!(
-            "[sip]\nserver = \"{}\"\ntransport = \"{}\"\nuser = \"{}\"\npassword = \"{}\"\nexpires = {}\nlisten = \"127.0.0.1:0\"\n{}\n\n[bridge]\nlisten = \"{}\"\ntoken = \"{TEST_TOKEN}\"\n{}\n[log]\nlevel = \"{}\"\nsip_trace = {}\n\n{}\n",
+            "[sip]\nserver = \"{}\"\ntransport = \"{}\"\nuser = \"{}\"\npassword = \"{}\"\nexpires = {}\nlisten = \"{}\"\n{}\n\n[bridge]\nlisten = \"{}\"\ntoken = \"{TEST_TOKEN}\"\n{}\n[log]\nlevel = \"{}\"\nsip_trace = {}\n\n{}\n",
             opts.server,
             opts.transport,
             opts.user,
             opts.password,
             opts.expires,
+            opts.sip_listen,
             opts.extra_sip,
             opts.bridge_listen,
             opts.extra_bridge,
@@ -128,7 +136,15 @@ impl Agent {
         let program = opts
             .program
             .unwrap_or_else(|| env!("CARGO_BIN_EXE_softphone").into());
-        let mut child = Command::new(program)
+        let mut command = match &opts.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(program);
+                c
+            }
+            None => Command::new(program),
+        };
+        let mut child = command
             .args(["run", "--config"])
             .arg(&config_path)
             .env("SOFTPHONE_DATA_DIR", &data_dir)

@@ -206,6 +206,50 @@ impl Phone {
         self.drain(now);
     }
 
+    /// The network changed (a Wi-Fi change, a VPN up or down, a link down or back); our
+    /// media now goes out from `local` when the driver knows it moved there (`None`: no
+    /// route now, or media stays where SIP listens). Registers again now with a fresh
+    /// Contact (without a route that fails, in words, and the next change tries again), and
+    /// once registered, calls still on an address of ours refresh their target. A call
+    /// whose media is on an address we no longer have, now that another one serves, cannot
+    /// move (its RTP socket is bound there): it ends with reason `network` and words, the
+    /// far end told by BYE or CANCEL if it can still be reached. While there is no route a
+    /// call is left alone: the link may come back with the same address (the media timeout
+    /// ends it if not). Spare RTP addresses elsewhere are dropped (the driver binds new
+    /// ones on `local`).
+    pub fn handle_network_change(&mut self, now: Instant, local: Option<std::net::IpAddr>) {
+        if let Some(local) = local {
+            self.end_stranded_calls(now, local);
+            self.spare_rtp
+                .retain(|a| a.ip().is_unspecified() || a.ip() == local);
+        }
+        self.ua.handle_network_change(now);
+        self.drain(now);
+    }
+
+    fn end_stranded_calls(&mut self, now: Instant, local: std::net::IpAddr) {
+        let stranded: Vec<CallHandle> = self
+            .calls
+            .iter()
+            .filter(|(_, r)| {
+                let ip = r.sdp.local_rtp().ip();
+                r.is_live() && !ip.is_unspecified() && ip != local
+            })
+            .map(|(h, _)| *h)
+            .collect();
+        let why = format!("our network address changed to {local}: the call could not move to it");
+        for call in stranded {
+            let id = self.ids.id(call);
+            warn!(call = %id, "{why}; ending it");
+            if let Err(error) =
+                self.ua
+                    .hangup_because(now, call, EndReason::new(EndKind::Network, None, &why))
+            {
+                debug!(call = %id, %error, "could not end the stranded call");
+            }
+        }
+    }
+
     /// The machine slept or its wall clock was stepped: register again now, over a new
     /// connection on TCP/TLS (calls then refresh their target as after any new connection).
     pub fn handle_clock_jump(&mut self, now: Instant) {

@@ -16,6 +16,11 @@ impl CallSdp {
         CallSdp(SdpSession::new(local_rtp, caps, session_id))
     }
 
+    /// Where our RTP is.
+    pub fn local_rtp(&self) -> SocketAddr {
+        self.0.local_rtp()
+    }
+
     /// Our offer, as the body to send.
     pub fn offer(&mut self, direction: Direction) -> Bytes {
         Bytes::from(self.0.create_offer(direction))

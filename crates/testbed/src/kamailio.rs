@@ -52,6 +52,9 @@ pub struct KamailioOptions {
     pub trunk: Option<SocketAddr>,
     /// A TLS listener too (`Kamailio::tls_addr`), presenting this certificate.
     pub tls: Option<KamailioTls>,
+    /// Run inside this network namespace (`testbed::netns::Netns::name`), listening on
+    /// this address of it too, beside its own 127.0.0.1 (`KamailioOptions::in_netns`).
+    pub netns: Option<(String, Ipv4Addr)>,
 }
 
 /// The server certificate and key (PEM files, e.g. from `testbed::tls::TestCa::issue`) of
@@ -91,6 +94,13 @@ impl KamailioOptions {
             key_file: key_file.to_owned(),
             client_ca: None,
         });
+        self
+    }
+
+    /// The same options, run inside network namespace `ns` and listening on its address
+    /// `ip` too (UDP and TCP, same port as on 127.0.0.1).
+    pub fn in_netns(mut self, ns: &crate::netns::Netns, ip: Ipv4Addr) -> Self {
+        self.netns = Some((ns.name().to_owned(), ip));
         self
     }
 
@@ -386,7 +396,17 @@ impl Kamailio {
         if self.opts.tls.is_some() {
             args.extend(["-A".into(), "WITH_TLS".into()]);
         }
-        let mut process = Guarded::spawn_logging(&kamailio, &args, self.lifetime, &dir, log)?;
+        let (program, args) = match &self.opts.netns {
+            Some((ns, _)) => {
+                args.extend(["-A".into(), "WITH_NETNS_IP".into()]);
+                let mut all: Vec<std::ffi::OsString> =
+                    vec!["netns".into(), "exec".into(), ns.into(), kamailio.into()];
+                all.extend(args);
+                (tool("ip")?, all)
+            }
+            None => (kamailio, args),
+        };
+        let mut process = Guarded::spawn_logging(&program, &args, self.lifetime, &dir, log)?;
         process.wait_ready(
             &format!("kamailio on {}", self.addr()),
             READY_WITHIN,
@@ -402,6 +422,13 @@ impl Kamailio {
     /// accepts before Kamailio's TCP process runs, and a SIGTERM that reaches that process
     /// while it is still starting is lost (the stop then hangs until SIGKILL).
     fn probe(&self) -> bool {
+        match &self.opts.netns {
+            Some((ns, _)) => crate::netns::in_netns(ns, || self.probe_here()),
+            None => self.probe_here(),
+        }
+    }
+
+    fn probe_here(&self) -> bool {
         let to = self.addr();
         let wait = Duration::from_millis(300);
         let ok = |r: Result<String, TestbedError>| r.is_ok_and(|r| status_code(&r) == Some(200));
@@ -433,12 +460,13 @@ impl Drop for Kamailio {
 }
 
 /// Every placeholder of `kamailio.cfg.in`.
-const PLACEHOLDERS: [&str; 5] = [
+const PLACEHOLDERS: [&str; 6] = [
     "@RUN_DIR@",
     "@PORT@",
     "@ALGORITHM@",
     "@TRUNK@",
     "@TLS_PORT@",
+    "@NETNS_IP@",
 ];
 
 /// The ports an instance listens on.
@@ -484,6 +512,14 @@ pub(crate) fn render(
     let out = template
         .replace("@RUN_DIR@", &run_dir.display().to_string())
         .replace("@TLS_PORT@", &ports.tls.to_string())
+        .replace(
+            "@NETNS_IP@",
+            &opts
+                .netns
+                .as_ref()
+                .map_or(Ipv4Addr::LOCALHOST, |(_, ip)| *ip)
+                .to_string(),
+        )
         .replace("@PORT@", &ports.sip.to_string())
         .replace("@ALGORITHM@", opts.algorithm.sip_name())
         .replace("@TRUNK@", &trunk);

@@ -346,6 +346,17 @@ impl UserAgent {
         self.pump(now);
     }
 
+    /// Our address toward the PBX changed: register again now with a fresh Contact; once
+    /// registered, established calls are asked to refresh their target
+    /// ([`CallEvent::TargetRefreshNeeded`]).
+    pub fn handle_network_change(&mut self, now: Instant) {
+        if self.endpoint.registration().is_some() {
+            self.flow_lost = true;
+        }
+        self.endpoint.handle_network_change(now);
+        self.pump(now);
+    }
+
     /// Runs what is due at `now` (call `poll_timeout` for when).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.endpoint.handle_timeout(now);
