@@ -149,3 +149,72 @@ fn a_call_whose_address_went_away_ends_with_network_and_the_far_end_hears_it() {
     // And the agent is reachable at its new address for the next call.
     binding_at(&net.kam, "1001", "10.66.0.3");
 }
+
+/// SIP through 20% loss and 100 ms ± 100 ms each way (`testbed::lossy`: this kernel has no
+/// `sch_netem`, so a seeded relay on loopback, which Kamailio names as its own address,
+/// stands in for `tc netem` on every signaling hop; the media flows beside it): a call still
+/// sets up, holds, resumes, is transferred and ends, the registrations hold, and no call is
+/// left live anywhere.
+#[test]
+fn through_20_percent_loss_and_100_ms_jitter_a_call_holds_transfers_and_ends() {
+    use testbed::lossy::{Impairment, LossyRelay};
+    testbed::require!("kamailio", "kamcmd");
+    let front = LossyRelay::bind().unwrap();
+    let relay_addr = front.local_addr().unwrap();
+    let kam = Kamailio::start(KamailioOptions::md5().behind(relay_addr)).unwrap();
+    let relay = LossyRelay::start(
+        front,
+        kam.addr(),
+        Impairment {
+            loss: 0.2,
+            delay: Duration::from_millis(100),
+            jitter: Duration::from_millis(100),
+            seed: 20_100,
+        },
+    )
+    .unwrap();
+    let start = |user: &'static str| {
+        let mut o = AgentOptions::new(relay_addr, user, testbed::password_of(user).unwrap());
+        o.extra_sip = "domain = \"pbx.test\"\n".to_owned();
+        Agent::start(o.with_extra(
+            "[audio]\ninput = \"tone:440\"\n[calls]\nauto_answer = true\n[agent]\nwrapup_seconds = 0\n",
+        ))
+    };
+    let (desk, far, target) = (start("1001"), start("1002"), start("1003"));
+    // Every request may need a few retransmissions (T1 500 ms, doubling).
+    const LOSSY: Duration = Duration::from_secs(45);
+    for (agent, user) in [(&desk, "1001"), (&far, "1002"), (&target, "1003")] {
+        agent.wait_registered(LOSSY);
+        kam.wait_registered(user, LOSSY).unwrap();
+    }
+
+    let id = desk.dial("1002");
+    desk.wait_call_state(&id, "connected", LOSSY);
+    desk.call_command(&id, "hold", "");
+    desk.wait_call_state(&id, "held", LOSSY);
+    desk.call_command(&id, "resume", "");
+    desk.wait_call_state(&id, "connected", LOSSY);
+    desk.call_command(&id, "transfer", r#"{"to": "1003"}"#);
+    let call = desk.wait_call_state(&id, "ended", LOSSY);
+    assert_eq!(call["end_reason"]["code"], "transferred", "{call}");
+    // The far end now talks with the transfer target, who hangs up.
+    let joined = target.wait_any_call("connected", LOSSY);
+    let joined_id = joined["id"].as_str().unwrap().to_owned();
+    target.call_command(&joined_id, "hangup", "");
+    target.wait_call_state(&joined_id, "ended", LOSSY);
+
+    for agent in [&desk, &far, &target] {
+        agent.wait_status(LOSSY, "no live call", |s| {
+            s["calls"]
+                .as_array()
+                .is_some_and(|c| c.iter().all(|c| c["state"] == "ended"))
+        });
+        assert_eq!(agent.registration_state(), "registered");
+    }
+    let counts = relay.counts();
+    println!("relay: {counts:?}");
+    assert!(
+        counts.seen > 60 && counts.dropped > 5,
+        "the signaling did not go through the relay: {counts:?}"
+    );
+}

@@ -329,3 +329,91 @@ fn dtmf_digits_do_not_overlap_and_the_rest_is_dropped_when_the_far_end_goes_away
     assert_eq!(failed, [(408, "45".to_owned())]);
     assert_eq!(received_digits(w.bob()).len(), 3);
 }
+
+/// Alice's ACK of bob's 200 is lost, and her hold re-INVITE reaches bob before his next 200
+/// retransmission: bob takes it as the ACK and answers the re-offer, instead of a 491 that
+/// would leave alice's hold failing until the ACK is sent again.
+#[test]
+fn a_reinvite_overtaking_a_lost_ack_is_taken_as_its_ack() {
+    let mut w = world(31, LinkConfig::lan(), no_timer());
+    let (a, b) = (simua::addr("10.0.0.1:5060"), simua::addr("10.0.0.2:5060"));
+    let call = w.dial();
+    w.run(1.0);
+    let bob_call = w.bob().incoming().expect("ringing");
+    // Everything alice sends is lost until her ACK has gone.
+    w.sim
+        .network_mut()
+        .set_link(a, b, LinkConfig::lan().loss(1.0));
+    w.with(BOB, |now, ua| {
+        ua.answer(now, bob_call, Bytes::from_static(OFFER.as_bytes()))
+    })
+    .expect("answer");
+    w.run(0.1);
+    assert!(w.alice().answered(), "alice got the 200 and sent her ACK");
+    w.sim.network_mut().clear_link(a, b);
+    let hold = OFFER.replace("RTP/AVP 0\r\n", "RTP/AVP 0\r\na=sendonly\r\n");
+    w.with(ALICE, |now, ua| {
+        ua.reinvite(now, call, Bytes::from(hold.clone()))
+    })
+    .expect("reinvite");
+    w.run(0.2); // before bob's first 200 retransmission (T1)
+    assert!(w.bob().answered(), "bob took the re-INVITE as the ACK");
+    assert_eq!(
+        w.bob()
+            .count(|e| matches!(e, CallEvent::RemoteReoffer { .. })),
+        1
+    );
+    w.run(3.0);
+    assert_eq!(
+        w.alice()
+            .count(|e| matches!(e, CallEvent::ReofferAccepted { .. })),
+        1,
+        "{:?}",
+        w.alice().events
+    );
+    w.with(ALICE, |now, ua| ua.hangup(now, call))
+        .expect("hangup");
+    w.run(5.0);
+    assert_eq!(w.bob().ended(), Some(EndKind::RemoteHangup));
+    w.assert_idle("seed 31");
+}
+
+/// Both sides re-INVITE at once (glare): each gets 491. Each tries once more after the wait
+/// of RFC 3261 §14.1 (the caller 2.1-4 s, the callee 0-2 s), so one offer gets through
+/// without the application asking again, and the other is then taken normally.
+#[test]
+fn after_glare_each_side_tries_its_reinvite_once_more() {
+    for seed in 40..46 {
+        let mut w = world(seed, LinkConfig::lan(), no_timer());
+        w.bob().auto_answer = true;
+        let call = w.dial();
+        w.run(3.0);
+        let bob_call = w.bob().incoming().expect("the call");
+        let hold = OFFER.replace("RTP/AVP 0\r\n", "RTP/AVP 0\r\na=sendonly\r\n");
+        w.with(ALICE, |now, ua| {
+            ua.reinvite(now, call, Bytes::from(hold.clone()))
+        })
+        .expect("alice's reinvite");
+        w.with(BOB, |now, ua| {
+            ua.reinvite(now, bob_call, Bytes::from(hold.clone()))
+        })
+        .expect("bob's reinvite");
+        w.run(10.0);
+        let accepted = |ua: &SimUa| ua.count(|e| matches!(e, CallEvent::ReofferAccepted { .. }));
+        let rejected = |ua: &SimUa| ua.count(|e| matches!(e, CallEvent::ReofferRejected { .. }));
+        let (alice_ok, bob_ok) = (accepted(w.alice()), accepted(w.bob()));
+        // The callee's shorter wait wins; its offer is answered, and the caller's retry
+        // then goes through too (or is refused once if it crossed the callee's again).
+        assert_eq!(bob_ok, 1, "seed {seed}: {:?}", w.bob().events);
+        assert_eq!(
+            alice_ok + rejected(w.alice()),
+            1,
+            "seed {seed}: {:?}",
+            w.alice().events
+        );
+        w.with(ALICE, |now, ua| ua.hangup(now, call))
+            .expect("hangup");
+        w.run(5.0);
+        w.assert_idle(format!("seed {seed}"));
+    }
+}

@@ -55,6 +55,9 @@ pub struct KamailioOptions {
     /// Run inside this network namespace (`testbed::netns::Netns::name`), listening on
     /// this address of it too, beside its own 127.0.0.1 (`KamailioOptions::in_netns`).
     pub netns: Option<(String, Ipv4Addr)>,
+    /// UDP only: the address it names as its own in Via and Record-Route, a relay in front
+    /// of it (`KamailioOptions::behind`).
+    pub advertise: Option<SocketAddr>,
 }
 
 /// The server certificate and key (PEM files, e.g. from `testbed::tls::TestCa::issue`) of
@@ -94,6 +97,14 @@ impl KamailioOptions {
             key_file: key_file.to_owned(),
             client_ca: None,
         });
+        self
+    }
+
+    /// The same options, naming `relay` as its own address in what it sends over UDP, so
+    /// that every client, in-dialog requests included, talks to it through the relay
+    /// (`testbed::lossy::LossyRelay`).
+    pub fn behind(mut self, relay: SocketAddr) -> Self {
+        self.advertise = Some(relay);
         self
     }
 
@@ -396,6 +407,9 @@ impl Kamailio {
         if self.opts.tls.is_some() {
             args.extend(["-A".into(), "WITH_TLS".into()]);
         }
+        if self.opts.advertise.is_some() {
+            args.extend(["-A".into(), "WITH_ADVERTISE".into()]);
+        }
         let (program, args) = match &self.opts.netns {
             Some((ns, _)) => {
                 args.extend(["-A".into(), "WITH_NETNS_IP".into()]);
@@ -460,13 +474,14 @@ impl Drop for Kamailio {
 }
 
 /// Every placeholder of `kamailio.cfg.in`.
-const PLACEHOLDERS: [&str; 6] = [
+const PLACEHOLDERS: [&str; 7] = [
     "@RUN_DIR@",
     "@PORT@",
     "@ALGORITHM@",
     "@TRUNK@",
     "@TLS_PORT@",
     "@NETNS_IP@",
+    "@ADVERTISE@",
 ];
 
 /// The ports an instance listens on.
@@ -512,6 +527,12 @@ pub(crate) fn render(
     let out = template
         .replace("@RUN_DIR@", &run_dir.display().to_string())
         .replace("@TLS_PORT@", &ports.tls.to_string())
+        .replace(
+            "@ADVERTISE@",
+            &opts
+                .advertise
+                .map_or_else(|| format!("127.0.0.1:{}", ports.sip), |a| a.to_string()),
+        )
         .replace(
             "@NETNS_IP@",
             &opts

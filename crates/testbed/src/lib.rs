@@ -32,6 +32,7 @@ mod error;
 pub mod kamailio;
 pub mod linphone;
 pub mod loopback;
+pub mod lossy;
 pub mod netns;
 pub mod paths;
 mod port;

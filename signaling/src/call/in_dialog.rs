@@ -83,11 +83,30 @@ impl UserAgent {
                 state: call.phase.name(),
             });
         }
-        if call.reoffer_out.is_some() || call.reoffer_in.is_some() || call.pending_2xx.is_some() {
+        if call.reoffer_out.is_some()
+            || call.reoffer_in.is_some()
+            || call.pending_2xx.is_some()
+            || call.reoffer_retry.is_some()
+        {
             return Err(CallError::OfferPending);
         }
         call.local_sdp = Some(sdp.clone());
-        let timer = call.session_timer;
+        call.reoffer_retried = false;
+        let tx = self.send_reoffer(now, handle, sdp);
+        self.pump(now);
+        tx.map(|_| ()).ok_or(CallError::Internal(
+            "the re-INVITE could not be sent".into(),
+        ))
+    }
+
+    /// Our re-INVITE carrying `sdp`, as the current re-offer.
+    fn send_reoffer(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        sdp: Bytes,
+    ) -> Option<ClientTransactionId> {
+        let timer = self.calls.get(&handle).and_then(|c| c.session_timer);
         let tx = self.send_in_dialog(now, handle, Purpose::Reinvite, Method::Invite, |r| {
             r.headers.push(HeaderName::Allow, ALLOW);
             r.headers.push(HeaderName::Supported, SUPPORTED);
@@ -107,10 +126,52 @@ impl UserAgent {
         if let Some(call) = self.calls.get_mut(&handle) {
             call.reoffer_out = tx;
         }
-        self.pump(now);
-        tx.map(|_| ()).ok_or(CallError::Internal(
-            "the re-INVITE could not be sent".into(),
-        ))
+        tx
+    }
+
+    /// Our re-INVITE met glare (491): once, after the wait of RFC 3261 §14.1 (2.1-4 s when
+    /// we own the Call-ID, i.e. placed the call; 0-2 s otherwise), it goes out again; the
+    /// application hears of the 491 only if that fails too. True if a retry was set.
+    pub(super) fn schedule_reoffer_retry(&mut self, now: Instant, handle: CallHandle) -> bool {
+        let Some(call) = self.calls.get(&handle) else {
+            return false;
+        };
+        if call.reoffer_retried || call.local_sdp.is_none() || call.phase != Phase::Established {
+            return false;
+        }
+        let ms = if call.direction == CallDirection::Outbound {
+            self.rng.random_range(210..=400u64) * 10
+        } else {
+            self.rng.random_range(0..=200u64) * 10
+        };
+        let call = self.calls.get_mut(&handle).expect("found above");
+        let Some(sdp) = call.local_sdp.clone() else {
+            return false;
+        };
+        call.reoffer_out = None;
+        call.reoffer_retried = true;
+        call.reoffer_retry = Some((now + std::time::Duration::from_millis(ms), sdp));
+        debug!(call = %handle, ms, "re-INVITE met glare (491): trying again");
+        true
+    }
+
+    /// The glare wait is over: the re-offer `sdp` goes out again, unless the call is busy
+    /// with another exchange (then ours is refused with the 491 it got).
+    pub(super) fn retry_reoffer(&mut self, now: Instant, handle: CallHandle, sdp: Bytes) {
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return;
+        };
+        let busy = call.phase != Phase::Established
+            || call.reoffer_in.is_some()
+            || call.pending_2xx.is_some();
+        if busy {
+            self.reoffer_failed(now, handle, 491, None);
+            return;
+        }
+        call.local_sdp = Some(sdp.clone());
+        if self.send_reoffer(now, handle, sdp).is_none() {
+            self.reoffer_failed(now, handle, 491, None);
+        }
     }
 
     /// Answers the far end's re-offer ([`CallEvent::RemoteReoffer`]) with our SDP.
@@ -450,7 +511,29 @@ impl UserAgent {
         tx: ServerTransactionId,
         request: Request,
     ) {
-        let call = self.calls.get_mut(&handle).expect("caller checked");
+        // The far end's new request in the dialog shows it has our 2xx: if only its ACK
+        // is missing (lost on the way) and would carry nothing (the offer was theirs, our
+        // 2xx answered it), take this as the acknowledgement. Our final response is sent
+        // and no offer of ours is pending, so neither 500 nor 491 applies (RFC 3261 §14.2);
+        // refusing would leave a hold click failing until the lost ACK is sent again.
+        let implied_ack = self.calls.get(&handle).is_some_and(|c| {
+            c.pending_2xx.as_ref().is_some_and(|p| {
+                !p.offer_in_2xx
+                    && request
+                        .headers
+                        .typed::<CSeq>()
+                        .ok()
+                        .flatten()
+                        .is_some_and(|cseq| cseq.seq > p.cseq)
+            })
+        });
+        if implied_ack {
+            debug!(call = %handle, "a new request before the ACK of our 2xx: taken as its ACK");
+            self.acknowledged(now, handle, None);
+        }
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return;
+        };
         let tag = call.dialog.local_tag.clone();
         if call.phase != Phase::Established && request.method == Method::Invite {
             self.reply(now, tx, &request, 491, "Request Pending", Some(&tag));
@@ -485,6 +568,16 @@ impl UserAgent {
             return;
         }
         call.dialog.refresh_target(&request.headers);
+        if call.reoffer_retry.take().is_some() {
+            // They won the glare: ours is refused now, before their offer is taken.
+            self.emit(CallEvent::ReofferRejected {
+                call: handle,
+                status: 491,
+            });
+        }
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return;
+        };
         let has_sdp = !request.body.is_empty();
         if request.method == Method::Update && !has_sdp {
             // A session refresh (RFC 4028 §10): no offer/answer.

@@ -204,6 +204,11 @@ pub(super) struct Call {
     pub pending_2xx: Option<Pending2xx>,
     /// Our re-INVITE in progress and its body (for auth retries).
     pub reoffer_out: Option<ClientTransactionId>,
+    /// Our re-INVITE met glare (491): this offer goes out once more at this time (RFC 3261
+    /// §14.1).
+    pub reoffer_retry: Option<(Instant, Bytes)>,
+    /// The 491 retry of the current re-offer was used.
+    pub reoffer_retried: bool,
     /// A re-INVITE/UPDATE of the far end waiting for the application's answer.
     pub reoffer_in: Option<(ServerTransactionId, Request)>,
     pub session_timer: Option<SessionTimer>,
@@ -234,6 +239,8 @@ impl Call {
             last_ack: None,
             pending_2xx: None,
             reoffer_out: None,
+            reoffer_retry: None,
+            reoffer_retried: false,
             reoffer_in: None,
             session_timer: None,
             session_deadline: None,
@@ -254,6 +261,7 @@ impl Call {
                 .and_then(|u| u.pending_reliable.as_ref().map(|p| p.resend.next)),
             self.session_deadline,
             self.dtmf.deadline(),
+            self.reoffer_retry.as_ref().map(|(at, _)| *at),
         ]
         .into_iter()
         .flatten()
@@ -727,8 +735,20 @@ impl UserAgent {
         if cseq != Some(pending.cseq) {
             return;
         }
+        let sdp = (!ack.body.is_empty()).then(|| ack.body.clone());
+        self.acknowledged(now, handle, sdp);
+    }
+
+    /// Our 2xx to an INVITE was acknowledged: by its ACK (carrying `sdp` when our 2xx made
+    /// the offer), or implicitly by a later request of the far end in the dialog.
+    pub(super) fn acknowledged(&mut self, now: Instant, handle: CallHandle, sdp: Option<Bytes>) {
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return;
+        };
+        let Some(pending) = call.pending_2xx.take() else {
+            return;
+        };
         let offer_in_2xx = pending.offer_in_2xx;
-        call.pending_2xx = None;
         if call.bye_after_ack {
             // Hung up while answering: the dialog is confirmed now, so the BYE may go.
             call.bye_after_ack = false;
@@ -740,7 +760,6 @@ impl UserAgent {
         if first {
             call.phase = Phase::Established;
         }
-        let sdp = (!ack.body.is_empty()).then(|| ack.body.clone());
         if first {
             let sdp = if offer_in_2xx { sdp } else { None };
             self.emit(CallEvent::Answered { call: handle, sdp });
@@ -893,6 +912,11 @@ impl UserAgent {
         if call.session_deadline.is_some_and(|d| d <= now) {
             call.session_deadline = None;
             self.on_session_timer(now, handle);
+        }
+        if let Some(call) = self.calls.get_mut(&handle) {
+            if let Some((_, sdp)) = call.reoffer_retry.take_if(|(at, _)| *at <= now) {
+                self.retry_reoffer(now, handle, sdp);
+            }
         }
         if self
             .calls

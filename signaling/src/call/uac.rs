@@ -420,6 +420,13 @@ impl UserAgent {
                 return;
             }
         }
+        let ours = self
+            .calls
+            .get(&handle)
+            .is_some_and(|c| c.reoffer_out == Some(tx));
+        if status == 491 && ours && self.schedule_reoffer_retry(now, handle) {
+            return;
+        }
         // §12.2.1.2: 481 or 408 means the dialog is gone.
         let lost = matches!(status, 481 | 408).then_some("the far end lost the call");
         self.reoffer_failed(now, handle, status, lost);
