@@ -64,6 +64,16 @@ fn binding_at(kam: &Kamailio, user: &str, ip: &str) -> UlContact {
     .unwrap_or_else(|e| panic!("{e}: {seen:?}"))
 }
 
+/// A new lease: the desk's address 10.66.0.2 goes, 10.66.0.3 comes.
+fn move_desk(net: &Net) {
+    net.desk
+        .ip(&["addr", "del", "10.66.0.2/24", "dev", "v0"])
+        .unwrap();
+    net.desk
+        .ip(&["addr", "add", "10.66.0.3/24", "dev", "v0"])
+        .unwrap();
+}
+
 fn wait_log(agent: &Agent, text: &str) {
     testbed::wait_until(
         &format!("{text:?} in the agent's log"),
@@ -82,13 +92,7 @@ fn an_address_move_and_a_link_down_and_up_each_bring_a_fresh_registration() {
     binding_at(&net.kam, "1001", "10.66.0.2");
     net.desk.run(|| desk.wait_registered(WAIT));
 
-    // A new lease: the old address goes, a new one comes.
-    net.desk
-        .ip(&["addr", "del", "10.66.0.2/24", "dev", "v0"])
-        .unwrap();
-    net.desk
-        .ip(&["addr", "add", "10.66.0.3/24", "dev", "v0"])
-        .unwrap();
+    move_desk(&net);
     let moved = binding_at(&net.kam, "1001", "10.66.0.3");
     wait_log(&desk, "the PBX is now reached from 10.66.0.3");
     net.desk.run(|| desk.wait_registered(WAIT));
@@ -128,12 +132,7 @@ fn a_call_whose_address_went_away_ends_with_network_and_the_far_end_hears_it() {
     let far_call = net.pbx.run(|| far.wait_any_call("connected", WAIT));
     let far_id = far_call["id"].as_str().unwrap().to_owned();
 
-    net.desk
-        .ip(&["addr", "del", "10.66.0.2/24", "dev", "v0"])
-        .unwrap();
-    net.desk
-        .ip(&["addr", "add", "10.66.0.3/24", "dev", "v0"])
-        .unwrap();
+    move_desk(&net);
     let call = net.desk.run(|| desk.wait_call_state(&id, "ended", WAIT));
     assert_eq!(call["end_reason"]["code"], "network", "{call}");
     let words = call["end_reason"]["message"].as_str().unwrap_or_default();

@@ -86,3 +86,32 @@ impl Capture {
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// SIP in clear: what a capture of a TLS connection must not hold (start lines, methods,
+/// our users, digest credentials, SDP and its keys).
+pub const SIP_TEXT: [&[u8]; 8] = [
+    b"SIP/2.0",
+    b"REGISTER",
+    b"INVITE",
+    b"sip:100",
+    b"Digest",
+    b"m=audio",
+    b"a=crypto",
+    b"inline:",
+];
+
+/// Asserts `capture` holds TLS records of application data (content type 23, TLS 1.2/1.3
+/// record version) and none of [`SIP_TEXT`] in clear.
+pub fn assert_tls_only(capture: &[u8]) {
+    assert!(
+        contains(capture, &[0x17, 0x03, 0x03]),
+        "no TLS records captured"
+    );
+    for text in SIP_TEXT {
+        assert!(
+            !contains(capture, text),
+            "{:?} in clear on a TLS connection",
+            String::from_utf8_lossy(text)
+        );
+    }
+}
