@@ -47,6 +47,14 @@ impl Harness {
             }
         }
     }
+    /// Registers at 0 s; the registrar grants 600 s at 0.1 s.
+    fn registered(&mut self) {
+        self.reg.register(self.at(0.0));
+        let (req, _) = self.sent();
+        self.reply(0.1, &req, 200, "OK", |r| {
+            r.headers.push(HeaderName::Expires, "600")
+        });
+    }
     fn nothing_sent(&mut self) -> bool {
         self.reg.poll_action().is_none()
     }
@@ -424,22 +432,14 @@ fn unregister_removes_the_binding_or_ends_at_once() {
 #[test]
 fn tcp_registrations_send_keepalives_while_registered() {
     let mut h = Harness::new(TransportKind::Tcp);
-    h.reg.register(h.at(0.0));
-    let (req, _) = h.sent();
-    h.reply(0.1, &req, 200, "OK", |r| {
-        r.headers.push(HeaderName::Expires, "600")
-    });
+    h.registered();
     assert_eq!(h.reg.poll_timeout(), Some(h.at(30.1)));
     h.reg.handle_timeout(h.at(30.1));
     assert_eq!(h.reg.poll_action(), Some(RegistrationAction::KeepAlive));
     assert_eq!(h.reg.poll_timeout(), Some(h.at(60.1)));
     // UDP: none by default.
     let mut h = Harness::new(TransportKind::Udp);
-    h.reg.register(h.at(0.0));
-    let (req, _) = h.sent();
-    h.reply(0.1, &req, 200, "OK", |r| {
-        r.headers.push(HeaderName::Expires, "600")
-    });
+    h.registered();
     assert_eq!(h.reg.poll_timeout(), Some(h.at(300.1)), "only the refresh");
 }
 
@@ -515,11 +515,7 @@ fn over_tls_the_register_says_tls_and_keeps_the_connection_alive() {
 #[test]
 fn a_connection_that_stops_answering_keepalives_is_closed_after_10_s() {
     let mut h = Harness::new(TransportKind::Tls);
-    h.reg.register(h.at(0.0));
-    let (req, _) = h.sent();
-    h.reply(0.1, &req, 200, "OK", |r| {
-        r.headers.push(HeaderName::Expires, "600")
-    });
+    h.registered();
     // The registrar answers the first keep-alive: from now on it is held to it.
     h.reg.handle_timeout(h.at(30.1));
     assert_eq!(h.reg.poll_action(), Some(RegistrationAction::KeepAlive));
@@ -548,11 +544,7 @@ fn a_connection_that_stops_answering_keepalives_is_closed_after_10_s() {
 #[test]
 fn a_registrar_that_never_answers_keepalives_is_not_held_to_it() {
     let mut h = Harness::new(TransportKind::Tcp);
-    h.reg.register(h.at(0.0));
-    let (req, _) = h.sent();
-    h.reply(0.1, &req, 200, "OK", |r| {
-        r.headers.push(HeaderName::Expires, "600")
-    });
+    h.registered();
     for n in 1..=5 {
         let at = 0.1 + 30.0 * f64::from(n);
         h.reg.handle_timeout(h.at(at));
@@ -569,22 +561,14 @@ fn a_registrar_that_never_answers_keepalives_is_not_held_to_it() {
 fn after_a_clock_jump_the_registration_is_renewed_at_once() {
     // UDP: a REGISTER now, not at the refresh 300 s (of the monotonic clock) away.
     let mut h = Harness::new(TransportKind::Udp);
-    h.reg.register(h.at(0.0));
-    let (req, _) = h.sent();
-    h.reply(0.1, &req, 200, "OK", |r| {
-        r.headers.push(HeaderName::Expires, "600")
-    });
+    h.registered();
     assert!(h.nothing_sent());
     h.reg.handle_clock_jump(h.at(10.0));
     let (again, _) = h.sent();
     assert_eq!(again.method, Method::Register);
     // TLS: the old connection is closed first; its close registers again over a new one.
     let mut h = Harness::new(TransportKind::Tls);
-    h.reg.register(h.at(0.0));
-    let (req, _) = h.sent();
-    h.reply(0.1, &req, 200, "OK", |r| {
-        r.headers.push(HeaderName::Expires, "600")
-    });
+    h.registered();
     h.reg.handle_clock_jump(h.at(10.0));
     assert_eq!(h.reg.poll_action(), Some(RegistrationAction::CloseFlow));
     h.reg.handle_flow_closed(h.at(10.0));
