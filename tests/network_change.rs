@@ -100,6 +100,15 @@ fn an_address_move_and_a_link_down_and_up_each_bring_a_fresh_registration() {
     // The link goes down (the Wi-Fi drops), then comes back.
     net.desk.ip(&["link", "set", "v0", "down"]).unwrap();
     wait_log(&desk, "no route to the PBX any more");
+    // The agent's own socket now errors on every send: the status says so in words.
+    let status = net.desk.run(|| {
+        desk.wait_status(WAIT, "the registration failing", |s| {
+            s["registration"]["state"] == "failed"
+        })
+    });
+    let error = status["registration"]["error"].as_str().unwrap_or_default();
+    println!("link down: {error}");
+    assert!(error.contains("unreachable"), "{status}");
     net.desk.ip(&["link", "set", "v0", "up"]).unwrap();
     testbed::wait_until(
         "a new REGISTER once the link is back",

@@ -443,3 +443,35 @@ fn contact_of(message: &str) -> String {
         .trim()
         .to_owned()
 }
+
+#[test]
+fn a_call_over_tls_goes_on_across_a_pbx_restart() {
+    testbed::require!("kamailio", "kamcmd", "baresip");
+    let mut pbx = tls_pbx(KamailioOptions::md5(), &["pbx.test"], true);
+    // The far end on UDP: only the agent's connection goes with the restart.
+    let far = common::registered_baresip(BaresipOptions::user("1002", &pbx.kam), &pbx.kam, LONG);
+    let agent = Agent::start(
+        tls_agent(&pbx, "1001", "pbx.test", "")
+            .with_extra("[audio]\ninput = \"tone:440\"\n[agent]\nwrapup_seconds = 0\n"),
+    );
+    agent.wait_registered(LONG);
+    let id = agent.dial("1002");
+    agent.wait_call_state(&id, "connected", LONG);
+    far.wait_event("CALL_ESTABLISHED", LONG).unwrap();
+
+    // The PBX restarts (registrations forgotten, connections closed); the call's media
+    // goes on beside it. The agent registers again and re-offers the call from its new
+    // connection, so the far end's BYE finds it.
+    pbx.kam.restart().unwrap();
+    pbx.kam.wait_registered("1001", LONG).unwrap();
+    testbed::wait_until(
+        "the far end receiving the agent's target refresh",
+        LONG,
+        Duration::from_millis(100),
+        || Ok::<_, testbed::TimedOut>(invites_received(&far).get(1).cloned()),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n---- agent log ----\n{}", agent.log()));
+    far.hangup().unwrap();
+    let call = agent.wait_call_state(&id, "ended", LONG);
+    assert_eq!(call["end_reason"]["code"], "hangup_remote", "{call}");
+}
