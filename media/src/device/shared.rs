@@ -686,6 +686,14 @@ impl SharedDevices {
             attempt = B::open_spec(&DeviceSpec::Default, host).map(|o| (DeviceSpec::Default, o));
         }
         match attempt {
+            // A side retried because it could not be opened: say it is back, in the words
+            // the page shows.
+            Ok((spec, device)) if retry_wanted => swap(
+                side,
+                spec,
+                Replacement::Open(device),
+                AVAILABLE_AGAIN.to_owned(),
+            ),
             Ok((spec, device)) => swap(side, spec, Replacement::Open(device), why),
             // Keep asking for what the user wanted; the side is retried next check.
             Err(e) if retry_wanted => swap(side, wanted, Replacement::None, format!("{why}; {e}")),
@@ -755,6 +763,8 @@ impl SharedDevices {
 
 /// Why [`SharedDevices::check`] retries a side: it could not be opened before.
 const NOT_OPEN: &str = "it was not open";
+/// The reason given when a retried side opens (e.g. the sound server is back).
+const AVAILABLE_AGAIN: &str = "the device is available again";
 
 /// What takes a side's place.
 enum Replacement<B> {
