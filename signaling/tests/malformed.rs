@@ -1240,3 +1240,103 @@ fn a_bye_answered_481_or_never_answered_still_ends_everything() {
         );
     }
 }
+
+/// RFC 3262 §4: a reliable 18x we receive (`Require: 100rel`, `RSeq`) is PRACKed in its
+/// early dialog, with `RAck` naming its RSeq, the INVITE's CSeq number and method; its
+/// retransmissions are discarded (the PRACK's own transaction resends it); an unreliable
+/// 18x is not PRACKed.
+#[test]
+fn a_reliable_provisional_we_receive_is_pracked_with_its_rack() {
+    let mut bench = Bench::dial();
+    let cseq = bench.invite.cseq().expect("CSeq").seq;
+    let mut ringing = response_to(&bench.invite, 180, "Ringing", Some("far"));
+    ringing
+        .headers
+        .push(HeaderName::Contact, "<sip:bob@10.0.0.2:5060>");
+    ringing.headers.push(HeaderName::Require, "100rel");
+    ringing.headers.push(HeaderName::RSeq, "7");
+    bench.feed_response(&ringing);
+    let pracks = requests_of(&bench.sent(), Method::Prack);
+    assert_eq!(pracks.len(), 1, "one PRACK");
+    let prack = &pracks[0];
+    let text = String::from_utf8_lossy(&prack.to_bytes()).into_owned();
+    assert!(text.contains(&format!("RAck: 7 {cseq} INVITE")), "{text}");
+    assert_eq!(prack.call_id().ok(), bench.invite.call_id().ok());
+    assert_eq!(
+        prack.to().expect("To").0.tag(),
+        Some("far"),
+        "in the early dialog"
+    );
+    assert_eq!(prack.uri.to_string(), "sip:bob@10.0.0.2:5060");
+    // A retransmission of the same 18x (same dialog, CSeq and RSeq): discarded.
+    bench.feed_response(&ringing);
+    assert!(requests_of(&bench.sent(), Method::Prack).is_empty());
+    // An unreliable 183: no PRACK.
+    let mut progress = response_to(&bench.invite, 183, "Session Progress", Some("far"));
+    progress
+        .headers
+        .push(HeaderName::Contact, "<sip:bob@10.0.0.2:5060>");
+    bench.feed_response(&progress);
+    assert!(requests_of(&bench.sent(), Method::Prack).is_empty());
+    // The call still connects.
+    let bench = bench.answer(&[(HeaderName::Contact, "<sip:bob@10.0.0.2:5060>")]);
+    assert!(bench.alice.answered(), "{:?}", bench.alice.events);
+}
+
+/// An INVITE from a third party naming one of our dialogs in `Replaces`.
+fn replacing_invite(replaces: &str, branch: &str) -> Vec<u8> {
+    format!(
+        "INVITE sip:alice@10.0.0.1:5060 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK{branch}\r\n\
+         From: <sip:carol@10.0.0.2>;tag=carol1\r\nTo: <sip:alice@10.0.0.1>\r\n\
+         Call-ID: replacing-{branch}@10.0.0.2\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n\
+         Contact: <sip:carol@10.0.0.2:5060>\r\nReplaces: {replaces}\r\n\
+         Content-Type: application/sdp\r\nContent-Length: {len}\r\n\r\n{OFFER}",
+        len = OFFER.len(),
+    )
+    .into_bytes()
+}
+
+/// RFC 3891 §3: an INVITE whose `Replaces` names a confirmed dialog of ours (its to-tag
+/// is our tag) is a new call that takes that one's place: the application hears which
+/// (`Incoming { replaces }`, and the controller answers it and hangs up the old one); one
+/// naming no dialog of ours gets 481 and rings nothing, a malformed one 400.
+#[test]
+fn an_invite_with_replaces_names_the_call_it_takes_over_or_gets_481() {
+    let mut bench = Bench::connected();
+    let call_id = bench.invite.call_id().expect("Call-ID").as_str().to_owned();
+    let ours = bench
+        .invite
+        .from()
+        .ok()
+        .and_then(|f| f.0.tag().map(str::to_owned))
+        .expect("our tag");
+    bench.sent();
+
+    // Wrong tags: no dialog of ours.
+    let wrong = format!("{call_id};to-tag=nobody;from-tag=far");
+    bench.feed(&replacing_invite(&wrong, "r1"));
+    assert_eq!(bench.statuses(), vec![481]);
+    // Not a Replaces at all.
+    bench.feed(&replacing_invite("no-tags-here", "r2"));
+    assert_eq!(bench.statuses(), vec![400]);
+    assert!(
+        !bench
+            .alice
+            .events
+            .iter()
+            .any(|(_, e)| matches!(e, CallEvent::Incoming { .. })),
+        "{:?}",
+        bench.alice.events
+    );
+
+    // Ours: a new call that says whom it replaces, and rings.
+    let right = format!("{call_id};to-tag={ours};from-tag=far");
+    bench.feed(&replacing_invite(&right, "r3"));
+    let replaced = bench.alice.events.iter().find_map(|(_, e)| match e {
+        CallEvent::Incoming { replaces, .. } => Some(*replaces),
+        _ => None,
+    });
+    assert_eq!(replaced, Some(Some(bench.call)));
+    assert_eq!(bench.statuses(), vec![180]);
+}
