@@ -3,6 +3,7 @@
 mod agent;
 mod audio_devices;
 mod callcenter;
+mod diagnostics;
 mod logging;
 mod media_driver;
 mod records;
