@@ -116,7 +116,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
         .clone()
         .map(|d| crate::audio_devices::DeviceUse::start(d, device_tx.clone()));
     // The status's diagnostics (transactions, calls, heap): refreshed while the agent holds
-    // anything, and once more when it holds nothing.
+    // anything, and once more when it holds nothing (the freed heap is then given back).
     let mut diagnostics_tick = tokio::time::interval(crate::diagnostics::EVERY);
     diagnostics_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut diagnostics_shown = None;
@@ -222,9 +222,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
                 hub.set_status(phone.status().clone());
             }
             _ = diagnostics_tick.tick(), if diagnostics_due => {
-                let d = phone.diagnostics(crate::diagnostics::heap_in_use());
-                diagnostics_shown = Some(d);
-                phone.set_diagnostics(d);
+                crate::diagnostics::refresh(&mut phone, &mut diagnostics_shown);
                 hub.set_status(phone.status().clone());
             }
             _ = heartbeat.tick(), if calls_live => records.heartbeat(),

@@ -17,8 +17,8 @@
 //!   a warm-up batch of calls, through the run, and at the end once Timer D/J/K have run.
 //!
 //! Short version (in `make test`): `SOAK_CALLS` (default 240) at `SOAK_RATE` (default 8)
-//! calls/s. The long version, `make soak` (`cargo test --release -p softphone --test soak --
-//! --ignored --nocapture`), runs 3000 calls at 20 calls/s by default, the same knobs, and
+//! calls/s. The long version, `make soak` (`cargo test -p softphone --test soak -- --ignored
+//! --nocapture soak_long`, the debug build as every test), runs 3000 calls at 20 calls/s by default, the same knobs, and
 //! prints the table of docs/benchmarks.md ("Soak: calls, memory and descriptors").
 
 mod common;
@@ -74,6 +74,9 @@ struct Sample {
     /// Calls SIPp completed so far in the measured run (its successful + failed).
     calls_ended: u64,
     rss_kb: u64,
+    /// RSS less the program's own pages mapped from files (code paths first run in a call
+    /// page in more of the binary).
+    rss_anon_kb: u64,
     heap_kb: Option<u64>,
     fds: usize,
     threads: u64,
@@ -134,12 +137,24 @@ fn soak(calls: u32, rate: u32) -> Report {
     options.log_limit = Some(4 << 20);
     options.sip_trace = false;
     options.log_level = "info".into();
-    let agent = Agent::start(options.with_extra(
+    // SOAK_HEAPTRACK=FILE: the agent runs under heaptrack (its profile in FILE.zst, read with
+    // heaptrack_print) and is killed (SIGKILL) after the last sample: what heaptrack then
+    // reports as leaked is what the agent held after the linger timers.
+    let heaptrack = std::env::var_os("SOAK_HEAPTRACK").map(std::path::PathBuf::from);
+    let wrapper_dir = tempfile::tempdir().expect("scratch dir");
+    if let Some(out) = &heaptrack {
+        options.program = Some(heaptrack_wrapper(wrapper_dir.path(), out));
+    }
+    let mut agent = Agent::start(options.with_extra(
         "[calls]\nauto_answer = true\n[audio]\ninput = \"tone:440\"\noutput = \"null\"\n[agent]\nwrapup_seconds = 0\n",
     ));
     agent.wait_registered(T);
     kam.wait_registered("1001", T).unwrap();
-    let pid = agent.pid();
+    // Under heaptrack the agent is the wrapper's child.
+    let pid = match heaptrack {
+        Some(_) => child_of(agent.pid()),
+        None => agent.pid(),
+    };
 
     // The page: follows the events and acts on calls by their role.
     let page = Arc::new(Mutex::new(PageLog::default()));
@@ -221,6 +236,17 @@ fn soak(calls: u32, rate: u32) -> Report {
     samples.push(last);
     stop.store(true, Ordering::Relaxed);
     let _ = page_thread.join();
+    if heaptrack.is_some() {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+        let _ = testbed::wait_until(
+            "heaptrack to write its profile",
+            Duration::from_secs(120),
+            Duration::from_millis(200),
+            || Ok::<_, testbed::TimedOut>((!agent.is_running()).then_some(())),
+        );
+    }
     let page = std::mem::take(&mut *page.lock().unwrap());
     assert!(out.success || run.failed > 0, "SIPp: {out}");
     Report {
@@ -328,6 +354,7 @@ fn sample(agent: &Agent, pid: u32, what: &str, calls_ended: u64) -> Sample {
         what: what.to_owned(),
         calls_ended,
         rss_kb: field("VmRSS:"),
+        rss_anon_kb: field("RssAnon:"),
         heap_kb: d["heap_in_use"].as_u64().map(|b| b / 1024),
         fds,
         threads: field("Threads:"),
@@ -450,6 +477,56 @@ fn play_the_page(bridge: std::net::SocketAddr, page: &Mutex<PageLog>, stop: &Ato
     }
 }
 
+/// A script that runs the agent under heaptrack, writing the profile to `out`.
+fn heaptrack_wrapper(dir: &std::path::Path, out: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("softphone-heaptrack");
+    let body = format!(
+        "#!/bin/sh\nexec heaptrack -o '{}' '{}' \"$@\"\n",
+        out.display(),
+        env!("CARGO_BIN_EXE_softphone")
+    );
+    std::fs::write(&script, body).expect("write the wrapper");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    script
+}
+
+/// The `softphone` child process of `pid` (the agent under the heaptrack wrapper).
+fn child_of(pid: u32) -> u32 {
+    let children =
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    children
+        .split_whitespace()
+        .filter_map(|c| c.parse().ok())
+        .find(|c: &u32| {
+            std::fs::read_to_string(format!("/proc/{c}/comm"))
+                .is_ok_and(|comm| comm.trim() == "softphone")
+        })
+        .unwrap_or_else(|| panic!("process {pid} has no softphone child"))
+}
+
+/// The samples as the Markdown table of docs/benchmarks.md.
+fn print_samples(samples: &[Sample]) {
+    println!("| when | calls ended | RSS (kB) | of it anonymous (kB) | heap in use (kB) | fds | threads | SIP transactions | SIP calls | calls listed (live) |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for s in samples {
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) |",
+            s.what,
+            s.calls_ended,
+            s.rss_kb,
+            s.rss_anon_kb,
+            s.heap_kb.map_or("-".into(), |h| h.to_string()),
+            s.fds,
+            s.threads,
+            s.transactions,
+            s.sip_calls,
+            s.listed_in_status,
+            s.live_in_status
+        );
+    }
+}
+
 fn tail(log: &str, lines: usize) -> String {
     let all: Vec<&str> = log.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
@@ -496,23 +573,7 @@ impl Report {
         for r in self.page.refused.iter().take(10) {
             println!("  refused: {r}");
         }
-        println!("| when | calls ended | RSS (kB) | heap in use (kB) | fds | threads | SIP transactions | SIP calls | calls listed (live) |");
-        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-        for s in &self.samples {
-            println!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) |",
-                s.what,
-                s.calls_ended,
-                s.rss_kb,
-                s.heap_kb.map_or("-".into(), |h| h.to_string()),
-                s.fds,
-                s.threads,
-                s.transactions,
-                s.sip_calls,
-                s.listed_in_status,
-                s.live_in_status
-            );
-        }
+        print_samples(&self.samples);
     }
 
     /// What a user would notice. No timing figure is asserted: only counts, and memory
@@ -604,4 +665,49 @@ impl Report {
             context()
         );
     }
+}
+
+/// The issue's measurement, for before/after figures: rounds of SIPp's built-in `uac`
+/// scenario (no media, calls of no length) straight at the auto-answering agent at 100
+/// calls/s, then idle 40 s; RSS and heap in use after each round and after the idle.
+/// Run: `cargo test -p softphone --test soak -- --ignored --nocapture uac_rounds`
+/// (`SOAK_ROUNDS` (3) of `SOAK_CALLS` (1000) at `SOAK_RATE` (100)).
+#[test]
+#[ignore = "a measurement of a few minutes"]
+fn uac_rounds() {
+    testbed::require!("kamailio", "kamcmd", "sipp");
+    let (rounds, calls, rate) = (
+        knob("SOAK_ROUNDS", 3),
+        knob("SOAK_CALLS", 1000),
+        knob("SOAK_RATE", 100),
+    );
+    let kam = Kamailio::start(KamailioOptions::md5()).unwrap();
+    let mut options = AgentOptions::new(kam.addr(), "1001", "secret1001");
+    options.log_limit = Some(1 << 20);
+    options.sip_trace = false;
+    options.log_level = "info".into();
+    let agent = Agent::start(
+        options.with_extra("[calls]\nauto_answer = true\n[agent]\nwrapup_seconds = 0\n"),
+    );
+    agent.wait_registered(T);
+    let pid = agent.pid();
+    let mut samples = vec![sample(&agent, pid, "registered", 0)];
+    let target = agent.sip_addr().to_string();
+    for round in 1..=rounds {
+        let (m, r) = (calls.to_string(), rate.to_string());
+        let args = ["-s", "1001", "-m", &m, "-r", &r, &target];
+        let out = Sipp::run(
+            "uac",
+            &args,
+            Duration::from_secs(u64::from(calls / rate) + 60),
+        )
+        .expect("SIPp runs");
+        assert!(out.success, "round {round}: {out}");
+        wait_no_calls(&agent);
+        let done = u64::from(round * calls);
+        samples.push(sample(&agent, pid, &format!("round {round}"), done));
+    }
+    std::thread::sleep(Duration::from_secs(40));
+    samples.push(sample(&agent, pid, "40 s idle", u64::from(rounds * calls)));
+    print_samples(&samples);
 }

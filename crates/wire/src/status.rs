@@ -58,8 +58,8 @@ pub struct Status {
     /// The agent's version, e.g. `0.1.0`.
     pub version: String,
     pub registration: RegistrationStatus,
-    /// Every call the agent currently knows, oldest first. Ended calls may linger briefly
-    /// (state `ended`) so a page that reconnects still learns how they ended.
+    /// Every call the agent currently knows, oldest first. The last few ended calls stay
+    /// listed (state `ended`) so a page that reconnects still learns how they ended.
     #[serde(default)]
     pub calls: Vec<CallView>,
     /// The audio devices' counters, refreshed a few times a second while devices are open;
