@@ -248,6 +248,8 @@ fn soak(calls: u32, rate: u32) -> Report {
         );
     }
     let page = std::mem::take(&mut *page.lock().unwrap());
+    // Failed calls are reported with the figures (assert_nothing_left_behind); any other
+    // SIPp failure (it overstayed its -timeout, could not start) here.
     assert!(out.success || run.failed > 0, "SIPp: {out}");
     Report {
         calls,
@@ -609,6 +611,11 @@ impl Report {
             transferred, transfers,
             "every transferred call ended as transferred: {:?}",
             self.page.ended
+        );
+        let plain = self.page.roles.values().filter(|r| **r == "plain").count() as u64;
+        assert_eq!(
+            self.page.digits_received, plain,
+            "the digit SIPp sends in the media on each plain call reached the page"
         );
         assert_eq!(self.page.socket_error, None, "the page's event socket");
         assert!(
