@@ -10,7 +10,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH):/usr/sbin:/sbin
 
 CARGO ?= cargo
 
-.PHONY: bench-peers all deps browser-deps build lint test test-unit test-e2e test-testbed bench soak-records demo clean help \
+.PHONY: bench-peers all deps browser-deps build lint test test-unit test-e2e test-testbed bench soak soak-records demo clean help \
 	fuzz-deps fuzz-build fuzz-seeds fuzz-smoke fuzz-run
 
 all: build
@@ -28,6 +28,7 @@ help:
 	@echo "make fuzz-run FUZZ_TARGET=sip_message FUZZ_SECONDS=3600  one long fuzz run"
 	@echo "make bench     criterion benches"
 	@echo "make bench-peers  this agent beside baresip and linphonec: CPU, memory, wake-ups (docs/benchmarks.md)"
+	@echo "make soak      SOAK_CALLS (3000) calls at SOAK_RATE (20)/s through Kamailio: failures, memory, fds"
 	@echo "make soak-records  SOAK_CALLS (200) calls with the page connected: records, Tasks, memory"
 	@echo "make demo      Kamailio + the agent registered as 1001; Ctrl-C stops"
 	@echo "make clean     remove build output and run/"
@@ -72,6 +73,14 @@ test-e2e: deps browser-deps
 
 test-testbed: deps
 	$(CARGO) test -p testbed
+
+# SIPp calls through Kamailio to the auto-answering agent with media, holds, transfers, DTMF
+# and page commands, then idle past the linger timers: failed calls, calls left, memory,
+# descriptors, threads, transactions (docs/benchmarks.md, "Soak: calls, memory and
+# descriptors"). A few minutes; SOAK_CALLS and SOAK_RATE change the run. The short version
+# runs in `make test`.
+soak: deps
+	$(CARGO) test -p softphone --test soak -- --ignored --nocapture soak_long
 
 # Calls through Kamailio with the page connected: one record and one Task per call, memory
 # and store size sampled (docs/benchmarks.md, "Call records soak"). A few minutes.

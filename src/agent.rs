@@ -115,6 +115,11 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
     let mut device_use = devices
         .clone()
         .map(|d| crate::audio_devices::DeviceUse::start(d, device_tx.clone()));
+    // The status's diagnostics (transactions, calls, heap): refreshed while the agent holds
+    // anything, and once more when it holds nothing (the freed heap is then given back).
+    let mut diagnostics_tick = tokio::time::interval(crate::diagnostics::EVERY);
+    diagnostics_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut diagnostics_shown = None;
     let mut levels = tokio::time::interval(crate::audio_devices::LEVELS_EVERY);
     levels.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     phone.set_audio(
@@ -204,6 +209,7 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
         }
         tones.set(phone.tone());
         let devices_open = device_use.as_ref().is_some_and(|u| u.is_open());
+        let diagnostics_due = crate::diagnostics::due(&phone, diagnostics_shown);
         tokio::select! {
             Some(input) = inbound.recv() => feed(&mut phone, input, tls_only),
             Some(request) = commands.recv() => {
@@ -230,6 +236,10 @@ pub async fn run(config: Config) -> Result<(), AgentError> {
                     hub.publish_volatile(event);
                 }
                 phone.set_audio(devices.as_ref().map(crate::audio_devices::audio_status));
+                hub.set_status(phone.status().clone());
+            }
+            _ = diagnostics_tick.tick(), if diagnostics_due => {
+                crate::diagnostics::refresh(&mut phone, &mut diagnostics_shown);
                 hub.set_status(phone.status().clone());
             }
             _ = heartbeat.tick(), if calls_live => records.heartbeat(),

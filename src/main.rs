@@ -4,6 +4,7 @@ mod agent;
 mod audio_devices;
 mod callcenter;
 mod clock_watch;
+mod diagnostics;
 mod logging;
 mod media_driver;
 mod net_watch;

@@ -161,8 +161,8 @@ fn a_call_whose_address_went_away_ends_with_network_and_the_far_end_hears_it() {
 /// SIP through 20% loss and 100 ms ± 100 ms each way (`testbed::lossy`: this kernel has no
 /// `sch_netem`, so a seeded relay on loopback, which Kamailio names as its own address,
 /// stands in for `tc netem` on every signaling hop; the media flows beside it): a call still
-/// sets up, holds, resumes, is transferred and ends, the registrations hold, and no call is
-/// left live anywhere.
+/// sets up, holds, resumes, is transferred and ends, the registrations hold, no call is left
+/// live anywhere, and once the linger timers have run the SIP cores hold no transaction.
 #[test]
 fn through_20_percent_loss_and_100_ms_jitter_a_call_holds_transfers_and_ends() {
     use testbed::lossy::{Impairment, LossyRelay};
@@ -218,6 +218,15 @@ fn through_20_percent_loss_and_100_ms_jitter_a_call_holds_transfers_and_ends() {
                 .is_some_and(|c| c.iter().all(|c| c["state"] == "ended"))
         });
         assert_eq!(agent.registration_state(), "registered");
+    }
+    // The SIP cores let go of everything once the linger timers have run (Timer J/K:
+    // 32 s over UDP).
+    for agent in [&desk, &far, &target] {
+        agent.wait_status(
+            Duration::from_secs(60),
+            "no transaction or call held",
+            |s| s["diagnostics"]["sip_transactions"] == 0 && s["diagnostics"]["sip_calls"] == 0,
+        );
     }
     let counts = relay.counts();
     println!("relay: {counts:?}");

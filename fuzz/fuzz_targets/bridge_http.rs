@@ -82,6 +82,7 @@ fn status() -> Status {
         audio: None,
         records: None,
         agent: Default::default(),
+        diagnostics: None,
     }
 }
 

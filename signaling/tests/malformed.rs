@@ -932,6 +932,70 @@ fn hung_up_while_answering_the_bye_waits_for_the_ack() {
     assert_eq!(alice.count(|e| matches!(e, CallEvent::Ended { .. })), 1);
 }
 
+/// The ACK of `ok` (the 200 of `answered_inbound`), as the far end sends it.
+fn ack_of(ok: &Response) -> Bytes {
+    let to = ok.headers.get(&HeaderName::To).expect("To").to_string();
+    Bytes::from(format!(
+        "ACK sip:alice@10.0.0.1:5060 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKack1\r\n\
+         From: <sip:bob@10.0.0.2>;tag=bob1\r\nTo: {to}\r\n\
+         Call-ID: forked@10.0.0.2\r\nCSeq: 7 ACK\r\nMax-Forwards: 70\r\n\
+         Content-Length: 0\r\n\r\n"
+    ))
+}
+
+/// The page shows a call connected as soon as it is answered; a hold or a transfer asked
+/// for before the far end's ACK arrived is not refused: it goes when the ACK comes (a new
+/// INVITE transaction waits for the first to complete, §14.1).
+#[test]
+fn hold_and_transfer_asked_while_answering_go_when_the_ack_comes() {
+    let (mut alice, now, call, ok) = answered_inbound(11);
+    alice
+        .ua
+        .reinvite(now, call, Bytes::from_static(OFFER.as_bytes()))
+        .expect("a re-INVITE asked for before the ACK is accepted");
+    assert!(
+        alice
+            .ua
+            .reinvite(now, call, Bytes::from_static(OFFER.as_bytes()))
+            .is_err(),
+        "one offer at a time"
+    );
+    let target = Uri::parse("sip:1002@pbx.test").expect("uri");
+    alice
+        .ua
+        .refer(now, call, target, None)
+        .expect("a REFER asked for before the ACK is accepted");
+    alice.collect(now);
+    let sent = run_timers(&mut alice, now, now + Duration::from_secs(1));
+    let requests = |sent: &[Message]| -> Vec<Method> {
+        sent.iter()
+            .filter_map(|m| match m {
+                Message::Request(r) => Some(r.method.clone()),
+                Message::Response(_) => None,
+            })
+            .collect()
+    };
+    let before: Vec<Message> = sent.into_iter().map(|(_, m)| m).collect();
+    assert_eq!(requests(&before), [], "nothing goes before the ACK");
+
+    let later = now + Duration::from_secs(1);
+    alice
+        .ua
+        .handle_datagram(later, Peer::udp(far()), ack_of(&ok));
+    alice.collect(later);
+    let mut after = Vec::new();
+    while let Some(t) = alice.ua.poll_transmit() {
+        after.push(Message::parse(&t.bytes).expect("parses"));
+    }
+    assert_eq!(requests(&after), [Method::Invite, Method::Refer]);
+    let Message::Request(reinvite) = &after[0] else {
+        unreachable!()
+    };
+    assert_eq!(reinvite.body, Bytes::from_static(OFFER.as_bytes()));
+    assert!(alice.ended().is_none(), "the call goes on");
+}
+
 #[test]
 fn without_an_ack_the_200_is_resent_until_64_t1_then_the_call_ends_with_a_bye() {
     let (mut alice, now, _call, _ok) = answered_inbound(11);

@@ -38,6 +38,7 @@ pub fn status(state: RegistrationState, error: Option<&str>) -> Status {
         audio: None,
         records: None,
         agent: Default::default(),
+        diagnostics: None,
     }
 }
 

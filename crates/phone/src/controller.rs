@@ -310,6 +310,21 @@ impl Phone {
         self.view.set_audio(audio);
     }
 
+    /// What the agent holds now (SIP transactions and calls), with the heap figure the
+    /// driver measured: the status's `diagnostics` once given to [`Phone::set_diagnostics`].
+    pub fn diagnostics(&self, heap_in_use: Option<u64>) -> wire::Diagnostics {
+        wire::Diagnostics {
+            sip_transactions: self.ua.endpoint().transactions().len() as u64,
+            sip_calls: self.ua.call_count() as u64,
+            heap_in_use,
+        }
+    }
+
+    /// The status's `diagnostics` (the driver refreshes it); announced by no event.
+    pub fn set_diagnostics(&mut self, diagnostics: wire::Diagnostics) {
+        self.view.set_diagnostics(diagnostics);
+    }
+
     /// The certificate the PBX presented over TLS (the status's `registration.certificate`);
     /// announced by no event.
     pub fn set_certificate(&mut self, certificate: Option<wire::PeerCertificate>) {

@@ -55,6 +55,7 @@ impl PageView {
                 audio: None,
                 records: None,
                 agent: AgentStatus::default(),
+                diagnostics: None,
             },
             outbox: VecDeque::new(),
         }
@@ -122,6 +123,12 @@ impl PageView {
     /// The audio devices' counters: part of the status, announced by no event.
     pub fn set_audio(&mut self, audio: Option<AudioStatus>) {
         self.status.audio = audio;
+    }
+
+    /// What the agent holds (transactions, calls, heap): part of the status, announced by no
+    /// event.
+    pub fn set_diagnostics(&mut self, diagnostics: wire::Diagnostics) {
+        self.status.diagnostics = Some(diagnostics);
     }
 
     /// The PBX's TLS certificate on the live connection: part of the registration, announced
@@ -260,5 +267,19 @@ mod tests {
         assert!(v.poll().expect("an update").status.audio.is_some());
         v.set_audio(None);
         assert!(v.status().audio.is_none());
+    }
+
+    #[test]
+    fn diagnostics_stay_in_the_status_without_an_event() {
+        let mut v = view();
+        let d = wire::Diagnostics {
+            sip_transactions: 3,
+            sip_calls: 1,
+            heap_in_use: Some(1 << 20),
+        };
+        v.set_diagnostics(d);
+        assert!(v.poll().is_none(), "no event for the diagnostics");
+        v.call(call("c1", CallState::Ringing), true);
+        assert_eq!(v.poll().expect("an update").status.diagnostics, Some(d));
     }
 }

@@ -19,5 +19,6 @@ pub use command::{Command, CommandError, CommandErrorKind, CommandReply};
 pub use event::{Event, EventBody, TransferState};
 pub use history::{CrmRecord, HistoryEntry, HistoryPage, LogState, RecordsStatus};
 pub use status::{
-    AudioStatus, DeviceFigures, PeerCertificate, RegistrationState, RegistrationStatus, Status,
+    AudioStatus, DeviceFigures, Diagnostics, PeerCertificate, RegistrationState,
+    RegistrationStatus, Status,
 };

@@ -1,5 +1,5 @@
 //! The status document: registration, calls (see [`crate::call`]), audio device counters,
-//! records health and the agent's availability (see [`crate::agent`]).
+//! records health, the agent's availability (see [`crate::agent`]) and diagnostics.
 
 use serde::{Deserialize, Serialize};
 
@@ -58,8 +58,8 @@ pub struct Status {
     /// The agent's version, e.g. `0.1.0`.
     pub version: String,
     pub registration: RegistrationStatus,
-    /// Every call the agent currently knows, oldest first. Ended calls may linger briefly
-    /// (state `ended`) so a page that reconnects still learns how they ended.
+    /// Every call the agent currently knows, oldest first. The last few ended calls stay
+    /// listed (state `ended`) so a page that reconnects still learns how they ended.
     #[serde(default)]
     pub calls: Vec<CallView>,
     /// The audio devices' counters, refreshed a few times a second while devices are open;
@@ -74,6 +74,25 @@ pub struct Status {
     /// without it reads as available).
     #[serde(default)]
     pub agent: AgentStatus,
+    /// What the agent holds (SIP transactions and calls, heap in use), for support and
+    /// tests; omitted by agents that do not report it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnostics: Option<Diagnostics>,
+}
+
+/// What the agent holds, for support and tests (a page need not show it). Refreshed about
+/// once a second while the agent holds a SIP transaction or a call, and once more when it
+/// holds neither; no event announces it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnostics {
+    /// SIP transactions held, those lingering after their final response (RFC 3261 Timers
+    /// D, I, J, K: up to 32 s over UDP) included.
+    pub sip_transactions: u64,
+    /// Calls (SIP dialogs, and INVITEs not yet answered) the SIP user agent holds.
+    pub sip_calls: u64,
+    /// Bytes of heap in use (allocated and not freed: glibc's `mallinfo2`, `uordblks` +
+    /// `hblkhd`); `null` where the allocator cannot tell.
+    pub heap_in_use: Option<u64>,
 }
 
 /// The audio devices' part of the status document.

@@ -70,7 +70,8 @@ impl UserAgent {
         Ok(())
     }
 
-    /// Sends a new offer (hold, resume, codec change) in a re-INVITE.
+    /// Sends a new offer (hold, resume, codec change) in a re-INVITE. Asked for after our 2xx
+    /// and before its ACK, it goes when the ACK comes.
     pub fn reinvite(
         &mut self,
         now: Instant,
@@ -78,25 +79,44 @@ impl UserAgent {
         sdp: Bytes,
     ) -> Result<(), CallError> {
         let call = self.visible_call(handle)?;
-        if call.phase != Phase::Established {
+        let waits_for_ack = call.phase == Phase::Answering
+            && call.pending_2xx.as_ref().is_some_and(|p| !p.offer_in_2xx);
+        if call.phase != Phase::Established && !waits_for_ack {
             return Err(CallError::InvalidState {
                 state: call.phase.name(),
             });
         }
         if call.reoffer_out.is_some()
             || call.reoffer_in.is_some()
-            || call.pending_2xx.is_some()
             || call.reoffer_retry.is_some()
+            || call.reinvite_after_ack.is_some()
+            || (call.pending_2xx.is_some() && !waits_for_ack)
         {
             return Err(CallError::OfferPending);
         }
-        call.local_sdp = Some(sdp.clone());
-        call.reoffer_retried = false;
-        let tx = self.send_reoffer(now, handle, sdp);
+        if waits_for_ack {
+            call.reinvite_after_ack = Some(sdp);
+            return Ok(());
+        }
+        let tx = self.send_reinvite(now, handle, sdp);
         self.pump(now);
         tx.map(|_| ()).ok_or(CallError::Internal(
             "the re-INVITE could not be sent".into(),
         ))
+    }
+
+    /// Sends the application's new offer `sdp` in a re-INVITE (with our session timer, if
+    /// any); it may be retried once after a 491.
+    pub(super) fn send_reinvite(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        sdp: Bytes,
+    ) -> Option<ClientTransactionId> {
+        let call = self.calls.get_mut(&handle)?;
+        call.local_sdp = Some(sdp.clone());
+        call.reoffer_retried = false;
+        self.send_reoffer(now, handle, sdp)
     }
 
     /// Our re-INVITE carrying `sdp`, as the current re-offer.
@@ -363,7 +383,9 @@ impl UserAgent {
         };
         let aor = format!("<sip:{}@{}>", self.config.user, self.config.domain);
         let call = self.visible_call(handle)?;
-        if call.phase != Phase::Established {
+        // After our 2xx, before its ACK: the REFER waits for the ACK.
+        let waits_for_ack = call.phase == Phase::Answering && call.pending_2xx.is_some();
+        if call.phase != Phase::Established && !waits_for_ack {
             return Err(CallError::InvalidState {
                 state: call.phase.name(),
             });
@@ -378,12 +400,27 @@ impl UserAgent {
             Some(r) => format!("<{target}?Replaces={r}>"),
             None => format!("<{target}>"),
         };
-        self.send_in_dialog(now, handle, Purpose::Refer, Method::Refer, |r| {
-            r.headers.push(HeaderName::ReferTo, refer_to);
-            r.headers.push(HeaderName::ReferredBy, aor);
-        });
+        if waits_for_ack {
+            call.refer_after_ack = Some((refer_to, aor));
+            return Ok(());
+        }
+        self.send_refer(now, handle, refer_to, aor);
         self.pump(now);
         Ok(())
+    }
+
+    /// Sends the REFER (`Refer-To`, `Referred-By` as given).
+    pub(super) fn send_refer(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        refer_to: String,
+        referred_by: String,
+    ) {
+        self.send_in_dialog(now, handle, Purpose::Refer, Method::Refer, |r| {
+            r.headers.push(HeaderName::ReferTo, refer_to);
+            r.headers.push(HeaderName::ReferredBy, referred_by);
+        });
     }
 
     /// Tells the referrer how the call it asked for went (NOTIFY with a sipfrag, RFC 3515

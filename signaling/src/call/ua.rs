@@ -225,6 +225,12 @@ pub(super) struct Call {
     /// Hung up here after our 2xx but before its ACK: the BYE waits for the ACK or for the
     /// 2xx retransmissions to give up (§15.1.1), and the 2xx keeps going out meanwhile.
     pub bye_after_ack: bool,
+    /// A re-INVITE (its SDP) or a REFER (Refer-To, Referred-By) the application asked for
+    /// after our 2xx but before its ACK: they go when the ACK comes (a new INVITE
+    /// transaction must wait for the first to complete, §14.1, and a request must not
+    /// overtake the 2xx the far end may not have seen yet).
+    pub reinvite_after_ack: Option<Bytes>,
+    pub refer_after_ack: Option<(String, String)>,
 }
 
 impl Call {
@@ -250,6 +256,8 @@ impl Call {
             refer_out: false,
             dtmf: DtmfQueue::default(),
             bye_after_ack: false,
+            reinvite_after_ack: None,
+            refer_after_ack: None,
         }
     }
 
@@ -420,6 +428,11 @@ impl UserAgent {
     /// The endpoint underneath (registration and transactions), for reading.
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
+    }
+
+    /// Every call held, those finishing a hang-up in the background included.
+    pub fn call_count(&self) -> usize {
+        self.calls.len()
     }
 
     /// Calls the application can see (not those finishing a hang-up in the background).
@@ -766,7 +779,17 @@ impl UserAgent {
         } else if offer_in_2xx {
             self.emit(CallEvent::ReofferAccepted { call: handle, sdp });
         }
-        let _ = now;
+        // What the application asked for while the ACK was on its way goes now.
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return;
+        };
+        let (reinvite, refer) = (call.reinvite_after_ack.take(), call.refer_after_ack.take());
+        if let Some(sdp) = reinvite {
+            self.send_reinvite(now, handle, sdp);
+        }
+        if let Some((refer_to, referred_by)) = refer {
+            self.send_refer(now, handle, refer_to, referred_by);
+        }
     }
 
     fn on_response(&mut self, now: Instant, id: ClientTransactionId, response: Response) {

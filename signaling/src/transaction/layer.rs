@@ -535,5 +535,23 @@ impl TransactionLayer {
         self.out
             .events
             .push_back(TransactionEvent::Terminated { id });
+        if self.is_empty() {
+            self.release_room();
+        }
+    }
+
+    /// The last transaction is gone: the lookup tables give back the room a busy moment
+    /// grew them to (a hash map keeps its capacity when emptied; thousands of transactions
+    /// lingering in Timer D/J after a burst of calls would otherwise stay paid for).
+    fn release_room(&mut self) {
+        self.client_keys.shrink_to_fit();
+        self.server_keys.shrink_to_fit();
+        self.schedule.shrink_to_fit();
+    }
+
+    /// Room held by the lookup tables, in entries (tests).
+    #[cfg(test)]
+    pub(crate) fn room(&self) -> usize {
+        self.client_keys.capacity() + self.server_keys.capacity() + self.schedule.room()
     }
 }

@@ -50,9 +50,19 @@ impl Schedule {
         Some(id)
     }
 
+    /// Gives back the room of an emptied index (the ordered queue frees its nodes itself).
+    pub fn shrink_to_fit(&mut self) {
+        self.filed.shrink_to_fit();
+    }
+
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.queue.len()
+    }
+
+    #[cfg(test)]
+    pub fn room(&self) -> usize {
+        self.filed.capacity()
     }
 }
 

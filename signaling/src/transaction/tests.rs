@@ -741,6 +741,20 @@ fn a_retransmission_during_timer_j_is_absorbed_among_thousands_and_a_new_one_aft
     ));
 }
 
+/// A burst of calls leaves thousands of transactions lingering; once the last is gone the
+/// layer's tables hold no room for them any more (a soak's memory comes back after its
+/// linger timers, tests/soak.rs).
+#[test]
+fn once_every_lingering_transaction_is_gone_the_tables_give_back_their_room() {
+    let mut d = Drive::new();
+    let idle_room = d.layer.room();
+    linger(&mut d, 5_000);
+    assert!(d.layer.room() >= 5_000, "{}", d.layer.room());
+    d.advance(Duration::from_secs(33));
+    assert!(d.layer.is_empty());
+    assert!(d.layer.room() <= idle_room.max(16), "{}", d.layer.room());
+}
+
 #[test]
 fn a_new_transaction_among_ten_thousand_lingering_ones_runs_on_time() {
     let mut d = Drive::new();
