@@ -20,6 +20,16 @@ PACKAGES=(
   libasound2-plugins
   alsa-utils
   sox
+  # voice quality under impairment (make bench-pesq): speech, a network namespace with
+  # iptables' NFQUEUE as the impairment (the kernel may lack netem), and a virtualenv for
+  # `pesq` and `NetfilterQueue` (scripts/pesq-venv.sh), whose builds need the headers
+  espeak-ng
+  iproute2
+  iptables
+  python3-venv
+  python3-dev
+  gcc
+  libnetfilter-queue-dev
   # build: make itself, audio device crates (ALSA headers), codecs
   make
   cmake
