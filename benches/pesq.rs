@@ -244,10 +244,14 @@ fn describe(run: &Run) -> String {
     match (&run.score, &run.error) {
         (Some(s), _) => match s.pesq {
             Some(p) => format!(
-                "PESQ {p:.2} (speech at {:.0} ms, correlation {:.2}; {})",
+                "PESQ {p:.2} (speech at {:.0} ms, correlation {:.2}; {}){}",
                 s.lag_ms.unwrap_or(0.0),
                 s.peak.unwrap_or(0.0),
-                run.encoder.as_deref().unwrap_or("")
+                run.encoder.as_deref().unwrap_or(""),
+                run.quality.as_ref().map_or(String::new(), |q| format!(
+                    "; the agent: lost {}, late {}, concealed {} ms, playout delay {} ms",
+                    q["packets_lost"], q["late"], q["concealed_ms"], q["playout_delay_ms"]
+                ))
             ),
             None => format!("not scored: {}", s.why.as_deref().unwrap_or("?")),
         },

@@ -128,7 +128,11 @@ impl Impairment {
             return Ok(());
         };
         let python = super::score::python()?;
-        let mut child = std::process::Command::new(python)
+        // Real-time priority (root): a packet let through is not held up further by the
+        // impairer waiting for a CPU on a busy machine.
+        let mut child = std::process::Command::new("chrt")
+            .args(["-f", "20"])
+            .arg(python)
             .arg(script("impair.py"))
             .args(["--queue", QUEUE, "--seed", seed])
             .args(params)
