@@ -10,7 +10,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH):/usr/sbin:/sbin
 
 CARGO ?= cargo
 
-.PHONY: bench-peers all deps browser-deps build lint test test-unit test-e2e test-testbed bench soak soak-records demo clean help \
+.PHONY: bench-peers bench-pesq pesq-venv all deps browser-deps build lint test test-unit test-e2e test-testbed bench soak soak-records demo clean help \
 	fuzz-deps fuzz-build fuzz-seeds fuzz-smoke fuzz-run
 
 all: build
@@ -29,6 +29,7 @@ help:
 	@echo "make bench     criterion benches"
 	@echo "make bench-peers  this agent beside baresip and linphonec: CPU, memory, wake-ups (docs/benchmarks.md)"
 	@echo "make soak      SOAK_CALLS (3000) calls at SOAK_RATE (20)/s through Kamailio: failures, memory, fds"
+	@echo "make bench-pesq  PESQ of speech received by this agent and by baresip under loss and jitter (root)"
 	@echo "make soak-records  SOAK_CALLS (200) calls with the page connected: records, Tasks, memory"
 	@echo "make demo      Kamailio + the agent registered as 1001; Ctrl-C stops"
 	@echo "make clean     remove build output and run/"
@@ -59,7 +60,7 @@ lint:
 # One `cargo test` invocation, so the last lines are cargo's own summary; --no-fail-fast so
 # one run reports every failing test binary, not only the first. The fuzz smoke runs before
 # it (about 80 s once fuzz/ is built).
-test: deps browser-deps lint build fuzz-smoke
+test: deps browser-deps pesq-venv lint build fuzz-smoke
 	$(CARGO) test --workspace --no-fail-fast
 
 # Tiers (a)+(b): library unit tests and netsim simulations, no external process.
@@ -68,7 +69,7 @@ test-unit:
 	$(CARGO) test -p signaling --tests
 
 # Tier (c): the agent binary against real peers.
-test-e2e: deps browser-deps
+test-e2e: deps browser-deps pesq-venv
 	$(CARGO) test -p softphone --tests
 
 test-testbed: deps
@@ -94,6 +95,17 @@ bench:
 # table into docs/benchmarks.md and docs/peers.json (benches/peers.rs for its knobs).
 bench-peers: deps
 	$(CARGO) bench --bench peers
+
+# The virtualenv of the PESQ bench (pesq, numpy, NetfilterQueue from PyPI).
+pesq-venv: deps
+	scripts/pesq-venv.sh
+
+# PESQ of the same speech received by this agent and by baresip, clean, under 3% and 10%
+# loss and 40 ms jitter, for Opus, G.722 and PCMU; writes the table into docs/benchmarks.md
+# and docs/pesq.json (benches/pesq.rs for its knobs). As root: it runs in a network
+# namespace of its own. About 20 minutes.
+bench-pesq: pesq-venv
+	$(CARGO) bench --bench pesq
 
 # Fuzzing (docs/testing.md, "Fuzzing"): cargo-fuzz on the nightly toolchain, in fuzz/, a
 # workspace of its own. No sanitizer: the targets are safe Rust, and without ASan the build

@@ -20,6 +20,16 @@ PACKAGES=(
   libasound2-plugins
   alsa-utils
   sox
+  # voice quality under impairment (make bench-pesq): speech, a network namespace with
+  # iptables' NFQUEUE as the impairment (the kernel may lack netem), and a virtualenv for
+  # `pesq` and `NetfilterQueue` (scripts/pesq-venv.sh), whose builds need the headers
+  espeak-ng
+  iproute2            # also ip netns (tests/network_change.rs) and ss -K (tests/tls.rs)
+  iptables
+  python3-venv
+  python3-dev
+  gcc
+  libnetfilter-queue-dev
   # build: make itself, audio device crates (ALSA headers), codecs
   make
   cmake
@@ -31,7 +41,6 @@ PACKAGES=(
   chromium
   # diagnostics and the demo
   tcpdump
-  iproute2            # ss -K: tests cut a connection (tests/tls.rs)
   curl                # demo: query the bridge
 )
 # Node.js for the stand-in Salesforce console (tests/browser/console) and npm for the browser

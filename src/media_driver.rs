@@ -230,14 +230,17 @@ impl MediaDriver {
     /// recording overwrites another.
     fn sink_for(&mut self, call: CallHandle) -> SinkSpec {
         match &self.sink {
-            SinkSpec::File(path) => {
+            SinkSpec::File(path) | SinkSpec::File16k(path) => {
                 let path = if self.used_outputs.contains(path) {
                     with_suffix(path, &self.ids.id(call))
                 } else {
                     path.clone()
                 };
                 self.used_outputs.insert(path.clone());
-                SinkSpec::File(path)
+                match self.sink {
+                    SinkSpec::File16k(_) => SinkSpec::File16k(path),
+                    _ => SinkSpec::File(path),
+                }
             }
             other => other.clone(),
         }

@@ -1,7 +1,8 @@
-//! Audio sinks for a call: an 8 kHz mono 16-bit WAV file, the shared playout device, a
-//! probe, or nothing. Frames come at the codec's rate (8 kHz G.711, 48 kHz Opus); each sink
-//! converts once, if at all, to its own rate: the WAV file to 8 kHz, the device (and the
-//! probe, which stands in for it) to [`SHARED_PLAYOUT_RATE`].
+//! Audio sinks for a call: a mono 16-bit WAV file (8 kHz, or 16 kHz for wideband), the shared
+//! playout device, a probe, or nothing. Frames come at the codec's rate (8 kHz G.711, 16 kHz
+//! G.722, 48 kHz Opus); each sink converts once, if at all, to its own rate: the WAV file to
+//! 8 or 16 kHz, the device (and the probe, which stands in for it) to
+//! [`SHARED_PLAYOUT_RATE`].
 
 use std::fmt;
 use std::fs::File;
@@ -20,6 +21,9 @@ pub enum SinkSpec {
     /// `file:PATH.wav`: 8 kHz mono 16-bit WAV (wideband audio converted down), finalized
     /// when the stream stops.
     File(PathBuf),
+    /// `file16k:PATH.wav`: 16 kHz mono 16-bit WAV (Opus converted down, G.711 up), finalized
+    /// when the stream stops: wideband audio kept wideband, e.g. for a wideband PESQ score.
+    File16k(PathBuf),
     /// `null`: discard.
     Null,
     /// The agent's shared playout device, for one call (built by the agent from
@@ -29,10 +33,13 @@ pub enum SinkSpec {
     Probe(Probe),
 }
 
-const SINK_FORMS: &str = "\"file:PATH.wav\" or \"null\"";
+const SINK_FORMS: &str = "\"file:PATH.wav\", \"file16k:PATH.wav\" or \"null\"";
+
+/// The rate of [`SinkSpec::File16k`].
+pub const WIDEBAND_FILE_RATE: u32 = 16_000;
 
 impl SinkSpec {
-    /// Parses `file:PATH.wav` or `null`.
+    /// Parses `file:PATH.wav`, `file16k:PATH.wav` or `null`.
     pub fn parse(s: &str) -> Result<SinkSpec, SpecError> {
         let err = |reason: &str| SpecError {
             what: "output",
@@ -45,31 +52,38 @@ impl SinkSpec {
             return Ok(SinkSpec::Null);
         }
         match t.split_once(':') {
-            Some((k, v)) if k.eq_ignore_ascii_case("file") => {
+            Some((k, v)) if k.eq_ignore_ascii_case("file") || k.eq_ignore_ascii_case("file16k") => {
                 if v.trim().is_empty() {
                     return Err(err("the file path is empty"));
                 }
-                Ok(SinkSpec::File(PathBuf::from(v.trim())))
+                let path = PathBuf::from(v.trim());
+                Ok(if k.eq_ignore_ascii_case("file") {
+                    SinkSpec::File(path)
+                } else {
+                    SinkSpec::File16k(path)
+                })
             }
             _ => Err(err("unknown kind")),
         }
     }
 
-    /// Open the sink (creates the file for `file:`).
+    /// Open the sink (creates the file for `file:` and `file16k:`).
     pub fn open(&self) -> Result<Sink, hound::Error> {
+        let wav = |p: &PathBuf, rate: u32| -> Result<Sink, hound::Error> {
+            let spec = hound::WavSpec {
+                channels: 1,
+                sample_rate: rate,
+                bits_per_sample: 16,
+                sample_format: hound::SampleFormat::Int,
+            };
+            Ok(Sink::Wav(
+                Box::new(hound::WavWriter::create(p, spec)?),
+                ToRate::new(rate),
+            ))
+        };
         Ok(match self {
-            SinkSpec::File(p) => {
-                let spec = hound::WavSpec {
-                    channels: 1,
-                    sample_rate: SAMPLE_RATE,
-                    bits_per_sample: 16,
-                    sample_format: hound::SampleFormat::Int,
-                };
-                Sink::Wav(
-                    Box::new(hound::WavWriter::create(p, spec)?),
-                    ToRate::new(SAMPLE_RATE),
-                )
-            }
+            SinkSpec::File(p) => wav(p, SAMPLE_RATE)?,
+            SinkSpec::File16k(p) => wav(p, WIDEBAND_FILE_RATE)?,
             SinkSpec::Null => Sink::Null,
             SinkSpec::Device(link) => Sink::Device(link.clone(), ToRate::new(SHARED_PLAYOUT_RATE)),
             SinkSpec::Probe(p) => Sink::Probe(p.clone(), ToRate::new(SHARED_PLAYOUT_RATE)),
@@ -81,6 +95,7 @@ impl fmt::Display for SinkSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SinkSpec::File(p) => write!(f, "file:{}", p.display()),
+            SinkSpec::File16k(p) => write!(f, "file16k:{}", p.display()),
             SinkSpec::Null => f.write_str("null"),
             SinkSpec::Device(_) => f.write_str("device"),
             SinkSpec::Probe(_) => f.write_str("probe"),
@@ -135,7 +150,7 @@ impl ToRate {
 
 /// An open sink; [`write`](Sink::write) takes frames at any rate.
 pub enum Sink {
-    /// The file (8 kHz) and the conversion to it.
+    /// The file (8 or 16 kHz) and the conversion to its rate.
     Wav(Box<hound::WavWriter<BufWriter<File>>>, ToRate),
     Null,
     /// The shared playout device ([`SHARED_PLAYOUT_RATE`]) and the conversion to it.
@@ -160,7 +175,7 @@ impl Sink {
     /// Plays (or stores) `samples` of `rate` Hz audio.
     pub fn write(&mut self, rate: u32, samples: &[i16]) -> Result<(), hound::Error> {
         match self {
-            Sink::Wav(w, _) if rate == SAMPLE_RATE => {
+            Sink::Wav(w, to) if rate == to.to => {
                 let mut w16 = w.get_i16_writer(samples.len() as u32);
                 for &s in samples {
                     w16.write_sample(s);
@@ -218,7 +233,11 @@ mod tests {
             SinkSpec::parse("file:out.wav"),
             Ok(SinkSpec::File("out.wav".into()))
         );
-        for bad in ["", "file:", "speaker", "tone:440"] {
+        assert_eq!(
+            SinkSpec::parse("file16k:wide.wav"),
+            Ok(SinkSpec::File16k("wide.wav".into()))
+        );
+        for bad in ["", "file:", "file16k:", "speaker", "tone:440"] {
             let e = SinkSpec::parse(bad).unwrap_err().to_string();
             assert!(
                 e.contains("file:PATH.wav") && e.contains("null"),
@@ -239,6 +258,25 @@ mod tests {
         assert_eq!(r.spec().sample_rate, 8000);
         assert_eq!(r.spec().channels, 1);
         assert_eq!(r.len(), 403);
+    }
+
+    /// `file16k:` keeps 16 kHz frames as they are and converts 48 kHz (Opus) and 8 kHz
+    /// (G.711) frames to 16 kHz: the file's length is the audio's duration.
+    #[test]
+    fn wideband_wav_sink_is_16k() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.wav");
+        let mut s = SinkSpec::File16k(path.clone()).open().unwrap();
+        s.write(16_000, &[7; 320]).unwrap();
+        s.write_silence(48_000, 48_000).unwrap();
+        s.write_silence(8_000, 8_000).unwrap();
+        s.finalize().unwrap();
+        let r = hound::WavReader::open(&path).unwrap();
+        assert_eq!(r.spec().sample_rate, 16_000);
+        assert_eq!(r.spec().channels, 1);
+        let n = r.len() as i64;
+        // The converters' filters hold back a few samples each.
+        assert!((n - (320 + 2 * 16_000)).abs() < 200, "{n} samples");
     }
 }
 

@@ -38,7 +38,8 @@ pub enum BaresipAudio {
     /// Digital silence from a generated WAV (`aufile`, 8 kHz mono, 120 s at most: aufile
     /// stops sending at the end of the file).
     Silence,
-    /// A WAV file of the caller's (`aufile`: 8 kHz mono 16-bit; sending stops at its end).
+    /// A WAV file of the caller's (`aufile`: mono 16-bit at its own rate, which becomes
+    /// `ausrc_srate`, e.g. 8 kHz for G.711 and 16 kHz for wideband; sending stops at its end).
     File(PathBuf),
     /// The system's default devices, as a user runs it: the `alsa` module on ALSA `default`
     /// (the private PulseAudio's `speaker` and `mic.monitor` under `testbed::pulse`'s
@@ -84,6 +85,14 @@ pub struct BaresipOptions {
     /// `call_max_calls`: calls at once (default 4, baresip's own); its RTP port range grows
     /// with it.
     pub max_calls: u32,
+    /// Keep baresip's own receive side (default `false`): its default `jitter_buffer_delay`
+    /// (5-10 frames in 1.0) and the codec's rate for the player, instead of the scripted far
+    /// end's 1-10 frames and 8 kHz. For baresip as a receiver under test.
+    pub own_playout: bool,
+    /// Load the `plc` module (spandsp packet loss concealment, an audio filter for codecs
+    /// without a concealment of their own: G.711, G.722), after `sndfile`, so that a
+    /// recording holds the concealed audio (default `false`, as baresip ships).
+    pub plc: bool,
 }
 
 impl BaresipOptions {
@@ -102,6 +111,8 @@ impl BaresipOptions {
             mediaenc: None,
             tls_ca: None,
             max_calls: 4,
+            own_playout: false,
+            plc: false,
         }
     }
 
@@ -501,7 +512,7 @@ pub(crate) fn render_config(
         BaresipAudio::File(wav) => (
             format!("aufile,{}", wav.display()),
             "aubridge,sink",
-            Some((8000, 1)),
+            Some((wav_rate(wav).unwrap_or(8000), 1)),
         ),
         BaresipAudio::Devices => ("alsa,default".to_string(), "alsa,default", None),
     };
@@ -517,6 +528,11 @@ pub(crate) fn render_config(
     }
     if opts.record.is_some() {
         modules.push("sndfile");
+    }
+    if opts.plc {
+        // Audio filters decode in the reverse of their load order: plc conceals before
+        // sndfile records.
+        modules.push("plc");
     }
     if opts.mediaenc.is_some() {
         modules.push("srtp");
@@ -542,10 +558,10 @@ pub(crate) fn render_config(
     // A scripted far end: fixed rates and a short jitter buffer. On devices baresip keeps
     // its defaults, as a user runs it.
     if let Some((rate, channels)) = ausrc {
-        c.push_str(&format!(
-            "ausrc_srate {rate}\nausrc_channels {channels}\nauplay_srate 8000\nauplay_channels 1\n\
-             jitter_buffer_delay 1-10\n"
-        ));
+        c.push_str(&format!("ausrc_srate {rate}\nausrc_channels {channels}\n"));
+        if !opts.own_playout {
+            c.push_str("auplay_srate 8000\nauplay_channels 1\njitter_buffer_delay 1-10\n");
+        }
     }
     for m in modules {
         c.push_str(&format!("module {m}.so\n"));
@@ -631,6 +647,13 @@ pub(crate) fn parse_trace(log: &str, me: SocketAddr, registrar: SocketAddr) -> V
         .collect()
 }
 
+/// The sample rate of the WAV at `path`, if it reads as one.
+fn wav_rate(path: &Path) -> Option<u32> {
+    hound::WavReader::open(path)
+        .ok()
+        .map(|r| r.spec().sample_rate)
+}
+
 /// 8 kHz mono silence, as long as the lifetime (at most 120 s).
 fn write_silence(path: &Path, lifetime: Duration) -> Result<(), TestbedError> {
     let spec = hound::WavSpec {
@@ -689,12 +712,45 @@ mod tests {
             assert!(
                 [
                     "g711", "aubridge", "ausine", "aufile", "sndfile", "opus", "account", "menu",
-                    "ctrl_tcp", "srtp"
+                    "ctrl_tcp", "srtp", "plc"
                 ]
                 .contains(&m),
                 "{m}"
             );
         }
+    }
+
+    #[test]
+    fn file_source_at_its_own_rate_and_own_playout() {
+        let dir = tempfile::tempdir().unwrap();
+        let wav = dir.path().join("speech.wav");
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 16_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        hound::WavWriter::create(&wav, spec)
+            .unwrap()
+            .finalize()
+            .unwrap();
+        let mut o = opts();
+        o.audio = BaresipAudio::File(wav);
+        o.record = Some(PathBuf::from("/tmp/rec"));
+        o.plc = true;
+        let c = render_config(&o, Path::new("/tmp/b"), 1, 2, (3, 4));
+        assert!(c.contains("ausrc_srate 16000\nausrc_channels 1\n"), "{c}");
+        assert!(c.contains("jitter_buffer_delay 1-10\n"), "{c}");
+        assert!(
+            c.find("module plc.so").unwrap() > c.find("module sndfile.so").unwrap(),
+            "{c}"
+        );
+        o.own_playout = true;
+        let c = render_config(&o, Path::new("/tmp/b"), 1, 2, (3, 4));
+        assert!(
+            !c.contains("jitter_buffer_delay") && !c.contains("auplay_srate"),
+            "{c}"
+        );
     }
 
     #[test]

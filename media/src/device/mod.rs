@@ -72,7 +72,7 @@ const DEVICE_FORMS: &str = "\"device:default\" or \"device:NAME\" (part of a dev
 const INPUT_FORMS: &str = "\"device:default\", \"device:NAME\" (part of a device name), \
     \"tone:FREQ\" (e.g. \"tone:440\"), \"file:PATH.wav\" or \"silence\"";
 const OUTPUT_FORMS: &str = "\"device:default\", \"device:NAME\" (part of a device name), \
-    \"file:PATH.wav\" or \"null\"";
+    \"file:PATH.wav\", \"file16k:PATH.wav\" or \"null\"";
 
 impl DeviceSpec {
     /// Parses `device:default` or `device:NAME`.
