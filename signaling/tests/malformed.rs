@@ -1404,3 +1404,120 @@ fn an_invite_with_replaces_names_the_call_it_takes_over_or_gets_481() {
     assert_eq!(replaced, Some(Some(bench.call)));
     assert_eq!(bench.statuses(), vec![180]);
 }
+
+/// §8.1.1.3 and §8.1.1.4: each new call has a From tag and a Call-ID of its own;
+/// §8.1.1.9: our INVITE insists on no extension (`Supported`, never `Require`).
+#[test]
+fn each_new_call_has_a_fresh_tag_and_call_id_and_our_invite_requires_nothing() {
+    let mut bench = Bench::dial();
+    let first = bench.invite.clone();
+    let call = bench.alice.with(bench.now, |now, ua| {
+        ua.dial(
+            now,
+            Uri::parse("sip:carol@10.0.0.2:5060").expect("uri"),
+            Bytes::from_static(OFFER.as_bytes()),
+            DialOptions::default(),
+        )
+    });
+    assert!(call.is_ok());
+    let second = requests_of(&bench.sent(), Method::Invite)
+        .pop()
+        .expect("the second INVITE");
+    let tag = |r: &Request| r.from().ok().and_then(|f| f.0.tag().map(str::to_owned));
+    assert!(
+        tag(&first).is_some_and(|t| t.len() >= 8),
+        "{:?}",
+        tag(&first)
+    );
+    assert_ne!(tag(&first), tag(&second), "a From tag used twice");
+    assert_ne!(first.call_id().ok(), second.call_id().ok());
+    for invite in [&first, &second] {
+        assert!(
+            !invite.headers.contains(&HeaderName::Require),
+            "our INVITE requires an extension"
+        );
+        assert!(invite.headers.contains(&HeaderName::Supported));
+    }
+}
+
+/// RFC 3262 §3: a reliable 18x goes again, T1 then doubling, until its PRACK comes; the
+/// PRACK stops it (and is answered 200).
+#[test]
+fn a_reliable_provisional_is_resent_until_its_prack() {
+    let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
+    let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), 12));
+    let t0 = Instant::now();
+    let invite = String::from_utf8(incoming_invite("rel2"))
+        .expect("ascii")
+        .replace(
+            "Max-Forwards: 70\r\n",
+            "Max-Forwards: 70\r\nRequire: 100rel\r\n",
+        );
+    alice
+        .ua
+        .handle_datagram(t0, Peer::udp(far()), Bytes::from(invite.into_bytes()));
+    alice.collect(t0);
+    let mut ringing = None;
+    while let Some(t) = alice.ua.poll_transmit() {
+        if let Ok(Message::Response(r)) = Message::parse(&t.bytes) {
+            ringing = Some(r);
+        }
+    }
+    let ringing = ringing.expect("the reliable 180");
+    let again: Vec<f64> = run_timers(&mut alice, t0, t0 + Duration::from_millis(3600))
+        .into_iter()
+        .filter(|(_, m)| matches!(m, Message::Response(r) if r.status == 180))
+        .map(|(at, _)| (at - t0).as_secs_f64())
+        .collect();
+    // T1 = 500 ms: 0.5, 1.5, 3.5 s.
+    assert_eq!(again, [0.5, 1.5, 3.5], "resent at {again:?}");
+    // The PRACK: answered 200, and no more 180s.
+    let rseq = ringing
+        .headers
+        .get(&HeaderName::RSeq)
+        .expect("RSeq")
+        .to_string();
+    let prack = format!(
+        "PRACK sip:alice@10.0.0.1:5060 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKprack1\r\n\
+         From: <sip:bob@10.0.0.2>;tag=bob1\r\nTo: {to}\r\n\
+         Call-ID: forked@10.0.0.2\r\nCSeq: 8 PRACK\r\nMax-Forwards: 70\r\n\
+         RAck: {rseq} 7 INVITE\r\nContent-Length: 0\r\n\r\n",
+        to = ringing.headers.get(&HeaderName::To).expect("To"),
+    );
+    let at = t0 + Duration::from_millis(3600);
+    alice
+        .ua
+        .handle_datagram(at, Peer::udp(far()), Bytes::from(prack.into_bytes()));
+    alice.collect(at);
+    let mut answered = Vec::new();
+    while let Some(t) = alice.ua.poll_transmit() {
+        if let Ok(Message::Response(r)) = Message::parse(&t.bytes) {
+            answered.push((r.status, r.cseq().map(|c| c.method.clone()).ok()));
+        }
+    }
+    assert_eq!(answered, [(200, Some(Method::Prack))]);
+    let later = run_timers(&mut alice, at, at + Duration::from_secs(10));
+    assert!(
+        !later
+            .iter()
+            .any(|(_, m)| matches!(m, Message::Response(r) if r.status == 180)),
+        "a 180 after its PRACK"
+    );
+}
+
+/// RFC 3311 §5.2: an UPDATE with an offer while our own offer (a re-INVITE) is out gets 491.
+#[test]
+fn an_update_offer_while_our_reinvite_is_out_gets_491() {
+    let mut bench = Bench::connected();
+    bench.sent();
+    bench
+        .alice
+        .ua
+        .reinvite(bench.now, bench.call, Bytes::from_static(OFFER.as_bytes()))
+        .expect("re-INVITE");
+    bench.sent();
+    let update = bench.request("UPDATE", None, "Content-Type: application/sdp\r\n", OFFER);
+    bench.feed(&update);
+    assert_eq!(bench.statuses(), [491]);
+}
