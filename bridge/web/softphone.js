@@ -168,6 +168,7 @@
     levelsAt: 0,
     wrapup: null, // {id, call, dirty, shownFor}
     wrapupWanted: null, // the agent's wrap-up call, until its call view is known
+    wrapupDoneFor: null, // Done clicked for this call before the agent said "wrap-up"
     lastDialed: "",
     // This page's tab at the agent; only the leading tab pops records and saves call logs.
     tab: null,
@@ -664,6 +665,14 @@
   function followWrapup() {
     const a = state.agent;
     const id = a && a.state === "after_call_work" ? str(a.wrapup_call_id) : "";
+    if (id && state.wrapupDoneFor === id) {
+      // Done was clicked before the agent's status caught up: end the wrap-up now.
+      state.wrapupDoneFor = null;
+      chooseStatus("available");
+      return;
+    }
+    // Past the call and its wrap-up: nothing left to end.
+    if (a && a.state !== "on_call" && a.state !== "after_call_work") state.wrapupDoneFor = null;
     if (id) {
       if (state.wrapup && state.wrapup.id === id) {
         state.wrapup.shownFor = "agent"; // it closes with the agent's wrap-up
@@ -1902,12 +1911,17 @@
       case "relog":
         relog(b.dataset.callId || "");
         break;
-      case "wrapup-done":
+      case "wrapup-done": {
+        const w = state.wrapup;
         state.wrapup = null;
-        // Done with the wrap-up: ready for the next call.
+        // Done with the wrap-up: ready for the next call. The call's end can reach this tab
+        // before the agent's own status says "wrap-up" (a tab just reloaded, a busy page):
+        // then it is asked for as soon as the status does, instead of the click doing nothing.
         if (state.agent && state.agent.state === "after_call_work") chooseStatus("available");
+        else if (w) state.wrapupDoneFor = w.id;
         render();
         break;
+      }
       default:
         break;
     }

@@ -265,6 +265,9 @@ async function wrapupAndStatus() {
     return s.tasks.find((t) => /5550104000/.test(t.Subject || '') || /5550104000/.test(t.Description || ''));
   });
   await f.locator('[data-field="agent-status"]').first().selectOption('available');
+  // The next scenario's call must not reach the agent before it is available again.
+  await until('available after do not disturb', 10_000, async () =>
+    (await f.locator('[data-field="presence"]').first().getAttribute('data-agent-state')) === 'available');
   test.result('wrapup', {
     callId: ring.callId,
     codes,
