@@ -24,6 +24,84 @@ use crate::{
 
 const LATENCY_MAX_INTERVAL: Duration = Duration::from_millis(100);
 
+// softphone patch (vendor/cpal/PATCHED.md): the latency threads no longer query the server
+// after every callback, only every LATENCY_MAX_INTERVAL (and on play/pause), and the
+// callbacks interpolate from the last answer by the bytes they moved since and the time
+// elapsed. An anchor older than this (a query held up, a corked stream) stops aging.
+const ANCHOR_MAX_AGE: Duration = Duration::from_secs(1);
+// A callback ran while a query was out, so which of its bytes the answer counts is unknown:
+// ask again at once, this many times, before waiting for the next interval.
+const ANCHOR_RETRIES: u32 = 3;
+
+/// Where the stream stood when the server last answered a timing query (softphone patch).
+#[derive(Clone, Copy, Default)]
+struct Anchor {
+    /// The latency the server reported, in microseconds.
+    latency_usec: u64,
+    /// Microseconds since stream creation when the answer came.
+    at_usec: u64,
+    /// Bytes the callback had moved (written or read) when the answer came.
+    bytes: u64,
+}
+
+/// Shared by a stream's callback and its latency thread (softphone patch).
+#[derive(Default)]
+struct Timing {
+    anchor: Mutex<Anchor>,
+    /// Bytes the callback has moved so far.
+    bytes: AtomicU64,
+}
+
+impl Timing {
+    /// The callback's view of the anchor: without blocking (the callback is on the audio
+    /// path), the last one it saw if the latency thread holds the lock just now.
+    fn anchor(&self, cached: &mut Anchor) -> Anchor {
+        if let Ok(anchor) = self.anchor.try_lock() {
+            *cached = *anchor;
+        }
+        *cached
+    }
+
+    /// The anchor's age at `elapsed_usec` and the audio the callback moved since, both in
+    /// microseconds.
+    fn since(
+        anchor: &Anchor,
+        sample_spec: protocol::SampleSpec,
+        elapsed_usec: u64,
+        bytes: u64,
+    ) -> (u64, u64) {
+        let age = elapsed_usec
+            .saturating_sub(anchor.at_usec)
+            .min(ANCHOR_MAX_AGE.as_micros() as u64);
+        let moved = bytes.saturating_sub(anchor.bytes);
+        let moved = sample_spec
+            .bytes_to_duration(usize::try_from(moved).unwrap_or(usize::MAX))
+            .as_micros() as u64;
+        (age, moved)
+    }
+
+    /// Runs one timing query (`query` returns the server's latency in microseconds) and
+    /// keeps its answer as the anchor if no callback ran meanwhile. Returns whether it did.
+    fn query<Q, Err>(&self, start: Instant, query: Q) -> Result<bool, Err>
+    where
+        Q: FnOnce() -> Result<u64, Err>,
+    {
+        let before = self.bytes.load(Ordering::Acquire);
+        let latency_usec = query()?;
+        let at_usec = Instant::now().saturating_duration_since(start).as_micros() as u64;
+        let after = self.bytes.load(Ordering::Acquire);
+        if before != after {
+            return Ok(false);
+        }
+        *self.anchor.lock().unwrap_or_else(|e| e.into_inner()) = Anchor {
+            latency_usec,
+            at_usec,
+            bytes: after,
+        };
+        Ok(true)
+    }
+}
+
 // Coordinates the latency polling thread
 struct LatencyHandle {
     // Cancellation on drop
@@ -161,12 +239,9 @@ impl Stream {
     {
         let start = Instant::now();
 
-        let current_latency_micros = Arc::new(AtomicU64::new(0));
-        // Microseconds since stream creation at the time of the last latency poll, used
-        // to interpolate the latency between polls.
-        let last_poll_micros = Arc::new(AtomicU64::new(0));
-        let latency_clone = current_latency_micros.clone();
-        let poll_clone = last_poll_micros.clone();
+        let timing = Arc::new(Timing::default());
+        let timing_callback = timing.clone();
+        let mut cached_anchor = Anchor::default();
         let sample_spec = params.sample_spec;
         let pa_format = sample_spec.format;
 
@@ -188,25 +263,18 @@ impl Stream {
         };
 
         let handle = LatencyHandle::new();
-        let update_callback = handle.update.clone();
 
         // Wrap the write callback to match the pulseaudio signature.
         let callback = move |buf: &mut [u8]| {
             let elapsed = Instant::now().saturating_duration_since(start);
             let elapsed_usec = elapsed.as_micros() as u64;
 
-            // Interpolate the latency based on elapsed time since the last
-            // poll: as audio plays, the DAC drains the buffer at a constant
-            // rate, so the latency decreases linearly between polls.
-            let stored_latency = latency_clone.load(Ordering::Relaxed);
-            let poll_usec = poll_clone.load(Ordering::Relaxed);
-            // Cap to LATENCY_MAX_INTERVAL: the linear-drain assumption is only valid for that
-            // window, and a stale poll_usec (e.g. after cork/uncork where timing_info blocks)
-            // would otherwise saturate latency to zero.
-            let elapsed_since_poll = elapsed_usec
-                .saturating_sub(poll_usec)
-                .min(LATENCY_MAX_INTERVAL.as_micros() as u64);
-            let latency = stored_latency.saturating_sub(elapsed_since_poll);
+            // Interpolate the latency from the last poll: what was written since adds to
+            // it, and as audio plays, the DAC drains the buffer at a constant rate.
+            let bytes = timing_callback.bytes.load(Ordering::Relaxed);
+            let anchor = timing_callback.anchor(&mut cached_anchor);
+            let (age, written) = Timing::since(&anchor, sample_spec, elapsed_usec, bytes);
+            let latency = (anchor.latency_usec + written).saturating_sub(age);
 
             let playback_time = elapsed + Duration::from_micros(latency);
 
@@ -230,10 +298,11 @@ impl Stream {
 
             data_callback(&mut data, &OutputCallbackInfo { timestamp });
 
-            // Notify the latency thread that audio was written, so it updates timing info.
-            let (lock, cvar) = &*update_callback;
-            *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
-            cvar.notify_one();
+            // Count what was written, for the interpolation (softphone patch: the latency
+            // thread is no longer woken here).
+            timing_callback
+                .bytes
+                .fetch_add(buf.len() as u64, Ordering::Release);
 
             // We always consider the full buffer filled, because cpal's
             // user-facing API doesn't allow short writes.
@@ -273,38 +342,39 @@ impl Stream {
         let cancel_thread = handle.cancel.clone();
         let update_thread = handle.update.clone();
         let stream_clone = stream.clone();
-        let latency_clone = current_latency_micros.clone();
-        let poll_clone = last_poll_micros.clone();
 
         let waiter_latency = latch.waiter();
         let latency_handle = std::thread::spawn(move || {
             waiter_latency.wait();
+            let mut retries = 0;
             loop {
                 if cancel_thread.load(Ordering::Relaxed) {
                     break;
                 }
 
-                let timing_info = match block_on(stream_clone.timing_info()) {
-                    Ok(timing_info) => timing_info,
+                let anchored = timing.query(start, || {
+                    block_on(stream_clone.timing_info()).map(|timing_info| {
+                        latency_usec(
+                            sample_spec,
+                            timing_info.sink_usec,
+                            timing_info.write_offset,
+                            timing_info.read_offset,
+                        )
+                    })
+                });
+                match anchored {
+                    Ok(false) if retries < ANCHOR_RETRIES => {
+                        retries += 1;
+                        continue;
+                    }
+                    Ok(_) => retries = 0,
                     Err(e) => {
                         emit_error(&error_callback, Error::from(e));
                         break;
                     }
-                };
+                }
 
-                let poll_since_epoch =
-                    Instant::now().saturating_duration_since(start).as_micros() as u64;
-                poll_clone.store(poll_since_epoch, Ordering::Relaxed);
-
-                store_latency(
-                    &latency_clone,
-                    sample_spec,
-                    timing_info.sink_usec,
-                    timing_info.write_offset,
-                    timing_info.read_offset,
-                );
-
-                // Wait until woken by a write/play/pause/drop event or until LATENCY_MAX_INTERVAL.
+                // Wait until woken by a play/pause/drop event or until LATENCY_MAX_INTERVAL.
                 let (lock, cvar) = &*update_thread;
                 let Ok(guard) = lock.lock() else { break };
                 let (mut guard, _) = cvar
@@ -335,12 +405,9 @@ impl Stream {
     {
         let start = Instant::now();
 
-        let current_latency_micros = Arc::new(AtomicU64::new(0));
-        // Microseconds since stream creation at the time of the last latency poll, used
-        // to interpolate the latency between polls.
-        let last_poll_micros = Arc::new(AtomicU64::new(0));
-        let latency_clone = current_latency_micros.clone();
-        let poll_clone = last_poll_micros.clone();
+        let timing = Arc::new(Timing::default());
+        let timing_callback = timing.clone();
+        let mut cached_anchor = Anchor::default();
         let sample_spec = params.sample_spec;
         let pa_format = sample_spec.format;
 
@@ -352,24 +419,17 @@ impl Stream {
         })?;
 
         let handle = LatencyHandle::new();
-        let update_callback = handle.update.clone();
 
         let callback = move |buf: &[u8]| {
             let elapsed = Instant::now().saturating_duration_since(start);
             let elapsed_usec = elapsed.as_micros() as u64;
 
-            // Interpolate the latency based on elapsed time since the last poll: as audio records,
-            // the ADC fills the buffer at a constant rate, so the latency increases linearly
-            // between polls.
-            let stored_latency = latency_clone.load(Ordering::Relaxed);
-            let poll_usec = poll_clone.load(Ordering::Relaxed);
-            // Cap to LATENCY_MAX_INTERVAL: the linear-fill assumption is only valid for that
-            // window, and a stale poll_usec (e.g. after cork/uncork where timing_info blocks)
-            // would otherwise keep inflating the interpolated latency up to the cap.
-            let elapsed_since_poll = elapsed_usec
-                .saturating_sub(poll_usec)
-                .min(LATENCY_MAX_INTERVAL.as_micros() as u64);
-            let latency = stored_latency.saturating_add(elapsed_since_poll);
+            // Interpolate the latency from the last poll: as audio records, the ADC fills the
+            // buffer at a constant rate, and what was read since takes from it.
+            let bytes = timing_callback.bytes.load(Ordering::Relaxed);
+            let anchor = timing_callback.anchor(&mut cached_anchor);
+            let (age, read) = Timing::since(&anchor, sample_spec, elapsed_usec, bytes);
+            let latency = (anchor.latency_usec + age).saturating_sub(read);
 
             let capture_time = elapsed
                 .checked_sub(Duration::from_micros(latency))
@@ -392,10 +452,11 @@ impl Stream {
 
             data_callback(&data, &InputCallbackInfo { timestamp });
 
-            // Notify the latency thread that audio was read, so it updates timing info.
-            let (lock, cvar) = &*update_callback;
-            *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
-            cvar.notify_one();
+            // Count what was read, for the interpolation (softphone patch: the latency thread
+            // is no longer woken here).
+            timing_callback
+                .bytes
+                .fetch_add(buf.len() as u64, Ordering::Release);
         };
 
         let stream =
@@ -405,8 +466,6 @@ impl Stream {
         let cancel_thread = handle.cancel.clone();
         let update_thread = handle.update.clone();
         let stream_clone = stream.clone();
-        let latency_clone = current_latency_micros.clone();
-        let poll_clone = last_poll_micros.clone();
 
         // The latch is released just before the `Stream` is returned so the latency thread cannot
         // fire any callbacks before the caller has the handle.
@@ -415,32 +474,35 @@ impl Stream {
 
         let latency_handle = std::thread::spawn(move || {
             waiter_latency.wait();
+            let mut retries = 0;
             loop {
                 if cancel_thread.load(Ordering::Relaxed) {
                     break;
                 }
 
-                let timing_info = match block_on(stream_clone.timing_info()) {
-                    Ok(timing_info) => timing_info,
+                let anchored = timing.query(start, || {
+                    block_on(stream_clone.timing_info()).map(|timing_info| {
+                        latency_usec(
+                            sample_spec,
+                            timing_info.source_usec,
+                            timing_info.write_offset,
+                            timing_info.read_offset,
+                        )
+                    })
+                });
+                match anchored {
+                    Ok(false) if retries < ANCHOR_RETRIES => {
+                        retries += 1;
+                        continue;
+                    }
+                    Ok(_) => retries = 0,
                     Err(e) => {
                         error_callback(Error::from(e));
                         break;
                     }
-                };
+                }
 
-                let poll_since_epoch =
-                    Instant::now().saturating_duration_since(start).as_micros() as u64;
-                poll_clone.store(poll_since_epoch, Ordering::Relaxed);
-
-                store_latency(
-                    &latency_clone,
-                    sample_spec,
-                    timing_info.source_usec,
-                    timing_info.write_offset,
-                    timing_info.read_offset,
-                );
-
-                // Wait until woken by a read/play/pause/drop event or until LATENCY_MAX_INTERVAL.
+                // Wait until woken by a play/pause/drop event or until LATENCY_MAX_INTERVAL.
                 let (lock, cvar) = &*update_thread;
                 let Ok(guard) = lock.lock() else { break };
                 let (mut guard, _) = cvar
@@ -464,20 +526,16 @@ impl Stream {
     }
 }
 
-fn store_latency(
-    latency_micros: &AtomicU64,
+fn latency_usec(
     sample_spec: protocol::SampleSpec,
     device_latency_usec: u64,
     write_offset: i64,
     read_offset: i64,
-) {
+) -> u64 {
     let offset = (write_offset - read_offset).max(0) as u64;
 
     let latency =
         Duration::from_micros(device_latency_usec) + sample_spec.bytes_to_duration(offset as usize);
 
-    latency_micros.store(
-        latency.as_micros().try_into().unwrap_or(u64::MAX),
-        Ordering::Relaxed,
-    );
+    latency.as_micros().try_into().unwrap_or(u64::MAX)
 }
