@@ -24,10 +24,11 @@ use crate::{
 
 const LATENCY_MAX_INTERVAL: Duration = Duration::from_millis(100);
 
-// softphone patch (vendor/cpal/PATCHED.md): the latency threads no longer query the server
-// after every callback, only every LATENCY_MAX_INTERVAL (and on play/pause), and the
-// callbacks interpolate from the last answer by the bytes they moved since and the time
-// elapsed. An anchor older than this (a query held up, a corked stream) stops aging.
+// softphone patch (vendor/cpal/PATCHED.md): the callbacks wake the latency thread to query
+// the server no more than once every LATENCY_MAX_INTERVAL (it was after every callback), so
+// each answer still comes just after a callback, and they interpolate from the last answer by
+// the bytes they moved since and the time elapsed. Without callbacks (a corked stream) the
+// thread asks once every ANCHOR_MAX_AGE; an anchor older than that stops aging.
 const ANCHOR_MAX_AGE: Duration = Duration::from_secs(1);
 // A callback ran while a query was out, so which of its bytes the answer counts is unknown:
 // ask again at once, this many times, before waiting for the next interval.
@@ -263,6 +264,8 @@ impl Stream {
         };
 
         let handle = LatencyHandle::new();
+        let update_callback = handle.update.clone();
+        let mut last_notify_usec = 0u64;
 
         // Wrap the write callback to match the pulseaudio signature.
         let callback = move |buf: &mut [u8]| {
@@ -298,11 +301,18 @@ impl Stream {
 
             data_callback(&mut data, &OutputCallbackInfo { timestamp });
 
-            // Count what was written, for the interpolation (softphone patch: the latency
-            // thread is no longer woken here).
+            // Count what was written, for the interpolation, and wake the latency thread to
+            // update timing info if the last update is LATENCY_MAX_INTERVAL old (softphone
+            // patch: it was woken after every write).
             timing_callback
                 .bytes
                 .fetch_add(buf.len() as u64, Ordering::Release);
+            if elapsed_usec.saturating_sub(last_notify_usec) >= LATENCY_MAX_INTERVAL.as_micros() as u64 {
+                last_notify_usec = elapsed_usec;
+                let (lock, cvar) = &*update_callback;
+                *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
+                cvar.notify_one();
+            }
 
             // We always consider the full buffer filled, because cpal's
             // user-facing API doesn't allow short writes.
@@ -374,11 +384,12 @@ impl Stream {
                     }
                 }
 
-                // Wait until woken by a play/pause/drop event or until LATENCY_MAX_INTERVAL.
+                // Wait until woken by a callback (every LATENCY_MAX_INTERVAL), a play/pause/drop
+                // event or until ANCHOR_MAX_AGE.
                 let (lock, cvar) = &*update_thread;
                 let Ok(guard) = lock.lock() else { break };
                 let (mut guard, _) = cvar
-                    .wait_timeout_while(guard, LATENCY_MAX_INTERVAL, |notified| !*notified)
+                    .wait_timeout_while(guard, ANCHOR_MAX_AGE, |notified| !*notified)
                     .unwrap_or_else(|e| e.into_inner());
                 *guard = false;
             }
@@ -419,6 +430,8 @@ impl Stream {
         })?;
 
         let handle = LatencyHandle::new();
+        let update_callback = handle.update.clone();
+        let mut last_notify_usec = 0u64;
 
         let callback = move |buf: &[u8]| {
             let elapsed = Instant::now().saturating_duration_since(start);
@@ -452,11 +465,18 @@ impl Stream {
 
             data_callback(&data, &InputCallbackInfo { timestamp });
 
-            // Count what was read, for the interpolation (softphone patch: the latency thread
-            // is no longer woken here).
+            // Count what was read, for the interpolation, and wake the latency thread to
+            // update timing info if the last update is LATENCY_MAX_INTERVAL old (softphone
+            // patch: it was woken after every read).
             timing_callback
                 .bytes
                 .fetch_add(buf.len() as u64, Ordering::Release);
+            if elapsed_usec.saturating_sub(last_notify_usec) >= LATENCY_MAX_INTERVAL.as_micros() as u64 {
+                last_notify_usec = elapsed_usec;
+                let (lock, cvar) = &*update_callback;
+                *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
+                cvar.notify_one();
+            }
         };
 
         let stream =
@@ -502,11 +522,12 @@ impl Stream {
                     }
                 }
 
-                // Wait until woken by a play/pause/drop event or until LATENCY_MAX_INTERVAL.
+                // Wait until woken by a callback (every LATENCY_MAX_INTERVAL), a play/pause/drop
+                // event or until ANCHOR_MAX_AGE.
                 let (lock, cvar) = &*update_thread;
                 let Ok(guard) = lock.lock() else { break };
                 let (mut guard, _) = cvar
-                    .wait_timeout_while(guard, LATENCY_MAX_INTERVAL, |notified| !*notified)
+                    .wait_timeout_while(guard, ANCHOR_MAX_AGE, |notified| !*notified)
                     .unwrap_or_else(|e| e.into_inner());
                 *guard = false;
             }
