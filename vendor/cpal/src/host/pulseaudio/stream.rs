@@ -307,7 +307,9 @@ impl Stream {
             timing_callback
                 .bytes
                 .fetch_add(buf.len() as u64, Ordering::Release);
-            if elapsed_usec.saturating_sub(last_notify_usec) >= LATENCY_MAX_INTERVAL.as_micros() as u64 {
+            if elapsed_usec.saturating_sub(last_notify_usec)
+                >= LATENCY_MAX_INTERVAL.as_micros() as u64
+            {
                 last_notify_usec = elapsed_usec;
                 let (lock, cvar) = &*update_callback;
                 *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
@@ -471,7 +473,9 @@ impl Stream {
             timing_callback
                 .bytes
                 .fetch_add(buf.len() as u64, Ordering::Release);
-            if elapsed_usec.saturating_sub(last_notify_usec) >= LATENCY_MAX_INTERVAL.as_micros() as u64 {
+            if elapsed_usec.saturating_sub(last_notify_usec)
+                >= LATENCY_MAX_INTERVAL.as_micros() as u64
+            {
                 last_notify_usec = elapsed_usec;
                 let (lock, cvar) = &*update_callback;
                 *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
