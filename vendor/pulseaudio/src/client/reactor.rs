@@ -275,6 +275,10 @@ pub(super) struct Reactor {
     /// zero-fill 1 MiB of `read_buf` before every read, most of a call's CPU).
     scratch: Box<[u8]>,
     in_progress_read: Option<protocol::Descriptor>,
+    /// Whether the socket is registered for WRITABLE too (softphone patch: only while
+    /// `write_buf` holds what the socket refused; registered for it always, the reactor woke
+    /// each time the server read a message of ours, as the socket's send space came back).
+    write_interest: bool,
 }
 
 impl Reactor {
@@ -284,11 +288,9 @@ impl Reactor {
     ) -> Result<ReactorHandle, ClientError> {
         let poll = mio::Poll::new()?;
         let waker = Arc::new(Waker(mio::Waker::new(poll.registry(), WAKER)?));
-        poll.registry().register(
-            &mut socket,
-            SOCKET,
-            mio::Interest::READABLE | mio::Interest::WRITABLE,
-        )?;
+        // softphone patch: readable only; writable while a write waits (`update_interest`).
+        poll.registry()
+            .register(&mut socket, SOCKET, mio::Interest::READABLE)?;
 
         let state = Arc::new(Mutex::new(ReactorState::default()));
 
@@ -305,6 +307,7 @@ impl Reactor {
             read_buf: Vec::new(),
             scratch: vec![0; 64 * 1024].into_boxed_slice(),
             in_progress_read: None,
+            write_interest: false,
         };
 
         let reactor_thread = std::thread::spawn(move || match reactor.run() {
@@ -337,7 +340,27 @@ impl Reactor {
             // Handle any requested writes.
             self.write_streams()?;
             self.write_commands()?;
+            self.update_interest()?;
         }
+    }
+
+    /// Asks for WRITABLE events only while something waits to be written: the writers leave
+    /// `write_buf` empty unless the socket refused part of it (softphone patch). Re-registering
+    /// reports a socket that is writable already, so no wake-up is lost.
+    fn update_interest(&mut self) -> Result<(), ClientError> {
+        let want = !self.write_buf.is_empty();
+        if want != self.write_interest {
+            let interest = if want {
+                mio::Interest::READABLE | mio::Interest::WRITABLE
+            } else {
+                mio::Interest::READABLE
+            };
+            self.poll
+                .registry()
+                .reregister(&mut self.socket, SOCKET, interest)?;
+            self.write_interest = want;
+        }
+        Ok(())
     }
 
     fn recv(&mut self) -> Result<(), ClientError> {
