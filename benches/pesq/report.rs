@@ -238,21 +238,11 @@ pub fn json(cells: &[Cell], machine: &Machine, plan: &Plan) -> String {
     serde_json::to_string_pretty(&doc).unwrap_or_default()
 }
 
-/// Replaces the section between the markers in `doc` (or appends it).
-pub fn splice(doc: &str, section: &str) -> String {
-    match (doc.find(BEGIN), doc.find(END)) {
-        (Some(b), Some(e)) if e > b => {
-            format!("{}{section}{}", &doc[..b], &doc[e + END.len()..])
-        }
-        _ => format!("{}\n{section}\n", doc.trim_end()),
-    }
-}
+#[path = "../shared/doc_section.rs"]
+mod doc_section;
 
-/// Writes the section into `benchmarks` and the JSON to `json_path`.
+/// Writes the section into `benchmarks` (between this harness's markers) and the JSON to
+/// `json_path`.
 pub fn write(benchmarks: &Path, json_path: &Path, section: &str, json: &str) -> Result<(), String> {
-    let doc = fs::read_to_string(benchmarks)
-        .map_err(|e| format!("read {}: {e}", benchmarks.display()))?;
-    fs::write(benchmarks, splice(&doc, section))
-        .map_err(|e| format!("write {}: {e}", benchmarks.display()))?;
-    fs::write(json_path, json).map_err(|e| format!("write {}: {e}", json_path.display()))
+    doc_section::write(benchmarks, json_path, section, json, (BEGIN, END))
 }
