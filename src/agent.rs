@@ -431,7 +431,7 @@ async fn flush(
         // Before the transmits: what follows a close goes out over a new connection.
         while let Some(peer) = phone.poll_close() {
             progressed = true;
-            tracing::info!("connection to {peer} closed: it answers no keep-alives");
+            tracing::info!("connection to {peer} given up (no answer to a keep-alive, or after a sleep): opening a new one");
             transports.close(peer);
             phone.handle_transport_error(Instant::now(), peer);
         }

@@ -156,7 +156,7 @@ impl UserAgent {
         let Some(call) = self.calls.get(&handle) else {
             return false;
         };
-        if call.reoffer_retried || call.local_sdp.is_none() || call.phase != Phase::Established {
+        if call.reoffer_retried || call.phase != Phase::Established {
             return false;
         }
         let ms = if call.direction == CallDirection::Outbound {
