@@ -438,6 +438,16 @@ fn incoming_invite(branch: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// [`incoming_invite`] with `extra` header lines (each ending in CRLF) after Max-Forwards.
+fn incoming_invite_with(branch: &str, extra: &str) -> String {
+    String::from_utf8(incoming_invite(branch))
+        .expect("ascii")
+        .replace(
+            "Max-Forwards: 70\r\n",
+            &format!("Max-Forwards: 70\r\n{extra}"),
+        )
+}
+
 #[test]
 fn the_same_invite_by_two_paths_rings_once_and_the_second_gets_482() {
     let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
@@ -584,13 +594,11 @@ fn our_answer_copies_the_request_and_its_record_routes_with_one_to_tag() {
     let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
     let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), 6));
     let now = Instant::now();
-    let invite = String::from_utf8(incoming_invite("rr"))
-        .expect("ascii")
-        .replace(
-            "Max-Forwards: 70\r\n",
-            "Max-Forwards: 70\r\nRecord-Route: <sip:p1.example;lr;unknown=x>\r\n\
+    let invite = incoming_invite_with(
+        "rr",
+        "Record-Route: <sip:p1.example;lr;unknown=x>\r\n\
              Record-Route: <sip:p2.example;lr>, <sip:p3.example;lr>\r\n",
-        );
+    );
     let Ok(Message::Request(request)) = Message::parse(invite.as_bytes()) else {
         panic!("the INVITE parses")
     };
@@ -817,12 +825,7 @@ fn reliable_provisionals_only_for_a_caller_that_asks_for_them() {
         let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
         let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), 9));
         let now = Instant::now();
-        let invite = String::from_utf8(incoming_invite("rel"))
-            .expect("ascii")
-            .replace(
-                "Max-Forwards: 70\r\n",
-                &format!("Max-Forwards: 70\r\n{extra}"),
-            );
+        let invite = incoming_invite_with("rel", extra);
         alice
             .ua
             .handle_datagram(now, Peer::udp(far()), Bytes::from(invite.into_bytes()));
@@ -1025,12 +1028,7 @@ fn a_body_in_an_encoding_we_cannot_read_gets_415_and_require_is_judged_before_th
     let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
     let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), 12));
     let now = Instant::now();
-    let gzipped = String::from_utf8(incoming_invite("gz"))
-        .expect("ascii")
-        .replace(
-            "Max-Forwards: 70\r\n",
-            "Max-Forwards: 70\r\nContent-Encoding: gzip\r\n",
-        );
+    let gzipped = incoming_invite_with("gz", "Content-Encoding: gzip\r\n");
     alice
         .ua
         .handle_datagram(now, Peer::udp(far()), Bytes::from(gzipped.into_bytes()));
@@ -1154,13 +1152,11 @@ fn an_answered_call_routes_our_bye_through_the_callers_record_routes_in_order() 
         let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
         let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), 13));
         let now = Instant::now();
-        let invite = String::from_utf8(incoming_invite("route"))
-            .expect("ascii")
-            .replace(
-                "Max-Forwards: 70\r\n",
-                "Max-Forwards: 70\r\nRecord-Route: <sip:10.0.0.5:5070;lr>\r\n\
+        let invite = incoming_invite_with(
+            "route",
+            "Record-Route: <sip:10.0.0.5:5070;lr>\r\n\
                  Record-Route: <sip:10.0.0.6;lr>\r\n",
-            );
+        );
         alice
             .ua
             .handle_datagram(now, Peer::udp(far()), Bytes::from(invite.into_bytes()));
@@ -1447,12 +1443,7 @@ fn a_reliable_provisional_is_resent_until_its_prack() {
     let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
     let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), 12));
     let t0 = Instant::now();
-    let invite = String::from_utf8(incoming_invite("rel2"))
-        .expect("ascii")
-        .replace(
-            "Max-Forwards: 70\r\n",
-            "Max-Forwards: 70\r\nRequire: 100rel\r\n",
-        );
+    let invite = incoming_invite_with("rel2", "Require: 100rel\r\n");
     alice
         .ua
         .handle_datagram(t0, Peer::udp(far()), Bytes::from(invite.into_bytes()));
