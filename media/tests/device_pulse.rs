@@ -232,7 +232,11 @@ fn play_tone(host: HostChoice, rate: u32) -> Duration {
         .flatten()
         .copied()
         .collect();
-    assert!(tone.len() > RATE as usize / 2, "{} samples heard: {stats:?}", tone.len());
+    assert!(
+        tone.len() > RATE as usize / 2,
+        "{} samples heard: {stats:?}",
+        tone.len()
+    );
     let f = dominant_frequency(&tone[..RATE as usize / 2], RATE).unwrap();
     assert!((f - 1000.0).abs() <= 20.0, "dominant {f} Hz");
     assert!(stats.callbacks > 10, "{stats:?}");
