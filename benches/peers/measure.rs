@@ -207,7 +207,16 @@ fn one(
     thread::sleep(SETTLE);
     let call = measure(pid, plan.talk)?;
     ua.hang_up()?;
-    let negotiated = answered_codec(&far).unwrap_or_else(|| "?".into());
+    // baresip's trace may lag behind on a loaded machine: give it a few seconds.
+    let mut negotiated = answered_codec(&far);
+    for _ in 0..50 {
+        if negotiated.is_some() {
+            break;
+        }
+        thread::sleep(Duration::from_millis(100));
+        negotiated = answered_codec(&far);
+    }
+    let negotiated = negotiated.unwrap_or_else(|| "?".into());
     drop(ua);
     far.stop();
     // The source stops with its player.
