@@ -1,7 +1,6 @@
 //! The run's table: Markdown for docs/benchmarks.md (between two markers, replaced on each
 //! run) and JSON beside it, with the date and the machine, and the ratios against the goals.
 
-use std::fs;
 use std::path::Path;
 
 use super::load::LoadRow;
@@ -26,30 +25,11 @@ pub struct Machine {
 
 impl Machine {
     pub fn this() -> Machine {
-        let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        let cpu = cpuinfo
-            .lines()
-            .find_map(|l| l.strip_prefix("model name"))
-            .and_then(|v| v.split(':').nth(1))
-            .unwrap_or("unknown")
-            .trim()
-            .to_owned();
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let kernel = fs::read_to_string("/proc/sys/kernel/osrelease")
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
-        let date = std::process::Command::new("date")
-            .args(["-u", "+%Y-%m-%d %H:%M UTC"])
-            .output()
-            .ok()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-            .unwrap_or_default();
         Machine {
-            date,
-            cpu,
-            cores,
-            kernel,
+            date: machine::date(),
+            cpu: machine::cpu(),
+            cores: machine::cores(),
+            kernel: machine::kernel(),
         }
     }
 }
@@ -231,6 +211,8 @@ pub fn json(rows: &[Row], delays: &[DelayRow], load: &[LoadRow], machine: &Machi
 
 #[path = "../shared/doc_section.rs"]
 mod doc_section;
+#[path = "../shared/machine.rs"]
+mod machine;
 
 /// Replaces this harness's section in `doc` (or appends it).
 pub fn splice(doc: &str, section: &str) -> String {

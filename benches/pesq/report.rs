@@ -34,28 +34,11 @@ fn loadavg() -> String {
 
 impl Machine {
     pub fn start() -> Machine {
-        let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        let cpu = cpuinfo
-            .lines()
-            .find_map(|l| l.strip_prefix("model name"))
-            .and_then(|v| v.split(':').nth(1))
-            .unwrap_or("unknown")
-            .trim()
-            .to_owned();
-        let date = std::process::Command::new("date")
-            .args(["-u", "+%Y-%m-%d %H:%M UTC"])
-            .output()
-            .ok()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-            .unwrap_or_default();
         Machine {
-            date,
-            cpu,
-            cores: std::thread::available_parallelism().map_or(1, usize::from),
-            kernel: fs::read_to_string("/proc/sys/kernel/osrelease")
-                .unwrap_or_default()
-                .trim()
-                .to_owned(),
+            date: machine::date(),
+            cpu: machine::cpu(),
+            cores: machine::cores(),
+            kernel: machine::kernel(),
             load_start: loadavg(),
             load_end: String::new(),
         }
@@ -240,6 +223,8 @@ pub fn json(cells: &[Cell], machine: &Machine, plan: &Plan) -> String {
 
 #[path = "../shared/doc_section.rs"]
 mod doc_section;
+#[path = "../shared/machine.rs"]
+mod machine;
 
 /// Writes the section into `benchmarks` (between this harness's markers) and the JSON to
 /// `json_path`.
