@@ -10,6 +10,10 @@ use crate::OpusSettings;
 
 pub use crate::wav::{read_wav_mono, WavError};
 
+/// One stream's receive path (jitter buffer, decoder, concealment), sans-IO: for replaying
+/// a network trace offline (`media/examples/jitter_replay.rs`).
+pub use crate::session::receive::Receiver;
+
 /// Send-receive with `remote` in `codec` (its default payload type), RTCP on the next port,
 /// telephone-event 101 at 8 kHz, 20 ms packets.
 pub fn negotiated(remote: SocketAddr, codec: Codec) -> Negotiated {

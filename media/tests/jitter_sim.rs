@@ -321,8 +321,10 @@ fn reorder_is_absorbed() {
             "{mode:?}: late {:.2}%",
             r.late_ratio() * 100.0
         );
+        // No more than the link plus the reorder's depth: the buffer waits for a reordered
+        // packet, not longer.
         assert!(
-            r.mean_delay() < 30.0 + 20.0 + 5.0,
+            r.mean_delay() < 30.0 + 30.0,
             "{mode:?}: mean delay {:.1}",
             r.mean_delay()
         );

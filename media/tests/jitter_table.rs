@@ -1,8 +1,8 @@
 //! Table-driven jitter buffer tests in the style of baresip's `test/jbuf.c`: packet arrival
 //! times in, the playout of each 20 ms pull out.
 //!
-//! Every case uses G.711 framing (20 ms, 160 samples), frame adaptation and a 40 ms initial
-//! target (fewer than 50 packets, so the estimate never replaces it). Pulls happen at
+//! Every case uses G.711 framing (20 ms, 160 samples), frame adaptation and a fixed 40 ms
+//! target (minimum and maximum delay both 40 ms: the mechanics, not the estimate). Pulls happen at
 //! 5, 25, 45 ... ms; a packet and a pull at the same millisecond: the packet first.
 //! Expected playouts: `S` silence, `F<seq>` frame, `C` conceal, `R<next seq>` recover.
 
@@ -25,6 +25,8 @@ fn nominal(seqs: impl IntoIterator<Item = u16>) -> Vec<Arrival> {
 fn config() -> JitterConfig {
     let mut c = JitterConfig::g711();
     c.initial_delay = Duration::from_millis(40);
+    c.min_delay = Duration::from_millis(40);
+    c.max_delay = Duration::from_millis(40);
     c
 }
 

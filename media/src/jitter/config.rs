@@ -24,7 +24,7 @@ pub struct JitterConfig {
     pub clock_rate: u32,
     /// Duration of one packet and of one pull (10, 20, 30, 40, 60 ms...).
     pub frame: Duration,
-    /// Target used until enough packets have been seen to estimate the jitter.
+    /// Least target while the histogram has too few packets to be trusted (the first 50).
     pub initial_delay: Duration,
     /// Lower bound of the target delay.
     pub min_delay: Duration,
@@ -35,9 +35,10 @@ pub struct JitterConfig {
     pub min_delay_after_loss: Duration,
     /// Upper bound of the target delay (and range of the delay histogram).
     pub max_delay: Duration,
-    /// Quantile of the relative arrival delay the target covers (NetEq: ~0.95).
+    /// Quantile of the relative arrival delay the target covers (NetEq: 0.95-0.97). 0.97:
+    /// under 40 ms of jitter 0.95 left 2.5-4% of packets late, each a concealed frame.
     pub quantile: f64,
-    /// Extra delay on top of the quantile, as a fraction of it (0.2: target = 1.2 x q95), so
+    /// Extra delay on top of the quantile, as a fraction of it (0.2: target = 1.2 x q97), so
     /// a clean network gets no extra delay and a jittery one a proportional safety margin.
     pub headroom: f64,
     /// Per-packet forgetting factor of the delay histogram (NetEq: 0.9993, a memory of
@@ -130,7 +131,7 @@ impl Default for JitterConfig {
             min_delay: Duration::ZERO,
             min_delay_after_loss: Duration::ZERO,
             max_delay: Duration::from_millis(1000),
-            quantile: 0.95,
+            quantile: 0.97,
             headroom: 0.2,
             forget: 0.9993,
             adaptation: Adaptation::Frames,

@@ -2,8 +2,8 @@
 //! and route changes move, and an estimate of the drift itself.
 //!
 //! A packet's transit is `arrival - timestamp` in clock ticks: network delay plus an offset
-//! between the two clocks. Its minimum over a sliding window (2 s, as NetEq's relative
-//! delay) is the base the buffer measures delays from, so when the sender's clock runs fast
+//! between the two clocks. Its minimum over a sliding window (10 s; NetEq's relative delay
+//! takes 2 s, which moves under jitter) is the base the buffer measures delays from, so when the sender's clock runs fast
 //! or slow against ours the base follows (the transit shrinks or grows by the drift) and the
 //! buffer's delay, measured from the base, grows or shrinks: the playout decision then
 //! accelerates / drops, or stretches / inserts, to bring it back to the target. The slope of

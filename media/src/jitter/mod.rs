@@ -37,10 +37,10 @@
 //! # Delay and how it adapts
 //!
 //! Delays are measured from the *base transit*: the smallest `arrival - timestamp` over the
-//! last 2 s ([`drift`]), i.e. from when the packet would have arrived over the fastest
+//! last 10 s ([`drift`]), i.e. from when the packet would have arrived over the fastest
 //! recent path. A packet's *relative delay* (how much later than that it came) goes into a
 //! histogram with exponential forgetting ([`estimator`]); the target delay is its
-//! [`JitterConfig::quantile`] (0.95) plus [`JitterConfig::headroom`] of it (20%), within
+//! [`JitterConfig::quantile`] (0.97) plus [`JitterConfig::headroom`] of it (20%), within
 //! `min_delay..max_delay`. The current delay is `now - base - timestamp` of the frame being
 //! played: how long after its fastest possible arrival it is heard. The [`decision`] keeps
 //! it near the target:
@@ -178,12 +178,15 @@ impl Playout {
     }
 }
 
-/// Packets seen before the histogram replaces `initial_delay` as the target.
+/// Packets seen before the target may go below `initial_delay`.
 const WARMUP_PACKETS: u64 = 50;
 /// Timestamp jumps are confirmed by this many packets in a row.
 const RESYNC_PACKETS: u32 = 3;
-/// Window of the base transit's sliding minimum.
-const BASE_WINDOW: Duration = Duration::from_secs(2);
+/// Window of the base transit's sliding minimum. Long enough that its minimum holds still
+/// under jitter (over 2 s, 100 packets, the minimum of a 40 ms jitter moved by 10-20 ms as
+/// packets left the window, and each move dropped or inserted a frame mid-speech), short
+/// enough to follow clock drift (100 ppm is 1 ms per 10 s) and route changes.
+const BASE_WINDOW: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -474,13 +477,20 @@ impl JitterBuffer {
         Playout::Silence
     }
 
+    /// The target from the histogram, from the first packet on: while it holds fewer than
+    /// `WARMUP_PACKETS` the target does not go below `initial_delay`, after that it follows
+    /// the histogram alone. (Waiting for the warm-up with a fixed target let the first
+    /// second's jitter through as late packets: the first word of a call.)
     fn update_target(&mut self) {
-        if self.hist.count() < WARMUP_PACKETS {
-            return;
-        }
         let q = self.hist.quantile(self.cfg.quantile);
         let with_headroom = q + (q as f64 * self.cfg.headroom) as i64;
-        self.target = with_headroom.clamp(self.floor, to_ticks(self.cfg.max_delay, self.rate()));
+        let least = if self.hist.count() < WARMUP_PACKETS {
+            self.floor
+                .max(to_ticks(self.cfg.initial_delay, self.rate()))
+        } else {
+            self.floor
+        };
+        self.target = with_headroom.clamp(least, to_ticks(self.cfg.max_delay, self.rate()));
     }
 
     /// A frame went missing: from now on the target keeps the after-loss floor.

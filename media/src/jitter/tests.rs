@@ -1,5 +1,6 @@
-//! The after-loss floor on explicit time: a clean network plays each frame as it lands,
-//! the first loss raises the target by a frame, the next loss finds the next packet in hand.
+//! On explicit time: the after-loss floor (a clean network plays each frame as it lands,
+//! the first loss raises the target by a frame, the next loss finds the next packet in
+//! hand), and the target following jitter from the first packets.
 
 use std::time::{Duration, Instant};
 
@@ -87,4 +88,44 @@ fn the_first_loss_raises_the_floor_and_the_next_is_recoverable() {
         .collect();
     assert_eq!(recovered, [161]);
     assert_eq!(jb.target_delay(), FRAME, "the floor stays");
+}
+
+/// Packets every 20 ms, every fourth one `late_ms` late.
+fn jittery(jb: &mut JitterBuffer, t0: Instant, slots: std::ops::Range<u16>, late_ms: u64) {
+    for n in slots {
+        let late = if n % 4 == 3 { late_ms } else { 0 };
+        jb.insert(
+            t0 + FRAME * u32::from(n) + Duration::from_millis(late),
+            frame(n),
+        );
+    }
+}
+
+#[test]
+fn the_target_follows_jitter_from_the_first_packets() {
+    // A quarter of the packets 40 ms late, from the start: within the first 20 packets
+    // (well before the 50 of the warm-up) the target covers them, with its headroom.
+    let t0 = Instant::now();
+    let mut jb = JitterBuffer::new(opus_floor()).unwrap();
+    jittery(&mut jb, t0, 0..20, 40);
+    assert!(
+        jb.target_delay() >= Duration::from_millis(40),
+        "{:?}",
+        jb.target_delay()
+    );
+}
+
+#[test]
+fn initial_delay_is_the_least_target_during_the_warm_up_only() {
+    let t0 = Instant::now();
+    let cfg = JitterConfig {
+        initial_delay: Duration::from_millis(60),
+        ..opus_floor()
+    };
+    let mut jb = JitterBuffer::new(cfg).unwrap();
+    jittery(&mut jb, t0, 0..20, 0);
+    assert_eq!(jb.target_delay(), Duration::from_millis(60));
+    // After the warm-up a clean network's target is the histogram's: nothing.
+    jittery(&mut jb, t0, 20..60, 0);
+    assert_eq!(jb.target_delay(), Duration::ZERO);
 }

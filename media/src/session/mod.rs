@@ -28,7 +28,7 @@
 mod clock;
 mod events;
 mod outgoing_dtmf;
-mod receive;
+pub(crate) mod receive;
 mod rtp_watch;
 
 pub use events::{RtpStats, StreamEvent};

@@ -104,10 +104,12 @@ impl Receiver {
         }
     }
 
+    /// The jitter buffer's counters.
     pub fn jitter_stats(&self) -> JitterStats {
         self.jitter.stats()
     }
 
+    /// What the receive path counted besides the jitter buffer.
     pub fn counters(&self) -> ReceiveCounters {
         self.counters
     }
