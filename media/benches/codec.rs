@@ -55,6 +55,19 @@ fn bench_codec(c: &mut Criterion, codec: Codec) {
             black_box(pcm_out.len())
         })
     });
+    // The first frame of a loss, after speech: where Opus's neural PLC runs.
+    let mut dec = decoder(codec).unwrap();
+    let mut i = 0;
+    g.bench_function("decode_then_conceal_20ms", |b| {
+        b.iter(|| {
+            pcm_out.clear();
+            dec.decode(&packets[i % packets.len()], &mut pcm_out)
+                .unwrap();
+            dec.conceal(black_box(frame), &mut pcm_out);
+            i += 1;
+            black_box(pcm_out.len())
+        })
+    });
     let mut dec = decoder(codec).unwrap();
     g.bench_function("conceal_20ms", |b| {
         b.iter(|| {

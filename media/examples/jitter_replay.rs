@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo run --release -p media --example jitter_replay -- CODEC IN.wav OUT.wav \
-//!     [--loss P] [--delay-ms D] [--jitter-ms J] [--seed S]
+//!     [--loss P] [--delay-ms D] [--jitter-ms J] [--seed S] [--complexity C]
 //! ```
 //!
 //! `IN.wav`: mono 16-bit at the codec's audio rate (48 kHz Opus, 16 kHz G.722, 8 kHz
@@ -13,7 +13,8 @@
 //! is lost with probability P, else delayed by D plus a normal deviate of sigma J ms, clipped
 //! at 0 (its own random draws: not the same packets as a bench run with the same seed). The
 //! play clock pulls a frame every 20 ms from 2 ms after the first packet lands, as the
-//! stream's does.
+//! stream's does. The sender's Opus encoder runs without FEC (as the bench's baresip) at
+//! complexity C (10, libopus's default, unless given).
 
 use std::time::{Duration, Instant};
 
@@ -29,11 +30,12 @@ struct Args {
     delay_ms: f64,
     jitter_ms: f64,
     seed: u64,
+    complexity: u8,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
-    let usage = "usage: jitter_replay opus|g722|pcmu IN.wav OUT.wav [--loss P] [--delay-ms D] [--jitter-ms J] [--seed S]";
+    let usage = "usage: jitter_replay opus|g722|pcmu IN.wav OUT.wav [--loss P] [--delay-ms D] [--jitter-ms J] [--seed S] [--complexity C]";
     let codec = match it.next().as_deref() {
         Some("opus") => Codec::Opus,
         Some("g722") => Codec::G722,
@@ -50,6 +52,7 @@ fn parse_args() -> Result<Args, String> {
         delay_ms: 0.0,
         jitter_ms: 0.0,
         seed: 1,
+        complexity: 10,
     };
     while let Some(flag) = it.next() {
         let value = it.next().ok_or(format!("{flag} needs a value"))?;
@@ -59,6 +62,7 @@ fn parse_args() -> Result<Args, String> {
             "--delay-ms" => a.delay_ms = num(&value)?,
             "--jitter-ms" => a.jitter_ms = num(&value)?,
             "--seed" => a.seed = num(&value)? as u64,
+            "--complexity" => a.complexity = num(&value)?.clamp(0.0, 10.0) as u8,
             _ => return Err(format!("unknown flag {flag}\n{usage}")),
         }
     }
