@@ -217,6 +217,46 @@ fn microphone_tone_reaches_the_echo_and_is_heard_on_the_speaker() {
     );
 }
 
+/// Stopped and continued in a call (SIGSTOP, SIGCONT: a laptop's sleep as the tests simulate
+/// it, Ctrl-Z and `fg` in a terminal, a debugger attaching), the agent's devices go on: the
+/// microphone still reaches the echo and the echo is heard. On Linux the sound server
+/// client's wait fails with EINTR after a stop; that once ended the capture stream for good.
+#[test]
+fn after_a_stop_and_continue_the_devices_go_on() {
+    let Some(_turn) = common::device_call_turn(module_path!()) else {
+        return;
+    };
+    let s = setup("device:default", "device:speaker");
+    let id = connected_call(&s);
+    assert_tone_on("speaker.monitor", &s.agent, "before the stop");
+    let pid = s.agent.pid().to_string();
+    for sig in ["-STOP", "-CONT"] {
+        let ok = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig} {pid}");
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let callbacks = |side: &str| audio_counters(&s.agent)[side]["callbacks"].as_u64();
+    let (input, output) = (callbacks("input"), callbacks("output"));
+    assert_tone_on("speaker.monitor", &s.agent, "after the stop");
+    let audio = audio_counters(&s.agent);
+    assert!(
+        audio["input"]["callbacks"].as_u64() > input
+            && audio["output"]["callbacks"].as_u64() > output,
+        "the devices stopped moving after the stop: {audio}\n{}",
+        s.agent.log()
+    );
+    assert!(
+        !s.agent.log().contains("Reactor error"),
+        "the sound server client failed:\n{}",
+        s.agent.log()
+    );
+    hang_up(&s, &id);
+}
+
 #[test]
 fn output_switched_mid_call_then_unplugged_falls_back_to_the_default() {
     let Some(_turn) = common::device_call_turn(module_path!()) else {

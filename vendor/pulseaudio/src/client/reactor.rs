@@ -334,7 +334,14 @@ impl Reactor {
         let mut events = mio::Events::with_capacity(1024);
 
         loop {
-            self.poll.poll(&mut events, None)?;
+            // softphone patch: on Linux a wait interrupted by a stop and continue (SIGSTOP and
+            // SIGCONT, a debugger or tracer attaching) fails with EINTR even without a signal
+            // handler; that is no error, and returning it ended the stream for good.
+            match self.poll.poll(&mut events, None) {
+                Ok(()) => {}
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(err.into()),
+            }
             self.recv()?;
 
             // Handle any requested writes.
@@ -371,6 +378,8 @@ impl Reactor {
                 Ok(0) => return Err(ClientError::Disconnected),
                 Ok(n) => self.read_buf.extend_from_slice(&self.scratch[..n]),
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                // softphone patch: interrupted before anything was read; read again.
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue 'read,
                 Err(err) => return Err(err.into()),
             };
 
