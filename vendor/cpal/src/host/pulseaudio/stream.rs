@@ -22,14 +22,14 @@ use crate::{
     OutputCallbackInfo, OutputStreamTimestamp, SampleFormat, StreamInstant,
 };
 
-const LATENCY_MAX_INTERVAL: Duration = Duration::from_millis(100);
+const LATENCY_MAX_INTERVAL: Duration = Duration::from_millis(1000);
 
 // softphone patch (vendor/cpal/PATCHED.md): the callbacks wake the latency thread to query
 // the server no more than once every LATENCY_MAX_INTERVAL (it was after every callback), so
 // each answer still comes just after a callback, and they interpolate from the last answer by
 // the bytes they moved since and the time elapsed. Without callbacks (a corked stream) the
 // thread asks once every ANCHOR_MAX_AGE; an anchor older than that stops aging.
-const ANCHOR_MAX_AGE: Duration = Duration::from_secs(1);
+const ANCHOR_MAX_AGE: Duration = Duration::from_secs(2);
 // A callback ran while a query was out, so which of its bytes the answer counts is unknown:
 // ask again at once, this many times, before waiting for the next interval.
 const ANCHOR_RETRIES: u32 = 3;
