@@ -6,7 +6,8 @@
 //!
 //! `cargo bench --bench peers` (or `make bench-peers`). Environment:
 //! `PEERS_UAS` (default `softphone,baresip,linphonec`), `PEERS_CODECS` (`opus,pcmu`),
-//! `PEERS_TALK_SECS` (20), `PEERS_IDLE_SECS` (10), `PEERS_PROBE_SECS` (20: how long each
+//! `PEERS_TALK_SECS` (20), `PEERS_IDLE_SECS` (10), `PEERS_IDLE_SETTLE_SECS` (15: from
+//! registered to the idle window), `PEERS_PROBE_SECS` (20: how long each
 //! delay probe sends clicks, one a second; 0 skips it), `PEERS_LOAD_RATES` (`5,10,20,40,80`
 //! calls/s, tried in order until one fails; empty skips the load), `PEERS_LOAD_SECS` (60, per
 //! rate), `PEERS_LOAD_CALL_SECS` (8, each call's length), `PEERS_WRITE` (`1`: write the docs;
@@ -64,10 +65,12 @@ fn main() {
         .map(|n| Codec::from_name(n).unwrap_or_else(|| panic!("PEERS_CODECS: unknown codec {n:?}")))
         .collect();
     let (talk, idle) = (secs("PEERS_TALK_SECS", 20), secs("PEERS_IDLE_SECS", 10));
+    let idle_settle = secs("PEERS_IDLE_SETTLE_SECS", 15);
     let plan = Plan {
         uas,
         codecs,
         idle: Duration::from_secs(idle),
+        idle_settle: Duration::from_secs(idle_settle),
         talk: Duration::from_secs(talk),
         probe: Duration::from_secs(secs("PEERS_PROBE_SECS", 20)),
     };
@@ -106,7 +109,7 @@ fn main() {
         peers::load::run(&load_plan, &kam, work.path()).unwrap_or_else(|e| panic!("peers: {e}"))
     };
     let machine = peers::report::Machine::this();
-    let section = peers::report::markdown(&rows, &delays, &load, &machine, talk, idle);
+    let section = peers::report::markdown(&rows, &delays, &load, &machine, talk, idle, idle_settle);
     println!("{section}");
     if std::env::var("PEERS_WRITE").map_or(true, |v| v != "0") {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -23,6 +23,7 @@ fn the_agent_and_baresip_are_measured_side_by_side() {
         uas: vec![Kind::Agent, Kind::Baresip],
         codecs: vec![Codec::Pcmu],
         idle: Duration::from_secs(2),
+        idle_settle: Duration::from_secs(2),
         talk: Duration::from_secs(3),
         probe: Duration::from_secs(6),
     };
@@ -38,7 +39,7 @@ fn the_agent_and_baresip_are_measured_side_by_side() {
         assert!(row.dial_to_connected_ms > 0.0, "{row:#?}");
     }
     let machine = peers::report::Machine::this();
-    let table = peers::report::markdown(&rows, &[], &[], &machine, 3, 2);
+    let table = peers::report::markdown(&rows, &[], &[], &machine, 3, 2, 2);
     assert!(table.contains("| softphone | pcmu | PCMU |"), "{table}");
     assert!(table.contains("| baresip | pcmu | PCMU |"), "{table}");
     assert!(table.contains("pcmu: CPU in call"), "{table}");
@@ -57,7 +58,7 @@ fn the_agent_and_baresip_are_measured_side_by_side() {
             .all(|ms| *ms > delays[0].loopback_ms as f64 && *ms < 800.0),
         "{d:?}"
     );
-    let table = peers::report::markdown(&rows, &delays, &[], &machine, 3, 2);
+    let table = peers::report::markdown(&rows, &delays, &[], &machine, 3, 2, 2);
     eprintln!("{table}");
     assert!(table.contains("| softphone | 6 |"), "{table}");
     // SIPp load, briefly: the agent answers every call, and SIPp's statistics are read.
@@ -74,12 +75,12 @@ fn the_agent_and_baresip_are_measured_side_by_side() {
         (12, 12, 0),
         "{step:?}"
     );
-    let table = peers::report::markdown(&rows, &[], &load, &machine, 3, 2);
+    let table = peers::report::markdown(&rows, &[], &load, &machine, 3, 2, 2);
     assert!(table.contains("| softphone | 4 | 12 | 12 | 0 |"), "{table}");
     // Spliced into a document, the section replaces the previous run's.
     let doc = format!(
         "# Benchmarks\n\n{}\n\nafter\n",
-        peers::report::markdown(&rows, &[], &[], &machine, 1, 1)
+        peers::report::markdown(&rows, &[], &[], &machine, 1, 1, 1)
     );
     let twice = peers::report::splice(&peers::report::splice(&doc, &table), &table);
     assert_eq!(twice.matches(peers::report::BEGIN).count(), 1, "{twice}");

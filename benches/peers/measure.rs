@@ -15,8 +15,8 @@ use super::ua::{Kind, Mode, UnderTest};
 
 /// The echoing far end every call goes to.
 const FAR_END: &str = "1002";
-/// After registering, or after the call connected, before measuring: the start-up work
-/// (threads, devices, first RTCP) is not what a minute of use costs.
+/// After the call connected, before measuring: the start-up work (threads, devices, first
+/// RTCP) is not what a minute of use costs.
 const SETTLE: Duration = Duration::from_secs(2);
 
 /// The codec a run asks for: the far end offers and accepts only that family.
@@ -50,6 +50,10 @@ pub struct Plan {
     pub codecs: Vec<Codec>,
     /// How long each agent is measured registered and idle.
     pub idle: Duration,
+    /// How long after registering the idle window starts: what the start and the REGISTER
+    /// leave running (its transaction's linger timer, RFC 3261's Timer K of 5 s over UDP;
+    /// worker threads that retire after 10 s unused) has ended by then, for every program.
+    pub idle_settle: Duration,
     /// How long each call is measured.
     pub talk: Duration,
     /// How long each delay probe sends clicks (one a second); zero skips the probe.
@@ -64,7 +68,8 @@ impl Plan {
     pub fn duration(&self) -> Duration {
         let calls = (self.uas.len() * self.codecs.len()) as u32;
         let probes = self.uas.len() as u32;
-        (self.idle + self.talk + OVERHEAD) * calls + (self.probe + OVERHEAD) * probes
+        (self.idle_settle + self.idle + self.talk + OVERHEAD) * calls
+            + (self.probe + OVERHEAD) * probes
     }
 }
 
@@ -165,7 +170,7 @@ pub fn run(plan: &Plan, kam: &Kamailio, workdir: &Path) -> Result<Vec<Row>, Stri
     let pulse = Pulse::shared().map_err(|e| format!("private PulseAudio: {e}"))?;
     let source = workdir.join("clicks.wav");
     write_wav(&source, &click_train(plan.talk + SETTLE * 3), RATE).map_err(|e| e.to_string())?;
-    let lifetime = plan.idle + plan.talk + Duration::from_secs(60);
+    let lifetime = plan.idle_settle + plan.idle + plan.talk + Duration::from_secs(60);
     let mut rows = Vec::new();
     for &codec in &plan.codecs {
         for &kind in &plan.uas {
@@ -197,7 +202,7 @@ fn one(
 
     let mut ua = UnderTest::start(kind, kam, lifetime, Mode::Calling)?;
     let pid = ua.pid()?;
-    thread::sleep(SETTLE);
+    thread::sleep(plan.idle_settle);
     let idle = measure(pid, plan.idle)?;
 
     let talk = pulse

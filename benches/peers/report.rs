@@ -42,10 +42,11 @@ pub fn markdown(
     machine: &Machine,
     talk_s: u64,
     idle_s: u64,
+    idle_settle_s: u64,
 ) -> String {
     let mut s = format!(
         "{BEGIN}\n\nRun {} on {} ({} cores, Linux {}); each call {talk_s} s measured after \
-         2 s, idle {idle_s} s measured after registering. CPU is user + system time as a \
+         2 s, idle {idle_s} s measured {idle_settle_s} s after registering. CPU is user + system time as a \
          share of one core; wake-ups are context switches per second over all threads.\n\n\
          | user agent | codec asked | negotiated | dial to connected | CPU in call | CPU per call minute | RSS in call | threads in call | wake-ups/s in call | CPU idle | RSS idle | threads idle | wake-ups/s idle |\n\
          |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
