@@ -93,6 +93,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The bench's sender: baresip's Opus without FEC (it sends none at 0% expected loss).
     let settings = OpusSettings {
         fec: false,
+        complexity: a.complexity,
         ..OpusSettings::default()
     };
     let mut enc = encoder(a.codec, &settings)?;
