@@ -28,9 +28,6 @@ pub const OPUS_MAX_PACKET: usize = 1275;
 const OPUS_MAX_SAMPLES: usize = 5760;
 /// Opus decodes and conceals in multiples of 2.5 ms.
 const OPUS_GRANULE: usize = 120;
-/// The packet loss the Opus encoder plans its FEC for when FEC is on. libopus adds no
-/// in-band FEC at all while this is 0.
-pub const OPUS_EXPECTED_LOSS_PERCENT: i32 = 10;
 /// G.711 and G.722 concealment: the last frame is repeated while fading linearly to zero
 /// over 60 ms.
 const FADE_MS: usize = 60;
@@ -91,6 +88,10 @@ pub trait AudioEncoder: Send {
     /// Encode one frame (`pcm.len()` samples at the clock rate), appending the payload to
     /// `out`. For Opus the frame must be 2.5, 5, 10, 20, 40, 60, 80, 100 or 120 ms.
     fn encode(&mut self, pcm: &[i16], out: &mut Vec<u8>) -> Result<(), CodecError>;
+    /// The packet loss, in percent, to plan for (the far end's RTCP reports say it): Opus
+    /// with in-band FEC sizes its copies of the previous frame by it, and makes none at 0.
+    /// The other codecs have nothing to plan.
+    fn set_expected_loss(&mut self, _percent: u8) {}
 }
 
 /// Decodes RTP payloads into PCM at the codec's clock rate, and conceals losses.
@@ -294,6 +295,7 @@ impl AudioDecoder for G722Decoder {
 /// Opus encoder: 48 kHz mono, VoIP application.
 pub struct OpusEncoder {
     enc: opus::Encoder,
+    fec: bool,
 }
 
 impl std::fmt::Debug for OpusEncoder {
@@ -311,14 +313,14 @@ impl OpusEncoder {
             None => opus::Bitrate::Auto,
         })?;
         enc.set_inband_fec(settings.fec)?;
-        enc.set_packet_loss_perc(if settings.fec {
-            OPUS_EXPECTED_LOSS_PERCENT
-        } else {
-            0
-        })?;
+        // No copies until loss is reported (`set_expected_loss`).
+        enc.set_packet_loss_perc(0)?;
         enc.set_dtx(settings.dtx)?;
         enc.set_complexity(i32::from(settings.complexity.min(10)))?;
-        Ok(OpusEncoder { enc })
+        Ok(OpusEncoder {
+            enc,
+            fec: settings.fec,
+        })
     }
 
     /// Whether the encoder is in DTX (its last packet was a silence placeholder).
@@ -352,6 +354,13 @@ impl AudioEncoder for OpusEncoder {
                 out.truncate(start);
                 Err(e.into())
             }
+        }
+    }
+
+    fn set_expected_loss(&mut self, percent: u8) {
+        if self.fec {
+            // In range by construction (0-100), and the encoder is ours: nothing can fail.
+            let _ = self.enc.set_packet_loss_perc(i32::from(percent.min(100)));
         }
     }
 }
@@ -562,6 +571,8 @@ mod tests {
     #[test]
     fn opus_fec_recovers_a_lost_packet_from_the_next_one() {
         let mut enc = OpusEncoder::new(&OpusSettings::default()).unwrap();
+        // FEC copies are made only for an expected loss (the far end's reports say it).
+        enc.set_expected_loss(10);
         // Voice-like (`analysis::voice`): libopus codes FEC only for what its VAD calls
         // speech, and a steady tone gets almost none.
         let frames: Vec<Vec<i16>> = (0..30)

@@ -229,6 +229,8 @@ async fn opus_loss_is_recovered_from_fec() {
         against_raw_peer(Codec::Opus, SourceSpec::Silence, SinkSpec::Null).await;
     // Voice-like frames (libopus codes FEC only for what its VAD takes for speech).
     let mut enc = OpusEncoder::new(&OpusSettings::default()).unwrap();
+    // As if the far end had reported 10% loss: FEC copies are made only then.
+    enc.set_expected_loss(10);
     let mut sender = RtpSender::new();
     let mut packets = Vec::new();
     for f in 0..24 {

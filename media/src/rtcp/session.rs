@@ -90,6 +90,8 @@ pub struct RtcpSession {
     // From the far end's reports about us.
     rtt: Option<Duration>,
     remote_block: Option<ReportBlock>,
+    /// Report blocks about our stream received so far.
+    reports_about_us: u64,
     // Fed in by the playout side.
     concealed_ms: u64,
     playout_delay: Duration,
@@ -116,6 +118,7 @@ impl RtcpSession {
             last_fraction: None,
             rtt: None,
             remote_block: None,
+            reports_about_us: 0,
             concealed_ms: 0,
             playout_delay: Duration::ZERO,
             events: VecDeque::new(),
@@ -242,6 +245,7 @@ impl RtcpSession {
             };
             for b in blocks.iter().filter(|b| b.ssrc == self.cfg.ssrc) {
                 self.remote_block = Some(*b);
+                self.reports_about_us += 1;
                 if let Some(rtt) = round_trip_time(self.ntp(now), b) {
                     self.rtt = Some(rtt);
                     self.events.push_back(RtcpEvent::Rtt(rtt));
@@ -249,6 +253,11 @@ impl RtcpSession {
             }
         }
         Ok(())
+    }
+
+    /// How many report blocks about our stream the far end has sent, and the last one.
+    pub fn reports_about_us(&self) -> (u64, Option<&ReportBlock>) {
+        (self.reports_about_us, self.remote_block.as_ref())
     }
 
     /// What happened (BYE, RTT, CNAME).

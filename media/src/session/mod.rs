@@ -27,6 +27,7 @@
 
 mod clock;
 mod events;
+mod fec_plan;
 mod outgoing_dtmf;
 pub(crate) mod receive;
 mod rtp_watch;
@@ -48,6 +49,7 @@ use crate::rtcp::{RtcpConfig, RtcpSession};
 use crate::rtp::{RtpPacket, RtpSender};
 use crate::srtp::{Srtp, SrtpError};
 use clock::PlayClock;
+use fec_plan::FecPlan;
 use outgoing_dtmf::OutgoingDtmf;
 use rtp_watch::RtpWatch;
 
@@ -159,6 +161,10 @@ pub struct RtpSession {
     sender: RtpSender,
     protection: Protection,
     encoder: Option<Box<dyn AudioEncoder>>,
+    /// The loss the encoder plans its FEC for, from the far end's reports.
+    fec_plan: FecPlan,
+    /// Report blocks about our stream taken into the plan, of the current RTCP session.
+    reports_planned: u64,
     receiver: Receiver,
     play_clock: PlayClock,
     rtcp: RtcpSession,
@@ -198,6 +204,8 @@ impl RtpSession {
             epoch: now,
             cname,
             encoder: new_encoder(&neg),
+            fec_plan: FecPlan::default(),
+            reports_planned: 0,
             protection: protection(&neg),
             receiver: Receiver::new(neg.codec, neg.codec.frame_ms(neg.ptime_ms)),
             play_clock: PlayClock::new(now, frame_duration(&neg)),
@@ -294,7 +302,7 @@ impl RtpSession {
             old.codec.frame_ms(old.ptime_ms) != self.neg.codec.frame_ms(self.neg.ptime_ms);
         if old.codec != self.neg.codec || frame_changed {
             info!(from = %old.codec, to = %self.neg.codec, "codec or packet time change");
-            self.encoder = new_encoder(&self.neg);
+            self.encoder = self.planned_encoder();
             // The peer's timestamps may count at another rate: a new timeline.
             self.receiver =
                 Receiver::new(self.neg.codec, self.neg.codec.frame_ms(self.neg.ptime_ms));
@@ -302,9 +310,10 @@ impl RtpSession {
             if old.codec.clock_rate() != self.neg.codec.clock_rate() {
                 self.lost_before += self.rtcp_lost();
                 self.rtcp = self.new_rtcp(now);
+                self.reports_planned = 0;
             }
         } else if old.opus != self.neg.opus && self.neg.codec == Codec::Opus {
-            self.encoder = new_encoder(&self.neg);
+            self.encoder = self.planned_encoder();
         }
         if old.telephone_event_rate != self.neg.telephone_event_rate {
             self.dtmf_in = DtmfReceiver::new(self.neg.telephone_event_rate).ok();
@@ -566,6 +575,7 @@ impl RtpSession {
         match self.rtcp.handle_rtcp(now, datagram) {
             Ok(()) => {
                 self.stats.rtcp_received += 1;
+                self.plan_fec();
                 if !self.neg.rtcp_mux {
                     self.latched_rtcp = Some(from);
                 }
@@ -580,6 +590,30 @@ impl RtpSession {
                 Received::Dropped
             }
         }
+    }
+
+    /// A new report about our stream: the encoder plans its FEC for the loss it says.
+    fn plan_fec(&mut self) {
+        let (reports, last) = self.rtcp.reports_about_us();
+        let Some(block) = last.filter(|_| reports > self.reports_planned) else {
+            return;
+        };
+        self.reports_planned = reports;
+        let before = self.fec_plan.percent();
+        let percent = self.fec_plan.on_report(block.fraction_lost);
+        if percent != before {
+            debug!(percent, "Opus FEC planned for the loss the far end reports");
+        }
+        if let Some(e) = self.encoder.as_mut() {
+            e.set_expected_loss(percent);
+        }
+    }
+
+    /// A new encoder for the negotiated codec, planning for the loss planned so far.
+    fn planned_encoder(&self) -> Option<Box<dyn AudioEncoder>> {
+        let mut e = new_encoder(&self.neg)?;
+        e.set_expected_loss(self.fec_plan.percent());
+        Some(e)
     }
 
     /// A datagram SRTP refused: counted by why.

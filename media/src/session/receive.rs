@@ -171,6 +171,8 @@ mod tests {
     fn voice_frames(codec: Codec, count: usize) -> Vec<Vec<u8>> {
         let rate = codec.clock_rate() as usize;
         let mut enc = encoder(codec, &OpusSettings::default()).unwrap();
+        // As after a report of 10% loss: Opus packets carry FEC copies.
+        enc.set_expected_loss(10);
         (0..count)
             .map(|n| {
                 let pcm = crate::test_support::voice(rate as u32, n * rate / 50, rate / 50);
