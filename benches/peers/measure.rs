@@ -101,7 +101,7 @@ const LOOPBACK: Duration = Duration::from_millis(20);
 
 /// Probes each user agent of `plan` in turn.
 pub fn run_delays(plan: &Plan, kam: &Kamailio) -> Result<Vec<DelayRow>, String> {
-    let pulse = Pulse::shared().map_err(|e| format!("private PulseAudio: {e}"))?;
+    let pulse = shared_pulse(plan)?;
     let lifetime = plan.probe + Duration::from_secs(60);
     let _room = pulse
         .couple_speaker_to_mic(LOOPBACK, 0.0)
@@ -165,9 +165,16 @@ pub fn run_delays(plan: &Plan, kam: &Kamailio) -> Result<Vec<DelayRow>, String> 
     Ok(rows)
 }
 
+/// The private PulseAudio every user agent plays and records on, alive for the whole plan
+/// (calls and probes), whichever part asks first.
+fn shared_pulse(plan: &Plan) -> Result<&'static Pulse, String> {
+    Pulse::shared_for(plan.duration() + Duration::from_secs(60))
+        .map_err(|e| format!("private PulseAudio: {e}"))
+}
+
 /// Runs `plan` through `kam`; rows in the plan's order (codec-major).
 pub fn run(plan: &Plan, kam: &Kamailio, workdir: &Path) -> Result<Vec<Row>, String> {
-    let pulse = Pulse::shared().map_err(|e| format!("private PulseAudio: {e}"))?;
+    let pulse = shared_pulse(plan)?;
     let source = workdir.join("clicks.wav");
     write_wav(&source, &click_train(plan.talk + SETTLE * 3), RATE).map_err(|e| e.to_string())?;
     let lifetime = plan.idle_settle + plan.idle + plan.talk + Duration::from_secs(60);

@@ -6,6 +6,7 @@
 //! ```text
 //! cargo run --release -p media --example jitter_replay -- CODEC IN.wav OUT.wav \
 //!     [--loss P] [--delay-ms D] [--jitter-ms J] [--seed S] [--complexity C]
+//!     [--packets FILE] [--drop I,J,...]
 //! ```
 //!
 //! `IN.wav`: mono 16-bit at the codec's audio rate (48 kHz Opus, 16 kHz G.722, 8 kHz
@@ -14,7 +15,11 @@
 //! at 0 (its own random draws: not the same packets as a bench run with the same seed). The
 //! play clock pulls a frame every 20 ms from 2 ms after the first packet lands, as the
 //! stream's does. The sender's Opus encoder runs without FEC (as the bench's baresip) at
-//! complexity C (10, libopus's default, unless given).
+//! complexity C (10, libopus's default, unless given). `--packets FILE` sends the payloads
+//! in FILE instead (each a 32-bit little-endian length and the bytes: packets taken off the
+//! wire, e.g. the bench's sender's); `--drop` loses exactly the packets listed (0-based)
+//! instead of drawing losses, so a run can be compared with another decoder's on the same
+//! losses.
 
 use std::time::{Duration, Instant};
 
@@ -31,11 +36,13 @@ struct Args {
     jitter_ms: f64,
     seed: u64,
     complexity: u8,
+    packets: Option<String>,
+    drop: Option<Vec<usize>>,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
-    let usage = "usage: jitter_replay opus|g722|pcmu IN.wav OUT.wav [--loss P] [--delay-ms D] [--jitter-ms J] [--seed S] [--complexity C]";
+    let usage = "usage: jitter_replay opus|g722|pcmu IN.wav OUT.wav [--loss P] [--delay-ms D] [--jitter-ms J] [--seed S] [--complexity C] [--packets FILE] [--drop I,J,...]";
     let codec = match it.next().as_deref() {
         Some("opus") => Codec::Opus,
         Some("g722") => Codec::G722,
@@ -53,6 +60,8 @@ fn parse_args() -> Result<Args, String> {
         jitter_ms: 0.0,
         seed: 1,
         complexity: 10,
+        packets: None,
+        drop: None,
     };
     while let Some(flag) = it.next() {
         let value = it.next().ok_or(format!("{flag} needs a value"))?;
@@ -63,10 +72,32 @@ fn parse_args() -> Result<Args, String> {
             "--jitter-ms" => a.jitter_ms = num(&value)?,
             "--seed" => a.seed = num(&value)? as u64,
             "--complexity" => a.complexity = num(&value)?.clamp(0.0, 10.0) as u8,
+            "--packets" => a.packets = Some(value),
+            "--drop" => {
+                let list = value.split(',').filter(|v| !v.is_empty());
+                let list = list.map(|v| v.parse::<usize>().map_err(|e| format!("--drop {v}: {e}")));
+                a.drop = Some(list.collect::<Result<_, _>>()?);
+            }
             _ => return Err(format!("unknown flag {flag}\n{usage}")),
         }
     }
     Ok(a)
+}
+
+/// Payloads, each a 32-bit little-endian length and the bytes.
+fn read_packets(path: &str) -> Result<Vec<Vec<u8>>, String> {
+    let data = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut packets = Vec::new();
+    let mut rest = &data[..];
+    while rest.len() >= 4 {
+        let n = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        let body = rest
+            .get(4..4 + n)
+            .ok_or(format!("{path}: truncated packet"))?;
+        packets.push(body.to_vec());
+        rest = &rest[4 + n..];
+    }
+    Ok(packets)
 }
 
 /// A standard normal deviate (Box-Muller).
@@ -103,16 +134,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // (arrival, seq): packets sent every 20 ms, each meeting its fate.
     let mut arrivals = Vec::new();
-    let mut payloads = Vec::new();
+    let payloads = match &a.packets {
+        Some(path) => read_packets(path)?,
+        None => {
+            let mut payloads = Vec::new();
+            for chunk in speech.chunks(frame) {
+                let mut pcm = chunk.to_vec();
+                pcm.resize(frame, 0);
+                let mut p = Vec::new();
+                enc.encode(&pcm, &mut p)?;
+                payloads.push(p);
+            }
+            payloads
+        }
+    };
     let (mut lost, mut sent) = (0, 0);
-    for (i, chunk) in speech.chunks(frame).enumerate() {
-        let mut pcm = chunk.to_vec();
-        pcm.resize(frame, 0);
-        let mut p = Vec::new();
-        enc.encode(&pcm, &mut p)?;
-        payloads.push(p);
+    for i in 0..payloads.len() {
         sent += 1;
-        let drop = rng.random::<f64>() < a.loss;
+        let drawn = rng.random::<f64>() < a.loss;
+        let drop = match &a.drop {
+            Some(list) => list.contains(&i),
+            None => drawn,
+        };
         let delay = (a.delay_ms + a.jitter_ms * gauss(&mut rng)).max(0.0) + 0.5;
         if drop {
             lost += 1;

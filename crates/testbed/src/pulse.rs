@@ -144,10 +144,16 @@ impl Pulse {
     /// process before it returns, so call it before the first audio-library call. It ends
     /// when the test process exits.
     pub fn shared() -> Result<&'static Pulse, TestbedError> {
+        Pulse::shared_for(Duration::from_secs(300))
+    }
+
+    /// [`shared`](Self::shared), with `lifetime` if this call starts it (a bench longer
+    /// than five minutes); the server already running keeps its own.
+    pub fn shared_for(lifetime: Duration) -> Result<&'static Pulse, TestbedError> {
         static SHARED: OnceLock<Result<Shared, String>> = OnceLock::new();
         let slot = SHARED.get_or_init(|| {
             let pulse = Pulse::start(PulseOptions {
-                lifetime: Duration::from_secs(300),
+                lifetime,
                 ..PulseOptions::default()
             })
             .map_err(|e| e.to_string())?;
