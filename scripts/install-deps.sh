@@ -35,8 +35,6 @@ PACKAGES=(
   cmake
   libasound2-dev
   pkg-config
-  libwebrtc-audio-processing-dev   # echo cancellation (webrtc-audio-processing crate)
-  libclang-dev        # bindgen, for the echo canceller's bindings
   # browser tests: Debian's Chromium, driven by playwright-core (never a downloaded browser)
   chromium
   # diagnostics and the demo

@@ -46,10 +46,16 @@ pub fn open(audio: &AudioConfig) -> Option<SharedDevices> {
     for e in errors {
         tracing::warn!("{e}; calls will use the default device if it is still missing");
     }
-    if audio.echo_cancellation {
-        match devices.enable_echo_cancellation() {
-            Ok(()) => tracing::info!("echo cancellation on"),
-            Err(e) => tracing::warn!("{e}; carrying on without echo cancellation"),
+    let processing = audio.processing();
+    if processing != media::Processing::default() {
+        match devices.enable_voice_processing(processing) {
+            Ok(()) => tracing::info!(
+                echo_cancellation = processing.echo_cancellation,
+                noise_suppression = processing.noise_suppression,
+                auto_gain = processing.auto_gain,
+                "voice processing on"
+            ),
+            Err(e) => tracing::warn!("{e}; carrying on without it"),
         }
     }
     let in_use = devices.in_use();

@@ -79,8 +79,24 @@ pub struct AudioConfig {
     pub output: OutputSpec,
     /// Take what the speaker plays out of what the microphone hears (devices only).
     pub echo_cancellation: bool,
+    /// Take steady background noise out of the microphone (device input only).
+    pub noise_suppression: bool,
+    /// Bring the microphone's voice to a steady level (device input only).
+    pub auto_gain: bool,
     /// Where incoming calls ring (`ring`).
     pub ring: RingOn,
+}
+
+impl AudioConfig {
+    /// What the microphone's audio goes through (`echo_cancellation`, `noise_suppression`,
+    /// `auto_gain`).
+    pub fn processing(&self) -> media::Processing {
+        media::Processing {
+            echo_cancellation: self.echo_cancellation,
+            noise_suppression: self.noise_suppression,
+            auto_gain: self.auto_gain,
+        }
+    }
 }
 
 /// `[audio] ring`: where the ringtone of an incoming call plays.
@@ -286,6 +302,8 @@ struct RawAudio {
     input: Option<String>,
     output: Option<String>,
     echo_cancellation: Option<bool>,
+    noise_suppression: Option<bool>,
+    auto_gain: Option<bool>,
     ring: Option<String>,
 }
 
@@ -528,6 +546,20 @@ impl Config {
                     .into(),
             ));
         }
+        let noise_suppression = raw.audio.noise_suppression.unwrap_or(false);
+        let auto_gain = raw.audio.auto_gain.unwrap_or(false);
+        for (key, on) in [
+            ("noise_suppression", noise_suppression),
+            ("auto_gain", auto_gain),
+        ] {
+            if on && !matches!(input, InputSpec::Device(_)) {
+                return Err(invalid(
+                    "audio",
+                    key,
+                    "needs input on a device (\"device:...\"); remove it or set it to false".into(),
+                ));
+            }
+        }
         let ring = match &raw.audio.ring {
             None => RingOn::Output,
             Some(r) => RingOn::parse(r).map_err(|e| invalid("audio", "ring", e))?,
@@ -586,6 +618,8 @@ impl Config {
             },
             audio: AudioConfig {
                 echo_cancellation,
+                noise_suppression,
+                auto_gain,
                 ring,
                 input,
                 output,
@@ -921,6 +955,35 @@ mod tests {
             e.contains("[audio] echo_cancellation: needs input and output on devices"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn noise_suppression_and_auto_gain_need_a_device_input() {
+        let c = parse(&format!("{MINIMAL}[audio]\ninput = \"device:default\"\n")).unwrap();
+        assert!(!c.audio.noise_suppression && !c.audio.auto_gain);
+        let c = parse(&format!(
+            "{MINIMAL}[audio]\ninput = \"device:default\"\nnoise_suppression = true\n\
+             auto_gain = true\n"
+        ))
+        .unwrap();
+        assert!(c.audio.noise_suppression && c.audio.auto_gain);
+        assert_eq!(
+            c.audio.processing(),
+            media::Processing {
+                echo_cancellation: false,
+                noise_suppression: true,
+                auto_gain: true
+            }
+        );
+        for key in ["noise_suppression", "auto_gain"] {
+            let e = parse(&format!("{MINIMAL}[audio]\n{key} = true\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(&format!("[audio] {key}: needs input on a device")),
+                "{e}"
+            );
+        }
     }
 
     #[test]

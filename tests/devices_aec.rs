@@ -9,11 +9,10 @@
 //! (the echo, and time for the canceller to converge); then the agent talks too (a 2 kHz
 //! tone into `mic`, above the customer's voice: double talk).
 //!
-//! Without echo cancellation the customer hears their own voice back; with it the echo is
-//! tens of dB down (21-39 dB measured) and the agent still comes through. Keeping the agent
-//! at their level while both talk is the ignored test: AEC2's suppressor ducks the agent's
-//! voice by 4-24 dB then (see docs/testing.md); the pure-Rust AEC3 ports keep the agent's
-//! level but let the echo back while they reconverge (docs/benchmarks.md, "AEC3").
+//! Without echo cancellation the customer hears their own voice back; with it (AEC3) the echo
+//! is about 50 dB down (49-50 dB measured, also with the machine loaded) and the agent keeps
+//! their level while both talk (within 1 dB measured; AEC2, which it replaced, ducked them
+//! 4-25 dB: docs/benchmarks.md, "AEC3 against AEC2").
 
 mod common;
 
@@ -217,25 +216,33 @@ fn read(path: &Path) -> (u32, Vec<i16>) {
 
 /// The same customer through the same room twice, without the canceller (user 1001) and
 /// with it (1003), after checking that the room echoes at all: both calls and a summary of
-/// their levels for the assertion messages.
-fn calls_without_and_with_the_canceller() -> (Heard, Heard, String) {
-    let off = call_through_the_room("1001", false);
-    let on = call_through_the_room("1003", true);
-    let summary = format!(
-        "customer's voice sent at {:.1} dBFS; heard back {:.1} dBFS without echo cancellation, \
-         {:.1} dBFS with it ({:.1} dB less); agent's voice during double talk {:.1} dBFS \
-         without, {:.1} dBFS with",
-        off.sent,
-        off.echo,
-        on.echo,
-        off.echo - on.echo,
-        off.near,
-        on.near
-    );
-    eprintln!("{summary}");
-    // The room works: without the canceller the customer's voice comes back about as loud
-    // as the room lets it (-10 dB, plus what the device path loses), and the agent is heard
-    // at the level played into the microphone (-15 dBFS RMS).
+/// their levels for the assertion messages. Run once for both tests (they hold the devices
+/// in turn).
+fn calls_without_and_with_the_canceller() -> &'static (Heard, Heard, String) {
+    static RUN: std::sync::OnceLock<(Heard, Heard, String)> = std::sync::OnceLock::new();
+    RUN.get_or_init(|| {
+        let off = call_through_the_room("1001", false);
+        let on = call_through_the_room("1003", true);
+        let summary = format!(
+            "customer's voice sent at {:.1} dBFS; heard back {:.1} dBFS without echo \
+             cancellation, {:.1} dBFS with it ({:.1} dB less); agent's voice during double talk \
+             {:.1} dBFS without, {:.1} dBFS with",
+            off.sent,
+            off.echo,
+            on.echo,
+            off.echo - on.echo,
+            off.near,
+            on.near
+        );
+        eprintln!("{summary}");
+        (off, on, summary)
+    })
+}
+
+/// The room works: without the canceller the customer's voice comes back about as loud as
+/// the room lets it (-10 dB, plus what the device path loses), and the agent is heard at the
+/// level played into the microphone (-15 dBFS RMS).
+fn assert_the_room_echoes((off, _, summary): &(Heard, Heard, String)) {
     assert!(
         off.echo > off.sent - 25.0,
         "no echo: the room does not work: {summary}"
@@ -244,7 +251,6 @@ fn calls_without_and_with_the_canceller() -> (Heard, Heard, String) {
         (off.near - (-15.0)).abs() <= 3.0,
         "the agent's voice without echo cancellation: {summary}"
     );
-    (off, on, summary)
 }
 
 #[test]
@@ -252,28 +258,24 @@ fn the_customer_no_longer_hears_themselves() {
     let Some(_turn) = common::device_call_turn(module_path!()) else {
         return;
     };
-    let (off, on, summary) = calls_without_and_with_the_canceller();
-    // With the canceller the customer's own voice is down by a margin anyone hears (measured
-    // 21-39 dB on this testbed)...
-    assert!(off.echo - on.echo >= 15.0, "echo not removed: {summary}");
-    // ...and the agent is still heard while both talk (AEC2 ducks them 9-24 dB, to -24..-39
-    // dBFS: the ignored test below holds the bar a user wants).
-    assert!(
-        on.near >= -45.0,
-        "the agent's voice is cut off under double talk: {summary}"
-    );
+    let run = calls_without_and_with_the_canceller();
+    assert_the_room_echoes(run);
+    let (off, on, summary) = run;
+    // With the canceller the customer's own voice is down by a margin anyone hears: 30 dB
+    // (measured 49-50 dB on this testbed).
+    assert!(off.echo - on.echo >= 30.0, "echo not removed: {summary}");
 }
 
 #[test]
-#[ignore = "AEC2's suppressor ducks the agent's voice 4-14 dB during double talk (6 dB \
-            allowed); the AEC3 ports (aec3 0.4, sonora 0.2) keep the agent within 3 dB but \
-            remove only 2-41 dB of echo in this room (docs/benchmarks.md): run with --ignored"]
 fn under_double_talk_the_agent_keeps_their_level() {
     let Some(_turn) = common::device_call_turn(module_path!()) else {
         return;
     };
-    let (off, on, summary) = calls_without_and_with_the_canceller();
-    assert!(off.echo - on.echo >= 20.0, "echo not removed: {summary}");
+    let run = calls_without_and_with_the_canceller();
+    assert_the_room_echoes(run);
+    let (off, on, summary) = run;
+    // While both talk the agent is heard as loud as without the canceller, within 6 dB
+    // (measured within 1 dB).
     assert!(
         (off.near - on.near).abs() <= 6.0,
         "the agent's voice suffers under double talk: {summary}"

@@ -332,23 +332,27 @@ fn output_switched_mid_call_then_unplugged_falls_back_to_the_default() {
 }
 
 #[test]
-fn echo_cancellation_starts_on_the_devices() {
+fn voice_processing_starts_on_the_devices() {
     testbed::require!("pulseaudio", "pacat", "pactl");
     let _turn = pulse_turn();
     pulse();
     // No PBX needed: the agent serves the bridge while its registration retries.
     let agent = Agent::start(
         AgentOptions::new("127.0.0.1:9".parse().unwrap(), "1001", "secret1001").with_extra(
-            "[audio]\ninput = \"device:default\"\noutput = \"device:default\"\necho_cancellation = true",
+            "[audio]\ninput = \"device:default\"\noutput = \"device:default\"\n\
+             echo_cancellation = true\nnoise_suppression = true\nauto_gain = true",
         ),
     );
     let list = devices(&agent);
     assert_eq!(list["input"], "mic.monitor", "{list}");
-    assert!(
-        agent.log().contains("echo cancellation on"),
-        "{}",
-        agent.log()
-    );
+    let log = agent.log();
+    let on = log
+        .lines()
+        .find(|l| l.contains("voice processing on"))
+        .unwrap_or_else(|| panic!("no voice processing: {log}"));
+    for what in ["echo_cancellation", "noise_suppression", "auto_gain"] {
+        assert!(on.contains(&format!("{what}=true")), "{on}");
+    }
 }
 
 /// An Opus call plays wideband on the devices: baresip's 6 kHz tone, beyond anything 8 kHz

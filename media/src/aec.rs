@@ -1,16 +1,16 @@
-//! Acoustic echo cancellation for agents on speakers: WebRTC's AudioProcessing (AEC2, through
-//! `webrtc-audio-processing` 0.5 and the system's libwebrtc-audio-processing).
+//! Acoustic echo cancellation for agents on speakers: WebRTC's AEC3 with its high-pass
+//! filter, through `sonora` (a pure-Rust port of WebRTC's audio processing).
 //!
 //! The canceller sees both directions at the device's edge, at 48 kHz mono:
-//! [`EchoCanceller::render`] takes what was played (the far end's voice, as the playout
+//! [`VoiceProcessor::render`] takes what was played (the far end's voice, as the playout
 //! device's callback handed it over: after the playout ring's drift correction, underrun
-//! silence and skips) and [`EchoCanceller::capture`] cleans what the microphone picked up
+//! silence and skips) and [`VoiceProcessor::capture`] cleans what the microphone picked up
 //! (the agent's voice plus the far end's voice coming back from the speakers).
 //!
 //! The two are paired sample for sample on the devices' clock: one 10 ms reference frame goes
 //! in just before each capture frame. The pairing starts with the newest played sample
-//! against the newest captured one ([`EchoCanceller::align_reference`]) and is kept through
-//! the capture side's trims and short reads ([`EchoCanceller::skip_capture`]). Why at the
+//! against the newest captured one ([`VoiceProcessor::align_reference`]) and is kept through
+//! the capture side's trims and short reads ([`VoiceProcessor::skip_capture`]). Why at the
 //! device's edge and not where the media side writes its frames: between the two, the playout
 //! ring's stretching, its underruns and skips, the sound server's lost time and the capture
 //! trims move the echo by tens to hundreds of ms at a time, which the canceller cannot follow
@@ -20,34 +20,30 @@
 //! output lags its input by about a frame, plus up to [`MAX_HOLD_MS`] once.
 //!
 //! The delay between playing a sample and hearing its echo is unknown on a desktop (device
-//! buffers, the OS mixer), so the canceller runs delay-agnostic with the extended filter.
-//! That mode finds long delays but cancels only echoes within ~150 ms of the reference, so
-//! the reference is held back in a delay line sized from the canceller's own estimate
-//! ([`lead`]). Never call it from a device callback: it is too heavy for that thread.
-
-mod lead;
+//! buffers, the OS mixer): AEC3 finds it by itself, up to about 500 ms (measured: 61 dB
+//! removed at 60, 280 and 400 ms). Unlike AEC2, which this replaced, it keeps the agent's
+//! voice when both talk instead of suppressing it (docs/benchmarks.md, "AEC3 against AEC2").
+//! Never call it from a device callback: it is too heavy for that thread.
 
 use std::collections::VecDeque;
 
 use thiserror::Error;
 
 use crate::device::{f32_to_i16, i16_to_f32};
-use webrtc_audio_processing as apm;
 
 /// The rate every sample passed in must have.
 pub const SAMPLE_RATE: u32 = 48_000;
 /// WebRTC's frame: 10 ms at 48 kHz.
-pub const FRAME: usize = apm::NUM_SAMPLES_PER_FRAME as usize;
-/// How often the delay estimate is read (and the delay line resized): every second of
-/// capture. WebRTC's figure is a median over a window of seconds (see `lead`).
+pub const FRAME: usize = SAMPLE_RATE as usize / 100;
+/// How often the canceller's figures are read: every second of capture.
 const ESTIMATE_EVERY_FRAMES: u64 = 100;
-/// How often the figures are logged: every 10 estimates.
+/// How often the figures are logged: every 10 readings.
 const LOG_EVERY_ESTIMATES: u64 = 10;
 /// The reference reaches the media side in the playout device's bursts (40 ms callbacks on
 /// PulseAudio); a capture frame waits up to this long for the reference it is paired with
 /// (the agent's voice is then that much later, once) before it goes on against silence.
 pub const MAX_HOLD_MS: i32 = 60;
-/// Reference kept beyond the delay line when nothing is captured against it.
+/// Reference kept when nothing is captured against it.
 const MAX_QUEUED_MS: i32 = 200;
 
 #[derive(Debug, Error)]
@@ -55,7 +51,7 @@ const MAX_QUEUED_MS: i32 = 200;
 /// Why the echo canceller cannot run.
 pub enum AecError {
     #[error("echo canceller could not start: {0}")]
-    /// WebRTC audio processing would not start (what it said).
+    /// The audio processing would not start (what it said).
     Init(String),
 }
 
@@ -64,62 +60,91 @@ pub enum AecError {
 pub struct AecStats {
     /// Echo return loss enhancement (how much of the echo it removed), dB.
     pub erle_db: Option<f64>,
-    /// The playout-to-microphone delay it estimated (the delay line included), ms.
+    /// The playout-to-microphone delay it estimated, ms.
     pub delay_ms: Option<i32>,
-    /// How long the reference is held back before the canceller sees it, ms.
-    pub lead_ms: i32,
 }
 
-/// One call's (or one device pair's) echo canceller. See the module documentation.
-pub struct EchoCanceller {
-    processor: apm::Processor,
+/// What the microphone's audio goes through, besides the high-pass filter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Processing {
+    /// Remove what the speaker plays (AEC3).
+    pub echo_cancellation: bool,
+    /// Take steady background noise out (fans, an open office's hum): WebRTC's noise
+    /// suppressor at its moderate level.
+    pub noise_suppression: bool,
+    /// Bring a quiet or far-off voice up to a steady level (WebRTC's AGC2, adaptive digital
+    /// gain with a limiter).
+    pub auto_gain: bool,
+}
+
+/// One device pair's voice processing: the echo canceller, and what else [`Processing`]
+/// asks for. See the module documentation.
+pub struct VoiceProcessor {
+    apm: Box<sonora::AudioProcessing>,
+    /// Whether capture frames wait for their reference (only the echo canceller needs it).
+    paired: bool,
     capture_in: Vec<f32>,
     capture_out: Vec<f32>,
+    /// One frame on its way into the canceller, and its copy (it reads one slice and writes
+    /// another).
     frame: Vec<f32>,
-    /// The reference on its way to the canceller, held back by `lead`: one frame of it goes
-    /// in just before each capture frame, so the two stay paired sample for sample.
+    frame_in: Vec<f32>,
+    /// The reference on its way to the canceller: one frame of it goes in just before each
+    /// capture frame, so the two stay paired sample for sample.
     line: VecDeque<f32>,
     /// Reference samples that go with captured audio that was left out (a trimmed capture
     /// backlog) but have not come yet: dropped when they come, so the pairing holds.
     owed: usize,
-    lead: lead::Lead,
     /// Capture frames processed: the canceller's clock for reading its estimates.
     captured: u64,
     last: AecStats,
 }
 
-impl EchoCanceller {
-    /// A canceller at [`SAMPLE_RATE`], mono, delay-agnostic with the extended filter.
+impl VoiceProcessor {
+    /// An echo canceller at [`SAMPLE_RATE`], mono.
     pub fn new() -> Result<Self, AecError> {
-        let mut processor = apm::Processor::new(&apm::InitializationConfig {
-            num_capture_channels: 1,
-            num_render_channels: 1,
-            ..Default::default()
+        Self::with(Processing {
+            echo_cancellation: true,
+            ..Processing::default()
         })
-        .map_err(|e| AecError::Init(e.to_string()))?;
-        processor.set_config(apm::Config {
-            echo_cancellation: Some(apm::EchoCancellation {
-                suppression_level: apm::EchoCancellationSuppressionLevel::Low,
-                enable_extended_filter: true,
-                enable_delay_agnostic: true,
-                stream_delay_ms: None,
+    }
+
+    /// The processing `what` asks for, at [`SAMPLE_RATE`], mono.
+    pub fn with(what: Processing) -> Result<Self, AecError> {
+        use sonora::config::{
+            EchoCanceller, GainController2, HighPassFilter, NoiseSuppression, NoiseSuppressionLevel,
+        };
+        let config = sonora::Config {
+            echo_canceller: what.echo_cancellation.then(EchoCanceller::default),
+            high_pass_filter: Some(HighPassFilter::default()),
+            noise_suppression: what.noise_suppression.then(|| NoiseSuppression {
+                level: NoiseSuppressionLevel::Moderate,
+                ..NoiseSuppression::default()
             }),
-            enable_high_pass_filter: true,
+            gain_controller2: what.auto_gain.then(|| GainController2 {
+                adaptive_digital: Some(Default::default()),
+                ..GainController2::default()
+            }),
             ..Default::default()
-        });
-        let mut aec = EchoCanceller {
-            processor,
+        };
+        let stream = sonora::StreamConfig::new(SAMPLE_RATE, 1);
+        let apm = sonora::AudioProcessing::builder()
+            .config(config)
+            .capture_config(stream)
+            .render_config(stream)
+            .build();
+        Ok(VoiceProcessor {
+            apm: Box::new(apm),
+            paired: what.echo_cancellation,
             capture_in: Vec::with_capacity(2 * FRAME),
             capture_out: Vec::with_capacity(2 * FRAME),
             frame: vec![0.0; FRAME],
+            frame_in: vec![0.0; FRAME],
             line: VecDeque::new(),
             owed: 0,
-            lead: lead::Lead::default(),
             captured: 0,
             last: AecStats::default(),
-        };
-        aec.restart_reference();
-        Ok(aec)
+        })
     }
 
     /// Feeds what was played (48 kHz mono), in order and without gaps: ideally what the
@@ -136,7 +161,7 @@ impl EchoCanceller {
         }
         self.line.extend(pcm);
         // A reference that nobody captures against (the microphone stopped) is let go.
-        let most = samples(self.lead.ms() + MAX_QUEUED_MS);
+        let most = samples(MAX_QUEUED_MS);
         if self.line.len() > most {
             let extra = self.line.len() - most;
             self.line.drain(..extra);
@@ -164,11 +189,9 @@ impl EchoCanceller {
     }
 
     /// Forgets the reference (the devices restarted, or it piled up unread): pairing starts
-    /// over with what is fed next. The line's length (the delay it learnt) is kept.
+    /// over with what is fed next.
     pub fn restart_reference(&mut self) {
         self.line.clear();
-        self.line
-            .extend(std::iter::repeat_n(0.0, samples(self.lead.ms())));
         self.owed = 0;
     }
 
@@ -178,7 +201,7 @@ impl EchoCanceller {
     /// [`restart_reference`](Self::restart_reference) and rendering what was played.
     pub fn align_reference(&mut self, capture_backlog: usize) {
         // Captured samples held here wait for their reference too.
-        let want = samples(self.lead.ms()) + capture_backlog + self.capture_in.len();
+        let want = capture_backlog + self.capture_in.len();
         if self.line.len() > want {
             let extra = self.line.len() - want;
             self.line.drain(..extra);
@@ -202,7 +225,10 @@ impl EchoCanceller {
         self.frame[have..].fill(0.0);
         // An error means a wrong frame size, which the chunking rules out; the frame is then
         // simply not seen as echo reference.
-        let _ = self.processor.process_render_frame(&mut self.frame);
+        self.frame_in.copy_from_slice(&self.frame);
+        let _ = self
+            .apm
+            .process_render_f32(&[&self.frame_in], &mut [&mut self.frame]);
     }
 
     /// [`capture_f32`](Self::capture_f32) for integer samples.
@@ -223,17 +249,16 @@ impl EchoCanceller {
         let mut whole = 0;
         while self.capture_in.len() - whole >= FRAME {
             // Wait (briefly) for the reference this frame is paired with.
-            if self.line.len() < FRAME && self.capture_in.len() - whole < most_held {
+            if self.paired && self.line.len() < FRAME && self.capture_in.len() - whole < most_held {
                 break;
             }
             let start = whole;
             whole += FRAME;
             self.feed_reference();
-            self.frame
-                .copy_from_slice(&self.capture_in[start..start + FRAME]);
+            let mic = &self.capture_in[start..start + FRAME];
             if self
-                .processor
-                .process_capture_frame(&mut self.frame)
+                .apm
+                .process_capture_f32(&[mic], &mut [&mut self.frame])
                 .is_err()
             {
                 // Pass the microphone through rather than drop the agent's voice.
@@ -264,53 +289,14 @@ impl EchoCanceller {
         self.last
     }
 
-    /// Reads the canceller's figures and resizes the delay line if the echo has moved out of
-    /// its reach.
+    /// Reads the canceller's figures, and logs them now and then.
     fn estimate(&mut self) {
-        let s = self.processor.get_stats();
-        // WebRTC reports "not measured yet" as huge negative sentinels.
-        let remaining = s.delay_median_ms.filter(|v| *v >= 0);
-        tracing::debug!(
-            median = ?s.delay_median_ms,
-            std = ?s.delay_standard_deviation_ms,
-            poor = ?s.delay_fraction_poor_delays,
-            erle = ?s.echo_return_loss_enhancement,
-            lead = self.lead.ms(),
-            queued = self.line.len(),
-            owed = self.owed,
-            "echo canceller estimate"
-        );
-        let lead_ms = self.lead.ms();
-        // Right after a resize the figure still describes the old line: keep the last total.
-        let delay_ms = if self.lead.settled() {
-            remaining.map(|r| r + self.lead.ms())
-        } else {
-            self.last.delay_ms
-        };
+        let s = self.apm.statistics();
         self.last = AecStats {
-            erle_db: s.echo_return_loss_enhancement.filter(|v| *v > -100.0),
-            delay_ms,
-            lead_ms: self.lead.ms(),
+            erle_db: s.echo_return_loss_enhancement,
+            delay_ms: s.delay_median_ms.or(s.delay_ms),
         };
-        if let Some(next) = self.lead.on_estimate(remaining) {
-            let (now, next) = (samples(lead_ms), samples(next));
-            if next > now {
-                // Silence goes out first, so what follows reaches the canceller later.
-                for _ in now..next {
-                    self.line.push_front(0.0);
-                }
-            } else {
-                let gone = (now - next).min(self.line.len());
-                self.line.drain(..gone);
-                self.owed += now - next - gone;
-            }
-            tracing::info!(
-                delay_ms = ?self.last.delay_ms,
-                from_ms = lead_ms,
-                to_ms = self.lead.ms(),
-                "echo canceller: reference delay line resized"
-            );
-        }
+        tracing::debug!(stats = ?self.last, queued = self.line.len(), owed = self.owed, "echo canceller estimate");
         if self
             .captured
             .is_multiple_of(ESTIMATE_EVERY_FRAMES * LOG_EVERY_ESTIMATES)
@@ -328,21 +314,6 @@ fn samples(ms: i32) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A speech-like far-end signal: three tones under a syllable-rate envelope, with pauses.
-    fn far_end(n: usize) -> Vec<i16> {
-        (0..n)
-            .map(|i| {
-                let t = i as f64 / f64::from(SAMPLE_RATE);
-                let envelope = (std::f64::consts::PI * 3.0 * t).sin().abs();
-                let talking = if (t % 2.0) < 1.6 { 1.0 } else { 0.0 };
-                let v = (2.0 * std::f64::consts::PI * 310.0 * t).sin()
-                    + 0.6 * (2.0 * std::f64::consts::PI * 770.0 * t).sin()
-                    + 0.3 * (2.0 * std::f64::consts::PI * 1450.0 * t).sin();
-                (v * envelope * talking * 6000.0) as i16
-            })
-            .collect()
-    }
 
     /// The room: the speaker's sound reaches the microphone `delay` samples later, at half
     /// amplitude, smeared by a short reflection.
@@ -366,7 +337,7 @@ mod tests {
 
     /// Runs `far` and `mic` through the canceller in 20 ms blocks (the stream's frame);
     /// returns what the canceller let through.
-    fn run(aec: &mut EchoCanceller, far: &[i16], mic: &[i16]) -> Vec<i16> {
+    fn run(aec: &mut VoiceProcessor, far: &[i16], mic: &[i16]) -> Vec<i16> {
         let block = 960;
         let mut out = Vec::with_capacity(mic.len());
         for (f, m) in far.chunks(block).zip(mic.chunks(block)) {
@@ -379,28 +350,11 @@ mod tests {
     }
 
     #[test]
-    fn removes_most_of_the_far_end_coming_back_through_the_room() {
-        let mut aec = EchoCanceller::new().unwrap();
-        let secs = 8;
-        let far = far_end(SAMPLE_RATE as usize * secs);
-        let mic = echo_of(&far, 48 * 60); // 60 ms speaker-to-microphone
-        let out = run(&mut aec, &far, &mic);
-        // Judge the last 3 s, after the filter has converged.
-        let tail = SAMPLE_RATE as usize * 3;
-        let echo = power(&mic[mic.len() - tail..]);
-        let left = power(&out[out.len() - tail..]);
-        let erle = 10.0 * (echo / left.max(1.0)).log10();
-        eprintln!("echo removed: {erle:.1} dB, stats {:?}", aec.stats());
-        assert!(erle > 15.0, "only {erle:.1} dB of echo removed");
-    }
-
-    #[test]
     fn removes_an_echo_that_comes_back_long_after_the_reference() {
         // A desktop's device path: playout ring, sound server, capture ring and resamplers
-        // add up to 200-350 ms. Without the delay line the canceller estimated these delays
-        // right but removed under 1 dB at 240-320 ms (35-40 dB at 20-120 ms).
+        // add up to 200-350 ms; the canceller must find the echo wherever it comes back.
         for delay_ms in [60, 280, 400] {
-            let mut aec = EchoCanceller::new().unwrap();
+            let mut aec = VoiceProcessor::new().unwrap();
             let n = SAMPLE_RATE as usize * 8;
             let far = crate::test_support::voice(SAMPLE_RATE, 0, n);
             let mic = echo_of(&far, 48 * delay_ms);
@@ -423,7 +377,7 @@ mod tests {
 
     #[test]
     fn the_agents_own_voice_passes_when_the_far_end_is_silent() {
-        let mut aec = EchoCanceller::new().unwrap();
+        let mut aec = VoiceProcessor::new().unwrap();
         let n = SAMPLE_RATE as usize * 3;
         let far = vec![0i16; n];
         let voice: Vec<i16> = (0..n)
@@ -444,10 +398,104 @@ mod tests {
         assert!(f.is_some_and(|f| (f - 440.0).abs() < 10.0), "{f:?}");
     }
 
+    /// Deterministic white noise, RMS `level` (linear, of full scale 32768).
+    fn noise(n: usize, level: f64) -> Vec<i16> {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                // Uniform in [-1, 1) has RMS 1/sqrt(3).
+                let u = (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
+                (u * 3f64.sqrt() * level * 32768.0) as i16
+            })
+            .collect()
+    }
+
+    fn level_db(x: &[i16]) -> f64 {
+        10.0 * power(x).max(1e-9).log10()
+    }
+
+    /// `pcm` through `what` in 20 ms blocks with a silent far end.
+    fn processed(what: Processing, pcm: &[i16]) -> Vec<i16> {
+        let mut p = VoiceProcessor::with(what).unwrap();
+        run(&mut p, &vec![0; pcm.len()], pcm)
+    }
+
+    #[test]
+    fn noise_suppression_takes_out_steady_noise_and_keeps_the_voice() {
+        // An open office's hum (-40 dBFS white noise) throughout; the agent talks (about
+        // -22 dBFS) from 3 s on.
+        let (n, talk) = (SAMPLE_RATE as usize * 6, SAMPLE_RATE as usize * 3);
+        let hum = noise(n, 0.01);
+        let voice = crate::test_support::voice(SAMPLE_RATE, 0, n - talk);
+        let mut mic = hum.clone();
+        for (m, v) in mic[talk..].iter_mut().zip(&voice) {
+            *m = m.saturating_add(*v);
+        }
+        let what = Processing {
+            noise_suppression: true,
+            ..Processing::default()
+        };
+        let out = processed(what, &mic);
+        // Against the same pipeline without the suppressor (the high-pass filter alone).
+        let plain = processed(Processing::default(), &mic);
+        let second = SAMPLE_RATE as usize;
+        // The noise alone, once the suppressor has learnt it (2-3 s).
+        let hum_down = level_db(&plain[2 * second..talk]) - level_db(&out[2 * second..talk]);
+        // The voice over the noise (4-6 s).
+        let voice_change = level_db(&out[4 * second..]) - level_db(&plain[4 * second..]);
+        eprintln!("noise down {hum_down:.1} dB; voice over it changed {voice_change:.1} dB");
+        assert!(hum_down >= 8.0, "the noise only {hum_down:.1} dB down");
+        assert!(
+            voice_change.abs() <= 3.0,
+            "the voice changed {voice_change:.1} dB"
+        );
+    }
+
+    #[test]
+    fn auto_gain_brings_a_quiet_voice_up_to_a_normal_one() {
+        // The same voice at the usual level (about -22 dBFS) and 30 dB under it (a far-off
+        // microphone): the gain brings them near each other and leaves the usual one be.
+        let n = SAMPLE_RATE as usize * 10;
+        let normal = crate::test_support::voice(SAMPLE_RATE, 0, n);
+        let quiet: Vec<i16> = normal.iter().map(|&s| s / 32).collect();
+        let what = Processing {
+            auto_gain: true,
+            ..Processing::default()
+        };
+        let (loud_out, quiet_out) = (processed(what, &normal), processed(what, &quiet));
+        let tail = SAMPLE_RATE as usize * 3;
+        let level = |x: &[i16]| level_db(&x[n - tail..]);
+        let apart_in = level(&normal) - level(&quiet);
+        let apart_out = level(&loud_out) - level(&quiet_out);
+        let normal_change = level(&loud_out) - level(&normal);
+        // Samples at full scale: the limiter's job is to leave next to none.
+        let clipped = loud_out
+            .iter()
+            .filter(|s| s.unsigned_abs() >= 32_700)
+            .count();
+        eprintln!(
+            "auto gain: {apart_in:.1} dB apart in, {apart_out:.1} dB out; quiet +{:.1} dB, \
+             normal {normal_change:+.1} dB, {clipped} samples at full scale",
+            level(&quiet_out) - level(&quiet),
+        );
+        assert!(
+            apart_out <= apart_in - 10.0,
+            "{apart_in:.1} dB apart in, still {apart_out:.1} dB out"
+        );
+        assert!(
+            normal_change.abs() <= 3.0,
+            "the usual voice changed {normal_change:+.1} dB"
+        );
+        assert!(clipped * 1000 < n, "{clipped} of {n} samples at full scale");
+    }
+
     #[test]
     fn odd_block_sizes_lose_no_samples() {
         // Pieces of any size go in; as many samples come out, behind by under one frame.
-        let mut aec = EchoCanceller::new().unwrap();
+        let mut aec = VoiceProcessor::new().unwrap();
         let mut out = Vec::new();
         let mut next = 0i32;
         for size in [1usize, 479, 480, 481, 7, 960, 1500, 13]

@@ -12,8 +12,8 @@
 //!   [`DtmfReceiver`]), the jitter buffer ([`JitterBuffer`]), codecs ([`encoder`],
 //!   [`decoder`]), the E-model ([`CodecModel`]).
 //! - SRTP with SDES keys: [`CryptoAttribute`] (`a=crypto`), [`Srtp`] (protect/unprotect).
-//! - Audio in and out: [`SourceSpec`], [`SinkSpec`], the echo canceller
-//!   ([`EchoCanceller`]), the devices ([`device`]) and the agent's tones ([`ToneGen`]:
+//! - Audio in and out: [`SourceSpec`], [`SinkSpec`], the echo canceller,
+//!   noise suppressor and gain ([`VoiceProcessor`]), the devices ([`device`]) and the agent's tones ([`ToneGen`]:
 //!   ringtone, call waiting, ringback).
 //! - With the `test-support` feature (tests and benches only): `test_support`, signal
 //!   measurements and the shapes tests share.
@@ -44,7 +44,7 @@ pub mod test_support;
 mod tones;
 mod wav;
 
-pub use aec::{AecError, AecStats, EchoCanceller, SAMPLE_RATE as AEC_SAMPLE_RATE};
+pub use aec::{AecError, AecStats, Processing, VoiceProcessor, SAMPLE_RATE as AEC_SAMPLE_RATE};
 pub use codec::{
     decoder, encoder, opus_packet_has_fec, AudioDecoder, AudioEncoder, CodecError, OpusDecoder,
     OpusEncoder, OpusSettings, OPUS_RATE,

@@ -356,6 +356,10 @@ impl Pulse {
             "source=speaker.monitor",
             "sink=mic",
             &format!("latency_msec={}", delay.as_millis().max(1)),
+            // No rate adaptation: a room does not resample. With it the loopback stretches
+            // the audio to pull its latency to the target, and the echo's delay slides by
+            // 7-40 ms every second or two (docs/benchmarks.md, "AEC3 against AEC2").
+            "adjust_time=0",
             "source_dont_move=true",
             "sink_dont_move=true",
             "sink_input_properties=media.name=testbed-room-echo",

@@ -274,9 +274,9 @@ pub enum DeviceError {
     /// The rate converter cannot be built for these rates.
     #[error("resampler: {0}")]
     Resampler(String),
-    /// The echo canceller cannot be started.
-    #[error("echo cancellation: {0}")]
-    EchoCancellation(String),
+    /// The voice processing (echo canceller, noise suppressor, gain) cannot be started.
+    #[error("voice processing: {0}")]
+    VoiceProcessing(String),
     /// Asked to switch a side that is configured headless.
     #[error(
         "[audio] {direction} is not a device (set it to \"device:default\" to choose devices)"

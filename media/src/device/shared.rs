@@ -20,7 +20,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::aec::EchoCanceller;
+use crate::aec::{Processing, VoiceProcessor};
 use crate::tones::{Tone, ToneGen};
 
 use super::convert::RateConverter;
@@ -213,7 +213,7 @@ struct ToneSlot {
 /// The echo canceller (48 kHz) and the conversion of what the playout device was handed
 /// (at the device's rate) to the canceller's.
 struct Aec {
-    canceller: EchoCanceller,
+    canceller: VoiceProcessor,
     /// `None` until the first reference comes, and after the playout device changed rate.
     up: Option<RateConverter>,
 }
@@ -492,11 +492,12 @@ impl SharedDevices {
         lock(&self.inner.watch).resolve(spec, false)
     }
 
-    /// Turns echo cancellation on: from now on what the speaker plays is removed from what
-    /// the microphone hears (`crate::aec`, on the media side, never in a device callback).
-    pub fn enable_echo_cancellation(&self) -> Result<(), DeviceError> {
-        let err = |e: String| DeviceError::EchoCancellation(e);
-        let canceller = EchoCanceller::new().map_err(|e| err(e.to_string()))?;
+    /// Turns the microphone's processing on (`crate::aec`, on the media side, never in a
+    /// device callback): with echo cancellation, from now on what the speaker plays is
+    /// removed from what the microphone hears.
+    pub fn enable_voice_processing(&self, what: Processing) -> Result<(), DeviceError> {
+        let err = |e: String| DeviceError::VoiceProcessing(e);
+        let canceller = VoiceProcessor::with(what).map_err(|e| err(e.to_string()))?;
         *lock(&self.inner.aec) = Some(Aec {
             canceller,
             up: None,
@@ -956,7 +957,11 @@ mod tests {
     #[test]
     fn echo_cancellation_takes_played_audio_as_its_reference() {
         let d = headless();
-        d.enable_echo_cancellation().unwrap();
+        d.enable_voice_processing(Processing {
+            echo_cancellation: true,
+            ..Processing::default()
+        })
+        .unwrap();
         let a = d.attach();
         a.set_receiving(true);
         // No devices here, so no reference and nothing to cancel: nothing breaks and the
