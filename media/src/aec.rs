@@ -216,6 +216,11 @@ impl VoiceProcessor {
     /// One reference frame for the next capture frame (silence where none came in time).
     fn feed_reference(&mut self) {
         let have = self.line.len().min(FRAME);
+        if !self.paired {
+            // No echo canceller: nothing needs what was played.
+            self.line.drain(..have);
+            return;
+        }
         for (d, s) in self.frame.iter_mut().zip(self.line.drain(..have)) {
             *d = s;
         }

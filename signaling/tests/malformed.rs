@@ -424,6 +424,19 @@ fn broken_provisional_responses_and_a_2xx_without_a_to_tag_do_not_panic() {
     bench.assert_hangs_up();
 }
 
+/// Our user agent (alice, seeded with `seed`) at a fresh `now`, with `invite` from the far
+/// end fed to it and its events collected: how every inbound-call test starts.
+fn alice_after(seed: u64, invite: Vec<u8>) -> (SimUa, Instant) {
+    let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
+    let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), seed));
+    let now = Instant::now();
+    alice
+        .ua
+        .handle_datagram(now, Peer::udp(far()), Bytes::from(invite));
+    alice.collect(now);
+    (alice, now)
+}
+
 /// An INVITE from the far end that starts a call, sent by `branch`.
 fn incoming_invite(branch: &str) -> Vec<u8> {
     format!(
@@ -591,9 +604,6 @@ fn a_target_refresh_from_the_far_end_moves_where_our_requests_go() {
 
 #[test]
 fn our_answer_copies_the_request_and_its_record_routes_with_one_to_tag() {
-    let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
-    let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), 6));
-    let now = Instant::now();
     let invite = incoming_invite_with(
         "rr",
         "Record-Route: <sip:p1.example;lr;unknown=x>\r\n\
@@ -602,10 +612,7 @@ fn our_answer_copies_the_request_and_its_record_routes_with_one_to_tag() {
     let Ok(Message::Request(request)) = Message::parse(invite.as_bytes()) else {
         panic!("the INVITE parses")
     };
-    alice
-        .ua
-        .handle_datagram(now, Peer::udp(far()), Bytes::from(invite.into_bytes()));
-    alice.collect(now);
+    let (mut alice, now) = alice_after(6, invite.into_bytes());
     let call = alice.incoming().expect("ringing");
     alice
         .ua
@@ -822,14 +829,7 @@ fn reliable_provisionals_only_for_a_caller_that_asks_for_them() {
         ("Supported: 100rel\r\n", false),
         ("Require: 100rel\r\n", true),
     ] {
-        let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
-        let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), 9));
-        let now = Instant::now();
-        let invite = incoming_invite_with("rel", extra);
-        alice
-            .ua
-            .handle_datagram(now, Peer::udp(far()), Bytes::from(invite.into_bytes()));
-        alice.collect(now);
+        let (mut alice, _) = alice_after(9, incoming_invite_with("rel", extra).into_bytes());
         let t = alice.ua.poll_transmit().expect("a provisional");
         let Ok(Message::Response(ringing)) = Message::parse(&t.bytes) else {
             panic!("a response")
@@ -851,13 +851,7 @@ fn reliable_provisionals_only_for_a_caller_that_asks_for_them() {
 /// Our user agent with an inbound call it has just answered (200 sent, no ACK yet), the
 /// clock, and the 200.
 fn answered_inbound(seed: u64) -> (SimUa, Instant, CallHandle, Response) {
-    let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
-    let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), seed));
-    let now = Instant::now();
-    alice
-        .ua
-        .handle_datagram(now, Peer::udp(far()), Bytes::from(incoming_invite("ans")));
-    alice.collect(now);
+    let (mut alice, now) = alice_after(seed, incoming_invite("ans"));
     let call = alice.incoming().expect("ringing");
     alice
         .ua
@@ -1025,14 +1019,8 @@ fn without_an_ack_the_200_is_resent_until_64_t1_then_the_call_ends_with_a_bye() 
 #[test]
 fn a_body_in_an_encoding_we_cannot_read_gets_415_and_require_is_judged_before_the_body() {
     // §8.2.3: a new call with a gzip'd SDP body: 415 naming what we accept.
-    let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
-    let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), 12));
-    let now = Instant::now();
     let gzipped = incoming_invite_with("gz", "Content-Encoding: gzip\r\n");
-    alice
-        .ua
-        .handle_datagram(now, Peer::udp(far()), Bytes::from(gzipped.into_bytes()));
-    alice.collect(now);
+    let (mut alice, _) = alice_after(12, gzipped.into_bytes());
     let t = alice.ua.poll_transmit().expect("an answer");
     let Ok(Message::Response(refusal)) = Message::parse(&t.bytes) else {
         panic!("a response")
@@ -1149,18 +1137,12 @@ fn an_answered_call_routes_our_bye_through_the_callers_record_routes_in_order() 
     // target its Contact; §12.2.1.1: our BYE uses both (loose routing: the target in the
     // Request-URI, the routes in Route, sent to the first).
     let (mut alice, now, call, ok) = {
-        let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
-        let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), 13));
-        let now = Instant::now();
         let invite = incoming_invite_with(
             "route",
             "Record-Route: <sip:10.0.0.5:5070;lr>\r\n\
                  Record-Route: <sip:10.0.0.6;lr>\r\n",
         );
-        alice
-            .ua
-            .handle_datagram(now, Peer::udp(far()), Bytes::from(invite.into_bytes()));
-        alice.collect(now);
+        let (mut alice, now) = alice_after(13, invite.into_bytes());
         let call = alice.incoming().expect("ringing");
         alice
             .ua
@@ -1440,14 +1422,8 @@ fn each_new_call_has_a_fresh_tag_and_call_id_and_our_invite_requires_nothing() {
 /// PRACK stops it (and is answered 200).
 #[test]
 fn a_reliable_provisional_is_resent_until_its_prack() {
-    let me: SocketAddr = "10.0.0.1:5060".parse().expect("test address");
-    let mut alice: SimUa = SimUa::new(ua_config("alice", me, Peer::udp(far()), 12));
-    let t0 = Instant::now();
     let invite = incoming_invite_with("rel2", "Require: 100rel\r\n");
-    alice
-        .ua
-        .handle_datagram(t0, Peer::udp(far()), Bytes::from(invite.into_bytes()));
-    alice.collect(t0);
+    let (mut alice, t0) = alice_after(12, invite.into_bytes());
     let mut ringing = None;
     while let Some(t) = alice.ua.poll_transmit() {
         if let Ok(Message::Response(r)) = Message::parse(&t.bytes) {
