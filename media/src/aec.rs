@@ -403,21 +403,6 @@ mod tests {
         assert!(f.is_some_and(|f| (f - 440.0).abs() < 10.0), "{f:?}");
     }
 
-    /// Deterministic white noise, RMS `level` (linear, of full scale 32768).
-    fn noise(n: usize, level: f64) -> Vec<i16> {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        (0..n)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                // Uniform in [-1, 1) has RMS 1/sqrt(3).
-                let u = (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
-                (u * 3f64.sqrt() * level * 32768.0) as i16
-            })
-            .collect()
-    }
-
     fn level_db(x: &[i16]) -> f64 {
         10.0 * power(x).max(1e-9).log10()
     }
@@ -433,7 +418,7 @@ mod tests {
         // An open office's hum (-40 dBFS white noise) throughout; the agent talks (about
         // -22 dBFS) from 3 s on.
         let (n, talk) = (SAMPLE_RATE as usize * 6, SAMPLE_RATE as usize * 3);
-        let hum = noise(n, 0.01);
+        let hum = crate::test_support::white_noise(n, 0.01);
         let voice = crate::test_support::voice(SAMPLE_RATE, 0, n - talk);
         let mut mic = hum.clone();
         for (m, v) in mic[talk..].iter_mut().zip(&voice) {

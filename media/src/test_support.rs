@@ -82,6 +82,22 @@ pub fn voice_sample(t: f64) -> i16 {
     (s * envelope * 5000.0) as i16
 }
 
+/// `n` samples of deterministic white noise (xorshift) whose RMS is `rms` of full scale: a
+/// steady background hum for noise suppression tests.
+pub fn white_noise(n: usize, rms: f64) -> Vec<i16> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Uniform in [-1, 1) has an RMS of 1/sqrt(3).
+            let u = (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
+            (u * 3f64.sqrt() * rms * 32768.0) as i16
+        })
+        .collect()
+}
+
 /// `n` samples of [`voice_sample`] at `rate`, from sample `from` on.
 pub fn voice(rate: u32, from: usize, n: usize) -> Vec<i16> {
     (from..from + n)
