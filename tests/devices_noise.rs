@@ -12,10 +12,10 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{pulse, Agent, AgentOptions};
+use common::pulse;
 use media::test_support::{read_wav_mono, rms_dbfs, voice, white_noise};
 use testbed::pulse::{write_wav, RATE};
-use testbed::{BaresipAudio, BaresipOptions, Kamailio, KamailioOptions};
+use testbed::BaresipAudio;
 
 /// How long one step (registration, answer, ...) may take.
 const T: Duration = Duration::from_secs(8);
@@ -65,22 +65,20 @@ fn call_from_the_office(user: &'static str, suppress: bool) -> Heard {
     }
     write_wav(&mic_wav, &office, RATE).unwrap();
 
-    let kam = Kamailio::start_with_lifetime(KamailioOptions::md5(), LIFETIME).unwrap();
-    let mut o = BaresipOptions::user("1002", &kam);
-    o.audio = BaresipAudio::Silence;
-    o.record = Some(dir.path().join("customer"));
-    o.lifetime = LIFETIME;
-    let customer = common::registered_baresip(o, &kam, T);
-    let agent = Agent::start(
-        AgentOptions::new(kam.addr(), user, password(user)).with_extra(&format!(
-            "[audio]\ninput = \"device:mic.monitor\"\noutput = \"device:speaker\"\n\
-             noise_suppression = {suppress}"
-        )),
+    let call = common::device_call_to_customer(
+        user,
+        &format!("noise_suppression = {suppress}"),
+        BaresipAudio::Silence,
+        dir.path().join("customer"),
+        LIFETIME,
+        T,
     );
-    agent.wait_registered(T);
-    let id = agent.dial("1002");
-    agent.wait_call_state(&id, "connected", T);
-    customer.wait_event("CALL_ESTABLISHED", T).unwrap();
+    let common::CustomerCall {
+        agent,
+        customer,
+        id,
+        ..
+    } = call;
     let mut office = pulse.start_play_into_mic(&mic_wav).unwrap();
     office.wait(T + HUM_ALONE + VOICE).unwrap();
     agent.call_command(&id, "hangup", "");
@@ -99,11 +97,6 @@ fn call_from_the_office(user: &'static str, suppress: bool) -> Heard {
     };
     eprintln!("noise suppression {suppress}: voice from {onset:.2} s; {result:?}");
     result
-}
-
-/// The test PBX's password for `user` (`testbed::USERS`).
-fn password(user: &str) -> &'static str {
-    testbed::password_of(user).unwrap_or_else(|| panic!("no test user {user}"))
 }
 
 /// A WAV as (samples, rate).

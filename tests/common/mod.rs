@@ -577,3 +577,50 @@ pub fn registered_baresip(
     kam.wait_registered(&user, wait).unwrap();
     b
 }
+
+/// One call from the agent on the private PulseAudio's devices (`speaker`, `mic.monitor`) to
+/// a recording baresip customer (1002), through a Kamailio of its own: connected on both
+/// sides. Dropped in field order: the agent, the customer, then the PBX.
+pub struct CustomerCall {
+    pub agent: Agent,
+    pub customer: testbed::Baresip,
+    /// The agent's call id.
+    pub id: String,
+    _kam: testbed::Kamailio,
+}
+
+/// Starts a [`CustomerCall`]: the agent registered as `user` with `audio_extra` (lines) added
+/// to its `[audio]`, the customer sending `customer_audio` and recording into `record`,
+/// everything living at most `lifetime`; `step` bounds each wait.
+pub fn device_call_to_customer(
+    user: &'static str,
+    audio_extra: &str,
+    customer_audio: testbed::BaresipAudio,
+    record: PathBuf,
+    lifetime: Duration,
+    step: Duration,
+) -> CustomerCall {
+    let kam =
+        testbed::Kamailio::start_with_lifetime(testbed::KamailioOptions::md5(), lifetime).unwrap();
+    let mut o = testbed::BaresipOptions::user("1002", &kam);
+    o.audio = customer_audio;
+    o.record = Some(record);
+    o.lifetime = lifetime;
+    let customer = registered_baresip(o, &kam, step);
+    let password = testbed::password_of(user).unwrap_or_else(|| panic!("no test user {user}"));
+    let agent = Agent::start(
+        AgentOptions::new(kam.addr(), user, password).with_extra(&format!(
+            "[audio]\ninput = \"device:mic.monitor\"\noutput = \"device:speaker\"\n{audio_extra}"
+        )),
+    );
+    agent.wait_registered(step);
+    let id = agent.dial("1002");
+    agent.wait_call_state(&id, "connected", step);
+    customer.wait_event("CALL_ESTABLISHED", step).unwrap();
+    CustomerCall {
+        agent,
+        customer,
+        id,
+        _kam: kam,
+    }
+}
