@@ -25,12 +25,13 @@ use super::{
 /// plugin underran on a loaded 2-core machine (after which the plugin failed with EIO).
 const CALLBACK_MS: u32 = 10;
 const ALSA_CALLBACK_MS: u32 = 20;
-/// PulseAudio playout gets 40 ms: cpal makes the server's whole buffer two periods, and
-/// with 2 x 10 ms the server underran on its side and moved on without our audio. The
-/// stream then took only 10-60% of real time (`callback_samples` against the clock, the
-/// `devices_calls` e2e on a loaded 2-core machine), the ring backed up and dropped, and a
-/// 660 Hz tone came back at 661-677 Hz. 2 x 20 ms still lost time; 2 x 40 ms keeps pace.
-const PULSE_PLAYOUT_CALLBACK_MS: u32 = 40;
+/// PulseAudio playout gets 20 ms: cpal makes the server's whole buffer two periods (40 ms,
+/// asked for 20 ms at a time). Write-to-speaker on the test server (docs/benchmarks.md,
+/// "Write-to-speaker over many clicks"): 2 x 40 ms 78.5 ms, 2 x 20 ms 56 ms, both keeping
+/// pace beside eight busy loops; 2 x 10 ms reached 29 ms quiet but lost 2% of the audio
+/// (skipped by the ring) under that load. An earlier measurement, before the `pulseaudio`
+/// crate stopped zero-filling 1 MiB per read (vendor/pulseaudio), saw 2 x 20 ms lose time.
+const PULSE_PLAYOUT_CALLBACK_MS: u32 = 20;
 /// Ring buffer size between callback and media side.
 const RING_MS: u32 = 500;
 /// Capture: when more than this is waiting, trim down to `CAPTURE_TRIM_TO_MS` (clock drift,
