@@ -39,7 +39,7 @@ pub const FRAME: usize = SAMPLE_RATE as usize / 100;
 const ESTIMATE_EVERY_FRAMES: u64 = 100;
 /// How often the figures are logged: every 10 readings.
 const LOG_EVERY_ESTIMATES: u64 = 10;
-/// The reference reaches the media side in the playout device's bursts (40 ms callbacks on
+/// The reference reaches the media side in the playout device's bursts (20 ms callbacks on
 /// PulseAudio); a capture frame waits up to this long for the reference it is paired with
 /// (the agent's voice is then that much later, once) before it goes on against silence.
 pub const MAX_HOLD_MS: i32 = 60;
