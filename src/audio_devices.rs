@@ -48,15 +48,13 @@ pub fn open(audio: &AudioConfig) -> Option<SharedDevices> {
     }
     let processing = audio.processing();
     if processing != media::Processing::default() {
-        match devices.enable_voice_processing(processing) {
-            Ok(()) => tracing::info!(
-                echo_cancellation = processing.echo_cancellation,
-                noise_suppression = processing.noise_suppression,
-                auto_gain = processing.auto_gain,
-                "voice processing on"
-            ),
-            Err(e) => tracing::warn!("{e}; carrying on without it"),
-        }
+        devices.enable_voice_processing(processing);
+        tracing::info!(
+            echo_cancellation = processing.echo_cancellation,
+            noise_suppression = processing.noise_suppression,
+            auto_gain = processing.auto_gain,
+            "voice processing on"
+        );
     }
     let in_use = devices.in_use();
     tracing::info!(input = ?in_use.input, output = ?in_use.output, "audio devices ready (opened for calls)");

@@ -136,24 +136,13 @@ fn call_through_the_room(user: &'static str, aec: bool) -> Heard {
         LIFETIME,
         T,
     );
-    let common::CustomerCall {
-        agent,
-        customer,
-        id,
-        ..
-    } = call;
     std::thread::sleep(FAR_ALONE);
     let mut near = pulse.start_play_into_mic(&near_wav).unwrap();
     std::thread::sleep(DOUBLE_TALK);
-    agent.call_command(&id, "hangup", "");
-    customer.wait_event("CALL_CLOSED", T).unwrap();
+    let (agent, recording) = call.hang_up(T);
     near.wait(T + DOUBLE_TALK).unwrap();
-    // sndfile completes the WAVs when the call's audio stops; stopping baresip makes sure.
-    let recordings = customer.recordings();
-    customer.stop();
-    assert_eq!(recordings.len(), 1, "{recordings:?}");
-    let heard = read(&recordings[0].received);
-    let sent = read(&recordings[0].sent);
+    let heard = read(&recording.received);
+    let sent = read(&recording.sent);
     eprintln!(
         "echo cancellation {aec}: customer recorded {:.1} s received, {:.1} s sent",
         heard.1.len() as f64 / f64::from(heard.0),

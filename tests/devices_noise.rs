@@ -73,20 +73,10 @@ fn call_from_the_office(user: &'static str, suppress: bool) -> Heard {
         LIFETIME,
         T,
     );
-    let common::CustomerCall {
-        agent,
-        customer,
-        id,
-        ..
-    } = call;
     let mut office = pulse.start_play_into_mic(&mic_wav).unwrap();
     office.wait(T + HUM_ALONE + VOICE).unwrap();
-    agent.call_command(&id, "hangup", "");
-    customer.wait_event("CALL_CLOSED", T).unwrap();
-    let recordings = customer.recordings();
-    customer.stop();
-    assert_eq!(recordings.len(), 1, "{recordings:?}");
-    let (heard, rate) = read(&recordings[0].received);
+    let (_agent, recording) = call.hang_up(T);
+    let (heard, rate) = read(&recording.received);
     let onset = voice_onset(&heard, rate).unwrap_or_else(|| {
         panic!("noise suppression {suppress}: the agent's voice never reached the customer")
     });

@@ -43,7 +43,7 @@ fn bench_aec(c: &mut Criterion) {
         ("render+capture", echo_only),
         ("render+capture_with_noise_and_gain", everything),
     ] {
-        let mut aec = VoiceProcessor::with(what).unwrap();
+        let mut aec = VoiceProcessor::with(what);
         for (f, m) in far.chunks(960).zip(mic.chunks(960)) {
             aec.render(f);
             aec.capture(&mut m.to_vec());

@@ -27,8 +27,6 @@
 
 use std::collections::VecDeque;
 
-use thiserror::Error;
-
 use crate::device::{f32_to_i16, i16_to_f32};
 
 /// The rate every sample passed in must have.
@@ -45,15 +43,6 @@ const LOG_EVERY_ESTIMATES: u64 = 10;
 pub const MAX_HOLD_MS: i32 = 60;
 /// Reference kept when nothing is captured against it.
 const MAX_QUEUED_MS: i32 = 200;
-
-#[derive(Debug, Error)]
-#[non_exhaustive]
-/// Why the echo canceller cannot run.
-pub enum AecError {
-    #[error("echo canceller could not start: {0}")]
-    /// The audio processing would not start (what it said).
-    Init(String),
-}
 
 /// What the canceller reports about the echo it sees.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -102,7 +91,7 @@ pub struct VoiceProcessor {
 
 impl VoiceProcessor {
     /// An echo canceller at [`SAMPLE_RATE`], mono.
-    pub fn new() -> Result<Self, AecError> {
+    pub fn echo_canceller() -> Self {
         Self::with(Processing {
             echo_cancellation: true,
             ..Processing::default()
@@ -110,7 +99,7 @@ impl VoiceProcessor {
     }
 
     /// The processing `what` asks for, at [`SAMPLE_RATE`], mono.
-    pub fn with(what: Processing) -> Result<Self, AecError> {
+    pub fn with(what: Processing) -> Self {
         use sonora::config::{
             EchoCanceller, GainController2, HighPassFilter, NoiseSuppression, NoiseSuppressionLevel,
         };
@@ -133,7 +122,7 @@ impl VoiceProcessor {
             .capture_config(stream)
             .render_config(stream)
             .build();
-        Ok(VoiceProcessor {
+        VoiceProcessor {
             apm: Box::new(apm),
             paired: what.echo_cancellation,
             capture_in: Vec::with_capacity(2 * FRAME),
@@ -144,7 +133,7 @@ impl VoiceProcessor {
             owed: 0,
             captured: 0,
             last: AecStats::default(),
-        })
+        }
     }
 
     /// Feeds what was played (48 kHz mono), in order and without gaps: ideally what the
@@ -359,7 +348,7 @@ mod tests {
         // A desktop's device path: playout ring, sound server, capture ring and resamplers
         // add up to 200-350 ms; the canceller must find the echo wherever it comes back.
         for delay_ms in [60, 280, 400] {
-            let mut aec = VoiceProcessor::new().unwrap();
+            let mut aec = VoiceProcessor::echo_canceller();
             let n = SAMPLE_RATE as usize * 8;
             let far = crate::test_support::voice(SAMPLE_RATE, 0, n);
             let mic = echo_of(&far, 48 * delay_ms);
@@ -382,7 +371,7 @@ mod tests {
 
     #[test]
     fn the_agents_own_voice_passes_when_the_far_end_is_silent() {
-        let mut aec = VoiceProcessor::new().unwrap();
+        let mut aec = VoiceProcessor::echo_canceller();
         let n = SAMPLE_RATE as usize * 3;
         let far = vec![0i16; n];
         let voice: Vec<i16> = (0..n)
@@ -409,7 +398,7 @@ mod tests {
 
     /// `pcm` through `what` in 20 ms blocks with a silent far end.
     fn processed(what: Processing, pcm: &[i16]) -> Vec<i16> {
-        let mut p = VoiceProcessor::with(what).unwrap();
+        let mut p = VoiceProcessor::with(what);
         run(&mut p, &vec![0; pcm.len()], pcm)
     }
 
@@ -485,7 +474,7 @@ mod tests {
     #[test]
     fn odd_block_sizes_lose_no_samples() {
         // Pieces of any size go in; as many samples come out, behind by under one frame.
-        let mut aec = VoiceProcessor::new().unwrap();
+        let mut aec = VoiceProcessor::echo_canceller();
         let mut out = Vec::new();
         let mut next = 0i32;
         for size in [1usize, 479, 480, 481, 7, 960, 1500, 13]

@@ -44,7 +44,7 @@ pub mod test_support;
 mod tones;
 mod wav;
 
-pub use aec::{AecError, AecStats, Processing, VoiceProcessor, SAMPLE_RATE as AEC_SAMPLE_RATE};
+pub use aec::{AecStats, Processing, VoiceProcessor, SAMPLE_RATE as AEC_SAMPLE_RATE};
 pub use codec::{
     decoder, encoder, opus_packet_has_fec, AudioDecoder, AudioEncoder, CodecError, OpusDecoder,
     OpusEncoder, OpusSettings, OPUS_RATE,

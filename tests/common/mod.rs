@@ -582,11 +582,31 @@ pub fn registered_baresip(
 /// a recording baresip customer (1002), through a Kamailio of its own: connected on both
 /// sides. Dropped in field order: the agent, the customer, then the PBX.
 pub struct CustomerCall {
-    pub agent: Agent,
-    pub customer: testbed::Baresip,
+    agent: Agent,
+    customer: testbed::Baresip,
     /// The agent's call id.
-    pub id: String,
+    id: String,
     _kam: testbed::Kamailio,
+}
+
+impl CustomerCall {
+    /// The agent hangs up; once the customer has seen the call close it is stopped (sndfile
+    /// completes its WAVs when the call's audio stops; stopping baresip makes sure). The
+    /// agent, still running for its log, and the customer's one recording of the call.
+    pub fn hang_up(self, step: Duration) -> (Agent, testbed::Recording) {
+        let CustomerCall {
+            agent,
+            customer,
+            id,
+            _kam,
+        } = self;
+        agent.call_command(&id, "hangup", "");
+        customer.wait_event("CALL_CLOSED", step).unwrap();
+        let mut recordings = customer.recordings();
+        customer.stop();
+        assert_eq!(recordings.len(), 1, "{recordings:?}");
+        (agent, recordings.remove(0))
+    }
 }
 
 /// Starts a [`CustomerCall`]: the agent registered as `user` with `audio_extra` (lines) added

@@ -274,9 +274,6 @@ pub enum DeviceError {
     /// The rate converter cannot be built for these rates.
     #[error("resampler: {0}")]
     Resampler(String),
-    /// The voice processing (echo canceller, noise suppressor, gain) cannot be started.
-    #[error("voice processing: {0}")]
-    VoiceProcessing(String),
     /// Asked to switch a side that is configured headless.
     #[error(
         "[audio] {direction} is not a device (set it to \"device:default\" to choose devices)"
