@@ -81,4 +81,51 @@ fn server_loss_is_reported_and_reopen_default_recovers() {
         "{:?}",
         started.elapsed()
     );
+    a_server_losing_time_gets_longer_playout_requests(&p);
+}
+
+/// Short playout requests (10 ms) on a server that keeps losing time (stalled twice, as a
+/// loaded machine does to a sound server that does not run real-time): the playout says so,
+/// and the streams opened after it ask for 20 ms. Part of the one test of this binary (the
+/// server is stalled under every stream of the process).
+fn a_server_losing_time_gets_longer_playout_requests(p: &Pulse) {
+    let mut out =
+        DevicePlayout::open(&DeviceSpec::Default, 48_000, HostChoice::PulseAudio).unwrap();
+    assert!(
+        out.stats().description.contains("(10 ms callbacks)"),
+        "{:?}",
+        out.stats()
+    );
+    let frame = vec![0.0f32; out.frame_len()];
+    let play = |out: &mut DevicePlayout, d: Duration| {
+        let until = Instant::now() + d;
+        let mut next = Instant::now();
+        while Instant::now() < until {
+            out.write_frame(&frame).unwrap();
+            next += Duration::from_millis(20);
+            thread::sleep(next.saturating_duration_since(Instant::now()));
+        }
+    };
+    play(&mut out, Duration::from_millis(1500));
+    assert!(!out.losing_time(Instant::now()), "{:?}", out.stats());
+    let mut losing = false;
+    for _ in 0..2 {
+        // The writer goes on during the stall (as the stream task does): the ring backs up
+        // by what the server then skips.
+        thread::scope(|s| {
+            s.spawn(|| play(&mut out, Duration::from_millis(1200)));
+            thread::sleep(Duration::from_millis(300));
+            p.stall(Duration::from_millis(200)).unwrap();
+        });
+        losing |= out.losing_time(Instant::now());
+    }
+    let stats = out.stats();
+    eprintln!("after two stalls: {stats:?}");
+    assert!(losing, "{stats:?}");
+    let again = DevicePlayout::open(&DeviceSpec::Default, 48_000, HostChoice::PulseAudio).unwrap();
+    assert!(
+        again.stats().description.contains("(20 ms callbacks)"),
+        "{:?}",
+        again.stats()
+    );
 }

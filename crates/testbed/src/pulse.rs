@@ -129,6 +129,31 @@ impl Pulse {
         let _ = fs::remove_file(self.dir.path().join("native"));
     }
 
+    /// Stops the daemon (SIGSTOP) for `pause`, then lets it go on: a sound server that did
+    /// not get the CPU for that long, as on a loaded machine. A null sink then renders the
+    /// time it missed at once, its streams underrunning: they lose that time.
+    pub fn stall(&self, pause: Duration) -> Result<(), TestbedError> {
+        let pid_file = self.dir.path().join("runtime/pid");
+        let pid: libc::pid_t = fs::read_to_string(&pid_file)
+            .map_err(|e| TestbedError::io(format!("read {}", pid_file.display()), e))?
+            .trim()
+            .parse()
+            .map_err(|e| TestbedError::io("the daemon's pid", std::io::Error::other(e)))?;
+        let signal = |sig| {
+            // SAFETY: kill(2) with a pid read from our own daemon's pid file.
+            if unsafe { libc::kill(pid, sig) } != 0 {
+                return Err(TestbedError::io(
+                    format!("signal {sig} to PulseAudio {pid}"),
+                    std::io::Error::last_os_error(),
+                ));
+            }
+            Ok(())
+        };
+        signal(libc::SIGSTOP)?;
+        thread::sleep(pause);
+        signal(libc::SIGCONT)
+    }
+
     /// Kills the daemon and starts a fresh one on the same socket (sound server restart).
     pub fn restart(&mut self) -> Result<(), TestbedError> {
         self.kill();

@@ -5,8 +5,9 @@
 //! ring's policy (target fill, drift correction, underruns that keep the timeline) is
 //! `super::ring`.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, Sample, SampleFormat, SizedSample};
@@ -14,7 +15,7 @@ use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
 use super::convert::RateConverter;
-use super::ring::{RingReader, RingTuning, RingWriter};
+use super::ring::{ring_ends, RingReader, RingTuning, RingWriter};
 use super::{
     frame_len, CaptureBackend, DeviceError, DeviceInfo, DeviceSpec, DeviceStats, ErrorCode,
     FrameStatus, HostChoice, PlayoutBackend, SharedCounters,
@@ -25,13 +26,20 @@ use super::{
 /// plugin underran on a loaded 2-core machine (after which the plugin failed with EIO).
 const CALLBACK_MS: u32 = 10;
 const ALSA_CALLBACK_MS: u32 = 20;
-/// PulseAudio playout gets 20 ms: cpal makes the server's whole buffer two periods (40 ms,
-/// asked for 20 ms at a time). Write-to-speaker on the test server (docs/benchmarks.md,
-/// "Write-to-speaker over many clicks"): 2 x 40 ms 78.5 ms, 2 x 20 ms 56 ms, both keeping
-/// pace beside eight busy loops; 2 x 10 ms reached 29 ms quiet but lost 2% of the audio
-/// (skipped by the ring) under that load. An earlier measurement, before the `pulseaudio`
-/// crate stopped zero-filling 1 MiB per read (vendor/pulseaudio), saw 2 x 20 ms lose time.
-const PULSE_PLAYOUT_CALLBACK_MS: u32 = 20;
+/// PulseAudio playout asks for 10 ms at a time: cpal makes the server's whole buffer two
+/// periods (20 ms). Write-to-speaker on the test server (docs/benchmarks.md,
+/// "Write-to-speaker"): 18.5 ms at p95 with the ring's 3 ms target, against 56 ms with 20 ms
+/// requests. A server that cannot keep up (seen beside eight busy loops on 2 cores, the
+/// test server not running real-time: 98-99% pace) makes the stream step up to
+/// [`PULSE_PLAYOUT_RELAXED_MS`], which kept pace there, for the rest of the process.
+const PULSE_PLAYOUT_CALLBACK_MS: u32 = 10;
+const PULSE_PLAYOUT_RELAXED_MS: u32 = 20;
+/// The period new PulseAudio playout streams ask for: raised once, for good, when a stream
+/// kept losing time ([`DevicePlayout::losing_time`]).
+static PULSE_PLAYOUT_MS: AtomicU32 = AtomicU32::new(PULSE_PLAYOUT_CALLBACK_MS);
+/// Backlog cuts (the server lost time) within this long that make the playout step up.
+const LOST_TIME_CUTS: u64 = 2;
+const LOST_TIME_WINDOW: Duration = Duration::from_secs(30);
 /// Ring buffer size between callback and media side.
 const RING_MS: u32 = 500;
 /// Capture: when more than this is waiting, trim down to `CAPTURE_TRIM_TO_MS` (clock drift,
@@ -234,6 +242,9 @@ struct Opened {
     device: String,
     rate: u32,
     channels: usize,
+    host: cpal::HostId,
+    /// The callback period asked for, ms.
+    period_ms: u32,
 }
 
 fn stream_config(
@@ -367,7 +378,7 @@ where
             );
             let frames = data.len() / ch;
             let mut done = 0;
-            let r = reader.read(frames, |chunk| {
+            let r = reader.read(Instant::now(), frames, |chunk| {
                 for (k, &v) in chunk.iter().enumerate() {
                     let at = (done + k) * ch;
                     data[at..at + ch].fill(T::from_sample(v));
@@ -389,6 +400,9 @@ where
             if skipped > 0 {
                 c.skipped_samples
                     .fetch_add(skipped as u64, Ordering::Relaxed);
+            }
+            if r.device_lost_time {
+                c.lost_time.fetch_add(1, Ordering::Relaxed);
             }
         },
         error_callback(counters),
@@ -435,7 +449,10 @@ fn open_stream(
     let mut last_err = String::new();
     let periods = match host.id() {
         cpal::HostId::Alsa => [ALSA_CALLBACK_MS, CALLBACK_MS],
-        cpal::HostId::PulseAudio if !input => [PULSE_PLAYOUT_CALLBACK_MS, 20],
+        cpal::HostId::PulseAudio if !input => [
+            PULSE_PLAYOUT_MS.load(Ordering::Relaxed),
+            PULSE_PLAYOUT_RELAXED_MS,
+        ],
         _ => [CALLBACK_MS, 20],
     };
     for ms in periods {
@@ -455,7 +472,7 @@ fn open_stream(
             .map(|s| (s, Some(cons), None))
         } else {
             let tuning = RingTuning::for_callback(ms);
-            let reader = RingReader::new(cons, rate, tuning);
+            let (writer, reader) = ring_ends(prod, cons, rate, tuning, Instant::now());
             let (played_prod, played) =
                 HeapRb::<f32>::new(samples_for_ms(rate, RING_MS).max(1)).split();
             by_format!(
@@ -467,10 +484,7 @@ fn open_stream(
                 played_prod,
                 counters.clone()
             )
-            .map(|s| {
-                let writer = RingWriter::new(prod, rate, tuning);
-                (s, None, Some((writer, played)))
-            })
+            .map(|s| (s, None, Some((writer, played))))
         };
         match result {
             Ok((stream, cons, prod)) => {
@@ -491,6 +505,8 @@ fn open_stream(
                     device: name,
                     rate,
                     channels: usize::from(config.channels),
+                    host: host.id(),
+                    period_ms: ms,
                 };
                 return Ok((stream, cons, prod, opened));
             }
@@ -797,6 +813,9 @@ pub struct DevicePlayout {
     d: Device<PlayoutRings>,
     dropped: u64,
     corrected: i64,
+    /// Backlog cuts counted so far, and when the first of the recent ones was seen.
+    lost_time_seen: u64,
+    lost_time_since: Option<(Instant, u64)>,
 }
 
 impl std::fmt::Debug for DevicePlayout {
@@ -821,7 +840,37 @@ impl DevicePlayout {
             },
             dropped: 0,
             corrected: 0,
+            lost_time_seen: 0,
+            lost_time_since: None,
         })
+    }
+
+    /// Whether the sound server keeps losing time at this stream's period (its ring cut a
+    /// backlog the server's own underruns left, [`LOST_TIME_CUTS`] times within
+    /// [`LOST_TIME_WINDOW`]) while a longer PulseAudio period exists. When it says so, new
+    /// PulseAudio playout streams of this process ask for the longer period from then on:
+    /// the caller opens the device again (`SharedDevices::check`). `now` is when asked.
+    pub fn losing_time(&mut self, now: Instant) -> bool {
+        let opened = &self.d.s.opened;
+        if opened.host != cpal::HostId::PulseAudio || opened.period_ms >= PULSE_PLAYOUT_RELAXED_MS {
+            return false;
+        }
+        let cuts = self.d.s.counters.lost_time.load(Ordering::Relaxed);
+        if cuts == self.lost_time_seen {
+            return false;
+        }
+        let before = std::mem::replace(&mut self.lost_time_seen, cuts);
+        let (since, at) = match self.lost_time_since {
+            Some((since, at)) if now.duration_since(since) <= LOST_TIME_WINDOW => (since, at),
+            // A new window, counting from the cuts before this look.
+            _ => (now, before),
+        };
+        self.lost_time_since = Some((since, at));
+        if cuts - at < LOST_TIME_CUTS {
+            return false;
+        }
+        PULSE_PLAYOUT_MS.fetch_max(PULSE_PLAYOUT_RELAXED_MS, Ordering::Relaxed);
+        true
     }
 
     /// The device's own rate and channel count.
@@ -863,10 +912,17 @@ impl PlayoutBackend for DevicePlayout {
         let s = &mut self.d.s;
         let writer = &mut s.ring.writer;
         let (dropped, corrected) = (&mut self.dropped, &mut self.corrected);
+        let now = Instant::now();
+        let counters = &s.counters;
         s.conv.process(frame, |out| {
-            let r = writer.write(out);
+            let r = writer.write(now, out);
             *dropped += r.dropped as u64;
             *corrected += r.corrected;
+            if r.skipped > 0 {
+                counters
+                    .skipped_samples
+                    .fetch_add(r.skipped as u64, Ordering::Relaxed);
+            }
         });
         Ok(())
     }

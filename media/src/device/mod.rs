@@ -463,6 +463,8 @@ pub(crate) struct SharedCounters {
     pub underruns: AtomicU64,
     pub silence_samples: AtomicU64,
     pub skipped_samples: AtomicU64,
+    /// Playout: backlogs cut because the device lost time (see `RingReader`).
+    pub lost_time: AtomicU64,
     pub xruns: AtomicU64,
     pub device_latency_us: AtomicU32,
     /// 0: no error; otherwise an [`ErrorCode`] as u8, kept until taken.

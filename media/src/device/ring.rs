@@ -7,11 +7,16 @@
 //! at a cap (each such drop is a phase jump: a 660 Hz tone measured 661-677 Hz that way) and
 //! every skip keeps the timeline:
 //!
-//! - [`RingWriter`] keeps the ring's low-water mark (the least audio waiting just before a
-//!   frame is written, over half a second) near a target, by stretching or shrinking frames
-//!   by a few samples (linear interpolation, at most 0.2%): clock drift and a backlog left
-//!   by a stall melt away without a jump in phase. Only frames beyond 400 ms queued (the
-//!   device stopped reading) are refused.
+//! - [`RingWriter`] keeps the ring's low-water mark (the least audio ahead of the device
+//!   just before a frame is written, over half a second) near one request plus a target, by
+//!   stretching or shrinking frames by a few samples (linear interpolation, at most 0.2%):
+//!   clock drift and a backlog left by a stall melt away without a jump in phase. "Ahead of
+//!   the device" counts what is queued plus what is left of the device's last request at
+//!   the time of the write (both ends take explicit time): the ring's own fill moves in
+//!   whole requests and whole frames, so where the device's requests fall between two
+//!   writes would make it jump by a request as the clocks slide, and a target of a few ms
+//!   would then underrun. Only frames beyond 400 ms queued (the device stopped reading) are
+//!   refused.
 //! - [`RingReader`] (the callback's end) plays silence when the audio is late and then skips
 //!   exactly as much of the late audio, so what follows stays on its original timeline (a
 //!   gap, not a delay that shifts the phase of everything after). A long silence means the
@@ -20,6 +25,10 @@
 //!   backlog that stays above request + target for a quarter second), the reader skips that
 //!   much at once. It starts on the freshest audio. It never locks, allocates or logs: it
 //!   only moves samples and returns counts.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use ringbuf::traits::{Consumer, Producer};
 
@@ -33,7 +42,9 @@ const MAX_CORRECTION_PER_MILLE: usize = 2;
 /// Sizes of the ring, in ms of audio.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RingTuning {
-    /// The low-water mark the writer aims for: the cushion against a late writer.
+    /// What the ring keeps beyond the device's next request: the writer aims the low-water
+    /// mark at request + target. A late write lowers the mark, so lateness already seen is
+    /// covered on top; the target is the cushion beyond it.
     pub target_ms: u32,
     /// No correction while the low-water mark is within this of the target.
     pub hysteresis_ms: u32,
@@ -50,15 +61,17 @@ pub(crate) struct RingTuning {
 }
 
 impl RingTuning {
-    /// For a device callback of `callback_ms`. The target only covers the writer's
-    /// lateness (the stream task's timer): the reader adds the largest request on top.
+    /// For a device callback of `callback_ms`. Short callbacks (10 ms: PulseAudio's, on a
+    /// machine that keeps up) keep 3 ms beyond the request (write-to-speaker 18.5 ms at
+    /// p95); longer ones (ALSA's 20 ms, PulseAudio's after it lost time: a loaded machine,
+    /// whose writer is late by more and more often) keep 10 ms.
     pub(crate) fn for_callback(callback_ms: u32) -> RingTuning {
         RingTuning {
-            target_ms: 20,
-            hysteresis_ms: 5,
+            target_ms: if callback_ms <= 10 { 3 } else { 10 },
+            hysteresis_ms: 2,
             prefill_ms: callback_ms + 20,
             max_gap_ms: 200,
-            max_excess_ms: 15,
+            max_excess_ms: 35,
             max_backlog_ms: 400,
         }
     }
@@ -68,6 +81,47 @@ fn samples(rate: u32, ms: u32) -> usize {
     (u64::from(rate) * u64::from(ms) / 1000) as usize
 }
 
+/// What the reader tells the writer: when the audio it last took runs out at the device's
+/// pace (ns after `origin`), and the size of that request. Written by the callback, read by
+/// the writer, both lock-free; a torn pair only nudges one window's low-water mark.
+struct ReadClock {
+    origin: Instant,
+    runs_out_ns: AtomicU64,
+    request: AtomicU64,
+    /// Times playout started (first, and again after the writer stopped).
+    starts: AtomicU64,
+}
+
+impl ReadClock {
+    fn since_origin(&self, now: Instant) -> u64 {
+        now.saturating_duration_since(self.origin).as_nanos() as u64
+    }
+}
+
+/// The two ends of one playout ring, sharing the reader's clock.
+pub(crate) fn ring_ends<P, C>(
+    prod: P,
+    cons: C,
+    rate: u32,
+    tuning: RingTuning,
+    now: Instant,
+) -> (RingWriter<P>, RingReader<C>)
+where
+    P: Producer<Item = f32>,
+    C: Consumer<Item = f32>,
+{
+    let clock = Arc::new(ReadClock {
+        origin: now,
+        runs_out_ns: AtomicU64::new(0),
+        request: AtomicU64::new(0),
+        starts: AtomicU64::new(0),
+    });
+    (
+        RingWriter::new(prod, rate, tuning, clock.clone()),
+        RingReader::new(cons, rate, tuning, clock),
+    )
+}
+
 /// What one [`RingWriter::write`] did, for the counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct WriteReport {
@@ -75,6 +129,8 @@ pub(crate) struct WriteReport {
     pub dropped: usize,
     /// Samples added (+) or removed (-) by the drift correction.
     pub corrected: i64,
+    /// Samples left out to settle the fill once playout started (a stale prefill).
+    pub skipped: usize,
 }
 
 /// The media side's end: writes frames, corrects drift.
@@ -83,26 +139,44 @@ pub(crate) struct RingWriter<P> {
     target: usize,
     hysteresis: usize,
     max_backlog: usize,
-    /// Least audio seen waiting before a write in this window.
+    rate: u32,
+    clock: Arc<ReadClock>,
+    /// Least audio seen ahead of the device before a write in this window, and the largest
+    /// request seen in it.
     low: usize,
+    request: usize,
+    /// The reader's starts seen; the first window after a start settles the fill at once.
+    starts_seen: u64,
+    settling: bool,
+    /// Samples still to leave out of the next frames (the settling's cut).
+    trim: usize,
     frames: u32,
     /// Samples to add (+) or remove (-) per 1000 written until the next decision.
     per_mille: i64,
+    /// What the last window asked for.
+    last_wanted: i64,
     /// Fractional correction carried from frame to frame (thousandths of a sample).
     carry: i64,
     stretched: Vec<f32>,
 }
 
 impl<P: Producer<Item = f32>> RingWriter<P> {
-    pub(crate) fn new(prod: P, rate: u32, tuning: RingTuning) -> RingWriter<P> {
+    fn new(prod: P, rate: u32, tuning: RingTuning, clock: Arc<ReadClock>) -> RingWriter<P> {
         RingWriter {
             prod,
             target: samples(rate, tuning.target_ms),
             hysteresis: samples(rate, tuning.hysteresis_ms),
             max_backlog: samples(rate, tuning.max_backlog_ms),
+            rate,
+            clock,
             low: usize::MAX,
+            request: 0,
+            starts_seen: 0,
+            settling: false,
+            trim: 0,
             frames: 0,
             per_mille: 0,
+            last_wanted: 0,
             carry: 0,
             stretched: Vec::with_capacity(samples(rate, 40)),
         }
@@ -113,13 +187,21 @@ impl<P: Producer<Item = f32>> RingWriter<P> {
         self.prod.occupied_len()
     }
 
-    /// Queues `frame`, stretched or shrunk by the drift correction.
-    pub(crate) fn write(&mut self, frame: &[f32]) -> WriteReport {
+    /// Queues `frame` at `now`, stretched or shrunk by the drift correction.
+    pub(crate) fn write(&mut self, now: Instant, frame: &[f32]) -> WriteReport {
         if frame.is_empty() {
             return WriteReport::default();
         }
         let waiting = self.prod.occupied_len();
-        self.observe(waiting);
+        self.observe(now, waiting);
+        let mut trimmed = 0;
+        let frame = if self.trim > 0 {
+            trimmed = self.trim.min(frame.len() - 1);
+            self.trim -= trimmed;
+            &frame[trimmed..]
+        } else {
+            frame
+        };
         // How many samples this frame gains or loses: per_mille of its length, the fraction
         // carried over so the average rate is exact.
         let wanted = self.per_mille * frame.len() as i64 + self.carry;
@@ -140,27 +222,61 @@ impl<P: Producer<Item = f32>> RingWriter<P> {
             return WriteReport {
                 dropped: out.len(),
                 corrected: 0,
+                skipped: trimmed,
             };
         }
         let pushed = self.prod.push_slice(out);
         WriteReport {
             dropped: out.len() - pushed,
             corrected,
+            skipped: trimmed,
         }
     }
 
-    /// Takes the fill seen before a write; every window, sets the correction from the
-    /// window's low-water mark.
-    fn observe(&mut self, waiting: usize) {
-        self.low = self.low.min(waiting);
+    /// Takes the audio ahead of the device before a write (queued, plus what is left of the
+    /// device's last request at `now`); every window, sets the correction from the window's
+    /// low-water mark against the largest request plus the target.
+    fn observe(&mut self, now: Instant, waiting: usize) {
+        let starts = self.clock.starts.load(Ordering::Relaxed);
+        if starts != self.starts_seen {
+            // Playout (re)started on its prefill: a window of its own, then settle.
+            self.starts_seen = starts;
+            self.settling = true;
+            self.low = usize::MAX;
+            self.request = 0;
+            self.frames = 0;
+            self.per_mille = 0;
+            self.last_wanted = 0;
+        }
+        let runs_out = self.clock.runs_out_ns.load(Ordering::Relaxed);
+        let left_ns = runs_out.saturating_sub(self.clock.since_origin(now));
+        let left = (u128::from(left_ns) * u128::from(self.rate) / 1_000_000_000) as usize;
+        self.low = self.low.min(waiting + left);
+        let request = self.clock.request.load(Ordering::Relaxed) as usize;
+        self.request = self.request.max(request);
         self.frames += 1;
         if self.frames < WINDOW_FRAMES {
             return;
         }
         let low = std::mem::replace(&mut self.low, usize::MAX);
+        let request = std::mem::replace(&mut self.request, 0);
         self.frames = 0;
-        let error = low as i64 - self.target as i64;
+        if request == 0 {
+            // The device has not asked for anything yet: nothing to aim at.
+            self.per_mille = 0;
+            return;
+        }
+        let error = low as i64 - (request + self.target) as i64;
         let band = self.hysteresis as i64;
+        if std::mem::take(&mut self.settling) {
+            // The prefill had to cover the wait for the next frame wherever the device's
+            // first request fell; what the first window shows beyond the target is cut at
+            // once (one jump, as playout starts) rather than melted at 0.2% for seconds.
+            if error > band {
+                self.trim = error as usize;
+            }
+            return;
+        }
         // Proportional beyond the band, the full correction from two bands' width beyond:
         // drift is held below the reader's cut threshold (`max_excess_ms`, three bands).
         let full = (2 * band).max(1);
@@ -168,13 +284,19 @@ impl<P: Producer<Item = f32>> RingWriter<P> {
         let size = |beyond: i64| (beyond * max / full).clamp(1, max);
         // Half the band below the target: running short risks an underrun, long only costs
         // a little delay.
-        self.per_mille = if error > band {
+        let wanted = if error > band {
             -size(error - band)
         } else if error < -band / 2 {
             size(-error - band / 2)
         } else {
             0
         };
+        // Drift moves the mark window after window; a stall (a late writer, a busy machine)
+        // dips it in one window and is the reader's business (silence, then the late audio
+        // skipped). So a correction starts only when two windows in a row ask for it.
+        let confirmed = wanted.signum() == self.last_wanted.signum();
+        self.last_wanted = wanted;
+        self.per_mille = if confirmed { wanted } else { 0 };
     }
 }
 
@@ -206,6 +328,9 @@ pub(crate) struct ReadReport {
     /// Audio skipped: late audio after an underrun (to stay on the timeline), a stale
     /// backlog when playout starts or when it stays far above the target.
     pub skipped: usize,
+    /// Whether this read cut a backlog that stayed far above the target: the device lost
+    /// time (its server underran on its side and moved on).
+    pub device_lost_time: bool,
 }
 
 /// Samples the reader moves per step (a stack buffer: the callback never allocates).
@@ -226,13 +351,15 @@ pub(crate) struct RingReader<C> {
     largest: usize,
     /// The largest request in this window: the ring must hold that much more than the target.
     recent_largest: usize,
+    rate: u32,
+    clock: Arc<ReadClock>,
     /// Least audio waiting at the start of a request in this window, and samples read in it.
     low: usize,
     seen: usize,
 }
 
 impl<C: Consumer<Item = f32>> RingReader<C> {
-    pub(crate) fn new(cons: C, rate: u32, tuning: RingTuning) -> RingReader<C> {
+    fn new(cons: C, rate: u32, tuning: RingTuning, clock: Arc<ReadClock>) -> RingReader<C> {
         RingReader {
             cons,
             prefill: samples(rate, tuning.prefill_ms),
@@ -244,14 +371,31 @@ impl<C: Consumer<Item = f32>> RingReader<C> {
             owed: 0,
             largest: 0,
             recent_largest: 0,
+            rate,
+            clock,
             low: usize::MAX,
             seen: 0,
         }
     }
 
-    /// Produces the next `total` samples (the device's request), in pieces, through `emit`.
-    pub(crate) fn read(&mut self, total: usize, mut emit: impl FnMut(&[f32])) -> ReadReport {
+    /// Produces the next `total` samples (the device's request at `now`), in pieces, through
+    /// `emit`.
+    pub(crate) fn read(
+        &mut self,
+        now: Instant,
+        total: usize,
+        mut emit: impl FnMut(&[f32]),
+    ) -> ReadReport {
         let mut report = ReadReport::default();
+        let lasts =
+            Duration::from_nanos(total as u64 * 1_000_000_000 / u64::from(self.rate.max(1)));
+        let runs_out = self.clock.since_origin(now) + lasts.as_nanos() as u64;
+        self.clock.runs_out_ns.store(runs_out, Ordering::Relaxed);
+        if self.playing {
+            // Not the requests of a start: a server asks for its whole buffer then (two
+            // periods), which playout does not have to be ready for again.
+            self.clock.request.store(total as u64, Ordering::Relaxed);
+        }
         let mut chunk = [0.0f32; READ_CHUNK];
         self.largest = self.largest.max(total);
         let waiting = self.cons.occupied_len();
@@ -264,6 +408,7 @@ impl<C: Consumer<Item = f32>> RingReader<C> {
                 return report;
             }
             self.playing = true;
+            self.clock.starts.fetch_add(1, Ordering::Relaxed);
             self.owed = 0;
             self.low = usize::MAX;
             self.seen = 0;
@@ -309,6 +454,7 @@ impl<C: Consumer<Item = f32>> RingReader<C> {
         let keep = self.recent_largest + self.target;
         if self.low > keep + self.excess {
             report.skipped += self.cons.skip(self.low - keep);
+            report.device_lost_time = true;
         }
         self.low = usize::MAX;
         self.recent_largest = 0;

@@ -19,6 +19,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use crate::aec::{Processing, VoiceProcessor};
 use crate::tones::{Tone, ToneGen};
@@ -660,9 +661,40 @@ impl SharedDevices {
         if let Some(why) = output_trouble {
             let retry_wanted = why == NOT_OPEN;
             changes.push(self.fall_back(&self.inner.playout, why, retry_wanted));
+        } else {
+            self.relax_playout_if_losing_time();
         }
         changes.retain(|c| !(c.from.is_empty() && c.to.is_empty()));
         changes
+    }
+
+    /// A sound server that keeps losing time with short playout requests (a loaded machine):
+    /// the same device again with the longer period new streams now ask for. A short gap
+    /// in the audio once, instead of a gap every few seconds; not a device change.
+    fn relax_playout_if_losing_time(&self) {
+        let side = &self.inner.playout;
+        let spec = {
+            let mut s = lock(side);
+            let losing = s
+                .open
+                .as_mut()
+                .is_some_and(|p| p.losing_time(Instant::now()));
+            match (&s.wanted, losing) {
+                (Some(spec), true) => spec.clone(),
+                _ => return,
+            }
+        };
+        match DevicePlayout::open_spec(&spec, self.inner.host) {
+            Ok(device) => {
+                tracing::info!(
+                    device = device.name(),
+                    "the sound server is not keeping up with short playout requests: \
+                     playing with longer ones from now on"
+                );
+                swap(side, spec, Replacement::Open(device), String::new());
+            }
+            Err(e) => tracing::warn!("playout with longer requests could not be opened: {e}"),
+        }
     }
 
     /// Opens the wanted device again (a side that was never open) or the default one, and

@@ -5,24 +5,22 @@ use super::*;
 use crate::test_support::dominant_frequency;
 use ringbuf::traits::Split;
 use ringbuf::{HeapCons, HeapProd, HeapRb};
+use std::time::{Duration, Instant};
 
 const RATE: u32 = 48_000;
 const TONE: f64 = 660.0;
 const FRAME: usize = 960;
 
-fn ring(callback_ms: u32) -> (RingWriter<HeapProd<f32>>, RingReader<HeapCons<f32>>) {
+fn ring(callback_ms: u32, now: Instant) -> (RingWriter<HeapProd<f32>>, RingReader<HeapCons<f32>>) {
     let tuning = RingTuning::for_callback(callback_ms);
     let (p, c) = HeapRb::<f32>::new(RATE as usize / 2).split();
-    (
-        RingWriter::new(p, RATE, tuning),
-        RingReader::new(c, RATE, tuning),
-    )
+    ring_ends(p, c, RATE, tuning, now)
 }
 
-/// Reads `n` samples into a vector.
+/// Reads `n` samples into a vector (the sequence tests: the time is not what they test).
 fn read(r: &mut RingReader<HeapCons<f32>>, n: usize) -> (Vec<f32>, ReadReport) {
     let mut out = Vec::new();
-    let report = r.read(n, |c| out.extend_from_slice(c));
+    let report = r.read(Instant::now(), n, |c| out.extend_from_slice(c));
     (out, report)
 }
 
@@ -33,6 +31,8 @@ struct Totals {
     silence: usize,
     skipped: usize,
     underruns: usize,
+    /// Backlogs cut because the device lost time.
+    lost_time: usize,
     /// Audio waiting when the run ended, ms.
     buffered_ms: f64,
 }
@@ -74,7 +74,9 @@ const CALM: World = World {
 /// Runs the ring in `world`: the writer writes a continuous 660 Hz tone; returns what the
 /// device played.
 fn run(world: World) -> (Vec<i16>, Totals) {
-    let (mut w, mut r) = ring(world.callback_ms);
+    let start = Instant::now();
+    let at = |t: f64| start + Duration::from_secs_f64(t);
+    let (mut w, mut r) = ring(world.callback_ms, start);
     let mut totals = Totals::default();
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     let mut random = move || {
@@ -107,19 +109,21 @@ fn run(world: World) -> (Vec<i16>, Totals) {
                     (0.5 * (std::f64::consts::TAU * TONE * t).sin()) as f32
                 })
                 .collect();
-            let report = w.write(&frame);
+            let report = w.write(at(next_write), &frame);
             totals.dropped += report.dropped;
             totals.corrected += report.corrected;
+            totals.skipped += report.skipped;
             written += FRAME;
             k += 1;
             next_write = write_at(k, random()).max(next_write);
         } else {
-            let report = r.read(period, |c| {
+            let report = r.read(at(next_read), period, |c| {
                 played.extend(c.iter().map(|&v| (v * 32767.0) as i16))
             });
             totals.silence += report.silence;
             totals.skipped += report.skipped;
             totals.underruns += usize::from(report.silence > 0);
+            totals.lost_time += usize::from(report.device_lost_time);
             m += 1;
         }
     }
@@ -149,7 +153,7 @@ fn assert_pitch(world: World, tolerance: f32) -> Totals {
 #[test]
 fn a_calm_writer_comes_out_at_the_right_pitch_without_underruns() {
     let t = assert_pitch(CALM, 0.0);
-    assert_eq!((t.underruns, t.dropped), (0, 0), "{t:?}");
+    assert_eq!((t.underruns, t.dropped, t.lost_time), (0, 0, 0), "{t:?}");
 }
 
 #[test]
@@ -238,14 +242,16 @@ fn a_device_losing_time_keeps_latency_bounded() {
         3.0,
     );
     assert!(t.buffered_ms < 150.0, "{t:?}");
+    // Each cut is told (the playout steps up its period on it): 33 gaps in 10 s.
+    assert!((10..=40).contains(&t.lost_time), "{t:?}");
 }
 
 #[test]
 fn after_an_underrun_the_late_audio_is_skipped_so_the_timeline_holds() {
-    let (mut w, mut r) = ring(10);
+    let (mut w, mut r) = ring(10, Instant::now());
     // Sample values are their index in the writer's timeline.
     let ramp = |from: usize, n: usize| (from..from + n).map(|i| i as f32).collect::<Vec<_>>();
-    w.write(&ramp(0, 2400));
+    w.write(Instant::now(), &ramp(0, 2400));
     // Starts on the freshest audio: the prefill (30 ms) on top of the request.
     let (out, report) = read(&mut r, 480);
     let first = out[0] as usize;
@@ -258,7 +264,7 @@ fn after_an_underrun_the_late_audio_is_skipped_so_the_timeline_holds() {
     assert_eq!(out[left - 1] as usize, 2399);
     assert!(out[left..].iter().all(|&v| v == 0.0));
     // The late audio arrives: the 200 samples that silence stood in for are skipped.
-    w.write(&ramp(2400, 960));
+    w.write(Instant::now(), &ramp(2400, 960));
     let (out, report) = read(&mut r, 100);
     assert_eq!(report.skipped, 200);
     assert_eq!(out[0] as usize, 2600);
@@ -266,8 +272,8 @@ fn after_an_underrun_the_late_audio_is_skipped_so_the_timeline_holds() {
 
 #[test]
 fn a_writer_that_stops_is_waited_for_again() {
-    let (mut w, mut r) = ring(10);
-    w.write(&[0.25; 1440]);
+    let (mut w, mut r) = ring(10, Instant::now());
+    w.write(Instant::now(), &[0.25; 1440]);
     for _ in 0..3 {
         read(&mut r, 480);
     }
@@ -280,11 +286,11 @@ fn a_writer_that_stops_is_waited_for_again() {
     }
     assert!((9600..48000).contains(&silence), "{silence}");
     // Resumed: playout waits for a prefill, and none of the new audio is skipped as late.
-    w.write(&[0.5; 960]);
+    w.write(Instant::now(), &[0.5; 960]);
     let (out, report) = read(&mut r, 480);
     assert_eq!(report, ReadReport::default());
     assert!(out.iter().all(|&v| v == 0.0), "before the prefill");
-    w.write(&[0.5; 480]);
+    w.write(Instant::now(), &[0.5; 480]);
     let (out, report) = read(&mut r, 480);
     assert_eq!(report, ReadReport::default());
     assert!(out.iter().all(|&v| v == 0.5));
@@ -305,10 +311,10 @@ fn stretching_keeps_the_ends_and_the_shape() {
 
 #[test]
 fn a_device_that_never_reads_bounds_the_backlog() {
-    let (mut w, _r) = ring(10);
+    let (mut w, _r) = ring(10, Instant::now());
     let mut dropped = 0;
     for _ in 0..100 {
-        dropped += w.write(&[0.1; FRAME]).dropped;
+        dropped += w.write(Instant::now(), &[0.1; FRAME]).dropped;
     }
     assert!(w.buffered() <= 400 * 48, "{}", w.buffered());
     // All but the 400 ms kept (give or take the drift correction's few samples).
