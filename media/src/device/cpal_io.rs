@@ -37,8 +37,12 @@ const PULSE_PLAYOUT_RELAXED_MS: u32 = 20;
 /// The period new PulseAudio playout streams ask for: raised once, for good, when a stream
 /// kept losing time ([`DevicePlayout::losing_time`]).
 static PULSE_PLAYOUT_MS: AtomicU32 = AtomicU32::new(PULSE_PLAYOUT_CALLBACK_MS);
-/// Backlog cuts (the server lost time) within this long that make the playout step up.
-const LOST_TIME_CUTS: u64 = 2;
+/// Episodes of lost time within [`LOST_TIME_WINDOW`] that make the playout step up. An
+/// episode is a look that found new backlog cuts, [`LOST_TIME_EPISODE_GAP`] or more after
+/// the last one. One stall of the machine or of the agent (a stop and continue, a suspend)
+/// makes one or two; a server that cannot keep up makes one every few seconds.
+const LOST_TIME_EPISODES: usize = 3;
+const LOST_TIME_EPISODE_GAP: Duration = Duration::from_secs(2);
 const LOST_TIME_WINDOW: Duration = Duration::from_secs(30);
 /// Ring buffer size between callback and media side.
 const RING_MS: u32 = 500;
@@ -813,9 +817,9 @@ pub struct DevicePlayout {
     d: Device<PlayoutRings>,
     dropped: u64,
     corrected: i64,
-    /// Backlog cuts counted so far, and when the first of the recent ones was seen.
+    /// Backlog cuts counted so far, and when the recent episodes of them began.
     lost_time_seen: u64,
-    lost_time_since: Option<(Instant, u64)>,
+    lost_time_episodes: std::collections::VecDeque<Instant>,
 }
 
 impl std::fmt::Debug for DevicePlayout {
@@ -841,12 +845,12 @@ impl DevicePlayout {
             dropped: 0,
             corrected: 0,
             lost_time_seen: 0,
-            lost_time_since: None,
+            lost_time_episodes: std::collections::VecDeque::new(),
         })
     }
 
     /// Whether the sound server keeps losing time at this stream's period (its ring cut a
-    /// backlog the server's own underruns left, [`LOST_TIME_CUTS`] times within
+    /// backlog the server's own underruns left, in [`LOST_TIME_EPISODES`] episodes within
     /// [`LOST_TIME_WINDOW`]) while a longer PulseAudio period exists. When it says so, new
     /// PulseAudio playout streams of this process ask for the longer period from then on:
     /// the caller opens the device again (`SharedDevices::check`). `now` is when asked.
@@ -859,14 +863,17 @@ impl DevicePlayout {
         if cuts == self.lost_time_seen {
             return false;
         }
-        let before = std::mem::replace(&mut self.lost_time_seen, cuts);
-        let (since, at) = match self.lost_time_since {
-            Some((since, at)) if now.duration_since(since) <= LOST_TIME_WINDOW => (since, at),
-            // A new window, counting from the cuts before this look.
-            _ => (now, before),
-        };
-        self.lost_time_since = Some((since, at));
-        if cuts - at < LOST_TIME_CUTS {
+        self.lost_time_seen = cuts;
+        let episodes = &mut self.lost_time_episodes;
+        if episodes
+            .back()
+            .is_some_and(|&last| now.saturating_duration_since(last) < LOST_TIME_EPISODE_GAP)
+        {
+            return false;
+        }
+        episodes.retain(|&t| now.saturating_duration_since(t) <= LOST_TIME_WINDOW);
+        episodes.push_back(now);
+        if episodes.len() < LOST_TIME_EPISODES {
             return false;
         }
         PULSE_PLAYOUT_MS.fetch_max(PULSE_PLAYOUT_RELAXED_MS, Ordering::Relaxed);
