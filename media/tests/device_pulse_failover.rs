@@ -87,8 +87,8 @@ fn server_loss_is_reported_and_reopen_default_recovers() {
 /// Short playout requests (10 ms) on a server that keeps losing time (stalled three times,
 /// as a loaded machine does to a sound server that does not run real-time): the playout
 /// says so, and the streams opened after it ask for 20 ms. One stall is not enough: it is
-/// what a stop and continue of the agent, or a suspend, looks like. Part of the one test of this binary (the
-/// server is stalled under every stream of the process).
+/// what a stop and continue of the agent, or a suspend, looks like. Part of the one test of
+/// this binary (the server is stalled under every stream of the process).
 fn a_server_losing_time_gets_longer_playout_requests(p: &Pulse) {
     let mut out =
         DevicePlayout::open(&DeviceSpec::Default, 48_000, HostChoice::PulseAudio).unwrap();

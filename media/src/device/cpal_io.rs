@@ -5,6 +5,7 @@
 //! ring's policy (target fill, drift correction, underruns that keep the timeline) is
 //! `super::ring`.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -819,7 +820,7 @@ pub struct DevicePlayout {
     corrected: i64,
     /// Backlog cuts counted so far, and when the recent episodes of them began.
     lost_time_seen: u64,
-    lost_time_episodes: std::collections::VecDeque<Instant>,
+    lost_time_episodes: VecDeque<Instant>,
 }
 
 impl std::fmt::Debug for DevicePlayout {
@@ -845,7 +846,7 @@ impl DevicePlayout {
             dropped: 0,
             corrected: 0,
             lost_time_seen: 0,
-            lost_time_episodes: std::collections::VecDeque::new(),
+            lost_time_episodes: VecDeque::new(),
         })
     }
 

@@ -28,7 +28,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ringbuf::traits::{Consumer, Producer};
 
@@ -71,6 +71,8 @@ impl RingTuning {
             hysteresis_ms: 2,
             prefill_ms: callback_ms + 20,
             max_gap_ms: 200,
+            // The reader measures at its requests, which can fall just after a 20 ms write:
+            // a frame more than the writer's aim before a backlog counts as lost time.
             max_excess_ms: 35,
             max_backlog_ms: 400,
         }
@@ -278,7 +280,7 @@ impl<P: Producer<Item = f32>> RingWriter<P> {
             return;
         }
         // Proportional beyond the band, the full correction from two bands' width beyond:
-        // drift is held below the reader's cut threshold (`max_excess_ms`, three bands).
+        // drift is held well below the reader's cut threshold (`max_excess_ms`).
         let full = (2 * band).max(1);
         let max = MAX_CORRECTION_PER_MILLE as i64;
         let size = |beyond: i64| (beyond * max / full).clamp(1, max);
@@ -387,9 +389,8 @@ impl<C: Consumer<Item = f32>> RingReader<C> {
         mut emit: impl FnMut(&[f32]),
     ) -> ReadReport {
         let mut report = ReadReport::default();
-        let lasts =
-            Duration::from_nanos(total as u64 * 1_000_000_000 / u64::from(self.rate.max(1)));
-        let runs_out = self.clock.since_origin(now) + lasts.as_nanos() as u64;
+        let lasts_ns = total as u64 * 1_000_000_000 / u64::from(self.rate.max(1));
+        let runs_out = self.clock.since_origin(now) + lasts_ns;
         self.clock.runs_out_ns.store(runs_out, Ordering::Relaxed);
         if self.playing {
             // Not the requests of a start: a server asks for its whole buffer then (two
