@@ -275,7 +275,7 @@ pub fn one(
     o.g722 = codec == Codec::G722;
     o.lifetime = Duration::from_secs(120);
     let sender = Baresip::start(o).map_err(|e| e.to_string())?;
-    impairment.apply(cond, seed, netns::baresip_rtp_ports(sender.dir())?)?;
+    impairment.apply(cond, seed, netns::baresip_rtp_ports(sender.dir())?, dir)?;
     let mut recorder = match (bench.capture, bench.pulse) {
         (Capture::Devices, Some(pulse)) => {
             let mut r = pulse.start_record_speaker().map_err(|e| e.to_string())?;

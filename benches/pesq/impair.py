@@ -13,6 +13,11 @@ n-th RTP packet meets the same fate in every call seeded alike, whatever ports t
 uses, so the two receivers of a comparison face the same losses and the same delays.
 
 Runs until SIGTERM, then lets every held packet go and prints its counts as JSON on stdout.
+
+With --capture DIR it also writes what the sender sent, for offline decoding
+(media/examples/jitter_replay.rs --packets/--drop): DIR/rtp.bin, each RTP packet's payload
+in the order sent as a 32-bit little-endian length and the bytes, and DIR/dropped.json, the
+0-based indices of those it dropped.
 """
 
 import argparse
@@ -35,17 +40,32 @@ def main():
     ap.add_argument("--delay-ms", type=float, default=0.0)
     ap.add_argument("--jitter-ms", type=float, default=0.0)
     ap.add_argument("--seed", default="0")
+    ap.add_argument("--capture", default=None)
     a = ap.parse_args()
+    captured = []  # (rtp payload, dropped)
 
     flows = {}
     held = []  # (due, n, packet)
     counts = {"seen": 0, "dropped": 0, "delayed": 0, "flows": 0}
     n = [0]
 
-    def rng_of(payload):
+    def flow_of(payload):
         ihl = (payload[0] & 0x0F) * 4
         sport, _dport = struct.unpack("!HH", payload[ihl : ihl + 4])
-        key = "rtcp" if sport % 2 else "rtp"
+        return "rtcp" if sport % 2 else "rtp"
+
+    def rtp_payload(payload):
+        """The RTP payload of an IPv4/UDP packet (RFC 3550 5.1: CSRCs, extension, padding)."""
+        rtp = payload[(payload[0] & 0x0F) * 4 + 8 :]
+        if len(rtp) < 12:
+            return b""
+        start = 12 + 4 * (rtp[0] & 0x0F)
+        if rtp[0] & 0x10 and len(rtp) >= start + 4:
+            start += 4 + 4 * struct.unpack("!H", rtp[start + 2 : start + 4])[0]
+        end = len(rtp) - (rtp[-1] if rtp[0] & 0x20 else 0)
+        return rtp[start:end]
+
+    def rng_of(key):
         if key not in flows:
             flows[key] = random.Random(f"{a.seed}/{key}")
             counts["flows"] += 1
@@ -53,9 +73,13 @@ def main():
 
     def on_packet(pkt):
         counts["seen"] += 1
-        rng = rng_of(pkt.get_payload())
+        payload = pkt.get_payload()
+        key = flow_of(payload)
+        rng = rng_of(key)
         # Both draws every time, so a flow's sequence does not depend on earlier outcomes.
         lost = rng.random() < a.loss
+        if a.capture and key == "rtp":
+            captured.append((rtp_payload(payload), lost))
         delay = max(0.0, rng.gauss(a.delay_ms, a.jitter_ms)) if (a.delay_ms or a.jitter_ms) else 0.0
         if lost:
             counts["dropped"] += 1
@@ -92,7 +116,17 @@ def main():
         while held:
             heapq.heappop(held)[2].accept()
         q.unbind()
+        if a.capture:
+            write_capture(a.capture, captured)
     print(json.dumps(counts), flush=True)
+
+
+def write_capture(directory, captured):
+    with open(f"{directory}/rtp.bin", "wb") as f:
+        for body, _ in captured:
+            f.write(struct.pack("<I", len(body)) + body)
+    with open(f"{directory}/dropped.json", "w") as f:
+        json.dump([i for i, (_, lost) in enumerate(captured) if lost], f)
 
 
 if __name__ == "__main__":

@@ -121,8 +121,15 @@ impl Impairment {
     }
 
     /// Impairs what leaves the UDP ports `from` (the sender's RTP range, inclusive) as `cond`
-    /// says, with random draws seeded by `seed`.
-    pub fn apply(&mut self, cond: Condition, seed: &str, from: (u16, u16)) -> Result<(), String> {
+    /// says, with random draws seeded by `seed`; what was sent and what was dropped are
+    /// written into `capture` (`rtp.bin`, `dropped.json`) for offline decoding.
+    pub fn apply(
+        &mut self,
+        cond: Condition,
+        seed: &str,
+        from: (u16, u16),
+        capture: &Path,
+    ) -> Result<(), String> {
         self.clear();
         let Some(params) = cond.impairment() else {
             return Ok(());
@@ -135,6 +142,8 @@ impl Impairment {
             .arg(python)
             .arg(script("impair.py"))
             .args(["--queue", QUEUE, "--seed", seed])
+            .arg("--capture")
+            .arg(capture)
             .args(params)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
