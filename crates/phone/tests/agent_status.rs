@@ -4,133 +4,32 @@
 //! never rings for; wrap-up after an answered call, ended by its deadline or by choosing
 //! available.
 
-use bytes::Bytes;
-use netsim::{LinkConfig, Node, NodeId, Sim};
-use phone::dialplan::{DialPlan, DialPlanConfig};
-use phone::{AgentConfig, Phone, PhoneConfig};
-use signaling::{CallEvent, CallHandle, DialOptions, EndReason, Peer, UaConfig, Uri, UserAgent};
-use simua::{addr, Either, SimUa};
-use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime};
-use wire::{
-    AgentState, CallState, CallView, ChosenState, Command, CommandReply, EventBody, Status,
-};
+mod common;
+
+use common::{Setup, World};
+use phone::AgentConfig;
+use signaling::{CallEvent, CallHandle, EndReason};
+use std::time::Duration;
+use wire::{AgentState, CallState, CallView, ChosenState, Command, EventBody, Status};
 
 const FAR_SDP: &str = "v=0\r\no=far 7 7 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n";
 
-const AGENT: NodeId = NodeId(0);
-const FAR: NodeId = NodeId(1);
-
-fn ua_config(user: &str, me: SocketAddr, peer: SocketAddr, seed: u64) -> UaConfig {
-    UaConfig {
-        domain: peer.ip().to_string(),
-        user_agent: None,
-        ..simua::ua_config(user, me, Peer::udp(peer), seed)
-    }
-}
-
-/// The phone under test: its page events (each checked against the status after it) and
-/// every datagram it sent.
-struct Agent {
-    addr: SocketAddr,
-    phone: Box<Phone>,
-    events: Vec<EventBody>,
-    sent: Vec<Bytes>,
-}
-
-impl Agent {
-    fn collect(&mut self) {
-        while let Some(update) = self.phone.poll_update() {
-            if let EventBody::AgentStatus { agent } = &update.event {
-                assert_eq!(&update.status.agent, agent, "the status follows the event");
-            }
-            self.events.push(update.event);
-        }
-        while self.phone.poll_media().is_some() {}
-    }
-}
-
-impl Node for Agent {
-    fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, payload: Bytes) {
-        self.phone.handle_datagram(now, Peer::udp(from), payload);
-        self.collect();
-    }
-    fn poll_transmit(&mut self, _now: Instant) -> Option<(SocketAddr, Bytes)> {
-        let t = self.phone.poll_transmit()?;
-        self.sent.push(t.bytes.clone());
-        Some((t.dest.addr, t.bytes))
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.phone.poll_timeout()
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.phone.handle_timeout(now);
-        self.collect();
-    }
-}
-
-struct World {
-    sim: Sim<Either<Agent, SimUa>>,
-}
-
 impl World {
     fn new(agent: AgentConfig) -> World {
-        let (a, f) = (addr("10.0.0.1:5060"), addr("10.0.0.2:5060"));
-        let mut sim = Sim::new(5);
-        sim.network_mut().set_default_link(LinkConfig::lan());
-        let now = sim.now();
-        let mut phone = Phone::new(
-            UserAgent::new(ua_config("1001", a, f, 1)),
-            PhoneConfig {
-                caps: media::AudioCaps::default(),
-                auto_answer: false,
-                call_waiting: true,
-                domain: "10.0.0.2:5060".into(),
-                registrar: phone::RegistrarView {
-                    aor: "sip:1001@10.0.0.2".into(),
-                    server: "10.0.0.2:5060".into(),
-                    transport: "udp".into(),
-                },
-                agent,
-                media_timeout: None,
-            },
-            DialPlan::new(DialPlanConfig::default()).expect("default plan"),
-            now,
-            SystemTime::UNIX_EPOCH + Duration::from_secs(1_738_314_902),
-            "r3",
-        );
-        for port in [30000, 30002, 30004, 30006] {
-            phone.add_rtp_address(addr(&format!("10.0.0.1:{port}")));
-        }
-        sim.add_node(Either::Left(Agent {
-            addr: a,
-            phone: Box::new(phone),
-            events: Vec::new(),
-            sent: Vec::new(),
-        }));
-        let mut far = SimUa::new(ua_config("far", f, a, 2));
-        far.answer = Bytes::from_static(FAR_SDP.as_bytes());
-        sim.add_node(Either::Right(far));
-        World { sim }
-    }
-
-    fn agent(&self) -> &Agent {
-        self.sim.node(AGENT).left()
+        World::start(Setup {
+            seed: 5,
+            caps: media::AudioCaps::default(),
+            agent,
+            media_timeout: None,
+            run_prefix: "r3",
+            rtp_ports: &[30000, 30002, 30004, 30006],
+            far_sdp: FAR_SDP,
+            far_auto_answer: false,
+        })
     }
 
     fn status(&self) -> &Status {
         self.agent().phone.status()
-    }
-
-    fn command(&mut self, command: Command) -> Result<CommandReply, wire::CommandError> {
-        let now = self.sim.now();
-        let agent = self.sim.node_mut(AGENT).left_mut();
-        let r = agent.phone.command(now, command);
-        agent.collect();
-        r
     }
 
     fn choose(&mut self, state: ChosenState) {
@@ -138,44 +37,12 @@ impl World {
             .expect("a chosen state is accepted");
     }
 
-    /// The far end calls the agent.
-    fn far_dials(&mut self) -> CallHandle {
-        let now = self.sim.now();
-        self.sim.node_mut(FAR).right_mut().with(now, |now, ua| {
-            ua.dial(
-                now,
-                Uri::parse("sip:1001@10.0.0.1:5060").expect("a valid URI"),
-                Bytes::from_static(FAR_SDP.as_bytes()),
-                DialOptions::default(),
-            )
-            .expect("the far end dials")
-        })
-    }
-
-    fn far_hangs_up(&mut self, call: CallHandle) {
-        let now = self.sim.now();
-        self.sim
-            .node_mut(FAR)
-            .right_mut()
-            .with(now, |now, ua| ua.hangup(now, call))
-            .expect("the far end hangs up");
-    }
-
     /// How the far end's call `call` ended, if it did.
     fn far_end(&self, call: CallHandle) -> Option<EndReason> {
-        self.sim
-            .node(FAR)
-            .right()
-            .events
-            .iter()
-            .find_map(|(_, e)| match e {
-                CallEvent::Ended { call: c, reason } if *c == call => Some(reason.clone()),
-                _ => None,
-            })
-    }
-
-    fn run(&mut self, secs: f64) {
-        let _ = self.sim.run_for(Duration::from_secs_f64(secs), |_| false);
+        self.far_events().into_iter().find_map(|e| match e {
+            CallEvent::Ended { call: c, reason } if *c == call => Some(reason.clone()),
+            _ => None,
+        })
     }
 
     /// Events from index `from` on.
@@ -226,7 +93,7 @@ fn on_dnd_a_call_is_rejected_486_and_recorded_ended_without_ringing() {
     assert_eq!(w.status().agent.chosen, ChosenState::Dnd);
 
     let before = w.agent().events.len();
-    let call = w.far_dials();
+    let call = w.far_calls_agent();
     w.run(5.0);
     let end = w.far_end(call).expect("the caller's call ended");
     assert_eq!(end.status, Some(486), "{end:?}");
@@ -268,7 +135,7 @@ fn away_with_480_configured_rejects_480() {
         c.chosen = ChosenState::Away;
     }));
     assert_eq!(w.status().agent.state, AgentState::Away, "as kept at start");
-    let call = w.far_dials();
+    let call = w.far_calls_agent();
     w.run(5.0);
     assert_eq!(w.far_end(call).and_then(|r| r.status), Some(480));
     let (views, incoming) = calls_in(w.events_since(0));
@@ -287,7 +154,7 @@ fn with_forward_to_a_call_is_redirected_to_the_target_at_the_pbx() {
         c.forward_to = Some("2000".into());
         c.chosen = ChosenState::Dnd;
     }));
-    let call = w.far_dials();
+    let call = w.far_calls_agent();
     w.run(5.0);
     assert_eq!(w.far_end(call).and_then(|r| r.status), Some(302));
     let redirect = w
@@ -317,7 +184,7 @@ fn with_forward_to_a_call_is_redirected_to_the_target_at_the_pbx() {
 /// The far end calls, the agent answers, the far end hangs up: the answered call's id.
 fn answered_call(w: &mut World) -> String {
     let before = w.agent().events.len();
-    let call = w.far_dials();
+    let call = w.far_calls_agent();
     w.run(1.0);
     let (views, incoming) = calls_in(w.events_since(before));
     assert!(incoming, "it rings: {views:?}");
@@ -346,7 +213,7 @@ fn after_an_answered_call_wrapup_turns_calls_away_until_its_deadline() {
     );
 
     let before = w.agent().events.len();
-    let refused = w.far_dials();
+    let refused = w.far_calls_agent();
     w.run(2.0);
     assert_eq!(w.far_end(refused).and_then(|r| r.status), Some(486));
     let (views, incoming) = calls_in(w.events_since(before));
@@ -361,7 +228,7 @@ fn after_an_answered_call_wrapup_turns_calls_away_until_its_deadline() {
     assert_eq!(w.status().agent.state, AgentState::Available);
     assert_eq!(w.status().agent.wrapup_ends_at, None);
     let before = w.agent().events.len();
-    let accepted = w.far_dials();
+    let accepted = w.far_calls_agent();
     w.run(1.0);
     assert!(calls_in(w.events_since(before)).1, "it rings again");
     assert!(w.far_end(accepted).is_none());
@@ -378,7 +245,7 @@ fn choosing_available_ends_wrapup_at_once_and_unanswered_calls_have_none() {
 
     // A call the caller gives up on before it is answered: no wrap-up.
     let before = w.agent().events.len();
-    let call = w.far_dials();
+    let call = w.far_calls_agent();
     w.run(1.0);
     assert!(calls_in(w.events_since(before)).1);
     w.far_hangs_up(call);
@@ -396,7 +263,7 @@ fn zero_wrapup_seconds_disables_wrapup() {
 #[test]
 fn on_a_call_a_second_call_still_rings_as_call_waiting_even_on_dnd() {
     let mut w = World::new(AgentConfig::default());
-    let first = w.far_dials();
+    let first = w.far_calls_agent();
     w.run(1.0);
     let (views, _) = calls_in(w.events_since(0));
     w.command(Command::Answer {
@@ -407,7 +274,7 @@ fn on_a_call_a_second_call_still_rings_as_call_waiting_even_on_dnd() {
     assert_eq!(w.status().agent.state, AgentState::OnCall);
     assert_eq!(w.status().agent.chosen, ChosenState::Dnd);
     let before = w.agent().events.len();
-    let _second = w.far_dials();
+    let _second = w.far_calls_agent();
     w.run(1.0);
     assert!(calls_in(w.events_since(before)).1, "call waiting rings");
     let _ = first;

@@ -3,98 +3,20 @@
 //! out. Checks what the page relies on: states in order, media started with the far end's
 //! address, hold, and that refused commands change nothing.
 
+mod common;
+
 use bytes::Bytes;
-use netsim::{LinkConfig, Node, NodeId, Sim};
-use phone::dialplan::{DialPlan, DialPlanConfig};
-use phone::{MediaAction, Phone, PhoneConfig};
-use signaling::Peer;
-use signaling::{CallEvent, UaConfig, UserAgent};
-use simua::{addr, Either, SimUa};
-use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime};
+use common::{Setup, World, FAR};
+use phone::MediaAction;
+use signaling::CallEvent;
+use simua::addr;
+use std::time::Duration;
 use wire::{CallState, CallView, Command, CommandErrorKind, CommandReply, EventBody};
 
 const FAR_SDP_SENDRECV: &str = "v=0\r\no=far 7 7 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n";
 
-/// The agent's `UserAgent` (inside `Phone`) or the far end's: `user` at `me`, calling `peer`.
-fn ua_config(user: &str, me: SocketAddr, peer: SocketAddr, seed: u64) -> UaConfig {
-    UaConfig {
-        domain: peer.ip().to_string(),
-        user_agent: None,
-        ..simua::ua_config(user, me, Peer::udp(peer), seed)
-    }
-}
-
-/// The phone under test as a node: what it tells the page and the media, in order.
-struct Agent {
-    addr: SocketAddr,
-    phone: Box<Phone>,
-    events: Vec<EventBody>,
-    media: Vec<MediaAction>,
-}
-
-impl Agent {
-    fn collect(&mut self) {
-        while let Some(update) = self.phone.poll_update() {
-            assert_status_follows(&update);
-            self.events.push(update.event);
-        }
-        while let Some(m) = self.phone.poll_media() {
-            self.media.push(m);
-        }
-    }
-}
-
-impl Node for Agent {
-    fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, payload: Bytes) {
-        self.phone.handle_datagram(now, Peer::udp(from), payload);
-        self.collect();
-    }
-    fn poll_transmit(&mut self, _now: Instant) -> Option<(SocketAddr, Bytes)> {
-        let t = self.phone.poll_transmit()?;
-        Some((t.dest.addr, t.bytes))
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.phone.poll_timeout()
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.phone.handle_timeout(now);
-        self.collect();
-    }
-}
-
-/// Every update carries the status its event leads to: a call event's view is the one the
-/// status lists, and the status lists calls oldest first.
-fn assert_status_follows(update: &phone::Update) {
-    if let EventBody::Call { call } | EventBody::Incoming { call } = &update.event {
-        let listed = update.status.calls.iter().find(|c| c.id == call.id);
-        assert_eq!(listed, Some(call), "status after {:?}", update.event);
-    }
-    let handles: Vec<u64> = update
-        .status
-        .calls
-        .iter()
-        .map(|c| {
-            phone::CallIds::new(RUN_PREFIX)
-                .parse(&c.id)
-                .expect("our id")
-                .0
-        })
-        .collect();
-    assert!(handles.windows(2).all(|w| w[0] < w[1]), "{handles:?}");
-}
-
-const AGENT: NodeId = NodeId(0);
-const FAR: NodeId = NodeId(1);
 /// Names this test process's agent run in call ids.
 const RUN_PREFIX: &str = "r7";
-
-struct World {
-    sim: Sim<Either<Agent, SimUa>>,
-}
 
 impl World {
     fn new(auto_answer: bool) -> World {
@@ -106,79 +28,21 @@ impl World {
     }
 
     fn with_caps(auto_answer: bool, far_sdp: &'static str, caps: media::AudioCaps) -> World {
-        let (a, f) = (addr("10.0.0.1:5060"), addr("10.0.0.2:5060"));
-        let mut sim = Sim::new(3);
-        sim.network_mut().set_default_link(LinkConfig::lan());
-        let now = sim.now();
-        let dial_plan = DialPlan::new(DialPlanConfig::default()).expect("default plan");
-        let mut phone = Phone::new(
-            UserAgent::new(ua_config("1001", a, f, 1)),
-            PhoneConfig {
-                caps,
-                auto_answer: false,
-                call_waiting: true,
-                domain: "10.0.0.2:5060".into(),
-                registrar: phone::RegistrarView {
-                    aor: "sip:1001@10.0.0.2".into(),
-                    server: "10.0.0.2:5060".into(),
-                    transport: "udp".into(),
-                },
-                agent: phone::AgentConfig::default(),
-                media_timeout: Some(MEDIA_TIMEOUT),
-            },
-            dial_plan,
-            now,
-            SystemTime::UNIX_EPOCH + Duration::from_secs(1_738_314_902),
-            RUN_PREFIX,
-        );
-        phone.add_rtp_address(addr("10.0.0.1:30000"));
-        phone.add_rtp_address(addr("10.0.0.1:30002"));
-        sim.add_node(Either::Left(Agent {
-            addr: a,
-            phone: Box::new(phone),
-            events: Vec::new(),
-            media: Vec::new(),
-        }));
-        let mut far = SimUa::new(ua_config("far", f, a, 2));
-        far.auto_answer = auto_answer;
-        far.answer = Bytes::from_static(far_sdp.as_bytes());
-        sim.add_node(Either::Right(far));
-        World { sim }
-    }
-
-    fn command(&mut self, command: Command) -> Result<CommandReply, wire::CommandError> {
-        let now = self.sim.now();
-        let agent = self.sim.node_mut(AGENT).left_mut();
-        let r = agent.phone.command(now, command);
-        agent.collect();
-        r
-    }
-
-    fn phone_mut(&mut self) -> &mut Phone {
-        &mut self.sim.node_mut(AGENT).left_mut().phone
-    }
-
-    /// Moves the agent's pending events and media actions into the collected lists.
-    fn collect(&mut self) {
-        self.sim.node_mut(AGENT).left_mut().collect();
-    }
-
-    fn far_events(&self) -> Vec<&CallEvent> {
-        self.sim.node(FAR).right().event_list()
-    }
-
-    fn agent(&self) -> (&Phone, &Vec<EventBody>, &Vec<MediaAction>) {
-        let agent = self.sim.node(AGENT).left();
-        (&agent.phone, &agent.events, &agent.media)
-    }
-
-    fn run(&mut self, secs: f64) {
-        let _ = self.sim.run_for(Duration::from_secs_f64(secs), |_| false);
+        World::start(Setup {
+            seed: 3,
+            caps,
+            agent: phone::AgentConfig::default(),
+            media_timeout: Some(MEDIA_TIMEOUT),
+            run_prefix: RUN_PREFIX,
+            rtp_ports: &[30000, 30002],
+            far_sdp,
+            far_auto_answer: auto_answer,
+        })
     }
 
     /// The call `id` as the page's status lists it.
     fn view(&self, id: &str) -> Option<CallView> {
-        let calls = &self.agent().0.status().calls;
+        let calls = &self.agent().phone.status().calls;
         calls.iter().find(|c| c.id == id).cloned()
     }
 
@@ -212,7 +76,7 @@ fn dial_answer_hold_resume_hangup() {
     assert_eq!(w.state_of(&id), Some(CallState::Dialing));
     w.run(2.0);
     assert_eq!(w.state_of(&id), Some(CallState::Connected));
-    let (_, _, media) = w.agent();
+    let media = &w.agent().media;
     let started = media.iter().find_map(|m| match m {
         MediaAction::Start {
             local, negotiated, ..
@@ -240,7 +104,7 @@ fn dial_answer_hold_resume_hangup() {
     w.command(Command::Mute { id: id.clone() }).expect("mute");
     assert!(w
         .agent()
-        .2
+        .media
         .iter()
         .any(|m| matches!(m, MediaAction::Mute { muted: true, .. })));
 
@@ -248,7 +112,8 @@ fn dial_answer_hold_resume_hangup() {
         .expect("hangup");
     w.run(2.0);
     assert_eq!(w.state_of(&id), Some(CallState::Ended));
-    let (phone, events, media) = w.agent();
+    let agent = w.agent();
+    let (phone, events, media) = (&agent.phone, &agent.events, &agent.media);
     let ended = phone
         .status()
         .calls
@@ -319,12 +184,12 @@ fn refused_commands_change_nothing() {
         assert_eq!(err.kind, CommandErrorKind::InvalidState, "{command:?}");
         assert_eq!(w.state_of(&id), Some(CallState::Ringing), "{command:?}");
     }
-    assert!(w.agent().0.status().calls.len() == 1);
+    assert!(w.agent().phone.status().calls.len() == 1);
     w.command(Command::Hangup { id: id.clone() })
         .expect("cancel");
     w.run(40.0);
     assert_eq!(w.state_of(&id), Some(CallState::Ended));
-    assert!(w.agent().0.ua().is_idle(), "nothing left behind");
+    assert!(w.agent().phone.ua().is_idle(), "nothing left behind");
 }
 
 const FAR_SDP_NO_EVENTS: &str = "v=0\r\no=far 7 7 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n";
@@ -352,7 +217,7 @@ fn dtmf_goes_in_the_media_when_negotiated_else_as_info() {
     })
     .expect("dtmf");
     w.run(1.0);
-    assert!(w.agent().2.contains(&MediaAction::SendDtmf {
+    assert!(w.agent().media.contains(&MediaAction::SendDtmf {
         call: handle,
         digits: "12#".into()
     }));
@@ -373,7 +238,7 @@ fn dtmf_goes_in_the_media_when_negotiated_else_as_info() {
     w.run(1.0);
     assert!(!w
         .agent()
-        .2
+        .media
         .iter()
         .any(|m| matches!(m, MediaAction::SendDtmf { .. })));
     assert!(
@@ -404,7 +269,7 @@ fn media_digits_and_quality_reach_the_page() {
     };
     w.phone_mut().media_quality(handle, &stats, false);
     w.collect();
-    let events = &w.agent().1;
+    let events = &w.agent().events;
     assert!(events.contains(&EventBody::Dtmf {
         call_id: id.clone(),
         digits: "5".into()
@@ -444,7 +309,7 @@ fn media_digits_and_quality_reach_the_page() {
     assert_eq!(view.state, CallState::Ended);
     assert_eq!(view.quality.map(|q| q.packets_sent), Some(400));
     assert!(matches!(
-        w.agent().1.last(),
+        w.agent().events.last(),
         Some(EventBody::CallQuality { last: true, .. })
     ));
 }
@@ -458,7 +323,7 @@ impl World {
     /// The stream of `call` reports the far end silent for the media timeout.
     fn media_timeout(&mut self, call: signaling::CallHandle) {
         let now = self.sim.now();
-        let agent = self.sim.node_mut(AGENT).left_mut();
+        let agent = self.sim.node_mut(common::AGENT).left_mut();
         agent.phone.media_timeout(now, call, MEDIA_TIMEOUT);
         agent.collect();
     }
@@ -499,7 +364,7 @@ fn under_mandatory_srtp_a_clear_answer_ends_the_call_with_a_bye_and_words() {
     // No media ever started, and the far end got our BYE.
     assert!(!w
         .agent()
-        .2
+        .media
         .iter()
         .any(|m| matches!(m, MediaAction::Start { .. })));
     assert_eq!(
@@ -507,7 +372,7 @@ fn under_mandatory_srtp_a_clear_answer_ends_the_call_with_a_bye_and_words() {
         Some(signaling::EndKind::RemoteHangup)
     );
     w.run(40.0);
-    assert!(w.agent().0.ua().is_idle(), "nothing left behind");
+    assert!(w.agent().phone.ua().is_idle(), "nothing left behind");
 }
 
 #[test]
@@ -515,12 +380,12 @@ fn a_silent_far_end_ends_the_call_with_network_and_a_bye() {
     let mut w = World::new(true);
     let (id, handle) = connected_call(&mut w);
     assert!(
-        w.agent().2.iter().any(|m| matches!(
+        w.agent().media.iter().any(|m| matches!(
             m,
             MediaAction::Start { media_timeout: Some(t), .. } if *t == MEDIA_TIMEOUT
         )),
         "the stream is told the configured timeout: {:?}",
-        w.agent().2
+        w.agent().media
     );
     w.media_timeout(handle);
     let view = w.view(&id).expect("listed while recent");
@@ -533,7 +398,7 @@ fn a_silent_far_end_ends_the_call_with_network_and_a_bye() {
     );
     assert_eq!(reason.sip_status, None);
     assert!(matches!(
-        w.agent().2.last(),
+        w.agent().media.last(),
         Some(MediaAction::Stop { call, .. }) if *call == handle
     ));
     w.run(2.0);
@@ -546,7 +411,7 @@ fn a_silent_far_end_ends_the_call_with_network_and_a_bye() {
     w.media_timeout(handle);
     assert_eq!(w.view(&id).unwrap().end_reason.unwrap().code, "network");
     w.run(40.0);
-    assert!(w.agent().0.ua().is_idle(), "nothing left behind");
+    assert!(w.agent().phone.ua().is_idle(), "nothing left behind");
     w.sim
         .node(FAR)
         .right()
@@ -604,19 +469,10 @@ impl World {
     /// The far end calls the agent (a second call of the far end's if one is live); the
     /// agent gets a fresh RTP address for it, as its driver would.
     fn far_dials(&mut self) -> signaling::CallHandle {
-        let port = 31_000 + 2 * self.agent().0.status().calls.len() as u16;
+        let port = 31_000 + 2 * self.agent().phone.status().calls.len() as u16;
         self.phone_mut()
             .add_rtp_address(addr(&format!("10.0.0.1:{port}")));
-        let now = self.sim.now();
-        self.sim.node_mut(FAR).right_mut().with(now, |now, ua| {
-            ua.dial(
-                now,
-                signaling::Uri::parse("sip:1001@10.0.0.1:5060").expect("a valid URI"),
-                Bytes::from_static(FAR_SDP_SENDRECV.as_bytes()),
-                signaling::DialOptions::default(),
-            )
-            .expect("the far end dials")
-        })
+        self.far_calls_agent_offering(Bytes::from_static(FAR_SDP_SENDRECV.as_bytes()))
     }
 
     /// The far end sends a re-INVITE on `call` offering `sdp`.
@@ -629,22 +485,13 @@ impl World {
             .expect("the far end's re-INVITE");
     }
 
-    fn far_hangs_up(&mut self, call: signaling::CallHandle) {
-        let now = self.sim.now();
-        self.sim
-            .node_mut(FAR)
-            .right_mut()
-            .with(now, |now, ua| ua.hangup(now, call))
-            .expect("the far end hangs up");
-    }
-
     fn tone(&self) -> Option<media::Tone> {
-        self.agent().0.tone()
+        self.agent().phone.tone()
     }
 
     /// The id of the agent's call that is `state`.
     fn call_in(&self, state: CallState) -> String {
-        let calls = &self.agent().0.status().calls;
+        let calls = &self.agent().phone.status().calls;
         calls
             .iter()
             .find(|c| c.state == state)
@@ -738,7 +585,7 @@ fn crypto_of(sdp: &[u8]) -> Vec<media::CryptoAttribute> {
 /// The keys of each media start and update, in order.
 fn keys_in_force(w: &World) -> Vec<media::SrtpKeys> {
     w.agent()
-        .2
+        .media
         .iter()
         .filter_map(|m| match m {
             MediaAction::Start { negotiated, .. } | MediaAction::Update { negotiated, .. } => {
