@@ -23,7 +23,7 @@
 
 use std::time::{Duration, Instant};
 
-use media::test_support::{read_wav_mono, Receiver};
+use media::test_support::{read_wav_mono, split_packets, Receiver};
 use media::{encoder, Codec, OpusSettings, RtpHeader};
 use rand::{Rng, SeedableRng};
 
@@ -87,17 +87,8 @@ fn parse_args() -> Result<Args, String> {
 /// Payloads, each a 32-bit little-endian length and the bytes.
 fn read_packets(path: &str) -> Result<Vec<Vec<u8>>, String> {
     let data = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
-    let mut packets = Vec::new();
-    let mut rest = &data[..];
-    while rest.len() >= 4 {
-        let n = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-        let body = rest
-            .get(4..4 + n)
-            .ok_or(format!("{path}: truncated packet"))?;
-        packets.push(body.to_vec());
-        rest = &rest[4 + n..];
-    }
-    Ok(packets)
+    let packets = split_packets(&data).ok_or(format!("{path}: truncated packet"))?;
+    Ok(packets.into_iter().map(<[u8]>::to_vec).collect())
 }
 
 /// A standard normal deviate (Box-Muller).

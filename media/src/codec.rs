@@ -614,14 +614,8 @@ mod tests {
     /// 6 s of speech (espeak-ng reading Harvard sentences) as the PESQ bench's sender coded
     /// it: Opus 20 ms, CELT, mono; `testdata/opus/README.md`.
     fn speech_packets() -> Vec<&'static [u8]> {
-        let mut rest: &'static [u8] = include_bytes!("../../testdata/opus/speech.rtp");
-        let mut packets = Vec::new();
-        while let Some((len, tail)) = rest.split_first_chunk::<4>() {
-            let (packet, tail) = tail.split_at(u32::from_le_bytes(*len) as usize);
-            packets.push(packet);
-            rest = tail;
-        }
-        packets
+        let data: &'static [u8] = include_bytes!("../../testdata/opus/speech.rtp");
+        crate::test_support::split_packets(data).expect("whole packets")
     }
 
     #[test]

@@ -36,6 +36,19 @@ pub fn negotiated(remote: SocketAddr, codec: Codec) -> Negotiated {
     }
 }
 
+/// The payloads of a packet capture: each a 32-bit little-endian length and the bytes, as
+/// `benches/pesq/impair.py --capture` writes them (`testdata/opus/speech.rtp`). `None` if
+/// the last one is cut short.
+pub fn split_packets(mut data: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut packets = Vec::new();
+    while let Some((len, rest)) = data.split_first_chunk::<4>() {
+        let len = u32::from_le_bytes(*len) as usize;
+        packets.push(rest.get(..len)?);
+        data = &rest[len..];
+    }
+    data.is_empty().then_some(packets)
+}
+
 /// Each of `frames` encoded by `encoder`, one payload each.
 ///
 /// # Panics
