@@ -634,17 +634,28 @@ pub(crate) fn parse_trace(log: &str, me: SocketAddr, registrar: SocketAddr) -> V
             let (first, text) = block.split_once('\n')?;
             let mut words = first.split_whitespace();
             let _proto = words.next()?;
-            let from = words.next()?.to_string();
+            let from = address_at_start(words.next()?)?;
             let _arrow = words.next().filter(|a| *a == "->")?;
-            let to = words.next()?.to_string();
+            let to = address_at_start(words.next()?)?;
             Some(TracedMessage {
                 received: to == me || from == registrar,
                 from,
                 to,
-                text: text.trim_end().to_string(),
+                // Another thread's log line can land in the middle of the trace's first line
+                // (its own newline then follows): the message starts after blank lines.
+                text: text.trim().to_string(),
             })
         })
         .collect()
+}
+
+/// The address `word` starts with (`127.0.0.1:5070` of `127.0.0.1:5070aubridge:`, when
+/// another thread's output was written right after it), as its canonical text.
+fn address_at_start(word: &str) -> Option<String> {
+    (1..=word.len())
+        .rev()
+        .find_map(|n| word.get(..n)?.parse::<SocketAddr>().ok())
+        .map(|a| a.to_string())
 }
 
 /// The sample rate of the WAV at `path`, if it reads as one.
@@ -806,5 +817,26 @@ mod tests {
             "127.0.0.1:5071".parse().unwrap(),
         );
         assert!(m[0].received, "{m:?}");
+    }
+
+    /// Seen in a CI run: baresip's audio thread logged in the middle of the trace's first
+    /// line, so the address ran into its text and the message started after a blank line.
+    #[test]
+    fn a_log_line_inside_the_trace_header_is_left_out() {
+        let log = "\x1b[36;1m#\nUDP 127.0.0.1:41815 -> 127.0.0.1:35962aubridge: thread start: \
+                   8000 Hz, 1 channels, format=S16LE\n\nSIP/2.0 200 Answering\r\n\r\n\
+                   m=audio 55582 RTP/AVP 111\r\n\x1b[;m\n";
+        let m = parse_trace(
+            log,
+            "127.0.0.1:41815".parse().unwrap(),
+            "127.0.0.1:35962".parse().unwrap(),
+        );
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(!m[0].received, "{m:?}");
+        assert_eq!(
+            (m[0].from.as_str(), m[0].to.as_str()),
+            ("127.0.0.1:41815", "127.0.0.1:35962")
+        );
+        assert!(m[0].text.starts_with("SIP/2.0 200 Answering"), "{m:?}");
     }
 }
