@@ -200,6 +200,101 @@ fn a_2xx_with_a_zero_session_interval_does_not_make_us_refresh_every_second() {
     assert_eq!(refreshes, 0, "no refresh before half of the 90 s floor");
 }
 
+/// RFC 4028 with a far end that does not take UPDATE: the refresh is a re-INVITE, an offer
+/// (RFC 3264 §8): the application makes it, and the far end's answer, which may move its
+/// media, reaches the application as the answer to any re-offer does.
+#[test]
+fn a_session_refresh_by_reinvite_is_a_reoffer_whose_answer_is_read() {
+    let mut bench = Bench::dial().answer(&[
+        (HeaderName::Contact, "<sip:bob@10.0.0.2:5060>"),
+        (HeaderName::SessionExpires, "90;refresher=uac"),
+        (HeaderName::Require, "timer"),
+    ]);
+    assert!(bench.alice.answered(), "{:?}", bench.alice.events);
+    bench.sent();
+    let start = bench.now;
+    let sent = run_timers(&mut bench.alice, start, start + Duration::from_secs(50));
+    let refreshes: Vec<&Request> = sent
+        .iter()
+        .filter_map(|(_, m)| match m {
+            Message::Request(r) if r.method != Method::Ack => Some(r),
+            _ => None,
+        })
+        .collect();
+    let reinvite = refreshes
+        .first()
+        .copied()
+        .cloned()
+        .expect("a refresh by 50 s");
+    let cseq = |r: &Request| {
+        r.headers
+            .get(&HeaderName::CSeq)
+            .map(|v| v.as_str().to_owned())
+    };
+    assert!(
+        refreshes.iter().all(|r| cseq(r) == cseq(&reinvite)),
+        "one refresh (and its retransmissions) by 50 s: {refreshes:?}"
+    );
+    assert_eq!(
+        reinvite.method,
+        Method::Invite,
+        "the far end allows no UPDATE"
+    );
+    assert_eq!(
+        bench
+            .alice
+            .count(|e| matches!(e, CallEvent::SessionRefreshNeeded { .. })),
+        1
+    );
+    let se = reinvite
+        .headers
+        .get(&HeaderName::SessionExpires)
+        .expect("the refresh carries Session-Expires");
+    assert!(se.contains("refresher=uac"), "we stay the refresher: {se}");
+    assert_eq!(
+        &reinvite.body[..],
+        OFFER.as_bytes(),
+        "the application's offer"
+    );
+
+    // The far end answers from a new media port.
+    bench.now = sent.last().map_or(bench.now, |(at, _)| *at);
+    let moved = ANSWER.replace("m=audio 5000", "m=audio 5002");
+    let mut ok = response_to(&reinvite, 200, "OK", Some("far"));
+    ok.headers
+        .push(HeaderName::Contact, "<sip:bob@10.0.0.2:5060>");
+    ok.headers
+        .push(HeaderName::SessionExpires, "90;refresher=uac");
+    ok.headers.push(HeaderName::Require, "timer");
+    ok.headers.push(HeaderName::ContentType, "application/sdp");
+    ok.body = Bytes::from(moved.clone());
+    bench.feed_response(&ok);
+    let answers: Vec<Option<Bytes>> = bench
+        .alice
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            CallEvent::ReofferAccepted { sdp, .. } => Some(sdp.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        answers,
+        [Some(Bytes::from(moved))],
+        "the answer reaches the application"
+    );
+    let acks = bench
+        .sent()
+        .into_iter()
+        .filter(|m| matches!(m, Message::Request(r) if r.method == Method::Ack))
+        .count();
+    assert_eq!(acks, 1, "the refresh's 2xx is acknowledged");
+    // Refreshed: no BYE at the old deadline (90 s less a third, RFC 4028 §10).
+    let later = run_timers(&mut bench.alice, bench.now, start + Duration::from_secs(80));
+    assert!(!later.iter().any(|(_, m)| is_bye(m)), "{later:?}");
+    bench.assert_hangs_up();
+}
+
 #[test]
 fn an_in_dialog_request_with_a_bad_or_old_cseq_is_refused_not_obeyed() {
     let mut bench = Bench::connected();

@@ -892,15 +892,16 @@ impl Phone {
                 }
                 self.publish_call(call, false);
             }
-            CallEvent::TargetRefreshNeeded { call } => {
-                // The same offer as now (held stays held), from our new address.
+            CallEvent::TargetRefreshNeeded { call } | CallEvent::SessionRefreshNeeded { call } => {
+                // The same offer as now (held stays held): from our new address, or to
+                // refresh the session timer; the answer is read as any other.
                 let Some(record) = self.calls.get(&call) else {
                     return;
                 };
                 let held = record.state == CallState::Held;
                 let id = self.ids.id(call);
                 if let Err(error) = self.reoffer(now, call, held, &id) {
-                    debug!(call = %id, ?error, "could not refresh the call's target");
+                    debug!(call = %id, ?error, "could not re-offer to refresh the call");
                 }
             }
             CallEvent::ReofferRejected { call, status } => {

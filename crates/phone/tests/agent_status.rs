@@ -25,6 +25,7 @@ impl World {
             rtp_ports: &[30000, 30002, 30004, 30006],
             far_sdp: FAR_SDP,
             far_auto_answer: false,
+            far_session_timer: None,
         })
     }
 

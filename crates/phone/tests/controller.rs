@@ -6,9 +6,9 @@
 mod common;
 
 use bytes::Bytes;
-use common::{Setup, World, FAR};
+use common::{Setup, World, AGENT, FAR};
 use phone::MediaAction;
-use signaling::CallEvent;
+use signaling::{CallEvent, CallSettings};
 use simua::addr;
 use std::time::Duration;
 use wire::{CallState, CallView, Command, CommandErrorKind, CommandReply, EventBody};
@@ -37,6 +37,7 @@ impl World {
             rtp_ports: &[30000, 30002],
             far_sdp,
             far_auto_answer: auto_answer,
+            far_session_timer: None,
         })
     }
 
@@ -59,6 +60,90 @@ fn call_states(events: &[EventBody]) -> Vec<CallState> {
             _ => None,
         })
         .collect()
+}
+
+/// The far end's datagrams with UPDATE taken out of their Allow: a far end that refreshes
+/// sessions by re-INVITE only.
+fn without_update(datagram: Bytes) -> Bytes {
+    Bytes::from(String::from_utf8_lossy(&datagram).replace(", UPDATE", ""))
+}
+
+/// RFC 4028 with a far end that takes no UPDATE: the agent (the refresher) re-offers by
+/// re-INVITE, and the far end's answer moves its media to a new port. The agent reads that
+/// answer and sends its audio there; the session stays up past its first interval.
+#[test]
+fn a_session_refresh_by_reinvite_moves_the_media_where_the_far_end_answers() {
+    let mut w = World::start(Setup {
+        seed: 3,
+        caps: media::AudioCaps::default(),
+        agent: phone::AgentConfig::default(),
+        media_timeout: None,
+        run_prefix: RUN_PREFIX,
+        rtp_ports: &[30000, 30002],
+        far_sdp: FAR_SDP_SENDRECV,
+        far_auto_answer: true,
+        far_session_timer: Some(CallSettings {
+            session_expires: 90,
+            min_se: 90,
+        }),
+    });
+    w.sim.node_mut(AGENT).left_mut().inbound = Some(without_update);
+    let CommandReply::Created { id } = w.command(Command::Dial { to: "1002".into() }).unwrap()
+    else {
+        panic!("dial creates a call")
+    };
+    w.run(2.0);
+    assert_eq!(w.state_of(&id), Some(CallState::Connected));
+    let moved = FAR_SDP_SENDRECV.replace("m=audio 40000", "m=audio 40010");
+    w.sim.node_mut(FAR).right_mut().answer = Bytes::from(moved);
+
+    // The refresh is due at half the interval (45 s).
+    w.run(50.0);
+    let sent: Vec<String> = w
+        .agent()
+        .sent
+        .iter()
+        .map(|d| String::from_utf8_lossy(d).into_owned())
+        .collect();
+    let invites: Vec<&String> = sent.iter().filter(|m| m.starts_with("INVITE ")).collect();
+    assert_eq!(
+        invites.len(),
+        2,
+        "the call's INVITE and the refresh: {invites:#?}"
+    );
+    assert!(invites[1].contains("Session-Expires: 90"), "{}", invites[1]);
+    assert!(
+        !sent.iter().any(|m| m.starts_with("UPDATE ")),
+        "the far end takes no UPDATE"
+    );
+    let remotes: Vec<_> = w
+        .agent()
+        .media
+        .iter()
+        .filter_map(|m| match m {
+            MediaAction::Start { negotiated, .. } | MediaAction::Update { negotiated, .. } => {
+                negotiated.remote_rtp
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        remotes,
+        [addr("10.0.0.2:40000"), addr("10.0.0.2:40010")],
+        "media started, then moved by the refresh's answer"
+    );
+    assert_eq!(w.state_of(&id), Some(CallState::Connected));
+
+    // Refreshed on both sides: still up after the first 90 s.
+    w.run(60.0);
+    assert_eq!(w.state_of(&id), Some(CallState::Connected));
+    assert!(
+        !w.far_events()
+            .iter()
+            .any(|e| matches!(e, CallEvent::Ended { .. })),
+        "{:?}",
+        w.far_events()
+    );
 }
 
 #[test]

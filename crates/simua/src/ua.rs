@@ -114,6 +114,12 @@ impl<G: Gate> SimUa<G> {
                         .answer(now, *call, self.answer.clone())
                         .expect("answer");
                 }
+                CallEvent::SessionRefreshNeeded { call } => {
+                    // As an application would: the same offer again. Refused only while
+                    // another offer is under way, which refreshes the session itself.
+                    let offer = Bytes::from_static(crate::OFFER.as_bytes());
+                    let _ = self.ua.reinvite(now, *call, offer);
+                }
                 CallEvent::RemoteReoffer { call, offer } if self.answer_reoffers => {
                     let answer = self.answer_to(offer.as_deref());
                     self.ua

@@ -814,8 +814,10 @@ impl UserAgent {
     }
 
     /// Refreshes the session (RFC 4028): an UPDATE without a body when the far end allows
-    /// it or an offer is pending, else a re-INVITE with our last SDP. The answer is not the
-    /// application's: it raises no event.
+    /// it or an offer is pending (its answer is not the application's: it raises no event);
+    /// else the application re-offers ([`CallEvent::SessionRefreshNeeded`]). A re-INVITE is
+    /// an offer, and its answer may move the far end's media: resending our last SDP
+    /// ourselves would leave that answer unread.
     pub(super) fn send_refresh(&mut self, now: Instant, handle: CallHandle) {
         let Some(call) = self.calls.get(&handle) else {
             return;
@@ -838,15 +840,8 @@ impl UserAgent {
                 }
             });
         } else {
-            let sdp = call.local_sdp.clone().unwrap_or_default();
-            let _ = self.send_in_dialog(now, handle, Purpose::Reinvite, Method::Invite, |r| {
-                r.headers.push(HeaderName::Supported, SUPPORTED);
-                if let Some(se) = &se {
-                    r.headers.push_typed(se);
-                }
-                r.headers.push(HeaderName::ContentType, "application/sdp");
-                r.body = sdp;
-            });
+            debug!(call = %handle, "session refresh: asking for a re-offer");
+            self.emit(CallEvent::SessionRefreshNeeded { call: handle });
         }
     }
 

@@ -116,6 +116,14 @@ pub enum CallEvent {
         /// The call.
         call: CallHandle,
     },
+    /// The session timer (RFC 4028) is due and the far end does not take UPDATE: send it
+    /// the same offer as now with [`UserAgent::reinvite`] (which carries Session-Expires),
+    /// so that its answer goes through offer/answer like any other ([`Self::ReofferAccepted`]).
+    /// Until the answer, the session's expiry is still watched.
+    SessionRefreshNeeded {
+        /// The call.
+        call: CallHandle,
+    },
     /// Our re-INVITE was answered (2xx with the far end's SDP answer).
     ReofferAccepted {
         /// The call.

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use netsim::{LinkConfig, Node, NodeId, Sim};
 use phone::dialplan::{DialPlan, DialPlanConfig};
 use phone::{AgentConfig, CallIds, MediaAction, Phone, PhoneConfig, Update};
-use signaling::{CallEvent, CallHandle, DialOptions, Peer, UaConfig, Uri, UserAgent};
+use signaling::{CallEvent, CallHandle, CallSettings, DialOptions, Peer, UaConfig, Uri, UserAgent};
 use simua::{addr, Either, SimUa};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
@@ -36,6 +36,9 @@ pub struct Agent {
     pub events: Vec<EventBody>,
     pub media: Vec<MediaAction>,
     pub sent: Vec<Bytes>,
+    /// What the way in does to each datagram before the phone reads it (a far end that
+    /// advertises less, say), if anything.
+    pub inbound: Option<fn(Bytes) -> Bytes>,
 }
 
 impl Agent {
@@ -80,6 +83,10 @@ impl Node for Agent {
         self.addr
     }
     fn handle_datagram(&mut self, now: Instant, from: SocketAddr, payload: Bytes) {
+        let payload = match self.inbound {
+            Some(rewrite) => rewrite(payload),
+            None => payload,
+        };
         self.phone.handle_datagram(now, Peer::udp(from), payload);
         self.collect();
     }
@@ -111,6 +118,8 @@ pub struct Setup {
     /// The far end's SDP, in its answers and its offers.
     pub far_sdp: &'static str,
     pub far_auto_answer: bool,
+    /// The far end's session timer (RFC 4028), if it asks for one.
+    pub far_session_timer: Option<CallSettings>,
 }
 
 /// The agent 1001 at 10.0.0.1 and the far end at 10.0.0.2 (its PBX, as far as the agent
@@ -156,8 +165,13 @@ impl World {
             events: Vec::new(),
             media: Vec::new(),
             sent: Vec::new(),
+            inbound: None,
         }));
-        let mut far = SimUa::new(ua_config("far", f, a, 2));
+        let mut far_config = ua_config("far", f, a, 2);
+        if let Some(settings) = setup.far_session_timer {
+            far_config.settings = settings;
+        }
+        let mut far = SimUa::new(far_config);
         far.auto_answer = setup.far_auto_answer;
         far.answer = Bytes::from_static(setup.far_sdp.as_bytes());
         sim.add_node(Either::Right(far));
