@@ -295,6 +295,81 @@ fn a_session_refresh_by_reinvite_is_a_reoffer_whose_answer_is_read() {
     bench.assert_hangs_up();
 }
 
+/// RFC 4028 §7.4: a refresh names its sender as the refresher (`refresher=uac`: it is that
+/// request's UAC), also on a call we answered. A caller that asked us to refresh
+/// (`refresher=uas`) keeps getting refreshes, and we do not hand the role back to it.
+#[test]
+fn our_refreshes_of_an_answered_call_keep_us_the_refresher() {
+    let invite = incoming_invite_with(
+        "st",
+        "Supported: timer\r\nSession-Expires: 90;refresher=uas\r\n\
+         Allow: INVITE, ACK, CANCEL, BYE, UPDATE\r\n",
+    );
+    let (mut alice, now) = alice_after(12, invite.into_bytes());
+    let call = alice.incoming().expect("ringing");
+    alice
+        .ua
+        .answer(now, call, Bytes::from_static(ANSWER.as_bytes()))
+        .expect("answer");
+    let mut ok = None;
+    while let Some(t) = alice.ua.poll_transmit() {
+        if let Ok(Message::Response(r)) = Message::parse(&t.bytes) {
+            if r.status == 200 {
+                ok = Some(r);
+            }
+        }
+    }
+    let ok = ok.expect("the 200 went out");
+    let se = |headers: &signaling::Headers| {
+        headers
+            .get(&HeaderName::SessionExpires)
+            .map(|v| v.as_str().to_owned())
+            .unwrap_or_default()
+    };
+    assert!(se(&ok.headers).contains("refresher=uas"), "{ok:?}");
+    alice.ua.handle_datagram(now, Peer::udp(far()), ack_of(&ok));
+    alice.collect(now);
+
+    let updates = |sent: &[(Instant, Message)]| -> Vec<Request> {
+        sent.iter()
+            .filter_map(|(_, m)| match m {
+                Message::Request(r) if r.method == Method::Update => Some(r.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let sent = run_timers(&mut alice, now, now + Duration::from_secs(50));
+    let first = updates(&sent);
+    let refresh = first.first().expect("a refresh by UPDATE at 45 s").clone();
+    assert!(
+        se(&refresh.headers).contains("refresher=uac"),
+        "the refresher names itself: {}",
+        se(&refresh.headers)
+    );
+    // The far end's 2xx confirms it, as RFC 4028 §9 has it do.
+    let mut answer = response_to(&refresh, 200, "OK", None);
+    answer
+        .headers
+        .push(HeaderName::SessionExpires, "90;refresher=uac");
+    answer.headers.push(HeaderName::Require, "timer");
+    let at = sent.last().map_or(now, |(at, _)| *at);
+    alice
+        .ua
+        .handle_datagram(at, Peer::udp(far()), answer.to_bytes());
+    alice.collect(at);
+    let later = run_timers(&mut alice, at, now + Duration::from_secs(100));
+    let cseq = |r: &Request| {
+        r.headers
+            .get(&HeaderName::CSeq)
+            .map(|v| v.as_str().to_owned())
+    };
+    assert!(
+        updates(&later).iter().any(|r| cseq(r) != cseq(&refresh)),
+        "still the refresher: a second refresh by 100 s: {later:?}"
+    );
+    assert!(!later.iter().any(|(_, m)| is_bye(m)), "{later:?}");
+}
+
 #[test]
 fn an_in_dialog_request_with_a_bad_or_old_cseq_is_refused_not_obeyed() {
     let mut bench = Bench::connected();

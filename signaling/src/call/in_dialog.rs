@@ -822,15 +822,10 @@ impl UserAgent {
         let Some(call) = self.calls.get(&handle) else {
             return;
         };
+        // We refresh, and we are this request's UAC: `refresher=uac` keeps the role with us
+        // (RFC 4028 §7.4), whichever side placed the call.
         let se = call.session_timer.map(|timer| {
-            SessionExpires::new(
-                timer.interval,
-                Some(if call.direction == CallDirection::Outbound {
-                    crate::message::typed::Refresher::Uac
-                } else {
-                    crate::message::typed::Refresher::Uas
-                }),
-            )
+            SessionExpires::new(timer.interval, Some(crate::message::typed::Refresher::Uac))
         });
         if call.peer_allows_update || call.reoffer_out.is_some() || call.local_sdp.is_none() {
             self.send_in_dialog(now, handle, Purpose::Update, Method::Update, |r| {
