@@ -295,6 +295,68 @@ fn a_session_refresh_by_reinvite_is_a_reoffer_whose_answer_is_read() {
     bench.assert_hangs_up();
 }
 
+/// A far end that lists UPDATE in Allow but refuses it (405 or 501): the refresh goes again
+/// at once by re-INVITE, so the session does not lapse.
+#[test]
+fn a_refused_update_refresh_is_made_again_by_reinvite() {
+    for refusal in [405, 501] {
+        let mut bench = Bench::dial().answer(&[
+            (HeaderName::Contact, "<sip:bob@10.0.0.2:5060>"),
+            (HeaderName::Allow, "INVITE, ACK, CANCEL, BYE, UPDATE"),
+            (HeaderName::SessionExpires, "90;refresher=uac"),
+            (HeaderName::Require, "timer"),
+        ]);
+        bench.sent();
+        let start = bench.now;
+        let sent = run_timers(&mut bench.alice, start, start + Duration::from_secs(46));
+        let update = sent
+            .iter()
+            .find_map(|(_, m)| match m {
+                Message::Request(r) if r.method == Method::Update => Some(r.clone()),
+                _ => None,
+            })
+            .expect("the refresh by UPDATE");
+        bench.now = sent.last().map_or(bench.now, |(at, _)| *at);
+        bench.feed_response(&response_to(&update, refusal, "Nope", None));
+        let reinvites: Vec<Request> = bench
+            .sent()
+            .into_iter()
+            .filter_map(|m| match m {
+                Message::Request(r) if r.method == Method::Invite => Some(r),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(reinvites.len(), 1, "{refusal}: a re-INVITE at once");
+        assert_eq!(&reinvites[0].body[..], OFFER.as_bytes(), "{refusal}");
+        let mut ok = response_to(&reinvites[0], 200, "OK", Some("far"));
+        ok.headers
+            .push(HeaderName::SessionExpires, "90;refresher=uac");
+        ok.headers.push(HeaderName::ContentType, "application/sdp");
+        ok.body = Bytes::from_static(ANSWER.as_bytes());
+        bench.feed_response(&ok);
+        // Refreshed: no BYE at the old deadline, and the next refresh (45 s on) is a
+        // re-INVITE too.
+        let later = run_timers(
+            &mut bench.alice,
+            bench.now,
+            bench.now + Duration::from_secs(60),
+        );
+        let requests: Vec<&Request> = later
+            .iter()
+            .filter_map(|(_, m)| match m {
+                Message::Request(r) if r.method != Method::Ack => Some(r),
+                _ => None,
+            })
+            .collect();
+        // Left unanswered, it is resent; none of it is an UPDATE or a BYE.
+        assert!(!requests.is_empty(), "{refusal}: the next refresh");
+        assert!(
+            requests.iter().all(|r| r.method == Method::Invite),
+            "{refusal}: refreshes by re-INVITE only, no BYE: {requests:?}"
+        );
+    }
+}
+
 /// RFC 4028 §7.4: a refresh names its sender as the refresher (`refresher=uac`: it is that
 /// request's UAC), also on a call we answered. A caller that asked us to refresh
 /// (`refresher=uas`) keeps getting refreshes, and we do not hand the role back to it.

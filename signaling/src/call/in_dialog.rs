@@ -765,9 +765,17 @@ impl UserAgent {
         }
         match purpose {
             Purpose::Refer if status >= 300 => self.refer_failed(handle, status),
+            // Our UPDATEs are session refreshes.
             Purpose::Update if status >= 300 => {
                 if matches!(status, 481 | 408) {
                     self.bye_lost(now, handle, status, "the far end lost the call");
+                } else if matches!(status, 405 | 501) {
+                    // It listed UPDATE in Allow but refuses it: refresh by re-INVITE now
+                    // and from now on, or the session would lapse.
+                    if let Some(call) = self.calls.get_mut(&handle) {
+                        call.peer_allows_update = false;
+                    }
+                    self.send_refresh(now, handle);
                 }
             }
             Purpose::Update => {
@@ -814,8 +822,8 @@ impl UserAgent {
     }
 
     /// Refreshes the session (RFC 4028): an UPDATE without a body when the far end allows
-    /// it or an offer is pending (its answer is not the application's: it raises no event);
-    /// else the application re-offers ([`CallEvent::SessionRefreshNeeded`]). A re-INVITE is
+    /// it (its answer is not the application's: it raises no event); else the application
+    /// re-offers ([`CallEvent::SessionRefreshNeeded`]), unless our re-offer is under way. A re-INVITE is
     /// an offer, and its answer may move the far end's media: resending our last SDP
     /// ourselves would leave that answer unread.
     pub(super) fn send_refresh(&mut self, now: Instant, handle: CallHandle) {
@@ -827,13 +835,17 @@ impl UserAgent {
         let se = call.session_timer.map(|timer| {
             SessionExpires::new(timer.interval, Some(crate::message::typed::Refresher::Uac))
         });
-        if call.peer_allows_update || call.reoffer_out.is_some() || call.local_sdp.is_none() {
+        if call.peer_allows_update || call.local_sdp.is_none() {
             self.send_in_dialog(now, handle, Purpose::Update, Method::Update, |r| {
                 r.headers.push(HeaderName::Supported, SUPPORTED);
                 if let Some(se) = &se {
                     r.headers.push_typed(se);
                 }
             });
+        } else if call.reoffer_out.is_some() {
+            // Our re-INVITE under way carries Session-Expires: its answer is the refresh
+            // (and if it never comes, the call ends with that transaction).
+            debug!(call = %handle, "session refresh: our re-offer under way refreshes it");
         } else {
             debug!(call = %handle, "session refresh: asking for a re-offer");
             self.emit(CallEvent::SessionRefreshNeeded { call: handle });
