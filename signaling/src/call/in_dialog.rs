@@ -771,11 +771,15 @@ impl UserAgent {
                     self.bye_lost(now, handle, status, "the far end lost the call");
                 } else if matches!(status, 405 | 501) {
                     // It listed UPDATE in Allow but refuses it: refresh by re-INVITE now
-                    // and from now on, or the session would lapse.
-                    if let Some(call) = self.calls.get_mut(&handle) {
+                    // and from now on, or the session would lapse. (Without an SDP of ours
+                    // to re-offer there is no re-INVITE: no second UPDATE either.)
+                    let can_reinvite = self.calls.get_mut(&handle).is_some_and(|call| {
                         call.peer_allows_update = false;
+                        call.local_sdp.is_some()
+                    });
+                    if can_reinvite {
+                        self.send_refresh(now, handle);
                     }
-                    self.send_refresh(now, handle);
                 }
             }
             Purpose::Update => {
@@ -823,9 +827,9 @@ impl UserAgent {
 
     /// Refreshes the session (RFC 4028): an UPDATE without a body when the far end allows
     /// it (its answer is not the application's: it raises no event); else the application
-    /// re-offers ([`CallEvent::SessionRefreshNeeded`]), unless our re-offer is under way. A re-INVITE is
-    /// an offer, and its answer may move the far end's media: resending our last SDP
-    /// ourselves would leave that answer unread.
+    /// re-offers ([`CallEvent::SessionRefreshNeeded`]), unless our re-offer is under way.
+    /// A re-INVITE is an offer, and its answer may move the far end's media: resending our
+    /// last SDP ourselves would leave that answer unread.
     pub(super) fn send_refresh(&mut self, now: Instant, handle: CallHandle) {
         let Some(call) = self.calls.get(&handle) else {
             return;
