@@ -214,25 +214,16 @@ fn a_session_refresh_by_reinvite_is_a_reoffer_whose_answer_is_read() {
     bench.sent();
     let start = bench.now;
     let sent = run_timers(&mut bench.alice, start, start + Duration::from_secs(50));
-    let refreshes: Vec<&Request> = sent
-        .iter()
-        .filter_map(|(_, m)| match m {
-            Message::Request(r) if r.method != Method::Ack => Some(r),
-            _ => None,
-        })
-        .collect();
+    let refreshes = requests_sent(&sent);
     let reinvite = refreshes
         .first()
         .copied()
         .cloned()
         .expect("a refresh by 50 s");
-    let cseq = |r: &Request| {
-        r.headers
-            .get(&HeaderName::CSeq)
-            .map(|v| v.as_str().to_owned())
-    };
     assert!(
-        refreshes.iter().all(|r| cseq(r) == cseq(&reinvite)),
+        refreshes
+            .iter()
+            .all(|r| cseq_number(r) == cseq_number(&reinvite)),
         "one refresh (and its retransmissions) by 50 s: {refreshes:?}"
     );
     assert_eq!(
@@ -283,11 +274,7 @@ fn a_session_refresh_by_reinvite_is_a_reoffer_whose_answer_is_read() {
         [Some(Bytes::from(moved))],
         "the answer reaches the application"
     );
-    let acks = bench
-        .sent()
-        .into_iter()
-        .filter(|m| matches!(m, Message::Request(r) if r.method == Method::Ack))
-        .count();
+    let acks = requests_of(&bench.sent(), Method::Ack).len();
     assert_eq!(acks, 1, "the refresh's 2xx is acknowledged");
     // Refreshed: no BYE at the old deadline (90 s less a third, RFC 4028 §10).
     let later = run_timers(&mut bench.alice, bench.now, start + Duration::from_secs(80));
@@ -309,23 +296,14 @@ fn a_refused_update_refresh_is_made_again_by_reinvite() {
         bench.sent();
         let start = bench.now;
         let sent = run_timers(&mut bench.alice, start, start + Duration::from_secs(46));
-        let update = sent
-            .iter()
-            .find_map(|(_, m)| match m {
-                Message::Request(r) if r.method == Method::Update => Some(r.clone()),
-                _ => None,
-            })
+        let update = requests_sent(&sent)
+            .into_iter()
+            .find(|r| r.method == Method::Update)
+            .cloned()
             .expect("the refresh by UPDATE");
         bench.now = sent.last().map_or(bench.now, |(at, _)| *at);
         bench.feed_response(&response_to(&update, refusal, "Nope", None));
-        let reinvites: Vec<Request> = bench
-            .sent()
-            .into_iter()
-            .filter_map(|m| match m {
-                Message::Request(r) if r.method == Method::Invite => Some(r),
-                _ => None,
-            })
-            .collect();
+        let reinvites = requests_of(&bench.sent(), Method::Invite);
         assert_eq!(reinvites.len(), 1, "{refusal}: a re-INVITE at once");
         assert_eq!(&reinvites[0].body[..], OFFER.as_bytes(), "{refusal}");
         let mut ok = response_to(&reinvites[0], 200, "OK", Some("far"));
@@ -341,13 +319,7 @@ fn a_refused_update_refresh_is_made_again_by_reinvite() {
             bench.now,
             bench.now + Duration::from_secs(60),
         );
-        let requests: Vec<&Request> = later
-            .iter()
-            .filter_map(|(_, m)| match m {
-                Message::Request(r) if r.method != Method::Ack => Some(r),
-                _ => None,
-            })
-            .collect();
+        let requests = requests_sent(&later);
         // Left unanswered, it is resent; none of it is an UPDATE or a BYE.
         assert!(!requests.is_empty(), "{refusal}: the next refresh");
         assert!(
@@ -367,21 +339,7 @@ fn our_refreshes_of_an_answered_call_keep_us_the_refresher() {
         "Supported: timer\r\nSession-Expires: 90;refresher=uas\r\n\
          Allow: INVITE, ACK, CANCEL, BYE, UPDATE\r\n",
     );
-    let (mut alice, now) = alice_after(12, invite.into_bytes());
-    let call = alice.incoming().expect("ringing");
-    alice
-        .ua
-        .answer(now, call, Bytes::from_static(ANSWER.as_bytes()))
-        .expect("answer");
-    let mut ok = None;
-    while let Some(t) = alice.ua.poll_transmit() {
-        if let Ok(Message::Response(r)) = Message::parse(&t.bytes) {
-            if r.status == 200 {
-                ok = Some(r);
-            }
-        }
-    }
-    let ok = ok.expect("the 200 went out");
+    let (mut alice, now, _, ok) = answered_inbound_to(12, invite.into_bytes());
     let se = |headers: &signaling::Headers| {
         headers
             .get(&HeaderName::SessionExpires)
@@ -392,17 +350,12 @@ fn our_refreshes_of_an_answered_call_keep_us_the_refresher() {
     alice.ua.handle_datagram(now, Peer::udp(far()), ack_of(&ok));
     alice.collect(now);
 
-    let updates = |sent: &[(Instant, Message)]| -> Vec<Request> {
-        sent.iter()
-            .filter_map(|(_, m)| match m {
-                Message::Request(r) if r.method == Method::Update => Some(r.clone()),
-                _ => None,
-            })
-            .collect()
-    };
     let sent = run_timers(&mut alice, now, now + Duration::from_secs(50));
-    let first = updates(&sent);
-    let refresh = first.first().expect("a refresh by UPDATE at 45 s").clone();
+    let refresh = requests_sent(&sent)
+        .into_iter()
+        .find(|r| r.method == Method::Update)
+        .cloned()
+        .expect("a refresh by UPDATE at 45 s");
     assert!(
         se(&refresh.headers).contains("refresher=uac"),
         "the refresher names itself: {}",
@@ -420,13 +373,10 @@ fn our_refreshes_of_an_answered_call_keep_us_the_refresher() {
         .handle_datagram(at, Peer::udp(far()), answer.to_bytes());
     alice.collect(at);
     let later = run_timers(&mut alice, at, now + Duration::from_secs(100));
-    let cseq = |r: &Request| {
-        r.headers
-            .get(&HeaderName::CSeq)
-            .map(|v| v.as_str().to_owned())
-    };
     assert!(
-        updates(&later).iter().any(|r| cseq(r) != cseq(&refresh)),
+        requests_sent(&later)
+            .iter()
+            .any(|r| r.method == Method::Update && cseq_number(r) != cseq_number(&refresh)),
         "still the refresher: a second refresh by 100 s: {later:?}"
     );
     assert!(!later.iter().any(|(_, m)| is_bye(m)), "{later:?}");
@@ -1083,7 +1033,12 @@ fn reliable_provisionals_only_for_a_caller_that_asks_for_them() {
 /// Our user agent with an inbound call it has just answered (200 sent, no ACK yet), the
 /// clock, and the 200.
 fn answered_inbound(seed: u64) -> (SimUa, Instant, CallHandle, Response) {
-    let (mut alice, now) = alice_after(seed, incoming_invite("ans"));
+    answered_inbound_to(seed, incoming_invite("ans"))
+}
+
+/// [`answered_inbound`], the call coming in by `invite`.
+fn answered_inbound_to(seed: u64, invite: Vec<u8>) -> (SimUa, Instant, CallHandle, Response) {
+    let (mut alice, now) = alice_after(seed, invite);
     let call = alice.incoming().expect("ringing");
     alice
         .ua
@@ -1098,6 +1053,21 @@ fn answered_inbound(seed: u64) -> (SimUa, Instant, CallHandle, Response) {
         }
     }
     (alice, now, call, ok.expect("the 200 went out"))
+}
+
+/// The requests among what [`run_timers`] returned, retransmissions too, ACKs left out.
+fn requests_sent(sent: &[(Instant, Message)]) -> Vec<&Request> {
+    sent.iter()
+        .filter_map(|(_, m)| match m {
+            Message::Request(r) if r.method != Method::Ack => Some(r),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A request's CSeq number: retransmissions share it.
+fn cseq_number(r: &Request) -> Option<u32> {
+    r.cseq().ok().map(|c| c.seq)
 }
 
 /// Runs `alice`'s timers up to `until`, returning what it sent, parsed, with when.
